@@ -1,0 +1,81 @@
+"""Builds the QApplication: bundled CJK font, translators, then the main window.
+
+Translators are installed before any widget exists (Anki's order), so every
+string is translated from the first paint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, QTranslator
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QApplication
+
+from app import APP_NAME, ORG_NAME
+from app.paths import RESOURCES
+
+LANGUAGES = ("zh_CN", "en")
+_translators: list[QTranslator] = []
+
+
+def load_fonts() -> str | None:
+    """Registers the bundled CJK font subset; returns its family name."""
+    family = None
+    for path in sorted((RESOURCES / "fonts").glob("*.[ot]tf")):
+        font_id = QFontDatabase.addApplicationFont(str(path))
+        families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
+        family = family or (families[0] if families else None)
+    return family
+
+
+def install_language(app: QCoreApplication, language: str) -> None:
+    """Installs our .qm and Qt's own translations for ``language`` (zh_CN or en)."""
+    for old in _translators:
+        app.removeTranslator(old)
+    _translators.clear()
+    QLocale.setDefault(QLocale(language))
+    if language == "en":
+        return
+    ours = QTranslator(app)
+    if ours.load(str(RESOURCES / "i18n" / f"workstation_{language}.qm")):
+        app.installTranslator(ours)
+        _translators.append(ours)
+    qt = QTranslator(app)
+    if qt.load(f"qtbase_{language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(qt)
+        _translators.append(qt)
+
+
+def chosen_language(settings: QSettings, override: str | None) -> str:
+    language = override or str(settings.value("ui/language", "zh_CN"))
+    return language if language in LANGUAGES else "zh_CN"
+
+
+def create_application(argv: list[str], language: str | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv)
+    QCoreApplication.setOrganizationName(ORG_NAME)
+    QCoreApplication.setApplicationName(APP_NAME)
+    family = load_fonts()
+    if family:
+        font = QFont(family)
+        font.setPointSize(10)
+        app.setFont(font)
+    install_language(app, chosen_language(QSettings(), language))
+    return app
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="main.py", description="Open the workstation window.")
+    parser.add_argument(
+        "--lang", choices=LANGUAGES, help="UI language (default: saved, else zh_CN)"
+    )
+    parser.add_argument("--no-demo", action="store_true", help="do not start the embedded demo")
+    args = parser.parse_args(argv)
+    app = create_application(sys.argv[:1], args.lang)
+    from app.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    return app.exec()

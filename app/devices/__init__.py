@@ -1,0 +1,1 @@
+"""Qt-free instrument layer: serial transports, rig driver, DL/T 645, simulator."""

@@ -1,0 +1,1 @@
+"""Qt-free domain and persistence: store schema, sync, rules, alarms, planning."""

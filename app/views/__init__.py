@@ -1,0 +1,1 @@
+"""Widgets and Qt item models. Thin: they display what workers report."""
