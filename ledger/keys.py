@@ -1,0 +1,194 @@
+"""Signing keys of the record sources: meters, operators, inspectors, the authority.
+
+Default algorithm ECDSA P-256 with SHA-256 (the OCMF choice, what meter secure
+elements ship with); Ed25519 accepted. Signatures are fixed-length raw bytes
+(P-256: r||s, 64 bytes, as IEEE P1363) so a signed record has one canonical form.
+
+A public key travels as text ``p256:<base64 SEC1 compressed point>`` or
+``ed25519:<base64 raw>``; its key ID is the first 8 bytes of SHA-256 of that text,
+in hex. The text form is what registry records carry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+ALGORITHMS = ("p256", "ed25519")
+_SIG_LEN = 64
+
+
+class KeyFormatError(ValueError):
+    """A key that cannot be read or used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A source's verification key, with a cached backend object for fast verify."""
+
+    alg: str
+    raw: bytes
+    _obj: object = field(default=None, repr=False, compare=False, hash=False)
+
+    @classmethod
+    def parse(cls, text: str) -> PublicKey:
+        alg, sep, b64 = text.partition(":")
+        if not sep or alg not in ALGORITHMS:
+            raise KeyFormatError(f"public key {text[:40]!r}: expected 'p256:…' or 'ed25519:…'")
+        try:
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError as exc:
+            raise KeyFormatError(f"public key {text[:40]!r}: bad base64") from exc
+        try:
+            if alg == "p256":
+                obj = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+                if len(raw) != 33:
+                    raise ValueError("not a compressed point")
+            else:
+                obj = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+        except ValueError as exc:
+            raise KeyFormatError(
+                f"public key {text[:40]!r}: not a valid {alg} key ({exc})"
+            ) from exc
+        if base64.b64encode(raw).decode() != b64:
+            raise KeyFormatError(f"public key {text[:40]!r}: non-canonical base64")
+        return cls(alg, raw, obj)
+
+    @property
+    def text(self) -> str:
+        return f"{self.alg}:{base64.b64encode(self.raw).decode()}"
+
+    @property
+    def key_id(self) -> str:
+        return key_id_of(self.text)
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        """True when ``signature`` is valid for ``message``; never raises on bad input."""
+        if len(signature) != _SIG_LEN:
+            return False
+        obj = self._obj or PublicKey.parse(self.text)._obj
+        try:
+            if self.alg == "p256":
+                r = int.from_bytes(signature[:32], "big")
+                s = int.from_bytes(signature[32:], "big")
+                if not (r > 0 and s > 0):
+                    return False
+                obj.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+            else:
+                obj.verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+
+def key_id_of(public_key_text: str) -> str:
+    return hashlib.sha256(public_key_text.encode()).digest()[:8].hex()
+
+
+class SigningKey:
+    """A private key that signs records. Never logged, only stored encrypted when asked."""
+
+    def __init__(self, alg: str, private: object) -> None:
+        if alg not in ALGORITHMS:
+            raise KeyFormatError(f"unknown signature algorithm {alg!r}; use one of {ALGORITHMS}")
+        self.alg = alg
+        self._private = private
+        if alg == "p256":
+            raw = private.public_key().public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
+            )
+        else:
+            raw = private.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+        self.public_key = PublicKey.parse(f"{alg}:{base64.b64encode(raw).decode()}")
+
+    @classmethod
+    def generate(cls, alg: str = "p256") -> SigningKey:
+        if alg == "p256":
+            return cls(alg, ec.generate_private_key(ec.SECP256R1()))
+        if alg == "ed25519":
+            return cls(alg, ed25519.Ed25519PrivateKey.generate())
+        raise KeyFormatError(f"unknown signature algorithm {alg!r}; use one of {ALGORITHMS}")
+
+    @classmethod
+    def from_seed(cls, alg: str, seed: bytes) -> SigningKey:
+        """Deterministic key for the simulator's reproducible fleets (never for real meters)."""
+        digest = hashlib.sha256(b"evm-sim-key\x00" + seed).digest()
+        if alg == "ed25519":
+            return cls(alg, ed25519.Ed25519PrivateKey.from_private_bytes(digest))
+        value = int.from_bytes(digest, "big") % (2**256 - 2**224 - 1) or 1
+        return cls(alg, ec.derive_private_key(value, ec.SECP256R1()))
+
+    @property
+    def key_id(self) -> str:
+        return self.public_key.key_id
+
+    def sign(self, message: bytes) -> bytes:
+        if self.alg == "p256":
+            der = self._private.sign(message, ec.ECDSA(hashes.SHA256()))
+            r, s = decode_dss_signature(der)
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        return self._private.sign(message)
+
+    def to_pem(self, passphrase: bytes | None = None) -> bytes:
+        encryption = (
+            serialization.BestAvailableEncryption(passphrase)
+            if passphrase
+            else serialization.NoEncryption()
+        )
+        return self._private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+
+    @classmethod
+    def from_pem(cls, data: bytes, passphrase: bytes | None = None) -> SigningKey:
+        try:
+            private = serialization.load_pem_private_key(data, password=passphrase)
+        except TypeError as exc:
+            raise KeyFormatError("the key file is encrypted: a passphrase is needed") from exc
+        except ValueError as exc:
+            raise KeyFormatError("cannot read the key file: wrong passphrase or not a key") from exc
+        if isinstance(private, ec.EllipticCurvePrivateKey):
+            if not isinstance(private.curve, ec.SECP256R1):
+                raise KeyFormatError(f"EC key on {private.curve.name}; only P-256 is accepted")
+            return cls("p256", private)
+        if isinstance(private, ed25519.Ed25519PrivateKey):
+            return cls("ed25519", private)
+        raise KeyFormatError("unsupported key type; use P-256 or Ed25519")
+
+    def save(self, path: Path, passphrase: bytes | None = None) -> None:
+        path.write_bytes(self.to_pem(passphrase))
+        path.chmod(0o600)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ledger keygen", description="Generate a record-signing key pair."
+    )
+    parser.add_argument("--alg", choices=ALGORITHMS, default="p256")
+    parser.add_argument("--out", required=True, type=Path, help="writes OUT.pem and OUT.pub")
+    parser.add_argument("--passphrase-file", type=Path, help="encrypt the private key")
+    args = parser.parse_args(argv)
+    passphrase = args.passphrase_file.read_bytes().strip() if args.passphrase_file else None
+    key = SigningKey.generate(args.alg)
+    key.save(args.out.with_suffix(".pem"), passphrase)
+    args.out.with_suffix(".pub").write_text(key.public_key.text + "\n")
+    print(f"{key.public_key.text}  key-id {key.key_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,395 @@
+"""Signed, canonical, versioned ledger records — the entries of the log.
+
+One log entry is exactly one record, encoded as canonical JSON (keys sorted, no
+spaces, UTF-8, integers only — no floats, so every value has one spelling):
+
+    {"b":{...body...},"s":{"a":"p256","k":"<key id>","v":"<base64 signature>"},"t":"session","v":1}
+
+The signature covers ``DOMAIN || type || "\\n" || canonical(body)``, so a record
+of one type can never be replayed as another. Units are integers chosen so that
+no rounding happens in the ledger: energy in Wh, money in fen (0.01 yuan),
+prices in 0.0001 yuan/kWh, times in Unix milliseconds (UTC), coordinates in
+micro-degrees (GCJ-02), power in W. docs/records.md is the normative spec.
+
+Parsing is strict: an entry that is not byte-for-byte canonical, or whose body
+does not match its type's schema, is rejected with an error naming the record
+type and the field.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.keys import ALGORITHMS, PublicKey, SigningKey
+
+VERSION = 1
+DOMAIN = b"evmetrology-record/v1\n"
+MAX_ENTRY_BYTES = 16384
+
+
+class RecordError(ValueError):
+    """A record that is malformed or fails its signature; says which record and why."""
+
+
+class SignatureError(RecordError):
+    pass
+
+
+# ---- schema --------------------------------------------------------------------------
+# field -> (python type, required). "key" fields hold PublicKey text.
+_I, _S, _L, _D, _B = int, str, list, dict, bool
+SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
+    # Trust anchor: the market-supervision bureau's registry key (self-signed) and the
+    # X25519 key personal identifiers are encrypted to.
+    "authority": {
+        "authority_id": (_S, True),
+        "name": (_S, True),
+        "key": (_S, True),
+        "enc_key": (_S, True),
+        "at_ms": (_I, True),
+    },
+    "operator": {
+        "operator_id": (_S, True),
+        "name": (_S, True),
+        "key": (_S, True),
+        "credit_code": (_S, False),
+        "at_ms": (_I, True),
+    },
+    "inspector": {
+        "inspector_id": (_S, True),
+        "name": (_S, True),
+        "org": (_S, True),
+        "key": (_S, True),
+        "at_ms": (_I, True),
+    },
+    "station": {
+        "station_id": (_S, True),
+        "operator_id": (_S, True),
+        "name": (_S, True),
+        "district": (_S, True),
+        "lon_e6": (_I, True),
+        "lat_e6": (_I, True),
+        "address": (_S, False),
+        "at_ms": (_I, True),
+    },
+    "pile": {
+        "pile_id": (_S, True),
+        "station_id": (_S, True),
+        "operator_id": (_S, True),
+        "kind": (_S, True),
+        "rated_power_w": (_I, True),
+        "rated_voltage_v": (_I, True),
+        "max_current_a": (_I, False),
+        "connectors": (_I, True),
+        "model": (_S, False),
+        "commissioned_ms": (_I, True),
+        "at_ms": (_I, True),
+    },
+    "meter": {
+        "meter_id": (_S, True),
+        "pile_id": (_S, True),
+        "operator_id": (_S, True),
+        "connector": (_I, True),
+        "accuracy_class": (_S, True),
+        "key": (_S, True),
+        "maker": (_S, False),
+        "model": (_S, False),
+        "heartbeat_s": (_I, True),
+        "cert_no": (_S, False),
+        "cert_date": (_S, False),
+        "cert_verifier": (_S, False),
+        "installed_ms": (_I, True),
+        "at_ms": (_I, True),
+    },
+    "tariff": {
+        "tariff_id": (_S, True),
+        "operator_id": (_S, True),
+        "station_id": (_S, True),
+        "valid_from_ms": (_I, True),
+        "periods": (_L, True),
+        "at_ms": (_I, True),
+    },
+    "session": {
+        "session_id": (_S, True),
+        "meter_id": (_S, True),
+        "pile_id": (_S, True),
+        "connector": (_I, True),
+        "start_ms": (_I, True),
+        "stop_ms": (_I, True),
+        "start_wh": (_I, True),
+        "stop_wh": (_I, True),
+        "energy_wh": (_I, True),
+        "interval_s": (_I, True),
+        "power_w": (_L, True),
+        "pii": (_S, False),
+    },
+    "billing": {
+        "session_id": (_S, True),
+        "operator_id": (_S, True),
+        "pile_id": (_S, True),
+        "tariff_id": (_S, True),
+        "billed_wh": (_I, True),
+        "energy_fen": (_I, True),
+        "service_fen": (_I, True),
+        "amount_fen": (_I, True),
+        "start_ms": (_I, True),
+        "stop_ms": (_I, True),
+    },
+    "seal": {
+        "meter_id": (_S, True),
+        "pile_id": (_S, True),
+        "seq": (_I, True),
+        "event": (_S, True),
+        "at_ms": (_I, True),
+        "register_wh": (_I, True),
+    },
+    "heartbeat": {
+        "meter_id": (_S, True),
+        "pile_id": (_S, True),
+        "seq": (_I, True),
+        "ref_ms": (_I, True),
+        "meter_ms": (_I, True),
+        "register_wh": (_I, True),
+        "temp_dc": (_I, True),
+    },
+    "verification": {
+        "verification_id": (_S, True),
+        "pile_id": (_S, True),
+        "meter_id": (_S, True),
+        "inspector_id": (_S, True),
+        "at_ms": (_I, True),
+        "kind": (_S, True),
+        "regulation": (_S, True),
+        "points": (_L, True),
+        "clock_error_ms": (_I, True),
+        "insulation_kohm": (_I, True),
+        "result": (_S, True),
+        "certificate_no": (_S, True),
+        "next_due": (_S, True),
+        "seal_closed": (_B, True),
+        "accuracy_class": (_S, True),
+    },
+}
+ENUMS: dict[tuple[str, str], frozenset[str]] = {
+    ("pile", "kind"): frozenset({"AC", "DC"}),
+    ("meter", "accuracy_class"): frozenset({"0.5", "1", "2"}),
+    ("seal", "event"): frozenset({"opened", "closed", "tamper"}),
+    ("verification", "kind"): frozenset({"first", "periodic", "triggered"}),
+    ("verification", "result"): frozenset({"pass", "fail"}),
+    ("verification", "accuracy_class"): frozenset({"0.5", "1", "2"}),
+}
+# Which registry record vouches for the key that signs each type.
+SIGNED_BY: dict[str, str] = {
+    "authority": "authority",
+    "operator": "authority",
+    "inspector": "authority",
+    "station": "operator",
+    "pile": "operator",
+    "meter": "operator",
+    "tariff": "operator",
+    "billing": "operator",
+    "session": "meter",
+    "seal": "meter",
+    "heartbeat": "meter",
+    "verification": "inspector",
+}
+_INT_LIMIT = 2**53
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def _check_value(rtype: str, name: str, value: Any) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not -_INT_LIMIT < value < _INT_LIMIT:
+            raise RecordError(f"{rtype} record: field {name!r} is out of the integer range")
+    elif isinstance(value, float):
+        raise RecordError(f"{rtype} record: field {name!r} is a float; use integer units")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_value(rtype, f"{name}[{i}]", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_value(rtype, f"{name}.{key}", item)
+    elif not isinstance(value, str) and value is not None:
+        raise RecordError(f"{rtype} record: field {name!r} has unsupported type")
+
+
+def validate_body(rtype: str, body: Mapping[str, Any]) -> None:
+    """Raises RecordError naming the first field that breaks the type's schema."""
+    schema = SCHEMAS.get(rtype)
+    if schema is None:
+        raise RecordError(f"unknown record type {rtype!r}")
+    if not isinstance(body, Mapping):
+        raise RecordError(f"{rtype} record: body is not an object")
+    for name, (kind, required) in schema.items():
+        if name not in body:
+            if required:
+                raise RecordError(f"{rtype} record: missing field {name!r}")
+            continue
+        value = body[name]
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise RecordError(f"{rtype} record: field {name!r} must be an integer")
+        if not isinstance(value, kind):
+            raise RecordError(f"{rtype} record: field {name!r} must be {kind.__name__}")
+        if kind is str and not value and required:
+            raise RecordError(f"{rtype} record: field {name!r} is empty")
+        allowed = ENUMS.get((rtype, name))
+        if allowed is not None and value not in allowed:
+            raise RecordError(
+                f"{rtype} record: field {name!r} is {value!r}, expected one of {sorted(allowed)}"
+            )
+        _check_value(rtype, name, value)
+    extra = set(body) - set(schema)
+    if extra:
+        raise RecordError(f"{rtype} record: unknown field(s) {sorted(extra)}")
+    _check_semantics(rtype, body)
+
+
+def _check_semantics(rtype: str, body: Mapping[str, Any]) -> None:
+    if rtype == "session":
+        if any(not isinstance(p, int) or isinstance(p, bool) for p in body["power_w"]):
+            raise RecordError("session record: field 'power_w' must hold integers (W)")
+        if body["interval_s"] <= 0:
+            raise RecordError("session record: field 'interval_s' must be positive")
+    elif rtype == "tariff":
+        for i, period in enumerate(body["periods"]):
+            if not isinstance(period, dict) or set(period) != {
+                "start_min",
+                "end_min",
+                "energy_e4",
+                "service_e4",
+            }:
+                raise RecordError(
+                    f"tariff record: periods[{i}] needs start_min, end_min, energy_e4, service_e4"
+                )
+            if not 0 <= period["start_min"] < period["end_min"] <= 1440:
+                raise RecordError(f"tariff record: periods[{i}] has an invalid time span")
+    elif rtype == "verification":
+        for i, point in enumerate(body["points"]):
+            if not isinstance(point, dict) or "error_ppm" not in point:
+                raise RecordError(f"verification record: points[{i}] needs 'error_ppm'")
+    for name in ("key",):
+        if name in body:
+            try:
+                PublicKey.parse(body[name])
+            except ValueError as exc:
+                raise RecordError(f"{rtype} record: field 'key': {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Record:
+    """One signed record. ``to_bytes()`` is the log entry; ``parse`` is its inverse."""
+
+    type: str
+    body: Mapping[str, Any]
+    alg: str
+    key_id: str
+    signature: bytes
+
+    @property
+    def signed_message(self) -> bytes:
+        return signed_message(self.type, self.body)
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(
+            {
+                "b": self.body,
+                "s": {
+                    "a": self.alg,
+                    "k": self.key_id,
+                    "v": base64.b64encode(self.signature).decode(),
+                },
+                "t": self.type,
+                "v": VERSION,
+            }
+        )
+
+    @property
+    def subject(self) -> str:
+        """The ID a person would use to name this record in an error message."""
+        body = self.body
+        for field_name in (
+            "session_id",
+            "verification_id",
+            "meter_id",
+            "pile_id",
+            "station_id",
+            "tariff_id",
+            "operator_id",
+            "inspector_id",
+            "authority_id",
+        ):
+            if field_name in body:
+                extra = f" #{body['seq']}" if "seq" in body else ""
+                return f"{self.type} {body[field_name]}{extra}"
+        return self.type
+
+    @classmethod
+    def parse(cls, data: bytes) -> Record:
+        if len(data) > MAX_ENTRY_BYTES:
+            raise RecordError(f"record is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
+        try:
+            obj = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RecordError(f"record is not valid UTF-8 JSON: {exc}") from exc
+        if not isinstance(obj, dict) or set(obj) != {"b", "s", "t", "v"}:
+            raise RecordError("record must be an object with exactly the keys b, s, t, v")
+        if obj["v"] != VERSION:
+            raise RecordError(f"record version {obj['v']!r} is not supported (expected 1)")
+        rtype, body, sig = obj["t"], obj["b"], obj["s"]
+        if not isinstance(rtype, str):
+            raise RecordError("record type 't' must be a string")
+        validate_body(rtype, body)
+        if not isinstance(sig, dict) or set(sig) != {"a", "k", "v"}:
+            raise RecordError(f"{rtype} record: signature 's' needs exactly a, k, v")
+        if sig["a"] not in ALGORITHMS:
+            raise RecordError(f"{rtype} record: unknown signature algorithm {sig['a']!r}")
+        if not isinstance(sig["k"], str) or len(sig["k"]) != 16:
+            raise RecordError(f"{rtype} record: key id must be 16 hex digits")
+        try:
+            signature = base64.b64decode(sig["v"], validate=True)
+        except (ValueError, TypeError) as exc:
+            raise RecordError(f"{rtype} record: signature is not base64") from exc
+        record = cls(rtype, body, sig["a"], sig["k"], signature)
+        if record.to_bytes() != data:
+            raise RecordError(f"{record.subject}: entry is not in canonical form")
+        return record
+
+    def verify(self, key: PublicKey) -> None:
+        """Raises SignatureError naming the record and the key unless the signature holds."""
+        if key.key_id != self.key_id or key.alg != self.alg:
+            raise SignatureError(
+                f"{self.subject}: signed with key {self.key_id} ({self.alg}), "
+                f"but the registered key is {key.key_id} ({key.alg})"
+            )
+        if not key.verify(self.signed_message, self.signature):
+            raise SignatureError(
+                f"{self.subject}: signature does not verify with key {self.key_id}"
+            )
+
+    @property
+    def leaf_digest(self) -> bytes:
+        """RFC 6962 leaf hash of this entry: its identity in the log."""
+        return hashlib.sha256(b"\x00" + self.to_bytes()).digest()
+
+
+def signed_message(rtype: str, body: Mapping[str, Any]) -> bytes:
+    return DOMAIN + rtype.encode() + b"\n" + canonical_json(body)
+
+
+def sign_record(rtype: str, body: Mapping[str, Any], key: SigningKey) -> Record:
+    validate_body(rtype, body)
+    body = json.loads(canonical_json(body))  # a private, plain-JSON copy
+    signature = key.sign(signed_message(rtype, body))
+    return Record(rtype, body, key.alg, key.key_id, signature)

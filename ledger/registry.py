@@ -1,0 +1,84 @@
+"""Who may sign what: the key registry built from the log's own registry records.
+
+The log is self-describing: the bureau's authority record (self-signed, the
+first entry) vouches for operators and inspectors; an operator vouches for its
+stations, piles, meters and tariffs and signs billing; a meter signs its own
+sessions, seal events and heartbeats; an inspector signs verification results.
+Both the platform (at ingest) and the workstation (at sync) run the same rules,
+so a record the platform accepted but a client rejects is proof of misbehaviour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ledger.keys import PublicKey
+from ledger.records import SIGNED_BY, Record, RecordError
+
+
+class UnknownKeyError(RecordError):
+    """The record's source is not registered, or signed with a key not registered for it."""
+
+
+_SOURCE_FIELD = {
+    "operator": "operator_id",
+    "meter": "meter_id",
+    "inspector": "inspector_id",
+}
+
+
+@dataclass
+class KeyRegistry:
+    authority: dict[str, PublicKey] = field(default_factory=dict)  # key_id -> key
+    operators: dict[str, PublicKey] = field(default_factory=dict)
+    meters: dict[str, PublicKey] = field(default_factory=dict)
+    inspectors: dict[str, PublicKey] = field(default_factory=dict)
+    enc_key: str | None = None
+
+    def _table(self, kind: str) -> dict[str, PublicKey]:
+        return {"operator": self.operators, "meter": self.meters, "inspector": self.inspectors}[
+            kind
+        ]
+
+    def signer_of(self, record: Record) -> PublicKey:
+        """The registered key that must have signed ``record``; raises UnknownKeyError."""
+        kind = SIGNED_BY[record.type]
+        if kind == "authority":
+            if record.type == "authority" and not self.authority:
+                key = PublicKey.parse(record.body["key"])  # the trust anchor signs itself
+                if key.key_id != record.key_id:
+                    raise UnknownKeyError(
+                        f"{record.subject}: the first authority record must be self-signed"
+                    )
+                return key
+            key = self.authority.get(record.key_id)
+            if key is None:
+                raise UnknownKeyError(
+                    f"{record.subject}: key {record.key_id} is not a registered authority key"
+                )
+            return key
+        source_id = record.body[_SOURCE_FIELD[kind]]
+        key = self._table(kind).get(source_id)
+        if key is None:
+            raise UnknownKeyError(f"{record.subject}: {kind} {source_id} is not registered")
+        if key.key_id != record.key_id:
+            raise UnknownKeyError(
+                f"{record.subject}: signed with key {record.key_id}, but {kind} {source_id}'s "
+                f"registered key is {key.key_id}"
+            )
+        return key
+
+    def apply(self, record: Record) -> None:
+        """Updates the registry with a verified registry record."""
+        rtype, body = record.type, record.body
+        if rtype == "authority":
+            key = PublicKey.parse(body["key"])
+            self.authority[key.key_id] = key
+            self.enc_key = body["enc_key"]
+        elif rtype in _SOURCE_FIELD:
+            self._table(rtype)[body[_SOURCE_FIELD[rtype]]] = PublicKey.parse(body["key"])
+
+    def check(self, record: Record) -> None:
+        """Resolves the signer and verifies the signature, then applies the record."""
+        record.verify(self.signer_of(record))
+        self.apply(record)
