@@ -61,6 +61,7 @@ __all__ = [
     "main",
     "open_checkpoint",
     "open_note",
+    "parse_note",
     "sign_checkpoint",
     "sign_note",
     "verifier_key",
@@ -133,12 +134,19 @@ class OriginMismatchError(NoteError):
 # ---------------------------------------------------------------- helpers
 
 
-def _b64decode(text: str) -> bytes:
-    """Standard padded base64, rejecting anything Go's StdEncoding rejects."""
+def _b64decode(text: str, *, canonical: bool = False) -> bytes:
+    """Standard padded base64, rejecting anything Go's StdEncoding rejects.
+
+    ``canonical`` also rejects non-zero padding bits (which Go ignores), so a
+    signed note has exactly one encoding: flipping any byte of it is noticed.
+    """
     try:
-        return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
+        raw = binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
         raise ValueError(f"invalid base64 {text[:40]!r}") from exc
+    if canonical and _b64encode(raw) != text:
+        raise ValueError(f"non-canonical base64 {text[:40]!r}")
+    return raw
 
 
 def _b64encode(data: bytes) -> str:
@@ -430,7 +438,7 @@ def parse_note(data: bytes) -> tuple[str, list[Signature]]:
         if not is_valid_name(name):
             raise MalformedNoteError(f"malformed note: signature line {n} has invalid key name")
         try:
-            raw = _b64decode(b64)
+            raw = _b64decode(b64, canonical=True)
         except ValueError:
             raise MalformedNoteError(
                 f"malformed note: signature line {n} ({name}) is not valid base64"
@@ -505,9 +513,14 @@ def sign_note(text: str | Note, signers: Signer | Iterable[Signer]) -> bytes:
         new_lines.append(f"{_SIG_PREFIX}{s.name} {_b64encode(sig)}\n")
     old_lines = []
     for sig in existing:
+        if not is_valid_name(sig.name):
+            raise MalformedNoteError(f"malformed note: invalid key name {sig.name!r}")
         if (sig.name, sig.key_id) in replaced:
             continue
-        raw = _b64decode(sig.base64)
+        try:
+            raw = _b64decode(sig.base64, canonical=True)
+        except ValueError:
+            raw = b""
         if len(raw) < 5 or struct.unpack(">I", raw[:4])[0] != sig.key_id:
             raise MalformedNoteError(f"malformed note: signature by {sig.name} has wrong key ID")
         old_lines.append(sig.line())
