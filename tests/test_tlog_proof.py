@@ -195,7 +195,7 @@ H = base64.b64encode(bytes(32)).decode()
         f"c2sp.org/tlog-proof@v1\nindex 0\n{H[:-4]}",  # 30-byte hash
         f"c2sp.org/tlog-proof@v1\nindex 0\n{H}\r",
         f"c2sp.org/tlog-proof@v1\nindex 0\n{H.replace('A', '_')}",
-        f"c2sp.org/tlog-proof@v1\nindex 0" + f"\n{H}" * 65,  # more than 64 hashes
+        "c2sp.org/tlog-proof@v1\nindex 0" + f"\n{H}" * 65,  # more than 64 hashes
         "index 0",
     ],
 )
