@@ -781,3 +781,6 @@ def main(argv: list[str]) -> int:
     except (NoteError, _CliError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. --out in a missing directory
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1

@@ -265,6 +265,24 @@ def test_text_may_contain_blank_lines():
     assert n.text == text
 
 
+def test_spec_example_text_keeps_its_blank_line():
+    """The c2sp.org/signed-note example: the last blank line separates the signatures."""
+    poem = (
+        "Ognuno sta solo sul cuor della terra\n"
+        "trafitto da un raggio di sole:\n"
+        "\n"
+        "ed è subito sera.\n"
+    )
+    sig = (
+        "— quasimodo.example/salvatore NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+"
+        "EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n"
+    )
+    with pytest.raises(UnverifiedNoteError) as exc:
+        open_note((poem + "\n" + sig).encode(), peter())
+    assert exc.value.note.text == poem
+    assert exc.value.note.unverified_sigs[0].name == "quasimodo.example/salvatore"
+
+
 def test_ambiguous_configured_keys():
     v = enoch()
     impostor = peter()
@@ -655,3 +673,6 @@ def test_cli_keygen_sign_verify(tmp_path: Path):
     # a private key is refused as --key
     r = run_cli("verify", "--key", skey_file, signed)
     assert "private" in one_error_line(r)
+
+    r = run_cli("sign", "--skey", skey_file, "--out", tmp_path / "no" / "dir", body)
+    assert "No such file" in one_error_line(r)
