@@ -78,7 +78,50 @@ class KeyRegistry:
         elif rtype in _SOURCE_FIELD:
             self._table(rtype)[body[_SOURCE_FIELD[rtype]]] = PublicKey.parse(body["key"])
 
+    def copy(self) -> KeyRegistry:
+        return KeyRegistry(
+            dict(self.authority),
+            dict(self.operators),
+            dict(self.meters),
+            dict(self.inspectors),
+            self.enc_key,
+        )
+
     def check(self, record: Record) -> None:
         """Resolves the signer and verifies the signature, then applies the record."""
         record.verify(self.signer_of(record))
         self.apply(record)
+
+
+@dataclass(frozen=True)
+class EntryHead:
+    """The parts of an entry needed to find its signer, read without full validation.
+
+    Key resolution must run in log order on one thread (registry records change
+    the registry), while strict parsing and signature checks run on all cores
+    (`ledger.sigcheck`). This is the cheap first pass.
+    """
+
+    type: str
+    body: dict
+    key_id: str
+
+    @classmethod
+    def peek(cls, data: bytes) -> EntryHead:
+        import json
+
+        try:
+            obj = json.loads(data)
+            rtype, body, key_id = obj["t"], obj["b"], obj["s"]["k"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RecordError(f"entry is not a record: {exc.__class__.__name__} {exc}") from exc
+        if not isinstance(rtype, str) or rtype not in SIGNED_BY or not isinstance(body, dict):
+            raise RecordError(f"entry has unknown record type {str(rtype)[:30]!r}")
+        field_name = _SOURCE_FIELD.get(SIGNED_BY[rtype])
+        if field_name and not isinstance(body.get(field_name), str):
+            raise RecordError(f"{rtype} record: missing field {field_name!r}")
+        return cls(rtype, body, str(key_id))
+
+    @property
+    def subject(self) -> str:
+        return Record(self.type, self.body, "", self.key_id, b"").subject
