@@ -150,6 +150,7 @@ def _b64decode(text: str, *, canonical: bool = False) -> bytes:
 
 
 def _b64encode(data: bytes) -> str:
+    """Canonical standard base64, as every note and checkpoint line is written."""
     return base64.b64encode(data).decode("ascii")
 
 
@@ -328,6 +329,7 @@ class Signer:
         return verifier_key(self.name, self.public_key, self.alg)
 
     def verifier(self) -> Verifier:
+        """The matching `Verifier`, for checking our own output."""
         return Verifier(self.vkey)
 
     def __repr__(self) -> str:
@@ -378,6 +380,7 @@ class Signature:
         return _b64decode(self.base64)[4:]
 
     def line(self) -> str:
+        """The signature line as it appears in a note."""
         return f"{_SIG_PREFIX}{self.name} {self.base64}\n"
 
 
@@ -566,6 +569,7 @@ class Checkpoint:
                 )
 
     def to_text(self) -> str:
+        """The note text to sign: origin, size, root and extension lines, newline-terminated."""
         lines = [self.origin, str(self.size), _b64encode(self.root), *self.extensions]
         return "\n".join(lines) + "\n"
 
