@@ -42,6 +42,7 @@ __all__ = [
     "format_tlog_proof",
     "parse_tlog_proof",
     "verify_tlog_proof",
+    "verify_tlog_proof_hash",
 ]
 
 HEADER = b"c2sp.org/tlog-proof@v1"
@@ -172,11 +173,28 @@ def verify_tlog_proof(
 ) -> Checkpoint:
     """Check that ``leaf`` (the entry bytes) is in the log, and return the checkpoint.
 
-    The checkpoint must verify under one of ``verifiers`` (the log key, plus
-    any witness keys; see `ledger.note.open_note`) and, when given, be for
+    The checkpoint must verify under one of ``verifiers`` (see
+    `ledger.note.open_note`; pass the log's key, and witness keys only if a
+    witness cosignature alone should suffice) and, when given, be for
     ``origin``. Then the inclusion path must lead from RFC 6962
     leaf_hash(leaf) at ``index`` to the checkpoint's root. Raises
     `ProofFormatError`, a `ledger.note.NoteError` or `InclusionError`.
+    """
+    from ledger import merkle  # lazily: merkle is another module's contract
+
+    return verify_tlog_proof_hash(proof_bytes, merkle.leaf_hash(leaf), verifiers, origin)
+
+
+def verify_tlog_proof_hash(
+    proof_bytes: bytes,
+    leaf_hash: bytes,
+    verifiers: Verifier | Iterable[Verifier],
+    origin: str | None = None,
+) -> Checkpoint:
+    """`verify_tlog_proof` for a record hash computed by the caller.
+
+    Other logs define their own leaves (a Sigsum leaf, a Go checksum database
+    record), so a proof for their entries is checked from the record hash.
     """
     from ledger import merkle  # lazily: merkle is another module's contract
 
@@ -188,7 +206,7 @@ def verify_tlog_proof(
         )
     try:
         ok = merkle.verify_inclusion(
-            merkle.leaf_hash(leaf), proof.index, checkpoint.size, proof.hashes, checkpoint.root
+            leaf_hash, proof.index, checkpoint.size, proof.hashes, checkpoint.root
         )
     except merkle.ProofError as exc:
         raise InclusionError(

@@ -422,6 +422,12 @@ REAL = [
     ("sumdb-15368405.checkpoint", "sum.golang.org.vkey", "go.sum database tree", 15368405),
     ("sumdb-63512409.checkpoint", "sum.golang.org.vkey", "go.sum database tree", 63512409),
     (
+        "sigsum-gentest-5.checkpoint",
+        "sigsum-gentest.vkey",
+        "sigsum.org/v1/tree/4d6d8825a6bb689d459628312889dfbb0bcd41b5211d9e1ce768b0ff0309e562",
+        5,
+    ),
+    (
         "aw-ftlog-ci-2-56.checkpoint",
         "aw-ftlog-ci-2.vkey",
         "transparency.dev/armored-witness/firmware_transparency/ci/2",

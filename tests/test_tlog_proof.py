@@ -6,6 +6,7 @@ import base64
 import contextlib
 import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,6 +34,7 @@ from ledger.tlog_proof import (
     format_tlog_proof,
     parse_tlog_proof,
     verify_tlog_proof,
+    verify_tlog_proof_hash,
 )
 
 # The example in c2sp.org/tlog-proof, verbatim (its signatures are elided with "[...]").
@@ -289,6 +291,37 @@ def test_verify_witnessed_proof(log_keys, merkle):
     assert cp.size == len(ENTRIES)
     # without the witness key the cosignature is ignored, as the spec requires
     assert verify_tlog_proof(data, ENTRIES[9], verifier) == cp
+
+
+# --- a proof against a checkpoint signed by another implementation -----------------------
+
+DATA = Path(__file__).resolve().parent / "data" / "note"
+SIGSUM = "sigsum.org/v1/tree/4d6d8825a6bb689d459628312889dfbb0bcd41b5211d9e1ce768b0ff0309e562"
+# torchwood's gentest log: leaf hashes are 0x2a || index || zeros, the checkpoint at size 5
+# is signed by sigsum-go, and node(h0, h1) = wgiIFdZ... appears in its consistency proof.
+SIGSUM_LEAVES = [bytes([0x2A, i]) + bytes(30) for i in range(5)]
+
+
+def test_external_checkpoint_proof_file_is_our_format():
+    data = (DATA / "sigsum-gentest-5-index-2.tlog-proof").read_bytes()
+    note = (DATA / "sigsum-gentest-5.checkpoint").read_bytes()
+    h = SIGSUM_LEAVES
+    assert data == format_tlog_proof(2, [h[3], _node(h[0], h[1]), h[4]], note)
+    assert b"wgiIFdZfYNv6WU1OllBKsWnLYIS/DBMqt8Uh/S4OukE=" in data
+
+
+def test_external_checkpoint_proof_verifies(merkle):
+    data = (DATA / "sigsum-gentest-5-index-2.tlog-proof").read_bytes()
+    verifier = Verifier((DATA / "sigsum-gentest.vkey").read_text())
+    cp = verify_tlog_proof_hash(data, SIGSUM_LEAVES[2], verifier, origin=SIGSUM)
+    assert cp.size == 5
+    for other in (0, 1, 3, 4):
+        with pytest.raises(InclusionError):
+            verify_tlog_proof_hash(data, SIGSUM_LEAVES[other], verifier)
+    for i in range(len(data)):
+        mutated = data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1 :]
+        with pytest.raises(ValueError):
+            verify_tlog_proof_hash(mutated, SIGSUM_LEAVES[2], verifier, origin=SIGSUM)
 
 
 def test_errors_are_value_errors():
