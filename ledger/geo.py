@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 BASEMAP = (
     Path(__file__).resolve().parent.parent / "resources" / "basemap" / "hangzhou_districts.geojson"
@@ -81,7 +81,7 @@ class District:
     _bands: tuple[tuple[_Edge, ...], ...] = field(default=(), repr=False)
 
     @classmethod
-    def from_geojson(cls, properties: Mapping[str, object], geometry: Mapping) -> District:
+    def from_geojson(cls, properties: Mapping[str, Any], geometry: Mapping[str, Any]) -> District:
         """Builds a district from a GeoJSON Polygon or MultiPolygon feature."""
         kind = geometry["type"]
         coordinates = geometry["coordinates"]
