@@ -1,0 +1,721 @@
+"""Traffic: charging sessions, billing, heartbeats and seal events, with injected faults.
+
+The simulation advances in one-hour windows of simulated time, always the
+same windows whatever the caller does with them, so batch runs, ``--out``
+files and realtime streams from one seed hold the same records. Within a
+window:
+
+1. meter faults are drawn (silence, clock drift, seal opening, key change);
+2. each connector's arrivals are drawn from a Poisson process whose rate
+   follows the daily profile for its pile kind; an arrival that finds the
+   connector busy waits up to 20 min or leaves, so sessions on a connector
+   never overlap unless the ``overlapping`` fault says so;
+3. every session gets a 60-s power curve (DC: constant current then a
+   constant-voltage taper; AC: flat at the on-board charger's limit), the meter's
+   energy (the curve's integral within a fraction of the accuracy class), a
+   continuous register, an operator billing record priced with the posted
+   tariff (``ledger.fleet.tariff.compute_charge``) and sealed personal data;
+4. heartbeats are due every ``heartbeat_s`` per meter, reporting the register
+   (including energy of a session in progress) and the meter clock.
+
+Records are emitted at the time their source would send them (a session at
+its stop, billing a few seconds later) and released in emission order when
+the simulation clock passes that time. Signing happens later, elsewhere
+(``signing``), so this module is pure Python data and fast to test.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import heapq
+import math
+import random
+import string
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ledger.fleet import model
+from ledger.fleet.faults import METER_FAULTS, SESSION_FAULTS, Fault
+from ledger.fleet.model import Fleet, Meter
+from ledger.fleet.tariff import CST_OFFSET_MS, compute_charge
+
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+INTERVAL_S = 60
+SESSIONS_PER_DAY_HANGZHOU = 28_000
+"""10.136 million transactions in about a year on the platform (report of May 2022)."""
+REGISTRY_LEAD_MS = HOUR_MS
+"""Registry records are dated one hour before the first traffic."""
+MAX_WAIT_MS = 20 * 60_000
+
+# Share of session starts per local hour. DC: ride-hailing and taxis — night
+# valley charging, a lunch peak in Zhejiang's 11–13 midday valley (the report's
+# drivers charging at noon), an evening peak. AC: residential and office car
+# parks — morning arrivals at work, evening arrivals at home, cheap-night starts.
+_DC_PROFILE = (
+    30,
+    25,
+    20,
+    15,
+    12,
+    15,
+    25,
+    35,
+    40,
+    40,
+    45,
+    70,
+    75,
+    60,
+    45,
+    40,
+    45,
+    55,
+    60,
+    55,
+    50,
+    45,
+    55,
+    60,
+)
+_AC_PROFILE = (
+    20,
+    10,
+    5,
+    5,
+    5,
+    10,
+    25,
+    55,
+    75,
+    60,
+    40,
+    35,
+    35,
+    30,
+    30,
+    30,
+    40,
+    60,
+    80,
+    75,
+    65,
+    55,
+    75,
+    60,
+)
+PROFILE = {
+    "DC": tuple(x / sum(_DC_PROFILE) for x in _DC_PROFILE),
+    "AC": tuple(x / sum(_AC_PROFILE) for x in _AC_PROFILE),
+}
+# Relative sessions per pile per day by kind (DC ≈ 3.8, AC ≈ 1.05 at Hangzhou scale).
+_KIND_RATE = {"DC": 3.8, "AC": 1.05}
+# Hangzhou monthly mean air temperature, °C (climate normals, rounded).
+_MONTH_TEMP = (4.5, 6.5, 11.0, 17.0, 22.0, 25.5, 29.0, 28.5, 24.5, 19.0, 13.0, 7.0)
+REGISTRY_TYPES = frozenset(
+    {"authority", "operator", "inspector", "station", "pile", "meter", "tariff"}
+)
+
+
+@dataclass(slots=True)
+class Draft:
+    """A record to be signed: body, signer and the time its source sends it."""
+
+    rtype: str
+    body: dict[str, Any]
+    signer: str
+    emit_ms: int
+    entry: bytes | None = None
+    """The signed log entry, once signed."""
+
+    @property
+    def leaf_hex(self) -> str:
+        assert self.entry is not None
+        return hashlib.sha256(b"\x00" + self.entry).hexdigest()
+
+    @property
+    def is_registry(self) -> bool:
+        return self.rtype in REGISTRY_TYPES
+
+
+@dataclass(slots=True)
+class Span:
+    """A session as the meter's register saw it, for register look-ups at any instant."""
+
+    start_ms: int
+    stop_ms: int
+    start_wh: int
+    stop_wh: int
+    cum_wh: list[int]
+    """Register increase at the end of each interval (metered, so it ends at stop−start)."""
+
+    def register_at(self, t_ms: int) -> int:
+        if t_ms >= self.stop_ms or not self.cum_wh:
+            return self.stop_wh
+        k = (t_ms - self.start_ms) // (INTERVAL_S * 1000)
+        return self.start_wh + (self.cum_wh[k - 1] if k > 0 else 0)
+
+
+@dataclass(slots=True)
+class MeterState:
+    meter: Meter
+    rate_per_day: float
+    register_wh: int
+    hb_phase_ms: int
+    clock_offset_ms: int
+    busy_until: int = 0
+    hist: list[Span] = field(default_factory=list)
+    base_wh: int = 0
+    hb_seq: int = 0
+    seal_seq: int = 0
+    session_seq: int = 0
+    silent_until: int = 0
+    drift_until: int = 0
+    drift_ms: int = 0
+    drift_fault: Fault | None = None
+    key_generation: int = 0
+
+    def register_at(self, t_ms: int) -> int:
+        """The meter's register at ``t_ms``: the last session started by then decides."""
+        for span in reversed(self.hist):
+            if span.start_ms <= t_ms:
+                return span.register_at(t_ms)
+        return self.base_wh
+
+
+class Simulation:
+    """The traffic of one fleet from ``start_ms`` on; deterministic for a seed.
+
+    ``public_key(label)`` returns a source's public key text; it is needed for
+    registry records, including meters re-keyed by the ``key_changed`` fault.
+    """
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        start_ms: int,
+        heartbeat_s: int,
+        rates: dict[str, float],
+        public_key: Callable[[str], str],
+        sessions_per_day: float | None = None,
+    ) -> None:
+        self.fleet = fleet
+        self.start_ms = start_ms
+        self.now_ms = start_ms
+        self.heartbeat_ms = heartbeat_s * 1000
+        self.heartbeat_s = heartbeat_s
+        self.rates = rates
+        self.public_key = public_key
+        self.rng = np.random.default_rng([fleet.seed, 0x7AFF1C])
+        self.rnd = random.Random(f"traffic/{fleet.seed}")
+        if sessions_per_day is None:
+            sessions_per_day = SESSIONS_PER_DAY_HANGZHOU * len(fleet.piles) / model.HANGZHOU_PILES
+        self.sessions_per_day = sessions_per_day
+        raw = [
+            _KIND_RATE[m.pile.kind] * m.pile.popularity / m.pile.connectors for m in fleet.meters
+        ]
+        norm = sessions_per_day / sum(raw)
+        self.states: list[MeterState] = []
+        for meter, r in zip(fleet.meters, raw):
+            age_days = max(0.0, (start_ms - meter.installed_ms) / DAY_MS)
+            daily_wh = (40_000 if meter.pile.kind == "DC" else 15_000) * r * norm
+            register = int(age_days * daily_wh * self.rnd.uniform(0.6, 1.2))
+            self.states.append(
+                MeterState(
+                    meter=meter,
+                    rate_per_day=r * norm,
+                    register_wh=register,
+                    base_wh=register,
+                    hb_phase_ms=self.rnd.randrange(self.heartbeat_ms),
+                    clock_offset_ms=self.rnd.randint(-800, 800),
+                )
+            )
+        self.by_id = {s.meter.meter_id: s for s in self.states}
+        self._heap: list[tuple[int, int, Draft]] = []
+        self._seq = 0
+        self._release_gen: dict[str, int] = {}
+        self.faults: list[Fault] = []
+        self._vehicles: list[dict[str, str]] = []
+        self._pending_close: list[tuple[int, MeterState, dict[str, Any]]] = []
+        self.stats: dict[str, int] = {
+            "sessions": 0,
+            "billing": 0,
+            "heartbeat": 0,
+            "seal": 0,
+            "meter": 0,
+            "dropped_busy": 0,
+            "dropped_silent": 0,
+        }
+        kinds = np.array([m.pile.kind == "DC" for m in fleet.meters])
+        self._hour_rates = [
+            np.where(kinds, PROFILE["DC"][h], PROFILE["AC"][h])
+            * np.array([s.rate_per_day for s in self.states])
+            for h in range(24)
+        ]
+
+    # ---- registry ------------------------------------------------------------------
+
+    def registry(self, enc_key_text: str) -> list[Draft]:
+        """The registry drafts, in acceptance order, dated before the first traffic."""
+        at = self.start_ms - REGISTRY_LEAD_MS
+        return [
+            Draft(rtype, body, label, at)
+            for rtype, body, label in model.registry_bodies(
+                self.fleet, self.public_key, enc_key_text, at, self.heartbeat_s
+            )
+        ]
+
+    # ---- time ----------------------------------------------------------------------
+
+    def advance(self, until_ms: int) -> tuple[list[Draft], list[Fault]]:
+        """Simulates up to ``until_ms`` (whole hours) and returns what is emitted before it.
+
+        Returns (drafts in emission order with signer labels resolved, faults
+        injected in these hours).
+        """
+        self.faults = []
+        while self.now_ms + HOUR_MS <= until_ms:
+            self._hour(self.now_ms, self.now_ms + HOUR_MS)
+            self.now_ms += HOUR_MS
+        return self._release(self.now_ms), self.faults
+
+    def drain(self) -> list[Draft]:
+        """Everything still scheduled (sessions ending after the last window, late seal closes)."""
+        for closed_at, st, body in self._pending_close:
+            body["register_wh"] = st.register_at(closed_at)
+        self._pending_close = []
+        return self._release(None)
+
+    def _emit(self, draft: Draft) -> Draft:
+        self._seq += 1
+        heapq.heappush(self._heap, (draft.emit_ms, self._seq, draft))
+        return draft
+
+    def _release(self, before_ms: int | None) -> list[Draft]:
+        out: list[Draft] = []
+        heap = self._heap
+        while heap and (before_ms is None or heap[0][0] < before_ms):
+            draft = heapq.heappop(heap)[2]
+            if draft.rtype == "meter":  # a re-registration: later meter records use the new key
+                meter_id = draft.body["meter_id"]
+                self._release_gen[meter_id] = self._release_gen.get(meter_id, 0) + 1
+            elif draft.signer == "meter":
+                meter_id = draft.body["meter_id"]
+                draft.signer = model.meter_label(meter_id, self._release_gen.get(meter_id, 0))
+            out.append(draft)
+        return out
+
+    # ---- one hour ------------------------------------------------------------------
+
+    def _hour(self, h0: int, h1: int) -> None:
+        hour = ((h0 + CST_OFFSET_MS) // HOUR_MS) % 24
+        self._meter_faults(h0, h1, before_sessions=True)
+        counts = self.rng.poisson(self._hour_rates[hour])
+        for index in np.flatnonzero(counts):
+            st = self.states[int(index)]
+            arrivals = np.sort(self.rng.integers(h0, h1, int(counts[index])))
+            for arrival in arrivals.tolist():
+                self._arrival(st, arrival)
+        self._meter_faults(h0, h1, before_sessions=False)
+        self._heartbeats(h0, h1)
+        self._fill_seal_closes(h1)
+        for st in self.states:  # keep only spans a later look-up can need
+            if len(st.hist) > 2 and st.hist[-2].stop_ms < h0:
+                st.base_wh = st.hist[-2].stop_wh
+                del st.hist[:-1]
+
+    def _meter_faults(self, h0: int, h1: int, *, before_sessions: bool) -> None:
+        names = ("silent", "clock_drift") if before_sessions else ("seal_opened", "key_changed")
+        probs = np.array([self.rates.get(n, 0.0) / 24 for n in names])
+        if not probs.any():
+            self.rng.random((len(self.states), len(names)))  # keep the stream aligned
+            return
+        hits = self.rng.random((len(self.states), len(names))) < probs
+        for index, col in zip(*np.nonzero(hits)):
+            st = self.states[int(index)]
+            t = int(self.rng.integers(h0, h1))
+            getattr(self, "_fault_" + names[int(col)])(st, t)
+
+    def _arrival(self, st: MeterState, arrival: int) -> None:
+        if arrival < st.silent_until:
+            self.stats["dropped_silent"] += 1
+            return
+        fault = self._session_fault()
+        start = arrival
+        if fault == "overlapping":
+            prev = st.hist[-1] if st.hist else None
+            if prev is not None and prev.stop_ms - prev.start_ms > 120_000:
+                start = prev.start_ms + int(
+                    (prev.stop_ms - prev.start_ms) * self.rnd.uniform(0.2, 0.8)
+                )
+            else:
+                fault = None
+        if fault != "overlapping" and arrival < st.busy_until:
+            if st.busy_until - arrival > MAX_WAIT_MS:
+                self.stats["dropped_busy"] += 1
+                return
+            start = st.busy_until + self.rnd.randint(60_000, 300_000)
+        self._session(st, start, fault)
+
+    def _session_fault(self) -> str | None:
+        u = self.rnd.random()
+        for name in SESSION_FAULTS:
+            u -= self.rates.get(name, 0.0)
+            if u < 0:
+                return name
+        return None
+
+    # ---- sessions ------------------------------------------------------------------
+
+    def _curve(self, st: MeterState) -> list[int]:
+        """Power samples (W) every 60 s: DC CC/CV taper, AC flat with an end taper."""
+        pile, rng = st.meter.pile, self.rng
+        if pile.kind == "DC":
+            n = int(rng.integers(20, 61))
+            vehicle = float(rng.choice((60_000, 90_000, 120_000, 150_000, 200_000)))
+            pmax = min(pile.rated_power_w, vehicle) * rng.uniform(0.85, 0.98)
+            cc = max(1, int(n * rng.uniform(0.45, 0.8)))
+            end = rng.uniform(0.25, 0.45)
+            i = np.arange(n)
+            shape = np.where(i < cc, 1.0, end ** ((i - cc + 1) / max(1, n - cc)))
+            shape[0] = 0.6
+        else:
+            n = int(rng.integers(120, 481))
+            obc = float(rng.choice((3_300, 6_600, 7_000), p=(0.15, 0.45, 0.40)))
+            pmax = min(pile.rated_power_w, obc) * rng.uniform(0.92, 0.99)
+            taper = max(1, n // 10)
+            shape = np.ones(n)
+            shape[-taper:] = np.linspace(1.0, 0.4, taper)
+        noise = 1.0 + rng.uniform(-0.015, 0.015, n)
+        return np.minimum(pmax * shape * noise, pile.rated_power_w).astype(np.int64).tolist()
+
+    def _vehicle(self) -> dict[str, str]:
+        """A driver from a pool, so the same vehicles come back day after day."""
+        pool_size = max(10, int(self.sessions_per_day * 0.6))
+        if len(self._vehicles) < pool_size and self.rnd.random() < 0.5:
+            rnd = self.rnd
+            letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+            vin_chars = letters + string.digits
+            self._vehicles.append(
+                {
+                    "plate": "浙A"
+                    + rnd.choice("DF")
+                    + "".join(rnd.choices(string.digits + letters[:10], k=5)),
+                    "vin": "L" + "".join(rnd.choices(vin_chars, k=16)),
+                    "account": f"1{rnd.randint(30, 99)}****{rnd.randint(0, 9999):04d}",
+                }
+            )
+            return self._vehicles[-1]
+        return (
+            self._vehicles[self.rnd.randrange(len(self._vehicles))]
+            if self._vehicles
+            else ({"plate": "浙A00000", "vin": "L" + "0" * 16, "account": "130****0000"})
+        )
+
+    def _session(self, st: MeterState, start: int, fault: str | None) -> None:
+        meter, pile, rnd = st.meter, st.meter.pile, self.rnd
+        start += rnd.randrange(1000)  # millisecond texture, sessions do not start on the second
+        power = self._curve(st)
+        cls = float(meter.accuracy_class)
+        detail: dict[str, Any] = {}
+        if fault == "over_power":
+            factor = rnd.uniform(1.2, 1.45)
+            power = [int(pile.rated_power_w * factor * rnd.uniform(0.99, 1.01)) for _ in power]
+            detail["power_factor_pct"] = round(factor * 100, 1)
+        integral = sum(power) * INTERVAL_S / 3600  # Wh, the true energy of the curve
+        error = rnd.uniform(-0.3, 0.3) * cls / 100  # healthy: well within the class
+        if fault == "meter_error":
+            error = (1 if rnd.random() < 0.8 else -1) * cls * rnd.uniform(1.5, 3.0) / 100
+            detail["error_pct"] = round(error * 100, 3)
+        energy = round(integral * (1 + error))
+        stop = start + len(power) * INTERVAL_S * 1000
+        if fault == "zero_duration":
+            energy = rnd.randint(1_000, 30_000)
+            power, stop = [], start
+        start_wh = st.register_wh
+        if fault == "register_backwards":
+            start_wh = max(0, start_wh - rnd.randint(500, 20_000))
+        elif fault == "register_gap":
+            start_wh += rnd.randint(500, 30_000)
+        if fault in ("register_backwards", "register_gap"):
+            detail["previous_stop_wh"] = st.register_wh
+            detail["jump_wh"] = start_wh - st.register_wh
+        stop_wh = start_wh + energy
+        scale = energy / integral if integral else 0.0
+        running, cum = 0, []
+        for p in power:
+            running += p
+            cum.append(min(energy, round(running * INTERVAL_S / 3600 * scale)))
+        st.hist.append(Span(start, stop, start_wh, stop_wh, cum))
+        st.register_wh = stop_wh
+        st.busy_until = max(st.busy_until, stop)
+        st.session_seq += 1
+        session_id = f"{meter.meter_id}-{st.session_seq:06d}"
+        body: dict[str, Any] = {
+            "session_id": session_id,
+            "meter_id": meter.meter_id,
+            "pile_id": pile.pile_id,
+            "connector": meter.connector,
+            "start_ms": start,
+            "stop_ms": stop,
+            "start_wh": start_wh,
+            "stop_wh": stop_wh,
+            "energy_wh": energy,
+            "interval_s": INTERVAL_S,
+            "power_w": power,
+            "pii": self._vehicle(),
+        }
+        emit = stop + rnd.randint(1_000, 5_000)
+        session = self._emit(Draft("session", body, "meter", emit))
+        billed = energy
+        price_factor = 10_000
+        if fault == "overbilling":
+            billed = max(energy + 50, math.ceil(energy * rnd.uniform(1.03, 1.15)))
+            detail["billed_over_metered_wh"] = billed - energy
+        elif fault == "price_above_tariff":
+            price_factor = rnd.randint(11_000, 14_000)
+            detail["price_factor_pct"] = price_factor / 100
+        billing = self._emit(
+            Draft(
+                "billing",
+                self._billing(st, body, billed, price_factor),
+                model.operator_label(pile.operator_id),
+                emit + rnd.randint(2_000, 30_000),
+            )
+        )
+        self.stats["sessions"] += 1
+        self.stats["billing"] += 1
+        drafts = [session, billing]
+        session_ids = [session_id]
+        if fault == "duplicate":
+            st.session_seq += 1
+            dup_id = f"{meter.meter_id}-{st.session_seq:06d}"
+            dup_body = {**body, "session_id": dup_id}
+            dup_emit = billing.emit_ms + rnd.randint(60_000, 3_600_000)
+            dup = self._emit(Draft("session", dup_body, "meter", dup_emit))
+            dup_bill = self._emit(
+                Draft(
+                    "billing",
+                    {**billing.body, "session_id": dup_id},
+                    billing.signer,
+                    dup_emit + rnd.randint(2_000, 30_000),
+                )
+            )
+            drafts += [dup, dup_bill]
+            session_ids.append(dup_id)
+            detail["original_session_id"] = session_id
+            self.stats["sessions"] += 1
+            self.stats["billing"] += 1
+        if fault is not None:
+            if fault == "overlapping":
+                prev = st.hist[-2]
+                detail["overlaps_from_ms"] = prev.start_ms
+                detail["overlaps_until_ms"] = prev.stop_ms
+            self.faults.append(
+                Fault(
+                    fault,
+                    pile.pile_id,
+                    meter.meter_id,
+                    start,
+                    detail,
+                    session_ids,
+                    drafts,
+                    until_ms=0,
+                )
+            )
+
+    def _billing(
+        self, st: MeterState, session: dict[str, Any], billed_wh: int, price_factor_e4: int
+    ) -> dict[str, Any]:
+        station = st.meter.station
+        energy_fen, service_fen = compute_charge(
+            station.periods,
+            session["start_ms"],
+            INTERVAL_S,
+            session["power_w"],
+            billed_wh,
+            price_factor_e4,
+        )
+        return {
+            "session_id": session["session_id"],
+            "operator_id": station.operator_id,
+            "pile_id": session["pile_id"],
+            "tariff_id": station.tariff_id,
+            "billed_wh": billed_wh,
+            "energy_fen": energy_fen,
+            "service_fen": service_fen,
+            "amount_fen": energy_fen + service_fen,
+            "start_ms": session["start_ms"],
+            "stop_ms": session["stop_ms"],
+        }
+
+    # ---- heartbeats ----------------------------------------------------------------
+
+    def _temperature_dc(self, t_ms: int, st: MeterState) -> int:
+        local = dt.datetime.fromtimestamp((t_ms + CST_OFFSET_MS) / 1000, dt.UTC)
+        hour = local.hour + local.minute / 60
+        ambient = _MONTH_TEMP[local.month - 1] + 4.0 * math.cos((hour - 14.0) / 24 * 2 * math.pi)
+        charging = st.hist and st.hist[-1].start_ms <= t_ms < st.hist[-1].stop_ms
+        load = (12.0 if st.meter.pile.kind == "DC" else 4.0) if charging else 0.0
+        return round((ambient + 3.0 + load + self.rnd.uniform(-0.5, 0.5)) * 10)
+
+    def _heartbeats(self, h0: int, h1: int) -> None:
+        period = self.heartbeat_ms
+        rnd = self.rnd
+        for st in self.states:
+            t = h0 + (st.hb_phase_ms - h0) % period
+            while t < h1:
+                if t >= st.silent_until:
+                    offset = st.clock_offset_ms + rnd.randint(-100, 100)
+                    offset = max(-999, min(999, offset))
+                    drifting = t < st.drift_until
+                    if drifting:
+                        offset += st.drift_ms
+                    st.hb_seq += 1
+                    body = {
+                        "meter_id": st.meter.meter_id,
+                        "pile_id": st.meter.pile.pile_id,
+                        "seq": st.hb_seq,
+                        "ref_ms": t,
+                        "meter_ms": t + offset,
+                        "register_wh": st.register_at(t),
+                        "temp_dc": self._temperature_dc(t, st),
+                    }
+                    draft = self._emit(Draft("heartbeat", body, "meter", t))
+                    self.stats["heartbeat"] += 1
+                    if drifting and st.drift_fault is not None:
+                        st.drift_fault.drafts.append(draft)
+                t += period
+
+    def _fill_seal_closes(self, h1: int) -> None:
+        """A later 'closed' seal event reports the register once the simulation reaches it."""
+        keep = []
+        for closed_at, st, body in self._pending_close:
+            if closed_at < h1:
+                body["register_wh"] = st.register_at(closed_at)
+            else:
+                keep.append((closed_at, st, body))
+        self._pending_close = keep
+
+    # ---- meter faults --------------------------------------------------------------
+
+    def _fault_silent(self, st: MeterState, t: int) -> None:
+        if t < st.silent_until:
+            return
+        start = max(t, st.busy_until + 60_000)
+        duration = max(3 * self.heartbeat_ms, int(self.rnd.uniform(2, 36) * HOUR_MS))
+        st.silent_until = start + duration
+        m = st.meter
+        self.faults.append(
+            Fault(
+                "silent",
+                m.pile.pile_id,
+                m.meter_id,
+                start,
+                {"silent_from_ms": start, "silent_until_ms": start + duration},
+                until_ms=start + duration,
+            )
+        )
+
+    def _fault_clock_drift(self, st: MeterState, t: int) -> None:
+        if t < st.drift_until:
+            return
+        rnd = self.rnd
+        seconds = rnd.uniform(6, 60) if rnd.random() < 0.7 else rnd.uniform(181, 900)
+        st.drift_ms = int((1 if rnd.random() < 0.6 else -1) * seconds * 1000)
+        st.drift_until = t + int(rnd.uniform(6, 72) * HOUR_MS)
+        m = st.meter
+        st.drift_fault = Fault(
+            "clock_drift",
+            m.pile.pile_id,
+            m.meter_id,
+            t,
+            {"offset_ms": st.drift_ms, "until_ms": st.drift_until},
+            until_ms=st.drift_until,
+        )
+        self.faults.append(st.drift_fault)
+
+    def _fault_seal_opened(self, st: MeterState, t: int) -> None:
+        if t < st.silent_until:
+            return
+        m, rnd = st.meter, self.rnd
+        st.seal_seq += 1
+        opened = self._emit(
+            Draft(
+                "seal",
+                {
+                    "meter_id": m.meter_id,
+                    "pile_id": m.pile.pile_id,
+                    "seq": st.seal_seq,
+                    "event": "opened",
+                    "at_ms": t,
+                    "register_wh": st.register_at(t),
+                },
+                "meter",
+                t,
+            )
+        )
+        drafts, closed_at = [opened], None
+        if rnd.random() < 0.7:
+            closed_at = t + rnd.randint(10 * 60_000, 8 * HOUR_MS)
+            st.seal_seq += 1
+            closed_body = {
+                "meter_id": m.meter_id,
+                "pile_id": m.pile.pile_id,
+                "seq": st.seal_seq,
+                "event": "closed",
+                "at_ms": closed_at,
+                "register_wh": 0,
+            }
+            drafts.append(self._emit(Draft("seal", closed_body, "meter", closed_at)))
+            self._pending_close.append((closed_at, st, closed_body))
+        self.stats["seal"] += len(drafts)
+        self.faults.append(
+            Fault(
+                "seal_opened",
+                m.pile.pile_id,
+                m.meter_id,
+                t,
+                {"closed_at_ms": closed_at},
+                [],
+                drafts,
+                until_ms=closed_at or t,
+            )
+        )
+
+    def _fault_key_changed(self, st: MeterState, t: int) -> None:
+        m = st.meter
+        old = self.public_key(model.meter_label(m.meter_id, st.key_generation))
+        st.key_generation += 1
+        new = self.public_key(model.meter_label(m.meter_id, st.key_generation))
+        body = model.meter_body(m, new, self.heartbeat_s, t)
+        draft = self._emit(Draft("meter", body, model.operator_label(m.pile.operator_id), t))
+        self.stats["meter"] += 1
+        self.faults.append(
+            Fault(
+                "key_changed",
+                m.pile.pile_id,
+                m.meter_id,
+                t,
+                {"old_key": old, "new_key": new},
+                [],
+                [draft],
+            )
+        )
+
+
+def fault_counts(faults: Iterable[Fault]) -> dict[str, int]:
+    counts = dict.fromkeys([*SESSION_FAULTS, *METER_FAULTS], 0)
+    for fault in faults:
+        counts[fault.fault] += 1
+    return counts
+
+
+def clone(draft: Draft) -> Draft:
+    return Draft(draft.rtype, copy.deepcopy(draft.body), draft.signer, draft.emit_ms)
