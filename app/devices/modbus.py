@@ -199,7 +199,9 @@ def decode_frame(raw: bytes, *, from_master: bool = False) -> Frame:
         except ValueError as exc:
             raise UnexpectedReply(f"invalid request: {exc}") from exc
     if function & 0x80:
-        if len(raw) != 5:
+        if len(raw) < 5:
+            raise TruncatedFrame(f"truncated: an exception has 5 bytes, got {len(raw)}")
+        if len(raw) > 5:
             raise LengthMismatch(f"length mismatch: an exception has 5 bytes, got {len(raw)}")
         _check_crc(raw)
         return ExceptionResponse(unit, function & 0x7F, raw[2])

@@ -718,7 +718,7 @@ class RigSimulator:
             return None
         u, i, p = self._measured(st)
         registers = modbus.snapshot_registers(
-            Decimal(st.mut_total_kwh).quantize(Decimal("0.01"), ROUND_DOWN),
+            self._register_kwh(st),
             Decimal(f"{u:.1f}"),
             Decimal(f"{i:.3f}"),
             Decimal(f"{p:.0f}"),
@@ -731,6 +731,11 @@ class RigSimulator:
             regs = registers[mreq.address : mreq.address + mreq.count]
             reply = modbus.ReadResponse(mreq.unit, mreq.function, regs)
         return modbus.encode_frame(reply)
+
+    @staticmethod
+    def _register_kwh(st: _State) -> Decimal:
+        """The MUT's energy register: truncated to 0.01 kWh like a meter display."""
+        return Decimal(f"{st.mut_total_kwh:.6f}").quantize(Decimal("0.01"), ROUND_DOWN)
 
     def _addressed(self, address: str) -> bool:
         mine = self.config.meter_address
@@ -765,9 +770,7 @@ class RigSimulator:
         u, i, p = self._measured(st)
         clock = self.meter_clock()
         values: dict[int, dlt645.Value] = {
-            dlt645.DI_FORWARD_ACTIVE_ENERGY: Decimal(st.mut_total_kwh).quantize(
-                Decimal("0.01"), ROUND_DOWN
-            ),
+            dlt645.DI_FORWARD_ACTIVE_ENERGY: self._register_kwh(st),
             dlt645.DI_VOLTAGE_A: Decimal(f"{min(u, 999.9):.1f}"),
             dlt645.DI_CURRENT_A: Decimal(f"{min(i, 799.999):.3f}"),
             dlt645.DI_TOTAL_ACTIVE_POWER: Decimal(f"{min(p / 1000, 79.9999):.4f}"),
