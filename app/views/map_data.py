@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -572,6 +572,71 @@ class ClusterPyramid:
             ),
             piles=cells.first[idx[single]],
         )
+
+
+def merge_overlapping(
+    view: ClusterView,
+    data_x: np.ndarray,
+    data_y: np.ndarray,
+    data_status: np.ndarray,
+    units_per_pixel: float,
+    diameter_px: Callable[[np.ndarray], np.ndarray],
+    pile_px: float = 10.0,
+) -> ClusterView:
+    """Merges bubbles (and piles) that would overlap on screen into the bigger bubble.
+
+    Grid cells are square, but a station on a cell edge makes two bubbles side
+    by side; a greedy pass, biggest bubble first, absorbs every bubble or pile
+    its disc would cover (as Leaflet.markercluster does by distance). Counts
+    and status mixes are added, so the shown total is unchanged. At most a few
+    hundred items are in view (cells are >= 64 px), so the n x n distance
+    matrix costs about a millisecond.
+    """
+    if view.level is None or (len(view.x) == 0):
+        return view
+    n_b, n_p = len(view.x), len(view.piles)
+    x = np.r_[view.x, data_x[view.piles]]
+    y = np.r_[view.y, data_y[view.piles]]
+    count = np.r_[view.count, np.ones(n_p, np.int64)]
+    status_counts = np.zeros((n_b + n_p, N_STATUS), np.int64)
+    status_counts[:n_b] = view.status_counts
+    status_counts[np.arange(n_b, n_b + n_p), data_status[view.piles]] = 1
+    bounds = np.r_[view.bounds, np.column_stack([x[n_b:], y[n_b:], x[n_b:], y[n_b:]])]
+    radius = np.r_[diameter_px(view.count), np.full(n_p, pile_px)] / 2 * units_per_pixel
+    d = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+    overlap = d < 0.9 * (radius[:, None] + radius[None, :])
+    if not overlap[:n_b].sum(axis=1).max(initial=1) > 1:
+        return view  # nothing overlaps a bubble (piles may touch piles: that is fine)
+    order = np.argsort(-count, kind="stable")
+    taken = np.zeros(n_b + n_p, bool)
+    groups: list[np.ndarray] = []
+    for i in order[count[order] > 1].tolist():
+        if taken[i]:
+            continue
+        members = np.flatnonzero(overlap[i] & ~taken)
+        taken[members] = True
+        groups.append(members)
+    keep_piles = view.piles[~taken[n_b:]]
+    m_count = np.array([count[g].sum() for g in groups], np.int64)
+    m_x = np.array([(x[g] * count[g]).sum() for g in groups]) / m_count
+    m_y = np.array([(y[g] * count[g]).sum() for g in groups]) / m_count
+    m_status = np.array([status_counts[g].sum(axis=0) for g in groups], np.int64)
+    m_bounds = np.array(
+        [
+            (bounds[g, 0].min(), bounds[g, 1].min(), bounds[g, 2].max(), bounds[g, 3].max())
+            for g in groups
+        ]
+    )
+    return ClusterView(
+        level=view.level,
+        x=m_x,
+        y=m_y,
+        count=m_count,
+        worst=worst_status(m_status),
+        status_counts=m_status.reshape(-1, N_STATUS),
+        bounds=m_bounds.reshape(-1, 4),
+        piles=keep_piles,
+    )
 
 
 def _empty_view(level: int | None, piles: np.ndarray) -> ClusterView:

@@ -1,0 +1,1167 @@
+"""The city map of charging piles: basemap, status-coloured piles, clusters, filters, legend.
+
+Design choices, and why:
+
+* The maths (filter masks, the cluster pyramid, the basemap geometry) lives in
+  the Qt-free ``map_data`` module; this module only paints arrays.
+* Piles are drawn by one ``pg.ScatterPlotItem`` per status (uniform style, so
+  pyqtgraph blits one cached symbol per point), never an item per pile.
+* Clusters (bubbles with a count) are painted by one item in device
+  coordinates with cached ``QStaticText``; a ``TextItem`` per bubble would put
+  hundreds of QGraphicsItems in the scene and be re-created on every zoom.
+* The visible window is recomputed at most every 30 ms while the user pans
+  (a single-shot timer coalesces range changes); between recomputes, the
+  previous bubbles simply move with the view.
+* Colours follow the Okabe-Ito colour-blind-safe palette, and every status
+  also has its own marker shape, so the map reads without colour.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QLocale,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QCursor,
+    QFont,
+    QFontMetricsF,
+    QLinearGradient,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+    QPixmap,
+    QStaticText,
+)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.views.map_data import (
+    ALARM,
+    ANOMALY,
+    BASEMAP,
+    KM_PER_UNIT,
+    N_STATUS,
+    NORMAL,
+    OVERDUE,
+    SEVERITY_ORDER,
+    SILENT,
+    ClusterPyramid,
+    ClusterView,
+    MapData,
+    MapFilter,
+    Region,
+    load_basemap,
+    merge_overlapping,
+)
+
+# --------------------------------------------------------------------------- style
+
+STATUS_COLORS: dict[int, QColor] = {
+    NORMAL: QColor("#009E73"),  # Okabe-Ito bluish green
+    ANOMALY: QColor("#E69F00"),  # Okabe-Ito orange
+    ALARM: QColor("#C8102E"),  # dark red: darker than orange for red-green deficiency
+    OVERDUE: QColor("#7B4FA0"),  # purple, darker than the grey of "silent"
+    SILENT: QColor("#9A9A9A"),
+}
+STATUS_SYMBOLS: dict[int, str] = {NORMAL: "o", ANOMALY: "t1", ALARM: "d", OVERDUE: "s", SILENT: "o"}
+STATUS_SIZES: dict[int, float] = {NORMAL: 10, ANOMALY: 13, ALARM: 14, OVERDUE: 11, SILENT: 9}
+# Paint order, bottom to top: the rarest and worst on top.
+STATUS_Z: dict[int, int] = {NORMAL: 0, SILENT: 1, OVERDUE: 2, ANOMALY: 3, ALARM: 4}
+# Choropleth ramp (ColorBrewer Blues, light part): blue avoids every status hue.
+CHOROPLETH_STOPS = (QColor("#F1F6FC"), QColor("#9CC3E4"), QColor("#3C83C1"))
+
+BACKGROUND = QColor("#E4EAF0")
+CONTEXT_FILL = QColor("#EDEDEA")
+CONTEXT_LINE = QColor("#C9C9C4")
+DISTRICT_FILL = QColor("#FBFAF6")
+DISTRICT_LINE = QColor("#A8A49A")
+CITY_LINE = QColor("#6E6A60")
+LABEL_COLOR = QColor("#4A4740")
+CONTEXT_LABEL_COLOR = QColor("#9A978F")
+
+CLUSTER_CELL_PX = 64.0
+"""Grid cell size in pixels (cells are 64-128 px between power-of-two levels)."""
+PILE_HIT_PX = 8.0
+RECOMPUTE_MS = 30
+
+
+def status_label(code: int) -> str:
+    """Display label of a status code (stored values stay integers)."""
+    labels = (
+        QCoreApplication.translate("MapView", "Normal"),
+        QCoreApplication.translate("MapView", "Anomaly"),
+        QCoreApplication.translate("MapView", "Open alarm"),
+        QCoreApplication.translate("MapView", "Verification overdue"),
+        QCoreApplication.translate("MapView", "Silent"),
+    )
+    return labels[code]
+
+
+def kind_label(code: int) -> str:
+    if code == 1:
+        return QCoreApplication.translate("MapView", "DC")
+    return QCoreApplication.translate("MapView", "AC")
+
+
+def format_count(n: int) -> str:
+    """Thousands separators in the UI locale (12,258)."""
+    return QLocale().toString(int(n))
+
+
+def _ui_language() -> str:
+    return QLocale().name()
+
+
+def bubble_diameter(count: np.ndarray) -> np.ndarray:
+    """Bubble size grows with log10(count): 2 → 26 px, 100 → 34 px, 10,000 → 46 px."""
+    return np.clip(24.0 + 5.5 * np.log10(np.maximum(count, 1)), 26.0, 50.0)
+
+
+def _text_color(fill: QColor) -> QColor:
+    luminance = 0.299 * fill.redF() + 0.587 * fill.greenF() + 0.114 * fill.blueF()
+    return QColor("#1E1E1E") if luminance > 0.6 else QColor("#FFFFFF")
+
+
+def _short_count(n: int) -> str:
+    if n >= 100_000:
+        return f"{n // 1000}k"
+    if n >= 10_000:
+        return f"{n / 1000:.1f}k"
+    return str(n)
+
+
+def status_icon(code: int, size: int = 16) -> QPixmap:
+    """The marker of a status as a small pixmap, for the legend and checkboxes."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.translate(size / 2, size / 2)
+    scale = size * 0.8 * STATUS_SIZES[code] / 13
+    painter.scale(scale, scale)
+    painter.setPen(QPen(QColor("white"), 1.2 / scale))
+    painter.setBrush(STATUS_COLORS[code])
+    painter.drawPath(pg.graphicsItems.ScatterPlotItem.Symbols[STATUS_SYMBOLS[code]])
+    painter.end()
+    return pixmap
+
+
+# --------------------------------------------------------------------------- scene items
+
+
+def _rings_path(rings: Sequence[np.ndarray]) -> QPainterPath:
+    path = QPainterPath()
+    path.setFillRule(Qt.FillRule.OddEvenFill)
+    for ring in rings:
+        sub = pg.arrayToQPath(ring[:, 0], ring[:, 1], connect="all")
+        sub.closeSubpath()
+        path.addPath(sub)
+    return path
+
+
+class BasemapItem(pg.GraphicsObject):
+    """District polygons (filled, outlined), the city outline and neighbouring prefectures.
+
+    Built once into a handful of QPainterPaths in map units; the painter's
+    transform does the projection to the screen, with cosmetic (pixel-width)
+    pens so outlines stay crisp at every zoom.
+    """
+
+    def __init__(self, regions: Sequence[Region]) -> None:
+        super().__init__()
+        self.districts = [r for r in regions if r.level == "district"]
+        city = [r for r in regions if r.level == "city"]
+        context = [
+            r
+            for r in regions
+            if r.level == "prefecture" and not (city and r.adcode == city[0].adcode)
+        ]
+        self.context_path = QPainterPath()
+        for region in context:
+            self.context_path.addPath(_rings_path(region.rings))
+        self.district_paths = [_rings_path(r.rings) for r in self.districts]
+        self.outline_path = QPainterPath()
+        for path in self.district_paths:
+            self.outline_path.addPath(path)
+        self.city_path = _rings_path(city[0].rings) if city else QPainterPath()
+        self.fills: list[QColor] = [DISTRICT_FILL] * len(self.districts)
+        core = QRectF()
+        for path in self.district_paths:
+            core = core.united(path.boundingRect())
+        self.core_rect = core
+        self._bounds = core.united(self.context_path.boundingRect())
+
+    def set_fills(self, colors: Sequence[QColor] | None) -> None:
+        """Per-district fill colours (choropleth), or None for the plain fill."""
+        self.fills = list(colors) if colors is not None else [DISTRICT_FILL] * len(self.districts)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, *args: object) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        context_pen = QPen(CONTEXT_LINE, 1.0)
+        context_pen.setCosmetic(True)
+        painter.setPen(context_pen)
+        painter.setBrush(CONTEXT_FILL)
+        painter.drawPath(self.context_path)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for path, fill in zip(self.district_paths, self.fills):
+            painter.setBrush(fill)
+            painter.drawPath(path)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        district_pen = QPen(DISTRICT_LINE, 1.0)
+        district_pen.setCosmetic(True)
+        painter.setPen(district_pen)
+        painter.drawPath(self.outline_path)
+        city_pen = QPen(CITY_LINE, 1.8)
+        city_pen.setCosmetic(True)
+        painter.setPen(city_pen)
+        painter.drawPath(self.city_path)
+
+
+_LABEL_NUDGES = tuple((dx, dy) for dy in (0, -24, 24, -44, 44) for dx in (0, -50, 50, -90, 90))
+
+
+def _hits_circles(rect: QRectF, circles: np.ndarray) -> bool:
+    """True if ``rect`` overlaps any (x, y, r) circle (nearest-point test)."""
+    if not len(circles):
+        return False
+    nx = np.clip(circles[:, 0], rect.left(), rect.right())
+    ny = np.clip(circles[:, 1], rect.top(), rect.bottom())
+    return bool(((nx - circles[:, 0]) ** 2 + (ny - circles[:, 1]) ** 2 < circles[:, 2] ** 2).any())
+
+
+class LabelItem(pg.GraphicsObject):
+    """District names drawn in screen space with a halo; overlapping labels are dropped.
+
+    Larger districts win a collision, so zoomed out the city reads 淳安县,
+    临安区 ... and the small central districts appear as the user zooms in.
+    The language follows ``QLocale()`` at paint time.
+    """
+
+    def __init__(self, regions: Sequence[Region], bounds: QRectF) -> None:
+        super().__init__()
+        districts = [r for r in regions if r.level == "district"]
+        context = [r for r in regions if r.level == "prefecture" and r.name_zh not in {"杭州市"}]
+        self.labels: list[tuple[Region, bool]] = [
+            (r, True) for r in sorted(districts, key=lambda r: -r.area)
+        ] + [(r, False) for r in context]
+        self._bounds = bounds
+        self.font = QFont()
+        self.font.setPixelSize(13)
+        self.font.setWeight(QFont.Weight.DemiBold)
+        self.context_font = QFont()
+        self.context_font.setPixelSize(12)
+        self.context_font.setItalic(True)
+        self._cache: dict[tuple[str, bool], QPainterPath] = {}
+        self.clusters: ClusterItem | None = None
+        """Set by the view: labels give way to its bubbles."""
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def _bubbles(self, transform: object) -> np.ndarray:
+        """(n, 3) device x, y, radius of the bubbles drawn above the labels."""
+        c = self.clusters
+        if c is None or not len(c.x):
+            return np.zeros((0, 3))
+        t = transform
+        dx = t.m11() * c.x + t.m21() * c.y + t.dx()  # type: ignore[attr-defined]
+        dy = t.m12() * c.x + t.m22() * c.y + t.dy()  # type: ignore[attr-defined]
+        return np.column_stack([dx, dy, c.diameter / 2 + 2])
+
+    def _text_path(self, text: str, major: bool) -> QPainterPath:
+        key = (text, major)
+        path = self._cache.get(key)
+        if path is None:
+            font = self.font if major else self.context_font
+            path = QPainterPath()
+            width = QFontMetricsF(font).horizontalAdvance(text)
+            path.addText(-width / 2, 0.0, font, text)
+            self._cache[key] = path
+        return path
+
+    def paint(self, painter: QPainter, *args: object) -> None:
+        transform = painter.transform()
+        device = painter.device()
+        viewport = QRectF(0, 0, device.width(), device.height()) if device else QRectF()
+        language = _ui_language()
+        painter.save()
+        painter.resetTransform()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        placed: list[QRectF] = []
+        halo = QPainterPathStroker()
+        halo.setWidth(3.5)
+        halo.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        bubbles = self._bubbles(transform)
+        for region, major in self.labels:
+            anchor = transform.map(QPointF(*region.label_xy))
+            if not viewport.contains(anchor):
+                continue
+            path = self._text_path(region.name(language), major)
+            box = path.boundingRect()
+            # Try the label point, then nudges around it, to keep clear of bubbles.
+            for ox, oy in _LABEL_NUDGES:
+                pos = QPointF(anchor.x() + ox, anchor.y() + oy + box.height() / 2 - 2)
+                rect = box.translated(pos).adjusted(-4, -2, 4, 2)
+                if (
+                    viewport.contains(rect)
+                    and not any(rect.intersects(r) for r in placed)
+                    and not _hits_circles(rect, bubbles)
+                ):
+                    break
+            else:
+                continue
+            placed.append(rect)
+            text = path.translated(pos)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(255, 255, 255, 215))
+            painter.drawPath(halo.createStroke(text))
+            painter.setBrush(LABEL_COLOR if major else CONTEXT_LABEL_COLOR)
+            painter.drawPath(text)
+        painter.restore()
+
+
+class ClusterItem(pg.GraphicsObject):
+    """All cluster bubbles of the current view, painted in one pass in device coordinates."""
+
+    def __init__(self, bounds: QRectF) -> None:
+        super().__init__()
+        self._bounds = bounds
+        self.x = np.zeros(0)
+        self.y = np.zeros(0)
+        self.count = np.zeros(0, np.int64)
+        self.worst = np.zeros(0, np.uint8)
+        self.status_counts = np.zeros((0, N_STATUS), np.int64)
+        self.diameter = np.zeros(0)
+        self.font = QFont()
+        self.font.setPixelSize(11)
+        self.font.setWeight(QFont.Weight.Bold)
+        self._texts: dict[int, QStaticText] = {}
+
+    def set_bounds(self, bounds: QRectF) -> None:
+        self.prepareGeometryChange()
+        self._bounds = bounds
+
+    def set_clusters(self, view: ClusterView) -> None:
+        # Big bubbles first, so the small ones on top of them stay visible.
+        order = np.argsort(-view.count, kind="stable")
+        self.x = view.x[order]
+        self.y = view.y[order]
+        self.count = view.count[order]
+        self.worst = view.worst[order]
+        self.status_counts = view.status_counts[order]
+        self.diameter = bubble_diameter(self.count)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def _static_text(self, n: int) -> QStaticText:
+        text = self._texts.get(n)
+        if text is None:
+            text = QStaticText(_short_count(n))
+            text.setTextFormat(Qt.TextFormat.PlainText)
+            text.prepare(font=self.font)
+            self._texts[n] = text
+            if len(self._texts) > 5000:  # bound the cache on huge fleets
+                self._texts.clear()
+        return text
+
+    def paint(self, painter: QPainter, *args: object) -> None:
+        if not len(self.x):
+            return
+        t = painter.transform()
+        dx = t.m11() * self.x + t.m21() * self.y + t.dx()
+        dy = t.m12() * self.x + t.m22() * self.y + t.dy()
+        device = painter.device()
+        w, h = (device.width(), device.height()) if device else (1e9, 1e9)
+        r = self.diameter / 2
+        visible = np.flatnonzero((dx > -r) & (dx < w + r) & (dy > -r) & (dy < h + r))
+        painter.save()
+        painter.resetTransform()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setFont(self.font)
+        ring = QPen(QColor(255, 255, 255, 235), 2.0)
+        brushes = {}
+        text_pens = {}
+        for code, color in STATUS_COLORS.items():
+            fill = QColor(color)
+            fill.setAlpha(225)
+            brushes[code] = QBrush(fill)
+            text_pens[code] = QPen(_text_color(color))
+        halo = {code: QColor(c.red(), c.green(), c.blue(), 70) for code, c in STATUS_COLORS.items()}
+        for i in visible.tolist():
+            code = int(self.worst[i])
+            center = QPointF(float(dx[i]), float(dy[i]))
+            radius = float(r[i])
+            # Outer ring: the status mix as arcs (worst first, from 12 o'clock),
+            # so a red bubble with one alarm among 2,000 piles still reads as
+            # "mostly fine, one alarm" instead of "all red".
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(halo[code])
+            painter.drawEllipse(center, radius + 1, radius + 1)
+            box = QRectF(center.x() - radius, center.y() - radius, 2 * radius, 2 * radius)
+            start = 90 * 16
+            total = float(self.count[i])
+            for s_code in SEVERITY_ORDER:
+                n = int(self.status_counts[i, s_code])
+                if not n:
+                    continue
+                span = -max(16, round(5760 * n / total))
+                painter.setBrush(STATUS_COLORS[s_code])
+                painter.drawPie(box, start, span)
+                start += span
+            inner = radius - 4.0
+            painter.setPen(ring)
+            painter.setBrush(brushes[code])
+            painter.drawEllipse(center, inner, inner)
+            text = self._static_text(int(self.count[i]))
+            size = text.size()
+            painter.setPen(text_pens[code])
+            painter.drawStaticText(
+                QPointF(center.x() - size.width() / 2, center.y() - size.height() / 2), text
+            )
+        painter.restore()
+
+
+@dataclass(frozen=True)
+class MapHit:
+    """What is under the mouse: a pile (data row) or a cluster (index into the view)."""
+
+    kind: str
+    index: int
+
+
+# --------------------------------------------------------------------------- the map view
+
+
+class MapView(pg.GraphicsView):
+    """The map canvas. Feed it ``set_data`` and ``set_filter``; it emits ``pile_clicked``.
+
+    Pan with the left mouse button, zoom with the wheel; click a pile for its
+    id, click a bubble to zoom into it, hover either for a tooltip.
+    """
+
+    pile_clicked = Signal(str)
+    """Emitted with the pile id when the user clicks an individual pile."""
+    shown_changed = Signal(int, int)
+    """(filtered piles, all piles) after data or filter changes."""
+    view_updated = Signal()
+    """After the visible window was re-clustered (tests and benchmarks wait on it)."""
+
+    def __init__(self, basemap_path: Path | str = BASEMAP, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background=BACKGROUND)
+        self.setAntialiasing(False)
+        self.setMinimumSize(QSize(320, 240))
+        self.vb = pg.ViewBox(lockAspect=1.0, enableMenu=False, defaultPadding=0.02)
+        self.vb.disableAutoRange()
+        self.setCentralItem(self.vb)
+        self.regions: tuple[Region, ...] = ()
+        path = Path(basemap_path)
+        if path.exists():
+            self.regions = load_basemap(path)
+        self.basemap = BasemapItem(self.regions)
+        self.basemap.setZValue(0)
+        self.vb.addItem(self.basemap, ignoreBounds=True)
+        self.labels = LabelItem(self.regions, self.basemap.boundingRect())
+        self.labels.setZValue(5)
+        self.vb.addItem(self.labels, ignoreBounds=True)
+        self.scatters: dict[int, pg.ScatterPlotItem] = {}
+        for code in range(N_STATUS):
+            item = pg.ScatterPlotItem(
+                pxMode=True,
+                symbol=STATUS_SYMBOLS[code],
+                size=STATUS_SIZES[code],
+                brush=pg.mkBrush(STATUS_COLORS[code]),
+                pen=pg.mkPen(QColor(255, 255, 255, 230), width=1.2),
+                hoverable=False,
+                useCache=True,
+                antialias=True,
+            )
+            item.setZValue(10 + STATUS_Z[code])
+            self.vb.addItem(item, ignoreBounds=True)
+            self.scatters[code] = item
+        self.clusters = ClusterItem(self.basemap.boundingRect())
+        self.clusters.setZValue(20)
+        self.labels.clusters = self.clusters
+        self.vb.addItem(self.clusters, ignoreBounds=True)
+
+        self.data = MapData.empty()
+        self.filter = MapFilter()
+        self.mask = np.ones(0, dtype=bool)
+        self.pyramid = ClusterPyramid(self.data)
+        self.current = ClusterView(
+            None, *(np.zeros(0),) * 2, np.zeros(0, np.int64), np.zeros(0, np.uint8),
+            np.zeros((0, N_STATUS), np.int64), np.zeros((0, 4)), np.zeros(0, np.int64),
+        )  # fmt: skip
+        self.choropleth = False
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(RECOMPUTE_MS)
+        self._timer.timeout.connect(self.refresh)
+        self.vb.sigRangeChanged.connect(self._schedule)
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self.reset_view()
+
+    # ----------------------------------------------------------------- data & filter
+
+    def set_data(self, data: MapData) -> None:
+        """Replaces the piles (after a sync). Builds the Morton order once (~0.1 s per 1M)."""
+        self.data = data
+        self.pyramid = ClusterPyramid(data)
+        self._apply_filter(self.filter)
+        self._update_choropleth()
+
+    def set_filter(self, map_filter: MapFilter) -> None:
+        """Shows only the piles the filter keeps; the pyramid re-clusters lazily."""
+        if map_filter != self.filter:
+            self._apply_filter(map_filter)
+
+    def _apply_filter(self, map_filter: MapFilter) -> None:
+        self.filter = map_filter
+        self.mask = map_filter.mask(self.data)
+        self.pyramid.set_mask(None if map_filter.is_all() else self.mask)
+        self.shown_changed.emit(self.shown_count, len(self.data))
+        self.refresh()
+
+    @property
+    def shown_count(self) -> int:
+        """Piles that pass the filter (visible or not in the current window)."""
+        return len(self.pyramid)
+
+    def set_choropleth(self, enabled: bool) -> None:
+        """Fills districts by anomaly rate (if the data carries one)."""
+        self.choropleth = enabled
+        self._update_choropleth()
+
+    def district_rates(self) -> list[float | None]:
+        """Anomaly rate per basemap district, matched by Chinese/English name or adcode."""
+        rates: list[float | None] = [None] * len(self.basemap.districts)
+        if self.data.anomaly_rate is None:
+            return rates
+        index = {name: i for i, name in enumerate(self.data.district_names)}
+        for k, region in enumerate(self.basemap.districts):
+            for key in (region.name_zh, region.name_en, region.adcode):
+                if key in index:
+                    rates[k] = float(self.data.anomaly_rate[index[key]])
+                    break
+        return rates
+
+    def _update_choropleth(self) -> None:
+        rates = self.district_rates()
+        known = [r for r in rates if r is not None]
+        if not self.choropleth or not known:
+            self.basemap.set_fills(None)
+            return
+        # Stretch the ramp over the observed range: rates of 3-5 % would all
+        # look alike on a 0-max scale, and the differences are what matters.
+        low, high = min(known), max(known)
+        span = (high - low) or 1.0
+        self.basemap.set_fills(
+            [DISTRICT_FILL if r is None else choropleth_color((r - low) / span) for r in rates]
+        )
+
+    def district_label(self, code: int) -> str:
+        """A district code's display name in the UI language (basemap names if they match)."""
+        if not 0 <= code < len(self.data.district_names):
+            return ""
+        name = self.data.district_names[code]
+        for region in self.basemap.districts:
+            if name in (region.name_zh, region.name_en, region.adcode):
+                return region.name(_ui_language())
+        return name
+
+    # ----------------------------------------------------------------- view window
+
+    def reset_view(self) -> None:
+        """Shows the whole city (or all piles when there is no basemap)."""
+        rect = self.basemap.core_rect
+        if rect.isEmpty() and len(self.data):
+            rect = QRectF(
+                float(self.data.x.min()),
+                float(self.data.y.min()),
+                float(np.ptp(self.data.x)) or 0.01,
+                float(np.ptp(self.data.y)) or 0.01,
+            )
+        if not rect.isEmpty():
+            self.vb.setRange(rect=rect, padding=0.02)
+
+    def zoom_to(self, xmin: float, ymin: float, xmax: float, ymax: float) -> None:
+        """Zooms onto a map-unit rectangle, at least ~400 m across."""
+        minimum = 0.4 / KM_PER_UNIT
+        cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+        half_w = max(xmax - xmin, minimum) / 2
+        half_h = max(ymax - ymin, minimum) / 2
+        self.vb.setRange(
+            xRange=(cx - half_w, cx + half_w), yRange=(cy - half_h, cy + half_h), padding=0.15
+        )
+
+    def _schedule(self, *args: object) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def units_per_pixel(self) -> float:
+        """Map units per screen pixel (x and y agree: the aspect ratio is locked)."""
+        sx, sy = self.vb.viewPixelSize()
+        return float(max(sx, sy))
+
+    def refresh(self) -> None:
+        """Re-clusters the visible window now (the 30 ms timer calls this while panning)."""
+        self._timer.stop()
+        rect = self.vb.viewRect()
+        window = (rect.left(), rect.top(), rect.right(), rect.bottom())
+        upp = self.units_per_pixel()
+        self.current = merge_overlapping(
+            self.pyramid.view(window, upp, CLUSTER_CELL_PX),
+            self.data.x,
+            self.data.y,
+            self.data.status,
+            upp,
+            bubble_diameter,
+        )
+        piles = self.current.piles
+        status = self.data.status[piles]
+        x, y = self.data.x[piles], self.data.y[piles]
+        for code, item in self.scatters.items():
+            keep = status == code
+            item.setData(x=x[keep], y=y[keep])
+        self.clusters.set_clusters(self.current)
+        self.view_updated.emit()
+
+    # ----------------------------------------------------------------- hit testing
+
+    def scene_pos_of(self, x: float, y: float) -> QPointF:
+        """Scene position of a map-unit point (for tests and callers placing overlays)."""
+        return self.vb.mapViewToScene(QPointF(x, y))
+
+    def hit(self, scene_pos: QPointF) -> MapHit | None:
+        """The bubble or pile under a scene position, nearest first, bubbles winning ties."""
+        p = self.vb.mapSceneToView(scene_pos)
+        upp = self.units_per_pixel()
+        if upp <= 0:
+            return None
+        view = self.current
+        if len(view.x):
+            d = np.hypot(view.x - p.x(), view.y - p.y()) / upp
+            inside = d <= bubble_diameter(view.count) / 2
+            if inside.any():
+                candidates = np.flatnonzero(inside)
+                # The smallest bubble is drawn on top; prefer it.
+                best = candidates[np.argmin(view.count[candidates])]
+                return MapHit("cluster", int(best))
+        if len(view.piles):
+            rows = view.piles
+            d = np.hypot(self.data.x[rows] - p.x(), self.data.y[rows] - p.y()) / upp
+            # Ties (piles stacked on one spot): prefer the worst status, drawn on top.
+            k = int(np.argmin(d - 0.01 * np.take(_Z_ARRAY, self.data.status[rows])))
+            if d[k] <= PILE_HIT_PX:
+                return MapHit("pile", int(rows[k]))
+        return None
+
+    def tooltip_text(self, scene_pos: QPointF) -> str:
+        """Rich-text tooltip for whatever is under ``scene_pos`` (empty if nothing)."""
+        found = self.hit(scene_pos)
+        if found is None:
+            return ""
+        if found.kind == "pile":
+            return self.pile_tooltip(found.index)
+        return self.cluster_tooltip(found.index)
+
+    def pile_tooltip(self, row: int) -> str:
+        d = self.data
+        lines = [
+            (QCoreApplication.translate("MapView", "Pile"), str(d.pile_ids[row])),
+        ]
+        if d.station is not None and 0 <= d.station[row] < len(d.station_names):
+            lines.append(
+                (QCoreApplication.translate("MapView", "Station"), d.station_names[d.station[row]])
+            )
+        if 0 <= d.operator[row] < len(d.operator_names):
+            lines.append(
+                (
+                    QCoreApplication.translate("MapView", "Operator"),
+                    d.operator_names[d.operator[row]],
+                )
+            )
+        lines.append(
+            (
+                QCoreApplication.translate("MapView", "District"),
+                self.district_label(d.district[row]),
+            )
+        )
+        lines.append((QCoreApplication.translate("MapView", "Type"), kind_label(int(d.kind[row]))))
+        code = int(d.status[row])
+        lines.append((QCoreApplication.translate("MapView", "Status"), status_label(code)))
+        rows = "".join(
+            f"<tr><td style='color:#666;padding-right:8px'>{html.escape(k)}</td>"
+            f"<td>{html.escape(v)}</td></tr>"
+            for k, v in lines
+        )
+        swatch = STATUS_COLORS[code].name()
+        return (
+            f"<div><span style='color:{swatch}'>&#9679;</span> "
+            f"<b>{html.escape(str(d.pile_ids[row]))}</b></div><table>{rows}</table>"
+        )
+
+    def cluster_tooltip(self, index: int) -> str:
+        view = self.current
+        count = int(view.count[index])
+        head = QCoreApplication.translate("MapView", "%1 charging piles").replace(
+            "%1", format_count(count)
+        )
+        rows = []
+        for code in (ALARM, ANOMALY, OVERDUE, SILENT, NORMAL):
+            n = int(view.status_counts[index, code])
+            if n:
+                rows.append(
+                    f"<tr><td><span style='color:{STATUS_COLORS[code].name()}'>&#9679;</span> "
+                    f"{html.escape(status_label(code))}</td>"
+                    f"<td align='right' style='padding-left:10px'>{format_count(n)}</td></tr>"
+                )
+        hint = QCoreApplication.translate("MapView", "Click to zoom in")
+        return (
+            f"<div><b>{html.escape(head)}</b></div><table>{''.join(rows)}</table>"
+            f"<div style='color:#666'>{html.escape(hint)}</div>"
+        )
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        text = self.tooltip_text(scene_pos)
+        if text:
+            self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
+            QToolTip.showText(QCursor.pos(), text, self)
+        else:
+            self.viewport().unsetCursor()
+            QToolTip.hideText()
+
+    def _on_mouse_clicked(self, event: object) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
+            return
+        found = self.hit(event.scenePos())  # type: ignore[attr-defined]
+        if found is None:
+            return
+        event.accept()  # type: ignore[attr-defined]
+        if found.kind == "pile":
+            self.pile_clicked.emit(str(self.data.pile_ids[found.index]))
+        else:
+            self.zoom_to(*self.current.bounds[found.index])
+
+    # ----------------------------------------------------------------- overlays
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        """A scale bar in the bottom-left corner (regulators estimate distances to piles)."""
+        super().drawForeground(painter, rect)
+        upp = self.units_per_pixel()
+        if upp <= 0 or not math.isfinite(upp):
+            return
+        km_per_px = upp * KM_PER_UNIT
+        target = 120 * km_per_px
+        exponent = 10 ** math.floor(math.log10(target))
+        nice = max(s * exponent for s in (1, 2, 5) if s * exponent <= target)
+        width = nice / km_per_px
+        label = f"{nice:g} km" if nice >= 1 else f"{nice * 1000:g} m"
+        painter.save()
+        painter.resetTransform()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        x0, y0 = 16.0, self.viewport().height() - 18.0
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(255, 255, 255, 200))
+        painter.drawRoundedRect(QRectF(x0 - 8, y0 - 24, width + 16, 34), 4, 4)
+        pen = QPen(QColor("#333333"), 2)
+        painter.setPen(pen)
+        painter.drawLine(QPointF(x0, y0), QPointF(x0 + width, y0))
+        painter.drawLine(QPointF(x0, y0 - 5), QPointF(x0, y0))
+        painter.drawLine(QPointF(x0 + width, y0 - 5), QPointF(x0 + width, y0))
+        font = QFont()
+        font.setPixelSize(11)
+        painter.setFont(font)
+        painter.drawText(QRectF(x0, y0 - 22, width, 16), Qt.AlignmentFlag.AlignCenter, label)
+        painter.restore()
+
+
+_Z_ARRAY = np.array([STATUS_Z[c] for c in range(N_STATUS)], dtype=np.float64)
+
+
+def choropleth_color(t: float) -> QColor:
+    """Colour for a normalised rate ``t`` in [0, 1] on the light Blues ramp."""
+    t = min(1.0, max(0.0, t))
+    lo, mid, hi = CHOROPLETH_STOPS
+    a, b, u = (lo, mid, t * 2) if t < 0.5 else (mid, hi, t * 2 - 1)
+    return QColor(
+        round(a.red() + (b.red() - a.red()) * u),
+        round(a.green() + (b.green() - a.green()) * u),
+        round(a.blue() + (b.blue() - a.blue()) * u),
+    )
+
+
+# --------------------------------------------------------------------------- panel widgets
+
+
+class FilterBar(QWidget):
+    """Operator (searchable), district, status and AC/DC filters and a "whole city" button."""
+
+    filter_changed = Signal(object)
+    """Emitted with the new ``MapFilter``."""
+    reset_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(8)
+        self.operator_label = QLabel()
+        self.operator_combo = QComboBox()
+        self.operator_combo.setEditable(True)
+        self.operator_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.operator_combo.setMinimumContentsLength(14)
+        self.operator_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        completer = self.operator_combo.completer()
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.district_label = QLabel()
+        self.district_combo = QComboBox()
+        self.district_combo.setMinimumContentsLength(8)
+        self.district_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        layout.addWidget(self.operator_label)
+        layout.addWidget(self.operator_combo)
+        layout.addWidget(self.district_label)
+        layout.addWidget(self.district_combo)
+        layout.addWidget(_separator())
+        self.status_boxes: dict[int, QCheckBox] = {}
+        for code in (NORMAL, ANOMALY, ALARM, OVERDUE, SILENT):
+            box = QCheckBox()
+            box.setChecked(True)
+            box.setIcon(status_icon(code))
+            box.toggled.connect(self._emit)
+            self.status_boxes[code] = box
+            layout.addWidget(box)
+        layout.addWidget(_separator())
+        self.kind_boxes: dict[int, QCheckBox] = {}
+        for code in (0, 1):
+            box = QCheckBox()
+            box.setChecked(True)
+            box.toggled.connect(self._emit)
+            self.kind_boxes[code] = box
+            layout.addWidget(box)
+        layout.addStretch(1)
+        self.reset_button = QPushButton()
+        self.reset_button.clicked.connect(self.reset_requested)
+        layout.addWidget(self.reset_button)
+        self.operator_combo.currentIndexChanged.connect(self._emit)
+        self.district_combo.currentIndexChanged.connect(self._emit)
+        self._operator_names: tuple[str, ...] = ()
+        self._district_items: list[tuple[int, str]] = []
+        self._blocked = False
+        self.retranslate()
+
+    def set_choices(self, operators: Sequence[str], districts: Sequence[tuple[int, str]]) -> None:
+        """Fills the combos: operator names by code, (code, display name) for districts."""
+        self._operator_names = tuple(operators)
+        self._district_items = list(districts)
+        self._fill_combos()
+
+    def _fill_combos(self) -> None:
+        self._blocked = True
+        op = self.operator_combo.currentData()
+        dist = self.district_combo.currentData()
+        self.operator_combo.clear()
+        self.operator_combo.addItem(QCoreApplication.translate("MapView", "All operators"), -1)
+        for code in sorted(range(len(self._operator_names)), key=self._operator_names.__getitem__):
+            self.operator_combo.addItem(self._operator_names[code], code)
+        self.district_combo.clear()
+        self.district_combo.addItem(QCoreApplication.translate("MapView", "All districts"), -1)
+        for code, name in self._district_items:
+            self.district_combo.addItem(name, code)
+        self.operator_combo.setCurrentIndex(max(0, self.operator_combo.findData(op)))
+        self.district_combo.setCurrentIndex(max(0, self.district_combo.findData(dist)))
+        self.operator_combo.lineEdit().setPlaceholderText(
+            QCoreApplication.translate("MapView", "Search operator…")
+        )
+        self._blocked = False
+
+    def current_filter(self) -> MapFilter:
+        op = self.operator_combo.currentData()
+        dist = self.district_combo.currentData()
+        statuses = {c for c, b in self.status_boxes.items() if b.isChecked()}
+        kinds = {c for c, b in self.kind_boxes.items() if b.isChecked()}
+        return MapFilter(
+            operators=frozenset() if op is None or op < 0 else frozenset({int(op)}),
+            districts=frozenset() if dist is None or dist < 0 else frozenset({int(dist)}),
+            # All boxes ticked means "no status filter"; none ticked shows nothing.
+            statuses=frozenset() if len(statuses) == N_STATUS else frozenset(statuses or {255}),
+            kinds=frozenset() if len(kinds) == 2 else frozenset(kinds or {255}),
+        )
+
+    def set_filter(self, map_filter: MapFilter) -> None:
+        """Shows ``map_filter`` in the widgets (single operator/district only)."""
+        self._blocked = True
+        op = next(iter(map_filter.operators), -1)
+        dist = next(iter(map_filter.districts), -1)
+        self.operator_combo.setCurrentIndex(max(0, self.operator_combo.findData(op)))
+        self.district_combo.setCurrentIndex(max(0, self.district_combo.findData(dist)))
+        for code, box in self.status_boxes.items():
+            box.setChecked(not map_filter.statuses or code in map_filter.statuses)
+        for code, box in self.kind_boxes.items():
+            box.setChecked(not map_filter.kinds or code in map_filter.kinds)
+        self._blocked = False
+        self._emit()
+
+    def _emit(self, *args: object) -> None:
+        if not self._blocked:
+            self.filter_changed.emit(self.current_filter())
+
+    def retranslate(self) -> None:
+        self.operator_label.setText(QCoreApplication.translate("MapView", "Operator"))
+        self.district_label.setText(QCoreApplication.translate("MapView", "District"))
+        for code, box in self.status_boxes.items():
+            box.setText(status_label(code))
+        self.kind_boxes[0].setText(QCoreApplication.translate("MapView", "AC"))
+        self.kind_boxes[1].setText(QCoreApplication.translate("MapView", "DC"))
+        self.reset_button.setText(QCoreApplication.translate("MapView", "Whole city"))
+        self._fill_combos()
+
+
+def _separator() -> QFrame:
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.VLine)
+    line.setFrameShadow(QFrame.Shadow.Sunken)
+    return line
+
+
+class MapLegend(QFrame):
+    """Floating legend: status markers with counts, bubble meaning, choropleth ramp."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MapLegend")
+        self.setStyleSheet(
+            "#MapLegend { background: rgba(255,255,255,235); border: 1px solid #C8C8C8;"
+            " border-radius: 6px; }"
+        )
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, False)
+        layout = QGridLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setHorizontalSpacing(8)
+        layout.setVerticalSpacing(4)
+        self.title = QLabel()
+        self.title.setStyleSheet("font-weight: bold;")
+        layout.addWidget(self.title, 0, 0, 1, 3)
+        self.names: dict[int, QLabel] = {}
+        self.counts: dict[int, QLabel] = {}
+        for row, code in enumerate((ALARM, ANOMALY, OVERDUE, SILENT, NORMAL), start=1):
+            icon = QLabel()
+            icon.setPixmap(status_icon(code, 16))
+            self.names[code] = QLabel()
+            self.counts[code] = QLabel()
+            self.counts[code].setAlignment(Qt.AlignmentFlag.AlignRight)
+            layout.addWidget(icon, row, 0)
+            layout.addWidget(self.names[code], row, 1)
+            layout.addWidget(self.counts[code], row, 2)
+        bubble = QLabel()
+        bubble.setPixmap(_bubble_icon())
+        self.bubble_text = QLabel()
+        self.bubble_text.setStyleSheet("color: #555;")
+        layout.addWidget(bubble, 6, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.bubble_text, 6, 1, 1, 2)
+        self.choropleth_box = QCheckBox()
+        layout.addWidget(self.choropleth_box, 7, 0, 1, 3)
+        self.ramp = QLabel()
+        self.ramp_labels = QLabel()
+        layout.addWidget(self.ramp, 8, 0, 1, 3)
+        layout.addWidget(self.ramp_labels, 9, 0, 1, 3)
+        self.set_ramp(None)
+        self.retranslate()
+
+    def set_counts(self, counts: np.ndarray) -> None:
+        for code, label in self.counts.items():
+            label.setText(format_count(int(counts[code])))
+
+    def set_ramp(self, rates: tuple[float, float] | None) -> None:
+        """Shows the choropleth ramp from the lowest to the highest rate (None hides it)."""
+        visible = rates is not None
+        for w in (self.ramp, self.ramp_labels):
+            w.setVisible(visible)
+        if not visible:
+            self.adjustSize()
+            return
+        pixmap = QPixmap(200, 12)
+        painter = QPainter(pixmap)
+        gradient = QLinearGradient(0, 0, 200, 0)
+        for stop, color in zip((0.0, 0.5, 1.0), CHOROPLETH_STOPS):
+            gradient.setColorAt(stop, color)
+        painter.fillRect(pixmap.rect(), gradient)
+        painter.setPen(QColor("#999"))
+        painter.drawRect(pixmap.rect().adjusted(0, 0, -1, -1))
+        painter.end()
+        self.ramp.setPixmap(pixmap)
+        low, high = rates or (0.0, 0.0)
+        texts = [html.escape(QLocale().toString(100 * float(v), "f", 1)) for v in (low, high)]
+        self.ramp_labels.setText(
+            f"<table width='100%'><tr><td>{texts[0]} %</td>"
+            f"<td align='right'>{texts[1]} %</td></tr></table>"
+        )
+        self.adjustSize()
+
+    def retranslate(self) -> None:
+        self.title.setText(QCoreApplication.translate("MapView", "Pile status"))
+        for code, label in self.names.items():
+            label.setText(status_label(code))
+        self.bubble_text.setText(
+            QCoreApplication.translate(
+                "MapView", "Number of piles nearby<br>centre: worst status, ring: mix"
+            )
+        )
+        self.choropleth_box.setText(
+            QCoreApplication.translate("MapView", "Anomaly rate by district")
+        )
+        self.adjustSize()
+
+
+def _bubble_icon() -> QPixmap:
+    pixmap = QPixmap(18, 18)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor("white"), 1.5))
+    painter.setBrush(QColor("#777777"))
+    painter.drawEllipse(QRectF(1, 1, 16, 16))
+    painter.setPen(QColor("white"))
+    font = QFont()
+    font.setPixelSize(9)
+    font.setBold(True)
+    painter.setFont(font)
+    painter.drawText(QRectF(1, 1, 16, 16), Qt.AlignmentFlag.AlignCenter, "n")
+    painter.end()
+    return pixmap
+
+
+class MapPanel(QWidget):
+    """Filter bar + map + floating legend + shown-pile count: what the main window docks.
+
+    The main window calls ``set_data`` after each sync and listens to
+    ``pile_clicked`` to open a pile's history.
+    """
+
+    pile_clicked = Signal(str)
+    filter_changed = Signal(object)
+
+    def __init__(self, basemap_path: Path | str = BASEMAP, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MapPanel")
+        self.filter_bar = FilterBar()
+        self.view = MapView(basemap_path)
+        self.count_label = QLabel()
+        self.count_label.setStyleSheet("font-weight: bold; padding-right: 4px;")
+        self.filter_bar.layout().insertWidget(
+            self.filter_bar.layout().count() - 1, self.count_label
+        )
+        self.legend = MapLegend(self.view)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.filter_bar)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setStyleSheet("color: #C8C8C8;")
+        layout.addWidget(line)
+        layout.addWidget(self.view, 1)
+        self.filter_bar.filter_changed.connect(self._on_filter)
+        self.legend.choropleth_box.toggled.connect(self._on_choropleth)
+        self.filter_bar.reset_requested.connect(self.view.reset_view)
+        self.view.pile_clicked.connect(self.pile_clicked)
+        self.view.shown_changed.connect(self._update_counts)
+        self.view.installEventFilter(self)
+        self.set_data(MapData.empty())
+
+    def set_data(self, data: MapData) -> None:
+        """Replaces the piles; keeps the current filter and view window."""
+        self.view.set_data(data)
+        districts = [
+            (code, self.view.district_label(code)) for code in range(len(data.district_names))
+        ]
+        self.filter_bar.set_choices(data.operator_names, districts)
+        self._update_counts()
+
+    def set_filter(self, map_filter: MapFilter) -> None:
+        self.filter_bar.set_filter(map_filter)
+
+    def _on_filter(self, map_filter: MapFilter) -> None:
+        self.view.set_filter(map_filter)
+        self.filter_changed.emit(map_filter)
+
+    def _on_choropleth(self, enabled: bool) -> None:
+        self.view.set_choropleth(enabled)
+        rates = [r for r in self.view.district_rates() if r is not None]
+        self.legend.set_ramp((min(rates), max(rates)) if enabled and rates else None)
+        self._place_legend()
+
+    def _update_counts(self, *args: object) -> None:
+        shown, total = self.view.shown_count, len(self.view.data)
+        self.count_label.setText(
+            QCoreApplication.translate("MapView", "Showing %1 / %2 charging piles")
+            .replace("%1", format_count(shown))
+            .replace("%2", format_count(total))
+        )
+        self.legend.set_counts(self.view.data.status_counts(self.view.mask))
+
+    def _place_legend(self) -> None:
+        self.legend.adjustSize()
+        margin = 12
+        # Bottom-right: the south-east of the city view is Shaoxing, not Hangzhou.
+        self.legend.move(
+            self.view.width() - self.legend.width() - margin,
+            self.view.height() - self.legend.height() - margin,
+        )
+        self.legend.raise_()
+
+    def eventFilter(self, watched: object, event: QEvent) -> bool:
+        if watched is self.view and event.type() == QEvent.Type.Resize:
+            self._place_legend()
+        return super().eventFilter(watched, event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.filter_bar.retranslate()
+            self.legend.retranslate()
+            self._update_counts()
+            self.view.viewport().update()
+        super().changeEvent(event)
