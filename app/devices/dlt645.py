@@ -70,7 +70,7 @@ from app.devices.errors import (
     TruncatedFrame,
     UnexpectedReply,
 )
-from app.devices.transport import FrameLink
+from app.devices.transport import FrameLink, open_serial_link
 
 __all__ = [
     "BROADCAST_ADDRESS",
@@ -591,6 +591,14 @@ class Dlt645Meter:
         self.link = link
         self.address = address.upper()
         self.retries = retries
+
+    @classmethod
+    def over_serial(
+        cls, path: str, address: str = WILDCARD_ADDRESS, *, baudrate: int = 2400, retries: int = 2
+    ) -> Dlt645Meter:
+        """A meter on a USB RS-485 adapter at ``path`` (8E1); opens the port only."""
+        link = open_serial_link(path, frame_complete, baudrate=baudrate)
+        return cls(link, address, retries=retries)
 
     def _exchange(self, request: Frame, check: Callable[[Frame], object]) -> object:
         wire = encode_frame(request, preamble=DEFAULT_PREAMBLE)

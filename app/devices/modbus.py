@@ -48,7 +48,7 @@ from app.devices.errors import (
     TruncatedFrame,
     UnexpectedReply,
 )
-from app.devices.transport import FrameLink
+from app.devices.transport import FrameLink, open_serial_link
 
 __all__ = [
     "ExceptionCode",
@@ -322,6 +322,14 @@ class ModbusMeter:
         self.unit = unit
         self.map = register_map or RegisterMap()
         self.retries = retries
+
+    @classmethod
+    def over_serial(
+        cls, path: str, unit: int = 1, *, baudrate: int = 9600, parity: str = "N", retries: int = 2
+    ) -> ModbusMeter:
+        """A meter on a USB RS-485 adapter at ``path``; opens the port only."""
+        link = open_serial_link(path, response_complete, baudrate=baudrate, parity=parity)
+        return cls(link, unit, retries=retries)
 
     def read_registers(
         self, address: int, count: int, function: int | None = None

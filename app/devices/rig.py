@@ -568,6 +568,14 @@ class Rig:
         """Window time, standard energy and pulses latched at one instant."""
         return self.query("ENER:WIND?", _window)
 
+    def window_error_percent(self) -> Decimal:
+        """``ENER:ERR?``: the rig's own γ for the window, using the ``CONF:PULS`` constant.
+
+        A cross-check for :meth:`WindowSnapshot.error_percent`; raises
+        :class:`RigError` (-221) before any energy has flowed.
+        """
+        return self.query("ENER:ERR?", _decimal)
+
     def seal_state(self) -> SealState:
         return self.query("SEAL?", SealState)
 

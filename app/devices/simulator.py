@@ -36,7 +36,8 @@ Physics: output ON at (U, I) gives true power P = U·I (DC) or
 n·U·I (AC, n = ``SOUR:PHAS`` phases, unity power factor).  The standard meter
 integrates P with 0.001 % white noise; the MUT registers
 P·(1 + true_error + noise) (its register starts at 1234.56 kWh) and emits
-pulses at its constant; the rig counts them.  The MUT answers DL/T 645-2007
+pulses at its own constant (``--constant``; the rig counts them and only
+*assumes* the constant it was given with ``CONF:PULS``).  The MUT answers DL/T 645-2007
 (read address, read energy/voltage/current/power/date/time, broadcast time
 sync) and Modbus RTU (default register map of :mod:`app.devices.modbus`).
 """
@@ -394,9 +395,10 @@ class RigSimulator:
         st.mut_window_wh += mut_wh
         st.mut_total_kwh += mut_wh / 1000.0
 
-    @staticmethod
-    def _pulses(st: _State) -> int:
-        return int(st.mut_window_wh * st.constant / 1000.0)
+    def _pulses(self, st: _State) -> int:
+        # The pile's meter pulses at ITS constant; CONF:PULS only tells the rig
+        # what to assume, so a wrong setting shows up as a wrong error.
+        return int(st.mut_window_wh * self.config.constant / 1000.0)
 
     def _measured(self, st: _State) -> tuple[float, float, float]:
         if not st.output:
@@ -636,6 +638,11 @@ class RigSimulator:
                 return f"{st.std_wh:.4f}"
             case "PULS:COUN?":
                 return str(self._pulses(st))
+            case "ENER:ERR?":
+                if st.std_wh <= 0:
+                    raise _ScpiError(-221)
+                pile_wh = self._pulses(st) * 1000.0 / st.constant
+                return f"{(pile_wh - st.std_wh) / st.std_wh * 100:.4f}"
             case "ENER:WIND?":
                 return f"{int(st.window_t * 1000)},{st.std_wh:.4f},{self._pulses(st)}"
             case "INIT:STR":
@@ -801,6 +808,7 @@ NO_ARG = {
     "ENER:STD?",
     "PULS:COUN?",
     "ENER:WIND?",
+    "ENER:ERR?",
     "ABOR",
     "SEAL?",
     "MTR:BAUD?",

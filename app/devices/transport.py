@@ -87,3 +87,25 @@ class SerialFrameLink:
         if buf:
             return bytes(buf)
         raise DeviceTimeout(f"no reply on {self.port.port!r} within {self.timeout:g} s")
+
+
+def open_serial_link(
+    path: str,
+    complete: CompletenessCheck,
+    *,
+    baudrate: int = 2400,
+    parity: str = serial.PARITY_EVEN,
+    timeout: float = 1.0,
+) -> SerialFrameLink:
+    """Open a USB RS-485 adapter wired straight to the meter (no rig in between).
+
+    Defaults are DL/T 645's 2400 baud 8E1; Modbus meters are usually 9600 8N1.
+    Only opens the port: nothing is sent until the first request.
+    """
+    try:
+        port = serial.serial_for_url(
+            path, baudrate=baudrate, parity=parity, bytesize=8, stopbits=1, timeout=timeout
+        )
+    except (serial.SerialException, OSError) as exc:
+        raise DeviceDisconnected(f"cannot open {path!r}: {exc}") from exc
+    return SerialFrameLink(port, complete, timeout=timeout)

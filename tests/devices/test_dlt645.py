@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import serial
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.devices import dlt645
@@ -169,6 +169,7 @@ def nearly_valid_frames(draw: st.DrawFn) -> bytes:
     return bytes(raw)
 
 
+@settings(deadline=None)
 @given(st.one_of(st.binary(max_size=64), nearly_valid_frames()))
 def test_fuzz_decode_frame_only_raises_frame_error(raw: bytes) -> None:
     try:
@@ -185,6 +186,7 @@ def test_fuzz_decode_frame_only_raises_frame_error(raw: bytes) -> None:
         pass
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=64))
 def test_fuzz_frame_complete_never_raises(raw: bytes) -> None:
     assert dlt645.frame_complete(raw) in (True, False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.devices import modbus
@@ -78,6 +78,7 @@ def test_frame_errors(raw: bytes, error: type[FrameError], message: str) -> None
         decode_frame(raw)
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=40), st.booleans())
 def test_fuzz_decode_frame(raw: bytes, from_master: bool) -> None:
     try:
@@ -87,6 +88,7 @@ def test_fuzz_decode_frame(raw: bytes, from_master: bool) -> None:
     assert encode_frame(frame) == raw
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=20), st.integers(0, 39))
 def test_fuzz_one_flipped_byte_is_caught(registers: list[int], pos: int) -> None:
     raw = bytearray(encode_frame(ReadResponse(7, 3, tuple(registers))))
@@ -158,6 +160,7 @@ def test_reply_from_other_unit() -> None:
         ModbusMeter(link, retries=0).read_voltage()
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=12))
 def test_response_complete_never_raises(raw: bytes) -> None:
     assert modbus.response_complete(raw) in (True, False)

@@ -6,7 +6,7 @@ import contextlib
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.devices import dlt645
@@ -288,11 +288,13 @@ good_frames = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(good_frames)
 def test_fuzz_stream_round_trip(frame: MeasurementFrame) -> None:
     assert MeasurementFrame.parse(frame.to_line()) == frame
 
 
+@settings(deadline=None)
 @given(good_frames, st.data())
 def test_fuzz_stream_garbling_detected(frame: MeasurementFrame, data: st.DataObject) -> None:
     raw = bytearray(frame.to_line().encode())
@@ -308,6 +310,7 @@ def test_fuzz_stream_garbling_detected(frame: MeasurementFrame, data: st.DataObj
     assert parsed == frame
 
 
+@settings(deadline=None)
 @given(st.one_of(st.binary(max_size=120), st.text(max_size=120)))
 def test_fuzz_stream_parser_only_raises_frame_error(line: bytes | str) -> None:
     with contextlib.suppress(FrameError):

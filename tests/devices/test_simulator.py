@@ -91,6 +91,8 @@ def test_error_at_75_kw_matches_true_error(rig: Rig) -> None:
     assert error is not None
     # noise 0.05 % redrawn per simulated second over ≥ 120 s, one pulse = 0.004 %
     assert float(error) == pytest.approx(TRUE_ERROR, abs=0.05)
+    # The rig's own figure agrees (the window is still running, hence the margin).
+    assert float(rig.window_error_percent()) == pytest.approx(float(error), abs=0.02)
     assert float(rig.measure_power_w()) == pytest.approx(75000, rel=1e-4)
 
 
@@ -237,3 +239,25 @@ def test_cli_prints_paths_and_reconnects_after_unplug() -> None:
         proc.wait(timeout=10)
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_wrong_meter_constant_shows_as_huge_error(rig: Rig) -> None:
+    """The pile pulses at its own constant; the rig only assumes what it is told."""
+    start_load(rig)
+    rig.set_meter_constant(CONSTANT // 10)
+    wait_for(lambda: rig.window().pulses >= 2000, what="pulses")
+    assert float(rig.window_error_percent()) == pytest.approx(900, rel=0.01)
+
+
+def test_ac_three_phase_power(sim: RigSimulator, rig: Rig) -> None:
+    rig.reset()
+    rig.set_mode(SourceMode.AC)
+    rig.set_phases(3)
+    rig.set_voltage(220)
+    rig.set_current(32)
+    rig.set_output(True)
+    assert float(rig.measure_power_w()) == pytest.approx(3 * 220 * 32, rel=1e-4)
+    with pytest.raises(RigError, match="Settings conflict"):
+        rig.set_mode(SourceMode.DC)
+    with pytest.raises(RigError, match="Data out of range"):
+        rig.set_voltage(750)  # AC source limit is 300 V per phase
