@@ -52,6 +52,9 @@ SESSIONS_PER_DAY_HANGZHOU = 28_000
 REGISTRY_LEAD_MS = HOUR_MS
 """Registry records are dated one hour before the first traffic."""
 MAX_WAIT_MS = 20 * 60_000
+BUSY_COMPENSATION = 1.1
+"""Arrivals that find a connector busy too long leave (about 9 % at Hangzhou scale);
+drawing 10 % more arrivals keeps completed sessions near the target."""
 
 # Share of session starts per local hour. DC: ride-hailing and taxis — night
 # valley charging, a lunch peak in Zhejiang's 11–13 midday valley (the report's
@@ -130,6 +133,8 @@ class Draft:
     body: dict[str, Any]
     signer: str
     emit_ms: int
+    seq: int = 0
+    """Tie-breaker for equal emission times: creation order."""
     entry: bytes | None = None
     """The signed log entry, once signed."""
 
@@ -220,7 +225,7 @@ class Simulation:
         raw = [
             _KIND_RATE[m.pile.kind] * m.pile.popularity / m.pile.connectors for m in fleet.meters
         ]
-        norm = sessions_per_day / sum(raw)
+        norm = sessions_per_day * BUSY_COMPENSATION / sum(raw)
         self.states: list[MeterState] = []
         for meter, r in zip(fleet.meters, raw):
             age_days = max(0.0, (start_ms - meter.installed_ms) / DAY_MS)
@@ -243,6 +248,7 @@ class Simulation:
         self.faults: list[Fault] = []
         self._vehicles: list[dict[str, str]] = []
         self._pending_close: list[tuple[int, MeterState, dict[str, Any]]] = []
+        self._hour_batch: list[Draft] = []
         self.stats: dict[str, int] = {
             "sessions": 0,
             "billing": 0,
@@ -294,21 +300,27 @@ class Simulation:
 
     def _emit(self, draft: Draft) -> Draft:
         self._seq += 1
+        draft.seq = self._seq
         heapq.heappush(self._heap, (draft.emit_ms, self._seq, draft))
         return draft
 
     def _release(self, before_ms: int | None) -> list[Draft]:
+        """Pops what is due, merged with the hours' heartbeats (already due, kept off the heap)."""
         out: list[Draft] = []
         heap = self._heap
         while heap and (before_ms is None or heap[0][0] < before_ms):
-            draft = heapq.heappop(heap)[2]
+            out.append(heapq.heappop(heap)[2])
+        if self._hour_batch:
+            out.extend(self._hour_batch)
+            out.sort(key=lambda d: (d.emit_ms, d.seq))
+            self._hour_batch = []
+        for draft in out:
             if draft.rtype == "meter":  # a re-registration: later meter records use the new key
                 meter_id = draft.body["meter_id"]
                 self._release_gen[meter_id] = self._release_gen.get(meter_id, 0) + 1
             elif draft.signer == "meter":
                 meter_id = draft.body["meter_id"]
                 draft.signer = model.meter_label(meter_id, self._release_gen.get(meter_id, 0))
-            out.append(draft)
         return out
 
     # ---- one hour ------------------------------------------------------------------
@@ -373,7 +385,7 @@ class Simulation:
 
     # ---- sessions ------------------------------------------------------------------
 
-    def _curve(self, st: MeterState) -> list[int]:
+    def _curve(self, st: MeterState) -> np.ndarray:
         """Power samples (W) every 60 s: DC CC/CV taper, AC flat with an end taper."""
         pile, rng = st.meter.pile, self.rng
         if pile.kind == "DC":
@@ -393,7 +405,7 @@ class Simulation:
             shape = np.ones(n)
             shape[-taper:] = np.linspace(1.0, 0.4, taper)
         noise = 1.0 + rng.uniform(-0.015, 0.015, n)
-        return np.minimum(pmax * shape * noise, pile.rated_power_w).astype(np.int64).tolist()
+        return np.minimum(pmax * shape * noise, pile.rated_power_w).astype(np.int64)
 
     def _vehicle(self) -> dict[str, str]:
         """A driver from a pool, so the same vehicles come back day after day."""
@@ -421,13 +433,15 @@ class Simulation:
     def _session(self, st: MeterState, start: int, fault: str | None) -> None:
         meter, pile, rnd = st.meter, st.meter.pile, self.rnd
         start += rnd.randrange(1000)  # millisecond texture, sessions do not start on the second
-        power = self._curve(st)
+        curve = self._curve(st)
         cls = float(meter.accuracy_class)
         detail: dict[str, Any] = {}
         if fault == "over_power":
             factor = rnd.uniform(1.2, 1.45)
-            power = [int(pile.rated_power_w * factor * rnd.uniform(0.99, 1.01)) for _ in power]
+            noise = self.rng.uniform(0.99, 1.01, len(curve))
+            curve = (pile.rated_power_w * factor * noise).astype(np.int64)
             detail["power_factor_pct"] = round(factor * 100, 1)
+        power: list[int] = curve.tolist()
         integral = sum(power) * INTERVAL_S / 3600  # Wh, the true energy of the curve
         error = rnd.uniform(-0.3, 0.3) * cls / 100  # healthy: well within the class
         if fault == "meter_error":
@@ -448,10 +462,10 @@ class Simulation:
             detail["jump_wh"] = start_wh - st.register_wh
         stop_wh = start_wh + energy
         scale = energy / integral if integral else 0.0
-        running, cum = 0, []
-        for p in power:
-            running += p
-            cum.append(min(energy, round(running * INTERVAL_S / 3600 * scale)))
+        cum: list[int] = []
+        if power:
+            wh = np.rint(np.cumsum(curve) * (INTERVAL_S / 3600 * scale))
+            cum = np.minimum(wh, energy).astype(np.int64).tolist()
         st.hist.append(Span(start, stop, start_wh, stop_wh, cum))
         st.register_wh = stop_wh
         st.busy_until = max(st.busy_until, stop)
@@ -557,26 +571,34 @@ class Simulation:
 
     # ---- heartbeats ----------------------------------------------------------------
 
-    def _temperature_dc(self, t_ms: int, st: MeterState) -> int:
+    def _ambient_c(self, t_ms: int) -> float:
+        """Hangzhou air temperature at ``t_ms``: monthly normal plus a swing peaking at 14:00."""
         local = dt.datetime.fromtimestamp((t_ms + CST_OFFSET_MS) / 1000, dt.UTC)
         hour = local.hour + local.minute / 60
-        ambient = _MONTH_TEMP[local.month - 1] + 4.0 * math.cos((hour - 14.0) / 24 * 2 * math.pi)
-        charging = st.hist and st.hist[-1].start_ms <= t_ms < st.hist[-1].stop_ms
-        load = (12.0 if st.meter.pile.kind == "DC" else 4.0) if charging else 0.0
-        return round((ambient + 3.0 + load + self.rnd.uniform(-0.5, 0.5)) * 10)
+        return _MONTH_TEMP[local.month - 1] + 4.0 * math.cos((hour - 14.0) / 24 * 2 * math.pi)
 
     def _heartbeats(self, h0: int, h1: int) -> None:
+        """Heartbeats due in [h0, h1); the per-meter noise is drawn as one numpy vector per hour."""
         period = self.heartbeat_ms
-        rnd = self.rnd
-        for st in self.states:
+        per_hour = -(-HOUR_MS // period) + 1
+        n = len(self.states)
+        jitter = self.rng.integers(-100, 101, (n, per_hour)).tolist()
+        temp_noise = self.rng.integers(-5, 6, (n, per_hour)).tolist()
+        ambient_dc = round((self._ambient_c(h0 + HOUR_MS // 2) + 3.0) * 10)
+        emitted = self._hour_batch
+        for i, st in enumerate(self.states):
             t = h0 + (st.hb_phase_ms - h0) % period
+            k = 0
             while t < h1:
                 if t >= st.silent_until:
-                    offset = st.clock_offset_ms + rnd.randint(-100, 100)
-                    offset = max(-999, min(999, offset))
+                    offset = max(-999, min(999, st.clock_offset_ms + jitter[i][k]))
                     drifting = t < st.drift_until
                     if drifting:
                         offset += st.drift_ms
+                    last = st.hist[-1] if st.hist else None
+                    load = 0
+                    if last is not None and last.start_ms <= t < last.stop_ms:
+                        load = 120 if st.meter.pile.kind == "DC" else 40
                     st.hb_seq += 1
                     body = {
                         "meter_id": st.meter.meter_id,
@@ -585,13 +607,16 @@ class Simulation:
                         "ref_ms": t,
                         "meter_ms": t + offset,
                         "register_wh": st.register_at(t),
-                        "temp_dc": self._temperature_dc(t, st),
+                        "temp_dc": ambient_dc + load + temp_noise[i][k],
                     }
-                    draft = self._emit(Draft("heartbeat", body, "meter", t))
-                    self.stats["heartbeat"] += 1
+                    self._seq += 1
+                    draft = Draft("heartbeat", body, "meter", t, self._seq)
+                    emitted.append(draft)
                     if drifting and st.drift_fault is not None:
                         st.drift_fault.drafts.append(draft)
+                    self.stats["heartbeat"] += 1
                 t += period
+                k += 1
 
     def _fill_seal_closes(self, h1: int) -> None:
         """A later 'closed' seal event reports the register once the simulation reaches it."""

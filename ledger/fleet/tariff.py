@@ -22,6 +22,7 @@ Rule (documented in docs/fleet-simulator.md):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 CST_OFFSET_MS = 8 * 3_600_000
@@ -59,6 +60,18 @@ def period_index(periods: Sequence[Mapping[str, int]], t_ms: int) -> int:
     raise ValueError(f"tariff periods do not cover minute {minute}")
 
 
+@lru_cache(maxsize=256)
+def _minute_table(spans: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    """Period index for each minute of the day (-1 where no period applies)."""
+    table = [-1] * 1440
+    for i, (start, end) in enumerate(spans):
+        for minute in range(start, end):
+            table[minute] = i
+    if -1 in table:
+        raise ValueError(f"tariff periods do not cover minute {table.index(-1)}")
+    return tuple(table)
+
+
 def _round_half_up(num: int, den: int) -> int:
     return (2 * num + den) // (2 * den)
 
@@ -77,9 +90,21 @@ def compute_charge(
     uses it only to inject ``price_above_tariff`` faults.
     """
     weights = [0] * len(periods)
+    spans = tuple((p["start_min"], p["end_min"]) for p in periods)
+    table = _minute_table(spans)
     step = interval_s * 1000
-    for i, p in enumerate(power_w):
-        weights[period_index(periods, start_ms + i * step)] += max(p, 0)
+    local0 = (start_ms + CST_OFFSET_MS) % DAY_MS
+    if step == 60_000:  # one sample per minute: sum whole runs inside a period at once
+        minute0, n, i = local0 // 60_000, len(power_w), 0
+        while i < n:
+            minute = (minute0 + i) % 1440
+            index = table[minute]
+            run = min(n - i, spans[index][1] - minute)
+            weights[index] += sum(max(p, 0) for p in power_w[i : i + run])
+            i += run
+    else:
+        for i, p in enumerate(power_w):
+            weights[table[(local0 + i * step) // 60_000 % 1440]] += max(p, 0)
     total = sum(weights)
     if total == 0:
         weights = [0] * len(periods)
