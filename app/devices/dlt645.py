@@ -594,10 +594,16 @@ class Dlt645Meter:
 
     @classmethod
     def over_serial(
-        cls, path: str, address: str = WILDCARD_ADDRESS, *, baudrate: int = 2400, retries: int = 2
+        cls,
+        path: str,
+        address: str = WILDCARD_ADDRESS,
+        *,
+        baudrate: int = 2400,
+        parity: str = "E",
+        retries: int = 2,
     ) -> Dlt645Meter:
         """A meter on a USB RS-485 adapter at ``path`` (8E1); opens the port only."""
-        link = open_serial_link(path, frame_complete, baudrate=baudrate)
+        link = open_serial_link(path, frame_complete, baudrate=baudrate, parity=parity)
         return cls(link, address, retries=retries)
 
     def _exchange(self, request: Frame, check: Callable[[Frame], object]) -> object:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
+import threading
+import tty
 from decimal import Decimal
 from pathlib import Path
 
@@ -364,3 +367,38 @@ class TestSerialLink:
                 Dlt645Meter(link, ADDR, retries=0).read_energy()
         finally:
             port.close()
+
+
+def test_meter_over_a_real_pty() -> None:
+    """Dlt645Meter.over_serial on a pty, a thread playing the meter byte for byte.
+
+    8N1 here only because Linux ptys reject PARENB; real adapters take 8E1.
+    """
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    request = h("FE FE FE FE 68 78 56 34 12 00 00 68 11 04 33 33 34 33 C6 16")
+    reply = encode_frame(
+        dlt645.read_reply(ADDR, DI_FORWARD_ACTIVE_ENERGY, Decimal("42.17")), preamble=2
+    )
+    received = bytearray()
+
+    def play_meter() -> None:
+        while len(received) < len(request):
+            chunk = os.read(master, 64)
+            if not chunk:
+                return
+            received.extend(chunk)
+        os.write(master, reply[:5])  # a meter answers in bursts at 2400 baud
+        os.write(master, reply[5:])
+
+    thread = threading.Thread(target=play_meter, daemon=True)
+    thread.start()
+    meter = Dlt645Meter.over_serial(os.ttyname(slave), ADDR, parity="N")
+    try:
+        assert meter.read_energy() == Decimal("42.17")
+        assert bytes(received) == request
+    finally:
+        meter.link.port.close()  # type: ignore[attr-defined]
+        thread.join(timeout=5)
+        os.close(master)
+        os.close(slave)
