@@ -1,0 +1,158 @@
+"""Map redraw benchmark: pan/zoom with the city's 12,258 piles and with a million.
+
+Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/map_bench.py``
+
+Each step changes the view range (a pan or a zoom, from the whole city down
+to street level and back), then does what the 30 ms coalescing timer does
+(``MapView.refresh``: re-cluster the visible window, feed the scatters), then
+forces a synchronous repaint of the viewport. The figure is the median wall
+time of a step over a fixed path of steps, with the panel shown offscreen at
+1600 x 1000. "Frame" is the repaint alone (what the user sees between two
+re-clusterings while dragging).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QApplication
+
+from app.application import load_fonts
+from app.views.map_data import MapData, synthetic_map_data
+from app.views.map_view import STATUS_COLORS, MapPanel
+
+STEPS = 60
+TARGETS_MS = {12_258: 16.0, 1_000_000: 50.0}
+
+
+def _path(panel: MapPanel, steps: int) -> list[tuple[float, float, float]]:
+    """(centre x, centre y, half width) per step: zoom in 0.7x per step, pan, zoom out."""
+    rect = panel.view.basemap.core_rect
+    rng = np.random.default_rng(7)
+    cx, cy, half = rect.center().x(), rect.center().y(), rect.width() / 2
+    # Zoom toward the busy city centre (where the piles are), panning as we go.
+    target_x, target_y = 120.17 * 0.8638, 30.26
+    out = []
+    for i in range(steps):
+        phase = i % 30
+        if phase < 15:
+            half *= 0.7
+            cx += (target_x - cx) * 0.35
+            cy += (target_y - cy) * 0.35
+        else:
+            half /= 0.7
+            cx += rng.normal(0, half * 0.15)
+            cy += rng.normal(0, half * 0.15)
+        out.append((cx, cy, half))
+    return out
+
+
+def measure(app: QApplication, panel: MapPanel, data: MapData) -> dict[str, float]:
+    view = panel.view
+    t0 = time.perf_counter()
+    panel.set_data(data)
+    load_s = time.perf_counter() - t0
+    view.reset_view()
+    view.refresh()
+    app.processEvents()
+    step_ms: list[float] = []
+    frame_ms: list[float] = []
+    levels = set()
+    for cx, cy, half in _path(panel, STEPS):
+        t0 = time.perf_counter()
+        view.vb.setRange(xRange=(cx - half, cx + half), yRange=(cy - half, cy + half), padding=0)
+        view.refresh()
+        view.viewport().repaint()
+        app.processEvents()
+        step_ms.append((time.perf_counter() - t0) * 1000)
+        levels.add(view.current.level)
+        t0 = time.perf_counter()
+        view.viewport().repaint()
+        frame_ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "load_s": load_s,
+        "step_median": statistics.median(step_ms),
+        "step_p90": float(np.percentile(step_ms, 90)),
+        "frame_median": statistics.median(frame_ms),
+        "levels": len(levels),
+    }
+
+
+def scatter_styles(app: QApplication, data: MapData) -> tuple[float, float]:
+    """setData + repaint of all 12,258 piles: 5 uniform items vs 1 item with a brush array."""
+    win = pg.GraphicsView()
+    vb = pg.ViewBox(lockAspect=1.0)
+    win.setCentralItem(vb)
+    win.resize(1600, 1000)
+    win.show()
+    vb.setRange(xRange=(data.x.min(), data.x.max()), yRange=(data.y.min(), data.y.max()))
+    per_status = [pg.ScatterPlotItem(size=10, brush=pg.mkBrush(STATUS_COLORS[c])) for c in range(5)]
+    for item in per_status:
+        vb.addItem(item)
+    one = pg.ScatterPlotItem(size=10)
+    vb.addItem(one)
+    brushes = [pg.mkBrush(STATUS_COLORS[c]) for c in range(5)]
+    times: dict[str, list[float]] = {"groups": [], "array": []}
+    for _ in range(10):
+        one.clear()
+        t0 = time.perf_counter()
+        for code, item in enumerate(per_status):
+            keep = data.status == code
+            item.setData(x=data.x[keep], y=data.y[keep])
+        win.viewport().repaint()
+        app.processEvents()
+        times["groups"].append((time.perf_counter() - t0) * 1000)
+        for item in per_status:
+            item.clear()
+        t0 = time.perf_counter()
+        one.setData(x=data.x, y=data.y, brush=[brushes[s] for s in data.status])
+        win.viewport().repaint()
+        app.processEvents()
+        times["array"].append((time.perf_counter() - t0) * 1000)
+    win.close()
+    return statistics.median(times["groups"]), statistics.median(times["array"])
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    load_fonts()
+    panel = MapPanel()
+    panel.resize(1600, 1000)
+    panel.show()
+    app.processEvents()
+    print(f"map redraw benchmark: {STEPS} pan/zoom steps, panel 1600x1000 offscreen")
+    print(f"{'piles':>10}  {'step median':>12}  {'target':>8}  {'p90':>8}  {'frame':>8}  load")
+    city = None
+    for n in (12_258, 1_000_000):
+        t0 = time.perf_counter()
+        data = synthetic_map_data(n)
+        gen_s = time.perf_counter() - t0
+        city = city or data
+        r = measure(app, panel, data)
+        ok = "OK" if r["step_median"] <= TARGETS_MS[n] else "MISSED"
+        print(
+            f"{n:>10,}  {r['step_median']:>9.1f} ms  {TARGETS_MS[n]:>5.0f} ms  "
+            f"{r['step_p90']:>5.1f} ms  {r['frame_median']:>5.1f} ms  "
+            f"{r['load_s'] * 1000:.0f} ms (synthetic data {gen_s:.1f} s)  {ok}"
+        )
+    assert city is not None
+    groups, array = scatter_styles(app, city)
+    print(
+        f"all 12,258 piles as individual markers, setData + repaint: "
+        f"one item per status {groups:.1f} ms vs one item with a brush array {array:.1f} ms"
+    )
+    panel.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
