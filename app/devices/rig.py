@@ -300,6 +300,8 @@ class Rig:
         self._stream_lines: deque[str] = deque()
         self._identity: Identity | None = None
         self._stream: MeasurementStream | None = None
+        #: Reply lines that arrived when no query was waiting (late replies).
+        self.stale_replies = 0
 
     @classmethod
     def from_path(cls, path: str, **kwargs: float | int | bool) -> Rig:
@@ -408,6 +410,29 @@ class Rig:
         self._rx.clear()
         self._io(self.port.reset_input_buffer)
 
+    def _drop_stale_replies(self) -> None:
+        """Before a command: drop reply lines nobody waited for (keep stream frames).
+
+        A reply that arrives after its query timed out would otherwise be
+        taken as the answer to the next command.  (It can still race with
+        the next command if it arrives in between; the protocol has no
+        request tags, so the timeout must exceed the rig's reply time.)
+        """
+        waiting = self._io(lambda: self.port.in_waiting)
+        if waiting:
+            self._rx += self._io(lambda: self.port.read(waiting))
+        end = self._rx.rfind(b"\n")
+        if end < 0:
+            return
+        complete = bytes(self._rx[: end + 1])
+        del self._rx[: end + 1]
+        for raw in complete.split(b"\n")[:-1]:
+            line = raw.decode("ascii", "replace").rstrip("\r")
+            if line.startswith("#") and self._stream is not None:
+                self._stream_lines.append(line)
+            elif line:
+                self.stale_replies += 1
+
     def _read_reply(self, deadline: float) -> str:
         while True:
             line = self._readline(deadline)
@@ -439,6 +464,8 @@ class Rig:
         for attempt in range(self.retries + 1):
             if attempt:
                 self._discard_input()
+            else:
+                self._drop_stale_replies()
             self._send(command)
             try:
                 reply = self._read_reply(time.monotonic() + timeout)

@@ -147,6 +147,16 @@ def test_timeout_after_retries() -> None:
     port.assert_done()
 
 
+def test_late_reply_is_not_taken_for_the_next_one() -> None:
+    rig, port = connected([(c("ENER:STD?"), b""), (c("PULS:COUN?"), c("7"))], retries=0)
+    with pytest.raises(RigTimeout):
+        rig.standard_energy_wh()
+    port.rx += c("1.5000")  # the slow answer to ENER:STD? arrives after the timeout
+    assert rig.pulse_count() == 7
+    assert rig.stale_replies == 1
+    port.assert_done()
+
+
 def test_garbled_after_retries() -> None:
     rig, _port = connected([(c("ENER:STD?"), b"1.0|FFFF\n")] * 3)
     with pytest.raises(GarbledFrame):
