@@ -374,14 +374,14 @@ def test_every_consistency_proof_up_to_128_verifies() -> None:
             verify_consistency(size1, size2, p, SMALL_ROOTS[size1], SMALL_ROOTS[size2])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.integers(1, N_SMALL).flatmap(lambda n: st.tuples(st.integers(0, n - 1), st.just(n))))
 def test_inclusion_proofs_up_to_300_verify(args: tuple[int, int]) -> None:
     i, n = args
     verify_inclusion(SMALL_LEAVES[i], i, n, SMALL_TREE.inclusion_proof(i, n), SMALL_ROOTS[n])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.integers(0, N_SMALL).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
 def test_consistency_proofs_up_to_300_verify(args: tuple[int, int]) -> None:
     s1, s2 = args
@@ -547,19 +547,19 @@ def check_consistency_mutations(o: Oracle, s1: int, s2: int, every_bit: bool) ->
 SMALL_ORACLE = Oracle(SMALL_LEAVES.__getitem__, SMALL_TREE.get_node)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.integers(1, N_SMALL - 1).flatmap(lambda n: st.tuples(st.integers(0, n - 1), st.just(n))))
 def test_mutated_inclusion_proofs_rejected_small(args: tuple[int, int]) -> None:
     check_inclusion_mutations(SMALL_ORACLE, *args, every_bit=True)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.integers(2, N_SMALL - 1).flatmap(lambda n: st.tuples(st.integers(1, n - 1), st.just(n))))
 def test_mutated_consistency_proofs_rejected_small(args: tuple[int, int]) -> None:
     check_consistency_mutations(SMALL_ORACLE, *args, every_bit=True)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(3, 2**62), st.data())
 def test_mutated_proofs_rejected_big(size: int, data: st.DataObject) -> None:
     i = data.draw(st.integers(1, size - 2))
