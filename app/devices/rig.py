@@ -514,6 +514,15 @@ class Rig:
         """Pop the oldest error-queue entry; ``(0, "No error")`` when empty."""
         return self.query("SYST:ERR?", parse_error)
 
+    def rig_time_ms(self) -> int:
+        """``SYST:TIME?``: the rig's clock, ms since power-on.
+
+        Time settle waits and measurement windows by this clock (or a frame's
+        ``t_ms``), never by the laptop's: the simulator's ``--speed`` then
+        shortens a 10-minute procedure to seconds without changing it.
+        """
+        return self.query("SYST:TIME?", _uint)
+
     def errors(self) -> list[tuple[int, str]]:
         """Drain the error queue."""
         out = []

@@ -39,7 +39,11 @@ P·(1 + true_error + noise) (its register starts at 1234.56 kWh) and emits
 pulses at its own constant (``--constant``; the rig counts them and only
 *assumes* the constant it was given with ``CONF:PULS``).  The MUT answers DL/T 645-2007
 (read address, read energy/voltage/current/power/date/time, broadcast time
-sync) and Modbus RTU (default register map of :mod:`app.devices.modbus`).
+sync) and Modbus RTU (default register map of :mod:`app.devices.modbus`),
+at whatever ``MTR:BAUD``/``MTR:PAR`` the rig is set to.  Stream frames are
+sent at the requested rate in *real* time; their ``t_ms`` is rig time.
+
+POSIX only (``os.openpty``).
 """
 
 from __future__ import annotations
@@ -181,7 +185,6 @@ class RigSimulator:
         self._lock = threading.Lock()
         self._state = _State(
             mode=self.config.kind,
-            constant=self.config.constant,
             mut_total_kwh=self.config.initial_energy_kwh,
             clock_offset_s=self.config.clock_offset_s,
         )
@@ -564,6 +567,8 @@ class RigSimulator:
             case "SYST:ERR?":
                 code = st.errors.popleft() if st.errors else 0
                 return f'{code},"{ERROR_TEXT.get(code, "No error")}"'
+            case "SYST:TIME?":
+                return str(int(self._sim_time * 1000))
             case "SYST:CRC":
                 st.crc_mode = self._boolean(arg)
                 return None
@@ -794,6 +799,7 @@ NO_ARG = {
     "*OPC?",
     "*TST?",
     "SYST:ERR?",
+    "SYST:TIME?",
     "SYST:CRC?",
     "SOUR:MODE?",
     "SOUR:PHAS?",

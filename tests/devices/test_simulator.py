@@ -261,3 +261,10 @@ def test_ac_three_phase_power(sim: RigSimulator, rig: Rig) -> None:
         rig.set_mode(SourceMode.DC)
     with pytest.raises(RigError, match="Data out of range"):
         rig.set_voltage(750)  # AC source limit is 300 V per phase
+
+
+def test_rig_clock_runs_at_simulated_speed(rig: Rig) -> None:
+    start_real = time.monotonic()
+    start = rig.rig_time_ms()
+    wait_for(lambda: rig.rig_time_ms() >= start + 60_000, what="one simulated minute")
+    assert time.monotonic() - start_real < 60 / 200 * 10  # well under real time
