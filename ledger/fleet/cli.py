@@ -231,6 +231,7 @@ async def run(args: argparse.Namespace) -> int:
         args.out.with_suffix(".truth.jsonl") if args.out else Path("simulate-truth.jsonl")
     )
     progress = Progress(not args.quiet)
+    progress.sim_ms = start_ms
     out_file: IO[bytes] | None = None
     rejects: IO[bytes] | None = None
     started = time.monotonic()

@@ -179,6 +179,7 @@ class MeterState:
     hb_seq: int = 0
     seal_seq: int = 0
     session_seq: int = 0
+    silent_from: int = 0
     silent_until: int = 0
     drift_until: int = 0
     drift_ms: int = 0
@@ -354,10 +355,10 @@ class Simulation:
             t = int(self.rng.integers(h0, h1))
             getattr(self, "_fault_" + names[int(col)])(st, t)
 
+    def silent_at(self, st: MeterState, t_ms: int) -> bool:
+        return st.silent_from <= t_ms < st.silent_until
+
     def _arrival(self, st: MeterState, arrival: int) -> None:
-        if arrival < st.silent_until:
-            self.stats["dropped_silent"] += 1
-            return
         fault = self._session_fault()
         start = arrival
         if fault == "overlapping":
@@ -373,6 +374,9 @@ class Simulation:
                 self.stats["dropped_busy"] += 1
                 return
             start = st.busy_until + self.rnd.randint(60_000, 300_000)
+        if self.silent_at(st, start) or (start < st.silent_from < start + HOUR_MS):
+            self.stats["dropped_silent"] += 1  # the pile is offline (or about to be)
+            return
         self._session(st, start, fault)
 
     def _session_fault(self) -> str | None:
@@ -590,7 +594,7 @@ class Simulation:
             t = h0 + (st.hb_phase_ms - h0) % period
             k = 0
             while t < h1:
-                if t >= st.silent_until:
+                if not (st.silent_from <= t < st.silent_until):
                     offset = max(-999, min(999, st.clock_offset_ms + jitter[i][k]))
                     drifting = t < st.drift_until
                     if drifting:
@@ -635,7 +639,7 @@ class Simulation:
             return
         start = max(t, st.busy_until + 60_000)
         duration = max(3 * self.heartbeat_ms, int(self.rnd.uniform(2, 36) * HOUR_MS))
-        st.silent_until = start + duration
+        st.silent_from, st.silent_until = start, start + duration
         m = st.meter
         self.faults.append(
             Fault(
@@ -667,7 +671,7 @@ class Simulation:
         self.faults.append(st.drift_fault)
 
     def _fault_seal_opened(self, st: MeterState, t: int) -> None:
-        if t < st.silent_until:
+        if self.silent_at(st, t):
             return
         m, rnd = st.meter, self.rnd
         st.seal_seq += 1

@@ -76,12 +76,14 @@ class Poster:
         *,
         concurrency: int = 4,
         rejects: IO[bytes] | None = None,
+        initial_backoff: float = 0.25,
         max_backoff: float = 30.0,
         log: IO[str] = sys.stderr,
     ) -> None:
         self.url = url.rstrip("/") + "/ingest"
         self.concurrency = max(1, concurrency)
         self.rejects = rejects
+        self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.log = log
         self.stats = SendStats()
@@ -128,7 +130,7 @@ class Poster:
     async def _post(self, batch: list[bytes], retried: bool = False) -> None:
         """Posts until the platform has every entry of ``batch`` or has refused it by name."""
         assert self._session is not None, "use Poster as an async context manager"
-        delay = 0.25
+        delay = self.initial_backoff
         while batch:
             body = b"\n".join(batch) + b"\n"
             try:
