@@ -106,6 +106,7 @@ __all__ = [
     "encode_value",
     "frame_complete",
     "interpret",
+    "locate_frame",
 ]
 
 START = 0x68
@@ -250,17 +251,26 @@ def _skip_preamble(raw: bytes) -> int:
     return i
 
 
+def locate_frame(buf: bytes) -> bytes:
+    """``buf`` from its first 68 on (or unchanged if there is none).
+
+    RS-485 transceivers often emit a glitch byte (00, FF...) when the bus
+    turns around; the driver drops such junk before :func:`decode_frame`,
+    which itself stays strict and reports it as a bad start.
+    """
+    i = buf.find(START)
+    return buf[i:] if i > 0 else buf
+
+
 def frame_complete(buf: bytes) -> bool:
-    """True once ``buf`` holds a whole frame, or bytes that can never become one.
+    """True once ``buf`` holds a whole frame (junk before the first 68 is skipped).
 
     Used by :class:`~app.devices.transport.SerialFrameLink` to stop reading
     as soon as the reply is in, instead of waiting for the timeout.
     """
-    i = _skip_preamble(buf)
-    if i >= len(buf):
+    i = buf.find(START)
+    if i < 0:
         return False
-    if buf[i] != START:
-        return True
     if len(buf) - i < 10:
         return False
     return len(buf) - i >= 12 + buf[i + 9]
@@ -611,7 +621,7 @@ class Dlt645Meter:
         last: Exception | None = None
         for _attempt in range(self.retries + 1):
             try:
-                reply = decode_frame(self.link.transact(wire))
+                reply = decode_frame(locate_frame(self.link.transact(wire)))
                 return check(reply)
             except DeviceTimeout as exc:
                 last = exc

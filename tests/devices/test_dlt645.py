@@ -305,6 +305,15 @@ class TestDriver:
         assert meter.read_power() == Decimal("75.0000")
         assert meter.read_datetime() == now
 
+    def test_bus_glitch_before_reply_is_skipped(self) -> None:
+        request = wire(dlt645.read_request(ADDR, DI_VOLTAGE_A))
+        reply = b"\x00\xff" + wire(dlt645.read_reply(ADDR, DI_VOLTAGE_A, Decimal("230.0")))
+        assert dlt645.frame_complete(reply) and not dlt645.frame_complete(reply[:-1])
+        with pytest.raises(BadStartByte):
+            decode_frame(reply)  # the codec stays strict ...
+        link = FakeLink([(request, reply)])
+        assert Dlt645Meter(link, ADDR).read_voltage() == Decimal("230.0")  # ... the driver copes
+
     def test_error_reply_not_retried(self) -> None:
         request = wire(dlt645.read_request(ADDR, DI_VOLTAGE_A))
         link = FakeLink([(request, wire(dlt645.error_reply(ADDR, ErrorBit.NO_DATA_REQUESTED)))])
