@@ -283,8 +283,9 @@ def load_basemap(path: Path = BASEMAP) -> tuple[Region, ...]:
             continue
         rings: list[np.ndarray] = []
         area = 0.0
-        outer_rings: list[np.ndarray] = []
+        parts: list[tuple[float, list[np.ndarray]]] = []  # (outer area, rings incl. holes)
         for polygon in polygons:
+            part: list[np.ndarray] = []
             for i, coords in enumerate(polygon):
                 ring = np.asarray([c[:2] for c in coords], dtype=np.float64)
                 if len(ring) < 3:
@@ -292,17 +293,20 @@ def load_basemap(path: Path = BASEMAP) -> tuple[Region, ...]:
                 if not np.array_equal(ring[0], ring[-1]):
                     ring = np.vstack([ring, ring[:1]])
                 ring[:, 0] *= X_SCALE
-                rings.append(ring)
                 a = abs(_ring_area(ring))
-                area += a if i == 0 else -a
                 if i == 0:
-                    outer_rings.append(ring)
+                    parts.append((a, part))
+                elif not part:
+                    continue  # a hole without its outer ring
+                area += a if i == 0 else -a
+                part.append(ring)
+                rings.append(ring)
         if not rings:
             continue
-        # Label the largest part (islands and exclaves would pull it off land).
-        main = max(outer_rings, key=lambda r: abs(_ring_area(r)))
+        # Label the largest part, holes included (islands and lakes would pull it off land).
+        main = max(parts, key=lambda p: p[0])[1]
         level = str(props.get("level", "district"))
-        label = label_point([main]) if level == "district" else tuple(main.mean(axis=0))
+        label = label_point(main) if level == "district" else tuple(main[0].mean(axis=0))
         regions.append(
             Region(
                 name_zh=str(props.get("name_zh", "")),

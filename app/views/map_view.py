@@ -58,6 +58,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QFrame,
+    QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -162,8 +163,11 @@ def kind_label(code: int) -> str:
 
 
 def format_count(n: int) -> str:
-    """Thousands separators in the UI locale (12,258)."""
-    return QLocale().toString(int(n))
+    """Thousands separators in the UI locale (12,258); the bare C locale has none."""
+    locale = QLocale()
+    if locale.language() == QLocale.Language.C:
+        locale = QLocale(QLocale.Language.English)
+    return locale.toString(int(n))
 
 
 def _ui_language() -> str:
@@ -577,6 +581,8 @@ class MapView(pg.GraphicsView):
             self.regions = load_basemap(path)
         self.basemap = BasemapItem(self.regions)
         self.basemap.setZValue(0)
+        # Pans then scroll a cached pixmap instead of re-filling ~24k vertices.
+        self.basemap.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.vb.addItem(self.basemap, ignoreBounds=True)
         self.labels = LabelItem(self.regions, self.basemap.boundingRect())
         self.labels.setZValue(5)
