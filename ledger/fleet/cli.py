@@ -31,9 +31,12 @@ from ledger.fleet.send import Poster
 from ledger.fleet.signing import SignPool, enc_private_key, enc_private_pem
 from ledger.fleet.tariff import CST_OFFSET_MS
 
-CHUNK_HOURS = 6
-"""Batch mode generates and signs six simulated hours at a time: big enough to keep
-the pool busy, small enough that posting starts within seconds."""
+CHUNK_HOURS = 2
+"""Batch mode generates and signs two simulated hours at a time: big enough to keep
+the pool busy, small enough that posting starts at once and the unoverlapped tail
+(signing the last chunk) is short."""
+PIPELINE_DEPTH = 3
+"""Chunks generated ahead of the one being posted, so the signing pool never idles."""
 
 Sink = Callable[[list[Draft]], Awaitable[None]]
 
@@ -342,7 +345,7 @@ async def _batch(
             truth.add(faults)
             progress.faults += len(faults)
             queue.append((asyncio.create_task(_sign(pool, drafts)), drafts, t))
-            if len(queue) < 2 and t < end_ms:
+            if len(queue) < PIPELINE_DEPTH and t < end_ms:
                 continue
         if not queue:
             return

@@ -32,7 +32,6 @@ import hashlib
 import heapq
 import math
 import random
-import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -247,7 +246,6 @@ class Simulation:
         self._seq = 0
         self._release_gen: dict[str, int] = {}
         self.faults: list[Fault] = []
-        self._vehicles: list[dict[str, str]] = []
         self._pending_close: list[tuple[int, MeterState, dict[str, Any]]] = []
         self._hour_batch: list[Draft] = []
         self.stats: dict[str, int] = {
@@ -412,27 +410,22 @@ class Simulation:
         return np.minimum(pmax * shape * noise, pile.rated_power_w).astype(np.int64)
 
     def _vehicle(self) -> dict[str, str]:
-        """A driver from a pool, so the same vehicles come back day after day."""
+        """A driver from a fixed pool (0.6 per daily session), so vehicles come back daily.
+
+        Vehicle ``i`` is derived from a hash of (seed, i) rather than stored, so
+        the pool costs no memory and a driver is the same one on every day.
+        """
         pool_size = max(10, int(self.sessions_per_day * 0.6))
-        if len(self._vehicles) < pool_size and self.rnd.random() < 0.5:
-            rnd = self.rnd
-            letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-            vin_chars = letters + string.digits
-            self._vehicles.append(
-                {
-                    "plate": "浙A"
-                    + rnd.choice("DF")
-                    + "".join(rnd.choices(string.digits + letters[:10], k=5)),
-                    "vin": "L" + "".join(rnd.choices(vin_chars, k=16)),
-                    "account": f"1{rnd.randint(30, 99)}****{rnd.randint(0, 9999):04d}",
-                }
-            )
-            return self._vehicles[-1]
-        return (
-            self._vehicles[self.rnd.randrange(len(self._vehicles))]
-            if self._vehicles
-            else ({"plate": "浙A00000", "vin": "L" + "0" * 16, "account": "130****0000"})
-        )
+        i = self.rnd.randrange(pool_size)
+        digest = hashlib.sha256(f"vehicle/{self.fleet.seed}/{i}".encode()).digest()
+        plate_chars, vin_chars = "0123456789ABCDEFGHJK", "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
+        return {
+            "plate": "浙A"
+            + "DF"[digest[0] & 1]
+            + "".join(plate_chars[b % 20] for b in digest[1:6]),
+            "vin": "L" + "".join(vin_chars[b % 33] for b in digest[6:22]),
+            "account": f"1{30 + digest[22] % 70}****{int.from_bytes(digest[23:25]) % 10000:04d}",
+        }
 
     def _session(self, st: MeterState, start: int, fault: str | None) -> None:
         meter, pile, rnd = st.meter, st.meter.pile, self.rnd

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from ledger import pii
 from ledger.keys import SigningKey
-from ledger.records import Record, signed_message, validate_body
+from ledger.records import DOMAIN, VERSION, canonical_json, validate_body
 
 SignJob = tuple[str, dict[str, Any], str]
 """(record type, body, signer label); a session body may hold ``pii`` as a dict to seal."""
@@ -120,8 +120,23 @@ class Signer:
                 }
             validate_body(rtype, body)
             key = self.key(label)
-            signature = sign_deterministic(key, signed_message(rtype, body))
-            out.append(Record(rtype, body, key.alg, key.key_id, signature).to_bytes())
+            canonical = canonical_json(body)
+            signature = sign_deterministic(key, DOMAIN + rtype.encode() + b"\n" + canonical)
+            # Record.to_bytes() spelled out, to serialise the body once: keys b < s < t < v
+            sig = canonical_json(
+                {"a": key.alg, "k": key.key_id, "v": base64.b64encode(signature).decode()}
+            )
+            out.append(
+                b'{"b":'
+                + canonical
+                + b',"s":'
+                + sig
+                + b',"t":'
+                + canonical_json(rtype)
+                + b',"v":'
+                + str(VERSION).encode()
+                + b"}"
+            )
         return out
 
 

@@ -100,7 +100,8 @@ def compute_charge(
             minute = (minute0 + i) % 1440
             index = table[minute]
             run = min(n - i, spans[index][1] - minute)
-            weights[index] += sum(max(p, 0) for p in power_w[i : i + run])
+            chunk = power_w[i : i + run]
+            weights[index] += sum(chunk) if min(chunk) >= 0 else sum(max(p, 0) for p in chunk)
             i += run
     else:
         for i, p in enumerate(power_w):
