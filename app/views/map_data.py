@@ -13,6 +13,7 @@ view shows true shapes (an equirectangular projection at the city's latitude).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -184,7 +185,7 @@ class Region:
     area: float
     """Area in square map units (for label priority)."""
 
-    @property
+    @functools.cached_property
     def bbox(self) -> tuple[float, float, float, float]:
         allpts = np.concatenate(self.rings)
         return (

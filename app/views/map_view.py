@@ -85,6 +85,7 @@ from app.views.map_data import (
     Region,
     load_basemap,
     merge_overlapping,
+    points_in_rings,
 )
 
 # --------------------------------------------------------------------------- stack workaround
@@ -123,7 +124,7 @@ STATUS_COLORS: dict[int, QColor] = {
     SILENT: QColor("#9A9A9A"),
 }
 STATUS_SYMBOLS: dict[int, str] = {NORMAL: "o", ANOMALY: "t1", ALARM: "d", OVERDUE: "s", SILENT: "o"}
-STATUS_SIZES: dict[int, float] = {NORMAL: 10, ANOMALY: 13, ALARM: 14, OVERDUE: 11, SILENT: 9}
+STATUS_SIZES: dict[int, float] = {NORMAL: 11, ANOMALY: 14, ALARM: 15, OVERDUE: 12, SILENT: 10}
 # Paint order, bottom to top: the rarest and worst on top.
 STATUS_Z: dict[int, int] = {NORMAL: 0, SILENT: 1, OVERDUE: 2, ANOMALY: 3, ALARM: 4}
 # Choropleth ramp (ColorBrewer Blues, light part): blue avoids every status hue.
@@ -342,6 +343,39 @@ class LabelItem(pg.GraphicsObject):
         """Set by the view: labels give way to its bubbles."""
         self.placed: dict[str, QRectF] = {}
         """Device rectangles of the labels drawn in the last frame, by name (for tests)."""
+        self.anchors: dict[int, tuple[float, float]] = {}
+        """Per region id: where to label it when its own label point is out of view."""
+
+    def update_anchors(self, window: tuple[float, float, float, float]) -> None:
+        """Finds an in-view anchor for districts whose label point is off screen.
+
+        Zoomed into the city centre, the view can lie entirely inside 西湖区
+        with its label point far away; a 7x5 grid of candidate points in the
+        window is tested against each such district (vectorised even-odd rule)
+        and the one nearest the district's own label point wins. Runs in the
+        throttled refresh, not in paint.
+        """
+        xmin, ymin, xmax, ymax = window
+        gx, gy = np.meshgrid(
+            np.linspace(xmin + 0.12 * (xmax - xmin), xmax - 0.12 * (xmax - xmin), 7),
+            np.linspace(ymin + 0.12 * (ymax - ymin), ymax - 0.12 * (ymax - ymin), 5),
+        )
+        px, py = gx.ravel(), gy.ravel()
+        anchors: dict[int, tuple[float, float]] = {}
+        for region, major in self.labels:
+            lx, ly = region.label_xy
+            if not major or (xmin <= lx <= xmax and ymin <= ly <= ymax):
+                continue
+            bx0, by0, bx1, by1 = region.bbox
+            if bx1 < xmin or bx0 > xmax or by1 < ymin or by0 > ymax:
+                continue
+            inside = points_in_rings(px, py, region.rings)
+            if inside.any():
+                d = np.hypot(px - lx, py - ly)
+                d[~inside] = np.inf
+                k = int(np.argmin(d))
+                anchors[id(region)] = (float(px[k]), float(py[k]))
+        self.anchors = anchors
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -398,7 +432,7 @@ class LabelItem(pg.GraphicsObject):
         painter.save()
         painter.resetTransform()
         for region, major in self.labels:
-            anchor = transform.map(QPointF(*region.label_xy))
+            anchor = transform.map(QPointF(*self.anchors.get(id(region), region.label_xy)))
             if not viewport.contains(anchor):
                 continue
             name = region.name(language)
@@ -749,6 +783,7 @@ class MapView(pg.GraphicsView):
             keep = status == code
             item.setData(x=x[keep], y=y[keep])
         self.clusters.set_clusters(self.current)
+        self.labels.update_anchors(window)
         self.view_updated.emit()
 
     # ----------------------------------------------------------------- hit testing
