@@ -666,6 +666,8 @@ class MapView(pg.GraphicsView):
         """Replaces the piles (after a sync). Builds the Morton order once (~0.1 s per 1M)."""
         self.data = data
         self.pyramid = ClusterPyramid(data)
+        if self.basemap.core_rect.isEmpty():
+            self.reset_view()  # no basemap: frame the piles instead
         self._apply_filter(self.filter)
         self._update_choropleth()
 
@@ -730,6 +732,22 @@ class MapView(pg.GraphicsView):
 
     # ----------------------------------------------------------------- view window
 
+    def _set_limits(self, rect: QRectF) -> None:
+        """Keeps the user near the map: at most 3x the city across, at least ~100 m."""
+        if rect.isEmpty():
+            return
+        span = max(rect.width(), rect.height())
+        self.vb.setLimits(
+            xMin=rect.left() - span,
+            xMax=rect.right() + span,
+            yMin=rect.top() - span,
+            yMax=rect.bottom() + span,
+            minXRange=0.1 / KM_PER_UNIT,
+            minYRange=0.1 / KM_PER_UNIT,
+            maxXRange=3 * span,
+            maxYRange=3 * span,
+        )
+
     def reset_view(self) -> None:
         """Shows the whole city (or all piles when there is no basemap)."""
         rect = self.basemap.core_rect
@@ -741,6 +759,7 @@ class MapView(pg.GraphicsView):
                 float(np.ptp(self.data.y)) or 0.01,
             )
         if not rect.isEmpty():
+            self._set_limits(rect)
             self.vb.setRange(rect=rect, padding=0.02)
 
     def zoom_to(self, xmin: float, ymin: float, xmax: float, ymax: float) -> None:
@@ -1169,8 +1188,10 @@ class MapLegend(QFrame):
         for code, label in self.names.items():
             label.setText(status_label(code))
         self.bubble_text.setText(
-            QCoreApplication.translate(
-                "MapView", "Number of piles nearby<br>centre: worst status, ring: mix"
+            html.escape(QCoreApplication.translate("MapView", "Number of piles nearby"))
+            + "<br>"
+            + html.escape(
+                QCoreApplication.translate("MapView", "Centre: worst status; ring: status mix")
             )
         )
         self.choropleth_box.setText(

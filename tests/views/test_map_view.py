@@ -371,3 +371,19 @@ def test_panel_grabs_with_the_real_basemap(qtbot, tmp_path: Path) -> None:
     image = widget.grab()
     assert image.width() == 1600 and image.height() == 1000
     assert image.save(str(tmp_path / "map.png"))
+
+
+def test_map_without_basemap_frames_the_piles(qtbot, tmp_path: Path) -> None:
+    from app.views.map_view import MapPanel
+
+    widget = MapPanel(tmp_path / "missing.geojson")
+    qtbot.addWidget(widget)
+    widget.resize(800, 600)
+    widget.show()
+    data = _fleet(500)
+    widget.set_data(data)
+    widget.view.refresh()
+    rect = widget.view.vb.viewRect()
+    assert rect.contains(float(data.x.mean()), float(data.y.mean()))
+    assert widget.view.current.total == 500
+    assert not widget.grab().isNull()
