@@ -25,8 +25,6 @@ import contextlib
 import hashlib
 import os
 import re
-import tempfile
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -200,13 +198,18 @@ def edge_tiles(size: int) -> list[tuple[int, int, int]]:
 
 def encode_bundle(entries: Sequence[bytes]) -> bytes:
     """Entry bundle bytes: each entry as big-endian uint16 length + data."""
-    parts: list[bytes] = []
     for i, e in enumerate(entries):
-        n = len(e)
-        if n > MAX_ENTRY_SIZE:
-            raise ValueError(f"entry {i} is {n} bytes; bundles allow at most {MAX_ENTRY_SIZE}")
-        parts.append(n.to_bytes(2, "big"))
-        parts.append(bytes(e))
+        if len(e) > MAX_ENTRY_SIZE:
+            raise ValueError(f"entry {i} is {len(e)} bytes; bundles allow at most {MAX_ENTRY_SIZE}")
+    return _encode_unchecked(entries)
+
+
+def _encode_unchecked(entries: Iterable[bytes]) -> bytes:
+    parts: list[bytes] = []
+    append = parts.append
+    for e in entries:
+        append(len(e).to_bytes(2, "big"))
+        append(e)
     return b"".join(parts)
 
 
@@ -263,27 +266,83 @@ def _tile_width(size: int, tile_level: int, tile_index: int) -> int:
     return max(0, min(TILE_WIDTH, n - tile_index * TILE_WIDTH))
 
 
-class _RowCache:
-    """A small LRU of tile interiors, so proofs cost dict look-ups, not hashing."""
+RowsSource = Callable[[int, int], list[list[bytes]]]
+
+
+def _tiled_path(
+    level: int, index: int, size: int, rows_for: RowsSource, node_hash: merkle.NodeSource
+) -> list[bytes]:
+    """:func:`ledger.merkle` 's inclusion path, reading siblings straight from tile rows.
+
+    Every sibling on one tile level lies in the same tile, so this costs one
+    cache look-up per tile level instead of one call per tree level; it is
+    what makes tile-backed proofs nearly as fast as an in-memory tree. The
+    ephemeral right-edge node is still recombined via ``node_hash``.
+    """
+    proof: list[bytes] = []
+    append = proof.append
+    last = (size - 1) >> level
+    i = index
+    cur: tuple[int, int] | None = None
+    rows: list[list[bytes]] = []
+    while last:
+        if i & 1 or i < last:
+            sib = i ^ 1
+            if (sib + 1) << level <= size:
+                r = level & 7
+                t = (sib << r) >> 8
+                key = (level >> 3, t)
+                if key != cur:
+                    rows = rows_for(*key)
+                    cur = key
+                append(rows[r][sib - (t << (8 - r))])
+            else:
+                append(merkle.subtree_hash(node_hash, sib << level, size))
+        i >>= 1
+        last >>= 1
+        level += 1
+    return proof
+
+
+def _tiled_inclusion_proof(
+    index: int, size: int, rows_for: RowsSource, node_hash: merkle.NodeSource
+) -> list[bytes]:
+    if not 0 <= index < size:
+        raise ProofError(f"index {index} out of range for tree size {size}")
+    return _tiled_path(0, index, size, rows_for, node_hash)
+
+
+def _tiled_consistency_proof(
+    size1: int, size2: int, rows_for: RowsSource, node_hash: merkle.NodeSource
+) -> list[bytes]:
+    if not 0 <= size1 <= size2:
+        raise ProofError(f"tree size {size1} > {size2}" if size1 > size2 else "negative size")
+    if size1 == size2 or size1 == 0:
+        return []
+    level = (size1 & -size1).bit_length() - 1
+    index = (size1 - 1) >> level
+    proof = _tiled_path(level, index, size2, rows_for, node_hash)
+    if index:
+        proof.insert(0, node_hash(level, index))
+    return proof
+
+
+class _TileCache(dict[tuple[int, int], list[list[bytes]]]):
+    """Tile interiors by ``(tile level, tile index)``, so proofs cost dict look-ups, not hashing.
+
+    First-in first-out eviction: a plain dict hit is what keeps proof
+    generation several times faster than pymerkle, and an LRU's bookkeeping
+    on every hit would cost more than the occasional re-read it saves.
+    """
 
     def __init__(self, capacity: int) -> None:
+        super().__init__()
         self.capacity = max(1, capacity)
-        self._d: OrderedDict[tuple[int, int, int], list[list[bytes]]] = OrderedDict()
 
-    def get(self, key: tuple[int, int, int]) -> list[list[bytes]] | None:
-        rows = self._d.get(key)
-        if rows is not None:
-            self._d.move_to_end(key)
-        return rows
-
-    def put(self, key: tuple[int, int, int], rows: list[list[bytes]]) -> None:
-        self._d[key] = rows
-        self._d.move_to_end(key)
-        if len(self._d) > self.capacity:
-            self._d.popitem(last=False)
-
-    def clear(self) -> None:
-        self._d.clear()
+    def add(self, key: tuple[int, int], rows: list[list[bytes]]) -> None:
+        self[key] = rows
+        if len(self) > self.capacity:
+            del self[next(iter(self))]
 
 
 # --------------------------------------------------------------------------- writer
@@ -316,7 +375,9 @@ class TileLog:
     ) -> None:
         self.directory = Path(directory)
         self.fsync = fsync
-        self._rows = _RowCache(cache_tiles)
+        self._tiles = _TileCache(cache_tiles)
+        self._dirs: set[Path] = set()
+        self._tmp_counter = 0
         self.directory.mkdir(parents=True, exist_ok=True)
         self._size = 0  # what readers may see; equals self._range.size once loaded
         self._range = self._load_state()
@@ -437,10 +498,16 @@ class TileLog:
     # ----------------------------------------------------------------- writing
 
     def _write_file(self, rel: str, data: bytes) -> None:
-        """Atomically (re)place ``rel`` under the log directory."""
+        """Atomically (re)place ``rel`` under the log directory: temp file, fsync, rename."""
         path = self.directory / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        parent = path.parent
+        if parent not in self._dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(parent)
+        self._tmp_counter += 1
+        # Single writer: a pid + counter name cannot collide, and is cheaper than mkstemp.
+        tmp = parent / f".tmp-{os.getpid()}-{self._tmp_counter}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -453,7 +520,7 @@ class TileLog:
                 os.unlink(tmp)
             raise
         if self.fsync:
-            dfd = os.open(path.parent, os.O_RDONLY)
+            dfd = os.open(parent, os.O_RDONLY)
             try:
                 os.fsync(dfd)
             finally:
@@ -470,13 +537,14 @@ class TileLog:
     def append(self, entries: Sequence[bytes]) -> int:
         """Append entries, write their bundles and tiles, commit; returns the new size."""
         entries = list(entries)
-        for i, e in enumerate(entries):
-            if not isinstance(e, bytes | bytearray):
-                raise TypeError(f"entry {i} is {type(e).__name__}, not bytes")
-            if len(e) > MAX_ENTRY_SIZE:
-                raise ValueError(
-                    f"entry {i} is {len(e)} bytes; tlog-tiles allows at most {MAX_ENTRY_SIZE}"
-                )
+        if not all(type(e) is bytes for e in entries):
+            i, e = next((i, e) for i, e in enumerate(entries) if not isinstance(e, bytes))
+            raise TypeError(f"entry {i} is {type(e).__name__}, not bytes")
+        if entries and max(map(len, entries)) > MAX_ENTRY_SIZE:
+            i = next(i for i, e in enumerate(entries) if len(e) > MAX_ENTRY_SIZE)
+            raise ValueError(
+                f"entry {i} is {len(entries[i])} bytes; tlog-tiles allows at most {MAX_ENTRY_SIZE}"
+            )
         if not entries:
             return self.size
         old = self.size
@@ -492,7 +560,7 @@ class TileLog:
         cr.extend(merkle.leaf_hashes(entries))
 
         # 1. entry bundles
-        self._write_level(old, new, entries, self._read_bundle, entries_path, encode_bundle)
+        self._write_level(old, new, entries, self._read_bundle, entries_path, _encode_unchecked)
         # 2. hash tiles, bottom up
         for tl in sorted(captured):
             s_old = old >> (TILE_HEIGHT * tl)
@@ -509,6 +577,10 @@ class TileLog:
         self._write_state(cr)
         self._range = CompactRange(cr.size, cr.hashes)
         self._size = new
+        for tl in captured:  # cached edge tiles have grown
+            shift = TILE_HEIGHT * (tl + 1)
+            for t in range(old >> shift, ((new >> (TILE_HEIGHT * tl)) - 1 >> TILE_HEIGHT) + 1):
+                self._tiles.pop((tl, t), None)
         # 4. tidy: partial tiles whose full tile now exists are no longer needed
         self._remove_filled_partials(old, new, sorted(captured))
         return new
@@ -555,23 +627,30 @@ class TileLog:
 
     # ----------------------------------------------------------------- reading
 
-    def _rows_for(self, tile_level: int, tile_index: int) -> list[list[bytes]]:
-        width = _tile_width(self.size, tile_level, tile_index)
-        if width == 0:
-            raise ProofError(f"tile {tile_level}/{tile_index} is beyond tree size {self.size}")
-        key = (tile_level, tile_index, width)
-        rows = self._rows.get(key)
-        if rows is None:
-            rows = _tile_rows(self._read_tile_hashes(tile_level, tile_index, width))
-            self._rows.put(key, rows)
+    def _load_rows(self, tile_level: int, tile_index: int) -> list[list[bytes]]:
+        width = _tile_width(self._size, tile_level, tile_index)
+        rows = _tile_rows(self._read_tile_hashes(tile_level, tile_index, width))
+        self._tiles.add((tile_level, tile_index), rows)
         return rows
 
+    def _rows(self, tile_level: int, tile_index: int) -> list[list[bytes]]:
+        rows = self._tiles.get((tile_level, tile_index))
+        return self._load_rows(tile_level, tile_index) if rows is None else rows
+
     def node_hash(self, level: int, index: int) -> bytes:
-        """Hash of complete node ``(level, index)``, read from tiles (LRU-cached per tile)."""
-        if ((index + 1) << level) > self.size or index < 0 or level < 0:
-            raise ProofError(f"node ({level}, {index}) is not complete at size {self.size}")
-        tl, t, r, j = _locate(level, index)
-        return self._rows_for(tl, t)[r][j]
+        """Hash of complete node ``(level, index)``, read from tiles (cached per tile).
+
+        The hot path of proof generation, hence inlined arithmetic: node
+        ``(level, index)`` is row ``level % 8`` of tile ``(level // 8, t)``.
+        """
+        if level < 0 or index < 0 or ((index + 1) << level) > self._size:
+            raise ProofError(f"node ({level}, {index}) is not complete at size {self._size}")
+        r = level & 7
+        t = (index << r) >> 8
+        rows = self._tiles.get((level >> 3, t))
+        if rows is None:
+            rows = self._load_rows(level >> 3, t)
+        return rows[r][index - (t << (8 - r))]
 
     def root(self, size: int | None = None) -> bytes:
         """Root hash at ``size`` (default: the committed size)."""
@@ -586,14 +665,14 @@ class TileLog:
         size = self.size if size is None else size
         if size > self.size:
             raise ProofError(f"tree size {size} is beyond the log's size {self.size}")
-        return merkle.inclusion_proof(index, size, self.node_hash)
+        return _tiled_inclusion_proof(index, size, self._rows, self.node_hash)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """RFC 9162 consistency proof from ``size1`` to ``size2`` (default: all)."""
         size2 = self.size if size2 is None else size2
         if size2 > self.size:
             raise ProofError(f"tree size {size2} is beyond the log's size {self.size}")
-        return merkle.consistency_proof(size1, size2, self.node_hash)
+        return _tiled_consistency_proof(size1, size2, self._rows, self.node_hash)
 
     def read_entries(self, start: int, end: int) -> list[bytes]:
         """Entries ``[start, end)`` from the bundles."""
@@ -640,7 +719,7 @@ class TileHashReader:
         self.tree_size = tree_size
         self.root = bytes(root)
         self._fetch = fetch
-        self._rows = _RowCache(cache_tiles)
+        self._tiles = _TileCache(cache_tiles)
         self._edge: dict[tuple[int, int], list[list[bytes]]] | None = None
 
     def _fetch_tile(self, level: int, index: int, width: int) -> list[bytes]:
@@ -672,43 +751,49 @@ class TileHashReader:
                 paths, f"right-edge tiles do not lead to the root at size {self.tree_size}"
             )
         self._edge = edge
+        for key, rows in edge.items():
+            self._tiles.add(key, rows)
         return edge
 
     def _rows_for(self, tile_level: int, tile_index: int) -> list[list[bytes]]:
+        rows = self._tiles.get((tile_level, tile_index))
+        if rows is not None:
+            return rows
         width = _tile_width(self.tree_size, tile_level, tile_index)
         if width == 0:
             raise ProofError(f"tile {tile_level}/{tile_index} is beyond tree size {self.tree_size}")
         if width < TILE_WIDTH:
             return self._verify_edge()[(tile_level, tile_index)]
-        key = (tile_level, tile_index, width)
-        rows = self._rows.get(key)
-        if rows is None:
-            rows = _tile_rows(self._fetch_tile(tile_level, tile_index, TILE_WIDTH))
-            # A full tile is authenticated by its hash in the tile above.
-            parent_level = tile_level + 1
-            parent = self._rows_for(parent_level, tile_index // TILE_WIDTH)[0]
-            if rows[-1][0] != parent[tile_index % TILE_WIDTH]:
-                raise TileError(
-                    tile_path(tile_level, tile_index),
-                    f"does not match its hash in {tile_path(parent_level, tile_index // 256)}",
-                )
-            self._rows.put(key, rows)
+        rows = _tile_rows(self._fetch_tile(tile_level, tile_index, TILE_WIDTH))
+        # A full tile is authenticated by its hash in the tile above.
+        parent_level = tile_level + 1
+        parent = self._rows_for(parent_level, tile_index // TILE_WIDTH)[0]
+        if rows[-1][0] != parent[tile_index % TILE_WIDTH]:
+            raise TileError(
+                tile_path(tile_level, tile_index),
+                f"does not match its hash in {tile_path(parent_level, tile_index // 256)}",
+            )
+        self._tiles.add((tile_level, tile_index), rows)
         return rows
 
     def node_hash(self, level: int, index: int) -> bytes:
         """Verified hash of complete node ``(level, index)`` of this tree."""
         if level < 0 or index < 0 or ((index + 1) << level) > self.tree_size:
             raise ProofError(f"node ({level}, {index}) is not complete at size {self.tree_size}")
-        tl, t, r, j = _locate(level, index)
-        return self._rows_for(tl, t)[r][j]
+        r = level & 7
+        t = (index << r) >> 8
+        rows = self._tiles.get((level >> 3, t))
+        if rows is None:
+            rows = self._rows_for(level >> 3, t)
+        return rows[r][index - (t << (8 - r))]
 
     def inclusion_proof(self, index: int) -> list[bytes]:
         """Inclusion proof for leaf ``index`` in this tree, from verified tiles."""
-        return merkle.inclusion_proof(index, self.tree_size, self.node_hash)
+        return _tiled_inclusion_proof(index, self.tree_size, self._rows_for, self.node_hash)
 
     def consistency_proof(self, size1: int) -> list[bytes]:
         """Consistency proof from ``size1`` to this tree, from verified tiles."""
-        return merkle.consistency_proof(size1, self.tree_size, self.node_hash)
+        return _tiled_consistency_proof(size1, self.tree_size, self._rows_for, self.node_hash)
 
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         """Verified leaf hashes ``[start, end)`` (to check fetched entry bundles against)."""

@@ -360,10 +360,13 @@ def file_fetch(directory: Path) -> Callable[[str], bytes]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("served")
-    build(directory, [300, 70_000 - 300])
-    return directory
+def served_log(tmp_path_factory: pytest.TempPathFactory) -> TileLog:
+    return build(tmp_path_factory.mktemp("served"), [300, 70_000 - 300])
+
+
+@pytest.fixture(scope="module")
+def served(served_log: TileLog) -> Path:
+    return served_log.directory
 
 
 def test_reader_proofs_match(served: Path, memtree: MemoryTree) -> None:
@@ -466,3 +469,16 @@ def test_reader_fetch_counts_stay_small(served: Path, memtree: MemoryTree) -> No
     reader.inclusion_proof(12_346)
     assert len(fetched) == n  # cached
     assert os.path.basename(fetched[0])  # paths are relative, fetchable from any prefix
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 70_000), st.data())
+def test_tile_proofs_equal_plain_proofs(
+    served_log: TileLog, memtree: MemoryTree, size: int, data: st.DataObject
+) -> None:
+    """The per-tile fast path gives exactly merkle's proofs, for any size the log has held."""
+    log, mem = served_log, memtree
+    i = data.draw(st.integers(0, size - 1))
+    s1 = data.draw(st.integers(0, size))
+    assert log.inclusion_proof(i, size) == mem.inclusion_proof(i, size)
+    assert log.consistency_proof(s1, size) == mem.consistency_proof(s1, size)

@@ -1,0 +1,278 @@
+"""Ledger benchmark: Merkle integration and proofs, ours next to pymerkle, on the same data.
+
+Run from the repository root: ``.venv/bin/python bench/ledger_bench.py``
+(``--size 100000`` for a quick run; ``--records`` will add record signing).
+
+What is measured, single-threaded (so the figures are per core):
+
+* integration: leaf hashing + building every interior node of an RFC 6962
+  tree over ~300-byte entries, no signatures. Ours is ``CompactRange.extend``
+  over ``leaf_hashes`` (what a log writer or a syncing client does), and
+  ``TileLog.append`` to a temporary directory with fsync off (the same plus
+  writing bundles and tiles). pymerkle is ``InmemoryTree.append_entries``.
+* inclusion proofs at the full size: generated per second from an in-memory
+  node source (``MemoryTree``), from ``TileLog`` tiles (cold: a fresh log,
+  every leaf tile read and its interior hashed; warm: the per-tile LRU full)
+  and from a ``TileHashReader`` that authenticates tiles against the root;
+  verified per second. pymerkle: ``prove_inclusion`` / ``verify_inclusion``.
+* consistency proofs to the full size from random earlier sizes:
+  generation + verification, median microseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+import pymerkle  # noqa: E402
+
+from ledger import merkle  # noqa: E402
+from ledger.tiles import TileHashReader, TileLog  # noqa: E402
+
+ENTRY_SIZE = 300
+INTEGRATION_TARGET = 500_000  # leaves/s per core
+INCLUSION_FACTOR_TARGET = 5.0  # x pymerkle, generation
+CONSISTENCY_TARGET_US = 1000.0
+
+
+@dataclass
+class Row:
+    """One printed line: a figure, its pymerkle peer and the target it is held to."""
+
+    what: str
+    ours: str
+    peer: str = ""
+    target: str = ""
+    ok: bool | None = None
+
+
+def _fmt_rate(x: float) -> str:
+    return f"{x:,.0f}/s"
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    gc.collect()
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _entries(n: int, seed: int = 6962) -> list[bytes]:
+    """n distinct ~300-byte entries: an 8-byte serial in front of one of 4096 random bodies."""
+    rng = random.Random(seed)
+    bodies = [rng.randbytes(ENTRY_SIZE - 8) for _ in range(4096)]
+    return [i.to_bytes(8, "big") + bodies[i & 4095] for i in range(n)]
+
+
+def _print(rows: list[Row], title: str) -> None:
+    print(f"\n== {title}")
+    w = max(len(r.what) for r in rows)
+    print(f"{'':<{w}}  {'ours':>18}  {'pymerkle':>18}  target")
+    for r in rows:
+        mark = "" if r.ok is None else ("  OK" if r.ok else "  MISSED")
+        print(f"{r.what:<{w}}  {r.ours:>18}  {r.peer:>18}  {r.target}{mark}")
+
+
+def bench_merkle(size: int = 1_000_000, proofs: int = 20_000, seed: int = 1) -> list[Row]:
+    """The Merkle-tree figures (section 1 of the ledger benchmarks); prints and returns rows."""
+    rng = random.Random(seed)
+    rows: list[Row] = []
+    print(f"building {size:,} entries of {ENTRY_SIZE} bytes ...", flush=True)
+    entries = _entries(size)
+
+    # ---- integration
+    batch = 65_536
+    cr = merkle.CompactRange()
+
+    def integrate() -> None:
+        for i in range(0, size, batch):
+            cr.extend(merkle.leaf_hashes(entries[i : i + batch]))
+
+    t_ours = _timed(integrate)
+    our_root = cr.root()
+
+    pym = pymerkle.InmemoryTree()
+    t_pym = _timed(lambda: pym.append_entries(entries))
+    assert pym.get_root() == our_root, "pymerkle and ledger.merkle disagree on the root"
+
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+        log = TileLog(Path(tmp) / "log", fsync=False, cache_tiles=8192)
+        sync_batch = 4096
+
+        def append_all() -> None:
+            for i in range(0, size, sync_batch):
+                log.append(entries[i : i + sync_batch])
+
+        t_tiles = _timed(append_all)
+        assert log.root() == our_root
+
+        rate = size / t_ours
+        rows.append(
+            Row(
+                "integration, CompactRange.extend (leaves/s)",
+                _fmt_rate(rate),
+                _fmt_rate(size / t_pym),
+                f">= {INTEGRATION_TARGET:,}/s",
+                rate >= INTEGRATION_TARGET,
+            )
+        )
+        rows.append(
+            Row(
+                f"integration, TileLog.append x{sync_batch}, no fsync",
+                _fmt_rate(size / t_tiles),
+                "",
+                f">= {INTEGRATION_TARGET:,}/s",
+                size / t_tiles >= INTEGRATION_TARGET,
+            )
+        )
+        rows.append(Row(f"pymerkle InmemoryTree build of {size:,}", "", f"{t_pym:.1f} s"))
+
+        # ---- inclusion proofs
+        mem = merkle.MemoryTree()
+        t_mem_build = _timed(lambda: mem.extend(merkle.leaf_hashes(entries)))
+        rows.append(Row(f"MemoryTree build of {size:,} (all nodes kept)", f"{t_mem_build:.1f} s"))
+        indices = [rng.randrange(size) for _ in range(proofs)]
+        pym_n = min(proofs, 5_000)
+
+        def gen_mem() -> None:
+            for i in indices:
+                mem.inclusion_proof(i)
+
+        def gen_pym() -> None:
+            for i in indices[:pym_n]:
+                pym.prove_inclusion(i + 1)
+
+        pym_gen = pym_n / _timed(gen_pym)
+        mem_gen = proofs / _timed(gen_mem)
+
+        cold_log = TileLog(Path(tmp) / "log", fsync=False, cache_tiles=8192)
+        cold_n = min(proofs, 4_000)
+
+        def gen_tiles_cold() -> None:
+            for i in indices[:cold_n]:
+                cold_log.inclusion_proof(i)
+
+        tiles_cold = cold_n / _timed(gen_tiles_cold)
+        for i in indices:  # fill the LRU
+            cold_log.inclusion_proof(i)
+
+        def gen_tiles_warm() -> None:
+            for i in indices:
+                cold_log.inclusion_proof(i)
+
+        tiles_warm = proofs / _timed(gen_tiles_warm)
+
+        base = Path(tmp) / "log"
+        reader = TileHashReader(size, our_root, lambda p: (base / p).read_bytes(), cache_tiles=8192)
+
+        def gen_reader() -> None:
+            for i in indices[:cold_n]:
+                reader.inclusion_proof(i)
+
+        reader_cold = cold_n / _timed(gen_reader)
+
+        for label, rate in [
+            ("inclusion proofs generated, MemoryTree", mem_gen),
+            ("inclusion proofs generated, tiles warm", tiles_warm),
+            ("inclusion proofs generated, tiles cold", tiles_cold),
+            ("  ... TileHashReader, verifying tiles, cold", reader_cold),
+        ]:
+            factor = rate / pym_gen
+            rows.append(
+                Row(
+                    f"{label} ({factor:.1f}x)",
+                    _fmt_rate(rate),
+                    _fmt_rate(pym_gen),
+                    f">= {INCLUSION_FACTOR_TARGET:.0f}x pymerkle",
+                    factor >= INCLUSION_FACTOR_TARGET,
+                )
+            )
+
+        our_proofs = [(i, mem.inclusion_proof(i)) for i in indices]
+        leaves = [mem.get_node(0, i) for i in indices]
+        pym_proofs = [pym.prove_inclusion(i + 1) for i in indices[:pym_n]]
+
+        def ver_ours() -> None:
+            for leaf, (i, p) in zip(leaves, our_proofs):
+                merkle.verify_inclusion(leaf, i, size, p, our_root)
+
+        def ver_pym() -> None:
+            for leaf, p in zip(leaves, pym_proofs):
+                pymerkle.verify_inclusion(leaf, our_root, p)
+
+        ver_ours_rate = proofs / _timed(ver_ours)
+        ver_pym_rate = pym_n / _timed(ver_pym)
+        rows.append(
+            Row(
+                "inclusion proofs verified",
+                _fmt_rate(ver_ours_rate),
+                _fmt_rate(ver_pym_rate),
+                "",
+            )
+        )
+
+        # ---- consistency proofs
+        sizes1 = [rng.randrange(1, size) for _ in range(2_000)]
+        roots1 = {s: mem.root(s) for s in sizes1}
+
+        def median_us(fn: Callable[[int], None], ss: list[int]) -> float:
+            times = []
+            for s in ss:
+                t0 = time.perf_counter()
+                fn(s)
+                times.append(time.perf_counter() - t0)
+            return statistics.median(times) * 1e6
+
+        def cons_mem(s: int) -> None:
+            merkle.verify_consistency(s, size, mem.consistency_proof(s), roots1[s], our_root)
+
+        def cons_tiles(s: int) -> None:
+            merkle.verify_consistency(s, size, cold_log.consistency_proof(s), roots1[s], our_root)
+
+        def cons_pym(s: int) -> None:
+            pymerkle.verify_consistency(roots1[s], our_root, pym.prove_consistency(s))
+
+        c_mem = median_us(cons_mem, sizes1)
+        c_tiles = median_us(cons_tiles, sizes1)
+        c_pym = median_us(cons_pym, sizes1[:500])
+        for label, us in [("MemoryTree", c_mem), ("tiles warm", c_tiles)]:
+            rows.append(
+                Row(
+                    f"consistency proof gen+verify, {label} (median)",
+                    f"{us:,.0f} µs",
+                    f"{c_pym:,.0f} µs",
+                    f"< {CONSISTENCY_TARGET_US:,.0f} µs",
+                    us < CONSISTENCY_TARGET_US,
+                )
+            )
+
+    _print(rows, f"Merkle tree, RFC 6962, {size:,} leaves, one core")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark sections; a ``bench_records()`` section can be added alongside."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1_000_000, help="tree size (default 1M)")
+    parser.add_argument("--proofs", type=int, default=20_000, help="inclusion proofs to time")
+    args = parser.parse_args(argv)
+    rows = bench_merkle(args.size, args.proofs)
+    missed = [r.what for r in rows if r.ok is False]
+    if missed:
+        print("\nmissed targets: " + "; ".join(missed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
