@@ -297,8 +297,13 @@ def _cosmetic_pen(color: QColor, width: float = 1.0) -> QPen:
 
 
 _LABEL_NUDGES = np.array(
-    [(dx, dy) for dy in (0, -24, 24, -44, 44) for dx in (0, -50, 50, -90, 90)], dtype=np.float64
+    sorted(
+        ((dx, dy) for dy in (0, -22, 22, -44, 44, -66, 66) for dx in (0, -50, 50, -100, 100)),
+        key=lambda d: abs(d[0]) + 2 * abs(d[1]),
+    ),
+    dtype=np.float64,
 )
+"""Label offsets in pixels, nearest first (vertical moves cost more: lines are short)."""
 
 
 def _free_nudges(box: QRectF, anchor: QPointF, circles: np.ndarray) -> np.ndarray:
@@ -345,6 +350,7 @@ class LabelItem(pg.GraphicsObject):
         """Device rectangles of the labels drawn in the last frame, by name (for tests)."""
         self.anchors: dict[int, tuple[float, float]] = {}
         """Per region id: where to label it when its own label point is out of view."""
+        self._inside_cache: dict[tuple[int, float, float, float], np.ndarray] = {}
 
     def update_anchors(self, window: tuple[float, float, float, float]) -> None:
         """Finds an in-view anchor for districts whose label point is off screen.
@@ -389,6 +395,26 @@ class LabelItem(pg.GraphicsObject):
         dx = t.m11() * c.x + t.m21() * c.y + t.dx()
         dy = t.m12() * c.x + t.m22() * c.y + t.dy()
         return np.column_stack([dx, dy, c.diameter / 2 + 2])
+
+    def _inside_own_district(self, region: Region, transform: QTransform) -> np.ndarray:
+        """Which nudges keep the label's centre inside its own district.
+
+        A label pushed across a boundary would name the wrong district. The
+        answer depends only on the anchor and the zoom (not the pan), so it
+        is cached: panning costs a dictionary lookup.
+        """
+        ax, ay = self.anchors.get(id(region), region.label_xy)
+        scale = transform.m11()
+        key = (id(region), ax, ay, float(f"{scale:.4g}"))
+        inside = self._inside_cache.get(key)
+        if inside is None:
+            if len(self._inside_cache) > 512:
+                self._inside_cache.clear()
+            px = ax + _LABEL_NUDGES[:, 0] / scale
+            py = ay + _LABEL_NUDGES[:, 1] / transform.m22()
+            inside = points_in_rings(px, py, region.rings)
+            self._inside_cache[key] = inside
+        return inside
 
     def _sprite(self, text: str, major: bool) -> tuple[QPixmap, QRectF]:
         """The label as a pixmap and its rectangle relative to the anchor (centred)."""
@@ -441,7 +467,10 @@ class LabelItem(pg.GraphicsObject):
                 (np.abs(bubbles[:, 0] - anchor.x()) < 200)
                 & (np.abs(bubbles[:, 1] - anchor.y()) < 120)
             ]
-            for k in np.flatnonzero(_free_nudges(box, anchor, near)).tolist():
+            free = _free_nudges(box, anchor, near)
+            if major:
+                free &= self._inside_own_district(region, transform)
+            for k in np.flatnonzero(free).tolist():
                 ox, oy = _LABEL_NUDGES[k]
                 rect = box.translated(anchor.x() + ox, anchor.y() + oy)
                 if viewport.contains(rect) and not any(rect.intersects(r) for r in placed):

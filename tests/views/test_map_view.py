@@ -217,6 +217,16 @@ def test_filters_change_shown_count_and_mask(panel, qtbot) -> None:
     assert view.shown_count == len(data)
 
 
+def test_operator_search(panel, qtbot) -> None:
+    combo = panel.filter_bar.operator_combo
+    assert combo.completer().filterMode() == Qt.MatchFlag.MatchContains
+    combo.lineEdit().selectAll()
+    qtbot.keyClicks(combo.lineEdit(), "TELD")
+    qtbot.keyClick(combo.lineEdit(), Qt.Key.Key_Return)
+    assert combo.currentData() == 1
+    assert panel.view.shown_count == int((panel.view.data.operator == 1).sum())
+
+
 def test_zoomed_out_clusters_sum_to_the_filtered_total(panel) -> None:
     view = panel.view
     assert view.current.level is not None and len(view.current.x) > 0
