@@ -350,7 +350,7 @@ class LabelItem(pg.GraphicsObject):
         """Device rectangles of the labels drawn in the last frame, by name (for tests)."""
         self.anchors: dict[int, tuple[float, float]] = {}
         """Per region id: where to label it when its own label point is out of view."""
-        self._inside_cache: dict[tuple[int, float, float, float], np.ndarray] = {}
+        self._inside_cache: dict[tuple[int, float, float, float, int], bool] = {}
 
     def update_anchors(self, window: tuple[float, float, float, float]) -> None:
         """Finds an in-view anchor for districts whose label point is off screen.
@@ -396,23 +396,25 @@ class LabelItem(pg.GraphicsObject):
         dy = t.m12() * c.x + t.m22() * c.y + t.dy()
         return np.column_stack([dx, dy, c.diameter / 2 + 2])
 
-    def _inside_own_district(self, region: Region, transform: QTransform) -> np.ndarray:
-        """Which nudges keep the label's centre inside its own district.
+    def _inside_own_district(self, region: Region, transform: QTransform, k: int) -> bool:
+        """True if nudge ``k`` keeps the label's centre inside its own district.
 
         A label pushed across a boundary would name the wrong district. The
-        answer depends only on the anchor and the zoom (not the pan), so it
-        is cached: panning costs a dictionary lookup.
+        un-nudged anchor is inside by construction; other nudges are tested
+        one point at a time (most labels take the first free one) and cached
+        per zoom, since panning does not change the answer.
         """
+        if k == 0:
+            return True
         ax, ay = self.anchors.get(id(region), region.label_xy)
-        scale = transform.m11()
-        key = (id(region), ax, ay, float(f"{scale:.4g}"))
+        key = (id(region), ax, ay, float(f"{transform.m11():.4g}"), k)
         inside = self._inside_cache.get(key)
         if inside is None:
-            if len(self._inside_cache) > 512:
+            if len(self._inside_cache) > 4096:
                 self._inside_cache.clear()
-            px = ax + _LABEL_NUDGES[:, 0] / scale
-            py = ay + _LABEL_NUDGES[:, 1] / transform.m22()
-            inside = points_in_rings(px, py, region.rings)
+            px = np.array([ax + _LABEL_NUDGES[k, 0] / transform.m11()])
+            py = np.array([ay + _LABEL_NUDGES[k, 1] / transform.m22()])
+            inside = bool(points_in_rings(px, py, region.rings)[0])
             self._inside_cache[key] = inside
         return inside
 
@@ -467,13 +469,14 @@ class LabelItem(pg.GraphicsObject):
                 (np.abs(bubbles[:, 0] - anchor.x()) < 200)
                 & (np.abs(bubbles[:, 1] - anchor.y()) < 120)
             ]
-            free = _free_nudges(box, anchor, near)
-            if major:
-                free &= self._inside_own_district(region, transform)
-            for k in np.flatnonzero(free).tolist():
+            for k in np.flatnonzero(_free_nudges(box, anchor, near)).tolist():
                 ox, oy = _LABEL_NUDGES[k]
                 rect = box.translated(anchor.x() + ox, anchor.y() + oy)
-                if viewport.contains(rect) and not any(rect.intersects(r) for r in placed):
+                if (
+                    viewport.contains(rect)
+                    and not any(rect.intersects(r) for r in placed)
+                    and (not major or self._inside_own_district(region, transform, k))
+                ):
                     placed.append(rect)
                     self.placed[name] = rect
                     painter.drawPixmap(rect.topLeft(), pixmap)
