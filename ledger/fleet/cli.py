@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import signal
 import sys
 import time
 from collections import Counter, deque
@@ -27,7 +28,7 @@ from ledger import pii
 from ledger.fleet import model
 from ledger.fleet.faults import DEFAULT_RATES, FaultConfigError, TruthWriter, parse_rates
 from ledger.fleet.generate import DAY_MS, HOUR_MS, Draft, Simulation
-from ledger.fleet.send import Poster
+from ledger.fleet.send import Poster, Refused
 from ledger.fleet.signing import SignPool, enc_private_key, enc_private_pem
 from ledger.fleet.tariff import CST_OFFSET_MS
 
@@ -39,6 +40,10 @@ PIPELINE_DEPTH = 3
 """Chunks generated ahead of the one being posted, so the signing pool never idles."""
 
 Sink = Callable[[list[Draft]], Awaitable[None]]
+
+
+class RegistryRefused(RuntimeError):
+    """The platform would not register this fleet: every later entry would be refused too."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,13 +272,21 @@ async def run(args: argparse.Namespace) -> int:
             async def sink(drafts: list[Draft]) -> None:
                 for draft in drafts:
                     counts[draft.rtype] += 1
+                    draft.released = True
                 progress.generated += len(drafts)
                 for barrier, entries in _segments(drafts):
                     if out_file is not None:
                         out_file.write(b"".join(e + b"\n" for e in entries))
                         progress.delivered += len(entries)
                     if poster is not None:
-                        await poster.send(entries, barrier=barrier)
+                        try:
+                            await poster.send(entries, barrier=barrier)
+                        except Refused as exc:
+                            raise RegistryRefused(
+                                f"the platform refused a registry record: {exc}\nIt probably "
+                                "holds another fleet already (a different --seed or --alg); "
+                                "use a fresh platform data directory."
+                            ) from exc
                 progress.tick()
 
             enc_text = pii.enc_key_text(enc_private_key(args.seed).public_key())
@@ -281,13 +294,14 @@ async def run(args: argparse.Namespace) -> int:
             await _sign(pool, registry)
             await sink(registry)
             if args.realtime:
-                await _realtime(sim, pool, truth, sink, progress, args.speed)
+                origin = start_ms if args.start else int(time.time() * 1000)
+                await _realtime(sim, pool, truth, sink, progress, args.speed, origin)
             else:
                 hours = max(1, round(args.days * 24))
                 await _batch(sim, pool, truth, sink, progress, start_ms + hours * HOUR_MS)
             if poster is not None:
                 await poster.drain()
-        truth.flush(None)
+        truth.flush(None, progress.sim_ms)
         truth_file.close()
     finally:
         pool.close()
@@ -363,10 +377,14 @@ async def _realtime(
     sink: Sink,
     progress: Progress,
     speed: float,
+    origin_ms: int,
 ) -> None:
-    """Releases each entry when the simulated clock (``speed``× wall time) reaches it."""
+    """Releases each entry when the simulated clock reaches it.
+
+    The clock starts at ``origin_ms`` (``--start``, else now) and advances
+    ``speed`` simulated seconds per wall-clock second.
+    """
     loop = asyncio.get_running_loop()
-    origin_ms = int(time.time() * 1000)
     origin = time.monotonic()
 
     def sim_now() -> int:
@@ -383,11 +401,14 @@ async def _realtime(
             await ready.put((drafts, sim.now_ms))
 
     producer = asyncio.create_task(produce())
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        while True:
+        while not stop.is_set():
             drafts, _ = await ready.get()
             i = 0
-            while i < len(drafts):
+            while i < len(drafts) and not stop.is_set():
                 now = sim_now()
                 j = i
                 while j < len(drafts) and drafts[j].emit_ms <= now:
@@ -399,14 +420,19 @@ async def _realtime(
                     truth.flush(now)
                 if i < len(drafts):
                     wait = (drafts[i].emit_ms - sim_now()) / 1000 / speed
-                    await asyncio.sleep(min(1.0, max(0.0, wait)))
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), min(1.0, max(0.0, wait)))
                 progress.tick()
             if producer.done():
                 producer.result()
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         producer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await producer
+    progress.sim_ms = sim_now()
+    print("\nsimulate: stopping; delivering what was released", file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:
@@ -422,6 +448,9 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         return asyncio.run(run(args))
+    except RegistryRefused as exc:
+        print(f"\nsimulate: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\nsimulate: interrupted", file=sys.stderr)
         return 130

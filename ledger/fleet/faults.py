@@ -112,7 +112,7 @@ class Fault:
     """The fault's effect lasts until then; its truth line waits for it."""
 
     def ready(self, now_ms: int) -> bool:
-        return now_ms >= self.until_ms and all(d.entry is not None for d in self.drafts)
+        return now_ms >= self.until_ms and all(d.released for d in self.drafts)
 
     def truth(self) -> dict[str, Any]:
         return {
@@ -121,7 +121,7 @@ class Fault:
             "pile_id": self.pile_id,
             "meter_id": self.meter_id,
             "session_ids": self.session_ids,
-            "leaf_hashes": [d.leaf_hex for d in self.drafts if d.entry is not None],
+            "leaf_hashes": [d.leaf_hex for d in self.drafts if d.released],
             "at_ms": self.at_ms,
             "detail": self.detail,
         }
@@ -138,10 +138,17 @@ class TruthWriter:
     def add(self, faults: list[Fault]) -> None:
         self.pending.extend(faults)
 
-    def flush(self, now_ms: int | None = None) -> None:
-        """Writes every completed fault; ``now_ms=None`` writes all (end of run)."""
+    def flush(self, now_ms: int | None = None, end_ms: int | None = None) -> None:
+        """Writes every completed fault; ``now_ms=None`` writes all (end of run).
+
+        At the end of a realtime run, ``end_ms`` is the simulated time reached:
+        faults not yet begun then are dropped (they never happened), others are
+        written with the records that were actually released.
+        """
         keep: list[Fault] = []
         for fault in self.pending:
+            if now_ms is None and end_ms is not None and fault.at_ms > end_ms:
+                continue
             if now_ms is None or fault.ready(now_ms):
                 line = json.dumps(fault.truth(), ensure_ascii=False, sort_keys=True)
                 self.stream.write(line + "\n")

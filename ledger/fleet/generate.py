@@ -136,6 +136,8 @@ class Draft:
     """Tie-breaker for equal emission times: creation order."""
     entry: bytes | None = None
     """The signed log entry, once signed."""
+    released: bool = False
+    """Handed to the platform or the output file (realtime mode holds future ones back)."""
 
     @property
     def leaf_hex(self) -> str:
@@ -361,7 +363,8 @@ class Simulation:
         start = arrival
         if fault == "overlapping":
             prev = st.hist[-1] if st.hist else None
-            if prev is not None and prev.stop_ms - prev.start_ms > 120_000:
+            recent = prev is not None and prev.stop_ms > arrival - 6 * HOUR_MS
+            if prev is not None and recent and prev.stop_ms - prev.start_ms > 120_000:
                 start = prev.start_ms + int(
                     (prev.stop_ms - prev.start_ms) * self.rnd.uniform(0.2, 0.8)
                 )

@@ -67,6 +67,10 @@ def batches(entries: Sequence[bytes]) -> list[list[bytes]]:
     return out
 
 
+class Refused(RuntimeError):
+    """A barrier (registry) entry was refused: what depends on it would be refused too."""
+
+
 class Poster:
     """Sends entry batches to one platform; see the module doc for ordering and retries."""
 
@@ -108,7 +112,7 @@ class Poster:
         if barrier:
             await self.drain()
             for batch in batches(entries):
-                await self._post(batch)
+                await self._post(batch, strict=True)
             return
         for batch in batches(entries):
             await self._slots.acquire()
@@ -127,8 +131,11 @@ class Poster:
         finally:
             self._slots.release()
 
-    async def _post(self, batch: list[bytes], retried: bool = False) -> None:
-        """Posts until the platform has every entry of ``batch`` or has refused it by name."""
+    async def _post(self, batch: list[bytes], retried: bool = False, strict: bool = False) -> None:
+        """Posts until the platform has every entry of ``batch`` or has refused it by name.
+
+        ``strict``: a refused entry raises ``Refused`` instead of being set aside.
+        """
         assert self._session is not None, "use Poster as an async context manager"
         delay = self.initial_backoff
         while batch:
@@ -165,7 +172,7 @@ class Poster:
                 return
             if status == 413 and len(batch) > 1:
                 half = len(batch) // 2
-                await self._post(batch[:half], retried)
+                await self._post(batch[:half], retried, strict)
                 batch = batch[half:]
                 continue
             match = _LINE.search(text)
@@ -175,7 +182,7 @@ class Poster:
                     index = 0
                 else:  # no line number: bisect to find the culprit
                     half = len(batch) // 2
-                    await self._post(batch[:half], retried)
+                    await self._post(batch[:half], retried, strict)
                     batch = batch[half:]
                     continue
             entry = batch[index]
@@ -189,7 +196,9 @@ class Poster:
                 if self.rejects is not None:
                     self.rejects.write(entry + b"\n")
                     self.rejects.flush()
+                if strict:
+                    raise Refused(text[:300])
             if index:
                 # lines before K passed every check the platform made up to K
-                await self._post(batch[:index], retried)
+                await self._post(batch[:index], retried, strict)
             batch = batch[index + 1 :]
