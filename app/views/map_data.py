@@ -394,6 +394,11 @@ class ClusterView:
     piles: np.ndarray
     """Data rows of the individual piles to draw."""
 
+    @classmethod
+    def empty(cls) -> ClusterView:
+        """Nothing to draw (before the first refresh)."""
+        return _empty_view(None, np.zeros(0, np.int64))
+
     @property
     def total(self) -> int:
         """Piles represented on screen: bubble counts plus individual piles."""

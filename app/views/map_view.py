@@ -142,6 +142,8 @@ CONTEXT_LABEL_COLOR = QColor("#9A978F")
 CLUSTER_CELL_PX = 64.0
 """Grid cell size in pixels (cells are 64-128 px between power-of-two levels)."""
 PILE_HIT_PX = 8.0
+WORLD = QRectF(-360.0, -180.0, 720.0, 360.0)
+"""Bounds (map units) of the screen-space layers: they cull for themselves, Qt must not."""
 RECOMPUTE_MS = 30
 
 
@@ -650,7 +652,7 @@ class MapView(pg.GraphicsView):
         # Pans then scroll a cached pixmap instead of re-filling ~24k vertices.
         self.basemap.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.vb.addItem(self.basemap, ignoreBounds=True)
-        self.labels = LabelItem(self.regions, self.basemap.boundingRect())
+        self.labels = LabelItem(self.regions, WORLD)
         self.labels.setZValue(5)
         self.vb.addItem(self.labels, ignoreBounds=True)
         self.scatters: dict[int, pg.ScatterPlotItem] = {}
@@ -668,7 +670,7 @@ class MapView(pg.GraphicsView):
             item.setZValue(10 + STATUS_Z[code])
             self.vb.addItem(item, ignoreBounds=True)
             self.scatters[code] = item
-        self.clusters = ClusterItem(self.basemap.boundingRect())
+        self.clusters = ClusterItem(WORLD)
         self.clusters.setZValue(20)
         self.labels.clusters = self.clusters
         self.vb.addItem(self.clusters, ignoreBounds=True)
@@ -677,10 +679,7 @@ class MapView(pg.GraphicsView):
         self.filter = MapFilter()
         self.mask = np.ones(0, dtype=bool)
         self.pyramid = ClusterPyramid(self.data)
-        self.current = ClusterView(
-            None, *(np.zeros(0),) * 2, np.zeros(0, np.int64), np.zeros(0, np.uint8),
-            np.zeros((0, N_STATUS), np.int64), np.zeros((0, 4)), np.zeros(0, np.int64),
-        )  # fmt: skip
+        self.current = ClusterView.empty()
         self.choropleth = False
 
         self._timer = QTimer(self)

@@ -396,4 +396,9 @@ def test_map_without_basemap_frames_the_piles(qtbot, tmp_path: Path) -> None:
     rect = widget.view.vb.viewRect()
     assert rect.contains(float(data.x.mean()), float(data.y.mean()))
     assert widget.view.current.total == 500
+    # Bubbles are painted even with no basemap to give the layers bounds.
+    assert len(widget.view.current.x)
+    with_bubbles = widget.view.viewport().grab().toImage()
+    widget.view.clusters.hide()
+    assert widget.view.viewport().grab().toImage() != with_bubbles
     assert not widget.grab().isNull()
