@@ -674,6 +674,17 @@ class MapView(pg.GraphicsView):
         self.clusters.setZValue(20)
         self.labels.clusters = self.clusters
         self.vb.addItem(self.clusters, ignoreBounds=True)
+        # A ring around the pile the user came for (from an alarm, a search).
+        self.highlight = pg.ScatterPlotItem(
+            pxMode=True,
+            symbol="o",
+            size=30,
+            brush=pg.mkBrush(0, 0, 0, 0),
+            pen=pg.mkPen(QColor("#1F4E9E"), width=3),
+            hoverable=False,
+        )
+        self.highlight.setZValue(30)
+        self.vb.addItem(self.highlight, ignoreBounds=True)
 
         self.data = MapData.empty()
         self.filter = MapFilter()
@@ -802,6 +813,28 @@ class MapView(pg.GraphicsView):
         self.vb.setRange(
             xRange=(cx - half_w, cx + half_w), yRange=(cy - half_h, cy + half_h), padding=0.15
         )
+
+    def focus_pile(self, pile_id: str) -> bool:
+        """Centres on a pile at street level and rings it (e.g. from an alarm list).
+
+        Clears the filter first if it hides the pile, so the ring never points
+        at nothing. Returns False if the id is unknown.
+        """
+        rows = np.flatnonzero(self.data.pile_ids == pile_id)
+        if not len(rows):
+            return False
+        row = int(rows[0])
+        if not self.mask[row]:
+            self._apply_filter(MapFilter())
+        x, y = float(self.data.x[row]), float(self.data.y[row])
+        self.highlight.setData(x=[x], y=[y])
+        self.zoom_to(x, y, x, y)
+        self.refresh()
+        return True
+
+    def clear_focus(self) -> None:
+        """Removes the ring of ``focus_pile``."""
+        self.highlight.clear()
 
     def _schedule(self, *args: object) -> None:
         if not self._timer.isActive():
@@ -1297,7 +1330,15 @@ class MapPanel(QWidget):
         self._update_counts()
 
     def set_filter(self, map_filter: MapFilter) -> None:
+        """Shows ``map_filter`` in the filter bar and applies it to the map."""
         self.filter_bar.set_filter(map_filter)
+
+    def focus_pile(self, pile_id: str) -> bool:
+        """Zooms to a pile and rings it; clears the filters (bar included) if they hide it."""
+        rows = np.flatnonzero(self.view.data.pile_ids == pile_id)
+        if len(rows) and not self.view.mask[int(rows[0])]:
+            self.set_filter(MapFilter())
+        return self.view.focus_pile(pile_id)
 
     def _on_filter(self, map_filter: MapFilter) -> None:
         self.view.set_filter(map_filter)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QLocale, Qt
+from PySide6.QtCore import QLocale, QPoint, Qt
 from PySide6.QtGui import QColor
 
 from app.views.map_data import (
@@ -28,6 +28,7 @@ from app.views.map_data import (
     synthetic_map_data,
     worst_status,
 )
+from app.views.map_view import MapPanel, MapView
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -176,9 +177,7 @@ def test_synthetic_fleet_lies_inside_the_basemap(tiny_basemap: Path) -> None:
 
 
 @pytest.fixture
-def panel(qtbot, tiny_basemap: Path):
-    from app.views.map_view import MapPanel
-
+def panel(qtbot, tiny_basemap: Path) -> MapPanel:
     widget = MapPanel(tiny_basemap)
     qtbot.addWidget(widget)
     widget.resize(1200, 800)
@@ -190,7 +189,7 @@ def panel(qtbot, tiny_basemap: Path):
     return widget
 
 
-def _viewport_point(view, x: float, y: float):
+def _viewport_point(view: MapView, x: float, y: float) -> QPoint:
     return view.mapFromScene(view.scene_pos_of(x, y))
 
 
@@ -402,3 +401,20 @@ def test_map_without_basemap_frames_the_piles(qtbot, tmp_path: Path) -> None:
     widget.view.clusters.hide()
     assert widget.view.viewport().grab().toImage() != with_bubbles
     assert not widget.grab().isNull()
+
+
+def test_focus_pile_clears_a_hiding_filter_and_rings_it(panel) -> None:
+    view = panel.view
+    data = view.data
+    row = int(np.flatnonzero(data.status == NORMAL)[0])
+    panel.set_filter(MapFilter(statuses=frozenset({ALARM})))
+    assert not view.mask[row] and not panel.filter_bar.status_boxes[NORMAL].isChecked()
+    assert panel.focus_pile(str(data.pile_ids[row]))
+    assert view.mask[row] and row in view.current.piles.tolist()
+    assert panel.filter_bar.status_boxes[NORMAL].isChecked()
+    xs, ys = view.highlight.getData()
+    assert (xs[0], ys[0]) == (data.x[row], data.y[row])
+    assert view.vb.viewRect().contains(float(data.x[row]), float(data.y[row]))
+    assert not view.focus_pile("no such pile")
+    view.clear_focus()
+    assert len(view.highlight.getData()[0]) == 0
