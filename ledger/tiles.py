@@ -327,6 +327,14 @@ def _tiled_consistency_proof(
     return proof
 
 
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class _TileCache(dict[tuple[int, int], list[list[bytes]]]):
     """Tile interiors by ``(tile level, tile index)``, so proofs cost dict look-ups, not hashing.
 
@@ -502,8 +510,7 @@ class TileLog:
         path = self.directory / rel
         parent = path.parent
         if parent not in self._dirs:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(parent)
+            self._make_dirs(parent)
         self._tmp_counter += 1
         # Single writer: a pid + counter name cannot collide, and is cheaper than mkstemp.
         tmp = parent / f".tmp-{os.getpid()}-{self._tmp_counter}"
@@ -520,11 +527,20 @@ class TileLog:
                 os.unlink(tmp)
             raise
         if self.fsync:
-            dfd = os.open(parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            _fsync_dir(parent)
+
+    def _make_dirs(self, directory: Path) -> None:
+        """mkdir -p, fsyncing each new directory's parent so the new names are durable too."""
+        missing: list[Path] = []
+        d = directory
+        while not d.is_dir():
+            missing.append(d)
+            d = d.parent
+        for d in reversed(missing):
+            d.mkdir(exist_ok=True)
+            if self.fsync:
+                _fsync_dir(d.parent)
+        self._dirs.add(directory)
 
     def _read_tile_hashes(self, level: int, index: int, width: int) -> list[bytes]:
         data = (self.directory / tile_path(level, index, width)).read_bytes()
