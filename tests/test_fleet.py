@@ -195,6 +195,18 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     assert a.entries != c.entries
 
 
+def test_realtime_stream_is_the_batch_stream(tmp_path: Path) -> None:
+    """Same windows in both modes: realtime (at a huge speed, so no waiting) is a prefix."""
+    args = ("--piles", "12", "--days", str(2 / 24), "--seed", "6", "--fault-scale", "2000")
+    (tmp_path / "batch").mkdir()
+    (tmp_path / "live").mkdir()
+    batch = _simulate(tmp_path / "batch", *args)
+    live = _simulate(tmp_path / "live", *args, "--realtime", "--speed", "1e9")
+    assert len(live.entries) > 100
+    assert live.entries == batch.entries[: len(live.entries)]
+    assert {t["fault"] for t in live.truth} <= {t["fault"] for t in batch.truth}
+
+
 def test_ed25519_fleet_verifies(tmp_path: Path) -> None:
     result = _simulate(tmp_path, "--piles", "10", "--days", "0.1", "--alg", "ed25519")
     registry = KeyRegistry()

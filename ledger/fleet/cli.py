@@ -61,7 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="91 operators, 1016 stations, 12258 piles (Hangzhou 2022)",
     )
     size.add_argument("--piles", type=int, metavar="N", help="a proportional fleet of N piles")
-    parser.add_argument("--days", type=float, default=1.0, help="simulated days (batch mode)")
+    parser.add_argument(
+        "--days",
+        type=float,
+        help="simulated days (default 1; with "
+        "--realtime: stop after that much simulated time, default never)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="same seed, same entries")
     parser.add_argument(
         "--start",
@@ -125,7 +130,7 @@ def _start_ms(args: argparse.Namespace) -> int:
     if args.realtime:
         return now - now % HOUR_MS
     today = (now + CST_OFFSET_MS) // DAY_MS * DAY_MS - CST_OFFSET_MS
-    return today - int(args.days * DAY_MS) // HOUR_MS * HOUR_MS
+    return today - int((args.days or 1.0) * DAY_MS) // HOUR_MS * HOUR_MS
 
 
 def write_keys(directory: Path, seed: int, alg: str, fleet: model.Fleet, pool: SignPool) -> None:
@@ -295,9 +300,10 @@ async def run(args: argparse.Namespace) -> int:
             await sink(registry)
             if args.realtime:
                 origin = start_ms if args.start else int(time.time() * 1000)
-                await _realtime(sim, pool, truth, sink, progress, args.speed, origin)
+                end = None if args.days is None else start_ms + round(args.days * 24) * HOUR_MS
+                await _realtime(sim, pool, truth, sink, progress, args.speed, origin, end)
             else:
-                hours = max(1, round(args.days * 24))
+                hours = max(1, round((args.days or 1.0) * 24))
                 await _batch(sim, pool, truth, sink, progress, start_ms + hours * HOUR_MS)
             if poster is not None:
                 await poster.drain()
@@ -378,6 +384,7 @@ async def _realtime(
     progress: Progress,
     speed: float,
     origin_ms: int,
+    end_ms: int | None = None,
 ) -> None:
     """Releases each entry when the simulated clock reaches it.
 
@@ -393,12 +400,13 @@ async def _realtime(
     ready: asyncio.Queue[tuple[list[Draft], int]] = asyncio.Queue(maxsize=2)
 
     async def produce() -> None:
-        while True:
+        while end_ms is None or sim.now_ms < end_ms:
             drafts, faults = await loop.run_in_executor(None, sim.advance, sim.now_ms + HOUR_MS)
             truth.add(faults)
             progress.faults += len(faults)
             await _sign(pool, drafts)
             await ready.put((drafts, sim.now_ms))
+        await ready.put(([], -1))  # the end: --days of simulated time are out
 
     producer = asyncio.create_task(produce())
     stop = asyncio.Event()
@@ -406,7 +414,9 @@ async def _realtime(
         loop.add_signal_handler(sig, stop.set)
     try:
         while not stop.is_set():
-            drafts, _ = await ready.get()
+            drafts, chunk_end = await ready.get()
+            if chunk_end < 0:
+                break
             i = 0
             while i < len(drafts) and not stop.is_set():
                 now = sim_now()
@@ -431,8 +441,9 @@ async def _realtime(
         producer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await producer
-    progress.sim_ms = sim_now()
-    print("\nsimulate: stopping; delivering what was released", file=sys.stderr)
+    progress.sim_ms = min(sim_now(), end_ms) if end_ms is not None else sim_now()
+    if stop.is_set():
+        print("\nsimulate: stopping; delivering what was released", file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:
