@@ -909,10 +909,9 @@ class MapView(pg.GraphicsView):
         return self.cluster_tooltip(found.index)
 
     def pile_tooltip(self, row: int) -> str:
+        """Rich text for one pile: id, station, operator, district, AC/DC, status."""
         d = self.data
-        lines = [
-            (QCoreApplication.translate("MapView", "Pile"), str(d.pile_ids[row])),
-        ]
+        lines: list[tuple[str, str]] = []  # the id is the heading
         if d.station is not None and 0 <= d.station[row] < len(d.station_names):
             lines.append(
                 (QCoreApplication.translate("MapView", "Station"), d.station_names[d.station[row]])
@@ -945,6 +944,7 @@ class MapView(pg.GraphicsView):
         )
 
     def cluster_tooltip(self, index: int) -> str:
+        """Rich text for a bubble: pile count and how many of each status, worst first."""
         view = self.current
         count = int(view.count[index])
         head = QCoreApplication.translate("MapView", "%1 charging piles").replace(
