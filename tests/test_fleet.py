@@ -502,12 +502,13 @@ def test_poster_sets_aside_refused_and_known_entries(small: Run, tmp_path: Path)
 
 
 def test_against_the_real_platform_including_a_restart(tmp_path: Path) -> None:
+    """`simulate --platform` end to end, then a resend that starts while the platform is down."""
     platform = PlatformProcess(tmp_path / "platform")
-    url = platform.url
+    restarted = _RestartingSend(platform.url, tmp_path / "platform")
     try:
         argv = [
             "--platform",
-            url,
+            platform.url,
             "--piles",
             "6",
             "--days",
@@ -526,40 +527,38 @@ def test_against_the_real_platform_including_a_restart(tmp_path: Path) -> None:
         ]
         assert cli.main(argv) == 0
         sent = (tmp_path / "a.ndjson").read_bytes().splitlines()
+        assert json.loads(_get(platform.url + "/status"))["sequenced"] == len(sent)
         platform.stop()
-        port = url.rsplit(":", 1)[1]
-        # the platform is down: the poster retries until it is back on the same port
-        fake = _RestartingSend(url, sent, tmp_path / "platform", port)
-        poster = fake.run()
+        poster = restarted.run(sent)
         # all already in the log: the retried first request's 409 counts as accepted
         assert poster.stats.accepted + poster.stats.duplicates == len(sent)
         assert poster.stats.rejected == 0 and poster.stats.retries >= 1
-        platform = fake.platform
-        status = json.loads(_get(url + "/status"))
-        assert status["sequenced"] == len(sent)
+        assert json.loads(_get(platform.url + "/status"))["sequenced"] == len(sent)
     finally:
         platform.stop()
+        if restarted.platform is not None:
+            restarted.platform.stop()
 
 
 class _RestartingSend:
-    """Starts sending while the platform is down, then brings it back."""
+    """Starts sending while the platform is down, then brings it back on the same port."""
 
-    def __init__(self, url: str, entries: list[bytes], data: Path, port: str) -> None:
-        self.url, self.entries, self.data, self.port = url, entries, data, port
+    def __init__(self, url: str, data: Path) -> None:
+        self.url, self.data = url, data
         self.platform: PlatformProcess | None = None
 
-    def run(self) -> Poster:
+    def run(self, entries: list[bytes]) -> Poster:
         async def go() -> Poster:
             async with Poster(self.url, initial_backoff=0.01, max_backoff=0.2) as poster:
-                task = asyncio.create_task(poster.send(self.entries[:1], barrier=True))
+                task = asyncio.create_task(poster.send(entries[:1], barrier=True))
                 while poster.stats.retries == 0:
                     await asyncio.sleep(0)  # yield until the first attempt has failed
-                loop = asyncio.get_running_loop()
-                self.platform = await loop.run_in_executor(
-                    None, lambda: PlatformProcess(self.data, "--port", self.port)
+                port = self.url.rsplit(":", 1)[1]
+                self.platform = await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: PlatformProcess(self.data, "--port", port)
                 )
                 await task
-                await poster.send(self.entries[1:], barrier=True)
+                await poster.send(entries[1:], barrier=True)
             return poster
 
         return asyncio.run(go())
