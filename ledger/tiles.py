@@ -553,7 +553,7 @@ class TileLog:
     def append(self, entries: Sequence[bytes]) -> int:
         """Append entries, write their bundles and tiles, commit; returns the new size."""
         entries = list(entries)
-        if not all(type(e) is bytes for e in entries):
+        if not all(isinstance(e, bytes) for e in entries):
             i, e = next((i, e) for i, e in enumerate(entries) if not isinstance(e, bytes))
             raise TypeError(f"entry {i} is {type(e).__name__}, not bytes")
         if entries and max(map(len, entries)) > MAX_ENTRY_SIZE:
