@@ -359,7 +359,8 @@ class LabelItem(pg.GraphicsObject):
 
         Zoomed into the city centre, the view can lie entirely inside 西湖区
         with its label point far away; a 7x5 grid of candidate points in the
-        window is tested against each such district (vectorised even-odd rule)
+        window is tested against each such district (bbox first, then the
+        vectorised even-odd rule)
         and the one nearest the district's own label point wins. Runs in the
         throttled refresh, not in paint.
         """
@@ -377,7 +378,10 @@ class LabelItem(pg.GraphicsObject):
             bx0, by0, bx1, by1 = region.bbox
             if bx1 < xmin or bx0 > xmax or by1 < ymin or by0 > ymax:
                 continue
-            inside = points_in_rings(px, py, region.rings)
+            inside = (px >= bx0) & (px <= bx1) & (py >= by0) & (py <= by1)
+            if not inside.any():
+                continue
+            inside[inside] = points_in_rings(px[inside], py[inside], region.rings)
             if inside.any():
                 d = np.hypot(px - lx, py - ly)
                 d[~inside] = np.inf
