@@ -122,16 +122,27 @@ def _check_size(name: str, value: int) -> None:
         raise ProofError(f"{name} {value} is outside 0..2^64-1")
 
 
+_BYTES_TYPES = (bytes, bytearray, memoryview)
+
+
 def _check_hash(name: str, value: object) -> None:
-    if not isinstance(value, bytes | bytearray | memoryview):
+    if not isinstance(value, _BYTES_TYPES):
         raise ProofError(f"{name} must be bytes, got {type(value).__name__}")
     if len(value) != HASH_SIZE:
         raise ProofError(f"{name} has {len(value)} bytes, want {HASH_SIZE}")
 
 
+_JUST_BYTES = frozenset([bytes])
+_JUST_HASH_SIZE = frozenset([HASH_SIZE])
+
+
 def _check_proof(proof: Sequence[bytes]) -> None:
+    # Fast path at C speed (this check was a third of verification time).
+    if set(map(type, proof)) <= _JUST_BYTES and set(map(len, proof)) <= _JUST_HASH_SIZE:
+        return
     for i, h in enumerate(proof):
-        _check_hash(f"proof[{i}]", h)
+        if not (isinstance(h, _BYTES_TYPES) and len(h) == HASH_SIZE):
+            _check_hash(f"proof[{i}]", h)  # raises, naming the element
 
 
 # --------------------------------------------------------------------------- ranges
