@@ -17,7 +17,9 @@ forever (the platform may be restarting); a retried request that answers 409
 was accepted before the connection broke, so it counts as accepted. A 409 on
 a first attempt, or 400/403, names line K: that entry is set aside (409:
 already in the log; 400/403: written to the rejects file and counted) and the
-rest is re-sent. Nothing generated is dropped without a trace.
+rest is re-sent — after a duplicate in probes of 1, 2, 4, … lines, because a
+stream re-sent to a platform that has it is all duplicates and the platform
+names only the first per request. Nothing generated is dropped without a trace.
 """
 
 from __future__ import annotations
@@ -138,8 +140,10 @@ class Poster:
         """
         assert self._session is not None, "use Poster as an async context manager"
         delay = self.initial_backoff
+        probe = 0  # after a duplicate: send 1, 2, 4, … lines, not the whole rest each time
         while batch:
-            body = b"\n".join(batch) + b"\n"
+            part = batch[:probe] if probe else batch
+            body = b"\n".join(part) + b"\n"
             try:
                 self.stats.requests += 1
                 async with self._session.post(
@@ -157,37 +161,37 @@ class Poster:
                 await asyncio.sleep(delay)
                 delay = min(self.max_backoff, delay * 2)
                 continue
-            if status == 200:
-                self.stats.accepted += len(batch)
-                return
+            if status == 200 or (status == 409 and retried):
+                # (a retried request answered 409 went through before the connection broke)
+                self.stats.accepted += len(part)
+                batch = batch[len(part) :]
+                probe, retried, delay = probe * 2, False, self.initial_backoff
+                continue
             if status >= 500:
                 self.stats.retries += 1
                 retried = True
                 await asyncio.sleep(delay)
                 delay = min(self.max_backoff, delay * 2)
                 continue
-            if status == 409 and retried:
-                # the earlier attempt went through before the connection broke
-                self.stats.accepted += len(batch)
-                return
-            if status == 413 and len(batch) > 1:
-                half = len(batch) // 2
-                await self._post(batch[:half], retried, strict)
+            if status == 413 and len(part) > 1:
+                half = len(part) // 2
+                await self._post(part[:half], retried, strict)
                 batch = batch[half:]
                 continue
             match = _LINE.search(text)
             index = int(match.group(1)) - 1 if match else -1
-            if not 0 <= index < len(batch):
-                if len(batch) == 1:
+            if not 0 <= index < len(part):
+                if len(part) == 1:
                     index = 0
                 else:  # no line number: bisect to find the culprit
-                    half = len(batch) // 2
-                    await self._post(batch[:half], retried, strict)
+                    half = len(part) // 2
+                    await self._post(part[:half], retried, strict)
                     batch = batch[half:]
                     continue
-            entry = batch[index]
+            entry = part[index]
             if status == 409:
                 self.stats.duplicates += 1
+                probe = 1  # a re-sent stream: expect more entries the log already has
             else:
                 self.stats.rejected += 1
                 print(
@@ -200,5 +204,5 @@ class Poster:
                     raise Refused(text[:300])
             if index:
                 # lines before K passed every check the platform made up to K
-                await self._post(batch[:index], retried, strict)
+                await self._post(part[:index], retried, strict)
             batch = batch[index + 1 :]
