@@ -7,8 +7,11 @@ to street level and back), then does what the 30 ms coalescing timer does
 (``MapView.refresh``: re-cluster the visible window, feed the scatters), then
 forces a synchronous repaint of the viewport. The figure is the median wall
 time of a step over a fixed path of steps, with the panel shown offscreen at
-1600 x 1000. "recluster" is ``MapView.refresh`` alone and "repaint" a forced repaint
-alone (a frame between two re-clusterings while dragging).
+1600 x 1000. "cpu" is the median process CPU time of a step (robust when other jobs
+share the machine; wall time is the figure held to the target), "recluster"
+is ``MapView.refresh`` alone and "repaint" a forced repaint alone (a frame
+between two re-clusterings while dragging). The 30 ms coalescing delay of the
+timer is not included: it is latency, not work.
 """
 
 from __future__ import annotations
@@ -65,10 +68,12 @@ def measure(app: QApplication, panel: MapPanel, data: MapData) -> dict[str, floa
     view.refresh()
     app.processEvents()
     step_ms: list[float] = []
+    cpu_ms: list[float] = []
     frame_ms: list[float] = []
     refresh_ms: list[float] = []
     levels = set()
     for cx, cy, half in _path(panel, STEPS):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         view.vb.setRange(xRange=(cx - half, cx + half), yRange=(cy - half, cy + half), padding=0)
         t1 = time.perf_counter()
@@ -77,6 +82,7 @@ def measure(app: QApplication, panel: MapPanel, data: MapData) -> dict[str, floa
         app.processEvents()
         view.viewport().repaint()
         step_ms.append((time.perf_counter() - t0) * 1000)
+        cpu_ms.append((time.process_time() - c0) * 1000)
         levels.add(view.current.level)
         t0 = time.perf_counter()
         view.viewport().repaint()
@@ -85,6 +91,7 @@ def measure(app: QApplication, panel: MapPanel, data: MapData) -> dict[str, floa
         "load_s": load_s,
         "step_median": statistics.median(step_ms),
         "step_p90": float(np.percentile(step_ms, 90)),
+        "cpu_median": statistics.median(cpu_ms),
         "frame_median": statistics.median(frame_ms),
         "refresh_median": statistics.median(refresh_ms),
         "levels": len(levels),
@@ -133,9 +140,13 @@ def main() -> int:
     panel.resize(1600, 1000)
     panel.show()
     app.processEvents()
-    print(f"map redraw benchmark: {STEPS} pan/zoom steps, panel 1600x1000 offscreen")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"{'piles':>10}  {'step median':>12}  {'target':>8}  {'p90':>8}  "
+        f"map redraw benchmark: {STEPS} pan/zoom steps, panel 1600x1000 offscreen, "
+        f"{os.cpu_count()} CPUs, load average {load:.2f} at start"
+    )
+    print(
+        f"{'piles':>10}  {'step median':>12}  {'target':>8}  {'p90':>8}  {'cpu':>8}  "
         f"{'recluster':>9}  {'repaint':>8}  load"
     )
     city = None
@@ -148,8 +159,8 @@ def main() -> int:
         ok = "OK" if r["step_median"] <= TARGETS_MS[n] else "MISSED"
         print(
             f"{n:>10,}  {r['step_median']:>9.1f} ms  {TARGETS_MS[n]:>5.0f} ms  "
-            f"{r['step_p90']:>5.1f} ms  {r['refresh_median']:>6.1f} ms  "
-            f"{r['frame_median']:>5.1f} ms  "
+            f"{r['step_p90']:>5.1f} ms  {r['cpu_median']:>5.1f} ms  "
+            f"{r['refresh_median']:>6.1f} ms  {r['frame_median']:>5.1f} ms  "
             f"{r['load_s'] * 1000:.0f} ms (synthetic data {gen_s:.1f} s)  {ok}"
         )
     assert city is not None
