@@ -26,7 +26,6 @@ the simulation clock passes that time. Signing happens later, elsewhere
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import heapq
@@ -169,6 +168,12 @@ class Span:
 
 @dataclass(slots=True)
 class MeterState:
+    """One meter's evolving state: register, connector occupancy, counters, active faults.
+
+    Kept per meter (not per pile) because a connector's meter is the unit that
+    signs, drifts, goes silent or is re-keyed.
+    """
+
     meter: Meter
     rate_per_day: float
     register_wh: int
@@ -736,11 +741,8 @@ class Simulation:
 
 
 def fault_counts(faults: Iterable[Fault]) -> dict[str, int]:
+    """Injected faults per kind (every kind listed, zeros included)."""
     counts = dict.fromkeys([*SESSION_FAULTS, *METER_FAULTS], 0)
     for fault in faults:
         counts[fault.fault] += 1
     return counts
-
-
-def clone(draft: Draft) -> Draft:
-    return Draft(draft.rtype, copy.deepcopy(draft.body), draft.signer, draft.emit_ms)
