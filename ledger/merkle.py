@@ -32,6 +32,7 @@ __all__ = [
     "MemoryTree",
     "NodeSource",
     "ProofError",
+    "SubtreeCache",
     "consistency_proof",
     "consistency_proof_from_leaves",
     "inclusion_proof",
@@ -199,7 +200,38 @@ def root_from_nodes(size: int, get_node: NodeSource) -> bytes:
 # --------------------------------------------------------------------------- proof generation
 
 
-def _inclusion_path(level: int, index: int, size: int, get_node: NodeSource) -> list[bytes]:
+class SubtreeCache:
+    """Memoised :func:`subtree_hash` over one node source, for ephemeral right-edge nodes.
+
+    Every proof into a tree of a given size recombines one of at most
+    log2(size) ragged subtrees, and in an append-only log the hash of leaves
+    ``[begin, end)`` never changes, so the memo never goes stale. Without it,
+    recombining the ephemeral node is half the cost of a proof.
+    """
+
+    def __init__(self, get_node: NodeSource, capacity: int = 4096) -> None:
+        self._get_node = get_node
+        self._capacity = capacity
+        self._memo: dict[tuple[int, int], bytes] = {}
+
+    def __call__(self, begin: int, end: int) -> bytes:
+        key = (begin, end)
+        h = self._memo.get(key)
+        if h is None:
+            h = subtree_hash(self._get_node, begin, end)
+            if len(self._memo) >= self._capacity:
+                self._memo.clear()
+            self._memo[key] = h
+        return h
+
+
+def _inclusion_path(
+    level: int,
+    index: int,
+    size: int,
+    get_node: NodeSource,
+    subtree: Callable[[int, int], bytes] | None = None,
+) -> list[bytes]:
     """Proof that complete node ``(level, index)`` is in the tree of ``size``, bottom up.
 
     Same node order as Go's ``proof.nodes`` + ``Rehash``: siblings below the
@@ -217,7 +249,10 @@ def _inclusion_path(level: int, index: int, size: int, get_node: NodeSource) -> 
             if (sib + 1) << level <= size:
                 append(get_node(level, sib))
             else:  # the ephemeral node: ragged right edge, recombine it
-                append(subtree_hash(get_node, sib << level, size))
+                if subtree is None:
+                    append(subtree_hash(get_node, sib << level, size))
+                else:
+                    append(subtree(sib << level, size))
         i >>= 1
         last >>= 1
         level += 1
@@ -542,6 +577,7 @@ class MemoryTree:
     def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
         self.levels: list[list[bytes]] = []
         self._range = CompactRange(on_nodes=self._record)
+        self._subtree = SubtreeCache(self.get_node)
         self.extend(leaf_hashes)
 
     def _record(self, level: int, first: int, hashes: list[bytes]) -> None:
@@ -576,7 +612,11 @@ class MemoryTree:
         size = self.size if size is None else size
         if size > self.size:
             raise ProofError(f"tree size {size} > {self.size} leaves held")
-        return inclusion_proof(index, size, self.get_node)
+        _check_size("tree size", size)
+        _check_size("index", index)
+        if index >= size:
+            raise ProofError(f"index {index} out of range for tree size {size}")
+        return _inclusion_path(0, index, size, self.get_node, self._subtree)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """Consistency proof from ``size1`` to ``size2`` (default: all)."""

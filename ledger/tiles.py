@@ -270,14 +270,18 @@ RowsSource = Callable[[int, int], list[list[bytes]]]
 
 
 def _tiled_path(
-    level: int, index: int, size: int, rows_for: RowsSource, node_hash: merkle.NodeSource
+    level: int,
+    index: int,
+    size: int,
+    rows_for: RowsSource,
+    subtree: Callable[[int, int], bytes],
 ) -> list[bytes]:
-    """:func:`ledger.merkle` 's inclusion path, reading siblings straight from tile rows.
+    """:mod:`ledger.merkle` 's inclusion path, reading siblings straight from tile rows.
 
     Every sibling on one tile level lies in the same tile, so this costs one
-    cache look-up per tile level instead of one call per tree level; it is
-    what makes tile-backed proofs nearly as fast as an in-memory tree. The
-    ephemeral right-edge node is still recombined via ``node_hash``.
+    cache look-up per tile level instead of one call per tree level; together
+    with the memoised ephemeral node (``subtree``) it is what makes
+    tile-backed proofs as fast as an in-memory tree.
     """
     proof: list[bytes] = []
     append = proof.append
@@ -297,7 +301,7 @@ def _tiled_path(
                     cur = key
                 append(rows[r][sib - (t << (8 - r))])
             else:
-                append(merkle.subtree_hash(node_hash, sib << level, size))
+                append(subtree(sib << level, size))
         i >>= 1
         last >>= 1
         level += 1
@@ -305,15 +309,19 @@ def _tiled_path(
 
 
 def _tiled_inclusion_proof(
-    index: int, size: int, rows_for: RowsSource, node_hash: merkle.NodeSource
+    index: int, size: int, rows_for: RowsSource, subtree: Callable[[int, int], bytes]
 ) -> list[bytes]:
     if not 0 <= index < size:
         raise ProofError(f"index {index} out of range for tree size {size}")
-    return _tiled_path(0, index, size, rows_for, node_hash)
+    return _tiled_path(0, index, size, rows_for, subtree)
 
 
 def _tiled_consistency_proof(
-    size1: int, size2: int, rows_for: RowsSource, node_hash: merkle.NodeSource
+    size1: int,
+    size2: int,
+    rows_for: RowsSource,
+    node_hash: merkle.NodeSource,
+    subtree: Callable[[int, int], bytes],
 ) -> list[bytes]:
     if not 0 <= size1 <= size2:
         raise ProofError(f"tree size {size1} > {size2}" if size1 > size2 else "negative size")
@@ -321,7 +329,7 @@ def _tiled_consistency_proof(
         return []
     level = (size1 & -size1).bit_length() - 1
     index = (size1 - 1) >> level
-    proof = _tiled_path(level, index, size2, rows_for, node_hash)
+    proof = _tiled_path(level, index, size2, rows_for, subtree)
     if index:
         proof.insert(0, node_hash(level, index))
     return proof
@@ -384,6 +392,7 @@ class TileLog:
         self.directory = Path(directory)
         self.fsync = fsync
         self._tiles = _TileCache(cache_tiles)
+        self._subtree = merkle.SubtreeCache(self.node_hash)
         self._dirs: set[Path] = set()
         self._tmp_counter = 0
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -681,14 +690,14 @@ class TileLog:
         size = self.size if size is None else size
         if size > self.size:
             raise ProofError(f"tree size {size} is beyond the log's size {self.size}")
-        return _tiled_inclusion_proof(index, size, self._rows, self.node_hash)
+        return _tiled_inclusion_proof(index, size, self._rows, self._subtree)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """RFC 9162 consistency proof from ``size1`` to ``size2`` (default: all)."""
         size2 = self.size if size2 is None else size2
         if size2 > self.size:
             raise ProofError(f"tree size {size2} is beyond the log's size {self.size}")
-        return _tiled_consistency_proof(size1, size2, self._rows, self.node_hash)
+        return _tiled_consistency_proof(size1, size2, self._rows, self.node_hash, self._subtree)
 
     def read_entries(self, start: int, end: int) -> list[bytes]:
         """Entries ``[start, end)`` from the bundles."""
@@ -736,6 +745,7 @@ class TileHashReader:
         self.root = bytes(root)
         self._fetch = fetch
         self._tiles = _TileCache(cache_tiles)
+        self._subtree = merkle.SubtreeCache(self.node_hash)
         self._edge: dict[tuple[int, int], list[list[bytes]]] | None = None
 
     def _fetch_tile(self, level: int, index: int, width: int) -> list[bytes]:
@@ -805,11 +815,13 @@ class TileHashReader:
 
     def inclusion_proof(self, index: int) -> list[bytes]:
         """Inclusion proof for leaf ``index`` in this tree, from verified tiles."""
-        return _tiled_inclusion_proof(index, self.tree_size, self._rows_for, self.node_hash)
+        return _tiled_inclusion_proof(index, self.tree_size, self._rows_for, self._subtree)
 
     def consistency_proof(self, size1: int) -> list[bytes]:
         """Consistency proof from ``size1`` to this tree, from verified tiles."""
-        return _tiled_consistency_proof(size1, self.tree_size, self._rows_for, self.node_hash)
+        return _tiled_consistency_proof(
+            size1, self.tree_size, self._rows_for, self.node_hash, self._subtree
+        )
 
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         """Verified leaf hashes ``[start, end)`` (to check fetched entry bundles against)."""

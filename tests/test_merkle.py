@@ -703,3 +703,13 @@ def test_pymerkle_consistency_proofs_agree(
         if s1 != n:
             with pytest.raises(pymerkle.InvalidProof):
                 pymerkle.verify_consistency(our_tree.root(s1 - 1), our_tree.root(n), theirs)
+
+
+def test_subtree_cache_gives_the_uncached_answers() -> None:
+    cache = merkle.SubtreeCache(SMALL_TREE.get_node, capacity=3)
+    for end in range(1, N_SMALL + 1):
+        for begin in {0, end - 1, (end - 1) & ~7, (end - 1) & ~63}:
+            assert cache(begin, end) == merkle.subtree_hash(SMALL_TREE.get_node, begin, end)
+    for n in (5, 77, 300):
+        for i in range(0, n, 7):
+            assert SMALL_TREE.inclusion_proof(i, n) == inclusion_proof(i, n, SMALL_TREE.get_node)
