@@ -85,7 +85,9 @@ def _print(rows: list[Row], title: str) -> None:
         print(f"{r.what:<{w}}  {r.ours:>18}  {r.peer:>18}  {r.target}{mark}")
 
 
-def bench_merkle(size: int = 1_000_000, proofs: int = 20_000, seed: int = 1) -> list[Row]:
+def bench_merkle(
+    size: int = 1_000_000, proofs: int = 20_000, seed: int = 1, tmpdir: str | None = None
+) -> list[Row]:
     """The Merkle-tree figures (section 1 of the ledger benchmarks); prints and returns rows."""
     rng = random.Random(seed)
     rows: list[Row] = []
@@ -107,7 +109,7 @@ def bench_merkle(size: int = 1_000_000, proofs: int = 20_000, seed: int = 1) -> 
     t_pym = _timed(lambda: pym.append_entries(entries))
     assert pym.get_root() == our_root, "pymerkle and ledger.merkle disagree on the root"
 
-    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-", dir=tmpdir) as tmp:
         log = TileLog(Path(tmp) / "log", fsync=False, cache_tiles=8192)
         sync_batch = 4096
 
@@ -140,7 +142,7 @@ def bench_merkle(size: int = 1_000_000, proofs: int = 20_000, seed: int = 1) -> 
                 rate >= INTEGRATION_TARGET,
             )
         )
-        for where, t in [("disk", t_tiles), ("tmpfs", t_shm)]:
+        for where, t in [(f"disk ({Path(tmp).parent})", t_tiles), ("tmpfs", t_shm)]:
             if t is None:
                 continue
             rows.append(
@@ -287,8 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000, help="tree size (default 1M)")
     parser.add_argument("--proofs", type=int, default=20_000, help="inclusion proofs to time")
+    parser.add_argument("--tmpdir", default=None, help="where TileLog writes (default: $TMPDIR)")
     args = parser.parse_args(argv)
-    rows = bench_merkle(args.size, args.proofs)
+    rows = bench_merkle(args.size, args.proofs, tmpdir=args.tmpdir)
     missed = [r.what for r in rows if r.ok is False]
     if missed:
         print("\nmissed targets: " + "; ".join(missed))
