@@ -105,6 +105,7 @@ class EntryHead:
     type: str
     body: dict
     key_id: str
+    sig: dict = field(default_factory=dict, compare=False)
 
     @classmethod
     def peek(cls, data: bytes) -> EntryHead:
@@ -112,7 +113,8 @@ class EntryHead:
 
         try:
             obj = json.loads(data)
-            rtype, body, key_id = obj["t"], obj["b"], obj["s"]["k"]
+            rtype, body, sig = obj["t"], obj["b"], obj["s"]
+            key_id = sig["k"]
         except (ValueError, KeyError, TypeError) as exc:
             raise RecordError(f"entry is not a record: {exc.__class__.__name__} {exc}") from exc
         if not isinstance(rtype, str) or rtype not in SIGNED_BY or not isinstance(body, dict):
@@ -120,7 +122,7 @@ class EntryHead:
         field_name = _SOURCE_FIELD.get(SIGNED_BY[rtype])
         if field_name and not isinstance(body.get(field_name), str):
             raise RecordError(f"{rtype} record: missing field {field_name!r}")
-        return cls(rtype, body, str(key_id))
+        return cls(rtype, body, str(key_id), sig if isinstance(sig, dict) else {})
 
     @property
     def subject(self) -> str:

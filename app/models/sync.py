@@ -1,0 +1,438 @@
+"""Verified, resumable sync of one city log into the workstation store.
+
+The rule: nothing reaches the store unless it is proven to be in a log that is
+consistent with everything accepted before. Per run:
+
+1. fetch the checkpoint and verify it with the pinned log key;
+2. prove it consistent with what the store already holds (a consistency proof
+   from tiles, checked against our own stored root) — a fork or a rollback is
+   misbehaviour, recorded with both signed checkpoints, and never "resolved" by
+   following the other branch;
+3. in batches: fetch entry bundles (several at once), check each entry's leaf
+   hash against the level-0 tiles, which are themselves authenticated up to the
+   checkpoint root; resolve each entry's signer in log order from the log's own
+   registry; verify strictly and check signatures on all cores; then apply the
+   batch and the new sync position in one transaction.
+
+Killed at any point, the next run resumes after the last committed batch.
+"""
+
+from __future__ import annotations
+
+import time
+from base64 import b64decode
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+
+from app.models import store as st
+from app.models.projection import apply_records
+from ledger import merkle
+from ledger.client import FetchError, LogClient
+from ledger.keys import PublicKey
+from ledger.merkle import CompactRange, ProofError
+from ledger.note import Checkpoint, NoteError
+from ledger.records import Record, RecordError
+from ledger.registry import EntryHead, KeyRegistry, UnknownKeyError
+from ledger.sigcheck import SignatureChecker
+from ledger.tiles import TILE_WIDTH, TileError, TileHashReader, tile_path
+
+BATCH = 16384
+
+
+class SyncError(RuntimeError):
+    """Sync stopped; the message is meant for the regulator."""
+
+
+class Offline(SyncError):
+    """The platform cannot be reached: the store is intact but stale."""
+
+
+class Misbehaviour(SyncError):
+    """The platform served something provably wrong. Evidence is stored; sync is halted."""
+
+    def __init__(self, kind: str, message: str, **evidence: object) -> None:
+        super().__init__(message)
+        self.kind, self.evidence = kind, evidence
+
+
+@dataclass
+class Progress:
+    phase: str
+    done: int = 0
+    total: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        rate = self.rate
+        return (self.total - self.done) / rate if rate > 0 else None
+
+
+@dataclass
+class SyncResult:
+    origin: str
+    old_size: int
+    new_size: int
+    checkpoint: Checkpoint
+    seconds: float
+    affected_piles: set[str] = field(default_factory=set)
+
+    @property
+    def applied(self) -> int:
+        return self.new_size - self.old_size
+
+
+def registry_from_store(conn) -> KeyRegistry:
+    """Rebuilds the signer registry from what earlier batches applied."""
+    registry = KeyRegistry()
+    for row in conn.execute(
+        select(st.authority_keys.c.key, st.authority_keys.c.enc_key).order_by(
+            st.authority_keys.c.entry_index
+        )
+    ):
+        key = PublicKey.parse(row.key)
+        registry.authority[key.key_id] = key
+        registry.enc_key = row.enc_key
+    for table, column, target in (
+        (st.operators, "operator_id", registry.operators),
+        (st.meters, "meter_id", registry.meters),
+        (st.inspectors, "inspector_id", registry.inspectors),
+    ):
+        for source_id, key in conn.execute(select(table.c[column], table.c.key)):
+            target[source_id] = PublicKey.parse(key)
+    return registry
+
+
+class LogSync:
+    """Syncs one log (origin + pinned key) from one platform into one store."""
+
+    def __init__(
+        self,
+        store: st.Store,
+        client: LogClient,
+        checker: SignatureChecker | None = None,
+        batch: int = BATCH,
+    ) -> None:
+        self.store, self.client, self.batch = store, client, batch
+        self.origin = client.origin
+        self.checker = checker or SignatureChecker()
+        self._owns_checker = checker is None
+        self._tile_pool = ThreadPoolExecutor(8, thread_name_prefix="tiles")
+
+    def close(self) -> None:
+        self._tile_pool.shutdown(wait=False, cancel_futures=True)
+        if self._owns_checker:
+            self.checker.close()
+
+    # ---- public -------------------------------------------------------------------------
+    def sync_once(
+        self,
+        on_progress: Callable[[Progress], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+        wait_after: int | None = None,
+    ) -> SyncResult:
+        started = time.monotonic()
+        state = self.store.get_sync_state(self.origin)
+        old_size = state.size if state else 0
+        if state and state.status == "halted":
+            raise SyncError(
+                f"sync of {self.origin} is halted after platform misbehaviour: "
+                f"{state.last_error} — the evidence is in the store; an administrator must "
+                "review it before syncing again (main.py sync --clear-halt)"
+            )
+        try:
+            checkpoint, note = self.client.checkpoint(after=wait_after)
+        except FetchError as exc:
+            self._mark(status="offline", error=str(exc))
+            raise Offline(f"cannot reach the platform: {exc}") from exc
+        except NoteError as exc:
+            offending = self._raw_checkpoint()
+            raise self._halt(
+                Misbehaviour(
+                    "bad-checkpoint",
+                    f"the platform's checkpoint does not verify with the pinned log key: {exc}",
+                    offending_bytes=offending,
+                )
+            ) from exc
+        try:
+            result = self._sync_to(state, checkpoint, note, on_progress, should_stop)
+        except Misbehaviour as exc:
+            raise self._halt(exc) from exc
+        except FetchError as exc:
+            self._mark(status="offline", error=str(exc))
+            raise Offline(f"connection lost during sync: {exc}") from exc
+        result.seconds = time.monotonic() - started
+        result.old_size = old_size
+        return result
+
+    # ---- steps --------------------------------------------------------------------------
+    def _sync_to(self, state, checkpoint: Checkpoint, note: bytes, on_progress, should_stop):
+        size0 = state.size if state else 0
+        root0 = state.root if state and state.root else merkle.EMPTY_ROOT
+        compact = (
+            CompactRange.from_bytes(state.compact_range)
+            if state and state.compact_range
+            else CompactRange()
+        )
+        last_note = self._last_checkpoint_note()
+        if checkpoint.size < size0:
+            raise Misbehaviour(
+                "rollback",
+                f"the platform now says the log has {checkpoint.size} entries, but "
+                f"{size0} were already verified: history was removed",
+                checkpoint_a=last_note,
+                checkpoint_b=note,
+            )
+        reader = TileHashReader(checkpoint.size, checkpoint.root, self._fetch_tile)
+        if size0 and checkpoint.size == size0 and checkpoint.root != root0:
+            raise Misbehaviour(
+                "fork",
+                f"two different logs of size {size0} were signed with the same key: "
+                "the platform is showing a split view",
+                checkpoint_a=last_note,
+                checkpoint_b=note,
+            )
+        if 0 < size0 < checkpoint.size:
+            try:
+                proof = reader.consistency_proof(size0)
+                merkle.verify_consistency(size0, checkpoint.size, proof, root0, checkpoint.root)
+            except TileError as exc:
+                raise Misbehaviour(
+                    "bad-tile",
+                    f"a tile of the log does not match its checkpoint: {exc}",
+                    checkpoint_b=note,
+                ) from exc
+            except ProofError as exc:
+                raise Misbehaviour(
+                    "fork",
+                    f"the new checkpoint (size {checkpoint.size}) is not consistent with the "
+                    f"verified log (size {size0}): history was rewritten ({exc})",
+                    checkpoint_a=last_note,
+                    checkpoint_b=note,
+                    proof=[h.hex() for h in proof],
+                ) from exc
+        progress = Progress("sync", 0, checkpoint.size - size0)
+        result = SyncResult(self.origin, size0, size0, checkpoint, 0.0)
+        with self.store.engine.connect() as conn:
+            registry = registry_from_store(conn)
+        position = size0
+        entries = self.client.entries(size0, checkpoint.size, checkpoint.size)
+        while position < checkpoint.size:
+            if should_stop():
+                break
+            end = min(checkpoint.size, position + self.batch)
+            batch = [next(entries) for _ in range(end - position)]
+            self._prefetch_leaf_tiles(position, end, checkpoint.size)
+            try:
+                expected = reader.leaf_hashes(position, end)
+            except TileError as exc:
+                raise Misbehaviour(
+                    "bad-tile",
+                    f"a tile of the log does not match its checkpoint: {exc}",
+                    checkpoint_b=note,
+                ) from exc
+            records, registry = self._verify_batch(batch, expected, registry)
+            compact.extend(expected)
+            final = end == checkpoint.size
+            if final and compact.root() != checkpoint.root:
+                raise Misbehaviour(
+                    "bad-bundle",
+                    "the entries do not hash to the checkpoint's root",
+                    checkpoint_b=note,
+                )
+            with self.store.transaction() as conn:
+                summary = apply_records(conn, records)
+                now = datetime.now(UTC)
+                st.put_sync_state(
+                    conn,
+                    st.SyncState(
+                        self.origin,
+                        end,
+                        compact.root(),
+                        compact.to_bytes(),
+                        "ok" if final else "syncing",
+                        None,
+                        now,
+                        now if final else None,
+                    ),
+                )
+                if final:
+                    conn.execute(
+                        insert(st.checkpoints),
+                        {
+                            "origin": self.origin,
+                            "size": checkpoint.size,
+                            "root": checkpoint.root,
+                            "note": note,
+                            "accepted_at": now,
+                        },
+                    )
+            result.affected_piles |= summary.pile_ids
+            position = end
+            result.new_size = end
+            progress.done = end - size0
+            if on_progress:
+                on_progress(progress)
+        if checkpoint.size == size0:
+            self._mark(status="ok", error=None, success=True)
+        return result
+
+    def _verify_batch(self, batch, expected, registry: KeyRegistry):
+        """Leaf hashes against the tiles, signers in log order, signatures on all cores."""
+        keys: list[str] = []
+        heads: list[EntryHead] = []
+        working = registry
+        for (index, data), leaf in zip(batch, expected, strict=True):
+            if merkle.leaf_hash(data) != leaf:
+                raise Misbehaviour(
+                    "bad-bundle",
+                    f"entry {index} in the entry bundle does not match the log's tiles",
+                    offending_bytes=data,
+                    index=index,
+                )
+            try:
+                head = EntryHead.peek(data)
+                keys.append(working.signer_of(head).text)
+                if head.type in ("authority", "operator", "inspector", "meter"):
+                    if working is registry:
+                        working = registry.copy()
+                    working.apply(Record.parse(data))
+            except (RecordError, ValueError) as exc:
+                kind = "unknown-key" if isinstance(exc, UnknownKeyError) else "bad-entry"
+                raise Misbehaviour(
+                    kind, f"entry {index}: {exc}", offending_bytes=data, index=index
+                ) from exc
+            heads.append(head)
+        results = self.checker.check([d for _, d in batch], keys)
+        for (index, data), outcome in zip(batch, results, strict=True):
+            if outcome is not None:
+                raise Misbehaviour(
+                    "bad-signature" if outcome[0] == "signature" else "bad-entry",
+                    f"entry {index}: {outcome[1]}",
+                    offending_bytes=data,
+                    index=index,
+                )
+        records = []
+        for (index, data), head in zip(batch, heads, strict=True):
+            records.append((index, _record_from_head(head, data)))
+        return records, working
+
+    # ---- plumbing -----------------------------------------------------------------------
+    _tile_cache: dict[str, bytes]
+
+    def _fetch_tile(self, path: str) -> bytes:
+        cache = getattr(self, "_tile_cache", None)
+        if cache is not None and path in cache:
+            return cache.pop(path)
+        return self.client.fetch(path)
+
+    def _prefetch_leaf_tiles(self, start: int, end: int, size: int) -> None:
+        full = [
+            t
+            for t in range(start // TILE_WIDTH, end // TILE_WIDTH + 1)
+            if (t + 1) * TILE_WIDTH <= size
+        ]
+        paths = [tile_path(0, t) for t in full]
+        self._tile_cache = dict(
+            zip(paths, self._tile_pool.map(self.client.fetch, paths), strict=True)
+        )
+
+    def _raw_checkpoint(self) -> bytes | None:
+        try:
+            return self.client.fetch("checkpoint")
+        except FetchError:
+            return None
+
+    def _last_checkpoint_note(self) -> bytes | None:
+        with self.store.engine.connect() as conn:
+            return conn.execute(
+                select(st.checkpoints.c.note)
+                .where(st.checkpoints.c.origin == self.origin)
+                .order_by(st.checkpoints.c.size.desc(), st.checkpoints.c.id.desc())
+                .limit(1)
+            ).scalar()
+
+    def _mark(self, status: str, error: str | None, success: bool = False) -> None:
+        with self.store.transaction() as conn:
+            state = st.get_sync_state(conn, self.origin)
+            now = datetime.now(UTC)
+            st.put_sync_state(
+                conn,
+                st.SyncState(
+                    self.origin,
+                    state.size if state else 0,
+                    state.root if state else None,
+                    state.compact_range if state else None,
+                    status,
+                    error,
+                    now if status != "offline" else (state.last_contact_at if state else None),
+                    now if success else (state.last_success_at if state else None),
+                ),
+            )
+
+    def _halt(self, exc: Misbehaviour) -> Misbehaviour:
+        """Stores the evidence and a critical alarm, marks the log halted."""
+        import json
+
+        now = datetime.now(UTC)
+        evidence = exc.evidence
+        plain = {
+            k: (v.hex() if isinstance(v, bytes) else v)
+            for k, v in evidence.items()
+            if k not in ("checkpoint_a", "checkpoint_b", "offending_bytes")
+        }
+        with self.store.transaction() as conn:
+            conn.execute(
+                insert(st.misbehaviour),
+                {
+                    "origin": self.origin,
+                    "kind": exc.kind,
+                    "detected_at": now,
+                    "description": str(exc),
+                    "evidence": json.loads(json.dumps(plain)),
+                    "checkpoint_a": evidence.get("checkpoint_a"),
+                    "checkpoint_b": evidence.get("checkpoint_b"),
+                    "offending_bytes": evidence.get("offending_bytes"),
+                },
+            )
+            conn.execute(
+                insert(st.alarms),
+                {
+                    "created_at": now,
+                    "kind": "log-misbehaviour",
+                    "severity": "critical",
+                    "pile_id": None,
+                    "rule_id": "L1",
+                    "title_zh": "监管账本异常：平台数据无法验证，同步已停止",
+                    "title_en": "Ledger misbehaviour: platform data failed verification; "
+                    "sync halted",
+                    "evidence": {"kind": exc.kind, "description": str(exc)},
+                    "state": "new",
+                    "updated_at": now,
+                    "updated_by": "sync",
+                    "version": 1,
+                },
+            )
+            st.write_audit(
+                conn,
+                "sync",
+                "misbehaviour",
+                self.origin,
+                {"kind": exc.kind, "description": str(exc)},
+            )
+        self._mark(status="halted", error=str(exc))
+        return exc
+
+
+def _record_from_head(head: EntryHead, data: bytes) -> Record:
+    """The worker already parsed this entry strictly; rebuild it cheaply here."""
+    return Record(head.type, head.body, head.sig["a"], head.key_id, b64decode(head.sig["v"]))

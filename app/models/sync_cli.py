@@ -1,0 +1,143 @@
+"""`python main.py sync`: verify and apply the platform's ledger, headless.
+
+Exit status: 0 synced; 1 platform unreachable (the store is intact, just stale);
+3 platform misbehaviour (evidence stored, sync halted); 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.models import store as st
+from app.models.sync import LogSync, Misbehaviour, Offline, Progress, SyncError
+from ledger.client import LogClient
+from ledger.note import NoteError
+from ledger.sigcheck import SignatureChecker
+
+
+def read_vkey(value: str) -> str:
+    """A verifier key given inline (name+hash+base64) or as a file holding one."""
+    path = Path(value)
+    if "+" not in value or path.exists():
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise SystemExit(f"error: cannot read log key file {value}: {exc.strerror}") from exc
+    return value.strip()
+
+
+def _fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class ProgressBar:
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream, self.last = stream, 0.0
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.2 and progress.done < progress.total:
+            return
+        self.last = now
+        total = max(progress.total, 1)
+        filled = int(30 * progress.done / total)
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {progress.done:,}/{progress.total:,} "
+            f"entries  {progress.rate:,.0f}/s  ETA {_fmt_eta(progress.eta)}  "
+        )
+        self.stream.flush()
+
+    def done(self) -> None:
+        self.stream.write("\n")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="main.py sync", description="Sync and verify the platform's ledger into the store."
+    )
+    parser.add_argument("--platform", required=True, help="platform URL (or a log directory)")
+    parser.add_argument("--log-key", required=True, help="log verifier key, or a file with it")
+    parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: local SQLite)")
+    parser.add_argument("--follow", action="store_true", help="keep syncing as the log grows")
+    parser.add_argument("--workers", type=int, default=None, help="signature-check processes")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--clear-halt",
+        action="store_true",
+        help="administrator: resume a log halted after misbehaviour (evidence is kept)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        client = LogClient(args.platform, read_vkey(args.log_key))
+    except NoteError as exc:
+        print(f"error: the log key is not valid: {exc}", file=sys.stderr)
+        return 2
+    store = st.Store.open(args.db)
+    checker = SignatureChecker(args.workers)
+    sync = LogSync(store, client, checker)
+    try:
+        if args.clear_halt:
+            clear_halt(store, client.origin)
+        return _run(sync, args)
+    finally:
+        sync.close()
+        checker.close()
+        client.close()
+        store.close()
+
+
+def clear_halt(store: st.Store, origin: str) -> None:
+    with store.transaction() as conn:
+        state = st.get_sync_state(conn, origin)
+        if state is None or state.status != "halted":
+            return
+        st.put_sync_state(conn, st.SyncState(**{**state.__dict__, "status": "idle"}))
+        st.write_audit(conn, "admin", "clear-halt", origin, {"was": state.last_error})
+
+
+def _run(sync: LogSync, args: argparse.Namespace) -> int:
+    bar = None if args.quiet else ProgressBar()
+    after = None
+    while True:
+        try:
+            result = sync.sync_once(on_progress=bar, wait_after=after)
+        except Misbehaviour as exc:
+            if bar:
+                bar.done()
+            print(f"PLATFORM MISBEHAVIOUR ({exc.kind}): {exc}", file=sys.stderr)
+            print(
+                "Sync of this log is halted; the evidence is saved in the store.", file=sys.stderr
+            )
+            return 3
+        except Offline as exc:
+            state = sync.store.get_sync_state(sync.origin)
+            since = state.last_success_at if state else None
+            stale = f"; data is as of {since:%Y-%m-%d %H:%M:%S} UTC" if since else ""
+            print(f"offline: {exc}{stale}", file=sys.stderr)
+            if not args.follow:
+                return 1
+            time.sleep(2)  # retry pacing while offline, not a test timing
+            continue
+        except SyncError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 3
+        if bar and result.applied:
+            bar.done()
+        rate = result.applied / result.seconds if result.seconds else 0
+        print(
+            f"{datetime.now(UTC):%H:%M:%S} synced {result.applied:,} entries "
+            f"({result.old_size:,} → {result.new_size:,}) in {result.seconds:.1f} s, "
+            f"{rate:,.0f} entries/s; checkpoint {result.checkpoint.size:,} "
+            f"root {result.checkpoint.root.hex()[:16]}…",
+            flush=True,
+        )
+        if not args.follow:
+            return 0
+        after = result.checkpoint.size
