@@ -224,12 +224,66 @@ def _rings_path(rings: Sequence[np.ndarray]) -> QPainterPath:
     return path
 
 
+_CHUNK = 256
+"""Vertices per outline chunk: small enough to cull when zoomed in, few enough to draw fast."""
+
+
+class _Layer:
+    """Paths with their bounding boxes, so a paint skips the ones out of view.
+
+    When most of them are in view, one combined path is cheaper than many
+    small ones (each antialiased stroke has a fixed set-up cost), so
+    ``draw`` switches to it.
+    """
+
+    def __init__(self, paths: Sequence[QPainterPath]) -> None:
+        self.paths = list(paths)
+        self.combined = QPainterPath()
+        for path in self.paths:
+            self.combined.addPath(path)
+        boxes = [p.boundingRect() for p in self.paths]
+        self.boxes = np.array(
+            [(b.left(), b.top(), b.right(), b.bottom()) for b in boxes], dtype=np.float64
+        ).reshape(-1, 4)
+
+    def visible(self, rect: QRectF) -> list[int]:
+        b = self.boxes
+        hit = (
+            (b[:, 0] <= rect.right())
+            & (b[:, 2] >= rect.left())
+            & (b[:, 1] <= rect.bottom())
+            & (b[:, 3] >= rect.top())
+        )
+        return np.flatnonzero(hit).tolist()
+
+    def draw(self, painter: QPainter, rect: QRectF) -> None:
+        """Strokes or fills (with the painter's pen and brush) what is in ``rect``."""
+        visible = self.visible(rect)
+        if len(visible) > len(self.paths) // 4:
+            painter.drawPath(self.combined)
+        else:
+            for i in visible:
+                painter.drawPath(self.paths[i])
+
+    @classmethod
+    def outlines(cls, rings: Sequence[np.ndarray]) -> _Layer:
+        """Open polyline chunks of the rings (strokes only)."""
+        chunks = []
+        for ring in rings:
+            for start in range(0, len(ring) - 1, _CHUNK):
+                part = ring[start : start + _CHUNK + 1]
+                chunks.append(pg.arrayToQPath(part[:, 0], part[:, 1], connect="all"))
+        return cls(chunks)
+
+
 class BasemapItem(pg.GraphicsObject):
     """District polygons (filled, outlined), the city outline and neighbouring prefectures.
 
-    Built once into a handful of QPainterPaths in map units; the painter's
-    transform does the projection to the screen, with cosmetic (pixel-width)
-    pens so outlines stay crisp at every zoom.
+    Built once into QPainterPaths in map units; the painter's transform does
+    the projection to the screen, with cosmetic (pixel-width) pens so outlines
+    stay crisp at every zoom. Fills are one path per region and outlines are
+    chunks of 256 vertices, each with a bounding box: zoomed into a district,
+    a paint touches a few hundred vertices instead of all ~24,000.
     """
 
     def __init__(self, regions: Sequence[Region]) -> None:
@@ -241,20 +295,21 @@ class BasemapItem(pg.GraphicsObject):
             for r in regions
             if r.level == "prefecture" and not (city and r.adcode == city[0].adcode)
         ]
-        self.context_path = QPainterPath()
-        for region in context:
-            self.context_path.addPath(_rings_path(region.rings))
         self.district_paths = [_rings_path(r.rings) for r in self.districts]
-        self.outline_path = QPainterPath()
-        for path in self.district_paths:
-            self.outline_path.addPath(path)
-        self.city_path = _rings_path(city[0].rings) if city else QPainterPath()
+        self.context_fill = _Layer([_rings_path(r.rings) for r in context])
+        self.district_fill = _Layer(self.district_paths)
+        self.context_lines = _Layer.outlines([ring for r in context for ring in r.rings])
+        self.district_lines = _Layer.outlines([ring for r in self.districts for ring in r.rings])
+        self.city_lines = _Layer.outlines([ring for r in city for ring in r.rings])
         self.fills: list[QColor] = [DISTRICT_FILL] * len(self.districts)
         core = QRectF()
         for path in self.district_paths:
             core = core.united(path.boundingRect())
         self.core_rect = core
-        self._bounds = core.united(self.context_path.boundingRect())
+        bounds = QRectF(core)
+        for path in self.context_fill.paths:
+            bounds = bounds.united(path.boundingRect())
+        self._bounds = bounds
 
     def set_fills(self, colors: Sequence[QColor] | None) -> None:
         """Per-district fill colours (choropleth), or None for the plain fill."""
@@ -269,26 +324,32 @@ class BasemapItem(pg.GraphicsObject):
         # vertices cost ~8 ms and an antialiased 2 px stroke ~15 ms, while
         # aliased fills plus 1 px antialiased cosmetic strokes cost ~3 ms. Fill
         # seams are hidden under the outlines, so only the lines are smoothed,
-        # and the bold city border is two 1 px strokes half a pixel apart.
+        # and the bold city border is two 1 px strokes 0.6 px apart.
+        transform = painter.transform()
+        device = painter.device()
+        inverse, ok = transform.inverted()
+        if device is None or not ok:
+            return
+        view = inverse.mapRect(QRectF(0, 0, device.width(), device.height()))
         aa = QPainter.RenderHint.Antialiasing
         painter.setRenderHint(aa, False)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(CONTEXT_FILL)
-        painter.drawPath(self.context_path)
-        for path, fill in zip(self.district_paths, self.fills):
-            painter.setBrush(fill)
-            painter.drawPath(path)
+        self.context_fill.draw(painter, view)
+        for i in self.district_fill.visible(view):
+            painter.setBrush(self.fills[i])
+            painter.drawPath(self.district_fill.paths[i])
         painter.setRenderHint(aa, True)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(_cosmetic_pen(CONTEXT_LINE))
-        painter.drawPath(self.context_path)
-        painter.setPen(_cosmetic_pen(DISTRICT_LINE))
-        painter.drawPath(self.outline_path)
-        painter.setPen(_cosmetic_pen(CITY_LINE))
-        painter.drawPath(self.city_path)
-        transform = painter.transform()
+        for layer, color in (
+            (self.context_lines, CONTEXT_LINE),
+            (self.district_lines, DISTRICT_LINE),
+            (self.city_lines, CITY_LINE),
+        ):
+            painter.setPen(_cosmetic_pen(color))
+            layer.draw(painter, view)
         painter.setTransform(transform * QTransform.fromTranslate(0.6, 0.6))
-        painter.drawPath(self.city_path)
+        self.city_lines.draw(painter, view)
         painter.setTransform(transform)
 
 
@@ -353,6 +414,8 @@ class LabelItem(pg.GraphicsObject):
         self.anchors: dict[int, tuple[float, float]] = {}
         """Per region id: where to label it when its own label point is out of view."""
         self._inside_cache: dict[tuple[int, float, float, float, int], bool] = {}
+        self.reserved: list[QRectF] = []
+        """Viewport rectangles covered by overlays (the legend): no label goes there."""
 
     def update_anchors(self, window: tuple[float, float, float, float]) -> None:
         """Finds an in-view anchor for districts whose label point is off screen.
@@ -461,7 +524,7 @@ class LabelItem(pg.GraphicsObject):
         viewport = QRectF(0, 0, device.width(), device.height()) if device else QRectF()
         language = _ui_language()
         bubbles = self._bubbles(transform)
-        placed: list[QRectF] = []
+        placed: list[QRectF] = list(self.reserved)
         self.placed = {}
         painter.save()
         painter.resetTransform()
@@ -1362,6 +1425,7 @@ class MapPanel(QWidget):
             .replace("%2", format_count(total))
         )
         self.legend.set_counts(self.view.data.status_counts(self.view.mask))
+        self._place_legend()  # wider numbers can widen it
 
     def _place_legend(self) -> None:
         self.legend.adjustSize()
@@ -1371,6 +1435,8 @@ class MapPanel(QWidget):
             self.view.width() - self.legend.width() - margin,
             self.view.height() - self.legend.height() - margin,
         )
+        area = QRectF(self.legend.geometry()).translated(-QPointF(self.view.viewport().pos()))
+        self.view.labels.reserved = [area.adjusted(-4, -4, 4, 4)]
         self.legend.raise_()
 
     def eventFilter(self, watched: object, event: QEvent) -> bool:
@@ -1382,6 +1448,6 @@ class MapPanel(QWidget):
         if event.type() == QEvent.Type.LanguageChange:
             self.filter_bar.retranslate()
             self.legend.retranslate()
-            self._update_counts()
+            self._update_counts()  # also re-places the legend
             self.view.viewport().update()
         super().changeEvent(event)

@@ -357,6 +357,10 @@ def test_choropleth_and_language(panel, qtbot) -> None:
         QLocale.setDefault(QLocale("en_US"))
         view.viewport().repaint()
         assert set(view.labels.placed) == {"West", "East"}
+        # No label hides under the legend.
+        legend = view.labels.reserved[0]
+        assert legend.width() > 100
+        assert not any(r.intersects(legend) for r in view.labels.placed.values())
     finally:
         QLocale.setDefault(old)
 
