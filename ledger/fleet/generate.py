@@ -33,6 +33,7 @@ import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -118,6 +119,7 @@ PROFILE = {
 _KIND_RATE = {"DC": 3.8, "AC": 1.05}
 # Hangzhou monthly mean air temperature, °C (climate normals, rounded).
 _MONTH_TEMP = (4.5, 6.5, 11.0, 17.0, 22.0, 25.5, 29.0, 28.5, 24.5, 19.0, 13.0, 7.0)
+_NO_SAMPLES = np.zeros(0, dtype=np.int64)
 REGISTRY_TYPES = frozenset(
     {"authority", "operator", "inspector", "station", "pile", "meter", "tariff"}
 )
@@ -156,14 +158,14 @@ class Span:
     stop_ms: int
     start_wh: int
     stop_wh: int
-    cum_wh: list[int]
+    cum_wh: np.ndarray
     """Register increase at the end of each interval (metered, so it ends at stop−start)."""
 
     def register_at(self, t_ms: int) -> int:
-        if t_ms >= self.stop_ms or not self.cum_wh:
+        if t_ms >= self.stop_ms or not len(self.cum_wh):
             return self.stop_wh
         k = (t_ms - self.start_ms) // (INTERVAL_S * 1000)
-        return self.start_wh + (self.cum_wh[k - 1] if k > 0 else 0)
+        return self.start_wh + (int(self.cum_wh[k - 1]) if k > 0 else 0)
 
 
 @dataclass(slots=True)
@@ -191,6 +193,15 @@ class MeterState:
     drift_ms: int = 0
     drift_fault: Fault | None = None
     key_generation: int = 0
+    meter_id: str = ""
+    pile_id: str = ""
+    charge_heat_dc: int = 0
+    """Self-heating while charging, 0.1 °C (DC meters run hotter)."""
+
+    def __post_init__(self) -> None:
+        self.meter_id = self.meter.meter_id
+        self.pile_id = self.meter.pile.pile_id
+        self.charge_heat_dc = 120 if self.meter.pile.kind == "DC" else 40
 
     def register_at(self, t_ms: int) -> int:
         """The meter's register at ``t_ms``: the last session started by then decides."""
@@ -252,6 +263,8 @@ class Simulation:
         self._heap: list[tuple[int, int, Draft]] = []
         self._seq = 0
         self._release_gen: dict[str, int] = {}
+        self._labels = {m.meter_id: model.meter_label(m.meter_id) for m in fleet.meters}
+        """Each meter's signing-key label as of the last released record."""
         self.faults: list[Fault] = []
         self._pending_close: list[tuple[int, MeterState, dict[str, Any]]] = []
         self._hour_batch: list[Draft] = []
@@ -318,15 +331,16 @@ class Simulation:
             out.append(heapq.heappop(heap)[2])
         if self._hour_batch:
             out.extend(self._hour_batch)
-            out.sort(key=lambda d: (d.emit_ms, d.seq))
+            out.sort(key=attrgetter("emit_ms", "seq"))
             self._hour_batch = []
+        labels = self._labels
         for draft in out:
-            if draft.rtype == "meter":  # a re-registration: later meter records use the new key
+            if draft.signer == "meter":
+                draft.signer = labels[draft.body["meter_id"]]
+            elif draft.rtype == "meter":  # a re-registration: later meter records use the new key
                 meter_id = draft.body["meter_id"]
-                self._release_gen[meter_id] = self._release_gen.get(meter_id, 0) + 1
-            elif draft.signer == "meter":
-                meter_id = draft.body["meter_id"]
-                draft.signer = model.meter_label(meter_id, self._release_gen.get(meter_id, 0))
+                self._release_gen[meter_id] = generation = self._release_gen.get(meter_id, 0) + 1
+                labels[meter_id] = model.meter_label(meter_id, generation)
         return out
 
     # ---- one hour ------------------------------------------------------------------
@@ -467,10 +481,10 @@ class Simulation:
             detail["jump_wh"] = start_wh - st.register_wh
         stop_wh = start_wh + energy
         scale = energy / integral if integral else 0.0
-        cum: list[int] = []
+        cum = _NO_SAMPLES
         if power:
             wh = np.rint(np.cumsum(curve) * (INTERVAL_S / 3600 * scale))
-            cum = np.minimum(wh, energy).astype(np.int64).tolist()
+            cum = np.minimum(wh, energy).astype(np.int64)
         st.hist.append(Span(start, stop, start_wh, stop_wh, cum))
         st.register_wh = stop_wh
         st.busy_until = max(st.busy_until, stop)
@@ -591,6 +605,7 @@ class Simulation:
         temp_noise = self.rng.integers(-5, 6, (n, per_hour)).tolist()
         ambient_dc = round((self._ambient_c(h0 + HOUR_MS // 2) + 3.0) * 10)
         emitted = self._hour_batch
+        seq = self._seq
         for i, st in enumerate(self.states):
             t = h0 + (st.hb_phase_ms - h0) % period
             k = 0
@@ -600,28 +615,30 @@ class Simulation:
                     drifting = t < st.drift_until
                     if drifting:
                         offset += st.drift_ms
-                    last = st.hist[-1] if st.hist else None
-                    load = 0
-                    if last is not None and last.start_ms <= t < last.stop_ms:
-                        load = 120 if st.meter.pile.kind == "DC" else 40
+                    heat = 0
+                    if st.hist:
+                        last = st.hist[-1]
+                        if last.start_ms <= t < last.stop_ms:
+                            heat = st.charge_heat_dc
                     st.hb_seq += 1
                     body = {
-                        "meter_id": st.meter.meter_id,
-                        "pile_id": st.meter.pile.pile_id,
+                        "meter_id": st.meter_id,
+                        "pile_id": st.pile_id,
                         "seq": st.hb_seq,
                         "ref_ms": t,
                         "meter_ms": t + offset,
                         "register_wh": st.register_at(t),
-                        "temp_dc": ambient_dc + load + temp_noise[i][k],
+                        "temp_dc": ambient_dc + heat + temp_noise[i][k],
                     }
-                    self._seq += 1
-                    draft = Draft("heartbeat", body, "meter", t, self._seq)
+                    seq += 1
+                    draft = Draft("heartbeat", body, "meter", t, seq)
                     emitted.append(draft)
                     if drifting and st.drift_fault is not None:
                         st.drift_fault.drafts.append(draft)
-                    self.stats["heartbeat"] += 1
                 t += period
                 k += 1
+        self.stats["heartbeat"] += seq - self._seq
+        self._seq = seq
 
     def _fill_seal_closes(self, h1: int) -> None:
         """A later 'closed' seal event reports the register once the simulation reaches it."""

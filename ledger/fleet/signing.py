@@ -65,14 +65,16 @@ def enc_private_pem(seed: int) -> bytes:
     )
 
 
+_DETERMINISTIC_ECDSA = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+
+
 def sign_deterministic(key: SigningKey, message: bytes) -> bytes:
     """Signature in the ``ledger.keys`` wire form, with RFC 6979 nonces for P-256."""
     if key.alg != "p256":
         return key.sign(message)
     private = key._private  # the wrapped cryptography key; keys.py has no deterministic mode
     assert isinstance(private, ec.EllipticCurvePrivateKey)
-    der = private.sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
-    r, s = decode_dss_signature(der)
+    r, s = decode_dss_signature(private.sign(message, _DETERMINISTIC_ECDSA))
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
@@ -122,20 +124,18 @@ class Signer:
             key = self.key(label)
             canonical = canonical_json(body)
             signature = sign_deterministic(key, DOMAIN + rtype.encode() + b"\n" + canonical)
-            # Record.to_bytes() spelled out, to serialise the body once: keys b < s < t < v
-            sig = canonical_json(
-                {"a": key.alg, "k": key.key_id, "v": base64.b64encode(signature).decode()}
-            )
+            # Record.to_bytes() spelled out, to serialise the body once: keys b < s < t < v;
+            # alg, key id, base64 and type need no JSON escaping
             out.append(
-                b'{"b":'
-                + canonical
-                + b',"s":'
-                + sig
-                + b',"t":'
-                + canonical_json(rtype)
-                + b',"v":'
-                + str(VERSION).encode()
-                + b"}"
+                b'{"b":%s,"s":{"a":"%s","k":"%s","v":"%s"},"t":"%s","v":%d}'
+                % (
+                    canonical,
+                    key.alg.encode(),
+                    key.key_id.encode(),
+                    base64.b64encode(signature),
+                    rtype.encode(),
+                    VERSION,
+                )
             )
         return out
 
