@@ -18,10 +18,8 @@ Design choices, and why:
 
 from __future__ import annotations
 
-import ctypes
 import html
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,32 +85,6 @@ from app.views.map_data import (
     merge_overlapping,
     points_in_rings,
 )
-
-# --------------------------------------------------------------------------- stack workaround
-
-
-def pin_none_refcount() -> None:
-    """Keeps CPython 3.11 alive under PySide6 6.12: makes None/True/False effectively immortal.
-
-    Measured here (PySide6-Essentials 6.12.0, CPython 3.11.7): *every* call of a
-    void Qt method from Python (``QPainter.setPen``, ``QLabel.setText`` ...)
-    decrements ``None``'s reference count once (the abi3 wheel returns
-    ``Py_None`` without a new reference, which is only harmless on 3.12+ where
-    ``None`` is immortal). About 16,000 references exist after importing
-    pyqtgraph, so the map crashed with "none_dealloc: deallocating None" within
-    seconds of panning. Raising the count by 2**50 is what 3.12 does natively;
-    it is idempotent and a no-op on 3.12+. The real fix belongs in the
-    application start-up or the pins (CPython 3.12, or a PySide6 without the bug).
-    """
-    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
-        return
-    for singleton in (None, True, False):  # bool returns leak the same way
-        refcount = ctypes.c_ssize_t.from_address(id(singleton))
-        if refcount.value < 1 << 40:
-            refcount.value += 1 << 50
-
-
-pin_none_refcount()
 
 # --------------------------------------------------------------------------- style
 
