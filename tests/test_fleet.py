@@ -569,3 +569,42 @@ def _get(url: str) -> bytes:
 
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.read()
+
+
+def test_default_rates_give_a_few_hundred_faults_per_city_month() -> None:
+    fleet = model.build_fleet(5)
+    rates = parse_rates([])
+    month_sessions, month_meter_days = 28_000 * 30, len(fleet.meters) * 30
+    expected = (
+        sum(rates[n] for n in SESSION_FAULTS) * month_sessions
+        + sum(rates[n] for n in METER_FAULTS) * month_meter_days
+    )
+    assert 150 < expected < 600
+
+
+@pytest.mark.parametrize(
+    ("specs", "message"),
+    [
+        (["meter_error"], "NAME=RATE"),
+        (["nope=0.1"], "unknown fault"),
+        (["silent=x"], "not a number"),
+        (["silent=2"], "within 0..1"),
+        (["all=0.2"], "more than 1"),
+    ],
+)
+def test_bad_fault_rates_are_named(specs: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_rates(specs)
+
+
+def test_fault_rate_overrides_and_scale() -> None:
+    rates = parse_rates(["all=0.01", "silent=0.5"], scale=3.0)
+    assert rates["silent"] == 0.5 and rates["meter_error"] == 0.01
+    assert parse_rates([], 2.0)["duplicate"] == 2 * DEFAULT_RATES["duplicate"]
+
+
+def test_cli_refuses_nonsense(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--piles", "5"]) == 2
+    assert "--platform" in capsys.readouterr().err
+    assert cli.main(["--piles", "1", "--out", "x"]) == 2
+    assert cli.main(["--piles", "5", "--out", "x", "--fault-rate", "bogus=1"]) == 2
