@@ -13,7 +13,7 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.models.migrations import current_revision, head_revision
-from app.models.store import URL_ENV, Store, create_store_engine, default_url
+from app.models.store import URL_ENV, Store, StoreError, create_store_engine, default_url
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,8 +50,12 @@ def main(argv: list[str]) -> int:
             shown = engine.url.render_as_string(hide_password=True)
         finally:
             engine.dispose()
+    except StoreError as exc:
+        print(f"db: {exc}", file=sys.stderr)
+        return 1
     except SQLAlchemyError as exc:
-        print(f"db: cannot use {url!r}: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        reason = getattr(exc, "orig", None) or exc
+        print(f"db: cannot read the store's revision: {reason}", file=sys.stderr)
         return 1
     state = "up to date" if current == head else "needs `db upgrade`"
     print(f"{shown}: at revision {current or '(empty)'} (head {head}) - {state}")

@@ -62,6 +62,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
 from app.paths import data_dir
@@ -579,7 +580,12 @@ class Store:
 
             try:
                 upgrade_to_head(engine)
-            except Exception:
+            except SQLAlchemyError as exc:
+                engine.dispose()
+                where = engine.url.render_as_string(hide_password=True)
+                reason = getattr(exc, "orig", None) or exc
+                raise StoreError(f"cannot open the workstation store {where}: {reason}") from exc
+            except BaseException:
                 engine.dispose()
                 raise
         return cls(engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -15,6 +16,7 @@ from app.models import db_cli
 from app.models.migrations import alembic_config, current_revision, head_revision
 from app.models.store import (
     Store,
+    StoreError,
     SyncState,
     alarms,
     anomalies,
@@ -213,3 +215,34 @@ def test_db_cli_upgrade_and_current(store_url: str, capsys: pytest.CaptureFixtur
     assert f"head {head_revision()}" in capsys.readouterr().out
     assert db_cli.main(["current", "--db", store_url]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_concurrent_first_open_migrates_once(store_url: str) -> None:
+    """Two desktops starting against a fresh office database: both come up, one migrates."""
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            Store.open(store_url).close()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with Store.open(store_url) as store:
+        assert _diffs(store) == []
+
+
+def test_unreachable_database_is_a_store_error(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql+psycopg://nobody:secret@127.0.0.1:1/none?connect_timeout=2"
+    with pytest.raises(StoreError, match="cannot open the workstation store") as info:
+        Store.open(url)
+    assert "secret" not in str(info.value)
+    assert db_cli.main(["upgrade", "--db", url]) == 1
+    assert "secret" not in capsys.readouterr().err
