@@ -72,10 +72,28 @@ def main(argv: list[str]) -> int:
         "--lang", choices=LANGUAGES, help="UI language (default: saved, else zh_CN)"
     )
     parser.add_argument("--no-demo", action="store_true", help="do not start the embedded demo")
+    parser.add_argument("--piles", type=int, default=0, help="demo: a small fleet of N piles")
     args = parser.parse_args(argv)
     app = create_application(sys.argv[:1], args.lang)
     from app.main_window import MainWindow
 
-    window = MainWindow()
+    settings = QSettings()
+    platform = str(settings.value("platform/url", "") or "")
+    vkey = str(settings.value("platform/log_key", "") or "")
+    store_url = str(settings.value("store/url", "") or "") or None
+    demo = None
+    if not platform and not args.no_demo:
+        from app.demo import Demo
+
+        demo = Demo(piles=args.piles)
+        platform = demo.start()
+        vkey = demo.vkey_path.read_text().strip()
+        store_url = demo.store_url
+    window = MainWindow(store_url, platform or None, vkey or None)
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()
+        if demo is not None:
+            demo.stop()

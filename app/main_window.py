@@ -1,34 +1,244 @@
-"""The workstation's main window: docks for the views, a status bar for sync and alarms."""
+"""The workstation's main window: the city map in the centre, docks for the other
+views, a status bar for sync state, checkpoint and open alarms.
+
+The window owns no logic: workers (app.workers) sync and query on their own
+threads; this class wires their signals to the views.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QSettings
-from PySide6.QtWidgets import QLabel, QMainWindow
+import time
+
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+
+from app.models import store as st
+from app.views.map_view import MapPanel
+from app.workers import Call, SyncWorker, start_in_thread
 
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("MainWindow", text)
 
 
+def load_map(store_url: str | None):
+    """Worker-thread function: the map's columns as MapData, plus the open alarm count."""
+    from sqlalchemy import func, select
+
+    from app.models.map_query import OPEN_ALARM_STATES, load_map_columns
+    from app.views.map_data import MapData
+
+    with st.Store.open(store_url) as store, store.engine.connect() as conn:
+        cols = load_map_columns(conn)
+        alarms = conn.execute(
+            select(func.count())
+            .select_from(st.alarms)
+            .where(st.alarms.c.state.in_(OPEN_ALARM_STATES))
+        ).scalar_one()
+    return MapData(**cols.__dict__), alarms
+
+
+def _grab_alone(widget: QWidget):
+    parent = widget.parentWidget()
+    size = widget.size()
+    widget.resize(1600, 1000)
+    pixmap = widget.grab()
+    widget.resize(size)
+    del parent
+    return pixmap
+
+
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    sync_status = Signal(str)
+
+    def __init__(
+        self, store_url: str | None = None, platform: str | None = None, vkey: str | None = None
+    ) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.setWindowTitle(tr("Anxin Charging — Metrology Supervision Workstation"))
-        self.setCentralWidget(QLabel(tr("No ledger synced yet.")))
+        self.store_url = store_url
+        self._threads: list[QThread] = []
+        self._workers: list = []
+        self._sync_worker: SyncWorker | None = None
+        self._last_sync: dict | None = None
+        self._sync_state = ("idle", "")
+        self._map_pending = False
+
+        self.map_panel = MapPanel()
+        self.setCentralWidget(self.map_panel)
+        self.docks: dict[str, QDockWidget] = {}
+
         self.sync_label = QLabel(tr("Not synced"))
-        self.statusBar().addPermanentWidget(self.sync_label)
+        self.checkpoint_label = QLabel("")
+        self.alarm_label = QLabel("")
+        for label in (self.sync_label, self.checkpoint_label, self.alarm_label):
+            self.statusBar().addPermanentWidget(label)
+        self._build_menus()
         self.resize(1600, 1000)
+
+        self._age_timer = QTimer(self)
+        self._age_timer.timeout.connect(self._update_status)
+        self._age_timer.start(1000)
+        self._map_timer = QTimer(self)
+        self._map_timer.setSingleShot(True)
+        self._map_timer.timeout.connect(self.reload_map)
+
         settings = QSettings()
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        state = settings.value("window/state")
+        if platform and vkey:
+            self.start_sync(platform, vkey)
+        self.reload_map()
+
+    # ---- docks --------------------------------------------------------------------------
+    def add_dock(
+        self, name: str, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea
+    ) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{name}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def restore_layout(self) -> None:
+        state = QSettings().value("window/state")
         if state is not None:
             self.restoreState(state)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu(tr("&File"))
+        settings_action = QAction(tr("Settings…"), self)
+        settings_action.triggered.connect(self.open_settings)
+        file_menu.addAction(settings_action)
+        quit_action = QAction(tr("Quit"), self)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        self.view_menu = self.menuBar().addMenu(tr("&View"))
+
+    def open_settings(self) -> None:
+        from app.settings_dialog import SettingsDialog
+
+        SettingsDialog(self).exec()
+
+    # ---- sync ---------------------------------------------------------------------------
+    def start_sync(self, platform: str, vkey: str) -> None:
+        worker = SyncWorker(self.store_url, platform, vkey)
+        worker.state_changed.connect(self._on_sync_state)
+        worker.synced.connect(self._on_synced)
+        worker.progress.connect(self._on_progress)
+        self._sync_worker = worker
+        self._threads.append(start_in_thread(worker, self))
+        self._workers.append(worker)
+
+    def _on_progress(self, done: int, total: int, rate: float) -> None:
+        self._sync_state = ("syncing", "")
+        self.sync_label.setText(
+            tr("Syncing %1 / %2 entries (%3/s)")
+            .replace("%1", f"{done:,}")
+            .replace("%2", f"{total:,}")
+            .replace("%3", f"{rate:,.0f}")
+        )
+
+    def _on_sync_state(self, status: str, message: str) -> None:
+        self._sync_state = (status, message)
+        if status == "halted":
+            QMessageBox.critical(
+                self,
+                tr("Ledger misbehaviour"),
+                tr(
+                    "The platform served data that fails verification. Sync is halted and "
+                    "the evidence is stored."
+                )
+                + "\n\n"
+                + message,
+            )
+        self._update_status()
+
+    def _on_synced(self, info: dict) -> None:
+        self._last_sync = info
+        self._sync_state = ("ok", "")
+        self._update_status()
+        if info["applied"] and not self._map_timer.isActive():
+            self._map_timer.start(1500)
+
+    def _update_status(self) -> None:
+        status, message = self._sync_state
+        info = self._last_sync
+        if status == "offline":
+            since = time.strftime("%Y-%m-%d %H:%M", time.localtime(info["at"])) if info else "—"
+            self.sync_label.setText(tr("Offline — data as of %1").replace("%1", since))
+            self.sync_label.setToolTip(message)
+        elif status == "halted":
+            self.sync_label.setText(tr("Sync halted: platform misbehaviour"))
+            self.sync_label.setToolTip(message)
+        elif status == "error":
+            self.sync_label.setText(tr("Sync error, retrying"))
+            self.sync_label.setToolTip(message)
+        elif status == "ok":
+            self.sync_label.setText(tr("Synced and verified"))
+            self.sync_label.setToolTip("")
+        if info:
+            age = int(time.time() - info["at"])
+            self.checkpoint_label.setText(
+                tr("Checkpoint %1 entries, %2 s ago")
+                .replace("%1", f"{info['size']:,}")
+                .replace("%2", str(age))
+            )
+            self.checkpoint_label.setToolTip(info["root"])
+
+    # ---- map ----------------------------------------------------------------------------
+    def reload_map(self) -> None:
+        if self._map_pending:
+            return
+        self._map_pending = True
+        call = Call(load_map, self.store_url)
+        call.done.connect(self._on_map_loaded)
+        call.failed.connect(self._on_map_failed)
+        thread = start_in_thread(call, self)
+        call.done.connect(thread.quit)
+        call.failed.connect(thread.quit)
+        self._threads.append(thread)
+        self._workers.append(call)
+
+    def _on_map_loaded(self, result) -> None:
+        self._map_pending = False
+        data, open_alarms = result
+        if len(data.pile_ids):
+            self.map_panel.set_data(data)
+        self.alarm_label.setText(tr("Open alarms: %1").replace("%1", str(open_alarms)))
+
+    def _on_map_failed(self, message: str) -> None:
+        self._map_pending = False
+        self.statusBar().showMessage(tr("Cannot read the store: %1").replace("%1", message))
+
+    def screenshot_targets(self):
+        """(name, grab) pairs for `main.py screenshot`: the window, then each dock shown
+        alone in the window's place so it renders at full size."""
+        yield "main", self.grab
+        for name, dock in self.docks.items():
+            yield name, lambda dock=dock: _grab_alone(dock.widget())
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stops every worker thread (tests call this; closeEvent does too)."""
+        if self._sync_worker is not None:
+            self._sync_worker.stop()
+        for thread in self._threads:
+            thread.quit()
+        for thread in self._threads:
+            thread.wait(30000)
+        self._threads.clear()
+        self._age_timer.stop()
+        self._map_timer.stop()
 
     def closeEvent(self, event) -> None:
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState())
+        self.shutdown()
         super().closeEvent(event)

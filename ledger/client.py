@@ -33,6 +33,7 @@ class LogClient:
         self.verifier = Verifier(vkey)
         self.origin = origin or self.verifier.name
         self.timeout = timeout
+        self.long_poll_wait = 20.0
         self._pool = ThreadPoolExecutor(8, thread_name_prefix="fetch")
 
     def fetch(self, path: str, timeout: float | None = None) -> bytes:
@@ -52,9 +53,12 @@ class LogClient:
             reason = getattr(exc, "reason", exc)
             raise FetchError(url, f"cannot connect ({reason})") from exc
 
-    def checkpoint(self, after: int | None = None, wait: float = 20) -> tuple[Checkpoint, bytes]:
+    def checkpoint(
+        self, after: int | None = None, wait: float | None = None
+    ) -> tuple[Checkpoint, bytes]:
         """The latest checkpoint, signature verified. With ``after``, long-polls for a
         bigger one (a server without long-poll simply answers at once)."""
+        wait = self.long_poll_wait if wait is None else wait
         path = "checkpoint" if after is None else f"checkpoint?after={after}&wait={wait}"
         note = self.fetch(path, timeout=(wait + self.timeout) if after is not None else None)
         checkpoint, _ = open_checkpoint(note, self.verifier, self.origin)

@@ -27,11 +27,15 @@ def test_ledger_help_lists_note_command():
     assert "usage: python -m ledger" in out
 
 
-def test_main_window_opens(qtbot):
+def test_main_window_opens_without_a_platform(qtbot, tmp_path):
     from app.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(f"sqlite:///{tmp_path / 'ws.sqlite'}")
     qtbot.addWidget(window)
     window.show()
-    assert window.isVisible()
-    assert window.windowTitle()
+    try:
+        assert window.isVisible()
+        assert window.windowTitle()
+        qtbot.waitUntil(lambda: not window._map_pending, timeout=15000)
+    finally:
+        window.shutdown()

@@ -121,8 +121,12 @@ class LogSync:
         client: LogClient,
         checker: SignatureChecker | None = None,
         batch: int = BATCH,
+        on_batch: Callable | None = None,
     ) -> None:
+        """``on_batch(conn, summary)`` runs inside each batch's transaction (the anomaly
+        rules), so findings and the data they rest on commit together."""
         self.store, self.client, self.batch = store, client, batch
+        self.on_batch = on_batch
         self.origin = client.origin
         self.checker = checker or SignatureChecker()
         self._owns_checker = checker is None
@@ -251,6 +255,8 @@ class LogSync:
                 )
             with self.store.transaction() as conn:
                 summary = apply_records(conn, records)
+                if self.on_batch is not None:
+                    self.on_batch(conn, summary)
                 now = datetime.now(UTC)
                 st.put_sync_state(
                     conn,

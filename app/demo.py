@@ -1,0 +1,138 @@
+"""The embedded demo: a reference platform and the fleet simulator, on loopback.
+
+When nothing is configured, the workstation starts these two in the background
+so a new user sees a living city: the simulator registers Hangzhou's fleet and
+then streams sessions, heartbeats, faults and seal events at a speed-up, and the
+workstation syncs and verifies them like any platform. Each start is fresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.paths import ROOT, data_dir
+
+
+@dataclass
+class Demo:
+    root: Path = field(default_factory=lambda: data_dir() / "demo")
+    scale: str = "hangzhou"
+    piles: int = 0
+    speed: float = 60.0
+    fault_scale: float = 20.0
+    url: str = ""
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def vkey_path(self) -> Path:
+        return self.root / "platform" / "log.vkey"
+
+    @property
+    def store_url(self) -> str:
+        return f"sqlite:///{self.root / 'workstation.sqlite'}"
+
+    def start(self) -> str:
+        """Starts both processes; returns the platform URL once it listens."""
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.root.mkdir(parents=True)
+        log = open(self.root / "platform.log", "w")  # noqa: SIM115 - owned by the process
+        platform = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ledger",
+                "serve",
+                "--data",
+                str(self.root / "platform"),
+                "--port",
+                "0",
+                "--workers",
+                "1",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        self.processes.append(platform)
+        line = platform.stdout.readline()
+        if not line.startswith("listening on "):
+            self.stop()
+            raise RuntimeError(
+                "the demo platform did not start; see " + str(self.root / "platform.log")
+            )
+        self.url = line.split()[-1]
+        fleet = ["--scale", self.scale] if not self.piles else ["--piles", str(self.piles)]
+        sim_log = open(self.root / "simulator.log", "w")  # noqa: SIM115
+        self.processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "ledger",
+                    "simulate",
+                    "--platform",
+                    self.url,
+                    *fleet,
+                    "--realtime",
+                    "--speed",
+                    str(self.speed),
+                    "--fault-scale",
+                    str(self.fault_scale),
+                    "--seed",
+                    "2026",
+                    "--quiet",
+                    "--workers",
+                    "1",
+                    "--truth",
+                    str(self.root / "truth.jsonl"),
+                    "--keys-out",
+                    str(self.root / "keys"),
+                ],
+                cwd=ROOT,
+                stdout=sim_log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        return self.url
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.processes:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+        self.processes.clear()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="main.py demo-platform",
+        description="Run the demo platform and fleet simulator headless (Ctrl-C stops).",
+    )
+    parser.add_argument("--piles", type=int, default=0, help="small fleet instead of Hangzhou")
+    parser.add_argument("--speed", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    demo = Demo(piles=args.piles, speed=args.speed)
+    url = demo.start()
+    print(f"platform {url}\nlog key {demo.vkey_path}\nstore {demo.store_url}", flush=True)
+    try:
+        demo.processes[-1].wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.stop()
+    return 0

@@ -1,0 +1,61 @@
+"""`python main.py screenshot --out DIR`: every view at 1600×1000, in Chinese and English.
+
+Starts the demo (a small fleet unless --piles says otherwise), waits until the
+workstation has synced a first batch, then grabs each view offscreen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="main.py screenshot", description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--piles", type=int, default=400)
+    parser.add_argument("--seconds", type=float, default=25, help="demo time before grabbing")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from app.application import create_application, install_language
+    from app.demo import Demo
+    from app.main_window import MainWindow
+
+    app = create_application(sys.argv[:1], "zh_CN")
+    demo = Demo(piles=args.piles, speed=600)
+    platform = demo.start()
+    vkey = demo.vkey_path.read_text().strip()
+    window = MainWindow(demo.store_url, platform, vkey)
+    window.resize(1600, 1000)
+    window.show()
+
+    def pump(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            loop = QEventLoop()
+            QTimer.singleShot(100, loop.quit)
+            loop.exec()
+
+    try:
+        pump(args.seconds)
+        window.reload_map()
+        pump(3)
+        for language in ("zh_CN", "en"):
+            install_language(app, language)
+            window.retranslate() if hasattr(window, "retranslate") else None
+            pump(1)
+            for name, grab in window.screenshot_targets():
+                path = args.out / f"{name}_{language}.png"
+                grab().save(str(path))
+                print(path)
+    finally:
+        window.shutdown()
+        demo.stop()
+    return 0
