@@ -67,6 +67,7 @@ class ListFilter:
 
     text: str = ""
     operator_id: str | None = None
+    station_id: str | None = None
     district: str | None = None
     kind: str | None = None
     status: str | None = None
@@ -136,7 +137,7 @@ LISTS: dict[str, ListSpec] = {
             "commissioned_ms",
         ),
         text_columns=("pile_id", "station_id"),
-        filters=("operator_id", "district", "kind", "status"),
+        filters=("operator_id", "station_id", "district", "kind", "status"),
         nullable_sort=frozenset({"district"}),
     ),
 }
