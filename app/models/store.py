@@ -479,8 +479,6 @@ audit_log = Table(
     comment="Append-only (triggers refuse UPDATE and DELETE): evidence for enforcement cases.",
 )
 
-REGISTRY_TABLES = ("operators", "inspectors", "stations", "piles", "meters")
-
 
 def evidence_key(entry_indexes: Sequence[int]) -> str:
     """The canonical text of a set of entry indexes: "12,40,41" (sorted, no duplicates)."""
