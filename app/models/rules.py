@@ -1,0 +1,1354 @@
+"""The anomaly rules catalogue and the engine that runs it over the store.
+
+Each rule is a metrology or billing check a regulator of Hangzhou's 安心充电 platform makes
+on the signed ledger: metered vs billed energy, price vs the posted time-of-use tariff,
+register continuity, physically impossible energy, duplicates, meter clock error, silent
+meters, electronic seals and meter keys. A rule yields :class:`Finding` objects citing the
+*entry indexes* of the signed records it rests on (so every finding can be traced to its
+inclusion proof) and the engine stores them in ``anomalies`` idempotently: the unique
+``(rule_id, evidence_key)`` makes a rescan insert nothing new.
+
+Why this shape:
+
+* **Vectorised.** A city produces ~28k sessions and ~400k heartbeats a day and a year is
+  10 M sessions, so rules never loop per row in Python. Columns are fetched in bulk (one
+  query per table per chunk) and every rule is a numpy mask over sorted columns: "previous
+  session on this meter" is a shift over rows sorted by (meter, start), the running maximum
+  of stop times is an accumulate over a (meter, time) key, tariff look-up is a
+  ``searchsorted``. Python only builds the (rare) findings. The same code runs on SQLite and
+  PostgreSQL because the SQL is plain ``SELECT`` with ``IN`` lists.
+* **Context rows.** A chunk is (a set of meters) × (a time window). For each meter the last
+  row *before* the window is loaded as context: it feeds the "previous session / previous
+  heartbeat" comparisons but never produces a finding itself. This is what makes
+  :func:`run_incremental` (window = from the earliest time in the synced batch) give the
+  same findings as :func:`full_rescan` (windows over all time), and keeps memory bounded.
+* **Data time, not wall time.** "Silent" is judged against the newest record time in the
+  store: the demo's clock is simulated and a store replayed from a year-old log must not
+  find every meter silent.
+
+R13 (signature failure) is not here on purpose: an entry whose signature fails never
+reaches the store — the sync halts and raises its own alarm (rule_id ``"L1"``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, bindparam, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from app.models import store as st
+from app.models.projection import BatchSummary
+
+SEVERITIES = ("info", "warning", "high", "critical")
+ALARM_SEVERITIES = frozenset({"high", "critical"})
+
+RESOLUTION_WH = 10
+"""One register resolution step (0.01 kWh): added to every energy tolerance."""
+CLASS_PERMILLE = {"0.5": 5, "1": 10, "2": 20}
+"""Accuracy class → maximum permissible error in ‰ (JJG 1148/1149: class 1 ±1 %, 2 ±2 %)."""
+UNKNOWN_CLASS_PERMILLE = 20
+"""A meter with no registry record is judged at the most lenient class (2)."""
+PAY_STEP_FEN = 1
+"""Minimum pay step, 0.01 yuan: the payment-amount error allowance of JJG 1149-2018."""
+CLOCK_WARN_MS = 5_000
+"""Clock error limit at first verification (≤ 5 s)."""
+CLOCK_HIGH_MS = 180_000
+"""Clock error limit at subsequent verification (≤ 3 min)."""
+OVER_POWER_NUM, OVER_POWER_DEN = 11, 10
+"""Energy above rated power × duration × 1.1 cannot have been delivered."""
+SILENT_FACTOR = 2
+"""A meter is silent after this many missed heartbeat intervals."""
+CST_OFFSET_MS = 8 * 3_600_000
+DAY_MS = 86_400_000
+CHUNK_METERS = 1000
+CHUNK_WINDOW_MS = 31 * DAY_MS
+"""Full rescan chunk: 1,000 meters × 31 days ≈ 100k sessions at city density."""
+LOOKAHEAD_MS = DAY_MS
+"""Heartbeats after a window are loaded too (as context), so a session near the window's
+end still finds the heartbeat after its stop (register-frozen check)."""
+_IN_CHUNK = 5000
+_KEY_SHIFT = np.int64(1 << 42)
+"""(code, time) pairs as one int64: Unix ms < 2^42 until the year 2109."""
+
+
+# ---- catalogue -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One numbered rule as the regulator sees it (titles and explanations zh + en)."""
+
+    rule_id: str
+    severity: str
+    title_zh: str
+    title_en: str
+    explain_zh: str
+    explain_en: str
+    evidence: str
+    """Which entries a finding cites, in its evidence list (for the UI and the report)."""
+    in_engine: bool = True
+
+
+CATALOGUE: dict[str, Rule] = {
+    r.rule_id: r
+    for r in (
+        Rule(
+            "R01",
+            "high",
+            "计量与结算电量不符(计量误差/多收费)",
+            "Metered and billed energy differ",
+            "结算电量 billed_wh 与计量电量 energy_wh 之差超出电能表准确度等级允许误差"
+            "(1级 ±1%,2级 ±2%,另加一个显示分辨力 10 Wh)。结算多于计量即为多收费。",
+            "The operator's billed energy differs from the meter's energy by more than the "
+            "meter's accuracy class (class 1 ±1 %, class 2 ±2 %) plus one 10 Wh register step. "
+            "Billing more than was metered overcharges the driver.",
+            "session entry, billing entry",
+        ),
+        Rule(
+            "R02",
+            "high",
+            "收费金额高于公示分时电价(多收费)",
+            "Amount above the posted time-of-use tariff",
+            "按公示分时电价(峰谷平尖)和功率曲线对计量电量重新计价,结算金额超出"
+            "计算值一个最小付费单位(0.01元)以上。",
+            "The bill's amount exceeds, by more than the 0.01-yuan pay step, the charge "
+            "recomputed from the posted ToU tariff for the metered energy, split across ToU "
+            "periods by the session's power profile.",
+            "billing entry, session entry, tariff entry",
+        ),
+        Rule(
+            "R03",
+            "high",
+            "电能表示值倒走",
+            "Meter register went backwards",
+            "本次充电起始示值小于同一电能表上一次充电的结束示值。",
+            "A session's start register is below the previous session's stop register on the "
+            "same meter.",
+            "previous session entry, session entry",
+        ),
+        Rule(
+            "R04",
+            "warning",
+            "电能表示值跳变(电量去向不明)",
+            "Register jump: energy unaccounted for",
+            "本次充电起始示值比上一次结束示值多出一个分辨力以上,中间电量无对应充电记录。",
+            "A session's start register exceeds the previous stop register by more than one "
+            "10 Wh step: energy passed through the meter with no session to account for it.",
+            "previous session entry, session entry",
+        ),
+        Rule(
+            "R05",
+            "high",
+            "电量超过额定功率上限",
+            "Energy above the pile's rated power",
+            "充电电量大于额定功率 × 充电时长 × 1.1,物理上不可能。",
+            "Session energy exceeds rated power × duration × 1.1: physically impossible.",
+            "session entry",
+        ),
+        Rule(
+            "R06",
+            "high",
+            "零时长充电有电量",
+            "Energy in a zero-length session",
+            "充电结束时间不晚于开始时间,却记录了电量。",
+            "The session stops no later than it starts yet records energy.",
+            "session entry",
+        ),
+        Rule(
+            "R07",
+            "warning",
+            "同一充电接口充电时段重叠",
+            "Overlapping sessions on one connector",
+            "同一电能表(充电接口)的两次充电时间段重叠。",
+            "Two sessions on the same meter (connector) overlap in time.",
+            "earlier session entry, session entry",
+        ),
+        Rule(
+            "R08",
+            "high",
+            "重复充电记录(重复收费)",
+            "Duplicate session (double charge)",
+            "同一电能表上起止时间和电量完全相同的充电记录出现多次(不同的订单号)。",
+            "The same meter reports a session with identical start, stop and energy more than "
+            "once (under another session ID): the driver may be charged twice.",
+            "original session entry, duplicate session entry",
+        ),
+        Rule(
+            "R09",
+            "warning",
+            "电能表时钟偏差超限",
+            "Meter clock offset beyond limit",
+            "心跳中电能表时钟与参考时钟之差超过 5 秒(首次检定限值,预警);超过 3 分钟"
+            "(后续检定限值,严重)。",
+            "A heartbeat's meter clock differs from the reference clock by more than 5 s (the "
+            "first-verification limit: warning) or 3 min (the subsequent limit: high).",
+            "heartbeat entry where the offset first exceeded the level",
+        ),
+        Rule(
+            "R10",
+            "warning",
+            "电能表离线或示值冻结",
+            "Meter silent or register frozen",
+            "电能表超过两个心跳周期无任何记录(以库中最新数据时间为准);或有结算的充电"
+            "前后心跳示值未变(示值冻结,严重)。",
+            "No record from the meter for more than 2 × its heartbeat interval (judged against "
+            "the newest data time in the store, not the wall clock); or the heartbeat register "
+            "did not move across a billed session (register frozen: high).",
+            "last entry before the silence; or heartbeat, session, heartbeat",
+        ),
+        Rule(
+            "R11",
+            "critical",
+            "电子铅封开启",
+            "Electronic seal opened",
+            "电能表电子铅封开启(或被破坏),且之后没有检定员的检定记录确认重新施封。",
+            "The meter's electronic seal was opened (or tampered with) and no verification by "
+            "an authorised inspector closed it afterwards.",
+            "seal event entry",
+        ),
+        Rule(
+            "R12",
+            "high",
+            "电能表密钥变更未经检定",
+            "Meter key changed without verification",
+            "同一电能表登记了新的签名密钥,而两次登记之间没有检定记录。",
+            "A meter was re-registered with a new signing key and no verification of that "
+            "meter lies between the two registrations.",
+            "previous key entry, new key entry",
+        ),
+        Rule(
+            "R13",
+            "critical",
+            "记录签名验证失败",
+            "Record signature does not verify",
+            "签名验证失败的记录不会进入本地库:同步中止并产生告警(规则 L1)。",
+            "An entry whose signature fails never reaches the store: the sync halts and "
+            "raises its own alarm (rule L1). Listed for completeness; not run by this engine.",
+            "(sync evidence, see misbehaviour)",
+            in_engine=False,
+        ),
+        Rule(
+            "R14",
+            "high",
+            "计量电量与功率曲线不符(计量误差)",
+            "Metered energy disagrees with the power profile",
+            "电能表计量电量与其自身上报功率曲线积分之差超出准确度等级允许误差加 10 Wh。",
+            "The meter's energy differs from the integral of its own power profile by more "
+            "than its accuracy class plus one 10 Wh step: the meter itself mis-measures.",
+            "session entry",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule hit: what, where, when, how bad, and the entries it rests on."""
+
+    rule_id: str
+    pile_id: str | None
+    meter_id: str | None
+    at_ms: int
+    severity: str
+    evidence: tuple[int, ...]
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    anomaly_id: int | None = None
+    """The ``anomalies`` row id once stored."""
+
+    @property
+    def evidence_key(self) -> str:
+        return st.evidence_key(self.evidence)
+
+    @property
+    def rule(self) -> Rule:
+        return CATALOGUE[self.rule_id]
+
+
+# ---- loading -------------------------------------------------------------------------
+
+Cols = dict[str, np.ndarray]
+
+
+def _columns(rows: Sequence[Sequence[Any]], names: Sequence[str], ints: Iterable[str]) -> Cols:
+    """Rows → one numpy array per column (int64 where listed, object otherwise)."""
+    int_names = set(ints)
+    if not rows:
+        return {n: np.zeros(0, np.int64 if n in int_names else object) for n in names}
+    transposed = list(zip(*rows))
+    out: Cols = {}
+    for name, values in zip(names, transposed):
+        if name in int_names:
+            try:
+                out[name] = np.array(values, np.int64)
+            except TypeError:  # NULLs (an aggregate over no rows)
+                out[name] = np.array([0 if v is None else v for v in values], np.int64)
+        else:
+            arr = np.empty(len(values), object)
+            arr[:] = values
+            out[name] = arr
+    return out
+
+
+def _concat(parts: list[Cols], names: Sequence[str], ints: Iterable[str]) -> Cols:
+    parts = [p for p in parts if len(next(iter(p.values())))]
+    if not parts:
+        return _columns([], names, ints)
+    return {n: np.concatenate([p[n] for p in parts]) for n in names}
+
+
+def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def _windowed(
+    conn: Connection,
+    table: str,
+    cols: Sequence[str],
+    tcol: str,
+    meter_ids: Sequence[str],
+    since: int | None,
+    until: int | None,
+    ints: Iterable[str],
+    *,
+    lookahead: int = 0,
+) -> Cols:
+    """Rows of ``table`` for the meters with ``since <= tcol < until (+lookahead)``.
+
+    Adds, per meter, the rows at the last ``tcol`` before ``since`` (context for
+    "previous row" comparisons) and marks context rows (before the window or in the
+    look-ahead) with ``ctx = 1`` (before) or ``ctx = 2`` (look-ahead). Driven by the
+    (meter_id, time) indexes.
+    """
+    sel = ", ".join(f"t.{c}" for c in cols)
+    names = [*cols, "ctx"]
+    ints = [*ints, "ctx"]
+    conds = ["t.meter_id IN :ids"]
+    ctx_expr = "0"
+    if since is not None:
+        conds.append(f"t.{tcol} >= :since")
+    if until is not None:
+        conds.append(f"t.{tcol} < :until_ahead")
+        ctx_expr = f"CASE WHEN t.{tcol} >= :until THEN 2 ELSE 0 END"
+    sql = f"SELECT {sel}, {ctx_expr} AS ctx FROM {table} t WHERE {' AND '.join(conds)}"
+    if since is not None:
+        sql += (
+            f" UNION ALL SELECT {sel}, 1 AS ctx FROM (SELECT m.meter_id AS mid, "
+            f"(SELECT MAX(x.{tcol}) FROM {table} x WHERE x.meter_id = m.meter_id "
+            f"AND x.{tcol} < :since) AS pt FROM meters m WHERE m.meter_id IN :ids) p "
+            f"JOIN {table} t ON t.meter_id = p.mid AND t.{tcol} = p.pt"
+        )
+    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+    params: dict[str, Any] = {}
+    if since is not None:
+        params["since"] = since
+    if until is not None:
+        params["until"] = until
+        params["until_ahead"] = until + lookahead
+    parts = [
+        _columns(conn.execute(stmt, {**params, "ids": chunk}).all(), names, ints)
+        for chunk in _chunks(meter_ids)
+    ]
+    return _concat(parts, names, ints)
+
+
+@dataclass
+class _Registry:
+    """The small tables every chunk needs, loaded once per scan."""
+
+    meter_pile: dict[str, str]
+    meter_class_pm: dict[str, int]
+    meter_hb_ms: dict[str, int]
+    meter_at: dict[str, tuple[int, int]]
+    pile_rated_w: dict[str, int]
+    tariff_code: dict[str, int]
+    tariff_key: np.ndarray
+    """Sorted (tariff code << 42 | valid_from_ms)."""
+    tariff_row: np.ndarray
+    tariff_entry: np.ndarray
+    energy_e4: np.ndarray
+    """[tariff row, minute of day] → price in 0.0001 yuan/kWh (-1: not covered)."""
+    service_e4: np.ndarray
+    verif_pile_closed_max: dict[str, int]
+    verif_meter_entries: dict[str, np.ndarray]
+
+    @classmethod
+    def load(cls, conn: Connection) -> _Registry:
+        meters = conn.execute(
+            text(
+                "SELECT meter_id, pile_id, accuracy_class, heartbeat_s, at_ms, entry_index "
+                "FROM meters"
+            )
+        ).all()
+        piles = conn.execute(text("SELECT pile_id, rated_power_w FROM piles")).all()
+        tariffs = conn.execute(
+            st.tariffs.select().order_by(
+                st.tariffs.c.tariff_id, st.tariffs.c.valid_from_ms, st.tariffs.c.entry_index
+            )
+        ).all()
+        verifs = conn.execute(
+            text("SELECT pile_id, meter_id, at_ms, seal_closed, entry_index FROM verifications")
+        ).all()
+        codes: dict[str, int] = {}
+        keys, entries = [], []
+        energy = np.full((max(len(tariffs), 1), 1440), -1, np.int64)
+        service = np.full_like(energy, -1)
+        for row_no, t in enumerate(tariffs):  # per tariff, not per session: a few thousand
+            code = codes.setdefault(t.tariff_id, len(codes))
+            keys.append((code << 42) | t.valid_from_ms)
+            entries.append(t.entry_index)
+            periods = t.periods if not isinstance(t.periods, str) else json.loads(t.periods)
+            for p in periods:
+                energy[row_no, p["start_min"] : p["end_min"]] = p["energy_e4"]
+                service[row_no, p["start_min"] : p["end_min"]] = p["service_e4"]
+        closed_max: dict[str, int] = {}
+        by_meter: dict[str, list[int]] = {}
+        for v in verifs:
+            by_meter.setdefault(v.meter_id, []).append(v.entry_index)
+            if v.seal_closed:
+                closed_max[v.pile_id] = max(closed_max.get(v.pile_id, v.at_ms), v.at_ms)
+        return cls(
+            meter_pile={m.meter_id: m.pile_id for m in meters},
+            meter_class_pm={
+                m.meter_id: CLASS_PERMILLE.get(m.accuracy_class, UNKNOWN_CLASS_PERMILLE)
+                for m in meters
+            },
+            meter_hb_ms={m.meter_id: int(m.heartbeat_s) * 1000 for m in meters},
+            meter_at={m.meter_id: (m.entry_index, m.at_ms) for m in meters},
+            pile_rated_w={p.pile_id: int(p.rated_power_w) for p in piles},
+            tariff_code=codes,
+            tariff_key=np.array(keys, np.int64),
+            tariff_row=np.arange(len(keys)),
+            tariff_entry=np.array(entries, np.int64),
+            energy_e4=energy,
+            service_e4=service,
+            verif_pile_closed_max=closed_max,
+            verif_meter_entries={k: np.sort(np.array(v, np.int64)) for k, v in by_meter.items()},
+        )
+
+
+def _lookup(mapping: Mapping[str, Any], keys: np.ndarray, default: Any) -> np.ndarray:
+    """Vector of ``mapping[key]`` (one dict probe per distinct key, not per row)."""
+    if not len(keys):
+        return np.zeros(0, np.int64 if isinstance(default, int) else object)
+    uniq, inverse = np.unique(keys.astype(str), return_inverse=True)
+    values = [mapping.get(k, default) for k in uniq.tolist()]
+    arr = np.array(values, np.int64 if isinstance(default, int) else object)
+    return arr[inverse]
+
+
+def _codes(values: np.ndarray) -> np.ndarray:
+    if not len(values):
+        return np.zeros(0, np.int64)
+    return np.unique(values.astype(str), return_inverse=True)[1].astype(np.int64)
+
+
+# ---- the scan of one chunk -----------------------------------------------------------
+
+
+@dataclass
+class _Out:
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(
+        self,
+        rule_id: str,
+        pile_id: Any,
+        meter_id: Any,
+        at_ms: Any,
+        evidence: Iterable[Any],
+        detail: Mapping[str, Any],
+        severity: str | None = None,
+    ) -> None:
+        self.findings.append(
+            Finding(
+                rule_id,
+                None if pile_id is None else str(pile_id),
+                None if meter_id is None else str(meter_id),
+                int(at_ms),
+                severity or CATALOGUE[rule_id].severity,
+                tuple(sorted({int(e) for e in evidence})),
+                detail,
+            )
+        )
+
+
+_SESSION_COLS = (
+    "entry_index",
+    "session_id",
+    "meter_id",
+    "pile_id",
+    "start_ms",
+    "stop_ms",
+    "start_wh",
+    "stop_wh",
+    "energy_wh",
+    "interval_s",
+)
+_SESSION_INTS = ("entry_index", "start_ms", "stop_ms", "start_wh", "stop_wh", "energy_wh")
+
+
+def _scan_chunk(
+    conn: Connection,
+    reg: _Registry,
+    meter_ids: Sequence[str],
+    since: int | None,
+    until: int | None,
+) -> list[Finding]:
+    """Every windowed rule over ``meter_ids`` × [since, until); see the module doc."""
+    out = _Out()
+    s = _windowed(
+        conn,
+        "sessions",
+        _SESSION_COLS,
+        "start_ms",
+        meter_ids,
+        since,
+        until,
+        (*_SESSION_INTS, "interval_s"),
+    )
+    hb = _windowed(
+        conn,
+        "heartbeats",
+        ("entry_index", "meter_id", "ref_ms", "meter_ms", "register_wh"),
+        "ref_ms",
+        meter_ids,
+        since,
+        until,
+        ("entry_index", "ref_ms", "meter_ms", "register_wh"),
+        lookahead=LOOKAHEAD_MS,
+    )
+    seals = _windowed(
+        conn,
+        "seal_events",
+        ("entry_index", "meter_id", "pile_id", "event", "at_ms"),
+        "at_ms",
+        meter_ids,
+        since,
+        until,
+        ("entry_index", "at_ms"),
+    )
+    s = _sort(s, ("entry_index", "start_ms"), "meter_id")
+    hb = _sort(hb, ("entry_index", "ref_ms"), "meter_id")
+    copy = _session_rules(s, reg, out)
+    _billing_rules(conn, s, reg, meter_ids, since, until, out)
+    _clock_rule(hb, reg, out)
+    _silence_rule(s, hb, seals, reg, out)
+    _frozen_rule(conn, s, hb, copy, meter_ids, since, until, out)
+    _seal_rule(seals, reg, out)
+    return out.findings
+
+
+def _sort(cols: Cols, minor: Sequence[str], major: str) -> Cols:
+    """Rows ordered by (major, *reversed(minor)); adds the integer ``code`` of ``major``."""
+    code = _codes(cols[major])
+    order = np.lexsort((*(cols[m] for m in minor), code))
+    result = {k: v[order] for k, v in cols.items()}
+    result["code"] = code[order]
+    return result
+
+
+def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
+    """R03–R08 over sessions sorted by (meter, start, entry); returns the duplicate mask."""
+    n = len(s["entry_index"])
+    if n == 0:
+        return np.zeros(0, bool)
+    code, start, stop = s["code"], s["start_ms"], s["stop_ms"]
+    energy, entry, focus = s["energy_wh"], s["entry_index"], s["ctx"] == 0
+    # R08 duplicates: equal (meter, start, stop, energy); the first entry is the original.
+    d = np.lexsort((entry, energy, stop, start, code))
+    same = np.zeros(n, bool)
+    same[1:] = (
+        (code[d][1:] == code[d][:-1])
+        & (start[d][1:] == start[d][:-1])
+        & (stop[d][1:] == stop[d][:-1])
+        & (energy[d][1:] == energy[d][:-1])
+    )
+    first = np.maximum.accumulate(np.where(same, 0, np.arange(n)))
+    copy = np.zeros(n, bool)
+    copy[d[same]] = True
+    original = np.empty(n, np.int64)
+    original[d] = d[first]
+    for i in np.flatnonzero(copy & focus):
+        o = original[i]
+        out.add(
+            "R08",
+            s["pile_id"][i],
+            s["meter_id"][i],
+            start[i],
+            (entry[o], entry[i]),
+            {
+                "session_id": s["session_id"][i],
+                "original_session_id": s["session_id"][o],
+                "energy_wh": int(energy[i]),
+            },
+        )
+    # The register chain: distinct sessions in time order per meter.
+    c = np.flatnonzero(~copy)
+    if len(c) > 1:
+        prev, cur = c[:-1], c[1:]
+        same_meter = code[cur] == code[prev]
+        base = same_meter & focus[cur]
+        jump = s["start_wh"][cur] - s["stop_wh"][prev]
+        for k in np.flatnonzero(base & (jump < 0)):
+            p, i = prev[k], cur[k]
+            out.add(
+                "R03",
+                s["pile_id"][i],
+                s["meter_id"][i],
+                start[i],
+                (entry[p], entry[i]),
+                {
+                    "session_id": s["session_id"][i],
+                    "previous_session_id": s["session_id"][p],
+                    "previous_stop_wh": int(s["stop_wh"][p]),
+                    "start_wh": int(s["start_wh"][i]),
+                    "jump_wh": int(jump[k]),
+                },
+            )
+        for k in np.flatnonzero(base & (jump > RESOLUTION_WH)):
+            p, i = prev[k], cur[k]
+            out.add(
+                "R04",
+                s["pile_id"][i],
+                s["meter_id"][i],
+                start[i],
+                (entry[p], entry[i]),
+                {
+                    "session_id": s["session_id"][i],
+                    "previous_session_id": s["session_id"][p],
+                    "previous_stop_wh": int(s["stop_wh"][p]),
+                    "start_wh": int(s["start_wh"][i]),
+                    "unaccounted_wh": int(jump[k]),
+                },
+            )
+        # R07: start before the latest stop of any earlier session on the meter.
+        key = code[c] * _KEY_SHIFT + stop[c]
+        running = np.maximum.accumulate(key)
+        setter = np.maximum.accumulate(np.where(key == running, np.arange(len(c)), 0))
+        holder = c[setter[:-1]]  # for cur = c[1:]: the earlier session with the latest stop
+        overlap = (code[holder] == code[cur]) & (start[cur] < stop[holder]) & focus[cur]
+        for k in np.flatnonzero(overlap):
+            h, i = holder[k], cur[k]
+            out.add(
+                "R07",
+                s["pile_id"][i],
+                s["meter_id"][i],
+                start[i],
+                (entry[h], entry[i]),
+                {
+                    "session_id": s["session_id"][i],
+                    "overlapped_session_id": s["session_id"][h],
+                    "overlap_ms": int(min(stop[h], stop[i]) - start[i]),
+                },
+            )
+    # R05 / R06: physically impossible energy.
+    duration = stop - start
+    rated = _lookup(reg.pile_rated_w, s["pile_id"], -1)
+    over = (
+        focus
+        & (duration > 0)
+        & (rated > 0)
+        & (energy * 3_600_000 * OVER_POWER_DEN > rated * duration * OVER_POWER_NUM)
+    )
+    for i in np.flatnonzero(over):
+        out.add(
+            "R05",
+            s["pile_id"][i],
+            s["meter_id"][i],
+            start[i],
+            (entry[i],),
+            {
+                "session_id": s["session_id"][i],
+                "energy_wh": int(energy[i]),
+                "rated_power_w": int(rated[i]),
+                "duration_ms": int(duration[i]),
+                "max_wh": int(
+                    rated[i] * duration[i] * OVER_POWER_NUM // (OVER_POWER_DEN * 3_600_000)
+                ),
+            },
+        )
+    for i in np.flatnonzero(focus & (duration <= 0) & (energy > 0)):
+        out.add(
+            "R06",
+            s["pile_id"][i],
+            s["meter_id"][i],
+            start[i],
+            (entry[i],),
+            {
+                "session_id": s["session_id"][i],
+                "energy_wh": int(energy[i]),
+                "duration_ms": int(duration[i]),
+            },
+        )
+    return copy
+
+
+def _power(conn: Connection, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(samples as int64, offsets[n+1]) for the given session entries, in that order."""
+    if not len(entries):
+        return np.zeros(0, np.int64), np.zeros(1, np.int64)
+    stmt = text("SELECT entry_index, power_w FROM sessions WHERE entry_index IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    blobs: dict[int, bytes] = {}
+    for chunk in _chunks(entries.tolist()):
+        blobs.update(conn.execute(stmt, {"ids": chunk}).all())
+    ordered = [bytes(blobs[e]) for e in entries.tolist()]
+    lengths = np.fromiter(map(len, ordered), np.int64, len(ordered)) // 4
+    samples = np.frombuffer(b"".join(ordered), "<i4").astype(np.int64)
+    offsets = np.zeros(len(ordered) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return samples, offsets
+
+
+def _segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per-segment sums, exact in int64 (empty segments give 0, unlike reduceat)."""
+    cs = np.zeros(len(values) + 1, np.int64)
+    np.cumsum(values, out=cs[1:])
+    return cs[offsets[1:]] - cs[offsets[:-1]]
+
+
+def _round_half_up(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``ledger.fleet.tariff._round_half_up`` vectorised (exact: object ints if large)."""
+    if len(num) and (np.abs(num).max() > 2**61 or den.max() > 2**61):
+        num, den = num.astype(object), den.astype(object)
+    return (2 * num + den) // (2 * den)
+
+
+def _billing_rules(
+    conn: Connection,
+    s: Cols,
+    reg: _Registry,
+    meter_ids: Sequence[str],
+    since: int | None,
+    until: int | None,
+    out: _Out,
+) -> None:
+    """R01 (billed vs metered), R02 (amount vs ToU tariff) and R14 (energy vs profile)."""
+    focus_rows = np.flatnonzero(s["ctx"] == 0) if len(s["entry_index"]) else np.zeros(0, int)
+    if not len(focus_rows):
+        return
+    entries = s["entry_index"][focus_rows]
+    samples, offsets = _power(conn, entries)
+    nsamp = np.diff(offsets)
+    class_pm = _lookup(reg.meter_class_pm, s["meter_id"][focus_rows], UNKNOWN_CLASS_PERMILLE)
+    energy = s["energy_wh"][focus_rows]
+    interval = s["interval_s"][focus_rows]
+    # R14: |E - Σp·iv/3600| > class × integral + 10 Wh, in exact integers (× 3600 × 1000).
+    ps = _segment_sums(samples, offsets) * interval  # W·s
+    dev = np.abs(energy * 3600 - ps) * 1000
+    bad = (nsamp > 0) & (dev > np.abs(ps) * class_pm + RESOLUTION_WH * 3_600_000)
+    for k in np.flatnonzero(bad):
+        i = focus_rows[k]
+        integral = ps[k] / 3600
+        out.add(
+            "R14",
+            s["pile_id"][i],
+            s["meter_id"][i],
+            s["start_ms"][i],
+            (s["entry_index"][i],),
+            {
+                "session_id": s["session_id"][i],
+                "energy_wh": int(energy[k]),
+                "profile_wh": round(float(integral), 1),
+                "error_pct": round(float((energy[k] - integral) / integral * 100), 3),
+                "class_pct": class_pm[k] / 10,
+            },
+        )
+    # Bills of the window's sessions (joined on session_id; duplicate IDs give one row each).
+    conds = ["s.meter_id IN :ids"]
+    params: dict[str, Any] = {}
+    if since is not None:
+        conds.append("s.start_ms >= :since")
+        params["since"] = since
+    if until is not None:
+        conds.append("s.start_ms < :until")
+        params["until"] = until
+    stmt = text(
+        "SELECT s.entry_index, b.entry_index, b.tariff_id, b.billed_wh, b.energy_fen, "
+        "b.service_fen, b.amount_fen FROM billing b JOIN sessions s "
+        f"ON s.session_id = b.session_id WHERE {' AND '.join(conds)}"
+    ).bindparams(bindparam("ids", expanding=True))
+    names = ("s_entry", "entry_index", "tariff_id", "billed_wh", "energy_fen", "service_fen")
+    names = (*names, "amount_fen")
+    ints = ("s_entry", "entry_index", "billed_wh", "energy_fen", "service_fen", "amount_fen")
+    b = _concat(
+        [
+            _columns(conn.execute(stmt, {**params, "ids": chunk}).all(), names, ints)
+            for chunk in _chunks(list(meter_ids))
+        ],
+        names,
+        ints,
+    )
+    if not len(b["entry_index"]):
+        return
+    # Map each bill to its session's position k in the focus arrays.
+    sorter = np.argsort(entries)
+    pos = np.searchsorted(entries, b["s_entry"], sorter=sorter)
+    pos = np.clip(pos, 0, len(entries) - 1)
+    k_of = sorter[pos]
+    known = entries[k_of] == b["s_entry"]
+    b = {n: v[known] for n, v in b.items()}
+    k_of = k_of[known]
+    rows = focus_rows[k_of]
+    e = energy[k_of]
+    billed = b["billed_wh"]
+    cls = class_pm[k_of]
+    diff = billed - e
+    r01 = np.abs(diff) * 1000 > e * cls + RESOLUTION_WH * 1000
+    for j in np.flatnonzero(r01):
+        i = rows[j]
+        out.add(
+            "R01",
+            s["pile_id"][i],
+            s["meter_id"][i],
+            s["start_ms"][i],
+            (s["entry_index"][i], b["entry_index"][j]),
+            {
+                "session_id": s["session_id"][i],
+                "energy_wh": int(e[j]),
+                "billed_wh": int(billed[j]),
+                "difference_wh": int(diff[j]),
+                "class_pct": cls[j] / 10,
+            },
+            "high" if diff[j] > 0 else "warning",
+        )
+    _tariff_rule(s, reg, b, rows, k_of, e, samples, offsets, interval, out)
+
+
+def _tariff_rule(
+    s: Cols,
+    reg: _Registry,
+    b: Cols,
+    rows: np.ndarray,
+    k_of: np.ndarray,
+    energy: np.ndarray,
+    samples: np.ndarray,
+    offsets: np.ndarray,
+    interval: np.ndarray,
+    out: _Out,
+) -> None:
+    """R02: recompute each bill exactly as ``ledger.fleet.tariff.compute_charge`` does.
+
+    Each power sample is priced at the ToU period containing its start minute (UTC+8);
+    the metered energy is split across periods in proportion to the samples' power;
+    ``fen = round_half_up(Σ wh_p · e4_p / 100000)``. Allowed: one 0.01-yuan pay step.
+    """
+    start = s["start_ms"][rows]
+    tcode = _lookup(reg.tariff_code, b["tariff_id"], -1)
+    bkey = tcode * _KEY_SHIFT + start
+    trow = np.searchsorted(reg.tariff_key, bkey, side="right") - 1
+    has = (tcode >= 0) & (trow >= 0)
+    trow = np.where(has, trow, 0)
+    if len(reg.tariff_key):
+        has &= (reg.tariff_key[trow] >> 42) == tcode
+    # Per-sample prices for the billed sessions (segments re-cut to the bill order).
+    seg_start, seg_len = offsets[k_of], offsets[k_of + 1] - offsets[k_of]
+    total = int(seg_len.sum())
+    bill_of = np.repeat(np.arange(len(rows)), seg_len)
+    local_off = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(seg_len, out=local_off[1:])
+    within = np.arange(total) - local_off[:-1][bill_of]
+    p = np.maximum(samples[seg_start[bill_of] + within], 0) if total else np.zeros(0, np.int64)
+    t = start[bill_of] + within * interval[k_of][bill_of] * 1000
+    minute = ((t + CST_OFFSET_MS) % DAY_MS) // 60_000
+    pe = reg.energy_e4[trow[bill_of], minute] if total else np.zeros(0, np.int64)
+    psv = reg.service_e4[trow[bill_of], minute] if total else np.zeros(0, np.int64)
+    uncovered = np.zeros(len(rows), bool)
+    if total:
+        np.logical_or.at(uncovered, bill_of, pe < 0)
+    w = _segment_sums(p, local_off)
+    num_e = _segment_sums(p * pe, local_off)
+    num_s = _segment_sums(p * psv, local_off)
+    # No samples (or no power): all energy at the start minute's price.
+    m0 = ((start + CST_OFFSET_MS) % DAY_MS) // 60_000
+    flat = w == 0
+    num_e = np.where(flat, reg.energy_e4[trow, m0], num_e)
+    num_s = np.where(flat, reg.service_e4[trow, m0], num_s)
+    uncovered |= flat & (reg.energy_e4[trow, m0] < 0)
+    w = np.where(flat, 1, w)
+    den = w * 100_000
+    exp_e = _round_half_up(energy * num_e, den)
+    exp_s = _round_half_up(energy * num_s, den)
+    expected = (exp_e + exp_s).astype(np.int64)
+    amount = b["amount_fen"]
+    priced = has & ~uncovered
+    over = priced & (amount > expected + PAY_STEP_FEN)
+    for j in np.flatnonzero(over | ~priced):
+        i = rows[j]
+        ev = [s["entry_index"][i], b["entry_index"][j]]
+        detail: dict[str, Any] = {
+            "session_id": s["session_id"][i],
+            "tariff_id": b["tariff_id"][j],
+            "energy_wh": int(energy[j]),
+            "amount_fen": int(amount[j]),
+        }
+        if priced[j]:
+            ev.append(reg.tariff_entry[trow[j]])
+            detail |= {
+                "expected_fen": int(expected[j]),
+                "expected_energy_fen": int(exp_e[j]),
+                "expected_service_fen": int(exp_s[j]),
+                "energy_fen": int(b["energy_fen"][j]),
+                "service_fen": int(b["service_fen"][j]),
+                "over_fen": int(amount[j] - expected[j]),
+            }
+            severity = None
+        else:
+            detail["reason"] = "no posted tariff covers the session"
+            severity = "warning"
+        out.add("R02", s["pile_id"][i], s["meter_id"][i], s["start_ms"][i], ev, detail, severity)
+
+
+def _clock_rule(hb: Cols, reg: _Registry, out: _Out) -> None:
+    """R09: one finding where the offset level rises (ok → >5 s → >3 min), not per heartbeat."""
+    n = len(hb["entry_index"])
+    if not n:
+        return
+    offset = hb["meter_ms"] - hb["ref_ms"]
+    level = (np.abs(offset) > CLOCK_WARN_MS).astype(np.int8) + (np.abs(offset) > CLOCK_HIGH_MS)
+    prev = np.zeros(n, np.int8)
+    prev[1:] = np.where(hb["code"][1:] == hb["code"][:-1], level[:-1], 0)
+    rise = (level > prev) & (hb["ctx"] == 0)
+    piles = _lookup(reg.meter_pile, hb["meter_id"][rise], "")
+    for k, i in enumerate(np.flatnonzero(rise)):
+        out.add(
+            "R09",
+            piles[k] or None,
+            hb["meter_id"][i],
+            hb["ref_ms"][i],
+            (hb["entry_index"][i],),
+            {
+                "offset_ms": int(offset[i]),
+                "limit_ms": CLOCK_HIGH_MS if level[i] == 2 else CLOCK_WARN_MS,
+            },
+            "high" if level[i] == 2 else "warning",
+        )
+
+
+def _silence_rule(s: Cols, hb: Cols, seals: Cols, reg: _Registry, out: _Out) -> None:
+    """R10 (silent): a gap of more than 2 × heartbeat_s between a meter's records.
+
+    Signs of life are heartbeats, session starts and stops, and seal events. A gap is
+    reported at the record before it (its evidence) by the window holding the record after
+    it; a silence still going on is found by :func:`_trailing_silence` instead, with the
+    same evidence, so the two never double-report. Look-ahead heartbeats are left out:
+    the next window sees them as its own.
+    """
+    keep = hb["ctx"] != 2
+    meter = np.concatenate([s["meter_id"], s["meter_id"], hb["meter_id"][keep], seals["meter_id"]])
+    if not len(meter):
+        return
+    t = np.concatenate([s["start_ms"], s["stop_ms"], hb["ref_ms"][keep], seals["at_ms"]])
+    entry = np.concatenate(
+        [s["entry_index"], s["entry_index"], hb["entry_index"][keep], seals["entry_index"]]
+    )
+    ctx = np.concatenate([s["ctx"], s["ctx"], hb["ctx"][keep], seals["ctx"]])
+    code = _codes(meter)
+    order = np.lexsort((entry, t, code))
+    code, t, entry, ctx, meter = code[order], t[order], entry[order], ctx[order], meter[order]
+    hb_ms = _lookup(reg.meter_hb_ms, meter, 0)
+    gap = t[1:] - t[:-1]
+    silent = (
+        (code[1:] == code[:-1])
+        & (hb_ms[:-1] > 0)
+        & (gap > SILENT_FACTOR * hb_ms[:-1])
+        & (ctx[1:] == 0)
+    )
+    piles = _lookup(reg.meter_pile, meter[:-1][silent], "")
+    for k, i in enumerate(np.flatnonzero(silent)):
+        out.add(
+            "R10",
+            piles[k] or None,
+            meter[i],
+            t[i],
+            (entry[i],),
+            {
+                "kind": "silent",
+                "silent_from_ms": int(t[i]),
+                "silent_until_ms": int(t[i + 1]),
+                "silent_ms": int(gap[i]),
+                "heartbeat_s": int(hb_ms[i] // 1000),
+            },
+        )
+
+
+def _frozen_rule(
+    conn: Connection,
+    s: Cols,
+    hb: Cols,
+    copy: np.ndarray,
+    meter_ids: Sequence[str],
+    since: int | None,
+    until: int | None,
+    out: _Out,
+) -> None:
+    """R10 (frozen): heartbeats around a billed session show the register did not move."""
+    if not len(s["entry_index"]) or not len(hb["entry_index"]):
+        return
+    cand = (s["ctx"] == 0) & (s["energy_wh"] > RESOLUTION_WH) & ~copy
+    if not cand.any():
+        return
+    skey = s["code"]  # codes of sessions and heartbeats differ: re-code on the union
+    allm = np.concatenate([s["meter_id"], hb["meter_id"]]).astype(str)
+    inv = np.unique(allm, return_inverse=True)[1]
+    scode, hcode = inv[: len(skey)], inv[len(skey) :]
+    hkey = hcode.astype(np.int64) * _KEY_SHIFT + hb["ref_ms"]
+    order = np.argsort(hkey, kind="stable")
+    hkey_sorted = hkey[order]
+    idx = np.flatnonzero(cand)
+    before = np.searchsorted(hkey_sorted, scode[idx] * _KEY_SHIFT + s["start_ms"][idx], "right") - 1
+    after = np.searchsorted(hkey_sorted, scode[idx] * _KEY_SHIFT + s["stop_ms"][idx], "left")
+    ok = (before >= 0) & (after < len(hkey_sorted))
+    before, after = np.clip(before, 0, len(order) - 1), np.clip(after, 0, len(order) - 1)
+    hb_before, hb_after = order[before], order[after]
+    ok &= (hcode[hb_before] == scode[idx]) & (hcode[hb_after] == scode[idx])
+    frozen = ok & (hb["register_wh"][hb_after] == hb["register_wh"][hb_before])
+    if not frozen.any():
+        return
+    billed = _billed_entries(conn, s["entry_index"][idx[frozen]])
+    for k in np.flatnonzero(frozen):
+        i = idx[k]
+        if int(s["entry_index"][i]) not in billed:
+            continue
+        a, z = hb_before[k], hb_after[k]
+        out.add(
+            "R10",
+            s["pile_id"][i],
+            s["meter_id"][i],
+            s["start_ms"][i],
+            (hb["entry_index"][a], s["entry_index"][i], hb["entry_index"][z]),
+            {
+                "kind": "register_frozen",
+                "session_id": s["session_id"][i],
+                "energy_wh": int(s["energy_wh"][i]),
+                "register_wh": int(hb["register_wh"][a]),
+            },
+            "high",
+        )
+
+
+def _billed_entries(conn: Connection, session_entries: np.ndarray) -> set[int]:
+    stmt = text(
+        "SELECT s.entry_index FROM sessions s JOIN billing b ON b.session_id = s.session_id "
+        "WHERE s.entry_index IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    found: set[int] = set()
+    for chunk in _chunks(session_entries.tolist()):
+        found.update(r[0] for r in conn.execute(stmt, {"ids": chunk}))
+    return found
+
+
+def _seal_rule(seals: Cols, reg: _Registry, out: _Out) -> None:
+    """R11: an opened (or tampered) seal with no seal-closing verification of the pile after it."""
+    if not len(seals["entry_index"]):
+        return
+    seals = _sort(seals, ("entry_index", "at_ms"), "meter_id")
+    ev, at = seals["event"], seals["at_ms"]
+    opened = ((ev == "opened") | (ev == "tamper")) & (seals["ctx"] == 0)
+    closed_by = _lookup(reg.verif_pile_closed_max, seals["pile_id"], -1)
+    hit = opened & (closed_by < at)
+    nxt_closed = np.zeros(len(at), bool)
+    nxt_closed[:-1] = (seals["code"][1:] == seals["code"][:-1]) & (ev[1:] == "closed")
+    for i in np.flatnonzero(hit):
+        out.add(
+            "R11",
+            seals["pile_id"][i],
+            seals["meter_id"][i],
+            at[i],
+            (seals["entry_index"][i],),
+            {
+                "event": ev[i],
+                "meter_closed_at_ms": int(at[i + 1]) if nxt_closed[i] else None,
+                "verified_closed": False,
+            },
+        )
+
+
+def _key_rule(conn: Connection, reg: _Registry, meter_ids: Sequence[str]) -> list[Finding]:
+    """R12: consecutive meter_keys rows of a meter with no verification of it in between.
+
+    ``meter_keys`` has no time column (schema): a finding is dated by the meter record's
+    ``at_ms`` (exact for the latest key, the meter's current record time otherwise).
+    """
+    out = _Out()
+    stmt = text(
+        "SELECT entry_index, meter_id, key_id FROM meter_keys WHERE meter_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    names, ints = ("entry_index", "meter_id", "key_id"), ("entry_index",)
+    k = _concat(
+        [_columns(conn.execute(stmt, {"ids": c}).all(), names, ints) for c in _chunks(meter_ids)],
+        names,
+        ints,
+    )
+    if len(k["entry_index"]) < 2:
+        return []
+    k = _sort(k, ("entry_index",), "meter_id")
+    same = k["code"][1:] == k["code"][:-1]
+    for j in np.flatnonzero(same):
+        p, i = j, j + 1
+        meter = str(k["meter_id"][i])
+        verifs = reg.verif_meter_entries.get(meter, np.zeros(0, np.int64))
+        lo, hi = int(k["entry_index"][p]), int(k["entry_index"][i])
+        between = np.searchsorted(verifs, hi) - np.searchsorted(verifs, lo, "right")
+        if between:
+            continue
+        entry_at = reg.meter_at.get(meter, (hi, 0))
+        out.add(
+            "R12",
+            reg.meter_pile.get(meter),
+            meter,
+            entry_at[1],
+            (lo, hi),
+            {"old_key_id": k["key_id"][p], "new_key_id": k["key_id"][i]},
+        )
+    return out.findings
+
+
+def _last_rows(conn: Connection, table: str, key: str, tcol: str) -> dict[str, tuple[int, int]]:
+    """{meter: (time, entry)} of each registered meter's row with the largest ``key``."""
+    rows = conn.execute(
+        text(
+            f"SELECT t.meter_id, t.{tcol}, t.entry_index FROM (SELECT m.meter_id AS mid, "
+            f"(SELECT MAX(x.{key}) FROM {table} x WHERE x.meter_id = m.meter_id) AS k "
+            f"FROM meters m) p JOIN {table} t ON t.meter_id = p.mid AND t.{key} = p.k"
+        )
+    ).all()
+    last: dict[str, tuple[int, int]] = {}
+    for meter, t, entry in rows:  # one row per meter (a few per meter on exact ties)
+        if meter not in last or (t, entry) > last[meter]:
+            last[meter] = (int(t), int(entry))
+    return last
+
+
+def _trailing_silence(conn: Connection, reg: _Registry) -> list[Finding]:
+    """R10 for meters silent *now*: last record older than 2 × heartbeat_s before the newest
+    data time in the store. One indexed probe per meter per table (no table scan)."""
+    latest: dict[str, tuple[int, int]] = {}
+    for table, key, tcol in (
+        ("heartbeats", "ref_ms", "ref_ms"),
+        ("sessions", "start_ms", "stop_ms"),
+        ("seal_events", "seq", "at_ms"),
+    ):
+        for meter, value in _last_rows(conn, table, key, tcol).items():
+            if meter not in latest or value > latest[meter]:
+                latest[meter] = value
+    if not latest:
+        return []
+    newest = max(t for t, _ in latest.values())
+    out = _Out()
+    for meter, (t, entry) in sorted(latest.items()):  # per meter, not per record
+        hb_ms = reg.meter_hb_ms.get(meter, 0)
+        if hb_ms > 0 and newest - t > SILENT_FACTOR * hb_ms:
+            out.add(
+                "R10",
+                reg.meter_pile.get(meter),
+                meter,
+                t,
+                (entry,),
+                {
+                    "kind": "silent",
+                    "silent_from_ms": t,
+                    "silent_until_ms": None,
+                    "silent_ms": newest - t,
+                    "heartbeat_s": hb_ms // 1000,
+                },
+            )
+    return out.findings
+
+
+# ---- storing findings ----------------------------------------------------------------
+
+
+def insert_findings(conn: Connection, findings: Sequence[Finding]) -> list[Finding]:
+    """Stores findings, skipping ones already stored; returns the new ones (with ids).
+
+    ``INSERT … ON CONFLICT (rule_id, evidence_key) DO NOTHING RETURNING`` on both backends:
+    a rescan, or an incremental run seeing a row twice, inserts nothing.
+    """
+    unique: dict[tuple[str, str], Finding] = {}
+    for f in findings:
+        unique.setdefault((f.rule_id, f.evidence_key), f)
+    if not unique:
+        return []
+    now = st.utcnow()
+    dialect = conn.dialect.name
+    ins: Any = postgresql.insert if dialect == "postgresql" else sqlite_dialect.insert
+    stmt = (
+        ins(st.anomalies)
+        .on_conflict_do_nothing(index_elements=["rule_id", "evidence_key"])
+        .returning(st.anomalies.c.id, st.anomalies.c.rule_id, st.anomalies.c.evidence_key)
+    )
+    items = list(unique.values())
+    new: list[Finding] = []
+    for start in range(0, len(items), 500):
+        batch = items[start : start + 500]
+        rows = [
+            {
+                "rule_id": f.rule_id,
+                "pile_id": f.pile_id,
+                "meter_id": f.meter_id,
+                "at_ms": f.at_ms,
+                "severity": f.severity,
+                "evidence": list(f.evidence),
+                "evidence_key": f.evidence_key,
+                "detail": dict(f.detail),
+                "detected_at": now,
+            }
+            for f in batch
+        ]
+        for anomaly_id, rule_id, key in conn.execute(stmt, rows).all():
+            new.append(replace(unique[(rule_id, key)], anomaly_id=int(anomaly_id)))
+    new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
+    return new
+
+
+# ---- entry points --------------------------------------------------------------------
+
+
+def scan(
+    conn: Connection,
+    meter_ids: Sequence[str],
+    since: int | None = None,
+    until: int | None = None,
+    *,
+    registry: _Registry | None = None,
+    keys: bool = True,
+    trailing: bool = True,
+) -> list[Finding]:
+    """All findings for ``meter_ids`` over [since, until) (None: unbounded), not stored."""
+    reg = registry or _Registry.load(conn)
+    ids = sorted(set(meter_ids))
+    found = _scan_chunk(conn, reg, ids, since, until) if ids else []
+    if keys and ids:
+        found += _key_rule(conn, reg, ids)
+    if trailing:
+        found += _trailing_silence(conn, reg)
+    return found
+
+
+def _batch_since(conn: Connection, summary: BatchSummary) -> int | None:
+    """The earliest record time among the batch's entries (their index range)."""
+    if summary.first_index is None:
+        return None
+    lo, hi = summary.first_index, summary.last_index
+    row = conn.execute(
+        text(
+            "SELECT MIN(t) FROM ("
+            "SELECT MIN(start_ms) AS t FROM sessions WHERE entry_index BETWEEN :lo AND :hi "
+            "UNION ALL SELECT MIN(start_ms) FROM billing WHERE entry_index BETWEEN :lo AND :hi "
+            "UNION ALL SELECT MIN(ref_ms) FROM heartbeats WHERE entry_index BETWEEN :lo AND :hi "
+            "UNION ALL SELECT MIN(at_ms) FROM seal_events WHERE entry_index BETWEEN :lo AND :hi"
+            ") q"
+        ),
+        {"lo": lo, "hi": hi},
+    ).scalar()
+    return None if row is None else int(row)
+
+
+def run_incremental(conn: Connection, summary: BatchSummary) -> list[Finding]:
+    """Rules over what a synced batch touched; stores and returns the new findings.
+
+    Call in (or right after) the batch's transaction. The window starts at the batch's
+    earliest record time; the previous session/heartbeat per meter comes along as context
+    so register and clock comparisons across the batch boundary still work. Registry
+    changes (a new tariff, a re-keyed meter, a verification) re-check their meters too.
+    """
+    meters = set(summary.meter_ids)
+    if summary.pile_ids:
+        stmt = text("SELECT meter_id FROM meters WHERE pile_id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        )
+        for chunk in _chunks(sorted(summary.pile_ids)):
+            meters.update(r[0] for r in conn.execute(stmt, {"ids": chunk}))
+    if not meters and not summary.total:
+        return []
+    since = _batch_since(conn, summary)
+    if since is None and not summary.registry_changed:
+        return insert_findings(conn, _trailing_silence(conn, _Registry.load(conn)))
+    found = scan(conn, sorted(meters), since)
+    return insert_findings(conn, found)
+
+
+def full_rescan(
+    store: st.Store,
+    *,
+    chunk_meters: int = CHUNK_METERS,
+    window_ms: int = CHUNK_WINDOW_MS,
+) -> list[Finding]:
+    """Every rule over the whole store, in (meters × time window) chunks; returns new findings.
+
+    Each chunk is read and its findings stored in its own transaction, so memory stays
+    bounded by one chunk and a long rescan never holds the write lock for long.
+    """
+    with store.engine.connect() as conn:
+        reg = _Registry.load(conn)
+        ids = sorted(
+            {
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "SELECT meter_id FROM meters UNION SELECT DISTINCT meter_id FROM sessions "
+                        "UNION SELECT DISTINCT meter_id FROM heartbeats "
+                        "UNION SELECT DISTINCT meter_id FROM seal_events"
+                    )
+                )
+            }
+        )
+        bounds = conn.execute(
+            text(
+                "SELECT MIN(t), MAX(t) FROM (SELECT MIN(start_ms) AS t FROM sessions "
+                "UNION ALL SELECT MAX(start_ms) FROM sessions "
+                "UNION ALL SELECT MIN(ref_ms) FROM heartbeats "
+                "UNION ALL SELECT MAX(ref_ms) FROM heartbeats "
+                "UNION ALL SELECT MIN(at_ms) FROM seal_events "
+                "UNION ALL SELECT MAX(at_ms) FROM seal_events) q"
+            )
+        ).one()
+    new: list[Finding] = []
+    windows: list[tuple[int | None, int | None]] = [(None, None)]
+    if bounds[0] is not None:
+        lo, hi = int(bounds[0]), int(bounds[1])
+        edges = [*range(lo, hi + 1, window_ms), hi + 1]
+        windows = [
+            (None if k == 0 else a, None if k == len(edges) - 2 else b)
+            for k, (a, b) in enumerate(itertools.pairwise(edges))
+        ]
+    for start in range(0, len(ids), chunk_meters):
+        chunk = ids[start : start + chunk_meters]
+        for k, (since, until) in enumerate(windows):
+            with store.transaction() as conn:
+                found = _scan_chunk(conn, reg, chunk, since, until)
+                if k == 0:
+                    found += _key_rule(conn, reg, chunk)
+                new += insert_findings(conn, found)
+    with store.transaction() as conn:
+        new += insert_findings(conn, _trailing_silence(conn, reg))
+    new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
+    return new
+
+
+def stored_findings(conn: Connection) -> list[Finding]:
+    """Every stored anomaly as a Finding (tests and the CLI compare runs with this)."""
+    rows = conn.execute(st.anomalies.select().order_by(st.anomalies.c.id)).mappings().all()
+    return [
+        Finding(
+            r["rule_id"],
+            r["pile_id"],
+            r["meter_id"],
+            int(r["at_ms"]),
+            r["severity"],
+            tuple(r["evidence"]),
+            r["detail"],
+            int(r["id"]),
+        )
+        for r in rows
+    ]
