@@ -1,0 +1,157 @@
+"""Tables of verification planning, users, work orders and field packages.
+
+Kept on their own :data:`metadata` (not ``app.models.store.metadata``) so planning can
+evolve without touching the ledger projection; migration ``0002`` creates them in the
+same database and the same Alembic history, so :meth:`Store.open` brings both up to date.
+
+Design choices, and why:
+
+* Users are workstation accounts, not ledger sources: an inspector's *public* key is
+  registered in the log by the authority (an ``inspector`` record), while the private key
+  stays here, encrypted with the user's password (PKCS#8 ``BestAvailableEncryption``:
+  PBKDF2/scrypt + AES-256), next to an argon2id password hash. Neither the password nor
+  the raw key is ever stored.
+* ``users.username`` is the name written to ``audit_log.user``, so the audit trail stays
+  readable after an account is deactivated (users are never deleted).
+* A pile is on at most one *active* work-order item at a time (partial unique index on
+  ``work_order_items(pile_id) WHERE active``); re-assigning a pile deactivates its old
+  item, which is how an offline laptop's upload learns of the conflict.
+* ``upload_queue`` is the laptop's outbox of signed verification records, keyed by the
+  entry's RFC 6962 leaf hash so the same result can never be queued twice.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from app.models.store import NAMING, AutoId, Json, UtcDateTime
+
+ROLES = ("regulator", "inspector", "administrator")
+ORDER_STATES = ("open", "done", "cancelled")
+UPLOAD_STATES = ("queued", "uploaded", "conflict", "rejected")
+INSTRUMENT_TYPES = ("DC", "AC")
+DEFAULT_ROTATION_YEARS = {"DC": 6, "AC": 8}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "('" + "', '".join(values) + "')"
+
+
+rotation_settings = Table(
+    "rotation_settings",
+    metadata,
+    Column("instrument_type", Text, primary_key=True),
+    Column("years", Integer, nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("updated_by", Text),
+    CheckConstraint("years BETWEEN 5 AND 8", name="years"),
+    comment="Rotation period per instrument type (pile kind), 5–8 years; seeded DC 6, AC 8.",
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", AutoId, primary_key=True),
+    Column("username", Text, nullable=False, unique=True),
+    Column("display_name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("password_hash", Text, nullable=False, comment="argon2id PHC string"),
+    Column("key_pem", LargeBinary, nullable=False, comment="PKCS#8 PEM, password-encrypted"),
+    Column("public_key", Text, nullable=False, comment="p256:… text form"),
+    Column("inspector_id", Text, comment="The ledger inspector ID the key is registered as"),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("role IN " + _in(ROLES), name="role"),
+)
+
+work_orders = Table(
+    "work_orders",
+    metadata,
+    Column("id", AutoId, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("inspector", Text, nullable=False, index=True, comment="users.username"),
+    Column("state", Text, nullable=False, server_default="open"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False, comment="Unix ms, compared with at_ms"),
+    Column("estimated_min", Integer, nullable=False),
+    Column("travel_m", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    CheckConstraint("state IN " + _in(ORDER_STATES), name="state"),
+)
+
+work_order_items = Table(
+    "work_order_items",
+    metadata,
+    Column("id", AutoId, primary_key=True),
+    Column(
+        "order_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("work_orders.id"),
+        nullable=False,
+    ),
+    Column("seq", Integer, nullable=False, comment="Position on the route"),
+    Column("pile_id", Text, nullable=False),
+    Column("station_id", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("due_date", Text, comment="ISO date the pile was due when ordered"),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    UniqueConstraint("order_id", "pile_id"),
+    Index(
+        "uq_work_order_items_active_pile",
+        "pile_id",
+        unique=True,
+        sqlite_where=text("active"),
+        postgresql_where=text("active"),
+    ),
+)
+
+upload_queue = Table(
+    "upload_queue",
+    metadata,
+    Column("id", AutoId, primary_key=True),
+    Column("leaf_hash", LargeBinary, nullable=False, unique=True),
+    Column("entry", LargeBinary, nullable=False, comment="The signed record, byte for byte"),
+    Column("pile_id", Text, nullable=False),
+    Column("order_id", BigInteger),
+    Column("queued_at", UtcDateTime, nullable=False),
+    Column("queued_by", Text, nullable=False),
+    Column("state", Text, nullable=False, server_default="queued"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("done_at", UtcDateTime),
+    CheckConstraint("state IN " + _in(UPLOAD_STATES), name="state"),
+)
+
+package_info = Table(
+    "package_info",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Json, nullable=False),
+    comment="Field package facts: order id, export time, checkpoint note, proof status.",
+)
+
+package_proofs = Table(
+    "package_proofs",
+    metadata,
+    Column("entry_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", Text, nullable=False),
+    Column("proof", LargeBinary, nullable=False, comment="c2sp.org/tlog-proof@v1 text"),
+)
