@@ -544,9 +544,10 @@ def pile_detail(
     hb_t = np.fromiter((b.ref_ms for b in beats), dtype=np.int64, count=len(beats))
     hb_off = np.fromiter((b.meter_ms - b.ref_ms for b in beats), dtype=np.int64, count=len(beats))
 
-    # The register: readings at session stops and heartbeats, per meter, in time order.
+    # The register: readings at session starts, stops and heartbeats, per meter, in order.
     reg = sorted(
-        [(r.stop_ms, r.stop_wh, r.meter_id) for r in rows]
+        [(r.start_ms, r.start_wh, r.meter_id) for r in rows]
+        + [(r.stop_ms, r.stop_wh, r.meter_id) for r in rows]
         + [(b.ref_ms, b.register_wh, b.meter_id) for b in beats]
     )
     se = store.seal_events

@@ -1,0 +1,151 @@
+"""Pile detail: loads in the worker, shows every session and sample, marks the seal event."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.models import queries
+from app.views.pile_detail import PileDetailView, _power_for_display
+from app.views.table_models import StoreReader
+from tests.views.conftest import TEST_PILE, UNBILLED_INDEX, ViewWorld
+
+
+@pytest.fixture
+def reader(view_world: ViewWorld) -> Iterator[StoreReader]:
+    reader = StoreReader(view_world.store)
+    yield reader
+    reader.shutdown()
+
+
+@pytest.fixture
+def view(qtbot: QtBot, reader: StoreReader) -> PileDetailView:
+    view = PileDetailView(reader)
+    qtbot.addWidget(view)
+    view.resize(1600, 1000)
+    view.show()
+    return view
+
+
+def open_pile(qtbot: QtBot, view: PileDetailView, pile_id: str, at_ms: int | None = None) -> None:
+    with qtbot.waitSignal(view.loaded, timeout=10_000) as blocker:
+        view.show_pile(pile_id, at_ms)
+    assert blocker.args == [pile_id]
+
+
+def test_shows_every_session_and_sample(
+    qtbot: QtBot, view: PileDetailView, view_world: ViewWorld
+) -> None:
+    open_pile(qtbot, view, TEST_PILE)
+    sessions = view_world.test_sessions
+    d = view.detail
+    assert d is not None
+    assert d.n_sessions == len(sessions)
+    assert d.n_power_samples == view_world.n_power_samples
+    assert len(view.metered.data) == len(sessions)
+    assert len(view.billed.data) == len(sessions) - 1  # one session was never billed
+    assert np.isnan(d.session_billed_wh[UNBILLED_INDEX])
+    _x, y = view.power.getOriginalDataset()
+    assert np.count_nonzero(y) == view_world.n_power_samples  # idle time drawn at 0 W
+    assert len(view.clock.getOriginalDataset()[0]) == len(d.heartbeat_t_ms) > 0
+    assert np.all(d.clock_offset_ms[1:] >= d.clock_offset_ms[:-1])  # the fixture's drift
+    assert view.title.text().endswith(TEST_PILE)
+    assert "120 kW" in view.fields["rated"].text()
+    assert "ZJJL-2025" in view.fields["certificate"].text()
+    assert view.fields["class"].text() == "1"
+    # error history: the fixture's two verifications, against the class 1 limit
+    assert [round(v["error_pct"], 2) for v in d.verifications] == [0.15, 0.5]
+    assert view.limit_lines[0].value() == pytest.approx(1.0)
+    assert view.timing["total_s"] > 0
+
+
+def test_seal_events_are_marked_on_every_plot(
+    qtbot: QtBot, view: PileDetailView, view_world: ViewWorld
+) -> None:
+    open_pile(qtbot, view, TEST_PILE)
+    seals = [(at, line) for kind, at, _, line in view.markers if kind == "seal"]
+    assert len(seals) == 2 * len(view.plot)  # opened + closed, a line through each plot
+    assert {at for at, _ in seals} == {view_world.seal_at_ms, view_world.seal_at_ms + 7_200_000}
+    opened = next(line for at, line in seals if at == view_world.seal_at_ms)
+    assert "M-" + TEST_PILE in opened.toolTip()
+    assert opened.value() == pytest.approx(view_world.seal_at_ms / 1000)
+
+
+def test_at_ms_scrolls_to_the_moment(
+    qtbot: QtBot, view: PileDetailView, view_world: ViewWorld
+) -> None:
+    open_pile(qtbot, view, TEST_PILE, at_ms=view_world.seal_at_ms)
+    lo, hi = view.x_range_ms()
+    assert lo < view_world.seal_at_ms < hi
+    assert hi - lo <= 2 * 86_400_000
+    assert any(kind == "moment" for kind, *_ in view.markers)
+
+
+def test_crosshair_reads_the_session_under_the_mouse(
+    qtbot: QtBot, view: PileDetailView, view_world: ViewWorld
+) -> None:
+    open_pile(qtbot, view, TEST_PILE)
+    session = view_world.test_sessions[3]
+    view.set_crosshair((session["start_ms"] + 5 * 60_000) / 1000)
+    text = view.crosshair_label.text()
+    assert session["session_id"] in text
+    assert f"{session['power_w'][5] / 1000:.1f}" in text
+    assert all(line.isVisible() for line in view.crosshair)
+
+
+def test_switching_piles_drops_the_stale_answer(qtbot: QtBot, view: PileDetailView) -> None:
+    view.show_pile(TEST_PILE)
+    open_pile(qtbot, view, "P-ST3-01")
+    assert view.detail is not None and view.detail.info.pile_id == "P-ST3-01"
+    assert not any(kind == "seal" for kind, *_ in view.markers)
+
+
+def test_unknown_pile_reports_failure(qtbot: QtBot, view: PileDetailView) -> None:
+    with qtbot.waitSignal(view.load_failed, timeout=10_000) as blocker:
+        view.show_pile("NO-SUCH-PILE")
+    assert "NO-SUCH-PILE" in blocker.args[0]
+    assert view.detail is None
+
+
+def test_exports_csv_and_png(
+    qtbot: QtBot, view: PileDetailView, view_world: ViewWorld, tmp_path: Path
+) -> None:
+    open_pile(qtbot, view, TEST_PILE)
+    path = tmp_path / "pile.csv"
+    assert view.export_csv(path) == len(view_world.test_sessions)
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(view_world.test_sessions)
+    first, body = rows[0], view_world.test_sessions[0]
+    assert first["session_id"] == body["session_id"]
+    assert int(first["metered_wh"]) == body["energy_wh"]
+    assert int(first["billed_wh"]) == body["energy_wh"]
+    assert first["start_local"] == "2026-01-01 09:00:00"  # T0 + 1 h, in Hangzhou time
+    assert rows[UNBILLED_INDEX]["billed_wh"] == ""
+    png = tmp_path / "pile.png"
+    assert view.export_png(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_power_gaps_become_idle_time() -> None:
+    t = np.array([0.0, 60.0, 60.0, 600.0, 660.0, 660.0])
+    w = np.array([5.0, 6.0, np.nan, 7.0, 8.0, np.nan])
+    t2, w2 = _power_for_display(t, w)
+    assert not np.isnan(w2).any()
+    assert list(t2) == [0, 60, 60, 600, 600, 660, 660, 660]
+    assert list(w2) == [5, 6, 0, 0, 7, 8, 0, 0]
+
+
+def test_query_detail_matches_the_ledger(view_world: ViewWorld) -> None:
+    with view_world.store.engine.connect() as conn:
+        d = queries.pile_detail(conn, TEST_PILE)
+    bodies = view_world.test_sessions
+    assert d.session_ids == [b["session_id"] for b in bodies]
+    assert d.session_energy_wh.tolist() == [b["energy_wh"] for b in bodies]
+    assert len(d.seals) == 2 and d.seals[0]["event"] == "opened"
+    assert d.anomalies == []
