@@ -898,7 +898,8 @@ class VerificationProcedure:
                     if elapsed_wall > 0.2 and frame.t_ms > first_t:
                         self._speed = (frame.t_ms - first_t) / 1000 / elapsed_wall
                     running = None
-                    if frame.standard_energy_wh > 0:
+                    # Below 100 pulses the one-pulse resolution (> 1 %) swamps the error.
+                    if frame.pulses >= 100 and frame.standard_energy_wh > 0:
                         pile_wh = m.pile_energy_wh(frame.pulses, self.plan.pile.meter_constant)
                         running = float(m.error_percent(pile_wh, frame.standard_energy_wh))
                     self._emit(

@@ -1,0 +1,146 @@
+"""End to end: the wizard drives the simulator on a real pty through the worker thread.
+
+Screenshots of every step are written to ``$EVM_WIZARD_SHOTS`` (e.g. ``/tmp``)
+when that variable is set, at 1600×1000.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QWizard
+
+from app.models.verification import journal_readings
+from app.views.verification_wizard import VerificationWizard
+from tests.verification.conftest import make_pile
+
+SHOTS = os.environ.get("EVM_WIZARD_SHOTS")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fonts(qapp) -> None:
+    from app.application import load_fonts
+
+    family = load_fonts()
+    if family:
+        font = qapp.font()
+        font.setFamily(family)
+        font.setPointSize(10)
+        qapp.setFont(font)
+
+
+@pytest.fixture
+def wizard_factory(qtbot, tmp_path) -> Iterator:
+    wizards: list[VerificationWizard] = []
+
+    def factory(sim) -> VerificationWizard:
+        wizard = VerificationWizard(
+            [make_pile(), make_pile(pile_id="HZ-P000124", station="拱墅区充电站")],
+            journal_dir=tmp_path,
+            explicit_ports=[sim.path],
+            discover=lambda: [],  # reconnection is by typed path in these tests
+        )
+        qtbot.addWidget(wizard)
+        wizard.resize(1600, 1000)
+        wizard.show()
+        wizards.append(wizard)
+        return wizard
+
+    yield factory
+    for wizard in wizards:
+        wizard.shutdown()
+
+
+def shot(wizard: VerificationWizard, name: str) -> None:
+    if SHOTS:
+        wizard.grab().save(str(Path(SHOTS) / f"wizard_{name}.png"))
+
+
+def drive_to_run(qtbot, wizard: VerificationWizard, sim) -> None:
+    """Pile → pre-checks → connect, as an inspector would."""
+    qtbot.keyClicks(wizard.pile_page.pile_id, "HZ-P000123")
+    assert wizard.pile_page.isComplete()
+    shot(wizard, "1_pile")
+    wizard.next()
+    assert wizard.currentId() == VerificationWizard.PRECHECK
+    assert not wizard.precheck_page.isComplete()
+    wizard.precheck_page.set_all(True)
+    shot(wizard, "2_precheck")
+    wizard.next()
+    assert wizard.currentId() == VerificationWizard.CONNECT
+    page = wizard.connect_page
+    qtbot.waitUntil(lambda: page.path() == sim.path, timeout=5000)
+    shot(wizard, "3_connect")
+    wizard.next()
+    assert wizard.currentId() == VerificationWizard.RUN
+    run = wizard.run_page
+    qtbot.waitUntil(run.prompt_frame.isVisible, timeout=10_000)  # "wiring connected?"
+    shot(wizard, "4a_prompt")
+    qtbot.mouseClick(run.prompt_yes, Qt.MouseButton.LeftButton)
+
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+
+def test_pile_within_class_passes(qtbot, sim_factory, wizard_factory) -> None:
+    sim = sim_factory(true_error_pct=0.6, speed=100)
+    wizard = wizard_factory(sim)
+    drive_to_run(qtbot, wizard, sim)
+    run = wizard.run_page
+    qtbot.waitUntil(lambda: run.ring.count > 0 and run.plan is not None, timeout=10_000)
+    with qtbot.waitSignal(run.run_ended, timeout=30_000):
+        qtbot.waitUntil(lambda: run.points.item(1, 5).text() != "", timeout=30_000)
+        shot(wizard, "4b_running")
+    assert run.result is not None and run.result.passed, run.error
+    assert run.refreshes >= 5
+    assert not run.timer.isActive()
+    assert all(run.points.item(row, 5).text() == "Pass" for row in range(3))
+    shot(wizard, "4c_finished")
+    assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    wizard.next()
+    assert wizard.currentId() == VerificationWizard.RESULT
+    assert wizard.result_page.verdict.text() == "Pass"
+    shot(wizard, "5_result")
+
+
+def test_pile_over_class_fails(qtbot, sim_factory, wizard_factory) -> None:
+    sim = sim_factory(true_error_pct=1.4)
+    wizard = wizard_factory(sim)
+    drive_to_run(qtbot, wizard, sim)
+    run = wizard.run_page
+    with qtbot.waitSignal(run.run_ended, timeout=30_000):
+        pass
+    assert run.result is not None and not run.result.passed
+    assert all(run.points.item(row, 5).text() == "Fail" for row in range(3))
+    wizard.next()
+    assert wizard.result_page.verdict.text() == "Fail"
+    shot(wizard, "5_result_fail")
+
+
+def test_unplug_mid_point_resumes(qtbot, sim_factory, wizard_factory, tmp_path) -> None:
+    sim = sim_factory(true_error_pct=0.6, speed=100)
+    wizard = wizard_factory(sim)
+    drive_to_run(qtbot, wizard, sim)
+    run = wizard.run_page
+    qtbot.waitUntil(
+        lambda: run.ring.latest is not None and run.ring.latest.point_index == 1, timeout=20_000
+    )
+    sim.unplug()
+    qtbot.waitUntil(run.reconnect_frame.isVisible, timeout=10_000)
+    shot(wizard, "4d_unplugged")
+    path = sim.replug()
+    qtbot.keyClicks(run.reconnect_path, path)
+    qtbot.mouseClick(run.reconnect_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(run.run_ended, timeout=30_000):
+        pass
+    assert run.result is not None and run.result.passed, run.error
+    assert run.result.interruptions == 1
+    journal = next(tmp_path.glob("HZ-P000123-*.jsonl"))
+    readings = journal_readings(journal)
+    assert [(r["point"], r["reading"]) for r in readings] == [
+        (i, j) for i in range(3) for j in range(2)
+    ]
+    assert [r.pulses for r in run.result.readings()] == [r["pulses"] for r in readings]
