@@ -80,19 +80,29 @@ def format_kwh(wh: int | float | None) -> str:
 class _Query(QRunnable):
     """One read on a pool thread. Holds no widget; reports through the reader's signal."""
 
-    def __init__(self, reader: StoreReader, ticket: int, fn: Callable[[Connection], Any]) -> None:
+    def __init__(
+        self,
+        reader: StoreReader,
+        ticket: int,
+        fn: Callable[[Connection], Any],
+        fn_no_conn: Callable[[], Any] | None = None,
+    ) -> None:
         super().__init__()
         self._reader = reader
         self._engine = reader.engine
         self._ticket = ticket
         self._fn = fn
+        self._fn_no_conn = fn_no_conn
 
     def run(self) -> None:
         try:
-            if self._engine is None:
+            if self._fn_no_conn is not None:
+                result = self._fn_no_conn()
+            elif self._engine is None:
                 raise queries.QueryError("no store is open")
-            with self._engine.connect() as conn:
-                result = self._fn(conn)
+            else:
+                with self._engine.connect() as conn:
+                    result = self._fn(conn)
             self._reader._deliver.emit(self._ticket, result, None)
         except Exception as exc:  # reported to the caller on the GUI thread
             self._reader._deliver.emit(self._ticket, None, exc)
@@ -133,6 +143,19 @@ class StoreReader(QObject):
         ticket = next(self._tickets)
         self._callbacks[ticket] = (on_done, on_error)
         self._pool.start(_Query(self, ticket, fn))
+        return ticket
+
+    def submit_call(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> int:
+        """Like :meth:`submit` for blocking work that needs no store connection (a log
+        client's inclusion proof over the network, say)."""
+        ticket = next(self._tickets)
+        self._callbacks[ticket] = (on_done, on_error)
+        self._pool.start(_Query(self, ticket, lambda _conn: None, fn))
         return ticket
 
     @property
