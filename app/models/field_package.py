@@ -1,0 +1,577 @@
+"""Field packages: a work order taken offline, and its results brought back (Qt-free).
+
+"Take this work order offline" writes one SQLite file — a complete, migrated
+workstation store (so every query, view and the sign-in work on it unchanged) holding
+only what the inspector needs at the piles:
+
+* the order and its items, the piles, their stations, meters (with their keys and key
+  history), operators, tariffs, the authority and inspector registry;
+* the last 90 days of sessions, bills and seal events of those piles, their
+  verification history, open alarms and recent anomalies;
+* the inspector's own account row (argon2id hash + password-encrypted key: nothing
+  in clear), so they can sign in and sign results with no network;
+* the latest accepted checkpoint (signed note) and, when the log can be reached at
+  export time, a ``c2sp.org/tlog-proof`` inclusion proof for every registry entry the
+  package relies on; otherwise ``package_info["proofs"]`` says why there are none.
+
+Why SQLite and not a zip: the laptop opens the file as its store with
+:func:`open_field_package` (= :meth:`Store.open`); a second file format would be a
+second reader to maintain. Copy the single ``.sqlite`` file (the WAL is merged on close).
+
+Results: a signed verification record is queued in ``upload_queue`` keyed by its
+RFC 6962 leaf hash, so the same result cannot be queued twice. :func:`upload_results`
+posts each queued record on its own (the platform's ingest is all-or-nothing per
+request) and marks it done only after the platform answered 200 — or 409, which means
+"this exact entry is already in the log" (an earlier attempt whose answer was lost):
+nothing is lost, nothing is logged twice. A pile that a regulator re-assigned to
+another order meanwhile is *not* uploaded but returned as a :class:`Conflict` for the
+UI; :func:`release_conflict` uploads it anyway once someone decides.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, select, update
+
+from app.models import store as st
+from app.models.plan_tables import (
+    package_info,
+    package_proofs,
+    rotation_settings,
+    upload_queue,
+    users,
+    work_order_items,
+    work_orders,
+)
+from app.models.users import PermissionDenied, Session, require
+from app.models.workorders import active_order_of
+from ledger.client import FetchError, LogClient
+from ledger.merkle import leaf_hash
+from ledger.records import Record
+from ledger.tiles import TileError, TileHashReader
+from ledger.tlog_proof import format_tlog_proof
+
+RECENT_DAYS = 90
+DAY_MS = 86_400_000
+PACKAGE_FORMAT = 1
+OPEN_ALARM_STATES = ("new", "acknowledged", "dispatched")
+
+
+class PackageError(RuntimeError):
+    """A package that cannot be made or used; the message says why."""
+
+
+@dataclass(frozen=True)
+class PackageSummary:
+    path: Path
+    order_id: int
+    piles: int
+    sessions: int
+    alarms: int
+    proofs: int
+    proofs_status: str
+
+
+def _copy(src: Connection, dst: Connection, table: Table, *where: Any) -> list[dict[str, Any]]:
+    rows = [dict(r) for r in src.execute(select(table).where(*where)).mappings()]
+    if rows:
+        dst.execute(insert(table), rows)
+    return rows
+
+
+def export_field_package(
+    store: st.Store,
+    session: Session,
+    order_id: int,
+    path: Path | str,
+    *,
+    client: LogClient | None = None,
+    now_ms: int | None = None,
+) -> PackageSummary:
+    """Writes the offline package of ``order_id`` to ``path`` (refuses to overwrite).
+
+    Allowed to the order's inspector and to regulators. ``client`` (the log's reader)
+    is used for inclusion proofs only; without it, or if the platform is unreachable,
+    the package is still made and says that it carries no proofs.
+    """
+    require(session, "package.export")
+    path = Path(path)
+    if path.exists():
+        raise PackageError(f"{path} already exists; choose another file name")
+    now = datetime.now(UTC)
+    now_ms = now_ms if now_ms is not None else int(now.timestamp() * 1000)
+    since = now_ms - RECENT_DAYS * DAY_MS
+    with store.engine.connect() as src:
+        order = (
+            src.execute(select(work_orders).where(work_orders.c.id == order_id)).mappings().first()
+        )
+        if order is None:
+            raise PackageError(f"no work order {order_id}")
+        if session.role == "inspector" and order["inspector"] != session.username:
+            raise PermissionDenied(
+                f"a inspector ({session.username}) may not take work order {order_id} of "
+                f"{order['inspector']} offline"
+            )
+        pile_ids = list(
+            src.execute(
+                select(work_order_items.c.pile_id).where(
+                    work_order_items.c.order_id == order_id, work_order_items.c.active.is_(True)
+                )
+            ).scalars()
+        )
+        pkg = st.Store.open(f"sqlite:///{path}")
+        try:
+            with pkg.transaction() as dst:
+                counts = _copy_order(src, dst, order_id, order["inspector"], pile_ids, since)
+                proofs, status = _copy_proofs(src, dst, client)
+                facts = {
+                    "format": PACKAGE_FORMAT,
+                    "order_id": order_id,
+                    "inspector": order["inspector"],
+                    "exported_at": now.isoformat(),
+                    "exported_by": session.username,
+                    "source": store.url,
+                    "recent_days": RECENT_DAYS,
+                    "proofs": {"status": status, "count": proofs},
+                }
+                dst.execute(
+                    insert(package_info), [{"key": k, "value": v} for k, v in facts.items()]
+                )
+                st.write_audit(
+                    dst, session.username, "package.created", f"work order {order_id}", facts
+                )
+        finally:
+            pkg.close()
+    with store.transaction() as conn:
+        st.write_audit(
+            conn,
+            session.username,
+            "workorder.export_package",
+            f"work order {order_id}",
+            {"file": path.name, "piles": pile_ids, "proofs": status},
+        )
+    return PackageSummary(
+        path, order_id, len(pile_ids), counts["sessions"], counts["alarms"], proofs, status
+    )
+
+
+def _copy_order(
+    src: Connection, dst: Connection, order_id: int, inspector: str, pile_ids: list[str], since: int
+) -> dict[str, int]:
+    _copy(src, dst, users, users.c.username == inspector)
+    _copy(src, dst, work_orders, work_orders.c.id == order_id)
+    _copy(src, dst, work_order_items, work_order_items.c.order_id == order_id)
+    rotation = [dict(r) for r in src.execute(select(rotation_settings)).mappings()]
+    st.upsert(dst, rotation_settings, rotation, ("instrument_type",))
+    pile_rows = _copy(src, dst, st.piles, st.piles.c.pile_id.in_(pile_ids))
+    station_ids = sorted({p["station_id"] for p in pile_rows})
+    operator_ids = sorted({p["operator_id"] for p in pile_rows})
+    _copy(src, dst, st.stations, st.stations.c.station_id.in_(station_ids))
+    meter_rows = _copy(src, dst, st.meters, st.meters.c.pile_id.in_(pile_ids))
+    meter_ids = [m["meter_id"] for m in meter_rows]
+    _copy(src, dst, st.meter_keys, st.meter_keys.c.meter_id.in_(meter_ids))
+    _copy(src, dst, st.operators, st.operators.c.operator_id.in_(operator_ids))
+    _copy(src, dst, st.authority_keys)
+    _copy(src, dst, st.inspectors)
+    _copy(src, dst, st.tariffs, st.tariffs.c.station_id.in_(station_ids))
+    sessions = _copy(
+        src, dst, st.sessions, st.sessions.c.pile_id.in_(pile_ids), st.sessions.c.start_ms >= since
+    )
+    _copy(src, dst, st.billing, st.billing.c.pile_id.in_(pile_ids), st.billing.c.start_ms >= since)
+    _copy(
+        src,
+        dst,
+        st.seal_events,
+        st.seal_events.c.pile_id.in_(pile_ids),
+        st.seal_events.c.at_ms >= since,
+    )
+    _copy(src, dst, st.verifications, st.verifications.c.pile_id.in_(pile_ids))
+    alarms = _copy(
+        src,
+        dst,
+        st.alarms,
+        st.alarms.c.pile_id.in_(pile_ids),
+        st.alarms.c.state.in_(OPEN_ALARM_STATES),
+    )
+    _copy(
+        src, dst, st.anomalies, st.anomalies.c.pile_id.in_(pile_ids), st.anomalies.c.at_ms >= since
+    )
+    # The entries rows of everything copied, so evidence indexes still resolve to types.
+    indexes: set[int] = set()
+    for table in (
+        st.piles, st.stations, st.meters, st.meter_keys, st.operators, st.authority_keys,
+        st.inspectors, st.tariffs, st.sessions, st.billing, st.seal_events, st.verifications,
+    ):  # fmt: skip
+        indexes.update(dst.execute(select(table.c.entry_index)).scalars())
+    ordered = sorted(indexes)
+    for start in range(0, len(ordered), 5000):
+        _copy(src, dst, st.entries, st.entries.c.entry_index.in_(ordered[start : start + 5000]))
+    latest = (
+        src.execute(
+            select(st.checkpoints)
+            .order_by(st.checkpoints.c.size.desc(), st.checkpoints.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if latest is not None:
+        row = dict(latest)
+        row.pop("id")
+        dst.execute(insert(st.checkpoints), row)
+    return {"sessions": len(sessions), "alarms": len(alarms)}
+
+
+_REGISTRY_PROOF_TABLES: tuple[tuple[Table, str], ...] = (
+    (st.authority_keys, "authority_id"),
+    (st.operators, "operator_id"),
+    (st.inspectors, "inspector_id"),
+    (st.stations, "station_id"),
+    (st.piles, "pile_id"),
+    (st.meters, "meter_id"),
+)
+
+
+def _copy_proofs(src: Connection, dst: Connection, client: LogClient | None) -> tuple[int, str]:
+    """Inclusion proofs of the package's registry entries in the latest accepted checkpoint."""
+    cp = dst.execute(select(st.checkpoints).limit(1)).mappings().first()
+    if cp is None:
+        return 0, "none: the workstation has no accepted checkpoint yet"
+    if client is None:
+        return 0, "none: no connection to the log was given at export"
+    reader = TileHashReader(int(cp["size"]), bytes(cp["root"]), client.fetch)
+    rows: list[dict[str, Any]] = []
+    try:
+        for table, key in _REGISTRY_PROOF_TABLES:
+            for index, subject in dst.execute(select(table.c.entry_index, table.c[key])):
+                if index >= cp["size"]:
+                    continue
+                hashes = reader.inclusion_proof(int(index))
+                rows.append(
+                    {
+                        "entry_index": int(index),
+                        "subject": f"{table.name} {subject}",
+                        "proof": format_tlog_proof(int(index), hashes, bytes(cp["note"])),
+                    }
+                )
+    except (FetchError, OSError, TileError) as exc:
+        return 0, f"none: the log could not be reached ({exc})"
+    if rows:
+        dst.execute(insert(package_proofs), rows)
+    return len(rows), f"included for checkpoint size {cp['size']}"
+
+
+# ---- the laptop side -----------------------------------------------------------------------
+
+
+def open_field_package(path: Path | str) -> st.Store:
+    """Opens a package as the laptop's (offline) store."""
+    path = Path(path)
+    if not path.is_file():
+        raise PackageError(f"{path}: no such field package")
+    pkg = st.Store.open(f"sqlite:///{path}")
+    with pkg.engine.connect() as conn:
+        if (
+            conn.execute(
+                select(package_info.c.value).where(package_info.c.key == "format")
+            ).scalar()
+            is None
+        ):
+            pkg.close()
+            raise PackageError(f"{path} is a workstation store, not a field package")
+    return pkg
+
+
+def package_facts(conn: Connection) -> dict[str, Any]:
+    """The ``package_info`` key/value pairs (order id, inspector, proofs status...)."""
+    return {r.key: r.value for r in conn.execute(select(package_info))}
+
+
+def verification_body(
+    result: Any,
+    *,
+    verification_id: str,
+    inspector_id: str,
+    kind: str,
+    certificate_no: str,
+) -> dict[str, Any]:
+    """The ledger ``verification`` body of a finished :class:`VerificationResult`.
+
+    Integers only (the ledger's rule): errors in ppm, currents in mA, clock error in ms,
+    insulation in kΩ. ``next_due`` is the procedure's own rotation date ("" after a fail).
+    """
+    points = [
+        {
+            "label": p.point.label,
+            "current_ma": int(p.point.current_a * 1000),
+            "error_ppm": p.error_ppm,
+            "readings": len(p.readings),
+        }
+        for p in result.points
+        if p.error_ppm is not None
+    ]
+    next_due = result.next_due()
+    return {
+        "verification_id": verification_id,
+        "pile_id": result.plan.pile.pile_id,
+        "meter_id": result.plan.pile.meter_id,
+        "inspector_id": inspector_id,
+        "at_ms": int(result.finished_ms),
+        "kind": kind,
+        "regulation": result.plan.regulation,
+        "points": points,
+        "clock_error_ms": int(result.clock.error_s * 1000) if result.clock else 0,
+        "insulation_kohm": int(result.insulation_mohm * 1000) if result.insulation_mohm else 0,
+        "result": result.verdict,
+        "certificate_no": certificate_no,
+        "next_due": next_due.isoformat() if next_due else "",
+        "seal_closed": bool(result.seal_closed),
+        "accuracy_class": result.plan.pile.accuracy_class,
+    }
+
+
+def queue_result(conn: Connection, session: Session, record: Record) -> bool:
+    """Queues a signed verification record; False if this exact record is already queued.
+
+    Only the inspector who signed it may queue it (their key verifies it).
+    """
+    require(session, "verification.sign")
+    if record.type != "verification":
+        raise PackageError(
+            f"only verification records are uploaded from the field, not {record.type}"
+        )
+    if session.signing_key is None or record.key_id != session.signing_key.key_id:
+        raise PermissionDenied(
+            f"inspector {session.username} may only queue results signed with their own key"
+        )
+    record.verify(session.signing_key.public_key)
+    data = record.to_bytes()
+    digest = leaf_hash(data)
+    if conn.execute(select(upload_queue.c.id).where(upload_queue.c.leaf_hash == digest)).first():
+        return False
+    pile_id = str(record.body["pile_id"])
+    order_id = conn.execute(
+        select(work_order_items.c.order_id).where(
+            work_order_items.c.pile_id == pile_id, work_order_items.c.active.is_(True)
+        )
+    ).scalar()
+    conn.execute(
+        insert(upload_queue),
+        {
+            "leaf_hash": digest,
+            "entry": data,
+            "pile_id": pile_id,
+            "order_id": order_id,
+            "queued_at": st.utcnow(),
+            "queued_by": session.username,
+            "state": "queued",
+            "attempts": 0,
+        },
+    )
+    st.write_audit(
+        conn,
+        session.username,
+        "result.queued",
+        f"pile {pile_id}",
+        {"verification_id": record.body["verification_id"], "leaf_hash": digest.hex()},
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A queued result held back because its pile now belongs elsewhere."""
+
+    queue_id: int
+    pile_id: str
+    verification_id: str
+    package_order: int
+    current_order: int | None
+
+    @property
+    def message(self) -> str:
+        where = f"work order {self.current_order}" if self.current_order else "no open work order"
+        return (
+            f"pile {self.pile_id} was moved from work order {self.package_order} to {where} "
+            f"while you were offline; result {self.verification_id} was not uploaded"
+        )
+
+
+@dataclass
+class UploadReport:
+    uploaded: list[str] = field(default_factory=list)
+    already_there: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    pending: int = 0
+    offline: str | None = None
+
+
+def post_entry(platform_url: str, data: bytes, timeout: float = 30) -> tuple[int, str]:
+    """POSTs one entry to ``/ingest``: (HTTP status, reason or body). Raises OSError offline."""
+    request = urllib.request.Request(
+        platform_url.rstrip("/") + "/ingest",
+        data=data + b"\n",
+        method="POST",
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, answer.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        body = exc.read().decode("utf-8", "replace")
+        try:
+            body = json.loads(body).get("error", body)
+        except (ValueError, AttributeError):
+            pass
+        return exc.code, body
+
+
+def office_assignment(office: st.Store) -> Callable[[str], int | None]:
+    """``pile -> current open order`` read from the office store (the regulators' truth)."""
+
+    def current(pile_id: str) -> int | None:
+        with office.engine.connect() as conn:
+            return active_order_of(conn, pile_id)
+
+    return current
+
+
+def upload_results(
+    pkg: st.Store,
+    session: Session,
+    platform_url: str,
+    *,
+    assignment: Callable[[str], int | None] | None = None,
+    post: Callable[[str, bytes], tuple[int, str]] = post_entry,
+) -> UploadReport:
+    """Uploads every queued result once; safe to call again and again.
+
+    ``assignment`` tells the current order of a pile (e.g. :func:`office_assignment`);
+    without it no conflicts are detected. Stops at the first network failure (the rest
+    stays queued for the next attempt).
+    """
+    require(session, "results.upload")
+    report = UploadReport()
+    with pkg.engine.connect() as conn:
+        queued = list(
+            conn.execute(
+                select(upload_queue)
+                .where(upload_queue.c.state == "queued")
+                .order_by(upload_queue.c.id)
+            ).mappings()
+        )
+    for row in queued:
+        vid = str(json.loads(row["entry"])["b"]["verification_id"])
+        if assignment is not None and row["order_id"] is not None:
+            current = assignment(row["pile_id"])
+            if current != row["order_id"]:
+                conflict = Conflict(
+                    int(row["id"]), row["pile_id"], vid, int(row["order_id"]), current
+                )
+                _mark(pkg, session, row["id"], "conflict", conflict.message, "result.conflict")
+                report.conflicts.append(conflict)
+                continue
+        try:
+            status, reason = post(platform_url, bytes(row["entry"]))
+        except OSError as exc:
+            report.offline = f"cannot reach the platform: {exc}"
+            _mark(pkg, session, row["id"], "queued", report.offline, None)
+            break
+        if status == 200:
+            report.uploaded.append(vid)
+            _mark(pkg, session, row["id"], "uploaded", None, "result.uploaded")
+        elif status == 409:
+            report.already_there.append(vid)
+            _mark(pkg, session, row["id"], "uploaded", reason, "result.uploaded")
+        elif status in (400, 403, 413):
+            report.rejected.append((vid, reason))
+            _mark(
+                pkg, session, row["id"], "rejected", f"HTTP {status}: {reason}", "result.rejected"
+            )
+        else:  # 5xx and the like: try again later
+            report.offline = f"the platform answered HTTP {status}: {reason}"
+            _mark(pkg, session, row["id"], "queued", report.offline, None)
+            break
+    with pkg.engine.connect() as conn:
+        report.pending = len(
+            conn.execute(select(upload_queue.c.id).where(upload_queue.c.state == "queued")).all()
+        )
+    return report
+
+
+def _mark(
+    pkg: st.Store,
+    session: Session,
+    queue_id: int,
+    state: str,
+    error: str | None,
+    action: str | None,
+) -> None:
+    with pkg.transaction() as conn:
+        values: dict[str, Any] = {
+            "state": state,
+            "attempts": upload_queue.c.attempts + 1,
+            "last_error": error,
+        }
+        if state != "queued":
+            values["done_at"] = st.utcnow()
+        conn.execute(update(upload_queue).where(upload_queue.c.id == queue_id).values(**values))
+        if action is not None:
+            pile = conn.execute(
+                select(upload_queue.c.pile_id).where(upload_queue.c.id == queue_id)
+            ).scalar()
+            st.write_audit(
+                conn,
+                session.username,
+                action,
+                f"pile {pile}",
+                {"queue_id": queue_id, "note": error},
+            )
+
+
+def release_conflict(conn: Connection, session: Session, queue_id: int) -> None:
+    """Re-queues a held result without the assignment check (someone decided to publish it)."""
+    require(session, "results.upload")
+    result = conn.execute(
+        update(upload_queue)
+        .where(upload_queue.c.id == queue_id, upload_queue.c.state == "conflict")
+        .values(state="queued", order_id=None, done_at=None)
+    )
+    if result.rowcount != 1:
+        raise PackageError(f"queued result {queue_id} is not a conflict")
+    st.write_audit(conn, session.username, "result.release_conflict", f"queue {queue_id}")
+
+
+def queue_states(conn: Connection) -> list[dict[str, Any]]:
+    """The outbox for the UI: pile, verification id, state, attempts, last error."""
+    out = []
+    for r in conn.execute(select(upload_queue).order_by(upload_queue.c.id)).mappings():
+        out.append(
+            {
+                "id": r["id"],
+                "pile_id": r["pile_id"],
+                "verification_id": json.loads(r["entry"])["b"]["verification_id"],
+                "state": r["state"],
+                "attempts": r["attempts"],
+                "last_error": r["last_error"],
+                "leaf_hash": base64.b64encode(r["leaf_hash"]).decode(),
+            }
+        )
+    return out
+
+
+def pending_piles(conn: Connection) -> Iterable[str]:
+    """Piles with a result waiting in the outbox (the laptop shows them as done-pending)."""
+    return conn.execute(
+        select(upload_queue.c.pile_id).where(upload_queue.c.state == "queued").distinct()
+    ).scalars()

@@ -1,0 +1,369 @@
+"""Users, roles, sign-in and the signing keys they unlock (Qt-free).
+
+Three roles, each allowed a fixed set of actions (:data:`PERMISSIONS`):
+
+* **regulator** — dispatches work: edits the verification register and rotation
+  settings, creates and changes work orders, acknowledges and dismisses alarms.
+  A regulator never signs verification results: the person who stood at the pile does.
+* **inspector** — does the work: sees only their own work orders, takes them offline,
+  signs verification results and uploads them. Cannot dismiss alarms nor edit the
+  register or work orders.
+* **administrator** — manages user accounts (and nothing else, so that account
+  management and enforcement decisions are separate duties).
+
+Checks live here, in the model layer, so every front end (GUI, CLI, a future server)
+gets the same rules; the views merely hide what :meth:`Session.can` refuses.
+
+Secrets: the password is hashed with argon2id (argon2-cffi's defaults, RFC 9106 "second
+recommended" parameters: 64 MiB, 3 passes) and never stored. Each user gets a P-256
+signing key at creation; its private half is stored only as PKCS#8 PEM encrypted with
+the password (``BestAvailableEncryption``: a password-derived AES-256 key), and is
+decrypted in memory at sign-in. Changing the password re-encrypts the key.
+
+Every change and every sign-in (successful or not) is written to the audit log under
+the acting user's name, in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, func, insert, select, update
+
+from app.models.plan_tables import ROLES, users
+from app.models.store import utcnow, write_audit
+from ledger.keys import KeyFormatError, SigningKey
+from ledger.records import Record, sign_record
+
+MIN_PASSWORD_LENGTH = 8
+
+#: Action code -> the words used in messages ("may not <words>").
+ACTIONS: dict[str, str] = {
+    "users.manage": "manage user accounts",
+    "register.edit": "edit the verification register",
+    "workorders.edit": "create or change work orders",
+    "workorders.view_all": "see other inspectors' work orders",
+    "alarms.dismiss": "dismiss alarms",
+    "alarms.handle": "acknowledge or dispatch alarms",
+    "verification.sign": "sign verification results",
+    "results.upload": "upload verification results",
+    "package.export": "take a work order offline",
+}
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "administrator": frozenset({"users.manage"}),
+    "regulator": frozenset(
+        {
+            "register.edit",
+            "workorders.edit",
+            "workorders.view_all",
+            "alarms.dismiss",
+            "alarms.handle",
+            "package.export",
+        }
+    ),
+    "inspector": frozenset({"verification.sign", "results.upload", "package.export"}),
+}
+
+_hasher = PasswordHasher()  # argon2id
+# Verified against when the user name is unknown, so a failed sign-in takes the same time
+# whether or not the account exists (no user enumeration by timing).
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+class PermissionDenied(PermissionError):
+    """The signed-in user's role does not allow the action; the message names both."""
+
+
+class SignInError(RuntimeError):
+    """Unknown user, wrong password or a deactivated account (deliberately not said which)."""
+
+
+class UserError(ValueError):
+    """An account change that cannot be made (duplicate name, weak password, ...)."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in user. Holds the unlocked signing key in memory only (never in repr)."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+    inspector_id: str | None = None
+    signing_key: SigningKey | None = field(default=None, repr=False, compare=False)
+
+    def can(self, action: str) -> bool:
+        return action in PERMISSIONS.get(self.role, frozenset())
+
+    def require(self, action: str) -> None:
+        """Raises :class:`PermissionDenied` naming the role and the action unless allowed."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        if not self.can(action):
+            raise PermissionDenied(f"a {self.role} ({self.username}) may not {ACTIONS[action]}")
+
+
+def require(session: Session | None, action: str) -> Session:
+    """The model layer's guard: no session at all is refused like a wrong role."""
+    if session is None:
+        raise PermissionDenied(f"nobody is signed in: cannot {ACTIONS.get(action, action)}")
+    session.require(action)
+    return session
+
+
+# ---- accounts -------------------------------------------------------------------------
+
+
+def has_users(conn: Connection) -> bool:
+    """False on a fresh workstation: the UI then runs the "create administrator" flow."""
+    return bool(conn.execute(select(func.count()).select_from(users)).scalar_one())
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _insert_user(
+    conn: Connection,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    inspector_id: str | None,
+) -> tuple[int, SigningKey]:
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; expected one of {ROLES}")
+    username = username.strip()
+    if not username:
+        raise UserError("the user name is empty")
+    _check_password(password)
+    if conn.execute(select(users.c.id).where(users.c.username == username)).first():
+        raise UserError(f"a user named {username!r} already exists")
+    key = SigningKey.generate("p256")
+    now = utcnow()
+    user_id = conn.execute(
+        insert(users).returning(users.c.id),
+        {
+            "username": username,
+            "display_name": display_name or username,
+            "role": role,
+            "password_hash": _hasher.hash(password),
+            "key_pem": key.to_pem(password.encode()),
+            "public_key": key.public_key.text,
+            "inspector_id": inspector_id,
+            "active": True,
+            "created_at": now,
+            "updated_at": now,
+        },
+    ).scalar_one()
+    return int(user_id), key
+
+
+def create_first_administrator(
+    conn: Connection, username: str, display_name: str, password: str
+) -> Session:
+    """First run: creates the administrator and signs them in. Refused once any user exists."""
+    if has_users(conn):
+        raise PermissionDenied("an administrator already exists: ask them for an account")
+    user_id, key = _insert_user(conn, username, display_name, "administrator", password, None)
+    write_audit(
+        conn, username, "user.create_first_admin", f"user {username}", {"role": "administrator"}
+    )
+    return Session(user_id, username.strip(), display_name or username, "administrator", None, key)
+
+
+def create_user(
+    conn: Connection,
+    actor: Session,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    *,
+    inspector_id: str | None = None,
+) -> int:
+    """Creates an account with its own encrypted signing key; administrators only.
+
+    ``inspector_id`` ties an inspector to the ledger identity the authority registers
+    with this user's public key (see :func:`public_key_of`).
+    """
+    require(actor, "users.manage")
+    user_id, _key = _insert_user(conn, username, display_name, role, password, inspector_id)
+    write_audit(
+        conn,
+        actor.username,
+        "user.create",
+        f"user {username}",
+        {"role": role, "inspector_id": inspector_id},
+    )
+    return user_id
+
+
+def set_active(conn: Connection, actor: Session, username: str, active: bool) -> None:
+    """Deactivates (or re-activates) an account. Users are never deleted: audit names stay."""
+    require(actor, "users.manage")
+    if username == actor.username and not active:
+        raise UserError("you cannot deactivate your own account")
+    result = conn.execute(
+        update(users).where(users.c.username == username).values(active=active, updated_at=utcnow())
+    )
+    if result.rowcount != 1:
+        raise UserError(f"no user named {username!r}")
+    write_audit(conn, actor.username, "user.set_active", f"user {username}", {"active": active})
+
+
+def set_role(conn: Connection, actor: Session, username: str, role: str) -> None:
+    """Changes a user's role; administrators only."""
+    require(actor, "users.manage")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; expected one of {ROLES}")
+    result = conn.execute(
+        update(users).where(users.c.username == username).values(role=role, updated_at=utcnow())
+    )
+    if result.rowcount != 1:
+        raise UserError(f"no user named {username!r}")
+    write_audit(conn, actor.username, "user.set_role", f"user {username}", {"role": role})
+
+
+def list_users(conn: Connection, actor: Session) -> list[Mapping[str, Any]]:
+    """Accounts without secrets, for the administrator's user list."""
+    require(actor, "users.manage")
+    cols = [
+        users.c.username,
+        users.c.display_name,
+        users.c.role,
+        users.c.inspector_id,
+        users.c.active,
+        users.c.public_key,
+    ]
+    return [dict(r) for r in conn.execute(select(*cols).order_by(users.c.username)).mappings()]
+
+
+def inspectors(conn: Connection) -> list[tuple[str, str]]:
+    """(username, display name) of active inspectors: the work-order assignee choices."""
+    rows = conn.execute(
+        select(users.c.username, users.c.display_name)
+        .where(users.c.role == "inspector", users.c.active.is_(True))
+        .order_by(users.c.username)
+    )
+    return [(r.username, r.display_name) for r in rows]
+
+
+def public_key_of(conn: Connection, username: str) -> str:
+    """The user's public key text, for the authority's ``inspector`` registry record."""
+    key = conn.execute(select(users.c.public_key).where(users.c.username == username)).scalar()
+    if key is None:
+        raise UserError(f"no user named {username!r}")
+    return str(key)
+
+
+# ---- sign-in --------------------------------------------------------------------------
+
+
+def sign_in(conn: Connection, username: str, password: str) -> Session:
+    """Checks the password (argon2id) and unlocks the user's signing key.
+
+    The same :class:`SignInError` for an unknown name, a wrong password and a
+    deactivated account, so the dialog does not reveal which names exist. Both outcomes
+    are audited (the password never is).
+    """
+    row = conn.execute(select(users).where(users.c.username == username.strip())).mappings().first()
+    stored = row["password_hash"] if row is not None else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+        ok = row is not None and bool(row["active"])
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or row is None:
+        write_audit(conn, username.strip() or "?", "user.sign_in_failed", f"user {username}")
+        raise SignInError("unknown user name or wrong password")
+    try:
+        key = SigningKey.from_pem(row["key_pem"], password.encode())
+    except KeyFormatError as exc:  # the hash matched, so the key file was tampered with
+        raise SignInError(f"the signing key of {username} cannot be unlocked: {exc}") from exc
+    if _hasher.check_needs_rehash(row["password_hash"]):
+        conn.execute(
+            update(users)
+            .where(users.c.id == row["id"])
+            .values(password_hash=_hasher.hash(password), updated_at=utcnow())
+        )
+    write_audit(conn, row["username"], "user.sign_in", f"user {row['username']}")
+    return Session(
+        int(row["id"]),
+        row["username"],
+        row["display_name"],
+        row["role"],
+        row["inspector_id"],
+        key,
+    )
+
+
+def change_password(conn: Connection, session: Session, old: str, new: str) -> None:
+    """Re-hashes the password and re-encrypts the signing key with the new one."""
+    _check_password(new)
+    row = conn.execute(select(users).where(users.c.id == session.user_id)).mappings().one()
+    try:
+        _hasher.verify(row["password_hash"], old)
+    except (VerificationError, InvalidHashError) as exc:
+        raise SignInError("the current password is wrong") from exc
+    key = SigningKey.from_pem(row["key_pem"], old.encode())
+    conn.execute(
+        update(users)
+        .where(users.c.id == session.user_id)
+        .values(
+            password_hash=_hasher.hash(new),
+            key_pem=key.to_pem(new.encode()),
+            updated_at=utcnow(),
+        )
+    )
+    write_audit(conn, session.username, "user.change_password", f"user {session.username}")
+
+
+# ---- signing --------------------------------------------------------------------------
+
+
+def sign_verification(session: Session, body: Mapping[str, Any]) -> Record:
+    """Signs a verification result with the signed-in inspector's own key.
+
+    Refused for other roles (a regulator cannot sign results), for a session whose key
+    is not unlocked, and for a body naming another inspector: the record must say who
+    signed it.
+    """
+    require(session, "verification.sign")
+    if session.signing_key is None:
+        raise PermissionDenied(f"the signing key of {session.username} is not unlocked")
+    if session.inspector_id is None:
+        raise PermissionDenied(
+            f"inspector {session.username} has no registered ledger inspector ID"
+        )
+    if body.get("inspector_id") != session.inspector_id:
+        raise PermissionDenied(
+            f"inspector {session.username} may not sign a result in the name of "
+            f"{body.get('inspector_id')!r}"
+        )
+    return sign_record("verification", body, session.signing_key)
+
+
+def guarded_alarm_transition(
+    conn: Connection,
+    session: Session,
+    alarm_id: int,
+    expected_version: int,
+    new_state: str,
+    note: str = "",
+) -> bool:
+    """:func:`app.models.store.transition_alarm` behind the role check, under the user's name.
+
+    Dismissing needs ``alarms.dismiss``; any other transition ``alarms.handle``.
+    """
+    from app.models.store import transition_alarm
+
+    require(session, "alarms.dismiss" if new_state == "dismissed" else "alarms.handle")
+    return transition_alarm(conn, alarm_id, expected_version, new_state, session.username, note)
