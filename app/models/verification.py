@@ -58,6 +58,8 @@ from app.devices.dlt645 import Dlt645Meter
 from app.devices.errors import DeviceDisconnected, DeviceError
 from app.devices.rig import NotARig, Rig, RigTimeout, SourceMode
 from app.models import metrology as m
+from ledger.keys import SigningKey
+from ledger.records import Record, sign_record
 
 __all__ = [
     "CHECKLIST",
@@ -1103,3 +1105,111 @@ class VerificationProcedure:
 def journal_readings(path: Path | str) -> list[dict[str, Any]]:
     """The reading events of a journal (for audits and tests)."""
     return [ev for ev in Journal(path).load() if ev.get("e") == "reading"]
+
+
+# --------------------------------------------------------------------------- signed result
+
+#: next_due of a failed verification: no due date, the pile must not be used until
+#: repaired and verified again (the ledger field is required and non-empty).
+NO_DUE_DATE = "none"
+
+
+def verification_id(result: VerificationResult) -> str:
+    """Stable ID of one run (pile + finish time): signing twice never makes two results."""
+    when = dt.datetime.fromtimestamp(result.finished_ms / 1000, CST)
+    return f"V-{result.plan.pile.pile_id}-{when:%Y%m%d%H%M%S}"
+
+
+def certificate_number(result: VerificationResult, prefix: str = "HZJL") -> str:
+    """Certificate (pass) or notice (fail) number, derived from the verification ID."""
+    digest = hashlib.sha256(verification_id(result).encode()).hexdigest()[:6].upper()
+    when = dt.datetime.fromtimestamp(result.finished_ms / 1000, CST)
+    kind = "JD" if result.passed else "TZ"  # 检定证书 / 检定结果通知书
+    return f"{prefix}{kind}{when:%Y%m%d}-{digest}"
+
+
+def record_body(
+    result: VerificationResult, *, inspector_id: str, certificate_no: str | None = None
+) -> dict[str, Any]:
+    """The ledger "verification" body (integer units only: ppm, mA, mV, ms, kΩ, mWh)."""
+    pile = result.plan.pile
+    if result.clock is None or result.insulation_mohm is None:
+        raise ValueError("the run has no clock or insulation result; it cannot be signed")
+    points = []
+    for p in result.points:
+        if p.mean_error_percent is None:
+            continue
+        points.append(
+            {
+                "label": p.point.label,
+                "voltage_mv": int(p.point.voltage_v * 1000),
+                "current_ma": int(p.point.current_a * 1000),
+                "error_ppm": m.to_ppm(p.mean_error_percent),
+                "result": "pass" if p.passed else "fail",
+                "readings": [
+                    {
+                        "error_ppm": m.to_ppm(r.error_percent),
+                        "pulses": r.pulses,
+                        "std_mwh": int(r.standard_energy_wh * 1000),
+                        "t_ms": r.t_ms,
+                    }
+                    for r in p.readings
+                ],
+            }
+        )
+    due = result.next_due()
+    return {
+        "verification_id": verification_id(result),
+        "pile_id": pile.pile_id,
+        "meter_id": pile.meter_id,
+        "inspector_id": inspector_id,
+        "at_ms": result.finished_ms,
+        "kind": result.plan.config.kind,
+        "regulation": result.plan.regulation,
+        "points": points,
+        "clock_error_ms": int(result.clock.error_s * 1000),
+        "insulation_kohm": int(result.insulation_mohm * 1000),
+        "result": result.verdict,
+        "certificate_no": certificate_no or certificate_number(result),
+        "next_due": due.isoformat() if due else NO_DUE_DATE,
+        "seal_closed": bool(result.seal_closed),
+        "accuracy_class": pile.accuracy_class,
+    }
+
+
+def sign_result(
+    result: VerificationResult,
+    key: SigningKey,
+    *,
+    inspector_id: str,
+    certificate_no: str | None = None,
+) -> Record:
+    """The inspector's signed "verification" record, ready for the outbox."""
+    body = record_body(result, inspector_id=inspector_id, certificate_no=certificate_no)
+    return sign_record("verification", body, key)
+
+
+def create_inspector_key(path: Path, passphrase: str, alg: str = "p256") -> SigningKey:
+    """A new inspector key, stored encrypted (PKCS#8, passphrase) with mode 0600.
+
+    Why refuse an empty passphrase: the key signs results that stand in
+    enforcement cases; a laptop left in a car must not give it away.
+    """
+    if len(passphrase) < 8:
+        raise ValueError("the passphrase must have at least 8 characters")
+    if path.exists():
+        raise FileExistsError(f"{path} exists; refusing to overwrite an inspector key")
+    key = SigningKey.generate(alg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    key.save(tmp, passphrase.encode())
+    os.replace(tmp, path)
+    path.with_suffix(".pub").write_text(key.public_key.text + "\n")
+    return key
+
+
+def unlock_inspector_key(path: Path, passphrase: str) -> SigningKey:
+    """Decrypt the inspector key; KeyFormatError says "wrong passphrase" in words."""
+    if not path.exists():
+        raise FileNotFoundError(f"no inspector key at {path}; create one first")
+    return SigningKey.from_pem(path.read_bytes(), passphrase.encode() or None)

@@ -74,3 +74,32 @@ def rig_factory() -> Iterator:
     yield factory
     for rig in rigs:
         rig.close()
+
+
+@pytest.fixture(scope="module")
+def passed_result():
+    """One real run (+0.6 % pile, class 1) shared by the signing, outbox and PDF tests."""
+    return _run_once(true_error_pct=0.6)
+
+
+@pytest.fixture(scope="module")
+def failed_result():
+    return _run_once(true_error_pct=1.4, clock_offset_s=40)
+
+
+def _run_once(**overrides: object):
+    import tempfile
+    from pathlib import Path
+
+    from app.models.verification import AutoPrompt, VerificationProcedure
+
+    sim = start_sim(**overrides)
+    rig = Rig.from_path(sim.path or "", timeout=0.5)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            plan = plan_verification(make_pile(), VerificationConfig())
+            proc = VerificationProcedure(rig, plan, Path(tmp) / "j.jsonl", prompt=AutoPrompt())
+            return proc.run()
+    finally:
+        rig.close()
+        sim.stop()
