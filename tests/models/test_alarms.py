@@ -1,0 +1,210 @@
+"""The alarm workflow on both backends, and regulators racing on real PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from app.models import alarms, rules
+from app.models import store as st
+from app.models.projection import apply_records
+from app.models.store import Store
+from tests.models.test_rules import MIN, T0, World
+
+
+def finding(rule_id: str = "R01", at_ms: int = T0, entry: int = 100, **kw: object) -> rules.Finding:
+    return rules.Finding(
+        rule_id,
+        str(kw.get("pile_id", "P000001")),
+        "M000001",
+        at_ms,
+        str(kw.get("severity", rules.CATALOGUE[rule_id].severity)),
+        (entry,),
+        {"session_id": f"S{entry}"},
+    )
+
+
+def open_one(store: Store, *found: rules.Finding) -> list[alarms.Alarm]:
+    with store.transaction() as conn:
+        return alarms.open_alarms_for(conn, list(found) or [finding()])
+
+
+def test_high_findings_open_grouped_alarms(store: Store) -> None:
+    with store.transaction() as conn:
+        opened = alarms.open_alarms_for(
+            conn,
+            [
+                finding("R01", T0, 10),
+                finding("R01", T0 + 3_600_000, 11),  # same pile + rule: absorbed
+                finding("R04", T0, 12),  # a warning: no alarm
+                finding("R09", T0, 13, severity="high"),
+                finding("R01", T0, 14, pile_id="P000002"),
+            ],
+        )
+    assert sorted((a.pile_id, a.rule_id) for a in opened) == [
+        ("P000001", "R01"),
+        ("P000001", "R09"),
+        ("P000002", "R01"),
+    ]
+    r01 = next(a for a in opened if a.pile_id == "P000001" and a.rule_id == "R01")
+    assert r01.evidence["entries"] == [10, 11] and r01.evidence["count"] == 2
+    assert r01.state == "new" and r01.version == 1 and r01.title_zh
+    # A later batch: still one alarm, more evidence, state and version untouched.
+    with store.transaction() as conn:
+        again = alarms.open_alarms_for(conn, [finding("R01", T0 + 7_200_000, 15)])
+        assert [a.id for a in again] == [r01.id]
+        assert again[0].evidence["entries"] == [10, 11, 15] and again[0].version == 1
+        assert len(alarms.list_open(conn)) == 3
+        assert [a.rule_id for a in alarms.list_open(conn, pile_id="P000002")] == ["R01"]
+
+
+def test_every_seal_opening_alarms_and_flapping_is_debounced(store: Store) -> None:
+    w = World()
+    first = w.add("seal", seq=1, event="opened", at_ms=T0)
+    w.add("seal", seq=2, event="closed", at_ms=T0 + 2 * MIN)
+    second = w.add("seal", seq=3, event="opened", at_ms=T0 + 5 * MIN)
+    # An inspector's re-sealing explains both openings (no R11 finding) — they still alarm.
+    w.add("verification", at_ms=T0 + 6 * MIN, seal_closed=True)
+    with store.transaction() as conn:
+        summary = apply_records(conn, w.entries)
+        found = rules.run_incremental(conn, summary)
+        assert not [f for f in found if f.rule_id == "R11"]
+        opened = alarms.open_alarms_for(conn, found, seal_entries=summary.seal_entries)
+    assert len(opened) == 1 and opened[0].kind == "seal" and opened[0].severity == "critical"
+    assert opened[0].evidence["entries"] == [first, second]
+    with store.engine.connect() as conn:
+        status = conn.execute(select(st.piles.c.status)).scalar_one()
+    assert status == "seal_open"
+    # Resolved, then the seal flaps again within the debounce window: no second alarm.
+    alarms.resolve(store, opened[0].id, "王检定", "re-sealed on site")
+    third = len(w.entries)
+    w.add("seal", seq=4, event="opened", at_ms=T0 + 9 * MIN)
+    with store.transaction() as conn:
+        summary = apply_records(conn, w.entries[third:])
+        again = alarms.open_alarms_for(conn, [], seal_entries=summary.seal_entries)
+        assert [a.id for a in again] == [opened[0].id] and again[0].state == "resolved"
+        assert alarms.list_open(conn) == []
+    # Beyond the window, a new opening is a new alarm.
+    late = len(w.entries)
+    w.add("seal", seq=5, event="opened", at_ms=T0 + 60 * MIN)
+    with store.transaction() as conn:
+        summary = apply_records(conn, w.entries[late:])
+        new = alarms.open_alarms_for(conn, [], seal_entries=summary.seal_entries)
+        assert new[0].id != opened[0].id and new[0].state == "new"
+
+
+def test_workflow_transitions_write_the_audit_log(store: Store) -> None:
+    (alarm,) = open_one(store)
+    a = alarms.acknowledge(store, alarm.id, "李监管", "looking")
+    assert (a.state, a.version, a.updated_by) == ("acknowledged", 2, "李监管")
+    a = alarms.dispatch(store, alarm.id, "李监管", "please verify", inspector_id="INS01")
+    assert a.state == "dispatched" and a.assigned_to == "INS01"
+    assert a.evidence["task"]["pile_id"] == "P000001"
+    assert a.evidence["task"]["kind"] == "triggered"
+    a = alarms.resolve(store, alarm.id, "李监管", "verification V1 passed")
+    assert a.state == "resolved" and a.version == 4
+    with store.engine.connect() as conn:
+        trail = alarms.history(conn, alarm.id)
+        task_rows = conn.execute(
+            select(st.audit_log).where(st.audit_log.c.action == "task.created")
+        ).all()
+        status = conn.execute(select(st.piles.c.status)).all()
+    assert [r["action"] for r in trail] == [
+        "alarm.opened",
+        "alarm.acknowledged",
+        "alarm.dispatched",
+        "alarm.resolved",
+    ]
+    assert trail[2]["detail"]["note"] == "please verify" and trail[2]["user"] == "李监管"
+    assert trail[3]["detail"]["note"] == "verification V1 passed"
+    assert len(task_rows) == 1
+    assert status == []  # no pile registered in this store: nothing to colour
+
+
+def test_invalid_and_stale_transitions_name_who_did_it(store: Store) -> None:
+    (alarm,) = open_one(store)
+    alarms.dismiss(store, alarm.id, "张三", "false alarm: test pile")
+    with pytest.raises(alarms.AlarmConflict, match="already dismissed by 张三 at 20"):
+        alarms.acknowledge(store, alarm.id, "李四")
+    (other,) = open_one(store, finding("R05", T0 + 86_400_000, 200))
+    alarms.acknowledge(store, other.id, "张三")
+    with pytest.raises(alarms.AlarmConflict, match="already acknowledged by 张三"):
+        alarms.dispatch(store, other.id, "李四", inspector_id="INS01", version=1)
+    with pytest.raises(alarms.AlarmNotFound):
+        alarms.resolve(store, 999_999, "李四")
+
+
+@pytest.fixture
+def pg_store(pg_url: str) -> Iterator[Store]:
+    with Store.open(pg_url) as opened:
+        yield opened
+
+
+RACE_SECONDS = 6.0
+
+
+def race(store: Store, alarm_ids: list[int]) -> tuple[int, list[str]]:
+    """Two regulators dispatch each alarm at the same instant; returns (races, failures)."""
+    barrier = threading.Barrier(2)
+    outcome: dict[int, dict[str, object]] = {}
+    users = ("甲", "乙")
+    lock = threading.Lock()
+
+    def worker(user: str) -> None:
+        for alarm_id in alarm_ids:
+            barrier.wait()
+            try:
+                alarms.dispatch(store, alarm_id, user, "race", inspector_id=f"INS-{user}")
+                result: object = "won"
+            except alarms.AlarmConflict as exc:
+                result = exc
+            with lock:
+                outcome.setdefault(alarm_id, {})[user] = result
+
+    threads = [threading.Thread(target=worker, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    failures = []
+    for alarm_id, results in outcome.items():
+        winners = [u for u, r in results.items() if r == "won"]
+        if len(winners) != 1:
+            failures.append(f"alarm {alarm_id}: winners {winners}")
+            continue
+        loser = next(r for r in results.values() if r != "won")
+        if not isinstance(loser, alarms.AlarmConflict) or loser.by != winners[0]:
+            failures.append(f"alarm {alarm_id}: loser told {loser!r}, winner {winners[0]}")
+    return len(outcome), failures
+
+
+def test_two_regulators_race_to_dispatch_on_postgresql(pg_store: Store) -> None:
+    """Exactly one wins every race; the loser is told who dispatched it.
+
+    The issue asks for 1,000 races; this runs as many as fit in ~6 s (the bench runs 1,000:
+    ``python bench/anomaly_bench.py --races 1000``).
+    """
+    deadline = time.monotonic() + RACE_SECONDS
+    total, failures = 0, []
+    while time.monotonic() < deadline:
+        batch = [
+            a.id
+            for a in open_one(
+                pg_store,
+                *[finding("R01", T0, 1000 + total + k, pile_id=f"P{total + k}") for k in range(50)],
+            )
+        ]
+        done, bad = race(pg_store, batch)
+        total += done
+        failures += bad
+    print(f"{total} dispatch races, {len(failures)} failures")
+    assert total >= 100 and failures == []
+    with pg_store.engine.connect() as conn:
+        dispatched = conn.execute(
+            select(st.audit_log.c.user).where(st.audit_log.c.action == "alarm.dispatched")
+        ).all()
+    assert len(dispatched) == total  # one audit entry per race: the loser wrote nothing
