@@ -19,6 +19,8 @@ Killed at any point, the next run resumes after the last committed batch.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from base64 import b64decode
 from collections.abc import Callable
@@ -131,6 +133,8 @@ class LogSync:
         self.checker = checker or SignatureChecker()
         self._owns_checker = checker is None
         self._tile_pool = ThreadPoolExecutor(8, thread_name_prefix="tiles")
+        self._tile_cache: dict[str, bytes] = {}
+        self._stop_fetch = threading.Event()
 
     def close(self) -> None:
         self._tile_pool.shutdown(wait=False, cancel_futures=True)
@@ -228,72 +232,115 @@ class LogSync:
         result = SyncResult(self.origin, size0, size0, checkpoint, 0.0)
         with self.store.engine.connect() as conn:
             registry = registry_from_store(conn)
-        position = size0
-        entries = self.client.entries(size0, checkpoint.size, checkpoint.size)
-        while position < checkpoint.size:
-            if should_stop():
-                break
-            end = min(checkpoint.size, position + self.batch)
-            batch = [next(entries) for _ in range(end - position)]
-            self._prefetch_leaf_tiles(position, end, checkpoint.size)
-            try:
-                expected = reader.leaf_hashes(position, end)
-            except TileError as exc:
-                raise Misbehaviour(
-                    "bad-tile",
-                    f"a tile of the log does not match its checkpoint: {exc}",
-                    checkpoint_b=note,
-                ) from exc
-            records, registry = self._verify_batch(batch, expected, registry)
-            compact.extend(expected)
-            final = end == checkpoint.size
-            if final and compact.root() != checkpoint.root:
-                raise Misbehaviour(
-                    "bad-bundle",
-                    "the entries do not hash to the checkpoint's root",
-                    checkpoint_b=note,
-                )
-            with self.store.transaction() as conn:
-                summary = apply_records(conn, records)
-                if self.on_batch is not None:
-                    self.on_batch(conn, summary)
-                now = datetime.now(UTC)
-                st.put_sync_state(
-                    conn,
-                    st.SyncState(
-                        self.origin,
-                        end,
-                        compact.root(),
-                        compact.to_bytes(),
-                        "ok" if final else "syncing",
-                        None,
-                        now,
-                        now if final else None,
-                    ),
-                )
-                if final:
-                    conn.execute(
-                        insert(st.checkpoints),
-                        {
-                            "origin": self.origin,
-                            "size": checkpoint.size,
-                            "root": checkpoint.root,
-                            "note": note,
-                            "accepted_at": now,
-                        },
-                    )
-            result.affected_piles |= summary.pile_ids
-            position = end
-            result.new_size = end
-            progress.done = end - size0
-            if on_progress:
-                on_progress(progress)
+        # A pipeline: while the worker processes check batch k's signatures, this thread
+        # applies batch k-1 and a fetch thread downloads batch k+1.
+        fetched = self._fetch_ahead(size0, checkpoint.size)
+        pending: _Batch | None = None
+        try:
+            while True:
+                item = None if should_stop() else fetched.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if item is not None:
+                    position, end, batch = item
+                    try:
+                        expected = reader.leaf_hashes(position, end)
+                    except TileError as exc:
+                        raise Misbehaviour(
+                            "bad-tile",
+                            f"a tile of the log does not match its checkpoint: {exc}",
+                            checkpoint_b=note,
+                        ) from exc
+                    current, registry = self._check_batch(batch, expected, registry)
+                    compact.extend(expected)
+                    current.end, current.state = end, compact.to_bytes()
+                    current.root = compact.root()
+                    if end == checkpoint.size and current.root != checkpoint.root:
+                        raise Misbehaviour(
+                            "bad-bundle",
+                            "the entries do not hash to the checkpoint's root",
+                            checkpoint_b=note,
+                        )
+                if pending is not None:
+                    self._apply(pending, checkpoint, note, result)
+                    progress.done = pending.end - size0
+                    if on_progress:
+                        on_progress(progress)
+                if item is None:
+                    break
+                pending = current
+        finally:
+            self._stop_fetch.set()
         if checkpoint.size == size0:
             self._mark(status="ok", error=None, success=True)
         return result
 
-    def _verify_batch(self, batch, expected, registry: KeyRegistry):
-        """Leaf hashes against the tiles, signers in log order, signatures on all cores."""
+    def _fetch_ahead(self, start: int, size: int) -> queue.Queue:
+        """Downloads bundles and level-0 tiles one or two batches ahead, on a thread."""
+        out: queue.Queue = queue.Queue(maxsize=2)
+        self._stop_fetch = stop = threading.Event()
+
+        def run() -> None:
+            try:
+                entries = self.client.entries(start, size, size)
+                position = start
+                while position < size and not stop.is_set():
+                    end = min(size, position + self.batch)
+                    batch = [next(entries) for _ in range(end - position)]
+                    self._prefetch_leaf_tiles(position, end, size)
+                    while not stop.is_set():
+                        try:
+                            out.put((position, end, batch), timeout=0.2)
+                            break
+                        except queue.Full:
+                            continue
+                    position = end
+                out.put(None)
+            except BaseException as exc:  # handed to the sync thread, which raises it
+                out.put(exc)
+
+        threading.Thread(target=run, name="sync-fetch", daemon=True).start()
+        return out
+
+    def _apply(self, batch: _Batch, checkpoint: Checkpoint, note: bytes, result) -> None:
+        """Waits for the batch's signature checks, then applies it with the sync position."""
+        records = self._finish_batch(batch)
+        final = batch.end == checkpoint.size
+        with self.store.transaction() as conn:
+            summary = apply_records(conn, records)
+            if self.on_batch is not None:
+                self.on_batch(conn, summary)
+            now = datetime.now(UTC)
+            st.put_sync_state(
+                conn,
+                st.SyncState(
+                    self.origin,
+                    batch.end,
+                    batch.root,
+                    batch.state,
+                    "ok" if final else "syncing",
+                    None,
+                    now,
+                    now if final else None,
+                ),
+            )
+            if final:
+                conn.execute(
+                    insert(st.checkpoints),
+                    {
+                        "origin": self.origin,
+                        "size": checkpoint.size,
+                        "root": checkpoint.root,
+                        "note": note,
+                        "accepted_at": now,
+                    },
+                )
+        result.affected_piles |= summary.pile_ids
+        result.new_size = batch.end
+
+    def _check_batch(self, batch, expected, registry: KeyRegistry):
+        """Leaf hashes against the tiles and signers in log order, here; signature
+        checks submitted to the worker processes (collected by _finish_batch)."""
         keys: list[str] = []
         heads: list[EntryHead] = []
         working = registry
@@ -318,8 +365,14 @@ class LogSync:
                     kind, f"entry {index}: {exc}", offending_bytes=data, index=index
                 ) from exc
             heads.append(head)
-        results = self.checker.check([d for _, d in batch], keys)
-        for (index, data), outcome in zip(batch, results, strict=True):
+        futures = self.checker.submit([d for _, d in batch], keys)
+        return _Batch(batch, heads, futures), working
+
+    def _finish_batch(self, pending: _Batch) -> list[tuple[int, Record]]:
+        results = []
+        for future in pending.futures:
+            results.extend(future.result())
+        for (index, data), outcome in zip(pending.batch, results, strict=True):
             if outcome is not None:
                 raise Misbehaviour(
                     "bad-signature" if outcome[0] == "signature" else "bad-entry",
@@ -327,30 +380,27 @@ class LogSync:
                     offending_bytes=data,
                     index=index,
                 )
-        records = []
-        for (index, data), head in zip(batch, heads, strict=True):
-            records.append((index, _record_from_head(head, data)))
-        return records, working
+        return [
+            (index, _record_from_head(head, data))
+            for (index, data), head in zip(pending.batch, pending.heads, strict=True)
+        ]
 
     # ---- plumbing -----------------------------------------------------------------------
-    _tile_cache: dict[str, bytes]
-
     def _fetch_tile(self, path: str) -> bytes:
-        cache = getattr(self, "_tile_cache", None)
-        if cache is not None and path in cache:
-            return cache.pop(path)
-        return self.client.fetch(path)
+        data = self._tile_cache.pop(path, None)
+        return data if data is not None else self.client.fetch(path)
 
     def _prefetch_leaf_tiles(self, start: int, end: int, size: int) -> None:
+        """Full level-0 tiles of a batch, fetched in parallel into a cache that the
+        verifying TileHashReader consumes (partial edge tiles it fetches itself)."""
         full = [
             t
             for t in range(start // TILE_WIDTH, end // TILE_WIDTH + 1)
             if (t + 1) * TILE_WIDTH <= size
         ]
         paths = [tile_path(0, t) for t in full]
-        self._tile_cache = dict(
-            zip(paths, self._tile_pool.map(self.client.fetch, paths), strict=True)
-        )
+        for path, data in zip(paths, self._tile_pool.map(self.client.fetch, paths), strict=True):
+            self._tile_cache[path] = data
 
     def _raw_checkpoint(self) -> bytes | None:
         try:
@@ -437,6 +487,18 @@ class LogSync:
             )
         self._mark(status="halted", error=str(exc))
         return exc
+
+
+@dataclass
+class _Batch:
+    """A batch between its checks and its application."""
+
+    batch: list[tuple[int, bytes]]
+    heads: list[EntryHead]
+    futures: list
+    end: int = 0
+    root: bytes = b""
+    state: bytes = b""
 
 
 def _record_from_head(head: EntryHead, data: bytes) -> Record:

@@ -1,0 +1,96 @@
+"""Full and incremental sync of a simulated Hangzhou period from a local platform.
+
+Prints end-to-end entries/s next to the raw signature-verification rate of all
+cores measured in the same run (the physical limit), the extrapolation to a
+city-year (10.1 M entries), incremental sync of 1,000 new entries, and peak memory.
+
+    python bench/sync_bench.py [--days 1] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    StaticServer,
+    build_log,
+    raw_verify_rate,
+    read_entries,
+    simulated_entries,
+    write_checkpoint,
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=None, help="use the first N entries")
+    args = parser.parse_args()
+    from app.models.store import Store
+    from app.models.sync import LogSync
+    from ledger.client import LogClient
+    from ledger.sigcheck import SignatureChecker
+
+    cores = os.cpu_count() or 1
+    entries = read_entries(simulated_entries(args.days), args.limit)
+    print(f"simulated Hangzhou, {args.days} day(s): {len(entries):,} entries")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        head, tail = entries[:-1000], entries[-1000:]
+        vkey, signer, log = build_log(tmp / "log", head)
+        server = StaticServer(tmp / "log")
+        raw = raw_verify_rate(entries[:60000], cores)
+        store = Store.open(f"sqlite:///{tmp / 'ws.sqlite'}")
+        with SignatureChecker(cores) as checker:
+            sync = LogSync(store, LogClient(server.url, vkey), checker)
+            started = time.perf_counter()
+            result = sync.sync_once()
+            full = time.perf_counter() - started
+            log.append(tail)
+            write_checkpoint(tmp / "log", log, signer)
+            started = time.perf_counter()
+            inc = sync.sync_once()
+            incremental = time.perf_counter() - started
+            sync.close()
+        server.stop()
+        store.close()
+    rate = result.applied / full
+    peak_mb = (
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        / 1024
+    )
+    print(f"{'':44}{'ours':>14}{'limit/target':>18}")
+    print(f"{'raw signature checks, ' + str(cores) + ' cores (entries/s)':44}{'':>14}{raw:>18,.0f}")
+    print(
+        f"{'full sync end to end (entries/s)':44}{rate:>14,.0f}{'>= 70% of raw':>18}"
+        f"  {rate / raw:.0%} {'OK' if rate >= 0.7 * raw else 'MISSED'}"
+    )
+    city_year = 10_136_000 / rate / 60
+    print(
+        f"{'city-year (10.1M entries) extrapolated':44}{city_year:>13.1f}m{'<= 12 min':>18}"
+        f"  {'OK' if city_year <= 12 else 'MISSED'}"
+    )
+    print(
+        f"{'incremental sync of ' + str(inc.applied) + ' entries':44}{incremental:>13.2f}s"
+        f"{'< 1 s':>18}  {'OK' if incremental < 1 else 'MISSED'}"
+    )
+    print(
+        f"{'peak memory (max RSS of one process)':44}{peak_mb:>12.0f}MB{'< 1024 MB':>18}"
+        f"  {'OK' if peak_mb < 1024 else 'MISSED'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
