@@ -1,0 +1,1 @@
+"""Printable documents (certificates) rendered with Qt's PDF writer."""
