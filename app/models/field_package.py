@@ -18,36 +18,34 @@ Why SQLite and not a zip: the laptop opens the file as its store with
 :func:`open_field_package` (= :meth:`Store.open`); a second file format would be a
 second reader to maintain. Copy the single ``.sqlite`` file (the WAL is merged on close).
 
-Results: a signed verification record is queued in ``upload_queue`` keyed by its
-RFC 6962 leaf hash, so the same result cannot be queued twice. :func:`upload_results`
-posts each queued record on its own (the platform's ingest is all-or-nothing per
-request) and marks it done only after the platform answered 200 — or 409, which means
-"this exact entry is already in the log" (an earlier attempt whose answer was lost):
-nothing is lost, nothing is logged twice. A pile that a regulator re-assigned to
-another order meanwhile is *not* uploaded but returned as a :class:`Conflict` for the
-UI; :func:`release_conflict` uploads it anyway once someone decides.
+Results: a signed verification record goes into the package's ``Outbox``
+(``app.models.outbox``: crash-safe files in ``<package>.outbox/`` beside the file,
+one per verification ID, so the same result is never queued twice).
+:func:`upload_results` lets the Outbox post each entry on its own and mark it done only
+after the platform answered 200 — or 409, "this exact entry is already in the log" (an
+earlier attempt whose answer was lost): nothing is lost, nothing is logged twice. A
+pile that a regulator re-assigned to another order meanwhile is *not* uploaded but
+returned as a :class:`Conflict` for the UI (the office store is asked through
+``assignment``); :func:`release_conflict` uploads it anyway once someone decides.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, select
 
 from app.models import store as st
+from app.models.outbox import Outbox, OutboxEntry, http_post
 from app.models.plan_tables import (
     package_info,
     package_proofs,
     rotation_settings,
-    upload_queue,
     users,
     work_order_items,
     work_orders,
@@ -55,7 +53,6 @@ from app.models.plan_tables import (
 from app.models.users import PermissionDenied, Session, require
 from app.models.workorders import active_order_of
 from ledger.client import FetchError, LogClient
-from ledger.merkle import leaf_hash
 from ledger.records import Record
 from ledger.tiles import TileError, TileHashReader
 from ledger.tlog_proof import format_tlog_proof
@@ -296,53 +293,24 @@ def package_facts(conn: Connection) -> dict[str, Any]:
     return {r.key: r.value for r in conn.execute(select(package_info))}
 
 
-def verification_body(
-    result: Any,
-    *,
-    verification_id: str,
-    inspector_id: str,
-    kind: str,
-    certificate_no: str,
-) -> dict[str, Any]:
-    """The ledger ``verification`` body of a finished :class:`VerificationResult`.
-
-    Integers only (the ledger's rule): errors in ppm, currents in mA, clock error in ms,
-    insulation in kΩ. ``next_due`` is the procedure's own rotation date ("" after a fail).
-    """
-    points = [
-        {
-            "label": p.point.label,
-            "current_ma": int(p.point.current_a * 1000),
-            "error_ppm": p.error_ppm,
-            "readings": len(p.readings),
-        }
-        for p in result.points
-        if p.error_ppm is not None
-    ]
-    next_due = result.next_due()
-    return {
-        "verification_id": verification_id,
-        "pile_id": result.plan.pile.pile_id,
-        "meter_id": result.plan.pile.meter_id,
-        "inspector_id": inspector_id,
-        "at_ms": int(result.finished_ms),
-        "kind": kind,
-        "regulation": result.plan.regulation,
-        "points": points,
-        "clock_error_ms": int(result.clock.error_s * 1000) if result.clock else 0,
-        "insulation_kohm": int(result.insulation_mohm * 1000) if result.insulation_mohm else 0,
-        "result": result.verdict,
-        "certificate_no": certificate_no,
-        "next_due": next_due.isoformat() if next_due else "",
-        "seal_closed": bool(result.seal_closed),
-        "accuracy_class": result.plan.pile.accuracy_class,
-    }
+def outbox_dir(package: Path | str) -> Path:
+    """The package's outbox directory (``<package>.outbox/``), beside the file."""
+    package = Path(package)
+    return package.with_name(package.name + ".outbox")
 
 
-def queue_result(conn: Connection, session: Session, record: Record) -> bool:
-    """Queues a signed verification record; False if this exact record is already queued.
+def package_outbox(pkg: st.Store, platform_url: str = "", **kwargs: Any) -> Outbox:
+    """The :class:`Outbox` of an opened package (SQLite file ``pkg``)."""
+    database = pkg.engine.url.database
+    if not database:
+        raise PackageError("a field package is a SQLite file")
+    return Outbox(outbox_dir(database), platform_url, **kwargs)
 
-    Only the inspector who signed it may queue it (their key verifies it).
+
+def queue_result(pkg: st.Store, session: Session, record: Record) -> OutboxEntry:
+    """Queues a signed verification record for upload (idempotent per verification ID).
+
+    Only the inspector who signed it may queue it: their own key must verify it.
     """
     require(session, "verification.sign")
     if record.type != "verification":
@@ -354,46 +322,27 @@ def queue_result(conn: Connection, session: Session, record: Record) -> bool:
             f"inspector {session.username} may only queue results signed with their own key"
         )
     record.verify(session.signing_key.public_key)
-    data = record.to_bytes()
-    digest = leaf_hash(data)
-    if conn.execute(select(upload_queue.c.id).where(upload_queue.c.leaf_hash == digest)).first():
-        return False
-    pile_id = str(record.body["pile_id"])
-    order_id = conn.execute(
-        select(work_order_items.c.order_id).where(
-            work_order_items.c.pile_id == pile_id, work_order_items.c.active.is_(True)
+    entry = package_outbox(pkg).enqueue(record)
+    with pkg.transaction() as conn:
+        st.write_audit(
+            conn,
+            session.username,
+            "result.queued",
+            f"pile {record.body['pile_id']}",
+            {
+                "verification_id": record.body["verification_id"],
+                "leaf_hash": record.leaf_digest.hex(),
+            },
         )
-    ).scalar()
-    conn.execute(
-        insert(upload_queue),
-        {
-            "leaf_hash": digest,
-            "entry": data,
-            "pile_id": pile_id,
-            "order_id": order_id,
-            "queued_at": st.utcnow(),
-            "queued_by": session.username,
-            "state": "queued",
-            "attempts": 0,
-        },
-    )
-    st.write_audit(
-        conn,
-        session.username,
-        "result.queued",
-        f"pile {pile_id}",
-        {"verification_id": record.body["verification_id"], "leaf_hash": digest.hex()},
-    )
-    return True
+    return entry
 
 
 @dataclass(frozen=True)
 class Conflict:
-    """A queued result held back because its pile now belongs elsewhere."""
+    """A queued result held back because its pile now belongs to another order."""
 
-    queue_id: int
+    entry_id: str
     pile_id: str
-    verification_id: str
     package_order: int
     current_order: int | None
 
@@ -401,39 +350,26 @@ class Conflict:
     def message(self) -> str:
         where = f"work order {self.current_order}" if self.current_order else "no open work order"
         return (
-            f"pile {self.pile_id} was moved from work order {self.package_order} to {where} "
-            f"while you were offline; result {self.verification_id} was not uploaded"
+            f"conflict: pile {self.pile_id} was moved from work order {self.package_order} to "
+            f"{where} while you were offline; result {self.entry_id} was not uploaded"
         )
 
 
 @dataclass
-class UploadReport:
+class FieldUploadReport:
+    """What one upload attempt did; ``conflicts`` are for the UI to show and resolve."""
+
     uploaded: list[str] = field(default_factory=list)
     already_there: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
     pending: int = 0
-    offline: str | None = None
+    offline: str = ""
 
 
-def post_entry(platform_url: str, data: bytes, timeout: float = 30) -> tuple[int, str]:
-    """POSTs one entry to ``/ingest``: (HTTP status, reason or body). Raises OSError offline."""
-    request = urllib.request.Request(
-        platform_url.rstrip("/") + "/ingest",
-        data=data + b"\n",
-        method="POST",
-        headers={"Content-Type": "application/x-ndjson"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.status, answer.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        body = exc.read().decode("utf-8", "replace")
-        try:
-            body = json.loads(body).get("error", body)
-        except (ValueError, AttributeError):
-            pass
-        return exc.code, body
+#: The local answer for a held-back result. It never leaves the laptop: the Outbox keeps
+#: any 4xx entry pending with its reason, which is exactly what a conflict needs.
+CONFLICT_STATUS = 423
 
 
 def office_assignment(office: st.Store) -> Callable[[str], int | None]:
@@ -452,126 +388,65 @@ def upload_results(
     platform_url: str,
     *,
     assignment: Callable[[str], int | None] | None = None,
-    post: Callable[[str, bytes], tuple[int, str]] = post_entry,
-) -> UploadReport:
+    post: Callable[[str, bytes], tuple[int, str]] = http_post,
+) -> FieldUploadReport:
     """Uploads every queued result once; safe to call again and again.
 
     ``assignment`` tells the current order of a pile (e.g. :func:`office_assignment`);
-    without it no conflicts are detected. Stops at the first network failure (the rest
-    stays queued for the next attempt).
+    a result whose pile left the package's order is held back as a :class:`Conflict`
+    (until :func:`release_conflict`). 200 and 409 both mean "in the log" (see
+    ``app.models.outbox``). Each outcome is audited in the package under the user's name.
     """
     require(session, "results.upload")
-    report = UploadReport()
     with pkg.engine.connect() as conn:
-        queued = list(
-            conn.execute(
-                select(upload_queue)
-                .where(upload_queue.c.state == "queued")
-                .order_by(upload_queue.c.id)
-            ).mappings()
-        )
-    for row in queued:
-        vid = str(json.loads(row["entry"])["b"]["verification_id"])
-        if assignment is not None and row["order_id"] is not None:
-            current = assignment(row["pile_id"])
-            if current != row["order_id"]:
-                conflict = Conflict(
-                    int(row["id"]), row["pile_id"], vid, int(row["order_id"]), current
-                )
-                _mark(pkg, session, row["id"], "conflict", conflict.message, "result.conflict")
-                report.conflicts.append(conflict)
-                continue
-        try:
-            status, reason = post(platform_url, bytes(row["entry"]))
-        except OSError as exc:
-            report.offline = f"cannot reach the platform: {exc}"
-            _mark(pkg, session, row["id"], "queued", report.offline, None)
-            break
-        if status == 200:
-            report.uploaded.append(vid)
-            _mark(pkg, session, row["id"], "uploaded", None, "result.uploaded")
-        elif status == 409:
-            report.already_there.append(vid)
-            _mark(pkg, session, row["id"], "uploaded", reason, "result.uploaded")
-        elif status in (400, 403, 413):
-            report.rejected.append((vid, reason))
-            _mark(
-                pkg, session, row["id"], "rejected", f"HTTP {status}: {reason}", "result.rejected"
+        facts = package_facts(conn)
+    order_id = int(facts["order_id"])
+    released = set(facts.get("released", []))
+    conflicts: dict[str, Conflict] = {}
+
+    def guarded_post(url: str, body: bytes) -> tuple[int, str]:
+        entry = json.loads(body)["b"]
+        vid, pile_id = str(entry["verification_id"]), str(entry["pile_id"])
+        if assignment is not None and vid not in released:
+            current = assignment(pile_id)
+            if current != order_id:
+                conflict = Conflict(vid, pile_id, order_id, current)
+                conflicts[vid] = conflict
+                return CONFLICT_STATUS, json.dumps({"error": conflict.message})
+        return post(url, body)
+
+    outbox = package_outbox(pkg, platform_url, post=guarded_post)
+    result = outbox.upload()
+    report = FieldUploadReport(
+        uploaded=list(result.accepted),
+        already_there=list(result.duplicates),
+        conflicts=list(conflicts.values()),
+        rejected={k: v for k, v in result.rejected.items() if k not in conflicts},
+        pending=len(outbox.pending()),
+        offline=result.unreachable,
+    )
+    with pkg.transaction() as conn:
+        for vid in report.uploaded + report.already_there:
+            st.write_audit(conn, session.username, "result.uploaded", f"verification {vid}")
+        for conflict in report.conflicts:
+            st.write_audit(
+                conn, session.username, "result.conflict", f"pile {conflict.pile_id}",
+                {"verification_id": conflict.entry_id, "current_order": conflict.current_order},
+            )  # fmt: skip
+        for vid, reason in report.rejected.items():
+            st.write_audit(
+                conn, session.username, "result.rejected", f"verification {vid}", {"reason": reason}
             )
-        else:  # 5xx and the like: try again later
-            report.offline = f"the platform answered HTTP {status}: {reason}"
-            _mark(pkg, session, row["id"], "queued", report.offline, None)
-            break
-    with pkg.engine.connect() as conn:
-        report.pending = len(
-            conn.execute(select(upload_queue.c.id).where(upload_queue.c.state == "queued")).all()
-        )
     return report
 
 
-def _mark(
-    pkg: st.Store,
-    session: Session,
-    queue_id: int,
-    state: str,
-    error: str | None,
-    action: str | None,
-) -> None:
-    with pkg.transaction() as conn:
-        values: dict[str, Any] = {
-            "state": state,
-            "attempts": upload_queue.c.attempts + 1,
-            "last_error": error,
-        }
-        if state != "queued":
-            values["done_at"] = st.utcnow()
-        conn.execute(update(upload_queue).where(upload_queue.c.id == queue_id).values(**values))
-        if action is not None:
-            pile = conn.execute(
-                select(upload_queue.c.pile_id).where(upload_queue.c.id == queue_id)
-            ).scalar()
-            st.write_audit(
-                conn,
-                session.username,
-                action,
-                f"pile {pile}",
-                {"queue_id": queue_id, "note": error},
-            )
-
-
-def release_conflict(conn: Connection, session: Session, queue_id: int) -> None:
-    """Re-queues a held result without the assignment check (someone decided to publish it)."""
+def release_conflict(pkg: st.Store, session: Session, verification_id: str) -> None:
+    """Lets a held-back result upload despite the re-assignment (someone decided to publish)."""
     require(session, "results.upload")
-    result = conn.execute(
-        update(upload_queue)
-        .where(upload_queue.c.id == queue_id, upload_queue.c.state == "conflict")
-        .values(state="queued", order_id=None, done_at=None)
-    )
-    if result.rowcount != 1:
-        raise PackageError(f"queued result {queue_id} is not a conflict")
-    st.write_audit(conn, session.username, "result.release_conflict", f"queue {queue_id}")
-
-
-def queue_states(conn: Connection) -> list[dict[str, Any]]:
-    """The outbox for the UI: pile, verification id, state, attempts, last error."""
-    out = []
-    for r in conn.execute(select(upload_queue).order_by(upload_queue.c.id)).mappings():
-        out.append(
-            {
-                "id": r["id"],
-                "pile_id": r["pile_id"],
-                "verification_id": json.loads(r["entry"])["b"]["verification_id"],
-                "state": r["state"],
-                "attempts": r["attempts"],
-                "last_error": r["last_error"],
-                "leaf_hash": base64.b64encode(r["leaf_hash"]).decode(),
-            }
+    with pkg.transaction() as conn:
+        facts = package_facts(conn)
+        released = sorted(set(facts.get("released", [])) | {verification_id})
+        st.upsert(conn, package_info, [{"key": "released", "value": released}], ("key",))
+        st.write_audit(
+            conn, session.username, "result.release_conflict", f"verification {verification_id}"
         )
-    return out
-
-
-def pending_piles(conn: Connection) -> Iterable[str]:
-    """Piles with a result waiting in the outbox (the laptop shows them as done-pending)."""
-    return conn.execute(
-        select(upload_queue.c.pile_id).where(upload_queue.c.state == "queued").distinct()
-    ).scalars()

@@ -16,8 +16,8 @@ Design choices, and why:
 * A pile is on at most one *active* work-order item at a time (partial unique index on
   ``work_order_items(pile_id) WHERE active``); re-assigning a pile deactivates its old
   item, which is how an offline laptop's upload learns of the conflict.
-* ``upload_queue`` is the laptop's outbox of signed verification records, keyed by the
-  entry's RFC 6962 leaf hash so the same result can never be queued twice.
+* The laptop's queue of signed results is ``app.models.outbox.Outbox`` (crash-safe files
+  next to the field package), not a table here: one upload mechanism for every caller.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from app.models.store import NAMING, AutoId, Json, UtcDateTime
 
 ROLES = ("regulator", "inspector", "administrator")
 ORDER_STATES = ("open", "done", "cancelled")
-UPLOAD_STATES = ("queued", "uploaded", "conflict", "rejected")
 INSTRUMENT_TYPES = ("DC", "AC")
 DEFAULT_ROTATION_YEARS = {"DC": 6, "AC": 8}
 
@@ -121,23 +120,6 @@ work_order_items = Table(
         sqlite_where=text("active"),
         postgresql_where=text("active"),
     ),
-)
-
-upload_queue = Table(
-    "upload_queue",
-    metadata,
-    Column("id", AutoId, primary_key=True),
-    Column("leaf_hash", LargeBinary, nullable=False, unique=True),
-    Column("entry", LargeBinary, nullable=False, comment="The signed record, byte for byte"),
-    Column("pile_id", Text, nullable=False),
-    Column("order_id", BigInteger),
-    Column("queued_at", UtcDateTime, nullable=False),
-    Column("queued_by", Text, nullable=False),
-    Column("state", Text, nullable=False, server_default="queued"),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("last_error", Text),
-    Column("done_at", UtcDateTime),
-    CheckConstraint("state IN " + _in(UPLOAD_STATES), name="state"),
 )
 
 package_info = Table(

@@ -122,8 +122,8 @@ def test_order_edits_and_exports_are_guarded(office: Office, tmp_path: Path) -> 
     with pytest.raises(PermissionDenied, match="administrator"):
         export_field_package(office.store, office.admin, order, tmp_path / "y.sqlite")
     record = sign_verification(office.inspector, _body(office))
-    with office.store.transaction() as conn, pytest.raises(PermissionDenied, match="regulator"):
-        queue_result(conn, office.regulator, record)
+    with pytest.raises(PermissionDenied, match="regulator"):
+        queue_result(office.store, office.regulator, record)
     with pytest.raises(PermissionDenied, match="regulator"):
         upload_results(office.store, office.regulator, "http://127.0.0.1:9")
 

@@ -1,4 +1,4 @@
-"""Planning: rotation settings, users, work orders, field-package outbox and proofs.
+"""Planning: rotation settings, users, work orders, field-package facts and proofs.
 
 The tables are declared in ``app.models.plan_tables`` (a separate MetaData); this file is
 their frozen creation script. Rotation defaults (DC 6 years, AC 8 years) are seeded here.
@@ -115,28 +115,6 @@ def upgrade() -> None:
         postgresql_where=sa.text("active"),
     )
     op.create_table(
-        "upload_queue",
-        sa.Column("id", AUTO_ID, nullable=False),
-        sa.Column("leaf_hash", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "entry", sa.LargeBinary(), nullable=False, comment="The signed record, byte for byte"
-        ),
-        sa.Column("pile_id", sa.Text(), nullable=False),
-        sa.Column("order_id", sa.BigInteger(), nullable=True),
-        sa.Column("queued_at", UTC_DT, nullable=False),
-        sa.Column("queued_by", sa.Text(), nullable=False),
-        sa.Column("state", sa.Text(), server_default="queued", nullable=False),
-        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("done_at", UTC_DT, nullable=True),
-        sa.CheckConstraint(
-            "state IN ('queued', 'uploaded', 'conflict', 'rejected')",
-            name=op.f("ck_upload_queue_state"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_upload_queue")),
-        sa.UniqueConstraint("leaf_hash", name=op.f("uq_upload_queue_leaf_hash")),
-    )
-    op.create_table(
         "package_info",
         sa.Column("key", sa.Text(), nullable=False),
         sa.Column("value", JSON, nullable=False),
@@ -155,7 +133,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("package_proofs")
     op.drop_table("package_info")
-    op.drop_table("upload_queue")
     op.drop_index("uq_work_order_items_active_pile", table_name="work_order_items")
     op.drop_table("work_order_items")
     op.drop_index(op.f("ix_work_orders_inspector"), table_name="work_orders")
