@@ -258,11 +258,13 @@ class Platform:
             candidates.append(Candidate(line, leaf_hash(line), head, key_text))
         seen: set[bytes] = set()
         for number, cand in enumerate(candidates, 1):
-            if cand.leaf_hash in seen or self.sequencer.is_known(cand.leaf_hash):
+            if cand.leaf_hash in seen:
                 return self._reject(
-                    409, f"line {number}: {cand.head.subject}: duplicate entry, already accepted"
+                    409, f"line {number}: {cand.head.subject}: duplicate entry in this request"
                 )
             seen.add(cand.leaf_hash)
+        # Duplicates of already-logged entries are refused by the sequencer, on the one
+        # thread that owns the database connection.
         futures = self.checker.submit(
             [c.data for c in candidates], [c.key_text for c in candidates]
         )
