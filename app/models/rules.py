@@ -70,9 +70,6 @@ DAY_MS = 86_400_000
 CHUNK_METERS = 1000
 CHUNK_WINDOW_MS = 31 * DAY_MS
 """Full rescan chunk: 1,000 meters × 31 days ≈ 100k sessions at city density."""
-LOOKAHEAD_MS = DAY_MS
-"""Heartbeats after a window are loaded too (as context), so a session near the window's
-end still finds the heartbeat after its stop (register-frozen check)."""
 _IN_CHUNK = 5000
 _KEY_SHIFT = np.int64(1 << 42)
 """(code, time) pairs as one int64: Unix ms < 2^42 until the year 2109."""
@@ -317,41 +314,48 @@ def _windowed(
     since: int | None,
     until: int | None,
     ints: Iterable[str],
-    *,
-    lookahead: int = 0,
 ) -> Cols:
-    """Rows of ``table`` for the meters with ``since <= tcol < until (+lookahead)``.
+    """Rows of ``table`` for the meters with ``since <= tcol < until``, plus context.
 
-    Adds, per meter, the rows at the last ``tcol`` before ``since`` (context for
-    "previous row" comparisons) and marks context rows (before the window or in the
-    look-ahead) with ``ctx = 1`` (before) or ``ctx = 2`` (look-ahead). Driven by the
-    (meter_id, time) indexes.
+    With ``since``, each meter's last row before it comes along with ``ctx = 1``: it feeds
+    "previous row" comparisons but yields no finding itself. Both parts are driven by the
+    (meter_id, time) indexes: one correlated ``ORDER BY … LIMIT 1`` probe per meter.
     """
     sel = ", ".join(f"t.{c}" for c in cols)
     names = [*cols, "ctx"]
     ints = [*ints, "ctx"]
     conds = ["t.meter_id IN :ids"]
-    ctx_expr = "0"
     if since is not None:
         conds.append(f"t.{tcol} >= :since")
     if until is not None:
-        conds.append(f"t.{tcol} < :until_ahead")
-        ctx_expr = f"CASE WHEN t.{tcol} >= :until THEN 2 ELSE 0 END"
-    sql = f"SELECT {sel}, {ctx_expr} AS ctx FROM {table} t WHERE {' AND '.join(conds)}"
+        conds.append(f"t.{tcol} < :until")
+    sql = f"SELECT {sel}, 0 AS ctx FROM {table} t WHERE {' AND '.join(conds)}"
     if since is not None:
         sql += (
-            f" UNION ALL SELECT {sel}, 1 AS ctx FROM (SELECT m.meter_id AS mid, "
-            f"(SELECT MAX(x.{tcol}) FROM {table} x WHERE x.meter_id = m.meter_id "
-            f"AND x.{tcol} < :since) AS pt FROM meters m WHERE m.meter_id IN :ids) p "
-            f"JOIN {table} t ON t.meter_id = p.mid AND t.{tcol} = p.pt"
+            f" UNION ALL SELECT {sel}, 1 AS ctx FROM {table} t WHERE t.entry_index IN ("
+            f"SELECT (SELECT x.entry_index FROM {table} x WHERE x.meter_id = m.meter_id "
+            f"AND x.{tcol} < :since ORDER BY x.{tcol} DESC, x.entry_index DESC LIMIT 1) "
+            f"FROM meters m WHERE m.meter_id IN :ids)"
         )
-    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
     params: dict[str, Any] = {}
     if since is not None:
         params["since"] = since
     if until is not None:
         params["until"] = until
-        params["until_ahead"] = until + lookahead
+    return _query(conn, sql, params, meter_ids, names, ints)
+
+
+def _query(
+    conn: Connection,
+    sql: str,
+    params: Mapping[str, Any],
+    meter_ids: Sequence[str],
+    names: Sequence[str],
+    ints: Iterable[str],
+) -> Cols:
+    """Runs ``sql`` (with an ``:ids`` list) per chunk of meters; columns as numpy arrays."""
+    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+    ints = list(ints)
     parts = [
         _columns(conn.execute(stmt, {**params, "ids": chunk}).all(), names, ints)
         for chunk in _chunks(meter_ids)
@@ -502,7 +506,13 @@ def _scan_chunk(
     since: int | None,
     until: int | None,
 ) -> list[Finding]:
-    """Every windowed rule over ``meter_ids`` × [since, until); see the module doc."""
+    """Every windowed rule over ``meter_ids`` × [since, until); see the module doc.
+
+    Sessions and seal events come to Python as columns. Heartbeats, 10× more numerous,
+    never do in bulk: the database filters them (clock offsets beyond 5 s, gaps beyond
+    2 × heartbeat_s via ``LEAD``, the heartbeats around each billed session) and only
+    the candidates come back.
+    """
     out = _Out()
     s = _windowed(
         conn,
@@ -513,17 +523,6 @@ def _scan_chunk(
         since,
         until,
         (*_SESSION_INTS, "interval_s"),
-    )
-    hb = _windowed(
-        conn,
-        "heartbeats",
-        ("entry_index", "meter_id", "ref_ms", "meter_ms", "register_wh"),
-        "ref_ms",
-        meter_ids,
-        since,
-        until,
-        ("entry_index", "ref_ms", "meter_ms", "register_wh"),
-        lookahead=LOOKAHEAD_MS,
     )
     seals = _windowed(
         conn,
@@ -536,14 +535,26 @@ def _scan_chunk(
         ("entry_index", "at_ms"),
     )
     s = _sort(s, ("entry_index", "start_ms"), "meter_id")
-    hb = _sort(hb, ("entry_index", "ref_ms"), "meter_id")
-    copy = _session_rules(s, reg, out)
+    _session_rules(s, reg, out)
     _billing_rules(conn, s, reg, meter_ids, since, until, out)
-    _clock_rule(hb, reg, out)
-    _silence_rule(s, hb, seals, reg, out)
-    _frozen_rule(conn, s, hb, copy, meter_ids, since, until, out)
+    _clock_rule(conn, reg, meter_ids, since, until, out)
+    _silence_rule(conn, s, seals, reg, meter_ids, since, until, out)
+    _frozen_rule(conn, meter_ids, since, until, out)
     _seal_rule(seals, reg, out)
     return out.findings
+
+
+def _window_sql(alias: str, tcol: str, since: int | None, until: int | None) -> str:
+    conds = [f"{alias}.meter_id IN :ids"]
+    if since is not None:
+        conds.append(f"{alias}.{tcol} >= :since")
+    if until is not None:
+        conds.append(f"{alias}.{tcol} < :until")
+    return " AND ".join(conds)
+
+
+def _window_params(since: int | None, until: int | None) -> dict[str, Any]:
+    return {k: v for k, v in (("since", since), ("until", until)) if v is not None}
 
 
 def _sort(cols: Cols, minor: Sequence[str], major: str) -> Cols:
@@ -908,18 +919,41 @@ def _tariff_rule(
         out.add("R02", s["pile_id"][i], s["meter_id"][i], s["start_ms"][i], ev, detail, severity)
 
 
-def _clock_rule(hb: Cols, reg: _Registry, out: _Out) -> None:
-    """R09: one finding where the offset level rises (ok → >5 s → >3 min), not per heartbeat."""
-    n = len(hb["entry_index"])
-    if not n:
+def _clock_rule(
+    conn: Connection,
+    reg: _Registry,
+    meter_ids: Sequence[str],
+    since: int | None,
+    until: int | None,
+    out: _Out,
+) -> None:
+    """R09: one finding where the offset level rises (ok → >5 s → >3 min), not per heartbeat.
+
+    The database returns only heartbeats beyond 5 s, each with its predecessor's offset
+    (an index probe), so a healthy fleet's heartbeats never leave it.
+    """
+    sql = (
+        "SELECT h.entry_index, h.meter_id, h.ref_ms, h.meter_ms - h.ref_ms, "
+        "(SELECT p.meter_ms - p.ref_ms FROM heartbeats p WHERE p.meter_id = h.meter_id "
+        "AND p.ref_ms < h.ref_ms ORDER BY p.ref_ms DESC LIMIT 1) "
+        f"FROM heartbeats h WHERE {_window_sql('h', 'ref_ms', since, until)} "
+        "AND (h.meter_ms - h.ref_ms > :warn OR h.ref_ms - h.meter_ms > :warn)"
+    )
+    names = ("entry_index", "meter_id", "ref_ms", "offset", "prev")
+    ints = ("entry_index", "ref_ms", "offset", "prev")
+    params = {**_window_params(since, until), "warn": CLOCK_WARN_MS}
+    hb = _query(conn, sql, params, meter_ids, names, ints)
+    if not len(hb["entry_index"]):
         return
-    offset = hb["meter_ms"] - hb["ref_ms"]
-    level = (np.abs(offset) > CLOCK_WARN_MS).astype(np.int8) + (np.abs(offset) > CLOCK_HIGH_MS)
-    prev = np.zeros(n, np.int8)
-    prev[1:] = np.where(hb["code"][1:] == hb["code"][:-1], level[:-1], 0)
-    rise = (level > prev) & (hb["ctx"] == 0)
+
+    def level(offset: np.ndarray) -> np.ndarray:
+        return (np.abs(offset) > CLOCK_WARN_MS).astype(np.int8) + (np.abs(offset) > CLOCK_HIGH_MS)
+
+    lvl = level(hb["offset"])
+    rise = lvl > level(hb["prev"])  # no predecessor: NULL → 0 → level 0
     piles = _lookup(reg.meter_pile, hb["meter_id"][rise], "")
     for k, i in enumerate(np.flatnonzero(rise)):
+        high = lvl[i] == 2
         out.add(
             "R09",
             piles[k] or None,
@@ -927,124 +961,188 @@ def _clock_rule(hb: Cols, reg: _Registry, out: _Out) -> None:
             hb["ref_ms"][i],
             (hb["entry_index"][i],),
             {
-                "offset_ms": int(offset[i]),
-                "limit_ms": CLOCK_HIGH_MS if level[i] == 2 else CLOCK_WARN_MS,
+                "offset_ms": int(hb["offset"][i]),
+                "limit_ms": CLOCK_HIGH_MS if high else CLOCK_WARN_MS,
             },
-            "high" if level[i] == 2 else "warning",
+            "high" if high else "warning",
         )
 
 
-def _silence_rule(s: Cols, hb: Cols, seals: Cols, reg: _Registry, out: _Out) -> None:
-    """R10 (silent): a gap of more than 2 × heartbeat_s between a meter's records.
+_NEVER = np.iinfo(np.int64).max
 
-    Signs of life are heartbeats, session starts and stops, and seal events. A gap is
-    reported at the record before it (its evidence) by the window holding the record after
-    it; a silence still going on is found by :func:`_trailing_silence` instead, with the
-    same evidence, so the two never double-report. Look-ahead heartbeats are left out:
-    the next window sees them as its own.
+
+def _heartbeat_gaps(
+    conn: Connection,
+    meter_ids: Sequence[str],
+    since: int | None,
+    until: int | None,
+) -> Cols:
+    """Candidate silences: consecutive heartbeats more than 2 × heartbeat_s apart, and
+    each meter's last heartbeat (open-ended: later sessions may still fill the time).
+
+    In-window pairs come from ``LEAD`` in the database; the pair across ``since`` (the
+    last heartbeat before the window, as context) from two index probes per meter.
     """
-    keep = hb["ctx"] != 2
-    meter = np.concatenate([s["meter_id"], s["meter_id"], hb["meter_id"][keep], seals["meter_id"]])
-    if not len(meter):
+    names = ("meter_id", "t1", "e1", "c1", "t2", "e2", "hb_s")
+    ints = ("t1", "e1", "c1", "t2", "e2", "hb_s")
+    inner = (
+        "SELECT h.meter_id, h.ref_ms, h.entry_index, "
+        "LEAD(h.ref_ms) OVER (PARTITION BY h.meter_id ORDER BY h.ref_ms, h.entry_index) AS nt, "
+        "LEAD(h.entry_index) OVER (PARTITION BY h.meter_id ORDER BY h.ref_ms, h.entry_index) "
+        f"AS ne FROM heartbeats h WHERE {_window_sql('h', 'ref_ms', since, until)}"
+    )
+    sql = (
+        "SELECT g.meter_id, g.ref_ms, g.entry_index, 0, COALESCE(g.nt, :never), "
+        f"COALESCE(g.ne, -1), m.heartbeat_s FROM ({inner}) g JOIN meters m "
+        "ON m.meter_id = g.meter_id WHERE g.nt IS NULL OR g.nt - g.ref_ms > "
+        f"{SILENT_FACTOR} * 1000 * m.heartbeat_s"
+    )
+    params = {**_window_params(since, until), "never": int(_NEVER)}
+    gaps = _query(conn, sql, params, meter_ids, names, ints)
+    if since is None:
+        return gaps
+    probe = (
+        "(SELECT x.{c} FROM heartbeats x WHERE x.meter_id = m.meter_id AND {w} "
+        "ORDER BY x.ref_ms {d}, x.entry_index {d} LIMIT 1)"
+    )
+    before = "x.ref_ms < :since"
+    after = "x.ref_ms >= :since" + (" AND x.ref_ms < :until" if until is not None else "")
+    sql = (
+        "SELECT m.meter_id, "
+        + ", ".join(
+            probe.format(c=c, w=w, d=d)
+            for w, d in ((before, "DESC"), (after, "ASC"))
+            for c in ("ref_ms", "entry_index")
+        )
+        + ", m.heartbeat_s FROM meters m WHERE m.meter_id IN :ids"
+    )
+    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+    rows = []
+    for chunk in _chunks(meter_ids):
+        for meter, t1, e1, t2, e2, hb_s in conn.execute(
+            stmt, {**_window_params(since, until), "ids": chunk}
+        ):
+            if t1 is None:
+                continue
+            if t2 is None:
+                rows.append((meter, t1, e1, 1, int(_NEVER), -1, hb_s))
+            elif t2 - t1 > SILENT_FACTOR * 1000 * hb_s:
+                rows.append((meter, t1, e1, 1, t2, e2, hb_s))
+    boundary = _columns(rows, names, ints)
+    return _concat([gaps, boundary], names, ints)
+
+
+def _silence_rule(
+    conn: Connection,
+    s: Cols,
+    seals: Cols,
+    reg: _Registry,
+    meter_ids: Sequence[str],
+    since: int | None,
+    until: int | None,
+    out: _Out,
+) -> None:
+    """R10 (silent): more than 2 × heartbeat_s without any record from the meter.
+
+    Signs of life are heartbeats, session starts and stops and seal events. Candidate
+    heartbeat gaps (:func:`_heartbeat_gaps`) are split by the sessions and seal events
+    inside them; a remaining stretch longer than the limit is a silence, reported at the
+    record before it (its evidence) by the window holding the record after it. A silence
+    still going on is :func:`_trailing_silence`'s, with the same evidence, so the two
+    never double-report.
+    """
+    g = _heartbeat_gaps(conn, meter_ids, since, until)
+    ng = len(g["t1"])
+    if not ng:
         return
-    t = np.concatenate([s["start_ms"], s["stop_ms"], hb["ref_ms"][keep], seals["at_ms"]])
-    entry = np.concatenate(
-        [s["entry_index"], s["entry_index"], hb["entry_index"][keep], seals["entry_index"]]
-    )
-    ctx = np.concatenate([s["ctx"], s["ctx"], hb["ctx"][keep], seals["ctx"]])
-    code = _codes(meter)
-    order = np.lexsort((entry, t, code))
-    code, t, entry, ctx, meter = code[order], t[order], entry[order], ctx[order], meter[order]
-    hb_ms = _lookup(reg.meter_hb_ms, meter, 0)
-    gap = t[1:] - t[:-1]
-    silent = (
-        (code[1:] == code[:-1])
-        & (hb_ms[:-1] > 0)
-        & (gap > SILENT_FACTOR * hb_ms[:-1])
-        & (ctx[1:] == 0)
-    )
-    piles = _lookup(reg.meter_pile, meter[:-1][silent], "")
-    for k, i in enumerate(np.flatnonzero(silent)):
+    ev_meter = np.concatenate([s["meter_id"], s["meter_id"], seals["meter_id"]])
+    ev_t = np.concatenate([s["start_ms"], s["stop_ms"], seals["at_ms"]])
+    ev_e = np.concatenate([s["entry_index"], s["entry_index"], seals["entry_index"]])
+    ev_c = np.concatenate([s["ctx"], s["ctx"], seals["ctx"]])
+    codes = _codes(np.concatenate([g["meter_id"], ev_meter]))
+    gcode, ecode = codes[:ng], codes[ng:]
+    # Which candidate gap (if any) each session/seal event falls in.
+    gkey = gcode * _KEY_SHIFT + g["t1"]
+    order = np.argsort(gkey, kind="stable")
+    pos = np.searchsorted(gkey[order], ecode * _KEY_SHIFT + ev_t, side="right") - 1
+    gi = order[np.clip(pos, 0, ng - 1)]
+    inside = (pos >= 0) & (gcode[gi] == ecode) & (ev_t <= g["t2"][gi])
+    gi = gi[inside]
+    finite = g["t2"] != _NEVER
+    # One sequence per gap: its start heartbeat, the events inside, its end heartbeat.
+    seq_gap = np.concatenate([np.arange(ng), gi, np.flatnonzero(finite)])
+    seq_t = np.concatenate([g["t1"], ev_t[inside], g["t2"][finite]])
+    seq_e = np.concatenate([g["e1"], ev_e[inside], g["e2"][finite]])
+    seq_c = np.concatenate([g["c1"], ev_c[inside], np.zeros(int(finite.sum()), np.int64)])
+    o = np.lexsort((seq_e, seq_t, seq_gap))
+    seq_gap, seq_t, seq_e, seq_c = seq_gap[o], seq_t[o], seq_e[o], seq_c[o]
+    limit = SILENT_FACTOR * 1000 * g["hb_s"][seq_gap]
+    span = seq_t[1:] - seq_t[:-1]
+    silent = (seq_gap[1:] == seq_gap[:-1]) & (span > limit[:-1]) & (seq_c[1:] == 0)
+    for i in np.flatnonzero(silent):
+        meter = str(g["meter_id"][seq_gap[i]])
         out.add(
             "R10",
-            piles[k] or None,
-            meter[i],
-            t[i],
-            (entry[i],),
+            reg.meter_pile.get(meter),
+            meter,
+            seq_t[i],
+            (seq_e[i],),
             {
                 "kind": "silent",
-                "silent_from_ms": int(t[i]),
-                "silent_until_ms": int(t[i + 1]),
-                "silent_ms": int(gap[i]),
-                "heartbeat_s": int(hb_ms[i] // 1000),
+                "silent_from_ms": int(seq_t[i]),
+                "silent_until_ms": int(seq_t[i + 1]),
+                "silent_ms": int(span[i]),
+                "heartbeat_s": int(g["hb_s"][seq_gap[i]]),
             },
         )
 
 
 def _frozen_rule(
     conn: Connection,
-    s: Cols,
-    hb: Cols,
-    copy: np.ndarray,
     meter_ids: Sequence[str],
     since: int | None,
     until: int | None,
     out: _Out,
 ) -> None:
-    """R10 (frozen): heartbeats around a billed session show the register did not move."""
-    if not len(s["entry_index"]) or not len(hb["entry_index"]):
-        return
-    cand = (s["ctx"] == 0) & (s["energy_wh"] > RESOLUTION_WH) & ~copy
-    if not cand.any():
-        return
-    skey = s["code"]  # codes of sessions and heartbeats differ: re-code on the union
-    allm = np.concatenate([s["meter_id"], hb["meter_id"]]).astype(str)
-    inv = np.unique(allm, return_inverse=True)[1]
-    scode, hcode = inv[: len(skey)], inv[len(skey) :]
-    hkey = hcode.astype(np.int64) * _KEY_SHIFT + hb["ref_ms"]
-    order = np.argsort(hkey, kind="stable")
-    hkey_sorted = hkey[order]
-    idx = np.flatnonzero(cand)
-    before = np.searchsorted(hkey_sorted, scode[idx] * _KEY_SHIFT + s["start_ms"][idx], "right") - 1
-    after = np.searchsorted(hkey_sorted, scode[idx] * _KEY_SHIFT + s["stop_ms"][idx], "left")
-    ok = (before >= 0) & (after < len(hkey_sorted))
-    before, after = np.clip(before, 0, len(order) - 1), np.clip(after, 0, len(order) - 1)
-    hb_before, hb_after = order[before], order[after]
-    ok &= (hcode[hb_before] == scode[idx]) & (hcode[hb_after] == scode[idx])
-    frozen = ok & (hb["register_wh"][hb_after] == hb["register_wh"][hb_before])
-    if not frozen.any():
-        return
-    billed = _billed_entries(conn, s["entry_index"][idx[frozen]])
-    for k in np.flatnonzero(frozen):
-        i = idx[k]
-        if int(s["entry_index"][i]) not in billed:
-            continue
-        a, z = hb_before[k], hb_after[k]
+    """R10 (frozen): the heartbeats just before and just after a billed session show the
+    same register. Two index probes per session, in the database; only hits come back."""
+    probe = (
+        "(SELECT h.entry_index FROM heartbeats h WHERE h.meter_id = s.meter_id AND "
+        "h.ref_ms {op} s.{col} ORDER BY h.ref_ms {d}, h.entry_index {d} LIMIT 1)"
+    )
+    inner = (
+        "SELECT s.entry_index AS se, s.session_id, s.meter_id, s.pile_id, s.start_ms, "
+        f"s.energy_wh, {probe.format(op='<=', col='start_ms', d='DESC')} AS ha, "
+        f"{probe.format(op='>=', col='stop_ms', d='ASC')} AS hz "
+        f"FROM sessions s WHERE {_window_sql('s', 'start_ms', since, until)} "
+        f"AND s.energy_wh > {RESOLUTION_WH} "
+        "AND EXISTS (SELECT 1 FROM billing b WHERE b.session_id = s.session_id)"
+    )
+    sql = (
+        "SELECT q.se, q.session_id, q.meter_id, q.pile_id, q.start_ms, q.energy_wh, "
+        f"q.ha, q.hz, a.register_wh FROM ({inner}) q "
+        "JOIN heartbeats a ON a.entry_index = q.ha JOIN heartbeats z ON z.entry_index = q.hz "
+        "WHERE a.register_wh = z.register_wh"
+    )
+    names = ("se", "session_id", "meter_id", "pile_id", "start_ms", "energy_wh", "ha", "hz")
+    names = (*names, "register_wh")
+    ints = ("se", "start_ms", "energy_wh", "ha", "hz", "register_wh")
+    f = _query(conn, sql, _window_params(since, until), meter_ids, names, ints)
+    for i in range(len(f["se"])):  # hits only
         out.add(
             "R10",
-            s["pile_id"][i],
-            s["meter_id"][i],
-            s["start_ms"][i],
-            (hb["entry_index"][a], s["entry_index"][i], hb["entry_index"][z]),
+            f["pile_id"][i],
+            f["meter_id"][i],
+            f["start_ms"][i],
+            (f["ha"][i], f["se"][i], f["hz"][i]),
             {
                 "kind": "register_frozen",
-                "session_id": s["session_id"][i],
-                "energy_wh": int(s["energy_wh"][i]),
-                "register_wh": int(hb["register_wh"][a]),
+                "session_id": f["session_id"][i],
+                "energy_wh": int(f["energy_wh"][i]),
+                "register_wh": int(f["register_wh"][i]),
             },
             "high",
         )
-
-
-def _billed_entries(conn: Connection, session_entries: np.ndarray) -> set[int]:
-    stmt = text(
-        "SELECT s.entry_index FROM sessions s JOIN billing b ON b.session_id = s.session_id "
-        "WHERE s.entry_index IN :ids"
-    ).bindparams(bindparam("ids", expanding=True))
-    found: set[int] = set()
-    for chunk in _chunks(session_entries.tolist()):
-        found.update(r[0] for r in conn.execute(stmt, {"ids": chunk}))
-    return found
 
 
 def _seal_rule(seals: Cols, reg: _Registry, out: _Out) -> None:
@@ -1114,19 +1212,16 @@ def _key_rule(conn: Connection, reg: _Registry, meter_ids: Sequence[str]) -> lis
 
 
 def _last_rows(conn: Connection, table: str, key: str, tcol: str) -> dict[str, tuple[int, int]]:
-    """{meter: (time, entry)} of each registered meter's row with the largest ``key``."""
+    """{meter: (time, entry)} of each registered meter's row with the largest ``key``:
+    one ``ORDER BY key DESC LIMIT 1`` index probe per meter, then a primary-key fetch."""
     rows = conn.execute(
         text(
-            f"SELECT t.meter_id, t.{tcol}, t.entry_index FROM (SELECT m.meter_id AS mid, "
-            f"(SELECT MAX(x.{key}) FROM {table} x WHERE x.meter_id = m.meter_id) AS k "
-            f"FROM meters m) p JOIN {table} t ON t.meter_id = p.mid AND t.{key} = p.k"
+            f"SELECT t.meter_id, t.{tcol}, t.entry_index FROM {table} t WHERE t.entry_index IN "
+            f"(SELECT (SELECT x.entry_index FROM {table} x WHERE x.meter_id = m.meter_id "
+            f"ORDER BY x.{key} DESC, x.entry_index DESC LIMIT 1) FROM meters m)"
         )
     ).all()
-    last: dict[str, tuple[int, int]] = {}
-    for meter, t, entry in rows:  # one row per meter (a few per meter on exact ties)
-        if meter not in last or (t, entry) > last[meter]:
-            last[meter] = (int(t), int(entry))
-    return last
+    return {meter: (int(t), int(entry)) for meter, t, entry in rows}
 
 
 def _trailing_silence(conn: Connection, reg: _Registry) -> list[Finding]:
