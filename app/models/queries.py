@@ -367,12 +367,15 @@ class PileDetail:
     """float: NaN where unbilled."""
     power_t_s: np.ndarray
     power_w: np.ndarray
+    meter_ids: list[str]
+    """The pile's meters; ``*_meter`` arrays hold indexes into this list."""
     register_t_ms: np.ndarray
     register_wh: np.ndarray
-    register_meter: list[str]
+    register_meter: np.ndarray
     heartbeat_t_ms: np.ndarray
     clock_offset_ms: np.ndarray
-    heartbeat_meter: list[str]
+    """meter_ms − ref_ms of each heartbeat (positive: the meter's clock is ahead)."""
+    heartbeat_meter: np.ndarray
     seals: list[dict[str, Any]]
     verifications: list[dict[str, Any]]
     anomalies: list[dict[str, Any]]
@@ -528,28 +531,34 @@ def pile_detail(
     )
 
     meter_ids = sorted({m["meter_id"] for m in info.meters} | {r.meter_id for r in rows})
+    code = {m: i for i, m in enumerate(meter_ids)}
+    # Heartbeats are the bulk (a year at 15 min = 35k rows): one index range scan per
+    # meter, raw DBAPI tuples straight into numpy (no Row objects: 5x faster).
     h = store.heartbeats
-    beats: Sequence[Any] = []
-    if meter_ids:
-        beats = conn.execute(
-            select(h.c.meter_id, h.c.ref_ms, h.c.meter_ms, h.c.register_wh)
-            .where(
-                h.c.meter_id.in_(bindparam("ids", expanding=True)),
-                h.c.ref_ms >= t0_ms,
-                h.c.ref_ms < t1_ms,
-            )
-            .order_by(h.c.ref_ms),
-            {"ids": meter_ids},
-        ).all()
-    hb_t = np.fromiter((b.ref_ms for b in beats), dtype=np.int64, count=len(beats))
-    hb_off = np.fromiter((b.meter_ms - b.ref_ms for b in beats), dtype=np.int64, count=len(beats))
+    hb_parts: list[np.ndarray] = []
+    for meter in meter_ids:
+        stmt = (
+            select(h.c.ref_ms, h.c.meter_ms - h.c.ref_ms, h.c.register_wh)
+            .where(h.c.meter_id == meter, h.c.ref_ms >= t0_ms, h.c.ref_ms < t1_ms)
+            .order_by(h.c.ref_ms)
+        )
+        result = conn.execute(stmt)
+        raw = result.cursor.fetchall()
+        result.close()
+        part = np.array(raw, dtype=np.int64).reshape(-1, 3)
+        hb_parts.append(np.column_stack([part, np.full(len(part), code[meter])]))
+    beats = np.concatenate(hb_parts) if hb_parts else np.empty((0, 4), dtype=np.int64)
+    if len(hb_parts) > 1:
+        beats = beats[np.argsort(beats[:, 0], kind="stable")]
 
     # The register: readings at session starts, stops and heartbeats, per meter, in order.
-    reg = sorted(
-        [(r.start_ms, r.start_wh, r.meter_id) for r in rows]
-        + [(r.stop_ms, r.stop_wh, r.meter_id) for r in rows]
-        + [(b.ref_ms, b.register_wh, b.meter_id) for b in beats]
-    )
+    sess_code = np.fromiter((code[r.meter_id] for r in rows), dtype=np.int64, count=n)
+    start_wh = np.fromiter((r.start_wh for r in rows), dtype=np.int64, count=n)
+    stop_wh = np.fromiter((r.stop_wh for r in rows), dtype=np.int64, count=n)
+    reg_t = np.concatenate([start, stop, beats[:, 0]])
+    reg_wh = np.concatenate([start_wh, stop_wh, beats[:, 2]])
+    reg_meter = np.concatenate([sess_code, sess_code, beats[:, 3]])
+    order = np.lexsort((reg_wh, reg_t))
     se = store.seal_events
     seals = [
         dict(r)
@@ -575,12 +584,13 @@ def pile_detail(
         session_amount_fen=amount,
         power_t_s=power_t,
         power_w=power_w,
-        register_t_ms=np.array([x[0] for x in reg], dtype=np.int64),
-        register_wh=np.array([x[1] for x in reg], dtype=np.int64),
-        register_meter=[x[2] for x in reg],
-        heartbeat_t_ms=hb_t,
-        clock_offset_ms=hb_off,
-        heartbeat_meter=[b.meter_id for b in beats],
+        meter_ids=meter_ids,
+        register_t_ms=reg_t[order],
+        register_wh=reg_wh[order],
+        register_meter=reg_meter[order],
+        heartbeat_t_ms=np.ascontiguousarray(beats[:, 0]),
+        clock_offset_ms=np.ascontiguousarray(beats[:, 1]),
+        heartbeat_meter=np.ascontiguousarray(beats[:, 3]),
         seals=seals,
         verifications=verification_history(conn, pile_id),
         anomalies=anomalies_for_pile(conn, pile_id, t0_ms, t1_ms),

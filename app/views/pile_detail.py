@@ -58,6 +58,7 @@ METERED_COLOR = "#1565c0"
 BILLED_COLOR = "#ef6c00"
 LIMIT_PEN = pg.mkPen("#c62828", width=1, style=Qt.PenStyle.DashLine)
 LIMIT_PEN_SOFT = pg.mkPen("#8e6d00", width=1, style=Qt.PenStyle.DotLine)
+MAX_CLOCK_SYMBOLS = 2000
 MAX_MARKERS = 500
 """Beyond this many anomalies in range, only the first ones get a line (the list has all)."""
 
@@ -233,13 +234,9 @@ class PileDetailView(QWidget):
         p["power"].addItem(self.power)
 
         self.register_curves: list[pg.PlotDataItem] = []
-        self.clock = pg.PlotDataItem(
-            pen=pg.mkPen("#6a1b9a", width=1),
-            symbol="o",
-            symbolSize=3,
-            symbolPen=None,
-            symbolBrush="#6a1b9a",
-        )
+        self.clock = pg.PlotDataItem(pen=pg.mkPen("#6a1b9a", width=1.2))
+        self.clock.setDownsampling(auto=True, method="peak")
+        self.clock.setClipToView(True)
         p["clock"].addItem(self.clock)
         for value, pen in ((5, LIMIT_PEN_SOFT), (180, LIMIT_PEN)):
             for sign in (1, -1):
@@ -263,6 +260,13 @@ class PileDetailView(QWidget):
         ]
         for line in self.limit_lines:
             p["error"].addItem(line)
+        # Pinned to the plot's frame, not to data coordinates: visible whatever the zoom.
+        self.no_verification = pg.LabelItem(
+            tr("No verification on record for this pile"), color="#757575", size="9pt"
+        )
+        self.no_verification.setParentItem(p["error"].getViewBox())
+        self.no_verification.anchor(itemPos=(0.5, 0.5), parentPos=(0.5, 0.5))
+        self.no_verification.hide()
 
         self.crosshair = []
         for item in self.plot.values():
@@ -378,11 +382,11 @@ class PileDetailView(QWidget):
         t, w = _power_for_display(d.power_t_s, d.power_w)
         self.power.setData(t, w / 1000.0)
 
-        meters = sorted(set(d.register_meter))
         palette = ["#37474f", "#00838f", "#5d4037", "#283593"]
-        meter_arr = np.array(d.register_meter, dtype=object)
-        for i, meter in enumerate(meters):
-            mask = meter_arr == meter
+        for i, meter in enumerate(d.meter_ids):
+            mask = d.register_meter == i
+            if not mask.any():
+                continue
             curve = pg.PlotDataItem(
                 d.register_t_ms[mask] / 1000.0,
                 d.register_wh[mask] / 1000.0,
@@ -393,12 +397,20 @@ class PileDetailView(QWidget):
             self.plot["register"].addItem(curve)
             self.register_curves.append(curve)
 
+        # Dots per heartbeat only where they stay readable: a scatter of a year of
+        # 15-min beats (35k) would cost more than everything else on this view.
+        few = len(d.heartbeat_t_ms) <= MAX_CLOCK_SYMBOLS
+        self.clock.setSymbol("o" if few else None)
+        self.clock.setSymbolSize(3)
+        self.clock.setSymbolPen(None)
+        self.clock.setSymbolBrush("#6a1b9a")
         self.clock.setData(d.heartbeat_t_ms / 1000.0, d.clock_offset_ms / 1000.0)
         ver = d.verifications
         if ver:
             x = np.array([v["at_ms"] / 1000.0 for v in ver])
             self.error_mean.setData(x=x, y=[v["error_pct"] for v in ver])
             self.error_worst.setData(x=x, y=[v["worst_pct"] for v in ver])
+        self.no_verification.setVisible(not ver)
         limit = queries.CLASS_LIMIT_PCT.get(d.info.accuracy_class or "")
         if limit is None and ver and ver[-1]["limit_pct"] is not None:
             limit = ver[-1]["limit_pct"]
