@@ -83,6 +83,7 @@ class EntryVerdict:
     included: bool = False
     signed: bool = False
     signer: str = ""
+    signer_zh: str = ""
     reasons: list[str] = field(default_factory=list)
     body: Mapping[str, Any] = field(default_factory=dict)
     proof_sha256: str = ""
@@ -332,7 +333,8 @@ def _check_entries(
         if v.ok:
             res.add(
                 True,
-                f"条目 #{v.index}（{role_zh}）{v.subject}：已包含在日志中；签名有效（{v.signer}）",
+                f"条目 #{v.index}（{role_zh}）{v.subject}：已包含在日志中；"
+                f"签名有效（{v.signer_zh}）",
                 f"entry #{v.index} ({v.role}) {v.subject}: included in the log; "
                 f"signature valid ({v.signer})",
             )
@@ -360,6 +362,8 @@ def _check_one(
     try:
         record = Record.parse(entry)
         v.rtype, v.subject, v.body = record.type, record.subject, record.body
+        if record.type == "tariff":
+            v.subject = f"tariff {record.body['tariff_id']}"
         if item.get("type") != record.type:
             v.reasons.append("type differs from the manifest / 类型与清单不符")
         if v.role not in ("subject", "registry") or (
@@ -416,10 +420,13 @@ def _check_signatures(verdicts: Sequence[tuple[EntryVerdict, Record | None]]) ->
             v.reasons.append(f"{exc} / 签名无效")
             continue
         v.signed = True
-        zh_kind = _KIND_ZH.get(kind, kind)
-        v.signer = (
-            f"{who}, key {key.key_id}, registered by entry #{by} / {zh_kind}密钥由条目 #{by} 登记"
-        )
+        if kind == "authority" and by == v.index:
+            v.signer = "the bureau's self-signed trust anchor, entry #0 of the log"
+            v.signer_zh = "监管机构自签名信任锚，日志第 0 条"
+        else:
+            ident = "" if kind == "authority" else who.split(" ", 1)[1] + " "
+            v.signer = f"{kind} {ident}key {key.key_id}, registered by entry #{by}"
+            v.signer_zh = f"{_KIND_ZH[kind]} {ident}的密钥 {key.key_id}，由条目 #{by} 登记"
         if v.included and record.type in _REGISTRY and not v.reasons:
             new = PublicKey.parse(record.body["key"])
             if record.type == "authority":

@@ -1,0 +1,90 @@
+"""Consumer dispute report and the bundle report: the figures come from the verified
+bundle, the fair amount from the posted tariff, and the CLI glues it all."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from app.models import evidence
+from app.reports import dispute
+from ledger import bundle_verify
+from ledger.bundle import build_bundle
+
+
+def pdf_text(data: bytes, tmp_path: Path) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    path = tmp_path / "x.pdf"
+    path.write_bytes(data)
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
+    return out.stdout.decode()
+
+
+def facts_for(env, sid: str) -> evidence.DisputeFacts:
+    inputs = evidence.session_evidence(env.store, env.client, sid)
+    result = bundle_verify.verify_bundle(build_bundle(inputs), env.vkey)
+    return evidence.dispute_facts(result, sid)
+
+
+def test_fair_amount_and_overcharge(env):
+    fair = facts_for(env, "S1")
+    assert fair.all_ok and fair.signatures_ok and fair.inclusion_ok
+    assert fair.metered_wh == fair.billed_wh == 30_000
+    assert fair.difference_fen == 0 and fair.amount_fen == fair.fair_amount_fen == 5700
+    over = facts_for(env, "S2")
+    assert over.billed_wh == 31_500 and over.metered_wh == 30_000
+    assert over.difference_fen == 285  # billed 59.85, fair 57.00
+    assert len(over.proof_sha256) == 64
+    assert over.qr_text.startswith("evm-dispute:v1;session=S2;proof-sha256=")
+
+
+def test_dispute_pdfs_in_both_languages(env, qapp, tmp_path):
+    facts = facts_for(env, "S2")
+    zh = pdf_text(dispute.render_dispute(facts, "zh_CN", log_key=env.vkey), tmp_path)
+    assert "多收 2.85 元" in zh and "59.85" in zh and "57.00" in zh
+    assert "签名有效" in zh and "verify-bundle" in zh and facts.proof_sha256 in zh
+    en = pdf_text(dispute.render_dispute(facts, "en"), tmp_path)
+    assert "Overcharged by CNY 2.85" in en and "Inclusion proof SHA-256" in en
+    bad = evidence.DisputeFacts("S9", problems=["no session record"])
+    text = pdf_text(dispute.render_dispute(bad, "en"), tmp_path)
+    assert "FAILED" in text and "Missing: no session record" in text
+
+
+def test_qr_png_is_a_png():
+    assert dispute.qr_png("evm-dispute:v1;session=S1").startswith(b"\x89PNG")
+
+
+def test_bundle_with_reports_still_verifies(env, qapp, tmp_path):
+    inputs = evidence.session_evidence(env.store, env.client, "S2")
+    data, result = dispute.bundle_with_reports(inputs, name="S2.zip", dispute_session="S2")
+    assert result.ok
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        report = zf.read("report.pdf")
+    assert {"report.pdf", "dispute-zh.pdf", "dispute-en.pdf", "README.txt"} <= names
+    assert bundle_verify.verify_bundle(data, env.vkey).ok
+    text = pdf_text(report, tmp_path)
+    assert "全部检查通过" in text and "all checks passed" in text and "--log-key" in text
+
+
+def test_cli_zip_and_pdf(env, qapp, tmp_path, capsys):
+    key = tmp_path / "log.vkey"
+    key.write_text(env.vkey + "\n")
+    base = ["--db", str(env.store.engine.url), "--platform", env.platform.url]
+    out = tmp_path / "S2.zip"
+    assert dispute.main([*base, "--log-key", str(key), "--session", "S2", "--out", str(out)]) == 0
+    assert "all checks passed" in capsys.readouterr().out
+    assert bundle_verify.verify_bundle(out.read_bytes(), env.vkey).ok
+    pdf = tmp_path / "S2.pdf"
+    args = [*base, "--log-key", env.vkey, "--session", "S2", "--out", str(pdf), "--lang", "en"]
+    assert dispute.main(args) == 0
+    assert "Overcharged" in pdf_text(pdf.read_bytes(), tmp_path)
+    args = [*base, "--log-key", env.vkey, "--session", "nope", "--out", str(pdf)]
+    assert dispute.main(args) == 1
+    assert "not in the store" in capsys.readouterr().err
