@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         for label in (self.sync_label, self.checkpoint_label, self.alarm_label):
             self.statusBar().addPermanentWidget(label)
         self._build_menus()
+        self._build_docks()
         self.resize(1600, 1000)
 
         self._age_timer = QTimer(self)
@@ -104,6 +105,28 @@ class MainWindow(QMainWindow):
         self.docks[name] = dock
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
+
+    def _build_docks(self) -> None:
+        from app.views.alarm_queue import AlarmQueueView, announce
+
+        self.alarm_view = AlarmQueueView(self.store_url)
+        self.alarm_view.count_changed.connect(
+            lambda n: self.alarm_label.setText(tr("Open alarms: %1").replace("%1", str(n)))
+        )
+        self.alarm_view.critical_alarm.connect(lambda alarm: announce(self, alarm))
+        self.alarm_view.critical_alarm.connect(lambda _alarm: self._map_timer.start(500))
+        self.alarm_view.open_pile.connect(self.open_pile)
+        self.add_dock(
+            "alarms", tr("Alarms"), self.alarm_view, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+
+    def open_pile(self, pile_id: str, at_ms=None) -> None:
+        """Shows one pile: on the map, and in the pile detail view when present."""
+        self.map_panel.focus_pile(pile_id)
+        detail = getattr(self, "pile_detail", None)
+        if detail is not None:
+            detail.show_pile(pile_id, at_ms)
+            self.docks["pile"].raise_()
 
     def restore_layout(self) -> None:
         state = QSettings().value("window/state")
@@ -228,6 +251,7 @@ class MainWindow(QMainWindow):
         """Stops every worker thread (tests call this; closeEvent does too)."""
         if self._sync_worker is not None:
             self._sync_worker.stop()
+        self.alarm_view.shutdown()
         for thread in self._threads:
             thread.quit()
         for thread in self._threads:

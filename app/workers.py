@@ -94,7 +94,7 @@ def _run_rules(conn, summary) -> None:
     except ImportError:
         return
     findings = rules.run_incremental(conn, summary)
-    alarms.open_alarms_for(conn, findings)
+    alarms.open_alarms_for(conn, findings, seal_entries=summary.seal_entries)
 
 
 class Call(QObject):

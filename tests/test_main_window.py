@@ -47,3 +47,36 @@ def test_window_says_offline_with_stale_data(qtbot, tmp_path):
         assert "Offline" in window.sync_label.text() or "离线" in window.sync_label.text()
     finally:
         window.shutdown()
+
+
+def test_seal_opened_on_a_meter_reaches_the_alarm_queue(qtbot, platform, tmp_path):
+    """End to end: a meter-signed seal event → platform → sync → rules → alarm on screen."""
+    from ledger.records import sign_record
+    from tests.world import T0
+
+    world = World()
+    assert post(platform.url, ndjson(world.registry()))[0] == 200
+    window = MainWindow(f"sqlite:///{tmp_path / 'ws.sqlite'}", platform.url, platform.vkey())
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: window._last_sync is not None, timeout=30000)
+        assert window.alarm_view.model.alarms == []
+        seal = sign_record(
+            "seal",
+            {
+                "meter_id": "M1",
+                "pile_id": "P1",
+                "seq": 1,
+                "event": "opened",
+                "at_ms": T0 + 5000,
+                "register_wh": 1_000_000,
+            },
+            world.meter,
+        )
+        assert post(platform.url, ndjson([seal]))[0] == 200
+        qtbot.waitUntil(lambda: len(window.alarm_view.model.alarms) == 1, timeout=30000)
+        alarm = window.alarm_view.model.alarms[0]
+        assert alarm.pile_id == "P1" and alarm.severity == "critical"
+        assert "1" in window.alarm_label.text()
+    finally:
+        window.shutdown()
