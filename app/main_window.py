@@ -185,6 +185,8 @@ class MainWindow(QMainWindow):
     def _on_synced(self, info: dict) -> None:
         self._last_sync = info
         self._sync_state = ("ok", "")
+        if info["applied"]:
+            self.alarm_view.poller.refresh()  # new alarms on screen now, not at the next poll
         self._update_status()
         if info["applied"] and not self._map_timer.isActive():
             self._map_timer.start(1500)
