@@ -426,7 +426,7 @@ def render_bundle_report(
         )  # fmt: skip
         pg.rule(3)
         pg.flow("检查项目 / What was checked", 11, 2, bold=True)
-        for check in result.checks:
+        for check in _report_checks(result):
             color = {True: OK_COLOR, False: BAD_COLOR, None: NOTE_COLOR}[check.ok]
             if pg.y > PAGE_H - MARGIN - 14:
                 pg.writer.newPage()
@@ -465,6 +465,31 @@ def render_bundle_report(
         )  # fmt: skip
 
     return _pdf("Evidence bundle verification report", draw)
+
+
+MAX_LISTED_PASSES = 60
+"""Beyond this many entries the report summarises the passed ones (failures are all listed)."""
+
+
+def _report_checks(result: bundle_verify.Result) -> list[bundle_verify.Check]:
+    """The verdict lines for the PDF: a pile's year would otherwise fill a thousand pages."""
+    entry_lines = [c for c in result.checks if c.en.startswith("entry #")]
+    if len(entry_lines) <= MAX_LISTED_PASSES:
+        return list(result.checks)
+    passed = sum(c.ok is True for c in entry_lines)
+    listed = {id(c) for c in entry_lines}
+    out = [c for c in result.checks if id(c) not in listed or c.ok is not True]
+    out.insert(
+        2,
+        bundle_verify.Check(
+            True,
+            f"另有 {passed} 条日志条目全部通过（已包含在日志中且签名有效；"
+            "逐条结果见 verify-bundle 输出）",
+            f"{passed} further log entries all passed (included in the log, signature valid; "
+            "run verify-bundle for the per-entry lines)",
+        ),
+    )
+    return out
 
 
 README = """Evidence bundle / 证据包 ({format})

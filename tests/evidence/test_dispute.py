@@ -88,3 +88,15 @@ def test_cli_zip_and_pdf(env, qapp, tmp_path, capsys):
     args = [*base, "--log-key", env.vkey, "--session", "nope", "--out", str(pdf)]
     assert dispute.main(args) == 1
     assert "not in the store" in capsys.readouterr().err
+
+
+def test_long_reports_summarise_passed_entries(env, qapp, tmp_path, monkeypatch):
+    from tests.world import T0
+
+    monkeypatch.setattr(dispute, "MAX_LISTED_PASSES", 5)
+    inputs = evidence.pile_evidence(env.store, env.client, "P1", T0, T0 + 2 * 86_400_000)
+    result = bundle_verify.verify_bundle(build_bundle(inputs), env.vkey)
+    assert result.ok and len(result.entries) > 30
+    text = pdf_text(dispute.render_bundle_report(result), tmp_path)
+    assert "further log entries all passed" in text
+    assert text.count("entry #") < 10
