@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.devices.discovery import find_rigs
+from app.models.outbox import Outbox, UploadReport
 from app.models.verification import (
     CHECKLIST,
     ClockResult,
@@ -57,9 +58,15 @@ from app.models.verification import (
     VerificationConfig,
     VerificationPlan,
     VerificationResult,
+    certificate_number,
+    create_inspector_key,
     plan_verification,
+    sign_result,
+    unlock_inspector_key,
 )
+from app.reports.certificate import CertificateInfo, write_certificate
 from app.verification_worker import PromptRequest, SampleRing, VerificationWorker
+from ledger.records import Record
 
 __all__ = ["VerificationWizard"]
 
@@ -130,6 +137,41 @@ def verdict_label(passed: bool | None) -> str:
     if passed is None:
         return "—"
     return tr("Pass") if passed else tr("Fail")
+
+
+def reason_lines(result: VerificationResult) -> list[str]:
+    """Why a run failed, in the UI language (the model's reasons are for logs)."""
+    lines = []
+    failed = [checklist_label(k) for k, ok in result.checklist.items() if not ok]
+    if failed:
+        lines.append(tr("Appearance and function: %1").replace("%1", "; ".join(failed)))
+    if result.insulation_passed is not True:
+        lines.append(tr("Insulation below 5 MΩ: the pile was not energised"))
+    for point in result.points:
+        if point.passed is None:
+            lines.append(tr("%1: not measured").replace("%1", point.point.label))
+        elif not point.passed:
+            lines.append(
+                tr("%1: error %2 % exceeds ±%3 %")
+                .replace("%1", point.point.label)
+                .replace("%2", f"{point.rounded_error_percent:+.1f}")
+                .replace("%3", f"{result.plan.limit_percent:.1f}")
+            )
+    if result.clock is None:
+        lines.append(tr("Meter clock not read"))
+    elif not result.clock.passed:
+        lines.append(
+            tr("Clock error %1 s exceeds ±%2 s")
+            .replace("%1", f"{result.clock.error_s:+.1f}")
+            .replace("%2", f"{result.clock.limit_s:g}")
+        )
+    if result.payment is not None and not result.payment.passed:
+        lines.append(
+            tr("Payment amount error %1 yuan exceeds ±0.01 yuan").replace(
+                "%1", f"{result.payment.error_yuan:+.2f}"
+            )
+        )
+    return lines
 
 
 def _bold(label: QLabel, size: int | None = None) -> QLabel:
@@ -796,6 +838,34 @@ class RunPage(QWizardPage):
 # --------------------------------------------------------------------------- page 5
 
 
+class _Uploader(QObject):
+    """Runs ``Outbox.upload`` on a short-lived thread; reports the UploadReport."""
+
+    finished = Signal(object)  # UploadReport or the exception
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread: threading.Thread | None = None
+
+    def start(self, outbox: Outbox) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._thread = threading.Thread(
+            target=self._run, args=(outbox,), name="outbox-upload", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, outbox: Outbox) -> None:
+        try:
+            self.finished.emit(outbox.upload())
+        except (OSError, ValueError) as exc:
+            self.finished.emit(exc)
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
 class ResultPage(QWizardPage):
     """Verdict and the figures that go on the certificate."""
 
@@ -812,6 +882,7 @@ class ResultPage(QWizardPage):
         )
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.facts = QFormLayout()
         self.fact_labels: dict[str, QLabel] = {}
@@ -834,27 +905,188 @@ class ResultPage(QWizardPage):
         left.addWidget(self.reasons)
         left.addLayout(self.facts)
         left.addStretch(1)
-        self.actions = QVBoxLayout()
+        self.result: VerificationResult | None = None
+        self.record: Record | None = None
+        self.certificate_path: Path | None = None
+        self.upload_report: UploadReport | None = None
+        self.uploader = _Uploader()
+        self.uploader.finished.connect(self._uploaded)
+
+        # sign and issue
+        self.inspector_id = QLineEdit()
+        self.inspector_name = QLineEdit()
+        self.passphrase = QLineEdit()
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setPlaceholderText(tr("Passphrase of your signing key"))
+        self.key_label = QLabel()
+        self.key_label.setWordWrap(True)
+        self.create_key_button = QPushButton(tr("Create key with this passphrase"))
+        self.create_key_button.clicked.connect(self.create_key)
+        self.sign_button = QPushButton(tr("Sign and queue for upload"))
+        self.sign_button.clicked.connect(self.sign)
+        self.certificate_button = QPushButton(tr("Save certificate PDF"))
+        self.certificate_button.clicked.connect(self.save_certificate)
+        self.upload_button = QPushButton(tr("Upload now"))
+        self.upload_button.clicked.connect(self.upload)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Room for the upload report up front: a label that grows later does not
+        # always re-layout a group box, and then squeezes the fields above it.
+        self.status.setMinimumHeight(self.status.fontMetrics().lineSpacing() * 4)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        form = QFormLayout()
+        form.addRow(tr("Inspector ID"), self.inspector_id)
+        form.addRow(tr("Inspector name"), self.inspector_name)
+        form.addRow(tr("Signing key"), self.key_label)
+        form.addRow(tr("Passphrase"), self.passphrase)
+        buttons = QHBoxLayout()
+        for button in (self.create_key_button, self.sign_button, self.certificate_button,
+                       self.upload_button):  # fmt: skip
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        sign_box = QGroupBox(tr("Sign, issue and upload"))
+        sign_layout = QVBoxLayout(sign_box)
+        sign_layout.addLayout(form)
+        sign_layout.addLayout(buttons)
+        sign_layout.addWidget(self.status)
+
+        # Table sized to its rows: the space below goes to the sign box, whose
+        # status lines grow, so no field gets squeezed.
+        self.table.setMaximumHeight(220)
         right = QVBoxLayout()
-        right.addWidget(self.table, 1)
-        right.addLayout(self.actions)
+        right.addWidget(self.table)
+        right.addWidget(sign_box)
+        right.addStretch(1)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 2)
         layout.addLayout(right, 3)
 
-    def initializePage(self) -> None:
+    def _wiz(self) -> VerificationWizard:
         wizard = self.wizard()
         assert isinstance(wizard, VerificationWizard)
+        return wizard
+
+    def initializePage(self) -> None:
+        wizard = self._wiz()
+        self.inspector_id.setText(wizard.inspector_id)
+        self.inspector_name.setText(wizard.inspector_name)
+        self._update_key_label()
+        self.upload_button.setEnabled(bool(wizard.outbox.platform_url))
         if wizard.result is not None:
             self.show_result(wizard.result)
 
+    def _update_key_label(self) -> None:
+        path = self._wiz().key_path
+        exists = path.exists()
+        text = str(path) if exists else tr("No key yet at %1").replace("%1", str(path))
+        self.key_label.setText(text)
+        self.create_key_button.setVisible(not exists)
+        self.sign_button.setEnabled(exists and self.record is None)
+
+    def create_key(self) -> None:
+        """First use on this laptop: a new key, encrypted with the passphrase typed."""
+        try:
+            key = create_inspector_key(self._wiz().key_path, self.passphrase.text())
+        except (ValueError, OSError) as exc:
+            self.status.setText(str(exc))
+            return
+        self.status.setText(
+            tr("Key created (%1). Have its public key registered before uploading.").replace(
+                "%1", key.key_id
+            )
+        )
+        self._update_key_label()
+
+    def sign(self) -> None:
+        """Unlock the key, sign the result and queue it (write-then-rename, no network)."""
+        wizard = self._wiz()
+        if self.result is None:
+            return
+        inspector = self.inspector_id.text().strip()
+        if not inspector:
+            self.status.setText(tr("Enter your inspector ID first."))
+            return
+        try:
+            key = unlock_inspector_key(wizard.key_path, self.passphrase.text())
+            record = sign_result(self.result, key, inspector_id=inspector)
+            entry = wizard.outbox.enqueue(record)
+        except (ValueError, OSError) as exc:  # KeyFormatError is a ValueError
+            self.status.setText(str(exc))
+            return
+        finally:
+            self.passphrase.clear()
+        self.record = record
+        self.sign_button.setEnabled(False)
+        self.status.setText(
+            tr("Signed with key %1 and queued as %2.")
+            .replace("%1", record.key_id)
+            .replace("%2", entry.entry_id)
+        )
+
+    def save_certificate(self) -> Path | None:
+        """Write the PDF (small, fast: on the GUI thread) into the certificate folder."""
+        wizard = self._wiz()
+        if self.result is None:
+            return None
+        record = self.record
+        info = CertificateInfo(
+            inspector_name=self.inspector_name.text().strip(),
+            inspector_id=self.inspector_id.text().strip(),
+            certificate_no=(
+                str(record.body["certificate_no"]) if record else certificate_number(self.result)
+            ),
+            signature_key_id=record.key_id if record else "",
+            record_digest=record.leaf_digest.hex() if record else "",
+        )
+        path = wizard.certificate_dir / f"{info.certificate_no}.pdf"
+        try:
+            self.certificate_path = write_certificate(self.result, path, info)
+        except OSError as exc:
+            self.status.setText(str(exc))
+            return None
+        self.status.setText(tr("Certificate saved to %1").replace("%1", str(path)))
+        return self.certificate_path
+
+    def upload(self) -> None:
+        """Upload the outbox on a background thread (network never on the GUI thread)."""
+        outbox = self._wiz().outbox
+        if not outbox.platform_url:
+            return
+        self.upload_button.setEnabled(False)
+        self.status.setText(tr("Uploading…"))
+        self.uploader.start(outbox)
+
+    def _uploaded(self, report: object) -> None:
+        self.upload_button.setEnabled(True)
+        if isinstance(report, Exception):
+            self.status.setText(str(report))
+            return
+        assert isinstance(report, UploadReport)
+        self.upload_report = report
+        lines = [
+            tr("Uploaded: %1, already there: %2")
+            .replace("%1", str(len(report.accepted)))
+            .replace("%2", str(len(report.duplicates)))
+        ]
+        for entry_id, reason in report.rejected.items():
+            lines.append(tr("Kept %1: %2").replace("%1", entry_id).replace("%2", reason))
+        if report.unreachable:
+            lines.append(
+                tr("Platform unreachable, entries stay queued: %1").replace(
+                    "%1", report.unreachable
+                )
+            )
+        self.status.setText("\n".join(lines))
+
     def show_result(self, result: VerificationResult) -> None:
+        self.result = result
         pile = result.plan.pile
         self.verdict.setText(verdict_label(result.passed))
         palette = self.verdict.palette()
         palette.setColor(self.verdict.foregroundRole(), PASS_COLOR if result.passed else FAIL_COLOR)
         self.verdict.setPalette(palette)
-        self.reasons.setText("\n".join(result.reasons))
+        self.reasons.setText("\n".join(reason_lines(result)))
         self.table.setRowCount(len(result.points))
         for row, point in enumerate(result.points):
             mean = point.mean_error_percent
@@ -904,6 +1136,11 @@ class VerificationWizard(QWizard):
         explicit_ports: Sequence[str] = (),
         rig_factory: Callable | None = None,
         discover: Callable[[], list[str]] | None = None,
+        outbox: Outbox | None = None,
+        key_path: Path | None = None,
+        certificate_dir: Path | None = None,
+        inspector_id: str = "",
+        inspector_name: str = "",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -915,6 +1152,11 @@ class VerificationWizard(QWizard):
         self.base_config = config or VerificationConfig()
         self.rig_factory = rig_factory
         self.discover = discover
+        self.outbox = outbox or Outbox(journal_dir / "outbox")
+        self.key_path = key_path or journal_dir / "inspector.pem"
+        self.certificate_dir = certificate_dir or journal_dir / "certificates"
+        self.inspector_id = inspector_id
+        self.inspector_name = inspector_name
         self.pile_page = PilePage(piles)
         self.precheck_page = PrecheckPage(self)
         self.connect_page = ConnectPage(explicit_ports)
@@ -967,6 +1209,7 @@ class VerificationWizard(QWizard):
         """Stop any run and join its threads; call before discarding the wizard."""
         self.run_page.shutdown()
         self.connect_page.discovery.join()
+        self.result_page.uploader.join()
 
     def done(self, code: int) -> None:
         self.shutdown()

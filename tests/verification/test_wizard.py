@@ -7,12 +7,14 @@ when that variable is set, at 1600×1000.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QWizard
+from PySide6.QtWidgets import QApplication, QWizard
 
+from app.models.outbox import Outbox
 from app.models.verification import journal_readings
 from app.views.verification_wizard import VerificationWizard
 from tests.verification.conftest import make_pile
@@ -37,11 +39,17 @@ def wizard_factory(qtbot, tmp_path) -> Iterator:
     wizards: list[VerificationWizard] = []
 
     def factory(sim) -> VerificationWizard:
+        with socket.socket() as sock:  # a platform address nobody answers on
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
         wizard = VerificationWizard(
             [make_pile(), make_pile(pile_id="HZ-P000124", station="拱墅区充电站")],
             journal_dir=tmp_path,
             explicit_ports=[sim.path],
             discover=lambda: [],  # reconnection is by typed path in these tests
+            outbox=Outbox(tmp_path / "outbox", f"http://127.0.0.1:{port}"),
+            inspector_id="INS01",
+            inspector_name="张检定",
         )
         qtbot.addWidget(wizard)
         wizard.resize(1600, 1000)
@@ -56,6 +64,7 @@ def wizard_factory(qtbot, tmp_path) -> Iterator:
 
 def shot(wizard: VerificationWizard, name: str) -> None:
     if SHOTS:
+        QApplication.processEvents()  # let pending layout changes settle first
         wizard.grab().save(str(Path(SHOTS) / f"wizard_{name}.png"))
 
 
@@ -102,7 +111,28 @@ def test_pile_within_class_passes(qtbot, sim_factory, wizard_factory) -> None:
     assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()
     wizard.next()
     assert wizard.currentId() == VerificationWizard.RESULT
-    assert wizard.result_page.verdict.text() == "Pass"
+    page = wizard.result_page
+    assert page.verdict.text() == "Pass"
+    # first use: create the encrypted key, then sign with its passphrase
+    assert page.create_key_button.isVisible() and not page.sign_button.isEnabled()
+    qtbot.keyClicks(page.passphrase, "correct horse battery")
+    qtbot.mouseClick(page.create_key_button, Qt.MouseButton.LeftButton)
+    assert wizard.key_path.exists() and page.sign_button.isEnabled()
+    qtbot.keyClicks(page.passphrase, "wrong passphrase")
+    qtbot.mouseClick(page.sign_button, Qt.MouseButton.LeftButton)
+    assert "passphrase" in page.status.text() and page.record is None
+    qtbot.keyClicks(page.passphrase, "correct horse battery")
+    qtbot.mouseClick(page.sign_button, Qt.MouseButton.LeftButton)
+    assert page.record is not None and page.passphrase.text() == ""
+    [entry] = wizard.outbox.pending()
+    assert entry.entry_id == page.record.body["verification_id"]
+    qtbot.mouseClick(page.certificate_button, Qt.MouseButton.LeftButton)
+    assert page.certificate_path is not None and page.certificate_path.exists()
+    with qtbot.waitSignal(page.uploader.finished, timeout=10_000):
+        qtbot.mouseClick(page.upload_button, Qt.MouseButton.LeftButton)
+    assert page.upload_report is not None and page.upload_report.unreachable
+    assert "unreachable" in page.status.text()
+    assert len(wizard.outbox.pending()) == 1  # stays queued
     shot(wizard, "5_result")
 
 
