@@ -195,7 +195,11 @@ def build_bundle(inputs: BundleInputs, extra_files: Mapping[str, bytes] | None =
         files[key] = item.public_key.strip().encode() + b"\n"
         manifest["ocmf"].append({"record": record, "key": key, "meter_serial": item.meter_serial})
     for name, data in (extra_files or {}).items():
-        if name in files or name in _RESERVED or name.startswith(("entries/", "proofs/", "ocmf/")):
+        if (
+            name in files
+            or name in _RESERVED
+            or name.startswith(("entries/", "proofs/", "ocmf/", "consistency/"))
+        ):
             raise BundleError(f"extra file {name!r} would shadow evidence")
         files[name] = bytes(data)
     manifest["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}

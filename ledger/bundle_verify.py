@@ -207,6 +207,33 @@ def _manifest(files: Mapping[str, bytes], res: Result) -> dict[str, Any] | None:
     return manifest
 
 
+_EVIDENCE_DIRS = ("entries/", "proofs/", "consistency/", "ocmf/")
+
+
+def _check_references(manifest: Mapping[str, Any], res: Result) -> None:
+    """Every evidence file must be referenced from the manifest's structure, so that no
+    proof, entry or consistency file can be silently dropped from the checks."""
+    refs = {str(manifest.get("checkpoint")), str(manifest.get("log_key"))}
+    for key in ("entries", "ocmf"):
+        items = manifest.get(key)
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict):
+                refs.update(
+                    str(v) for k, v in item.items() if k in ("entry", "proof", "record", "key")
+                )
+    spec = manifest.get("consistency")
+    if isinstance(spec, dict):
+        refs.update(str(v) for v in spec.values())
+    for name in manifest.get("files") or {}:
+        evidence = name.startswith(_EVIDENCE_DIRS) or name in ("checkpoint", "log.vkey")
+        if evidence and name not in refs:
+            res.add(
+                False,
+                f"证据文件 {name} 未被清单引用（未经检查）",
+                f"evidence file {name} is not referenced by the manifest (would go unchecked)",
+            )
+
+
 def _load_key(
     files: Mapping[str, bytes],
     manifest: Mapping[str, Any],
@@ -264,6 +291,7 @@ def verify_bundle(
     manifest = _manifest(files, res)
     if manifest is None:
         return res
+    _check_references(manifest, res)
     verifier = _load_key(files, manifest, log_key, trust_bundled_key, res)
     if verifier is None:
         return res

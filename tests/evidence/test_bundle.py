@@ -244,3 +244,103 @@ def test_verifier_imports_stay_small():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_alarm_bundle_carries_the_alarms_evidence(env):
+    from app.models import store as st
+
+    with env.store.engine.connect() as conn:
+        rows = conn.execute(st.sessions.select().where(st.sessions.c.session_id == "S1")).mappings()
+        session_index = next(iter(rows))["entry_index"]
+    now = st.utcnow()
+    with env.store.transaction() as conn:
+        alarm_id = conn.execute(
+            st.alarms.insert().returning(st.alarms.c.id),
+            {
+                "created_at": now,
+                "kind": "anomaly",
+                "severity": "high",
+                "pile_id": "P1",
+                "title_zh": "测试告警",
+                "title_en": "test alarm",
+                "evidence": {"entries": [session_index]},
+                "updated_at": now,
+            },
+        ).scalar_one()
+    data = build_bundle(evidence.alarm_evidence(env.store, env.client, alarm_id))
+    res = verify(data, env)
+    assert res.ok, res.text()
+    assert [v.index for v in res.entries if v.role == "subject"] == [session_index]
+    assert "alarm number is a workstation label" in res.text()
+    with pytest.raises(evidence.EvidenceError):
+        evidence.alarm_evidence(env.store, env.client, 999_999)
+
+
+def test_forged_ocmf_record_fails_with_a_reason(env, ocmf_items):
+    from ledger.ocmf import OcmfBundleItem
+
+    genuine = ocmf_items[1]
+    forged = OcmfBundleItem(
+        genuine.name,
+        genuine.record.replace(b'"RV":0.15', b'"RV":9.15'),
+        genuine.public_key,
+        genuine.meter_serial,
+        False,
+    )
+    inputs = evidence.session_evidence(env.store, env.client, "S1", ocmf=[forged])
+    res = verify(build_bundle(inputs), env)
+    assert not res.ok
+    assert "OCMF signature does not verify" in _first(res)
+
+
+def test_verifier_never_raises_on_a_mangled_manifest(env, session_zip):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    files = unzip(session_zip)
+    manifest = json.loads(files["manifest.json"])
+    paths = [
+        ("format",),
+        ("origin",),
+        ("tree_size",),
+        ("subject",),
+        ("checkpoint",),
+        ("log_key",),
+        ("consistency",),
+        ("ocmf",),
+        ("entries", 0, "index"),
+        ("entries", 0, "role"),
+        ("entries", 0, "type"),
+        ("entries", 0, "entry"),
+        ("entries", 1),
+        ("ocmf", 0),
+        ("subject", "session_id"),
+        ("entries",),
+    ]
+    values = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.text(max_size=20),
+        st.lists(st.integers(0, 50), max_size=3),
+        st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    )
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(paths), values)
+    def check(path, value):
+        changed = json.loads(json.dumps(manifest))
+        target = changed
+        for key in path[:-1]:
+            target = target[key]
+        if isinstance(target, list) and path[-1] >= len(target):
+            return
+        if target[path[-1]] == value:
+            return
+        target[path[-1]] = value
+        bad = dict(files)
+        bad["manifest.json"] = manifest_bytes(changed)
+        res = verify(rezip(bad, remanifest=True), env)
+        assert not res.ok
+
+    check()
