@@ -1,0 +1,368 @@
+"""The verification due list: overdue piles, piles due within 30/90 days, anomaly triggers.
+
+Thin on purpose: :func:`app.models.planning.due_list` computes everything (Qt-free) and
+runs on the :class:`~app.views.table_models.StoreReader` pool; this widget shows the
+rows, filters them (group, free text), exports CSV/XLSX (on the pool as well: a city's
+list is 12k rows) and hands the checked piles to the work-order dialog through
+:attr:`DueListView.create_order_requested`. Whether the "create work order" button is
+enabled is the session's role, but the model layer checks again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models import planning
+from app.models.planning import PileDue
+from app.models.users import Session
+from app.views.table_models import StoreReader
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("DueListView", text)
+
+
+def reason_label(code: str) -> str:
+    return {
+        "first": tr("First verification missing"),
+        "rotation": tr("Rotation period ends"),
+        "failed": tr("Last verification failed"),
+        "anomaly": tr("Anomaly: offline re-verification"),
+    }.get(code, code)
+
+
+def status_label(code: str) -> str:
+    return {
+        "overdue": tr("Overdue"),
+        "due_30": tr("Due within 30 days"),
+        "due_90": tr("Due within 90 days"),
+        "ok": tr("Valid"),
+    }.get(code, code)
+
+
+STATUS_COLORS = {
+    "overdue": QColor("#f8d7da"),
+    "due_30": QColor("#ffe5c2"),
+    "due_90": QColor("#fff6c8"),
+}
+TRIGGER_COLOR = QColor("#b42318")
+
+
+class DueListModel(QAbstractTableModel):
+    """Rows of :class:`PileDue`; column 0 is checkable (piles for a work order)."""
+
+    COLUMNS = ("pile", "station", "district", "kind", "due", "days", "status", "reason", "detail")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[PileDue] = []
+        self.checked: set[str] = set()
+
+    def headers(self) -> list[str]:
+        return [
+            tr("Pile"),
+            tr("Station"),
+            tr("District"),
+            tr("Type"),
+            tr("Due date"),
+            tr("Days left"),
+            tr("Status"),
+            tr("Reason"),
+            tr("Detail"),
+        ]
+
+    def set_rows(self, rows: Sequence[PileDue]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.checked &= {r.pile_id for r in self.rows}
+        self.endResetModel()
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.headers()[section]
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsUserCheckable if index.column() == 0 else base
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        column = self.COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, column)
+        if role == Qt.ItemDataRole.UserRole:  # sort key
+            return {"due": row.due_date.toordinal(), "days": row.days_left}.get(
+                column, self._text(row, column)
+            )
+        if role == Qt.ItemDataRole.CheckStateRole and column == "pile":
+            return Qt.CheckState.Checked if row.pile_id in self.checked else Qt.CheckState.Unchecked
+        if role == Qt.ItemDataRole.BackgroundRole and row.status in STATUS_COLORS:
+            return QBrush(STATUS_COLORS[row.status])
+        if role == Qt.ItemDataRole.ForegroundRole and column == "reason" and row.triggered:
+            return QBrush(TRIGGER_COLOR)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("days", "due", "kind"):
+            return Qt.AlignmentFlag.AlignCenter
+        if role == Qt.ItemDataRole.ToolTipRole and column in ("reason", "detail"):
+            return "\n".join(
+                f"{d.due}  {reason_label(d.reason)}: {d.detail}" for d in row.deadlines
+            )
+        return None
+
+    def setData(self, index: AnyIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.CheckStateRole or index.column() != 0:
+            return False
+        pile_id = self.rows[index.row()].pile_id
+        state = value.value if isinstance(value, Qt.CheckState) else value
+        if state == Qt.CheckState.Checked.value:
+            self.checked.add(pile_id)
+        else:
+            self.checked.discard(pile_id)
+        self.dataChanged.emit(index, index, [role])
+        return True
+
+    def _text(self, row: PileDue, column: str) -> str:
+        if column == "pile":
+            return row.pile_id
+        if column == "station":
+            return row.station_name
+        if column == "district":
+            return row.district
+        if column == "kind":
+            return row.kind
+        if column == "due":
+            return row.due_date.isoformat()
+        if column == "days":
+            return str(row.days_left)
+        if column == "status":
+            return status_label(row.status)
+        if column == "reason":
+            return reason_label(row.reason) + (
+                " ⚠" if row.triggered and row.reason != "anomaly" else ""
+            )
+        return row.detail
+
+
+class _Filter(QSortFilterProxyModel):
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.group: str | None = None
+        self.text = ""
+        self.setSortRole(Qt.ItemDataRole.UserRole)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+        model = self.sourceModel()
+        assert isinstance(model, DueListModel)
+        row = model.rows[source_row]
+        if self.group == "triggered" and not row.triggered:
+            return False
+        if self.group not in (None, "triggered") and row.status != self.group:
+            return False
+        if self.text:
+            hay = f"{row.pile_id} {row.station_name} {row.district} {row.operator_id}".lower()
+            return self.text.lower() in hay
+        return True
+
+
+class DueListView(QWidget):
+    """The due list with group filter, search, exports and "create work order"."""
+
+    create_order_requested = Signal(list, dict)
+    """Checked pile IDs and ``{pile: (reason, ISO due date)}`` for the work-order dialog."""
+    status_message = Signal(str)
+
+    GROUPS: tuple[tuple[str | None, str], ...] = (
+        (None, "All due"),
+        ("overdue", "Overdue"),
+        ("due_30", "Due within 30 days"),
+        ("due_90", "Due within 90 days"),
+        ("triggered", "Triggered by anomalies"),
+    )
+
+    def __init__(
+        self,
+        reader: StoreReader,
+        session: Session | None = None,
+        parent: QWidget | None = None,
+        *,
+        today: dt.date | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.reader, self.session = reader, session
+        self._today = today
+        self._generation = 0
+        self.model = DueListModel(self)
+        self.proxy = _Filter(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.group = QComboBox()
+        for key, text in self.GROUPS:
+            self.group.addItem(tr(text), key)
+        self.search = QLineEdit(placeholderText=tr("Search pile, station, district…"))
+        self.summary = QLabel()
+        self.export_csv_button = QPushButton(tr("Export CSV…"))
+        self.export_xlsx_button = QPushButton(tr("Export Excel…"))
+        self.order_button = QPushButton(tr("Create work order…"))
+        self.order_button.setEnabled(bool(session and session.can("workorders.edit")))
+        if not self.order_button.isEnabled():
+            self.order_button.setToolTip(tr("Only regulators create work orders"))
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel(tr("Show")))
+        bar.addWidget(self.group)
+        bar.addWidget(self.search, 1)
+        bar.addWidget(self.export_csv_button)
+        bar.addWidget(self.export_xlsx_button)
+        bar.addWidget(self.order_button)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(4, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(False)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((130, 190, 90, 60, 110, 80, 150, 200)):
+            self.table.setColumnWidth(column, width)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.summary)
+
+        self.group.currentIndexChanged.connect(self._refilter)
+        self.search.textChanged.connect(self._refilter)
+        self.export_csv_button.clicked.connect(lambda: self._ask_export("csv"))
+        self.export_xlsx_button.clicked.connect(lambda: self._ask_export("xlsx"))
+        self.order_button.clicked.connect(self._request_order)
+
+    @property
+    def today(self) -> dt.date:
+        return self._today or dt.datetime.now(planning.CST).date()
+
+    def refresh(self) -> None:
+        """Re-reads the due list on the reader's pool (call after a sync)."""
+        self._generation += 1
+        generation, today = self._generation, self.today
+        self.reader.submit(
+            lambda conn: planning.due_list(conn, today),
+            lambda rows: self._loaded(generation, rows),
+            lambda exc: self.status_message.emit(str(exc)),
+        )
+
+    def _loaded(self, generation: int, rows: list[PileDue]) -> None:
+        if generation != self._generation:
+            return
+        self.model.set_rows(rows)
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        rows = self.model.rows
+        counts = {
+            key: sum(1 for r in rows if r.status == key) for key in ("overdue", "due_30", "due_90")
+        }
+        triggered = sum(1 for r in rows if r.triggered)
+        text = tr("{overdue} overdue · {due30} due ≤30 d · {due90} ≤90 d · {triggered} anomaly")
+        checked = tr("{checked} checked")
+        self.summary.setText(
+            text.format(
+                overdue=counts["overdue"],
+                due30=counts["due_30"],
+                due90=counts["due_90"],
+                triggered=triggered,
+            )
+            + " · "
+            + checked.format(checked=len(self.model.checked))
+        )
+
+    @Slot()
+    def _refilter(self) -> None:
+        self.proxy.group = self.group.currentData()
+        self.proxy.text = self.search.text().strip()
+        self.proxy.invalidate()
+
+    def visible_rows(self) -> list[PileDue]:
+        return [
+            self.model.rows[self.proxy.mapToSource(self.proxy.index(r, 0)).row()]
+            for r in range(self.proxy.rowCount())
+        ]
+
+    def set_checked(self, pile_ids: Sequence[str]) -> None:
+        self.model.checked = set(pile_ids) & {r.pile_id for r in self.model.rows}
+        self.model.dataChanged.emit(
+            self.model.index(0, 0), self.model.index(self.model.rowCount() - 1, 0)
+        )
+        self._update_summary()
+
+    def _ask_export(self, kind: str) -> None:
+        pattern = tr("CSV (*.csv)") if kind == "csv" else tr("Excel (*.xlsx)")
+        name, _ = QFileDialog.getSaveFileName(
+            self, tr("Export due list"), f"due-{self.today.isoformat()}.{kind}", pattern
+        )
+        if name:
+            self.export(Path(name), kind)
+
+    def export(self, path: Path, kind: str) -> None:
+        """Writes the visible rows (as filtered) on the pool; reports in the status bar."""
+        rows = self.visible_rows()
+        lang = "en" if QCoreApplication.translate("DueListView", "Overdue") == "Overdue" else "zh"
+        writer = planning.export_csv if kind == "csv" else planning.export_xlsx
+        self.reader.submit_call(
+            lambda: writer(rows, path, lang=lang),
+            lambda _none: self.status_message.emit(
+                tr("Exported {n} rows to {path}").format(n=len(rows), path=path)
+            ),
+            lambda exc: self.status_message.emit(str(exc)),
+        )
+
+    @Slot()
+    def _request_order(self) -> None:
+        chosen = [r for r in self.model.rows if r.pile_id in self.model.checked]
+        if not chosen:
+            self.status_message.emit(tr("Check the piles to put on the work order first"))
+            return
+        chosen.sort(key=lambda r: (r.due_date, r.pile_id))  # the most urgent station first
+        self.create_order_requested.emit(
+            [r.pile_id for r in chosen],
+            {r.pile_id: (r.reason, r.due_date.isoformat()) for r in chosen},
+        )
