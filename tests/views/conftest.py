@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from app.models import store as st
 from app.models.projection import apply_records
@@ -58,6 +59,7 @@ class ViewWorld:
     sessions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Per pile, the session bodies in time order (with their ``entry_index``)."""
     seal_at_ms: int = 0
+    anomaly_at_ms: int = 0
     n_heartbeats: dict[str, int] = field(default_factory=dict)
     periods: list[dict[str, int]] = field(default_factory=list)
 
@@ -321,6 +323,23 @@ def build_world(path: Path) -> ViewWorld:
         apply_records(conn, list(enumerate(records)))
         conn.execute(
             update(st.piles).where(st.piles.c.pile_id == "P-ST3-02").values(status="alarm")
+        )
+        overbilled = world.sessions[TEST_PILE][OVERBILLED_INDEX]
+        world.anomaly_at_ms = overbilled["stop_ms"]
+        conn.execute(
+            insert(st.anomalies).values(
+                rule_id="billed_above_metered",
+                pile_id=TEST_PILE,
+                meter_id="M-" + TEST_PILE,
+                at_ms=overbilled["stop_ms"],
+                severity="high",
+                evidence=[overbilled["entry_index"], overbilled["entry_index"] + 1],
+                evidence_key=st.evidence_key(
+                    [overbilled["entry_index"], overbilled["entry_index"] + 1]
+                ),
+                detail={"billed_wh": overbilled["energy_wh"] + 500},
+                detected_at=datetime.now(UTC),
+            )
         )
     return world
 

@@ -76,6 +76,14 @@ def test_seal_events_are_marked_on_every_plot(
     assert opened.value() == pytest.approx(view_world.seal_at_ms / 1000)
 
 
+def test_anomalies_are_marked(qtbot: QtBot, view: PileDetailView, view_world: ViewWorld) -> None:
+    open_pile(qtbot, view, TEST_PILE)
+    lines = [line for kind, at, _, line in view.markers if kind == "anomaly"]
+    assert len(lines) == len(view.plot)
+    assert "billed_above_metered" in lines[0].toolTip()
+    assert lines[0].value() == pytest.approx(view_world.anomaly_at_ms / 1000)
+
+
 def test_at_ms_scrolls_to_the_moment(
     qtbot: QtBot, view: PileDetailView, view_world: ViewWorld
 ) -> None:
@@ -148,4 +156,4 @@ def test_query_detail_matches_the_ledger(view_world: ViewWorld) -> None:
     assert d.session_ids == [b["session_id"] for b in bodies]
     assert d.session_energy_wh.tolist() == [b["energy_wh"] for b in bodies]
     assert len(d.seals) == 2 and d.seals[0]["event"] == "opened"
-    assert d.anomalies == []
+    assert [a["rule_id"] for a in d.anomalies] == ["billed_above_metered"]
