@@ -58,6 +58,8 @@ def reason_label(code: str) -> str:
         "rotation": tr("Rotation period ends"),
         "failed": tr("Last verification failed"),
         "anomaly": tr("Anomaly: offline re-verification"),
+        "manual": tr("Added by the regulator"),
+        "reassigned": tr("Re-assigned"),
     }.get(code, code)
 
 

@@ -54,7 +54,9 @@ class _CredentialsDialog(QDialog):
         layout.addWidget(self.buttons)
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
-        self.setMinimumWidth(380)
+        self.username.textEdited.connect(self.error.clear)
+        self.password.textEdited.connect(self.error.clear)
+        self.setMinimumWidth(420)
 
     def _submit(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -122,6 +124,7 @@ class FirstRunDialog(_CredentialsDialog):
         self.form.addRow(tr("Full name"), self.display_name)
         self.form.addRow(tr("Password"), self.password)
         self.form.addRow(tr("Repeat password"), self.repeat)
+        self.repeat.textEdited.connect(self.error.clear)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Create"))
 
     @Slot()

@@ -322,7 +322,7 @@ class CreateWorkOrderDialog(QDialog):
         layout.addWidget(self.buttons)
         self.buttons.accepted.connect(self._create)
         self.buttons.rejected.connect(self.reject)
-        self.resize(560, 520)
+        self.setMinimumSize(560, 460)
         self.reader.submit(self._load, self._loaded, lambda exc: self.error.setText(str(exc)))
 
     def _load(self, conn: Any) -> tuple[list[tuple[str, str]], wo.Route]:
@@ -333,12 +333,16 @@ class CreateWorkOrderDialog(QDialog):
         for username, display in inspectors:
             self.inspector.addItem(f"{display} ({username})", username)
         for n, stop in enumerate(route.stops, 1):
-            km = f"{stop.travel_m / 1000:.1f}"
-            self.route.addItem(
-                tr("{n}. {station} — {piles} (+{km} km)").format(
-                    n=n, station=stop.name, piles=", ".join(stop.pile_ids), km=km
+            piles = ", ".join(stop.pile_ids)
+            if n == 1:
+                text = tr("{n}. {station} — {piles} (start)").format(
+                    n=n, station=stop.name, piles=piles
                 )
-            )
+            else:
+                text = tr("{n}. {station} — {piles} (+{km} km)").format(
+                    n=n, station=stop.name, piles=piles, km=f"{stop.travel_m / 1000:.1f}"
+                )
+            self.route.addItem(text)
         self.estimate.setText(
             tr("{n} piles · estimated {time}").format(
                 n=route.pile_count, time=format_minutes(route.estimated_min)

@@ -36,8 +36,12 @@ def reader(office: Office, qtbot: QtBot) -> Iterator[StoreReader]:
     reader.shutdown()
 
 
-def render(widget: QWidget, name: str, tmp_path: Path) -> Path:
-    widget.resize(1600, 1000)
+def render(widget: QWidget, name: str, tmp_path: Path, *, dialog: bool = False) -> Path:
+    """Views at 1600×1000; dialogs at their own size (as they open)."""
+    if dialog:
+        widget.adjustSize()
+    else:
+        widget.resize(1600, 1000)
     widget.show()
     QApplication.processEvents()
     image = widget.grab()
@@ -119,7 +123,7 @@ def test_work_orders_view(
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.route.count() == 2, timeout=5000)
     dialog.inspector.setCurrentIndex(dialog.inspector.findData("li"))
-    render(dialog, "new_work_order", tmp_path)
+    render(dialog, "new_work_order", tmp_path, dialog=True)
     with qtbot.waitSignal(dialog.accepted, timeout=5000):
         dialog.buttons.accepted.emit()
     assert dialog.order_id is not None, dialog.error.text()
@@ -152,8 +156,8 @@ def test_sign_in_dialogs(office: Office, reader: StoreReader, qtbot: QtBot, tmp_
         first.repeat.setText(PASSWORD + "x")
         first.buttons.accepted.emit()
         assert "differ" in first.error.text()
+        render(first, "first_run", tmp_path, dialog=True)
         first.repeat.setText(PASSWORD)
-        render(first, "first_run", tmp_path)
         with qtbot.waitSignal(first.accepted, timeout=5000):
             first.buttons.accepted.emit()
         assert first.session is not None and first.session.role == "administrator"
