@@ -249,7 +249,12 @@ _TEXT = {
         "sig": "签名有效：计量记录由计量表签名，账单和电价由运营商签名，密钥均经日志中的登记链核实",
         "incl": "已包含在日志中：{} 第 {} 条（日志共 {} 条），包含证明已验证",
         "bundle": "证据包全部检查通过",
-        "fail": "未通过",
+        "sig_bad": "未通过：签名未能全部验证（见证据包核验报告）",
+        "incl_bad": "未通过：包含证明未能验证，不能证明该记录在日志中",
+        "bundle_bad": "未通过：证据包检查有未通过项（见 report.pdf）",
+        "no session record": "充电记录",
+        "no billing record": "账单记录",
+        "no tariff record": "电价记录",
         "howto": "如何自行复核",
         "howto_text": "下载证据包后运行（仅需 Python 3 与 cryptography 库，无需联网）：",
         "rule": "应付金额计算规则：按运营商公示的分时电价（电价与服务费），以计量表签名记录的电量"
@@ -286,7 +291,10 @@ _TEXT = {
         "by the operator; each key is vouched for by registry entries in the log",
         "incl": "Included in the log: {} entry #{} (log size {}), inclusion proof verified",
         "bundle": "All checks of the evidence bundle passed",
-        "fail": "FAILED",
+        "sig_bad": "FAILED: not all signatures verify (see the bundle report)",
+        "incl_bad": "FAILED: the inclusion proof does not verify; the record is not shown "
+        "to be in the log",
+        "bundle_bad": "FAILED: some checks of the evidence bundle failed (see report.pdf)",
         "howto": "How to re-check it yourself",
         "howto_text": "With the evidence bundle, run (needs only Python 3 and the cryptography "
         "package, works offline):",
@@ -355,7 +363,8 @@ def render_dispute(
                 verdict, color = t["same"], OK_COLOR
             pg.flow(verdict, 12, 3, bold=True, color=color)
         if facts.problems:
-            pg.flow(t["missing"].format(", ".join(facts.problems)), 9.5, color=BAD_COLOR)
+            names = ", ".join(t.get(p, p) for p in facts.problems)
+            pg.flow(t["missing"].format(names), 9.5, color=BAD_COLOR)
         if facts.periods:
             pg.flow(t["tariff"].format(facts.tariff_id), 10, 1.5, bold=True)
             rows = [[t["period"], t["eprice"], t["sprice"]]] + [
@@ -370,17 +379,18 @@ def render_dispute(
             pg.table(MARGIN, [40, 30, 30], rows, row_h=5.2, size=8.5)
         pg.rule(3)
         pg.flow(t["checks"], 11, 2, bold=True)
-        for ok, line in (
-            (facts.signatures_ok, t["sig"]),
+        for ok, line, bad in (
+            (facts.signatures_ok, t["sig"], t["sig_bad"]),
             (
                 facts.inclusion_ok,
                 t["incl"].format(facts.origin, facts.session_index, facts.tree_size),
+                t["incl_bad"],
             ),
-            (facts.all_ok, t["bundle"]),
+            (facts.all_ok, t["bundle"], t["bundle_bad"]),
         ):
-            mark = MARK[bool(ok)] + ("" if ok else f" {t['fail']}")
-            pg.text(MARGIN, pg.y, 8, mark, 10, bold=True, color=OK_COLOR if ok else BAD_COLOR)
-            pg.flow(line, 9.5, 1.5, x=MARGIN + 8)
+            color = OK_COLOR if ok else BAD_COLOR
+            pg.text(MARGIN, pg.y, 8, MARK[bool(ok)], 10, bold=True, color=color)
+            pg.flow(line if ok else bad, 9.5, 1.5, x=MARGIN + 8, color=None if ok else color)
         pg.flow(f"{t['digest']}: {facts.proof_sha256}", 8, 3, mono=True, color=GREY)
         pg.rule(3)
         pg.flow(t["howto"], 11, 2, bold=True)

@@ -53,7 +53,7 @@ def test_dispute_pdfs_in_both_languages(env, qapp, tmp_path):
     assert "Overcharged by CNY 2.85" in en and "Inclusion proof SHA-256" in en
     bad = evidence.DisputeFacts("S9", problems=["no session record"])
     text = pdf_text(dispute.render_dispute(bad, "en"), tmp_path)
-    assert "FAILED" in text and "Missing: no session record" in text
+    assert "FAILED: not all signatures verify" in text and "Missing: no session record" in text
 
 
 def test_qr_png_is_a_png():
@@ -100,3 +100,19 @@ def test_long_reports_summarise_passed_entries(env, qapp, tmp_path, monkeypatch)
     text = pdf_text(dispute.render_bundle_report(result), tmp_path)
     assert "further log entries all passed" in text
     assert text.count("entry #") < 10
+
+
+def test_cli_pile_history_and_usage_errors(env, qapp, tmp_path, capsys):
+    base = ["--db", str(env.store.engine.url), "--platform", env.platform.url]
+    out = tmp_path / "P1.zip"
+    args = [*base, "--log-key", env.vkey, "--pile", "P1", "--from", "2026-01-01"]
+    assert dispute.main([*args, "--to", "2026-01-03", "--out", str(out)]) == 0
+    res = bundle_verify.verify_bundle(out.read_bytes(), env.vkey)
+    assert res.ok and res.subject["kind"] == "pile"
+    with pytest.raises(SystemExit):
+        dispute.main([*args, "--out", str(out)])  # --to missing
+    with pytest.raises(SystemExit):
+        dispute.main(
+            [*base, "--log-key", env.vkey, "--pile", "P1", "--out", str(tmp_path / "x.pdf")]
+        )
+    capsys.readouterr()
