@@ -70,7 +70,6 @@ LOG_KEY = "log.vkey"
 OLD_CHECKPOINT = "consistency/old-checkpoint"
 CONSISTENCY_PROOF = "consistency/proof"
 ROLES = ("subject", "registry")
-_REGISTRY_TYPES = frozenset({"authority", "operator", "inspector", "meter"})
 _SOURCE_FIELD = {"operator": "operator_id", "meter": "meter_id", "inspector": "inspector_id"}
 _RESERVED = frozenset({MANIFEST, MANIFEST_SUM, CHECKPOINT, LOG_KEY})
 _ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed: the same inputs give the same bytes
@@ -267,9 +266,15 @@ class LogEvidence:
                 f"({self.checkpoint.size}); fetch a newer checkpoint first"
             )
         proof = self.reader.consistency_proof(old.size) if old.size else []
-        merkle.verify_consistency(
-            old.size, self.checkpoint.size, proof, old.root, self.checkpoint.root
-        )
+        try:
+            merkle.verify_consistency(
+                old.size, self.checkpoint.size, proof, old.root, self.checkpoint.root
+            )
+        except merkle.ProofError as exc:
+            raise BundleError(
+                f"the earlier checkpoint (size {old.size}) is NOT consistent with this log: "
+                f"the log forked or was rewritten ({exc}); keep both checkpoints as evidence"
+            ) from exc
         return Consistency(bytes(old_note), tuple(proof))
 
 

@@ -26,6 +26,7 @@ from app.models import store as st
 from ledger.bundle import BundleError, BundleInputs, LogEvidence, SignerFinder, collect_signers
 from ledger.client import LogClient
 from ledger.fleet.tariff import compute_charge
+from ledger.note import open_checkpoint
 from ledger.ocmf import OcmfBundleItem
 
 __all__ = [
@@ -93,8 +94,12 @@ def _inputs(
     with store.engine.connect() as conn:
         note = _accepted_note(conn, client.origin)
         evidence = LogEvidence(client, note)
-        if indexes and indexes[-1] >= evidence.checkpoint.size:
-            evidence = LogEvidence(client)  # the store is ahead of its checkpoint table
+        behind = bool(indexes) and indexes[-1] >= evidence.checkpoint.size
+        if since_note and not behind:
+            old, _ = open_checkpoint(since_note, client.verifier, client.origin)
+            behind = old.size > evidence.checkpoint.size
+        if behind:  # the recipient (or the store's rows) saw a newer tree: use the latest
+            evidence = LogEvidence(client)
         try:
             entries = collect_signers(evidence, indexes, _finder(conn))
         except BundleError as exc:

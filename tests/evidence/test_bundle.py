@@ -344,3 +344,10 @@ def test_verifier_never_raises_on_a_mangled_manifest(env, session_zip):
         assert not res.ok
 
     check()
+
+
+def test_building_against_a_forked_recipient_checkpoint_refuses(env, forked_note):
+    from ledger.bundle import BundleError
+
+    with pytest.raises(BundleError, match="NOT consistent"):
+        evidence.session_evidence(env.store, env.client, "S1", since_note=forked_note)
