@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from ledger import pii
 from ledger.fleet.tariff import compute_charge, make_periods
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record
+from tests.pg import pg_server, pg_url  # noqa: F401 - fixtures, registered by import
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z = 08:00 in Hangzhou
 HOUR = 3_600_000
@@ -79,7 +79,8 @@ def _power_curve(kind: str, rated_w: int, n: int, k: int) -> list[int]:
     return [int(rated_w * (0.9 if i < n * 0.6 else 0.9 * (n - i) / (n * 0.4))) for i in range(n)]
 
 
-def build_world(path: Path) -> ViewWorld:
+def build_world(url: str) -> ViewWorld:
+    """Signs the world's records and applies them to a fresh store at ``url``."""
     auth = SigningKey.from_seed("p256", b"views-auth")
     ops = {op: SigningKey.from_seed("p256", op.encode()) for op, _ in OPERATORS}
     records: list[Record] = [
@@ -318,7 +319,7 @@ def build_world(path: Path) -> ViewWorld:
                 inspector,
             )
         )
-    world.store = Store.open(f"sqlite:///{path}")
+    world.store = Store.open(url)
     with world.store.transaction() as conn:
         apply_records(conn, list(enumerate(records)))
         conn.execute(
@@ -347,6 +348,15 @@ def build_world(path: Path) -> ViewWorld:
 @pytest.fixture(scope="session")
 def view_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ViewWorld]:
     """Built once per run (read-only for every test)."""
-    world = build_world(tmp_path_factory.mktemp("views") / "views.sqlite")
+    path = tmp_path_factory.mktemp("views") / "views.sqlite"
+    world = build_world(f"sqlite:///{path}")
+    yield world
+    world.store.close()
+
+
+@pytest.fixture
+def pg_view_world(request: pytest.FixtureRequest) -> Iterator[ViewWorld]:
+    """The same world on a real PostgreSQL server (the office deployment)."""
+    world = build_world(str(request.getfixturevalue("pg_url")))
     yield world
     world.store.close()

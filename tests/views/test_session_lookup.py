@@ -173,3 +173,51 @@ def test_fair_charge_splits_across_periods(view_world: ViewWorld) -> None:
     assert sum(shares) == pytest.approx(energy)
     assert sum(1 for s in shares if s) == 3
     assert fair.amount_fen == round(sum(p.fen for p in fair.periods))
+
+
+def _answers(world: ViewWorld) -> dict[str, object]:
+    """Every Qt-free query the views use, on one store."""
+    body = world.test_sessions[OVERBILLED_INDEX]
+    with world.store.engine.connect() as conn:
+        first = queries.page_rows(conn, queries.PageRequest("piles", sort="kind", limit=2))
+        after = queries.sort_key_of("piles", "kind", first[-1])
+        second = queries.page_rows(
+            conn, queries.PageRequest("piles", sort="kind", limit=2, offset=2, after=after)
+        )
+        detail = queries.pile_detail(conn, TEST_PILE)
+        session = queries.session_detail(conn, body["entry_index"])
+        return {
+            "counts": [
+                queries.count_rows(conn, name, queries.ListFilter(text="st"))
+                for name in queries.LISTS
+            ],
+            "pages": [row[0] for row in first + second],
+            "filtered": queries.page_rows(
+                conn, queries.PageRequest("stations", queries.ListFilter(operator_id="OP1"))
+            ),
+            "choices": (
+                queries.operators_list(conn),
+                queries.districts_list(conn),
+                queries.statuses_list(conn),
+            ),
+            "detail": (
+                detail.n_sessions,
+                detail.n_power_samples,
+                detail.register_wh.tolist(),
+                detail.clock_offset_ms.tolist(),
+                [s["event"] for s in detail.seals],
+                [round(v["error_pct"], 4) for v in detail.verifications],
+                len(detail.anomalies),
+            ),
+            "lookups": (
+                queries.sessions_by_id(conn, body["session_id"]),
+                queries.sessions_at(conn, TEST_PILE, body["start_ms"] + 60_000),
+                len(queries.sessions_on_day(conn, "ST1", dt.date(2026, 1, 3))),
+            ),
+            "session": (session.fair, session.overbilled_fen, session.meter_key_id),
+        }
+
+
+def test_queries_agree_on_postgresql(view_world: ViewWorld, pg_view_world: ViewWorld) -> None:
+    """The office deployment answers exactly as a regulator's SQLite file does."""
+    assert _answers(pg_view_world) == _answers(view_world)
