@@ -595,6 +595,7 @@ class VerificationProcedure:
         self.poll_s = poll_s
         self.state = _State()
         self._live_window: tuple[int, int, Decimal, Decimal] | None = None
+        self._window_start_ms = 0  # rig clock at the live window's ENER:CLE
         self._run_t0_ms: int | None = None
         self._speed = 1.0  # rig seconds per wall second, measured from the stream
         self._step = ""
@@ -950,9 +951,6 @@ class VerificationProcedure:
         )
         self._live_window = None
         self._emit("reading", self.state.readings[(point.index, j)])
-
-    # Set in _take_reading before the first window; kept across a reconnect.
-    _window_start_ms: int = 0
 
     def _wait_rig_ms(self, ms: int) -> None:
         """Wait ``ms`` on the rig's clock (settling), polling ``SYST:TIME?``."""
