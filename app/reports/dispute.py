@@ -19,6 +19,7 @@ Needs a QGuiApplication (the CLI makes an offscreen one).
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import os
 import sys
@@ -60,7 +61,9 @@ GREY = QColor("#555555")
 MARK = {True: "√", False: "×", None: "!"}
 
 
+@functools.cache
 def _font_family() -> str:
+    """Registers the bundled CJK font once per process (each PDF would add it again)."""
     from app.application import load_fonts
 
     return load_fonts() or "Noto Sans SC"
