@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -314,6 +315,7 @@ def _windowed(
     since: int | None,
     until: int | None,
     ints: Iterable[str],
+    piles: Mapping[str, str] | None = None,
 ) -> Cols:
     """Rows of ``table`` for the meters with ``since <= tcol < until``, plus context.
 
@@ -324,17 +326,14 @@ def _windowed(
     sel = ", ".join(f"t.{c}" for c in cols)
     names = [*cols, "ctx"]
     ints = [*ints, "ctx"]
-    conds = ["t.meter_id IN :ids"]
-    if since is not None:
-        conds.append(f"t.{tcol} >= :since")
-    if until is not None:
-        conds.append(f"t.{tcol} < :until")
-    sql = f"SELECT {sel}, 0 AS ctx FROM {table} t WHERE {' AND '.join(conds)}"
+    sql = f"SELECT {sel}, 0 AS ctx FROM {table} t WHERE {_window_sql('t', tcol, since, until)}"
+    same_pile = "x.pile_id = m.pile_id AND " if table == "sessions" else ""
     if since is not None:
         sql += (
             f" UNION ALL SELECT {sel}, 1 AS ctx FROM {table} t WHERE t.entry_index IN ("
-            f"SELECT (SELECT x.entry_index FROM {table} x WHERE x.meter_id = m.meter_id "
-            f"AND x.{tcol} < :since ORDER BY x.{tcol} DESC, x.entry_index DESC LIMIT 1) "
+            f"SELECT (SELECT x.entry_index FROM {table} x WHERE {same_pile}"
+            "x.meter_id = m.meter_id "
+            f"AND x.{tcol} < :since ORDER BY x.{tcol} DESC LIMIT 1) "
             f"FROM meters m WHERE m.meter_id IN :ids)"
         )
     params: dict[str, Any] = {}
@@ -342,7 +341,7 @@ def _windowed(
         params["since"] = since
     if until is not None:
         params["until"] = until
-    return _query(conn, sql, params, meter_ids, names, ints)
+    return _query(conn, sql, params, meter_ids, names, ints, piles=piles)
 
 
 def _query(
@@ -352,14 +351,40 @@ def _query(
     meter_ids: Sequence[str],
     names: Sequence[str],
     ints: Iterable[str],
+    *,
+    piles: Mapping[str, str] | None = None,
 ) -> Cols:
-    """Runs ``sql`` (with an ``:ids`` list) per chunk of meters; columns as numpy arrays."""
-    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+    """Runs ``sql`` (with an ``:ids`` list) per chunk of meters; columns as numpy arrays.
+
+    Probes order by the indexed time column only (no ``entry_index`` tie-break), so they
+    stay index walks. ``__PILES(alias)__`` in ``sql`` becomes ``alias.pile_id IN :piles``
+    (the meters' piles, from ``piles``) so session queries use the (pile_id, start_ms)
+    index: the migrated schema has no (meter_id, start_ms) index on sessions (see the
+    report). Meters with no registry record get the query without the pile filter.
+    """
     ints = list(ints)
-    parts = [
-        _columns(conn.execute(stmt, {**params, "ids": chunk}).all(), names, ints)
-        for chunk in _chunks(meter_ids)
-    ]
+    marker = re.compile(r"__PILES\((\w+)\)__")
+    groups: list[tuple[str, list[str]]] = []
+    if piles is not None and marker.search(sql):
+        known = [m for m in meter_ids if m in piles]
+        unknown = [m for m in meter_ids if m not in piles]
+        if known:
+            groups.append((marker.sub(r"\1.pile_id IN :piles", sql), known))
+        if unknown:
+            groups.append((marker.sub("1 = 1", sql), unknown))
+    else:
+        groups.append((marker.sub("1 = 1", sql), list(meter_ids)))
+    parts = []
+    for text_sql, ids in groups:
+        uses_piles = ":piles" in text_sql
+        stmt = text(text_sql).bindparams(bindparam("ids", expanding=True))
+        if uses_piles:
+            stmt = stmt.bindparams(bindparam("piles", expanding=True))
+        for chunk in _chunks(ids):
+            extra: dict[str, Any] = {"ids": chunk}
+            if uses_piles and piles is not None:
+                extra["piles"] = sorted({piles[m] for m in chunk})
+            parts.append(_columns(conn.execute(stmt, {**params, **extra}).all(), names, ints))
     return _concat(parts, names, ints)
 
 
@@ -523,6 +548,7 @@ def _scan_chunk(
         since,
         until,
         (*_SESSION_INTS, "interval_s"),
+        reg.meter_pile,
     )
     seals = _windowed(
         conn,
@@ -539,13 +565,13 @@ def _scan_chunk(
     _billing_rules(conn, s, reg, meter_ids, since, until, out)
     _clock_rule(conn, reg, meter_ids, since, until, out)
     _silence_rule(conn, s, seals, reg, meter_ids, since, until, out)
-    _frozen_rule(conn, meter_ids, since, until, out)
+    _frozen_rule(conn, reg.meter_pile, meter_ids, since, until, out)
     _seal_rule(seals, reg, out)
     return out.findings
 
 
 def _window_sql(alias: str, tcol: str, since: int | None, until: int | None) -> str:
-    conds = [f"{alias}.meter_id IN :ids"]
+    conds = [f"__PILES({alias})__", f"{alias}.meter_id IN :ids"]
     if since is not None:
         conds.append(f"{alias}.{tcol} >= :since")
     if until is not None:
@@ -775,29 +801,16 @@ def _billing_rules(
             },
         )
     # Bills of the window's sessions (joined on session_id; duplicate IDs give one row each).
-    conds = ["s.meter_id IN :ids"]
-    params: dict[str, Any] = {}
-    if since is not None:
-        conds.append("s.start_ms >= :since")
-        params["since"] = since
-    if until is not None:
-        conds.append("s.start_ms < :until")
-        params["until"] = until
-    stmt = text(
+    sql = (
         "SELECT s.entry_index, b.entry_index, b.tariff_id, b.billed_wh, b.energy_fen, "
         "b.service_fen, b.amount_fen FROM billing b JOIN sessions s "
-        f"ON s.session_id = b.session_id WHERE {' AND '.join(conds)}"
-    ).bindparams(bindparam("ids", expanding=True))
+        f"ON s.session_id = b.session_id WHERE {_window_sql('s', 'start_ms', since, until)}"
+    )
     names = ("s_entry", "entry_index", "tariff_id", "billed_wh", "energy_fen", "service_fen")
     names = (*names, "amount_fen")
     ints = ("s_entry", "entry_index", "billed_wh", "energy_fen", "service_fen", "amount_fen")
-    b = _concat(
-        [
-            _columns(conn.execute(stmt, {**params, "ids": chunk}).all(), names, ints)
-            for chunk in _chunks(list(meter_ids))
-        ],
-        names,
-        ints,
+    b = _query(
+        conn, sql, _window_params(since, until), meter_ids, names, ints, piles=reg.meter_pile
     )
     if not len(b["entry_index"]):
         return
@@ -987,8 +1000,8 @@ def _heartbeat_gaps(
     ints = ("t1", "e1", "c1", "t2", "e2", "hb_s")
     inner = (
         "SELECT h.meter_id, h.ref_ms, h.entry_index, "
-        "LEAD(h.ref_ms) OVER (PARTITION BY h.meter_id ORDER BY h.ref_ms, h.entry_index) AS nt, "
-        "LEAD(h.entry_index) OVER (PARTITION BY h.meter_id ORDER BY h.ref_ms, h.entry_index) "
+        "LEAD(h.ref_ms) OVER (PARTITION BY h.meter_id ORDER BY h.ref_ms) AS nt, "
+        "LEAD(h.entry_index) OVER (PARTITION BY h.meter_id ORDER BY h.ref_ms) "
         f"AS ne FROM heartbeats h WHERE {_window_sql('h', 'ref_ms', since, until)}"
     )
     sql = (
@@ -1003,7 +1016,7 @@ def _heartbeat_gaps(
         return gaps
     probe = (
         "(SELECT x.{c} FROM heartbeats x WHERE x.meter_id = m.meter_id AND {w} "
-        "ORDER BY x.ref_ms {d}, x.entry_index {d} LIMIT 1)"
+        "ORDER BY x.ref_ms {d} LIMIT 1)"
     )
     before = "x.ref_ms < :since"
     after = "x.ref_ms >= :since" + (" AND x.ref_ms < :until" if until is not None else "")
@@ -1099,6 +1112,7 @@ def _silence_rule(
 
 def _frozen_rule(
     conn: Connection,
+    piles: Mapping[str, str],
     meter_ids: Sequence[str],
     since: int | None,
     until: int | None,
@@ -1108,7 +1122,7 @@ def _frozen_rule(
     same register. Two index probes per session, in the database; only hits come back."""
     probe = (
         "(SELECT h.entry_index FROM heartbeats h WHERE h.meter_id = s.meter_id AND "
-        "h.ref_ms {op} s.{col} ORDER BY h.ref_ms {d}, h.entry_index {d} LIMIT 1)"
+        "h.ref_ms {op} s.{col} ORDER BY h.ref_ms {d} LIMIT 1)"
     )
     inner = (
         "SELECT s.entry_index AS se, s.session_id, s.meter_id, s.pile_id, s.start_ms, "
@@ -1127,7 +1141,7 @@ def _frozen_rule(
     names = ("se", "session_id", "meter_id", "pile_id", "start_ms", "energy_wh", "ha", "hz")
     names = (*names, "register_wh")
     ints = ("se", "start_ms", "energy_wh", "ha", "hz", "register_wh")
-    f = _query(conn, sql, _window_params(since, until), meter_ids, names, ints)
+    f = _query(conn, sql, _window_params(since, until), meter_ids, names, ints, piles=piles)
     for i in range(len(f["se"])):  # hits only
         out.add(
             "R10",
@@ -1214,11 +1228,12 @@ def _key_rule(conn: Connection, reg: _Registry, meter_ids: Sequence[str]) -> lis
 def _last_rows(conn: Connection, table: str, key: str, tcol: str) -> dict[str, tuple[int, int]]:
     """{meter: (time, entry)} of each registered meter's row with the largest ``key``:
     one ``ORDER BY key DESC LIMIT 1`` index probe per meter, then a primary-key fetch."""
+    same_pile = "x.pile_id = m.pile_id AND " if table == "sessions" else ""
     rows = conn.execute(
         text(
             f"SELECT t.meter_id, t.{tcol}, t.entry_index FROM {table} t WHERE t.entry_index IN "
-            f"(SELECT (SELECT x.entry_index FROM {table} x WHERE x.meter_id = m.meter_id "
-            f"ORDER BY x.{key} DESC, x.entry_index DESC LIMIT 1) FROM meters m)"
+            f"(SELECT (SELECT x.entry_index FROM {table} x WHERE {same_pile}"
+            f"x.meter_id = m.meter_id ORDER BY x.{key} DESC LIMIT 1) FROM meters m)"
         )
     ).all()
     return {meter: (int(t), int(entry)) for meter, t, entry in rows}
