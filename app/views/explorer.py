@@ -82,6 +82,7 @@ class RegistryTable(QTableView):
         header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         header.setSortIndicatorShown(True)
         header.sortIndicatorChanged.connect(self._on_sort_indicator)
+        self._sorted_by = (0, Qt.SortOrder.AscendingOrder)
 
     @property
     def paged_model(self) -> PagedListModel:
@@ -91,6 +92,14 @@ class RegistryTable(QTableView):
 
     @Slot(int, Qt.SortOrder)
     def _on_sort_indicator(self, column: int, order: Qt.SortOrder) -> None:
+        if not self.paged_model.is_sortable(column):
+            # a name or count column: the indicator stays where the SQL sort is
+            header = self.horizontalHeader()
+            header.blockSignals(True)
+            header.setSortIndicator(*self._sorted_by)
+            header.blockSignals(False)
+            return
+        self._sorted_by = (column, order)
         self.paged_model.sort(column, order)
 
 
@@ -162,7 +171,8 @@ class ExplorerView(QWidget):
         titles = {"piles": tr("Piles"), "stations": tr("Stations"), "operators": tr("Operators")}
         for name in self.LISTS:
             table = RegistryTable(self.models[name])
-            table.doubleClicked.connect(lambda index, n=name: self._on_double_click(n, index))
+            # activated = double-click, or Enter on the keyboard
+            table.activated.connect(lambda index, n=name: self._on_activated(n, index))
             self.tables[name] = table
             self.tabs.addTab(table, titles[name])
             self.models[name].loaded.connect(lambda count, n=name: self._on_loaded(n, count))
@@ -308,7 +318,7 @@ class ExplorerView(QWidget):
 
     # -- drilling down --
 
-    def _on_double_click(self, name: str, index: QModelIndex) -> None:
+    def _on_activated(self, name: str, index: QModelIndex) -> None:
         model = self.models[name]
         key = model.key_at(index.row())
         if key is None:

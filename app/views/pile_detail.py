@@ -106,6 +106,7 @@ class PileDetailView(QWidget):
         self.detail: queries.PileDetail | None = None
         self.pile_id: str | None = None
         self.at_ms: int | None = None
+        self._keep_ms: tuple[int, int] | None = None
         self.timing: dict[str, float] = {}
         self.markers: list[tuple[str, int, str, pg.InfiniteLine]] = []
         """(kind, at_ms, plot key, line) for every seal/anomaly/moment line."""
@@ -283,11 +284,22 @@ class PileDetailView(QWidget):
 
     def show_pile(self, pile_id: str, at_ms: int | None = None) -> None:
         """Loads ``pile_id`` (a year of data; around ``at_ms`` if given) in the background."""
+        self.title.setText(tr("Loading pile %1…").replace("%1", pile_id))
+        self._load(pile_id, at_ms, None)
+
+    @Slot()
+    def refresh(self) -> None:
+        """Reloads the shown pile (a sync brought new records for it), keeping the zoom."""
+        if self.pile_id is not None:
+            keep = self.x_range_ms() if self.detail is not None else None
+            self._load(self.pile_id, self.at_ms, keep)
+
+    def _load(self, pile_id: str, at_ms: int | None, keep_ms: tuple[int, int] | None) -> None:
         self._generation += 1
         generation = self._generation
         self.pile_id, self.at_ms = pile_id, at_ms
+        self._keep_ms = keep_ms
         self._requested_at = time.perf_counter()
-        self.title.setText(tr("Loading pile %1…").replace("%1", pile_id))
 
         def load(conn: Any) -> tuple[queries.PileDetail, dict[str, float]]:
             wall, cpu = time.perf_counter(), time.thread_time()
@@ -342,7 +354,10 @@ class PileDetailView(QWidget):
         self._clear_plots()
         self._fill_plots(detail)
         self._place_markers(detail)
-        if self.at_ms is not None:
+        if self._keep_ms is not None:
+            lo, hi = self._keep_ms
+            self.plot["energy"].setXRange(lo / 1000.0, hi / 1000.0, padding=0)
+        elif self.at_ms is not None:
             self.scroll_to(self.at_ms)
         else:
             self.show_all()

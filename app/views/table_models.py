@@ -272,6 +272,7 @@ class PagedListModel(QAbstractTableModel):
         self._count = 0
         self._generation = 0
         self._pages: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
+        self._stale: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
         self._wanted: OrderedDict[int, None] = OrderedDict()
         self._in_flight: int | None = None
         self.counting = False
@@ -294,28 +295,44 @@ class PagedListModel(QAbstractTableModel):
         """Applies a new filter (counts in SQL, then pages reload as painted)."""
         if flt != self._filter:
             self._filter = flt
-            self.refresh()
+            self._recount(soft=False)
 
     def refresh(self) -> None:
-        """Re-counts and forgets cached pages (after a filter/sort change or a sync)."""
+        """Re-reads the list after a sync: if the row count is unchanged the rows on screen
+        stay (and keep the selection) while their pages reload in place; otherwise resets.
+
+        Nothing is rebuilt up front (Electrum #6625): only pages the view paints reload.
+        """
+        self._recount(soft=True)
+
+    def _recount(self, soft: bool) -> None:
         self._generation += 1
         generation = self._generation
         flt, name = self._filter, self.spec.name
         self.counting = True
         self._reader.submit(
             lambda conn: queries.count_rows(conn, name, flt),
-            lambda count: self._on_count(generation, count),
+            lambda count: self._on_count(generation, count, soft),
         )
 
-    def _on_count(self, generation: int, count: int) -> None:
+    def _on_count(self, generation: int, count: int, soft: bool) -> None:
         if generation != self._generation:
             return
-        self.beginResetModel()
-        self._count = int(count)
-        self._pages.clear()
         self._wanted.clear()
         self._in_flight = None
-        self.endResetModel()
+        if soft and count == self._count:
+            # stale-while-revalidate: old rows are shown until their page is re-read
+            self._stale = self._pages
+            self._pages = OrderedDict()
+            if count:
+                last = self.index(count - 1, self.columnCount() - 1)
+                self.dataChanged.emit(self.index(0, 0), last)
+        else:
+            self.beginResetModel()
+            self._count = int(count)
+            self._pages.clear()
+            self._stale = OrderedDict()
+            self.endResetModel()
         self.counting = False
         self.loaded.emit(self._count)
 
@@ -329,7 +346,7 @@ class PagedListModel(QAbstractTableModel):
         descending = order == Qt.SortOrder.DescendingOrder
         if (name, descending) != (self._sort, self._descending):
             self._sort, self._descending = name, descending
-            self.refresh()
+            self._recount(soft=False)
 
     def is_sortable(self, column: int) -> bool:
         return 0 <= column < len(self.spec.columns) and (
@@ -346,8 +363,11 @@ class PagedListModel(QAbstractTableModel):
         rows = self._pages.get(page)
         if rows is None:
             self._want(page)
-            return None
-        self._pages.move_to_end(page)
+            rows = self._stale.get(page)
+            if rows is None:
+                return None
+        else:
+            self._pages.move_to_end(page)
         offset = row - page * self.page_size
         return rows[offset] if offset < len(rows) else None
 
@@ -399,6 +419,7 @@ class PagedListModel(QAbstractTableModel):
             return
         self._in_flight = None
         self._pages[page] = rows
+        self._stale.pop(page, None)
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)
         first = page * self.page_size

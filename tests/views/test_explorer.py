@@ -168,3 +168,42 @@ def test_invalid_index_gives_nothing(qtbot: QtBot, reader: StoreReader) -> None:
     assert model.data(QModelIndex()) is None
     assert model.rowCount(model.index(0, 0)) == 0
     assert QApplication.instance() is not None
+
+
+def test_refresh_after_a_sync_keeps_rows_on_screen(qtbot: QtBot, reader: StoreReader) -> None:
+    """Same count: no model reset, old rows shown while their page is re-read."""
+    model = loaded_model(qtbot, reader, "piles")
+    keys = load_rows(qtbot, model)
+    resets: list[bool] = []
+    model.modelReset.connect(lambda: resets.append(True))
+    with qtbot.waitSignal(model.loaded, timeout=5000):
+        model.refresh()
+    assert not model.is_loaded(0)
+    assert model.key_at(0) == keys[0]  # the stale row, not a placeholder
+    assert load_rows(qtbot, model) == keys
+    assert resets == []
+
+
+def test_unsortable_header_keeps_the_sql_sort(qtbot: QtBot, reader: StoreReader) -> None:
+    view = ExplorerView(reader)
+    qtbot.addWidget(view)
+    table = view.tables["piles"]
+    header = table.horizontalHeader()
+    station = view.models["piles"].spec.columns.index("station")
+    header.setSortIndicator(station, Qt.SortOrder.DescendingOrder)
+    assert header.sortIndicatorSection() == 0
+    assert not view.models["piles"].is_sortable(station)
+
+
+def test_enter_opens_the_selected_pile(qtbot: QtBot, reader: StoreReader) -> None:
+    view = ExplorerView(reader)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.models["piles"].total == len(PILES), timeout=5000)
+    load_rows(qtbot, view.models["piles"])
+    table = view.tables["piles"]
+    table.setFocus()
+    table.setCurrentIndex(view.models["piles"].index(2, 0))
+    with qtbot.waitSignal(view.pile_activated) as pile:
+        qtbot.keyClick(table, Qt.Key.Key_Return)
+    assert pile.args == ["P-ST2-01"]

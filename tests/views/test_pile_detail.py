@@ -94,6 +94,17 @@ def test_at_ms_scrolls_to_the_moment(
     assert any(kind == "moment" for kind, *_ in view.markers)
 
 
+def test_refresh_keeps_the_zoom(qtbot: QtBot, view: PileDetailView, view_world: ViewWorld) -> None:
+    open_pile(qtbot, view, TEST_PILE)
+    start = view_world.test_sessions[30]["start_ms"]
+    view.scroll_to(start, half_window_s=3600)
+    before = view.x_range_ms()
+    with qtbot.waitSignal(view.loaded, timeout=10_000):
+        view.refresh()
+    after = view.x_range_ms()
+    assert abs(after[0] - before[0]) <= 1 and abs(after[1] - before[1]) <= 1
+
+
 def test_crosshair_reads_the_session_under_the_mouse(
     qtbot: QtBot, view: PileDetailView, view_world: ViewWorld
 ) -> None:
