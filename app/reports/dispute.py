@@ -19,7 +19,6 @@ Needs a QGuiApplication (the CLI makes an offscreen one).
 from __future__ import annotations
 
 import argparse
-import functools
 import io
 import os
 import sys
@@ -61,9 +60,11 @@ GREY = QColor("#555555")
 MARK = {True: "√", False: "×", None: "!"}
 
 
-@functools.cache
 def _font_family() -> str:
-    """Registers the bundled CJK font once per process (each PDF would add it again)."""
+    """Registers the bundled CJK font, on purpose for every document: registering
+    refreshes Qt's font-engine cache, without which a second PDF in the same process
+    loses the text mapping (ToUnicode) of glyphs already used by the first, so its
+    digits no longer copy or search (seen with Qt 6.11)."""
     from app.application import load_fonts
 
     return load_fonts() or "Noto Sans SC"
