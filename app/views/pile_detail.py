@@ -19,13 +19,14 @@ tooltip; a crosshair label reads all five series at the mouse.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QPointF, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QLocale, QPointF, Qt, Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from app.models import queries
 from app.views.table_models import (
+    CST,
     STATUS_COLORS,
     StoreReader,
     format_date,
@@ -65,6 +67,37 @@ MAX_MARKERS = 500
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("PileDetailView", text)
+
+
+class LocalDateAxis(pg.DateAxisItem):
+    """Hangzhou-time date axis whose month and weekday names follow the UI language.
+
+    pyqtgraph formats ticks with ``strftime`` in the C locale ("Jan", "Wed 21"); a Chinese
+    UI wants "1月", "周三 21". Only those two formats are replaced; the rest are numeric.
+    """
+
+    def __init__(self, orientation: str = "bottom") -> None:
+        super().__init__(orientation=orientation, utcOffset=UTC_OFFSET_S)
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        spec = next((t for t in self.zoomLevel.tickSpecs if t.spacing == spacing), None)
+        if spec is None or spec.format not in ("%b", "%a %d"):
+            return super().tickStrings(values, scale, spacing)
+        locale = QLocale()
+        short = QLocale.FormatType.ShortFormat
+        out = []
+        for value in values:
+            try:
+                moment = dt.datetime.fromtimestamp(value, CST)
+            except (OverflowError, OSError, ValueError):
+                out.append("")
+                continue
+            if spec.format == "%b":
+                out.append(locale.standaloneMonthName(moment.month, short))
+            else:
+                day = locale.standaloneDayName(moment.isoweekday(), short)
+                out.append(f"{day} {moment.day:02d}")
+        return out
 
 
 def _power_for_display(t_s: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -190,7 +223,7 @@ class PileDetailView(QWidget):
         self.plot: dict[str, pg.PlotItem] = {}
         first: pg.PlotItem | None = None
         for row, (key, label) in enumerate(specs):
-            axis = pg.DateAxisItem(orientation="bottom", utcOffset=UTC_OFFSET_S)
+            axis = LocalDateAxis("bottom")
             item = self.plots.addPlot(row=row, col=0, axisItems={"bottom": axis})
             item.setLabel("left", label)
             item.getAxis("left").setWidth(70)

@@ -20,10 +20,21 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QDate, QDateTime, QLocale, Qt, QTimeZone, Signal, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QDate,
+    QDateTime,
+    QLocale,
+    QStringListModel,
+    Qt,
+    QTimeZone,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCompleter,
     QDateEdit,
     QDateTimeEdit,
     QFrame,
@@ -160,7 +171,13 @@ class SessionLookupView(QWidget):
         by_pile.clicked.connect(self._find_by_pile)
 
         self.station_edit = QLineEdit()
-        self.station_edit.setPlaceholderText(tr("Station ID"))
+        self.station_edit.setPlaceholderText(tr("Station ID or name"))
+        # "ST1  文三路快充站": typing part of a name finds the station; the ID is the first word
+        self.station_completer = QCompleter([], self.station_edit)
+        self.station_completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.station_completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.station_edit.setCompleter(self.station_completer)
+        self._reader.submit(queries.stations_list, self._on_stations)
         self.station_day = QDateEdit()
         self.station_day.setDisplayFormat("yyyy-MM-dd")
         self.station_day.setCalendarPopup(True)
@@ -183,6 +200,10 @@ class SessionLookupView(QWidget):
             grid.addWidget(button, r, 3)
         grid.setColumnStretch(1, 1)
         return box
+
+    def _on_stations(self, stations: list[tuple[str, str]]) -> None:
+        model = QStringListModel([f"{sid}  {name}" for sid, name in stations], self)
+        self.station_completer.setModel(model)
 
     def _section(self, title: str) -> tuple[QGroupBox, QGridLayout]:
         box = QGroupBox(title)
@@ -361,7 +382,7 @@ class SessionLookupView(QWidget):
 
     def lookup_station_day(self, station_id: str, day: dt.date) -> None:
         """Sessions started at the station on ``day`` (Hangzhou calendar day)."""
-        station_id = station_id.strip()
+        station_id = (station_id.split() or [""])[0]  # "ST1  name" from the completer
         self.station_edit.setText(station_id)
         self.station_day.setDate(QDate(day.year, day.month, day.day))
         if station_id:

@@ -106,8 +106,11 @@ def test_find_by_station_and_day(
         if t0 <= b["start_ms"] < t0 + 86_400_000
     )
     assert len(expected) > 1
+    model = view.station_completer.model()
+    qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=10_000)
+    assert model.index(0, 0).data() == "ST1  文三路快充站"
     with qtbot.waitSignal(view.results_shown, timeout=10_000) as blocker:
-        view.lookup_station_day("ST1", day)
+        view.lookup_station_day(model.index(0, 0).data(), day)  # as the completer fills it
     assert blocker.args == [len(expected)]
     ids = [view.result_table.item(r, 0).text() for r in range(view.result_table.rowCount())]
     assert ids == [sid for _, sid in expected]
