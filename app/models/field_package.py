@@ -115,8 +115,7 @@ def export_field_package(
             raise PackageError(f"no work order {order_id}")
         if session.role == "inspector" and order["inspector"] != session.username:
             raise PermissionDenied(
-                f"a inspector ({session.username}) may not take work order {order_id} of "
-                f"{order['inspector']} offline"
+                f"{session.who} may not take work order {order_id} of {order['inspector']} offline"
             )
         pile_ids = list(
             src.execute(

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ from app.models.store import (
     meters,
     piles,
     stations,
+    upsert,
     utcnow,
     verifications,
     write_audit,
@@ -106,20 +108,23 @@ def anomaly_deadline(found: dt.date, severity: str) -> dt.date | None:
 
 
 def cst_date(ms: int) -> dt.date:
+    """The Beijing calendar day of a ledger time (Unix ms)."""
     return dt.datetime.fromtimestamp(ms / 1000, CST).date()
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_cert_date(text: str | None) -> dt.date | None:
-    """``2024-02-29``, ``2024/02/29`` or ``20240229``; None when absent or unreadable."""
+    """``2024-02-29``, ``2024/02/29``, ``2024.02.29`` or ``20240229``; None when absent or
+    unreadable. Cached: a city's meters share a few thousand distinct dates."""
     if not text:
         return None
     cleaned = text.strip().replace("/", "-").replace(".", "-")
-    for fmt in ("%Y-%m-%d", "%Y%m%d"):
-        try:
-            return dt.datetime.strptime(cleaned, fmt).date()
-        except ValueError:
-            continue
-    return None
+    if len(cleaned) == 8 and cleaned.isdigit():
+        cleaned = f"{cleaned[:4]}-{cleaned[4:6]}-{cleaned[6:]}"
+    try:
+        return dt.date.fromisoformat(cleaned) if len(cleaned) == 10 else None
+    except ValueError:
+        return None
 
 
 # ---- settings -------------------------------------------------------------------------
@@ -141,8 +146,6 @@ def set_rotation_years(conn: Connection, session: Session, kind: str, years: int
     if kind not in INSTRUMENT_TYPES:
         raise ValueError(f"unknown instrument type {kind!r}; expected one of {INSTRUMENT_TYPES}")
     rotation_due(dt.date(2000, 1, 1), years)  # validates 5–8
-    from app.models.store import upsert
-
     upsert(
         conn,
         rotation_settings,

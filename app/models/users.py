@@ -98,6 +98,12 @@ class Session:
     inspector_id: str | None = None
     signing_key: SigningKey | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def who(self) -> str:
+        """ "an inspector (li)": the role and the user, for messages."""
+        article = "an" if self.role[:1] in "aeiou" else "a"
+        return f"{article} {self.role} ({self.username})"
+
     def can(self, action: str) -> bool:
         return action in PERMISSIONS.get(self.role, frozenset())
 
@@ -106,7 +112,7 @@ class Session:
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
         if not self.can(action):
-            raise PermissionDenied(f"a {self.role} ({self.username}) may not {ACTIONS[action]}")
+            raise PermissionDenied(f"{self.who} may not {ACTIONS[action]}")
 
 
 def require(session: Session | None, action: str) -> Session:

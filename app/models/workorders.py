@@ -355,7 +355,7 @@ def _visible(session: Session) -> ColumnElement[bool]:
         return work_orders.c.id.is_not(None)
     if session.role == "inspector":
         return work_orders.c.inspector == session.username
-    raise PermissionDenied(f"a {session.role} ({session.username}) may not see work orders")
+    raise PermissionDenied(f"{session.who} may not see work orders")
 
 
 def _done_piles(conn: Connection, order_id: int, created_ms: int) -> set[str]:
@@ -411,9 +411,7 @@ def order_items(conn: Connection, session: Session, order_id: int) -> list[Order
         .first()
     )
     if order is None:
-        raise PermissionDenied(
-            f"a {session.role} ({session.username}) may not see work order {order_id}"
-        )
+        raise PermissionDenied(f"{session.who} may not see work order {order_id}")
     done = _done_piles(conn, order_id, int(order["created_ms"]))
     rows = conn.execute(
         select(
