@@ -18,6 +18,7 @@ which stays O(page) however deep the user scrolls into a million piles.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -446,7 +447,9 @@ def default_range(conn: Connection, pile_id: str, at_ms: int | None = None) -> t
     """The year to show: ending at the latest session, or centred on ``at_ms`` if that
     moment is outside it (an alarm from long ago still opens at its moment)."""
     latest = latest_activity_ms(conn, pile_id)
-    end = latest + DAY_MS if latest is not None else (at_ms or 0) + DAY_MS
+    if latest is None:  # no sessions yet: the year up to the moment asked for, or now
+        latest = at_ms if at_ms is not None else int(time.time() * 1000)
+    end = latest + DAY_MS
     if at_ms is not None and not end - YEAR_MS <= at_ms <= end:
         return at_ms - YEAR_MS // 2, at_ms + YEAR_MS // 2
     return end - YEAR_MS, end

@@ -168,3 +168,16 @@ def test_query_detail_matches_the_ledger(view_world: ViewWorld) -> None:
     assert d.session_energy_wh.tolist() == [b["energy_wh"] for b in bodies]
     assert len(d.seals) == 2 and d.seals[0]["event"] == "opened"
     assert [a["rule_id"] for a in d.anomalies] == ["billed_above_metered"]
+
+
+def test_a_pile_without_traffic(view_world: ViewWorld) -> None:
+    """A registered pile with no session yet: empty arrays, the year up to now."""
+    with view_world.store.engine.connect() as conn:
+        t0, t1 = queries.default_range(conn, "NO-TRAFFIC")
+        assert t1 - t0 == queries.YEAR_MS
+        assert queries.default_range(conn, "NO-TRAFFIC", at_ms=123_456_789_000)[1] > 123_456_789_000
+        info = queries.pile_info(conn, "P-ST3-01")
+        d = queries.pile_detail(conn, "P-ST3-01", t0_ms=0, t1_ms=1)
+    assert info.accuracy_class == "2"
+    assert d.n_sessions == 0 and d.power_w.size == 0 and d.register_wh.size == 0
+    assert d.heartbeat_t_ms.size == 0 and d.seals == []
