@@ -75,8 +75,12 @@ _hasher = PasswordHasher()  # argon2id
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 
-class PermissionDenied(PermissionError):
-    """The signed-in user's role does not allow the action; the message names both."""
+class PermissionDenied(Exception):
+    """The signed-in user's role does not allow the action; the message names both.
+
+    Deliberately not a ``PermissionError``: that is an ``OSError``, and network code that
+    treats ``OSError`` as "offline, retry later" must never swallow a refusal.
+    """
 
 
 class SignInError(RuntimeError):
