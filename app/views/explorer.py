@@ -51,6 +51,7 @@ COLUMN_WIDTHS = {
     "status": 110,
     "commissioned_ms": 110,
 }
+STRETCH_COLUMN = {"operators": "name", "stations": "address"}
 
 
 def tr(text: str) -> str:
@@ -79,6 +80,12 @@ class RegistryTable(QTableView):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for column, name in enumerate(model.spec.columns):
             self.setColumnWidth(column, COLUMN_WIDTHS.get(name, 120))
+        stretch = STRETCH_COLUMN.get(model.spec.name)
+        if stretch is not None:
+            # a text column takes the spare width, so counts stay next to their labels
+            header.setStretchLastSection(False)
+            column = model.spec.columns.index(stretch)
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         header.setSortIndicatorShown(True)
         header.sortIndicatorChanged.connect(self._on_sort_indicator)
@@ -250,7 +257,7 @@ class ExplorerView(QWidget):
         self.station_chip.setProperty("station_id", station_id or "")
         if station_id:
             shown = name or station_id
-            self.station_chip.setText(tr("Station: %1  ✕").replace("%1", shown))
+            self.station_chip.setText(tr("Station: %1  ×").replace("%1", shown))
             self.station_chip.show()
         else:
             self.station_chip.hide()

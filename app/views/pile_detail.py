@@ -47,6 +47,7 @@ from app.views.table_models import (
     format_date,
     format_kwh,
     format_ms,
+    kind_label,
     status_label,
 )
 
@@ -406,7 +407,7 @@ class PileDetailView(QWidget):
         f["station"].setText(f"{info.station_name or ''} ({info.station_id})")
         f["operator"].setText(f"{info.operator_name or ''} ({info.operator_id})")
         f["district"].setText(info.district or "")
-        f["kind"].setText(info.kind)
+        f["kind"].setText(kind_label(info.kind))
         f["rated"].setText(f"{info.rated_power_w / 1000:g} kW")
         f["class"].setText(info.accuracy_class or tr("unknown"))
         cert = info.certificates or tr("none on record")

@@ -43,6 +43,7 @@ from app.models.store import Store
 CST = dt.timezone(dt.timedelta(hours=8))
 """Ledger times are shown in Hangzhou's wall-clock time (UTC+8, no DST)."""
 PLACEHOLDER = "…"
+NUMERIC_COLUMNS = frozenset({"rated_power_w", "stations", "piles"})
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -222,6 +223,15 @@ def status_label(status: str | None) -> str:
         "overdue": QCoreApplication.translate("PagedListModel", "Verification overdue"),
     }
     return labels.get(status or "", status or "")
+
+
+def kind_label(kind: str | None) -> str:
+    """Display label of a pile type (the ledger stores "AC"/"DC")."""
+    labels = {
+        "AC": QCoreApplication.translate("PagedListModel", "AC"),
+        "DC": QCoreApplication.translate("PagedListModel", "DC"),
+    }
+    return labels.get(kind or "", kind or "")
 
 
 STATUS_COLORS = {
@@ -453,6 +463,8 @@ class PagedListModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return column_label(self.spec.columns[section])
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(self._alignment(self.spec.columns[section]))
         if role == Qt.ItemDataRole.ToolTipRole and not self.is_sortable(section):
             return QCoreApplication.translate("PagedListModel", "This column cannot be sorted")
         return None
@@ -477,9 +489,7 @@ class PagedListModel(QAbstractTableModel):
             return None
         name = self.spec.columns[index.column()]
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if name in ("rated_power_w", "stations", "piles"):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            return int(self._alignment(name))
         values = self.row_values(index.row())
         if values is None:
             return PLACEHOLDER if role == Qt.ItemDataRole.DisplayRole else None
@@ -495,6 +505,13 @@ class PagedListModel(QAbstractTableModel):
         return self._display(name, value)
 
     @staticmethod
+    def _alignment(name: str) -> Qt.AlignmentFlag:
+        """Numbers right-aligned (header too, so the label sits over its digits)."""
+        if name in NUMERIC_COLUMNS:
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        return Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+    @staticmethod
     def _display(name: str, value: Any) -> str:
         if value is None:
             return ""
@@ -504,4 +521,6 @@ class PagedListModel(QAbstractTableModel):
             return format_date(int(value))
         if name == "status":
             return status_label(value)
+        if name == "kind":
+            return kind_label(value)
         return str(value)
