@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -45,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from app.models import users as users_model
 from app.models import workorders as wo
+from app.models.field_package import FieldUploadReport
 from app.models.store import Store
 from app.models.users import Session
 from app.views.due_list import reason_label
@@ -129,6 +131,10 @@ class WorkOrdersView(QWidget):
 
     export_requested = Signal(int, str)
     """Order ID and the chosen package file name."""
+    upload_requested = Signal()
+    """The inspector asks to upload the queued results (the window runs it on a worker)."""
+    release_requested = Signal(str)
+    """Upload this held-back verification ID despite the conflict."""
     status_message = Signal(str)
 
     def __init__(
@@ -164,6 +170,15 @@ class WorkOrdersView(QWidget):
         self.offline_button = QPushButton(tr("Take offline…"))
         self.offline_button.setEnabled(False)
         self.offline_button.setVisible(session.can("package.export"))
+        self.upload_button = QPushButton(tr("Upload results"))
+        self.upload_button.setVisible(session.can("results.upload"))
+        self.conflicts = QListWidget()
+        self.conflicts.setVisible(False)
+        self.conflicts.setMaximumHeight(110)
+        self.conflicts.setStyleSheet("color: #b42318;")
+        self.release_button = QPushButton(tr("Upload anyway"))
+        self.release_button.setVisible(False)
+        self.upload_status = QLabel()
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -172,8 +187,11 @@ class WorkOrdersView(QWidget):
         right_layout.addWidget(self.estimate)
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.items_table, 1)
+        right_layout.addWidget(self.conflicts)
         buttons = QHBoxLayout()
-        buttons.addStretch(1)
+        buttons.addWidget(self.upload_status, 1)
+        buttons.addWidget(self.release_button)
+        buttons.addWidget(self.upload_button)
         buttons.addWidget(self.offline_button)
         right_layout.addLayout(buttons)
 
@@ -191,6 +209,8 @@ class WorkOrdersView(QWidget):
 
         self.orders_table.selectionModel().currentRowChanged.connect(self._order_selected)
         self.offline_button.clicked.connect(self._ask_offline)
+        self.upload_button.clicked.connect(self.upload_requested)
+        self.release_button.clicked.connect(self._release)
 
     def refresh(self) -> None:
         self._generation += 1
@@ -231,7 +251,7 @@ class WorkOrdersView(QWidget):
         order = self.orders[current.row()]
         self.title.setText(tr("Work order {id}: {title}").format(id=order.id, title=order.title))
         self.estimate.setText(
-            tr("{n} piles · estimated {time} (10 min per pile + {km} km at 30 km/h)").format(
+            tr("Piles: {n} · estimated {time} (10 min per pile + {km} km at 30 km/h)").format(
                 n=order.piles,
                 time=format_minutes(order.estimated_min),
                 km=f"{order.travel_m / 1000:.1f}",
@@ -263,6 +283,43 @@ class WorkOrdersView(QWidget):
             [i.pile_id for i in items],
             [i.done for i in items],
         )
+
+    def show_upload_report(self, report: FieldUploadReport) -> None:
+        """Shows what an upload did; conflicts stay listed until released or re-uploaded."""
+        parts = [
+            tr("{n} uploaded").format(n=len(report.uploaded) + len(report.already_there)),
+            tr("{n} waiting").format(n=report.pending),
+        ]
+        if report.offline:
+            parts.append(tr("platform unreachable"))
+        if report.rejected:
+            parts.append(tr("{n} refused").format(n=len(report.rejected)))
+        self.upload_status.setText(" · ".join(parts))
+        self.conflicts.clear()
+        for conflict in report.conflicts:
+            where = (
+                tr("work order {id}").format(id=conflict.current_order)
+                if conflict.current_order
+                else tr("no open work order")
+            )
+            item = QListWidgetItem(
+                tr(
+                    "Pile {pile} was moved to {where} while you were offline: {vid} not uploaded"
+                ).format(pile=conflict.pile_id, where=where, vid=conflict.entry_id)
+            )
+            item.setData(Qt.ItemDataRole.UserRole, conflict.entry_id)
+            self.conflicts.addItem(item)
+        has = bool(report.conflicts)
+        self.conflicts.setVisible(has)
+        self.release_button.setVisible(has)
+        if has:
+            self.conflicts.setCurrentRow(0)
+
+    @Slot()
+    def _release(self) -> None:
+        item = self.conflicts.currentItem()
+        if item is not None:
+            self.release_requested.emit(item.data(Qt.ItemDataRole.UserRole))
 
     def selected_order(self) -> int | None:
         index = self.orders_table.currentIndex()
@@ -344,7 +401,7 @@ class CreateWorkOrderDialog(QDialog):
                 )
             self.route.addItem(text)
         self.estimate.setText(
-            tr("{n} piles · estimated {time}").format(
+            tr("Piles: {n} · estimated {time}").format(
                 n=route.pile_count, time=format_minutes(route.estimated_min)
             )
         )

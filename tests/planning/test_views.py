@@ -18,6 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from app.application import load_fonts
 from app.models import store as st
+from app.models.field_package import Conflict, FieldUploadReport
 from app.models.workorders import create_work_order
 from app.views.due_list import DueListView
 from app.views.sign_in import FirstRunDialog, SignInDialog, needs_first_run
@@ -116,6 +117,15 @@ def test_work_orders_view(
     mine.refresh()
     qtbot.waitUntil(lambda: mine.orders_model.rowCount() == 1, timeout=5000)
     assert mine.orders[0].inspector == "zhao"
+    assert not mine.upload_button.isHidden() and view.upload_button.isHidden()
+    conflict = Conflict("V-P2-1", "P2", 2, 1)
+    mine.show_upload_report(FieldUploadReport(uploaded=["V-P9-1"], conflicts=[conflict], pending=1))
+    assert mine.conflicts.count() == 1 and "V-P2-1" in mine.conflicts.item(0).text()
+    with qtbot.waitSignal(mine.release_requested, timeout=1000) as released:
+        mine.release_button.click()
+    assert released.args == ["V-P2-1"]
+    qtbot.waitUntil(lambda: mine.items_model.rowCount() == 1, timeout=5000)
+    render(mine, "work_orders_inspector", tmp_path)
 
     dialog = CreateWorkOrderDialog(
         office.store, reader, office.regulator, ["P1", "P7"], {"P1": ("rotation", None)}
