@@ -561,7 +561,8 @@ def _scan_chunk(
         ("entry_index", "at_ms"),
     )
     s = _sort(s, ("entry_index", "start_ms"), "meter_id")
-    _session_rules(s, reg, out)
+    copy = _session_rules(s, reg, out)
+    _first_session_register(conn, s, copy, out)
     _billing_rules(conn, s, reg, meter_ids, since, until, out)
     _clock_rule(conn, reg, meter_ids, since, until, out)
     _silence_rule(conn, s, seals, reg, meter_ids, since, until, out)
@@ -726,6 +727,48 @@ def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
             },
         )
     return copy
+
+
+def _first_session_register(conn: Connection, s: Cols, copy: np.ndarray, out: _Out) -> None:
+    """R03/R04 for a meter's first session in the store, which has no previous session:
+    its start register is compared with the last heartbeat's register before it."""
+    c = np.flatnonzero(~copy)
+    if not len(c):
+        return
+    first = c[np.r_[True, s["code"][c[1:]] != s["code"][c[:-1]]]]
+    first = first[s["ctx"][first] == 0]
+    if not len(first):
+        return
+    stmt = text(
+        "SELECT q.se, h.entry_index, h.register_wh FROM (SELECT s.entry_index AS se, "
+        "(SELECT x.entry_index FROM heartbeats x WHERE x.meter_id = s.meter_id "
+        "AND x.ref_ms <= s.start_ms ORDER BY x.ref_ms DESC LIMIT 1) AS he "
+        "FROM sessions s WHERE s.entry_index IN :ids) q JOIN heartbeats h "
+        "ON h.entry_index = q.he"
+    ).bindparams(bindparam("ids", expanding=True))
+    register: dict[int, tuple[int, int]] = {}
+    for chunk in _chunks(s["entry_index"][first].tolist()):
+        register.update((se, (he, reg_wh)) for se, he, reg_wh in conn.execute(stmt, {"ids": chunk}))
+    for i in first:  # one per meter at most
+        found = register.get(int(s["entry_index"][i]))
+        if found is None:
+            continue
+        jump = int(s["start_wh"][i]) - found[1]
+        if jump < 0 or jump > RESOLUTION_WH:
+            out.add(
+                "R03" if jump < 0 else "R04",
+                s["pile_id"][i],
+                s["meter_id"][i],
+                s["start_ms"][i],
+                (found[0], s["entry_index"][i]),
+                {
+                    "session_id": s["session_id"][i],
+                    "previous_register_wh": found[1],
+                    "start_wh": int(s["start_wh"][i]),
+                    "jump_wh" if jump < 0 else "unaccounted_wh": jump,
+                    "compared_with": "heartbeat",
+                },
+            )
 
 
 def _power(conn: Connection, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -224,6 +224,21 @@ def test_r03_r04_register_continuity(store: Store) -> None:
     assert of_rule(found, "R04")[0].detail["unaccounted_wh"] == 11
 
 
+@pytest.mark.parametrize(("jump", "rule_id"), [(11, "R04"), (-1, "R03")])
+def test_r03_r04_first_session_against_the_heartbeat_register(
+    store: Store, jump: int, rule_id: str
+) -> None:
+    w = World()
+    w.heartbeat(T0 - HB_MS)  # M000001 shows 1,000,000 Wh; M000002 500,000 Wh
+    w.heartbeat(T0 - HB_MS, meter="M000002")
+    bad = w.session(T0, 30, start_wh=1_000_000 + jump)  # no previous session: ask the heartbeat
+    w.session(T0, 30, meter="M000002", start_wh=500_010)  # one register step: fine
+    found = full(store, w)
+    assert sessions_hit(found, rule_id) == {bad}
+    assert not of_rule(found, "R03" if rule_id == "R04" else "R04")
+    assert of_rule(found, rule_id)[0].detail["compared_with"] == "heartbeat"
+
+
 def test_r05_r06_impossible_energy(store: Store) -> None:
     w = World()  # pile: 120 kW, so 60 min may hold at most 132 kWh
     w.session(T0, 60, 132_000)
