@@ -39,6 +39,30 @@ def load_map(store_url: str | None):
     return MapData(**cols.__dict__), alarms
 
 
+def _export_bundle(store_url, platform: str, vkey: str, session_id: str, path: str) -> str:
+    """Worker-thread function: builds, self-verifies and writes the bundle."""
+    from pathlib import Path
+
+    from app.models.evidence import session_evidence
+    from app.reports.dispute import bundle_with_reports
+    from ledger.client import LogClient
+
+    client = LogClient(platform, vkey)
+    try:
+        with st.Store.open(store_url) as store:
+            inputs = session_evidence(store, client, session_id)
+            data, result = bundle_with_reports(
+                inputs, name=Path(path).name, dispute_session=session_id
+            )
+    finally:
+        client.close()
+    if not result.ok:
+        failed = "; ".join(c.en for c in result.checks if c.ok is False)
+        raise RuntimeError(f"the evidence does not verify, nothing written: {failed}")
+    Path(path).write_bytes(data)
+    return path
+
+
 def _grab_alone(widget: QWidget):
     parent = widget.parentWidget()
     size = widget.size()
@@ -65,6 +89,8 @@ class MainWindow(QMainWindow):
         self._last_sync: dict | None = None
         self._sync_state = ("idle", "")
         self._map_pending = False
+        self._platform: str | None = None
+        self._vkey: str | None = None
 
         self.map_panel = MapPanel()
         self.setCentralWidget(self.map_panel)
@@ -128,6 +154,38 @@ class MainWindow(QMainWindow):
             detail.show_pile(pile_id, at_ms)
             self.docks["pile"].raise_()
 
+    def export_session_evidence(self, session_id: str | None = None, path: str | None = None):
+        """Evidence bundle (entries, tlog-proofs, checkpoint, keys, reports) for a dispute."""
+        from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+        if not self._platform:
+            QMessageBox.information(self, tr("Evidence"), tr("Needs a platform to fetch proofs."))
+            return
+        if session_id is None:
+            session_id, ok = QInputDialog.getText(self, tr("Evidence"), tr("Session ID"))
+            if not ok or not session_id.strip():
+                return
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, tr("Save evidence bundle"), f"evidence-{session_id}.zip", "ZIP (*.zip)"
+            )
+            if not path:
+                return
+        call = Call(
+            _export_bundle, self.store_url, self._platform, self._vkey, session_id.strip(), path
+        )
+        call.done.connect(
+            lambda verdict: self.statusBar().showMessage(
+                tr("Evidence bundle written: %1").replace("%1", str(verdict)), 15000
+            )
+        )
+        call.failed.connect(lambda message: QMessageBox.warning(self, tr("Evidence"), message))
+        thread = start_in_thread(call, self)
+        call.done.connect(thread.quit)
+        call.failed.connect(thread.quit)
+        self._threads.append(thread)
+        self._workers.append(call)
+
     def restore_layout(self) -> None:
         state = QSettings().value("window/state")
         if state is not None:
@@ -142,6 +200,10 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         self.view_menu = self.menuBar().addMenu(tr("&View"))
+        evidence_menu = self.menuBar().addMenu(tr("&Evidence"))
+        export_action = QAction(tr("Export evidence bundle for a session…"), self)
+        export_action.triggered.connect(self.export_session_evidence)
+        evidence_menu.addAction(export_action)
 
     def open_settings(self) -> None:
         from app.settings_dialog import SettingsDialog
@@ -150,6 +212,7 @@ class MainWindow(QMainWindow):
 
     # ---- sync ---------------------------------------------------------------------------
     def start_sync(self, platform: str, vkey: str) -> None:
+        self._platform, self._vkey = platform, vkey
         worker = SyncWorker(self.store_url, platform, vkey)
         worker.state_changed.connect(self._on_sync_state)
         worker.synced.connect(self._on_synced)

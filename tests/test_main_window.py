@@ -80,3 +80,47 @@ def test_seal_opened_on_a_meter_reaches_the_alarm_queue(qtbot, platform, tmp_pat
         assert "1" in window.alarm_label.text()
     finally:
         window.shutdown()
+
+
+def test_export_evidence_bundle_for_a_session_verifies_offline(qtbot, platform, tmp_path):
+    import subprocess
+    import sys
+
+    from ledger.records import sign_record
+    from tests.world import ROOT, T0
+
+    world = World()
+    session = sign_record(
+        "session",
+        {
+            "session_id": "S42",
+            "meter_id": "M1",
+            "pile_id": "P1",
+            "connector": 1,
+            "start_ms": T0 + 60_000,
+            "stop_ms": T0 + 3_660_000,
+            "start_wh": 1_000_000,
+            "stop_wh": 1_030_000,
+            "energy_wh": 30_000,
+            "interval_s": 60,
+            "power_w": [30_000] * 60,
+        },
+        world.meter,
+    )
+    assert post(platform.url, ndjson([*world.registry(), session]))[0] == 200
+    window = MainWindow(f"sqlite:///{tmp_path / 'ws.sqlite'}", platform.url, platform.vkey())
+    qtbot.addWidget(window)
+    out = tmp_path / "evidence-S42.zip"
+    try:
+        qtbot.waitUntil(lambda: window._last_sync is not None, timeout=30000)
+        window.export_session_evidence("S42", str(out))
+        qtbot.waitUntil(out.exists, timeout=60000)
+    finally:
+        window.shutdown()
+    verdict = subprocess.run(
+        [sys.executable, "-m", "ledger", "verify-bundle", str(out), "--log-key", platform.vkey()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr
