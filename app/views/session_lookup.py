@@ -54,7 +54,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import queries
-from app.views.table_models import StoreReader, format_kwh, format_ms, format_yuan
+from app.views.table_models import CST, StoreReader, format_kwh, format_ms, format_yuan
 
 Prover = Callable[[int], tuple[str, Sequence[str], bool]]
 """``prove(entry_index) -> (checkpoint text, proof hashes, verified)``, supplied by the
@@ -457,7 +457,20 @@ class SessionLookupView(QWidget):
         if generation != self._generation:
             return
         self._show_detail(detail)
+        self._prefill_search(detail.session)
         self.detail_shown.emit(int(detail.session["entry_index"]))
+
+    def _prefill_search(self, session: dict[str, Any]) -> None:
+        """Fills the other search rows from the shown session, so the regulator can pivot
+        ("what else happened at this pile / station that day") with one click."""
+        start = int(session["start_ms"])
+        self.session_edit.setText(str(session["session_id"]))
+        self.pile_edit.setText(str(session["pile_id"]))
+        self.pile_time.setDateTime(QDateTime.fromMSecsSinceEpoch(start, HANGZHOU))
+        if session.get("station_id"):
+            self.station_edit.setText(str(session["station_id"]))
+        day = dt.datetime.fromtimestamp(start / 1000, CST).date()
+        self.station_day.setDate(QDate(day.year, day.month, day.day))
 
     # ---- display ---------------------------------------------------------------------
 

@@ -128,6 +128,10 @@ def test_unbilled_session(qtbot: QtBot, view: SessionLookupView, view_world: Vie
     assert view.detail is not None and view.detail.bill is None
     assert view.detail.overbilled_fen is None
     assert view.values["amount"].text() == "—"
+    # the search rows now point at this session's pile and station, ready to pivot
+    assert view.pile_edit.text() == TEST_PILE
+    assert view.station_edit.text() == "ST1"
+    assert view.pile_time.dateTime().toMSecsSinceEpoch() == body["start_ms"]
 
 
 def test_proof_panel_offline_and_online(
