@@ -564,8 +564,9 @@ def _scan_chunk(
     copy = _session_rules(s, reg, out)
     _first_session_register(conn, s, copy, out)
     _billing_rules(conn, s, reg, meter_ids, since, until, out)
-    _clock_rule(conn, reg, meter_ids, since, until, out)
-    _silence_rule(conn, s, seals, reg, meter_ids, since, until, out)
+    bad_clock, gaps = _heartbeat_pass(conn, meter_ids, since, until)
+    _clock_rule(bad_clock, reg, out)
+    _silence_rule(s, seals, reg, gaps, out)
     _frozen_rule(conn, reg.meter_pile, meter_ids, since, until, out)
     _seal_rule(seals, reg, out)
     return out.findings
@@ -975,139 +976,127 @@ def _tariff_rule(
         out.add("R02", s["pile_id"][i], s["meter_id"][i], s["start_ms"][i], ev, detail, severity)
 
 
-def _clock_rule(
+_NEVER = np.iinfo(np.int64).max
+
+
+def _heartbeat_pass(
     conn: Connection,
-    reg: _Registry,
     meter_ids: Sequence[str],
     since: int | None,
     until: int | None,
-    out: _Out,
-) -> None:
-    """R09: one finding where the offset level rises (ok → >5 s → >3 min), not per heartbeat.
+) -> tuple[Cols, Cols]:
+    """One window-function pass over the heartbeats; only candidates leave the database.
 
-    The database returns only heartbeats beyond 5 s, each with its predecessor's offset
-    (an index probe), so a healthy fleet's heartbeats never leave it.
+    Returns (heartbeats beyond 5 s with their predecessor's offset, candidate silences).
+    A candidate silence is a pair of consecutive heartbeats more than 2 × heartbeat_s
+    apart, or a meter's last heartbeat (open-ended: later sessions may still fill the
+    time). ``LAG``/``LEAD`` pair rows inside the window; the pair across ``since`` (the last
+    heartbeat before the window, as context) comes from index probes, one set per meter.
     """
-    sql = (
-        "SELECT h.entry_index, h.meter_id, h.ref_ms, h.meter_ms - h.ref_ms, "
-        "(SELECT p.meter_ms - p.ref_ms FROM heartbeats p WHERE p.meter_id = h.meter_id "
-        "AND p.ref_ms < h.ref_ms ORDER BY p.ref_ms DESC LIMIT 1) "
+    inner = (
+        "SELECT h.meter_id, h.ref_ms, h.entry_index, h.meter_ms - h.ref_ms AS off, "
+        "LAG(h.meter_ms - h.ref_ms) OVER w AS poff, LEAD(h.ref_ms) OVER w AS nt, "
+        "LEAD(h.entry_index) OVER w AS ne "
         f"FROM heartbeats h WHERE {_window_sql('h', 'ref_ms', since, until)} "
-        "AND (h.meter_ms - h.ref_ms > :warn OR h.ref_ms - h.meter_ms > :warn)"
+        "WINDOW w AS (PARTITION BY h.meter_id ORDER BY h.ref_ms)"
     )
-    names = ("entry_index", "meter_id", "ref_ms", "offset", "prev")
-    ints = ("entry_index", "ref_ms", "offset", "prev")
-    params = {**_window_params(since, until), "warn": CLOCK_WARN_MS}
-    hb = _query(conn, sql, params, meter_ids, names, ints)
-    if not len(hb["entry_index"]):
+    limit = f"{SILENT_FACTOR} * 1000 * m.heartbeat_s"
+    sql = (
+        "SELECT g.meter_id, g.ref_ms, g.entry_index, g.off, COALESCE(g.poff, :never), "
+        "COALESCE(g.nt, :never), "
+        f"COALESCE(g.ne, -1), COALESCE(m.heartbeat_s, 0) FROM ({inner}) g LEFT JOIN meters m "
+        "ON m.meter_id = g.meter_id WHERE g.off > :warn OR g.off < -:warn OR "
+        f"(m.heartbeat_s IS NOT NULL AND (g.nt IS NULL OR g.nt - g.ref_ms > {limit}))"
+    )
+    names = ("meter_id", "t1", "e1", "off", "poff", "t2", "e2", "hb_s")
+    ints = ("t1", "e1", "off", "poff", "t2", "e2", "hb_s")
+    params = {**_window_params(since, until), "never": int(_NEVER), "warn": CLOCK_WARN_MS}
+    rows = _query(conn, sql, params, meter_ids, names, ints)
+    boundary: list[tuple[Any, ...]] = []
+    context_off: dict[str, int] = {}
+    if since is not None:
+        probe = (
+            "(SELECT {c} FROM heartbeats x WHERE x.meter_id = m.meter_id AND {w} "
+            "ORDER BY x.ref_ms {d} LIMIT 1)"
+        )
+        before = "x.ref_ms < :since"
+        after = "x.ref_ms >= :since" + (" AND x.ref_ms < :until" if until is not None else "")
+        cols = [
+            probe.format(c=c, w=w, d=d)
+            for w, d, cs in (
+                (before, "DESC", ("x.ref_ms", "x.entry_index", "x.meter_ms - x.ref_ms")),
+                (after, "ASC", ("x.ref_ms", "x.entry_index")),
+            )
+            for c in cs
+        ]
+        stmt = text(
+            f"SELECT m.meter_id, {', '.join(cols)}, m.heartbeat_s FROM meters m "
+            "WHERE m.meter_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        for chunk in _chunks(meter_ids):
+            for meter, t1, e1, off, t2, e2, hb_s in conn.execute(
+                stmt, {**_window_params(since, until), "ids": chunk}
+            ):
+                if t1 is None:
+                    continue
+                context_off[meter] = off
+                if t2 is None:
+                    boundary.append((meter, t1, e1, 1, int(_NEVER), -1, hb_s))
+                elif t2 - t1 > SILENT_FACTOR * 1000 * hb_s:
+                    boundary.append((meter, t1, e1, 1, t2, e2, hb_s))
+    # Offsets: a meter's first in-window heartbeat (LAG NULL) follows the context one.
+    offset_mask = np.abs(rows["off"]) > CLOCK_WARN_MS
+    bad = {k: rows[k][offset_mask] for k in ("meter_id", "t1", "e1", "off")}
+    poff = rows["poff"][offset_mask]
+    bad["poff"] = np.where(poff == _NEVER, _lookup(context_off, bad["meter_id"], 0), poff)
+    gap_mask = (rows["hb_s"] > 0) & (
+        (rows["t2"] == _NEVER) | (rows["t2"] - rows["t1"] > SILENT_FACTOR * 1000 * rows["hb_s"])
+    )
+    gnames = ("meter_id", "t1", "e1", "c1", "t2", "e2", "hb_s")
+    gints = ("t1", "e1", "c1", "t2", "e2", "hb_s")
+    gaps = {k: rows[k][gap_mask] for k in gnames if k != "c1"}
+    gaps["c1"] = np.zeros(int(gap_mask.sum()), np.int64)
+    gaps = _concat([gaps, _columns(boundary, gnames, gints)], gnames, gints)
+    return bad, gaps
+
+
+def _clock_rule(bad: Cols, reg: _Registry, out: _Out) -> None:
+    """R09: one finding where the offset level rises (ok → >5 s → >3 min), not per heartbeat."""
+    if not len(bad["e1"]):
         return
 
     def level(offset: np.ndarray) -> np.ndarray:
         return (np.abs(offset) > CLOCK_WARN_MS).astype(np.int8) + (np.abs(offset) > CLOCK_HIGH_MS)
 
-    lvl = level(hb["offset"])
-    rise = lvl > level(hb["prev"])  # no predecessor: NULL → 0 → level 0
-    piles = _lookup(reg.meter_pile, hb["meter_id"][rise], "")
+    lvl = level(bad["off"])
+    rise = lvl > level(bad["poff"])
+    piles = _lookup(reg.meter_pile, bad["meter_id"][rise], "")
     for k, i in enumerate(np.flatnonzero(rise)):
         high = lvl[i] == 2
         out.add(
             "R09",
             piles[k] or None,
-            hb["meter_id"][i],
-            hb["ref_ms"][i],
-            (hb["entry_index"][i],),
+            bad["meter_id"][i],
+            bad["t1"][i],
+            (bad["e1"][i],),
             {
-                "offset_ms": int(hb["offset"][i]),
+                "offset_ms": int(bad["off"][i]),
                 "limit_ms": CLOCK_HIGH_MS if high else CLOCK_WARN_MS,
             },
             "high" if high else "warning",
         )
 
 
-_NEVER = np.iinfo(np.int64).max
-
-
-def _heartbeat_gaps(
-    conn: Connection,
-    meter_ids: Sequence[str],
-    since: int | None,
-    until: int | None,
-) -> Cols:
-    """Candidate silences: consecutive heartbeats more than 2 × heartbeat_s apart, and
-    each meter's last heartbeat (open-ended: later sessions may still fill the time).
-
-    In-window pairs come from ``LEAD`` in the database; the pair across ``since`` (the
-    last heartbeat before the window, as context) from two index probes per meter.
-    """
-    names = ("meter_id", "t1", "e1", "c1", "t2", "e2", "hb_s")
-    ints = ("t1", "e1", "c1", "t2", "e2", "hb_s")
-    inner = (
-        "SELECT h.meter_id, h.ref_ms, h.entry_index, "
-        "LEAD(h.ref_ms) OVER (PARTITION BY h.meter_id ORDER BY h.ref_ms) AS nt, "
-        "LEAD(h.entry_index) OVER (PARTITION BY h.meter_id ORDER BY h.ref_ms) "
-        f"AS ne FROM heartbeats h WHERE {_window_sql('h', 'ref_ms', since, until)}"
-    )
-    sql = (
-        "SELECT g.meter_id, g.ref_ms, g.entry_index, 0, COALESCE(g.nt, :never), "
-        f"COALESCE(g.ne, -1), m.heartbeat_s FROM ({inner}) g JOIN meters m "
-        "ON m.meter_id = g.meter_id WHERE g.nt IS NULL OR g.nt - g.ref_ms > "
-        f"{SILENT_FACTOR} * 1000 * m.heartbeat_s"
-    )
-    params = {**_window_params(since, until), "never": int(_NEVER)}
-    gaps = _query(conn, sql, params, meter_ids, names, ints)
-    if since is None:
-        return gaps
-    probe = (
-        "(SELECT x.{c} FROM heartbeats x WHERE x.meter_id = m.meter_id AND {w} "
-        "ORDER BY x.ref_ms {d} LIMIT 1)"
-    )
-    before = "x.ref_ms < :since"
-    after = "x.ref_ms >= :since" + (" AND x.ref_ms < :until" if until is not None else "")
-    sql = (
-        "SELECT m.meter_id, "
-        + ", ".join(
-            probe.format(c=c, w=w, d=d)
-            for w, d in ((before, "DESC"), (after, "ASC"))
-            for c in ("ref_ms", "entry_index")
-        )
-        + ", m.heartbeat_s FROM meters m WHERE m.meter_id IN :ids"
-    )
-    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
-    rows = []
-    for chunk in _chunks(meter_ids):
-        for meter, t1, e1, t2, e2, hb_s in conn.execute(
-            stmt, {**_window_params(since, until), "ids": chunk}
-        ):
-            if t1 is None:
-                continue
-            if t2 is None:
-                rows.append((meter, t1, e1, 1, int(_NEVER), -1, hb_s))
-            elif t2 - t1 > SILENT_FACTOR * 1000 * hb_s:
-                rows.append((meter, t1, e1, 1, t2, e2, hb_s))
-    boundary = _columns(rows, names, ints)
-    return _concat([gaps, boundary], names, ints)
-
-
-def _silence_rule(
-    conn: Connection,
-    s: Cols,
-    seals: Cols,
-    reg: _Registry,
-    meter_ids: Sequence[str],
-    since: int | None,
-    until: int | None,
-    out: _Out,
-) -> None:
+def _silence_rule(s: Cols, seals: Cols, reg: _Registry, g: Cols, out: _Out) -> None:
     """R10 (silent): more than 2 × heartbeat_s without any record from the meter.
 
     Signs of life are heartbeats, session starts and stops and seal events. Candidate
-    heartbeat gaps (:func:`_heartbeat_gaps`) are split by the sessions and seal events
+    heartbeat gaps (:func:`_heartbeat_pass`) are split by the sessions and seal events
     inside them; a remaining stretch longer than the limit is a silence, reported at the
     record before it (its evidence) by the window holding the record after it. A silence
     still going on is :func:`_trailing_silence`'s, with the same evidence, so the two
     never double-report.
     """
-    g = _heartbeat_gaps(conn, meter_ids, since, until)
     ng = len(g["t1"])
     if not ng:
         return
