@@ -63,6 +63,43 @@ def _export_bundle(store_url, platform: str, vkey: str, session_id: str, path: s
     return path
 
 
+def prove_inclusion(store_url, platform: str, vkey: str, index: int):
+    """Worker-thread function: the entry's inclusion proof against the newest checkpoint
+    this store accepted, from the platform's tiles, verified here."""
+    from sqlalchemy import select
+
+    from ledger import merkle
+    from ledger.client import LogClient
+    from ledger.note import open_checkpoint
+    from ledger.tiles import TileHashReader
+
+    client = LogClient(platform, vkey)
+    try:
+        with st.Store.open(store_url) as store, store.engine.connect() as conn:
+            note = conn.execute(
+                select(st.checkpoints.c.note)
+                .where(st.checkpoints.c.origin == client.origin)
+                .order_by(st.checkpoints.c.size.desc())
+                .limit(1)
+            ).scalar()
+        if note is None:
+            raise LookupError("no checkpoint accepted yet")
+        checkpoint, _ = open_checkpoint(note, client.verifier, client.origin)
+        reader = TileHashReader(checkpoint.size, checkpoint.root, client.fetch)
+        proof = reader.inclusion_proof(index)
+        entry = client.bundle(index // 256, checkpoint.size)[index % 256]
+        try:
+            merkle.verify_inclusion(
+                merkle.leaf_hash(entry), index, checkpoint.size, proof, checkpoint.root
+            )
+            verified = True
+        except merkle.ProofError:
+            verified = False
+        return checkpoint.to_text(), [h.hex() for h in proof], verified
+    finally:
+        client.close()
+
+
 def _grab_alone(widget: QWidget):
     parent = widget.parentWidget()
     size = widget.size()
@@ -134,6 +171,29 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         from app.views.alarm_queue import AlarmQueueView, announce
+        from app.views.explorer import ExplorerView
+        from app.views.pile_detail import PileDetailView
+        from app.views.session_lookup import SessionLookupView
+        from app.views.table_models import StoreReader
+
+        self.reader = StoreReader(st.Store.open(self.store_url), self)
+        self.explorer = ExplorerView(self.reader)
+        self.pile_detail = PileDetailView(self.reader)
+        self.session_lookup = SessionLookupView(self.reader)
+        self.explorer.pile_activated.connect(self.open_pile)
+        self.map_panel.pile_clicked.connect(self.open_pile)
+        self.pile_detail.session_activated.connect(self._show_session)
+        self.session_lookup.pile_requested.connect(self.open_pile)
+        self.add_dock(
+            "explorer",
+            tr("Operators, stations, piles"),
+            self.explorer,
+            Qt.DockWidgetArea.LeftDockWidgetArea,
+        )
+        self.add_dock("pile", tr("Pile detail"), self.pile_detail)
+        self.add_dock("lookup", tr("Session lookup"), self.session_lookup)
+        self.tabifyDockWidget(self.docks["pile"], self.docks["lookup"])
+        self.docks["pile"].raise_()
 
         self.alarm_view = AlarmQueueView(self.store_url)
         self.alarm_view.count_changed.connect(
@@ -145,6 +205,10 @@ class MainWindow(QMainWindow):
         self.add_dock(
             "alarms", tr("Alarms"), self.alarm_view, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+
+    def _show_session(self, entry_index: int) -> None:
+        self.session_lookup.show_entry(entry_index)
+        self.docks["lookup"].raise_()
 
     def open_pile(self, pile_id: str, at_ms=None) -> None:
         """Shows one pile: on the map, and in the pile detail view when present."""
@@ -213,6 +277,9 @@ class MainWindow(QMainWindow):
     # ---- sync ---------------------------------------------------------------------------
     def start_sync(self, platform: str, vkey: str) -> None:
         self._platform, self._vkey = platform, vkey
+        self.session_lookup.set_prover(
+            lambda index: prove_inclusion(self.store_url, platform, vkey, index)
+        )
         worker = SyncWorker(self.store_url, platform, vkey)
         worker.state_changed.connect(self._on_sync_state)
         worker.synced.connect(self._on_synced)
@@ -250,6 +317,7 @@ class MainWindow(QMainWindow):
         self._sync_state = ("ok", "")
         if info["applied"]:
             self.alarm_view.poller.refresh()  # new alarms on screen now, not at the next poll
+            self.explorer.refresh()
         self._update_status()
         if info["applied"] and not self._map_timer.isActive():
             self._map_timer.start(1500)
@@ -317,6 +385,7 @@ class MainWindow(QMainWindow):
         if self._sync_worker is not None:
             self._sync_worker.stop()
         self.alarm_view.shutdown()
+        self.reader.shutdown()
         for thread in self._threads:
             thread.quit()
         for thread in self._threads:
