@@ -192,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-scale", type=float, default=50.0)
     parser.add_argument("--heartbeat-s", type=int, default=3600)
     parser.add_argument("--db", help="store URL (default: a fresh SQLite file in a temp dir)")
+    parser.add_argument(
+        "--pg", action="store_true", help="use a fresh embedded PostgreSQL (tests/pg.py) instead"
+    )
     parser.add_argument("--races", type=int, default=0, help="also run N dispatch races (PG)")
     args = parser.parse_args(argv)
 
@@ -213,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         f"({len(faults) - len(truth)} not yet observable)"
     )
 
+    server = None
+    if args.pg:
+        from tests.pg import EmbeddedPostgres
+
+        server = EmbeddedPostgres()
+        server.start()
+        args.db = server.url(server.create_database())
     with tempfile.TemporaryDirectory(prefix="anomaly-bench-") as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
         with st.Store.open(url) as store:
@@ -235,7 +245,10 @@ def main(argv: list[str] | None = None) -> int:
             t_alarms = time.perf_counter() - t0
             size_mb = os.path.getsize(store.engine.url.database) / 1e6 if not args.db else 0.0
 
-    print(f"applied to {store.dialect} in {t_apply:.1f} s ({size_mb:.0f} MB)")
+    if server is not None:
+        server.stop()
+    size = f" ({size_mb:.0f} MB)" if size_mb else ""
+    print(f"applied to {store.dialect} in {t_apply:.1f} s{size}")
     precision, recall = score(findings, truth, index_of, hb_ms)
     print()
     print("rule  findings  precision | fault kind            faults  recall")
