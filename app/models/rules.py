@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -1420,16 +1422,51 @@ def run_incremental(conn: Connection, summary: BatchSummary) -> list[Finding]:
     return insert_findings(conn, found)
 
 
+_worker_state: dict[str, Any] = {}
+
+
+def _worker_init(url: str) -> None:
+    """A rescan worker process: its own engine and registry (read-only work)."""
+    engine = st.create_store_engine(url)
+    _worker_state["engine"] = engine
+    with engine.connect() as conn:
+        _worker_state["registry"] = _Registry.load(conn)
+
+
+def _worker_scan(
+    chunk: list[str], since: int | None, until: int | None, keys: bool
+) -> list[Finding]:
+    with _worker_state["engine"].connect() as conn:
+        return _scan_task(conn, _worker_state["registry"], chunk, since, until, keys)
+
+
+def _scan_task(
+    conn: Connection,
+    reg: _Registry,
+    chunk: Sequence[str],
+    since: int | None,
+    until: int | None,
+    keys: bool,
+) -> list[Finding]:
+    found = _scan_chunk(conn, reg, chunk, since, until)
+    if keys:
+        found += _key_rule(conn, reg, chunk)
+    return found
+
+
 def full_rescan(
     store: st.Store,
     *,
     chunk_meters: int = CHUNK_METERS,
     window_ms: int = CHUNK_WINDOW_MS,
+    workers: int = 1,
 ) -> list[Finding]:
     """Every rule over the whole store, in (meters × time window) chunks; returns new findings.
 
-    Each chunk is read and its findings stored in its own transaction, so memory stays
-    bounded by one chunk and a long rescan never holds the write lock for long.
+    Chunks are read outside any write transaction (a rescan never blocks the sync) and
+    each chunk's findings are stored in a short transaction of their own, so memory stays
+    bounded by one chunk. Chunks are independent: ``workers > 1`` scans them in that many
+    processes (file or server databases only), the parent only stores findings.
     """
     with store.engine.connect() as conn:
         reg = _Registry.load(conn)
@@ -1455,7 +1492,6 @@ def full_rescan(
                 "UNION ALL SELECT MAX(at_ms) FROM seal_events) q"
             )
         ).one()
-    new: list[Finding] = []
     windows: list[tuple[int | None, int | None]] = [(None, None)]
     if bounds[0] is not None:
         lo, hi = int(bounds[0]), int(bounds[1])
@@ -1464,16 +1500,32 @@ def full_rescan(
             (None if k == 0 else a, None if k == len(edges) - 2 else b)
             for k, (a, b) in enumerate(itertools.pairwise(edges))
         ]
-    for start in range(0, len(ids), chunk_meters):
-        chunk = ids[start : start + chunk_meters]
-        for k, (since, until) in enumerate(windows):
-            with store.transaction() as conn:
-                found = _scan_chunk(conn, reg, chunk, since, until)
-                if k == 0:
-                    found += _key_rule(conn, reg, chunk)
-                new += insert_findings(conn, found)
-    with store.transaction() as conn:
-        new += insert_findings(conn, _trailing_silence(conn, reg))
+    tasks = [
+        (ids[start : start + chunk_meters], since, until, k == 0)
+        for start in range(0, len(ids), chunk_meters)
+        for k, (since, until) in enumerate(windows)
+    ]
+    new: list[Finding] = []
+
+    def store_found(found: list[Finding]) -> None:
+        with store.transaction() as conn:
+            new.extend(insert_findings(conn, found))
+
+    database = store.engine.url.database or ""
+    if workers > 1 and len(tasks) > 1 and ":memory:" not in database:
+        url = store.engine.url.render_as_string(hide_password=False)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, context, _worker_init, (url,)) as pool:
+            for found in pool.map(_worker_scan, *zip(*tasks)):
+                store_found(found)
+    else:
+        for chunk, since, until, keys in tasks:
+            with store.engine.connect() as conn:
+                found = _scan_task(conn, reg, chunk, since, until, keys)
+            store_found(found)
+    with store.engine.connect() as conn:
+        trailing = _trailing_silence(conn, reg)
+    store_found(trailing)
     new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
     return new
 

@@ -426,3 +426,8 @@ def test_incremental_equals_full_rescan_and_rescans_are_idempotent(store: Store)
     chunked = rules.full_rescan(store, chunk_meters=1, window_ms=6 * 3_600_000)
     assert {(f.rule_id, f.evidence_key) for f in chunked} == inc_keys
     assert all(f.anomaly_id is not None for f in chunked)
+    # ... and so do two worker processes.
+    with store.transaction() as conn:
+        conn.execute(delete(st.anomalies))
+    parallel = rules.full_rescan(store, chunk_meters=1, window_ms=12 * 3_600_000, workers=2)
+    assert {(f.rule_id, f.evidence_key) for f in parallel} == inc_keys
