@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
@@ -484,6 +485,7 @@ class RunPage(QWizardPage):
         self.error: str | None = None
         self.refreshes = 0
         self._drawn = -1
+        self._limit = 1.0
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -559,7 +561,7 @@ class RunPage(QWizardPage):
             # No grid: pyqtgraph's axis grid costs ~5x the rest of a redraw
             # (bench/rig_bench.py: 90-120 ms vs 18 ms at 1600x1000, raster).
             plot.setLabel("bottom", tr("Rig time (s)"))
-            plot.setDownsampling(mode="peak")
+            plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             curve = plot.plot(pen=pg.mkPen(color, width=2))
             self.plots.append(plot)
@@ -638,7 +640,7 @@ class RunPage(QWizardPage):
         self.ring.clear()
         self._drawn = -1
         self.refreshes = 0
-        limit = float(plan.limit_percent)
+        limit = self._limit = float(plan.limit_percent)
         for line, sign in zip(self.limit_lines, (1, -1), strict=True):
             line.setValue(sign * limit)
         self.plots[3].setYRange(-2 * limit, 2 * limit)
@@ -723,6 +725,12 @@ class RunPage(QWizardPage):
             self.curves[2].setData(t, data[:, 3] / 1000)
             # NaN (no error yet at a window's start) breaks the line between windows.
             self.curves[3].setData(t, data[:, 4], connect="finite")
+            # Keep ±limit in view, but never hide a pile that is far out.
+            errors = data[:, 4][np.isfinite(data[:, 4])]
+            span = 2 * self._limit
+            if len(errors):
+                span = max(span, float(np.abs(errors).max()) * 1.2)
+            self.plots[3].setYRange(-span, span, padding=0)
         worker = self.worker
         if worker is not None and worker.procedure is not None:
             proc = worker.procedure
