@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_docks()
         self.resize(1600, 1000)
+        self._initial_sizes()
 
         self._age_timer = QTimer(self)
         self._age_timer.timeout.connect(self._update_status)
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        self.restore_layout()
         if platform and vkey:
             self.start_sync(platform, vkey)
         self.reload_map()
@@ -184,16 +186,13 @@ class MainWindow(QMainWindow):
         self.map_panel.pile_clicked.connect(self.open_pile)
         self.pile_detail.session_activated.connect(self._show_session)
         self.session_lookup.pile_requested.connect(self.open_pile)
-        self.add_dock(
-            "explorer",
-            tr("Operators, stations, piles"),
-            self.explorer,
-            Qt.DockWidgetArea.LeftDockWidgetArea,
-        )
+        # One column of tabbed docks beside the map keeps 1600-px screens usable.
+        self.add_dock("explorer", tr("Operators, stations, piles"), self.explorer)
         self.add_dock("pile", tr("Pile detail"), self.pile_detail)
         self.add_dock("lookup", tr("Session lookup"), self.session_lookup)
+        self.tabifyDockWidget(self.docks["explorer"], self.docks["pile"])
         self.tabifyDockWidget(self.docks["pile"], self.docks["lookup"])
-        self.docks["pile"].raise_()
+        self.docks["explorer"].raise_()
 
         self.alarm_view = AlarmQueueView(self.store_url)
         self.alarm_view.count_changed.connect(
@@ -205,6 +204,11 @@ class MainWindow(QMainWindow):
         self.add_dock(
             "alarms", tr("Alarms"), self.alarm_view, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+
+    def _initial_sizes(self) -> None:
+        """The map gets the room; docks start compact (a saved layout overrides this)."""
+        self.resizeDocks([self.docks["alarms"]], [230], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["explorer"]], [640], Qt.Orientation.Horizontal)
 
     def _show_session(self, entry_index: int) -> None:
         self.session_lookup.show_entry(entry_index)

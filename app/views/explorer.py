@@ -154,9 +154,11 @@ class ExplorerView(QWidget):
         self.reset_button = QPushButton(tr("Reset"))
         self.reset_button.clicked.connect(self.reset_filters)
 
-        bar = QHBoxLayout()
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.search, 2)
+        bar = QHBoxLayout()  # second row: the filters, so the dock stays narrow
         bar.setContentsMargins(0, 0, 0, 0)
-        bar.addWidget(self.search, 2)
         for label, box in (
             (tr("Operator"), self.operator_box),
             (tr("District"), self.district_box),
@@ -169,9 +171,10 @@ class ExplorerView(QWidget):
             bar.addWidget(caption)
             bar.addWidget(box)
         bar.addSpacing(6)
-        bar.addWidget(self.station_chip)
+        top.addWidget(self.station_chip)
+        top.addStretch(1)
+        top.addWidget(self.reset_button)
         bar.addStretch(1)
-        bar.addWidget(self.reset_button)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -189,6 +192,7 @@ class ExplorerView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
+        layout.addLayout(top)
         layout.addLayout(bar)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.count_label)

@@ -1085,9 +1085,16 @@ class FilterBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
+        # Two rows, so the map fits beside the docks on a 1600-px screen.
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(8, 4, 8, 4)
+        rows.setSpacing(2)
+        layout = QHBoxLayout()
         layout.setSpacing(8)
+        second = QHBoxLayout()
+        second.setSpacing(8)
+        rows.addLayout(layout)
+        rows.addLayout(second)
         self.operator_label = QLabel()
         self.operator_combo = QComboBox()
         self.operator_combo.setEditable(True)
@@ -1110,7 +1117,6 @@ class FilterBar(QWidget):
         layout.addWidget(self.operator_combo)
         layout.addWidget(self.district_label)
         layout.addWidget(self.district_combo)
-        layout.addWidget(_separator())
         self.status_boxes: dict[int, QCheckBox] = {}
         for code in (NORMAL, ANOMALY, ALARM, OVERDUE, SILENT):
             box = QCheckBox()
@@ -1118,15 +1124,16 @@ class FilterBar(QWidget):
             box.setIcon(status_icon(code))
             box.toggled.connect(self._emit)
             self.status_boxes[code] = box
-            layout.addWidget(box)
-        layout.addWidget(_separator())
+            second.addWidget(box)
+        second.addWidget(_separator())
         self.kind_boxes: dict[int, QCheckBox] = {}
         for code in (0, 1):
             box = QCheckBox()
             box.setChecked(True)
             box.toggled.connect(self._emit)
             self.kind_boxes[code] = box
-            layout.addWidget(box)
+            second.addWidget(box)
+        second.addStretch(1)
         layout.addStretch(1)
         self.reset_button = QPushButton()
         self.reset_button.clicked.connect(self.reset_requested)
