@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunk-meters", type=int, default=rules.CHUNK_METERS, help="meters per chunk"
     )
     parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (chunks are independent)"
+    )
+    parser.add_argument(
         "--window-days",
         type=int,
         default=rules.CHUNK_WINDOW_MS // rules.DAY_MS,
@@ -48,7 +51,10 @@ def main(argv: list[str]) -> int:
     with store:
         began = time.perf_counter()
         new = rules.full_rescan(
-            store, chunk_meters=args.chunk_meters, window_ms=args.window_days * rules.DAY_MS
+            store,
+            chunk_meters=args.chunk_meters,
+            window_ms=args.window_days * rules.DAY_MS,
+            workers=args.workers,
         )
         elapsed = time.perf_counter() - began
         opened: list[alarms.Alarm] = []
