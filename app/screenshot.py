@@ -13,6 +13,33 @@ import time
 from pathlib import Path
 
 
+def _busiest_pile(store_url: str) -> tuple[str | None, str | None]:
+    """The pile with the most anomalies (else sessions), and one of its sessions."""
+    from sqlalchemy import func, select
+
+    from app.models import store as st
+
+    with st.Store.open(store_url) as store, store.engine.connect() as conn:
+        pile = (
+            conn.execute(
+                select(st.anomalies.c.pile_id)
+                .group_by(st.anomalies.c.pile_id)
+                .order_by(func.count().desc())
+                .limit(1)
+            ).scalar()
+            or conn.execute(
+                select(st.sessions.c.pile_id)
+                .group_by(st.sessions.c.pile_id)
+                .order_by(func.count().desc())
+                .limit(1)
+            ).scalar()
+        )
+        session = conn.execute(
+            select(st.sessions.c.session_id).where(st.sessions.c.pile_id == pile).limit(1)
+        ).scalar()
+    return pile, session
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="main.py screenshot", description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
@@ -29,7 +56,7 @@ def main(argv: list[str]) -> int:
     from app.main_window import MainWindow
 
     app = create_application(sys.argv[:1], "zh_CN")
-    demo = Demo(piles=args.piles, speed=600)
+    demo = Demo(piles=args.piles, speed=600, fault_scale=400)
     platform = demo.start()
     vkey = demo.vkey_path.read_text().strip()
     window = MainWindow(demo.store_url, platform, vkey)
@@ -46,7 +73,11 @@ def main(argv: list[str]) -> int:
     try:
         pump(args.seconds)
         window.reload_map()
-        pump(3)
+        pile, session = _busiest_pile(demo.store_url)
+        if pile:
+            window.open_pile(pile)
+            window.session_lookup.lookup_session_id(session)
+        pump(4)
         for language in ("zh_CN", "en"):
             install_language(app, language)
             window.retranslate() if hasattr(window, "retranslate") else None
