@@ -431,3 +431,21 @@ def test_incremental_equals_full_rescan_and_rescans_are_idempotent(store: Store)
         conn.execute(delete(st.anomalies))
     parallel = rules.full_rescan(store, chunk_meters=1, window_ms=12 * 3_600_000, workers=2)
     assert {(f.rule_id, f.evidence_key) for f in parallel} == inc_keys
+
+
+def test_rescan_cli_stores_findings_and_opens_alarms(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.models import alarms, rules_cli
+
+    w = World()
+    w.session(T0, 60, 40_000, billed=41_000)
+    w.apply(store)
+    url = store.engine.url.render_as_string(hide_password=False)
+    assert rules_cli.main(["--db", url]) == 0
+    out = capsys.readouterr().out
+    assert "R01" in out and "R02" in out and "2 alarms opened" in out
+    assert rules_cli.main(["--db", url]) == 0
+    assert "0 new findings" in capsys.readouterr().out
+    with store.engine.connect() as conn:
+        assert {a.rule_id for a in alarms.list_open(conn)} == {"R01", "R02"}
