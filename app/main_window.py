@@ -11,7 +11,14 @@ import time
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QWidget,
+)
 
 from app.models import store as st
 from app.views.map_view import MapPanel
@@ -165,7 +172,13 @@ class MainWindow(QMainWindow):
     ) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{name}")
-        dock.setWidget(widget)
+        # Scrolls rather than forcing the window wider than a 1600-px screen.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(widget)
+        scroll.setMinimumWidth(360)
+        dock.setWidget(scroll)
         self.addDockWidget(area, dock)
         self.docks[name] = dock
         self.view_menu.addAction(dock.toggleViewAction())
@@ -381,7 +394,7 @@ class MainWindow(QMainWindow):
         alone in the window's place so it renders at full size."""
         yield "main", self.grab
         for name, dock in self.docks.items():
-            yield name, lambda dock=dock: _grab_alone(dock.widget())
+            yield name, lambda dock=dock: _grab_alone(dock.widget().widget())
 
     # ---- lifecycle ----------------------------------------------------------------------
     def shutdown(self) -> None:
