@@ -439,6 +439,44 @@ def _anomaly_deadlines(
     return out
 
 
+def certificates_of(conn: Connection, pile_id: str) -> list[Certificate]:
+    """The pile's whole certificate history, newest first: each meter's registry
+    certificate (``meters.cert_*``; undated ones last) and every synced verification
+    record (passed or failed). For the pile detail and the certificate register."""
+    out: list[Certificate] = []
+    for m in conn.execute(
+        select(meters.c.meter_id, meters.c.cert_no, meters.c.cert_date, meters.c.cert_verifier)
+        .where(meters.c.pile_id == pile_id)
+        .order_by(meters.c.meter_id)
+    ):
+        if m.cert_no or m.cert_date:
+            date = parse_cert_date(m.cert_date)
+            source = "registry" if date else "registry-undated"
+            out.append(Certificate(m.meter_id, date, m.cert_no, m.cert_verifier, source))
+    for v in conn.execute(
+        select(
+            verifications.c.meter_id,
+            verifications.c.at_ms,
+            verifications.c.certificate_no,
+            verifications.c.inspector_id,
+            verifications.c.result,
+        ).where(verifications.c.pile_id == pile_id)
+    ):
+        out.append(
+            Certificate(
+                v.meter_id,
+                cst_date(v.at_ms),
+                v.certificate_no,
+                v.inspector_id,
+                "verification",
+                v.result == "pass",
+                v.at_ms,
+            )
+        )
+    out.sort(key=lambda c: (c.date or dt.date.min, c.at_ms or 0), reverse=True)
+    return out
+
+
 # ---- the due list -------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from app.models.planning import (
     anomaly_deadline,
+    certificates_of,
     due_list,
     due_register,
     due_status_by_pile,
@@ -146,6 +147,13 @@ def test_verification_records_renew_and_failures_are_due_at_once(office: Office)
     )
     assert rows["P3"].last_certificate is not None
     assert rows["P3"].last_certificate.source == "verification"
+    office.loader.apply([verification_record(key, "P4", D(2026, 5, 21), result="fail")])
+    with office.store.engine.connect() as conn:
+        history = certificates_of(conn, "P4")
+    assert [(c.source, c.date, c.passed) for c in history] == [
+        ("verification", D(2026, 5, 21), False),
+        ("registry-undated", None, True),
+    ]
 
 
 def test_rotation_settings_are_a_table_regulators_edit(office: Office) -> None:
