@@ -210,6 +210,8 @@ class DueListView(QWidget):
     create_order_requested = Signal(list, dict)
     """Checked pile IDs and ``{pile: (reason, ISO due date)}`` for the work-order dialog."""
     status_message = Signal(str)
+    pile_activated = Signal(str)
+    """Double-click on a row: the main window opens the pile detail."""
 
     GROUPS: tuple[tuple[str | None, str], ...] = (
         (None, "All due"),
@@ -277,6 +279,7 @@ class DueListView(QWidget):
         self.export_csv_button.clicked.connect(lambda: self._ask_export("csv"))
         self.export_xlsx_button.clicked.connect(lambda: self._ask_export("xlsx"))
         self.order_button.clicked.connect(self._request_order)
+        self.table.doubleClicked.connect(self._activated)
 
     @property
     def today(self) -> dt.date:
@@ -356,6 +359,11 @@ class DueListView(QWidget):
             ),
             lambda exc: self.status_message.emit(str(exc)),
         )
+
+    @Slot(QModelIndex)
+    def _activated(self, index: QModelIndex) -> None:
+        row = self.model.rows[self.proxy.mapToSource(index).row()]
+        self.pile_activated.emit(row.pile_id)
 
     @Slot()
     def _request_order(self) -> None:

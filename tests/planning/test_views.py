@@ -71,6 +71,9 @@ def test_due_list_view(office: Office, reader: StoreReader, qtbot: QtBot, tmp_pa
     view.search.setText("萧山")
     assert {r.pile_id for r in view.visible_rows()} == {"P8"}
     view.search.clear()
+    with qtbot.waitSignal(view.pile_activated, timeout=1000) as activated:
+        view.table.doubleClicked.emit(view.proxy.index(1, 2))
+    assert activated.args == ["P3"]
     view.set_checked(["P3", "P8", "P5"])
     with qtbot.waitSignal(view.create_order_requested, timeout=2000) as signal:
         view.order_button.click()
