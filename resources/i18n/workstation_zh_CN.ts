@@ -2,21 +2,2387 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
+    <name>AlarmQueue</name>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="49"/>
+        <source>new</source>
+        <translation>新建</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="50"/>
+        <source>acknowledged</source>
+        <translation>已确认</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="51"/>
+        <source>dispatched</source>
+        <translation>已派单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="52"/>
+        <source>resolved</source>
+        <translation>已处置</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="53"/>
+        <source>dismissed</source>
+        <translation>已排除</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="59"/>
+        <source>critical</source>
+        <translation>紧急</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="60"/>
+        <source>high</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="61"/>
+        <source>warning</source>
+        <translation>警告</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="62"/>
+        <source>info</source>
+        <translation>提示</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="73"/>
+        <source>Severity</source>
+        <translation>级别</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="74"/>
+        <source>Alarm</source>
+        <translation>告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="77"/>
+        <source>Assigned to</source>
+        <translation>处理人</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="78"/>
+        <source>Opened (UTC)</source>
+        <translation>发生时间 (UTC)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="212"/>
+        <source>Note for the audit log</source>
+        <translation>审计日志备注</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="216"/>
+        <source>Acknowledge</source>
+        <translation>确认</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="217"/>
+        <source>Dispatch to inspector…</source>
+        <translation>派给检定员…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="218"/>
+        <source>Resolve</source>
+        <translation>处置完毕</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="219"/>
+        <source>Dismiss as false alarm</source>
+        <translation>判为误报</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="225"/>
+        <source>Open pile</source>
+        <translation>查看充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="259"/>
+        <source>%1 open alarms, %2 critical</source>
+        <translation>%1 条未处理告警，其中紧急 %2 条</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="285"/>
+        <source>Dispatch</source>
+        <translation>派单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="300"/>
+        <source>Alarm not changed</source>
+        <translation>告警未更改</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="324"/>
+        <source>Critical alarm</source>
+        <translation>紧急告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="75"/>
+        <source>Pile</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="76"/>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="285"/>
+        <source>Inspector ID</source>
+        <translation>检定员编号</translation>
+    </message>
+</context>
+<context>
+    <name>DueListView</name>
+    <message>
+        <location filename="../../app/views/due_list.py" line="68"/>
+        <source>Overdue</source>
+        <translation>已逾期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="57"/>
+        <source>First verification missing</source>
+        <translation>缺少首次检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="58"/>
+        <source>Rotation period ends</source>
+        <translation>到期轮换</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="59"/>
+        <source>Last verification failed</source>
+        <translation>上次检定不合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="60"/>
+        <source>Anomaly: offline re-verification</source>
+        <translation>异常警示线下检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="61"/>
+        <source>Added by the regulator</source>
+        <translation>监管人员添加</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="62"/>
+        <source>Re-assigned</source>
+        <translation>重新分配</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="69"/>
+        <source>Due within 30 days</source>
+        <translation>30 天内到期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="70"/>
+        <source>Due within 90 days</source>
+        <translation>90 天内到期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="71"/>
+        <source>Valid</source>
+        <translation>有效</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="100"/>
+        <source>Days left</source>
+        <translation>剩余天数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="103"/>
+        <source>Detail</source>
+        <translation>说明</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="241"/>
+        <source>Search pile, station, district…</source>
+        <translation>搜索充电桩、充电站、行政区…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="244"/>
+        <source>Export Excel…</source>
+        <translation>导出 Excel…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="245"/>
+        <source>Create work order…</source>
+        <translation>创建工单…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="248"/>
+        <source>Only regulators create work orders</source>
+        <translation>仅监管人员可创建工单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="250"/>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="307"/>
+        <source>{overdue} overdue · {due30} due ≤30 d · {due90} ≤90 d · {triggered} anomaly</source>
+        <translation>逾期 {overdue} · 30 天内到期 {due30} · 90 天内到期 {due90} · 异常 {triggered}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="308"/>
+        <source>{checked} checked</source>
+        <translation>已勾选 {checked} 个</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="340"/>
+        <source>CSV (*.csv)</source>
+        <translation>CSV (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="340"/>
+        <source>Excel (*.xlsx)</source>
+        <translation>Excel (*.xlsx)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="342"/>
+        <source>Export due list</source>
+        <translation>导出到期清单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="355"/>
+        <source>Exported {n} rows to {path}</source>
+        <translation>已导出 {n} 行至 {path}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="364"/>
+        <source>Check the piles to put on the work order first</source>
+        <translation>请先勾选要列入工单的充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="95"/>
+        <source>Pile</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="96"/>
+        <source>Station</source>
+        <translation>充电站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="97"/>
+        <source>District</source>
+        <translation>行政区</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="98"/>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="99"/>
+        <source>Due date</source>
+        <translation>到期日</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="101"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="102"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="243"/>
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+</context>
+<context>
+    <name>ExplorerView</name>
+    <message>
+        <location filename="../../app/views/explorer.py" line="139"/>
+        <source>Search ID, name or address</source>
+        <translation>搜索编号、名称或地址</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="151"/>
+        <source>Show piles of every station</source>
+        <translation>显示所有充电站的充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="154"/>
+        <source>Reset</source>
+        <translation>重置</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="181"/>
+        <source>Piles</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="181"/>
+        <source>Stations</source>
+        <translation>充电站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="181"/>
+        <source>Operators</source>
+        <translation>运营商</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="212"/>
+        <source>All operators</source>
+        <translation>全部运营商</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="213"/>
+        <source>All districts</source>
+        <translation>全部行政区</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="214"/>
+        <source>All types</source>
+        <translation>全部类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="215"/>
+        <source>AC</source>
+        <translation>交流</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="216"/>
+        <source>DC</source>
+        <translation>直流</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="217"/>
+        <source>All statuses</source>
+        <translation>全部状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="264"/>
+        <source>Station: %1  ×</source>
+        <translation>充电站：%1  ×</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="324"/>
+        <source>%1 piles</source>
+        <translation>共 %1 个充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="325"/>
+        <source>%1 stations</source>
+        <translation>共 %1 个充电站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="326"/>
+        <source>%1 operators</source>
+        <translation>共 %1 家运营商</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="164"/>
+        <source>District</source>
+        <translation>行政区</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="165"/>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="166"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/explorer.py" line="163"/>
+        <source>Operator</source>
+        <translation>运营商</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="17"/>
+        <location filename="../../app/main_window.py" line="121"/>
         <source>Anxin Charging — Metrology Supervision Workstation</source>
         <translation>安心充电 — 计量监管工作站</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="18"/>
         <source>No ledger synced yet.</source>
-        <translation>尚未同步账本。</translation>
+        <translation type="vanished">尚未同步账本。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="19"/>
+        <location filename="../../app/main_window.py" line="136"/>
         <source>Not synced</source>
         <translation>未同步</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="190"/>
+        <source>Operators, stations, piles</source>
+        <translation>运营商、充电站、充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="191"/>
+        <source>Pile detail</source>
+        <translation>充电桩详情</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="192"/>
+        <source>Session lookup</source>
+        <translation>充电记录查询</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="199"/>
+        <location filename="../../app/main_window.py" line="373"/>
+        <source>Open alarms: %1</source>
+        <translation>未处理告警：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="205"/>
+        <source>Alarms</source>
+        <translation>告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="230"/>
+        <location filename="../../app/main_window.py" line="233"/>
+        <location filename="../../app/main_window.py" line="250"/>
+        <source>Evidence</source>
+        <translation>证据</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="230"/>
+        <source>Needs a platform to fetch proofs.</source>
+        <translation>需连接平台才能获取证明。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="238"/>
+        <source>Save evidence bundle</source>
+        <translation>保存证据包</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="247"/>
+        <source>Evidence bundle written: %1</source>
+        <translation>证据包已保存：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="263"/>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="264"/>
+        <source>Settings…</source>
+        <translation>设置…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="267"/>
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="270"/>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="271"/>
+        <source>&amp;Evidence</source>
+        <translation>证据(&amp;E)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="272"/>
+        <source>Export evidence bundle for a session…</source>
+        <translation>导出充电记录证据包…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="298"/>
+        <source>Syncing %1 / %2 entries (%3/s)</source>
+        <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="309"/>
+        <source>Ledger misbehaviour</source>
+        <translation>账本异常</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="334"/>
+        <source>Offline — data as of %1</source>
+        <translation>离线 — 数据截至 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="337"/>
+        <source>Sync halted: platform misbehaviour</source>
+        <translation>同步已停止：平台数据异常</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="340"/>
+        <source>Sync error, retrying</source>
+        <translation>同步出错，正在重试</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="343"/>
+        <source>Synced and verified</source>
+        <translation>已同步并验证</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="348"/>
+        <source>Checkpoint %1 entries, %2 s ago</source>
+        <translation>检查点 %1 条，%2 s 前</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="377"/>
+        <source>Cannot read the store: %1</source>
+        <translation>无法读取本地库：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="233"/>
+        <source>Session ID</source>
+        <translation>充电记录编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="311"/>
+        <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
+        <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
+    </message>
+</context>
+<context>
+    <name>MapView</name>
+    <message>
+        <location filename="../../app/views/map_view.py" line="125"/>
+        <source>Normal</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="126"/>
+        <source>Anomaly</source>
+        <translation>异常</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="127"/>
+        <source>Open alarm</source>
+        <translation>未处理告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="128"/>
+        <source>Verification overdue</source>
+        <translation>检定逾期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="129"/>
+        <source>Silent</source>
+        <translation>无数据</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="136"/>
+        <location filename="../../app/views/map_view.py" line="1210"/>
+        <source>DC</source>
+        <translation>直流</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="137"/>
+        <location filename="../../app/views/map_view.py" line="1209"/>
+        <source>AC</source>
+        <translation>交流</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="956"/>
+        <source>Station</source>
+        <translation>充电站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="961"/>
+        <location filename="../../app/views/map_view.py" line="1205"/>
+        <source>Operator</source>
+        <translation>运营商</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="967"/>
+        <location filename="../../app/views/map_view.py" line="1206"/>
+        <source>District</source>
+        <translation>行政区</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="971"/>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="973"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="989"/>
+        <source>%1 charging piles</source>
+        <translation>%1 个充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1001"/>
+        <source>Click to zoom in</source>
+        <translation>点击放大</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1159"/>
+        <source>All operators</source>
+        <translation>全部运营商</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1163"/>
+        <source>All districts</source>
+        <translation>全部行政区</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1169"/>
+        <source>Search operator…</source>
+        <translation>搜索运营商…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1211"/>
+        <source>Whole city</source>
+        <translation>全市</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1297"/>
+        <source>Pile status</source>
+        <translation>充电桩状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1301"/>
+        <source>Number of piles nearby</source>
+        <translation>附近充电桩数量</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1304"/>
+        <source>Centre: worst status; ring: status mix</source>
+        <translation>中心：最差状态；外环：状态构成</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1308"/>
+        <source>Anomaly rate by district</source>
+        <translation>各行政区异常率</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1402"/>
+        <source>Showing %1 / %2 charging piles</source>
+        <translation>显示 %1 / %2 个充电桩</translation>
+    </message>
+</context>
+<context>
+    <name>PagedListModel</name>
+    <message>
+        <location filename="../../app/views/table_models.py" line="196"/>
+        <source>Operator ID</source>
+        <translation>运营商编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="197"/>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="198"/>
+        <source>Credit code</source>
+        <translation>统一社会信用代码</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="199"/>
+        <source>Stations</source>
+        <translation>充电站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="200"/>
+        <source>Piles</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="201"/>
+        <source>Station ID</source>
+        <translation>充电站编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="202"/>
+        <source>Station</source>
+        <translation>充电站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="203"/>
+        <source>Operator</source>
+        <translation>运营商</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="204"/>
+        <source>District</source>
+        <translation>行政区</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="205"/>
+        <source>Address</source>
+        <translation>地址</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="206"/>
+        <source>Pile ID</source>
+        <translation>充电桩编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="207"/>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="208"/>
+        <source>Rated power</source>
+        <translation>额定功率</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="209"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="210"/>
+        <source>Commissioned</source>
+        <translation>投运日期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="218"/>
+        <source>Normal</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="219"/>
+        <source>Alarm</source>
+        <translation>告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="220"/>
+        <source>Anomaly</source>
+        <translation>异常</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="221"/>
+        <source>Seal open</source>
+        <translation>电子铅封开启</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="222"/>
+        <source>Offline</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="223"/>
+        <source>Verification overdue</source>
+        <translation>检定逾期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="231"/>
+        <source>AC</source>
+        <translation>交流</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="232"/>
+        <source>DC</source>
+        <translation>直流</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/table_models.py" line="469"/>
+        <source>This column cannot be sorted</source>
+        <translation>此列不能排序</translation>
+    </message>
+</context>
+<context>
+    <name>PileDetailView</name>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="157"/>
+        <source>No pile selected</source>
+        <translation>未选择充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="181"/>
+        <source>Rated power</source>
+        <translation>额定功率</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="182"/>
+        <source>Meter class</source>
+        <translation>准确度等级</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="183"/>
+        <source>Certificate</source>
+        <translation>检定证书</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="188"/>
+        <source>:</source>
+        <translation>：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="203"/>
+        <source>Show all</source>
+        <translation>显示全部</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="205"/>
+        <source>Export PNG…</source>
+        <translation>导出 PNG…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="218"/>
+        <source>Energy (kWh)</source>
+        <translation>电量 (kWh)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="220"/>
+        <source>Register (kWh)</source>
+        <translation>示值 (kWh)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="221"/>
+        <source>Clock offset (s)</source>
+        <translation>时钟偏差 (s)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="222"/>
+        <source>Error (%)</source>
+        <translation>误差 (%)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="255"/>
+        <source>Billed</source>
+        <translation>计费</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="258"/>
+        <source>Metered</source>
+        <translation>计量</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="280"/>
+        <source>First verification limit ±5 s</source>
+        <translation>首次检定限值 ±5 s</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="282"/>
+        <source>Subsequent verification limit ±3 min</source>
+        <translation>后续检定限值 ±3 min</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="300"/>
+        <source>No verification on record for this pile</source>
+        <translation>该充电桩暂无检定记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="321"/>
+        <source>Loading pile %1…</source>
+        <translation>正在加载充电桩 %1…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="405"/>
+        <source>Pile %1</source>
+        <translation>充电桩 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="413"/>
+        <source>none on record</source>
+        <translation>无记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="426"/>
+        <source>Commissioned %1</source>
+        <translation>投运日期 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="478"/>
+        <source>Class limit ±%1 %</source>
+        <translation>等级限值 ±%1 %</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="503"/>
+        <source>Seal opened</source>
+        <translation>电子铅封开启</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="504"/>
+        <source>Seal closed</source>
+        <translation>电子铅封闭合</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="505"/>
+        <source>Seal tampered</source>
+        <translation>电子铅封被破坏</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="511"/>
+        <source>%1 at %2 (meter %3, register %4, log entry %5)</source>
+        <translation>%1，时间 %2（电能表 %3，示值 %4，账本条目 %5）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="523"/>
+        <source>Anomaly %1 (%2) at %3</source>
+        <translation>异常 %1（%2），时间 %3</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="534"/>
+        <source>The moment asked for: %1</source>
+        <translation>查询时刻：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="604"/>
+        <source>session %1: metered %2, billed %3</source>
+        <translation>充电记录 %1：计量 %2，计费 %3</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="607"/>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="612"/>
+        <source>power %1 kW</source>
+        <translation>功率 %1 kW</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="615"/>
+        <source>register %1</source>
+        <translation>示值 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="619"/>
+        <source>clock offset %1 s</source>
+        <translation>时钟偏差 %1 s</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="685"/>
+        <source>Export plots</source>
+        <translation>导出曲线图</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="685"/>
+        <source>PNG images (*.png)</source>
+        <translation>PNG 图片 (*.png)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="693"/>
+        <source>Export sessions</source>
+        <translation>导出充电记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="693"/>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="177"/>
+        <source>Station</source>
+        <translation>充电站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="179"/>
+        <source>District</source>
+        <translation>行政区</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="180"/>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="184"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="207"/>
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="178"/>
+        <source>Operator</source>
+        <translation>运营商</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="219"/>
+        <source>Power (kW)</source>
+        <translation>功率 (kW)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/pile_detail.py" line="412"/>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+</context>
+<context>
+    <name>SessionLookupView</name>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="114"/>
+        <location filename="../../app/views/session_lookup.py" line="253"/>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="114"/>
+        <location filename="../../app/views/session_lookup.py" line="288"/>
+        <source>Energy</source>
+        <translation>电量</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="154"/>
+        <source>Find a charging session</source>
+        <translation>查找充电记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="158"/>
+        <source>Session ID from the receipt</source>
+        <translation>票据上的充电记录编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="160"/>
+        <location filename="../../app/views/session_lookup.py" line="170"/>
+        <location filename="../../app/views/session_lookup.py" line="185"/>
+        <source>Find</source>
+        <translation>查找</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="174"/>
+        <source>Station ID or name</source>
+        <translation>充电站编号或名称</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="190"/>
+        <source>Pile and time</source>
+        <translation>充电桩与时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="191"/>
+        <source>Station and day</source>
+        <translation>充电站与日期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="243"/>
+        <source>Metering record (signed by the meter)</source>
+        <translation>计量记录（电能表签名）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="248"/>
+        <location filename="../../app/views/session_lookup.py" line="275"/>
+        <source>Log entry</source>
+        <translation>账本条目</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="251"/>
+        <source>Energy meter</source>
+        <translation>电能表</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="252"/>
+        <source>Connector</source>
+        <translation>充电接口</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="255"/>
+        <source>Register at start</source>
+        <translation>起始示值</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="256"/>
+        <source>Register at stop</source>
+        <translation>结束示值</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="257"/>
+        <source>Metered energy</source>
+        <translation>计量电量</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="258"/>
+        <source>Power samples</source>
+        <translation>功率采样</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="261"/>
+        <source>Show on the pile's plots</source>
+        <translation>在充电桩曲线中查看</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="266"/>
+        <source>Bill (signed by the operator)</source>
+        <translation>账单（运营商签名）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="270"/>
+        <source>Billed energy</source>
+        <translation>计费电量</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="271"/>
+        <source>Billed − metered</source>
+        <translation>计费 − 计量</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="272"/>
+        <source>Energy fee</source>
+        <translation>电费</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="273"/>
+        <source>Service fee</source>
+        <translation>服务费</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="274"/>
+        <location filename="../../app/views/session_lookup.py" line="301"/>
+        <source>Amount charged</source>
+        <translation>实收金额</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="276"/>
+        <source>Tariff named</source>
+        <translation>账单所列电价</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="277"/>
+        <source>Bills for this session</source>
+        <translation>该充电记录的账单数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="282"/>
+        <source>Tariff in force and fair amount</source>
+        <translation>执行电价与应付金额</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="288"/>
+        <source>Period</source>
+        <translation>时段</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="288"/>
+        <source>Energy price</source>
+        <translation>电费单价</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="288"/>
+        <source>Service price</source>
+        <translation>服务费单价</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="288"/>
+        <source>Charge</source>
+        <translation>金额</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="298"/>
+        <source>Fair energy fee</source>
+        <translation>应付电费</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="299"/>
+        <source>Fair service fee</source>
+        <translation>应付服务费</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="300"/>
+        <source>Fair amount</source>
+        <translation>应付金额</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="324"/>
+        <source>Signatures and inclusion</source>
+        <translation>签名与包含证明</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="329"/>
+        <source>Fetch inclusion proofs</source>
+        <translation>获取包含证明</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="394"/>
+        <source>Searching…</source>
+        <translation>正在查找…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="403"/>
+        <source>Lookup failed: %1</source>
+        <translation>查找失败：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="429"/>
+        <source>No session found.</source>
+        <translation>未找到充电记录。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="431"/>
+        <source>One session found.</source>
+        <translation>找到 1 条充电记录。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="434"/>
+        <source>%1 sessions found; choose one.</source>
+        <translation>找到 %1 条充电记录，请选择一条。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="484"/>
+        <source>Find a session to check its bill.</source>
+        <translation>查找充电记录以核对其账单。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="504"/>
+        <source>%1 × %2 s</source>
+        <translation>%1 × %2 s</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="510"/>
+        <source>%1 (and %2 more entries with this ID)</source>
+        <translation>%1（另有 %2 条同编号记录）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="526"/>
+        <source>no bill in the log</source>
+        <translation>账本中无账单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="541"/>
+        <source>(differs from the tariff in force: %1)</source>
+        <translation>（与执行电价 %1 不一致）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="550"/>
+        <source>No posted tariff covers this session's start.</source>
+        <translation>该充电记录开始时刻无适用的公示电价。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="559"/>
+        <source>Tariff %1 of station %2, valid from %3 (log entry %4); times are Hangzhou time.</source>
+        <translation>充电站 %2 的电价 %1，自 %3 起执行（账本条目 %4）；时间均为杭州时间。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="599"/>
+        <source>No bill for this session in the log.</source>
+        <translation>账本中没有该充电记录的账单。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="601"/>
+        <source>No posted tariff: the bill cannot be checked.</source>
+        <translation>无公示电价，无法核对账单。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="604"/>
+        <source>Overbilled by %1: charged %2, fair amount %3.</source>
+        <translation>多收 %1：实收 %2，应付 %3。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="611"/>
+        <source>Charged %1 less than the fair amount.</source>
+        <translation>比应付金额少收 %1。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="614"/>
+        <source>The bill matches the fair amount (%1).</source>
+        <translation>账单金额与应付金额一致（%1）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="629"/>
+        <source>Verified at sync (meter key %1, operator key %2).</source>
+        <translation>同步时已验证（电能表密钥 %1，运营商密钥 %2）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="653"/>
+        <source>Inclusion proofs are not available offline.</source>
+        <translation>离线时无法获取包含证明。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="656"/>
+        <source>Proofs are fetched from the log on request.</source>
+        <translation>包含证明按需从账本获取。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="666"/>
+        <source>Fetching proofs…</source>
+        <translation>正在获取包含证明…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="679"/>
+        <source>Proof failed: %1</source>
+        <translation>包含证明获取失败：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="690"/>
+        <source>verified</source>
+        <translation>已验证</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="690"/>
+        <source>FAILED</source>
+        <translation>验证失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="691"/>
+        <source>Entry %1: %2</source>
+        <translation>条目 %1：%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="697"/>
+        <source>All inclusion proofs verify against the checkpoint.</source>
+        <translation>所有包含证明均与检查点一致，验证通过。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="700"/>
+        <source>An inclusion proof does not verify.</source>
+        <translation>有包含证明未通过验证。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="114"/>
+        <location filename="../../app/views/session_lookup.py" line="189"/>
+        <location filename="../../app/views/session_lookup.py" line="247"/>
+        <source>Session ID</source>
+        <translation>充电记录编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="114"/>
+        <location filename="../../app/views/session_lookup.py" line="249"/>
+        <source>Pile</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="250"/>
+        <source>Station</source>
+        <translation>充电站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="495"/>
+        <location filename="../../app/views/session_lookup.py" line="622"/>
+        <location filename="../../app/views/session_lookup.py" line="631"/>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="114"/>
+        <location filename="../../app/views/session_lookup.py" line="254"/>
+        <source>Stop</source>
+        <translation>结束</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="164"/>
+        <source>Pile ID</source>
+        <translation>充电桩编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="314"/>
+        <source>Fair amount: the metered energy split across time-of-use periods by the meter's power profile, priced at the posted energy and service prices, each fee rounded half up to the fen.</source>
+        <translation>应付金额：按电能表功率曲线将计量电量分摊到各分时段，按公示的电费单价和服务费单价计价，电费和服务费分别四舍五入到分。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="625"/>
+        <source>Metering record: verified at sync (meter key %1). There is no bill to check.</source>
+        <translation>计量记录：同步时已验证（电能表密钥 %1）。没有可核对的账单。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/session_lookup.py" line="634"/>
+        <source>This store only holds log entries whose signatures and inclusion in a signed checkpoint the sync verified; it does not re-check them here.</source>
+        <translation>本地库只保存同步时已验证签名、且已验证包含于签名检查点的账本条目；此处不再重复验证。</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="24"/>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="27"/>
+        <source>empty: run the built-in demo platform</source>
+        <translation>留空：运行内置演示平台</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="32"/>
+        <source>empty: local SQLite; or postgresql+psycopg://user@host/db</source>
+        <translation>留空：本地 SQLite；或 postgresql+psycopg://user@host/db</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="40"/>
+        <source>Platform URL</source>
+        <translation>平台地址</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="41"/>
+        <source>Log verifier key</source>
+        <translation>账本验证公钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="42"/>
+        <source>Database URL</source>
+        <translation>数据库地址</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="43"/>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="44"/>
+        <source>Changes take effect after restarting the workstation.</source>
+        <translation>更改在重启工作站后生效。</translation>
+    </message>
+</context>
+<context>
+    <name>SignInDialog</name>
+    <message>
+        <location filename="../../app/views/sign_in.py" line="86"/>
+        <location filename="../../app/views/sign_in.py" line="90"/>
+        <source>Sign in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/sign_in.py" line="87"/>
+        <source>Sign in to the charging-pile metrology workstation</source>
+        <translation>登录充电桩计量监管工作站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/sign_in.py" line="88"/>
+        <location filename="../../app/views/sign_in.py" line="123"/>
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/sign_in.py" line="89"/>
+        <location filename="../../app/views/sign_in.py" line="125"/>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/sign_in.py" line="105"/>
+        <source>Unknown user name or wrong password</source>
+        <translation>用户名不存在或密码错误</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/sign_in.py" line="113"/>
+        <source>Create administrator</source>
+        <translation>创建管理员</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/sign_in.py" line="124"/>
+        <source>Full name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/sign_in.py" line="126"/>
+        <source>Repeat password</source>
+        <translation>确认密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/sign_in.py" line="133"/>
+        <source>The two passwords differ</source>
+        <translation>两次输入的密码不一致</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/sign_in.py" line="116"/>
+        <source>This workstation has no users yet. Create the administrator account; the administrator then creates the regulators and inspectors.</source>
+        <translation>本工作站尚无用户。请先创建管理员账户，再由管理员创建监管人员和检定员账户。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/sign_in.py" line="128"/>
+        <source>Create</source>
+        <translation>创建</translation>
+    </message>
+</context>
+<context>
+    <name>VerificationWizard</name>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="86"/>
+        <source>Nameplate and markings complete (model, serial, class, constant)</source>
+        <translation>铭牌和标志完整（型号、编号、准确度等级、常数）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="87"/>
+        <source>Housing, connector and cable undamaged</source>
+        <translation>外壳、连接器及电缆无损伤</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="88"/>
+        <source>Display shows energy, amount and time legibly</source>
+        <translation>显示电能、金额、时间清晰</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="89"/>
+        <source>Metrological seals intact</source>
+        <translation>计量铅封完好</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="90"/>
+        <source>Energy pulse output and test terminals accessible</source>
+        <translation>电能脉冲输出及试验端子可用</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="91"/>
+        <source>Meter communication (RS-485) port works</source>
+        <translation>电能表通信（RS-485）接口正常</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="102"/>
+        <source>Enter the amount (yuan) the pile displays for the energy just registered</source>
+        <translation>输入充电桩对刚计入的电量显示的金额（元）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="111"/>
+        <source>Working error at %1 (%2 A)</source>
+        <translation>%1 工作误差（%2 A）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="116"/>
+        <source>Connecting to the rig</source>
+        <translation>正在连接检定装置</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="117"/>
+        <source>Appearance and function checks</source>
+        <translation>外观及功能检查</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="118"/>
+        <source>Reading the electronic seal</source>
+        <translation>正在读取电子铅封</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="119"/>
+        <source>Measuring insulation resistance</source>
+        <translation>正在测量绝缘电阻</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="120"/>
+        <source>Waiting for the wiring confirmation</source>
+        <translation>等待确认接线</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="121"/>
+        <source>Switching the sources off</source>
+        <translation>正在关闭电压、电流输出</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="122"/>
+        <source>Reading the meter clock</source>
+        <translation>正在读取电能表时钟</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="123"/>
+        <source>Payment amount check</source>
+        <translation>付费金额检查</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="124"/>
+        <source>Finished</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="131"/>
+        <source>First verification</source>
+        <translation>首次检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="132"/>
+        <source>Periodic verification</source>
+        <translation>周期检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="133"/>
+        <source>Triggered re-verification</source>
+        <translation>异常复检</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="140"/>
+        <source>Pass</source>
+        <translation>合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="140"/>
+        <source>Fail</source>
+        <translation>不合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="148"/>
+        <source>Appearance and function: %1</source>
+        <translation>外观及功能：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="150"/>
+        <source>Insulation below 5 MΩ: the pile was not energised</source>
+        <translation>绝缘电阻低于 5 MΩ：未对充电桩通电</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="153"/>
+        <source>%1: not measured</source>
+        <translation>%1：未检</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="156"/>
+        <source>%1: error %2 % exceeds ±%3 %</source>
+        <translation>%1：误差 %2 % 超出 ±%3 %</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="162"/>
+        <source>Meter clock not read</source>
+        <translation>未读取电能表时钟</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="165"/>
+        <source>Clock error %1 s exceeds ±%2 s</source>
+        <translation>时钟误差 %1 s 超出 ±%2 s</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="171"/>
+        <source>Payment amount error %1 yuan exceeds ±0.01 yuan</source>
+        <translation>付费金额误差 %1 元，超出 ±0.01 元</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="195"/>
+        <source>1. Pile</source>
+        <translation>1. 充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="196"/>
+        <source>Choose the pile from today's tasks, or type or scan its ID.</source>
+        <translation>从今日任务中选择充电桩，或输入、扫描其编号。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="207"/>
+        <source>Pile ID, e.g. HZ-P000123</source>
+        <translation>充电桩编号，如 HZ-P000123</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="218"/>
+        <source>Meter</source>
+        <translation>电能表</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="220"/>
+        <source>Rating</source>
+        <translation>额定值</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="221"/>
+        <source>Accuracy class</source>
+        <translation>准确度等级</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="222"/>
+        <source>Meter constant</source>
+        <translation>电能表常数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="223"/>
+        <source>Regulation</source>
+        <translation>检定规程</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="231"/>
+        <source>Task list</source>
+        <translation>任务清单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="236"/>
+        <location filename="../../app/views/verification_wizard.py" line="900"/>
+        <source>Verification</source>
+        <translation>检定类别</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="239"/>
+        <source>Nameplate</source>
+        <translation>铭牌</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="254"/>
+        <source>Not in the task list</source>
+        <translation>不在任务清单中</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="297"/>
+        <source>2. Pre-checks</source>
+        <translation>2. 预检查</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="299"/>
+        <source>Inspect the pile and answer every item. The time plan below is rig time.</source>
+        <translation>检查充电桩并逐项作答。下方时间计划按检定装置用时计算。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="307"/>
+        <source>Conforms</source>
+        <translation>符合</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="308"/>
+        <source>Does not conform</source>
+        <translation>不符合</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="316"/>
+        <location filename="../../app/views/verification_wizard.py" line="904"/>
+        <source>Appearance and function</source>
+        <translation>外观及功能</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="319"/>
+        <source>Step</source>
+        <translation>步骤</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="319"/>
+        <location filename="../../app/views/verification_wizard.py" line="563"/>
+        <source>Rig time (s)</source>
+        <translation>装置用时 (s)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="324"/>
+        <source>Time plan</source>
+        <translation>时间计划</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="341"/>
+        <source>Connect, reset, self-test, configure</source>
+        <translation>连接、复位、自检、配置</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="342"/>
+        <source>Insulation resistance</source>
+        <translation>绝缘电阻</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="343"/>
+        <source>Sources off</source>
+        <translation>关闭输出</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="344"/>
+        <source>Meter clock (DL/T 645)</source>
+        <translation>电能表时钟（DL/T 645）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="345"/>
+        <source>Meter register for the payment check</source>
+        <translation>付费金额检查用电能表示值</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="351"/>
+        <source>Total %1 s of rig time (target %2 s)</source>
+        <translation>装置用时共 %1 s（目标 %2 s）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="356"/>
+        <source>— over the 10-minute target</source>
+        <translation>— 超出 10 分钟目标</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="402"/>
+        <source>3. Connect the rig</source>
+        <translation>3. 连接检定装置</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="404"/>
+        <source>Plug the rig into USB. It is detected automatically; you can also type a port.</source>
+        <translation>将检定装置接入 USB，系统自动识别；也可手动输入端口。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="412"/>
+        <source>Detect again</source>
+        <translation>重新检测</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="422"/>
+        <source>Rig port</source>
+        <translation>装置端口</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="424"/>
+        <source>Journal</source>
+        <translation>运行记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="429"/>
+        <source>Start verification</source>
+        <translation>开始检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="437"/>
+        <source>(unfinished run found: it will be resumed)</source>
+        <translation>（发现未完成的检定，将继续进行）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="442"/>
+        <source>Searching for rigs…</source>
+        <translation>正在搜索检定装置…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="454"/>
+        <source>Found %1 on %2</source>
+        <translation>在 %2 上找到 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="457"/>
+        <source>No rig found. Check the USB cable or type the port.</source>
+        <translation>未找到检定装置。请检查 USB 线缆或手动输入端口。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="478"/>
+        <source>4. Measurement</source>
+        <translation>4. 测量</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="479"/>
+        <source>Keep the leads connected. The run pauses if the rig is unplugged.</source>
+        <translation>请保持测试线连接。检定装置断开时检定将暂停。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="502"/>
+        <source>Time left</source>
+        <translation>剩余时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="515"/>
+        <source>OK</source>
+        <translation>确定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="516"/>
+        <location filename="../../app/views/verification_wizard.py" line="802"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="532"/>
+        <source>Rig disconnected. Plug the USB cable back in: the run resumes by itself.</source>
+        <translation>检定装置已断开。重新插上 USB 线缆后检定将自动继续。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="536"/>
+        <source>or type the new port</source>
+        <translation>或输入新端口</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="538"/>
+        <source>Reconnect</source>
+        <translation>重新连接</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="552"/>
+        <source>Voltage (V)</source>
+        <translation>电压 (V)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="553"/>
+        <location filename="../../app/views/verification_wizard.py" line="578"/>
+        <location filename="../../app/views/verification_wizard.py" line="890"/>
+        <source>Current (A)</source>
+        <translation>电流 (A)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="555"/>
+        <source>Running error (%)</source>
+        <translation>实时误差 (%)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="578"/>
+        <location filename="../../app/views/verification_wizard.py" line="890"/>
+        <source>Point</source>
+        <translation>负载点</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="578"/>
+        <source>Reading 1 (%)</source>
+        <translation>读数1 (%)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="578"/>
+        <source>Reading 2 (%)</source>
+        <translation>读数2 (%)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="579"/>
+        <source>Mean (%)</source>
+        <translation>平均值 (%)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="579"/>
+        <location filename="../../app/views/verification_wizard.py" line="890"/>
+        <source>Result</source>
+        <translation>结论</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="588"/>
+        <location filename="../../app/views/verification_wizard.py" line="902"/>
+        <source>Insulation</source>
+        <translation>绝缘电阻</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="589"/>
+        <location filename="../../app/views/verification_wizard.py" line="903"/>
+        <source>Clock error</source>
+        <translation>时钟误差</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="590"/>
+        <source>Stream</source>
+        <translation>数据流</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="595"/>
+        <source>Load points</source>
+        <translation>负载点</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="598"/>
+        <source>Log</source>
+        <translation>日志</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="687"/>
+        <source>Stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="738"/>
+        <source>%1 frames, %2 lost, %3 garbled</source>
+        <translation>%1 帧，丢失 %2，错误 %3</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="763"/>
+        <source>Reading %1 at %2: %3 %</source>
+        <translation>%2 第 %1 次读数：%3 %</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="780"/>
+        <source>%1 s (limit ±%2 s)</source>
+        <translation>%1 s（限值 ±%2 s）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="787"/>
+        <source>Rig disconnected: %1</source>
+        <translation>检定装置已断开：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="791"/>
+        <source>Reconnected to %1; resuming</source>
+        <translation>已重新连接 %1，继续检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="802"/>
+        <source>Skip</source>
+        <translation>跳过</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="822"/>
+        <source>Finished: %1</source>
+        <translation>完成：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="830"/>
+        <source>The run stopped with an error</source>
+        <translation>检定因出错而中止</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="835"/>
+        <source>Stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="883"/>
+        <source>5. Result</source>
+        <translation>5. 结果</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="884"/>
+        <source>Check the figures, then sign the result and issue the certificate.</source>
+        <translation>核对数据后签署结果并出具检定证书。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="890"/>
+        <source>Mean error (%)</source>
+        <translation>平均误差 (%)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="901"/>
+        <source>Standard (rig)</source>
+        <translation>标准装置</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="905"/>
+        <source>Next verification due</source>
+        <translation>下次检定到期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="906"/>
+        <source>Interruptions</source>
+        <translation>中断次数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="929"/>
+        <source>Passphrase of your signing key</source>
+        <translation>签名密钥口令</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="932"/>
+        <source>Create key with this passphrase</source>
+        <translation>用此口令创建密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="934"/>
+        <source>Sign and queue for upload</source>
+        <translation>签名并加入上传队列</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="936"/>
+        <source>Save certificate PDF</source>
+        <translation>保存证书 PDF</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="938"/>
+        <source>Upload now</source>
+        <translation>立即上传</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="949"/>
+        <source>Inspector name</source>
+        <translation>检定员姓名</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="950"/>
+        <source>Signing key</source>
+        <translation>签名密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="951"/>
+        <source>Passphrase</source>
+        <translation>口令</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="957"/>
+        <source>Sign, issue and upload</source>
+        <translation>签名、出证并上传</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="991"/>
+        <source>No key yet at %1</source>
+        <translation>%1 处尚无密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1004"/>
+        <source>Key created (%1). Have its public key registered before uploading.</source>
+        <translation>密钥已创建（%1）。上传前请先登记其公钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1017"/>
+        <source>Enter your inspector ID first.</source>
+        <translation>请先输入检定员编号。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1031"/>
+        <source>Signed with key %1 and queued as %2.</source>
+        <translation>已用密钥 %1 签名，并以 %2 加入上传队列。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1057"/>
+        <source>Certificate saved to %1</source>
+        <translation>证书已保存至 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1066"/>
+        <source>Uploading…</source>
+        <translation>正在上传…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1077"/>
+        <source>Uploaded: %1, already there: %2</source>
+        <translation>已上传：%1，已存在：%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1082"/>
+        <source>Kept %1: %2</source>
+        <translation>%1 保留在队列中：%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1085"/>
+        <source>Platform unreachable, entries stay queued: %1</source>
+        <translation>无法连接平台，条目仍在队列中：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1123"/>
+        <source>All items conform</source>
+        <translation>全部符合</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1156"/>
+        <source>Pile verification</source>
+        <translation>充电桩检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="899"/>
+        <source>Pile</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="948"/>
+        <source>Inspector ID</source>
+        <translation>检定员编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="216"/>
+        <source>Station</source>
+        <translation>充电站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="219"/>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="423"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="217"/>
+        <source>Operator</source>
+        <translation>运营商</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="554"/>
+        <source>Power (kW)</source>
+        <translation>功率 (kW)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="498"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="235"/>
+        <source>Pile ID</source>
+        <translation>充电桩编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="99"/>
+        <source>Connect the rig: voltage and current leads to the meter, pulse lead to the meter's pulse output, RS-485 to the meter port. Start energising?</source>
+        <translation>连接检定装置：电压、电流测试线接电能表，脉冲线接电能表脉冲输出，RS-485 接电能表通信口。是否开始通电？</translation>
+    </message>
+</context>
+<context>
+    <name>WorkOrdersView</name>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="64"/>
+        <source>Open</source>
+        <translation>进行中</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="64"/>
+        <source>Closed</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="64"/>
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="71"/>
+        <source>{h} h {m} min</source>
+        <translation>{h} 小时 {m} 分钟</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="73"/>
+        <source>{m} min</source>
+        <translation>{m} 分钟</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="149"/>
+        <source>No.</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="150"/>
+        <location filename="../../app/views/work_orders.py" line="368"/>
+        <source>Title</source>
+        <translation>标题</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="151"/>
+        <location filename="../../app/views/work_orders.py" line="367"/>
+        <source>Inspector</source>
+        <translation>检定员</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="153"/>
+        <source>Progress</source>
+        <translation>进度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="154"/>
+        <source>Estimated time</source>
+        <translation>预计用时</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="155"/>
+        <source>Travel</source>
+        <translation>路程</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="160"/>
+        <source>#</source>
+        <translation>序号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="160"/>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="168"/>
+        <source>%v of %m piles verified</source>
+        <translation>已检定 %v / %m 个充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="170"/>
+        <source>Take offline…</source>
+        <translation>导出离线包…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="173"/>
+        <source>Upload results</source>
+        <translation>上传结果</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="179"/>
+        <source>Upload anyway</source>
+        <translation>仍然上传</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="203"/>
+        <source>All work orders</source>
+        <translation>全部工单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="203"/>
+        <source>My work orders</source>
+        <translation>我的工单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="252"/>
+        <source>Work order {id}: {title}</source>
+        <translation>工单 {id}：{title}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="254"/>
+        <source>Piles: {n} · estimated {time} (10 min per pile + {km} km at 30 km/h)</source>
+        <translation>充电桩：{n} 个 · 预计 {time}（每桩 10 分钟 + 路程 {km} km，按 30 km/h 计）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="279"/>
+        <source>Verified</source>
+        <translation>已检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="290"/>
+        <source>{n} uploaded</source>
+        <translation>已上传 {n} 条</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="291"/>
+        <source>{n} waiting</source>
+        <translation>待上传 {n} 条</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="294"/>
+        <source>platform unreachable</source>
+        <translation>无法连接平台</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="296"/>
+        <source>{n} refused</source>
+        <translation>被拒绝 {n} 条</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="301"/>
+        <source>work order {id}</source>
+        <translation>工单 {id}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="303"/>
+        <source>no open work order</source>
+        <translation>无进行中的工单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="335"/>
+        <source>Take work order offline</source>
+        <translation>导出工单离线包</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="337"/>
+        <source>Field package (*.sqlite)</source>
+        <translation>现场离线包 (*.sqlite)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="356"/>
+        <source>New work order</source>
+        <translation>新建工单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="375"/>
+        <source>Route (nearest station next):</source>
+        <translation>路线（依次前往最近的充电站）：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="395"/>
+        <source>{n}. {station} — {piles} (start)</source>
+        <translation>{n}. {station} — {piles}（起点）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="399"/>
+        <source>{n}. {station} — {piles} (+{km} km)</source>
+        <translation>{n}. {station} — {piles}（+{km} km）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="404"/>
+        <source>Piles: {n} · estimated {time}</source>
+        <translation>充电桩：{n} 个 · 预计 {time}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="413"/>
+        <source>Choose an inspector</source>
+        <translation>选择检定员</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="160"/>
+        <source>Pile</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="152"/>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="160"/>
+        <source>Station</source>
+        <translation>充电站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="160"/>
+        <source>Due date</source>
+        <translation>到期日</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="160"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="372"/>
+        <source>Create</source>
+        <translation>创建</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="307"/>
+        <source>Pile {pile} was moved to {where} while you were offline: {vid} not uploaded</source>
+        <translation>离线期间充电桩 {pile} 已调整（现属：{where}）：{vid} 未上传</translation>
     </message>
 </context>
 </TS>
