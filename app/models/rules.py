@@ -928,13 +928,12 @@ def _tariff_rule(
     np.cumsum(seg_len, out=local_off[1:])
     within = np.arange(total) - local_off[:-1][bill_of]
     p = np.maximum(samples[seg_start[bill_of] + within], 0) if total else np.zeros(0, np.int64)
-    t = start[bill_of] + within * interval[k_of][bill_of] * 1000
-    minute = ((t + CST_OFFSET_MS) % DAY_MS) // 60_000
-    pe = reg.energy_e4[trow[bill_of], minute] if total else np.zeros(0, np.int64)
-    psv = reg.service_e4[trow[bill_of], minute] if total else np.zeros(0, np.int64)
-    uncovered = np.zeros(len(rows), bool)
-    if total:
-        np.logical_or.at(uncovered, bill_of, pe < 0)
+    local0 = (start + CST_OFFSET_MS) % DAY_MS  # local ms of day at each session's start
+    minute = (local0[bill_of] + within * (interval[k_of] * 1000)[bill_of]) // 60_000 % 1440
+    cell = (trow * 1440)[bill_of] + minute  # flat [tariff row, minute] index
+    pe = reg.energy_e4.ravel()[cell]
+    psv = reg.service_e4.ravel()[cell]
+    uncovered = _segment_sums((pe < 0).astype(np.int64), local_off) > 0
     w = _segment_sums(p, local_off)
     num_e = _segment_sums(p * pe, local_off)
     num_s = _segment_sums(p * psv, local_off)
