@@ -522,6 +522,7 @@ _SESSION_COLS = (
     "stop_wh",
     "energy_wh",
     "interval_s",
+    "power_w",
 )
 _SESSION_INTS = ("entry_index", "start_ms", "stop_ms", "start_wh", "stop_wh", "energy_wh")
 
@@ -774,20 +775,14 @@ def _first_session_register(conn: Connection, s: Cols, copy: np.ndarray, out: _O
             )
 
 
-def _power(conn: Connection, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(samples as int64, offsets[n+1]) for the given session entries, in that order."""
-    if not len(entries):
+def _power(blobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(samples as int64, offsets[n+1]) of ``power_w`` blobs (little-endian int32 each)."""
+    if not len(blobs):
         return np.zeros(0, np.int64), np.zeros(1, np.int64)
-    stmt = text("SELECT entry_index, power_w FROM sessions WHERE entry_index IN :ids").bindparams(
-        bindparam("ids", expanding=True)
-    )
-    blobs: dict[int, bytes] = {}
-    for chunk in _chunks(entries.tolist()):
-        blobs.update(conn.execute(stmt, {"ids": chunk}).all())
-    ordered = [bytes(blobs[e]) for e in entries.tolist()]
-    lengths = np.fromiter(map(len, ordered), np.int64, len(ordered)) // 4
-    samples = np.frombuffer(b"".join(ordered), "<i4").astype(np.int64)
-    offsets = np.zeros(len(ordered) + 1, np.int64)
+    parts = [bytes(b) for b in blobs.tolist()]  # memoryview on PostgreSQL
+    lengths = np.fromiter(map(len, parts), np.int64, len(parts)) // 4
+    samples = np.frombuffer(b"".join(parts), "<i4").astype(np.int64)
+    offsets = np.zeros(len(parts) + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])
     return samples, offsets
 
@@ -820,7 +815,7 @@ def _billing_rules(
     if not len(focus_rows):
         return
     entries = s["entry_index"][focus_rows]
-    samples, offsets = _power(conn, entries)
+    samples, offsets = _power(s["power_w"][focus_rows])
     nsamp = np.diff(offsets)
     class_pm = _lookup(reg.meter_class_pm, s["meter_id"][focus_rows], UNKNOWN_CLASS_PERMILLE)
     energy = s["energy_wh"][focus_rows]
