@@ -26,6 +26,15 @@ Why this shape:
   store: the demo's clock is simulated and a store replayed from a year-old log must not
   find every meter silent.
 
+R14 (meter energy vs its own power profile) is the check that catches a mis-measuring
+meter: the operator bills the metered energy, so R01 (billed vs metered) cannot see it.
+
+Schema notes (workarounds, no schema change): the migrated ``sessions`` table has no
+(meter_id, start_ms) index although ``store.metadata`` declares one, so session queries
+also filter on the meters' piles to use (pile_id, start_ms) — a session naming another
+pile than its meter's registry record is therefore not seen by the per-meter rules;
+``meter_keys`` has no time column, so R12 findings are dated by the meter record.
+
 R13 (signature failure) is not here on purpose: an entry whose signature fails never
 reaches the store — the sync halts and raises its own alarm (rule_id ``"L1"``).
 """
