@@ -107,13 +107,15 @@ def prove_inclusion(store_url, platform: str, vkey: str, index: int):
         client.close()
 
 
-def _grab_alone(widget: QWidget):
-    parent = widget.parentWidget()
-    size = widget.size()
+def _grab_alone(scroll: QScrollArea):
+    """Renders a dock's view alone at 1600×1000 (for `main.py screenshot`), then puts it
+    back in its dock."""
+    widget = scroll.takeWidget()
     widget.resize(1600, 1000)
+    widget.show()
+    QCoreApplication.processEvents()
     pixmap = widget.grab()
-    widget.resize(size)
-    del parent
+    scroll.setWidget(widget)
     return pixmap
 
 
@@ -221,7 +223,7 @@ class MainWindow(QMainWindow):
     def _initial_sizes(self) -> None:
         """The map gets the room; docks start compact (a saved layout overrides this)."""
         self.resizeDocks([self.docks["alarms"]], [230], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["explorer"]], [640], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["explorer"]], [760], Qt.Orientation.Horizontal)
 
     def _show_session(self, entry_index: int) -> None:
         self.session_lookup.show_entry(entry_index)
@@ -394,7 +396,7 @@ class MainWindow(QMainWindow):
         alone in the window's place so it renders at full size."""
         yield "main", self.grab
         for name, dock in self.docks.items():
-            yield name, lambda dock=dock: _grab_alone(dock.widget().widget())
+            yield name, lambda dock=dock: _grab_alone(dock.widget())
 
     # ---- lifecycle ----------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -59,34 +59,36 @@ def main(argv: list[str]) -> int:
     demo = Demo(piles=args.piles, speed=600, fault_scale=400)
     platform = demo.start()
     vkey = demo.vkey_path.read_text().strip()
-    window = MainWindow(demo.store_url, platform, vkey)
-    window.resize(1600, 1000)
-    window.show()
 
-    def pump(seconds: float) -> None:
+    def pump(seconds: float, until=None) -> None:
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        while time.monotonic() < end and not (until and until()):
             loop = QEventLoop()
             QTimer.singleShot(100, loop.quit)
             loop.exec()
 
     try:
         pump(args.seconds)
-        window.reload_map()
-        pile, session = _busiest_pile(demo.store_url)
-        if pile:
-            window.open_pile(pile)
-            window.session_lookup.lookup_session_id(session)
-        pump(4)
+        # One window per language: widgets take their texts when they are built.
         for language in ("zh_CN", "en"):
             install_language(app, language)
-            window.retranslate() if hasattr(window, "retranslate") else None
-            pump(1)
+            window = MainWindow(demo.store_url, platform, vkey)
+            window.resize(1600, 1000)
+            window.show()
+            pump(30, until=lambda w=window: w._last_sync is not None)
+            window.reload_map()
+            pile, session = _busiest_pile(demo.store_url)
+            pump(3)
+            if pile:
+                window.open_pile(pile)
+                window.session_lookup.lookup_session_id(session)
+            pump(4)
             for name, grab in window.screenshot_targets():
                 path = args.out / f"{name}_{language}.png"
                 grab().save(str(path))
                 print(path)
+            window.shutdown()
+            window.deleteLater()
     finally:
-        window.shutdown()
         demo.stop()
     return 0

@@ -14,6 +14,7 @@ import threading
 from PySide6.QtCore import (
     QAbstractTableModel,
     QCoreApplication,
+    QLocale,
     QModelIndex,
     QObject,
     QSettings,
@@ -100,7 +101,7 @@ class AlarmTableModel(QAbstractTableModel):
         alarm = self.alarms[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            english = QSettings().value("ui/language", "zh_CN") == "en"
+            english = not QLocale().name().startswith("zh")
             return [
                 _severity_label(alarm.severity),
                 alarm.title_en if english else alarm.title_zh,
