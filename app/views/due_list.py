@@ -213,14 +213,6 @@ class DueListView(QWidget):
     pile_activated = Signal(str)
     """Double-click on a row: the main window opens the pile detail."""
 
-    GROUPS: tuple[tuple[str | None, str], ...] = (
-        (None, "All due"),
-        ("overdue", "Overdue"),
-        ("due_30", "Due within 30 days"),
-        ("due_90", "Due within 90 days"),
-        ("triggered", "Triggered by anomalies"),
-    )
-
     def __init__(
         self,
         reader: StoreReader,
@@ -238,8 +230,12 @@ class DueListView(QWidget):
         self.proxy.setSourceModel(self.model)
 
         self.group = QComboBox()
-        for key, text in self.GROUPS:
-            self.group.addItem(tr(text), key)
+        # Literal tr() calls, so the extractor sees every label.
+        self.group.addItem(tr("All due"), None)
+        self.group.addItem(tr("Overdue"), "overdue")
+        self.group.addItem(tr("Due within 30 days"), "due_30")
+        self.group.addItem(tr("Due within 90 days"), "due_90")
+        self.group.addItem(tr("Triggered by anomalies"), "triggered")
         self.search = QLineEdit(placeholderText=tr("Search pile, station, district…"))
         self.summary = QLabel()
         self.export_csv_button = QPushButton(tr("Export CSV…"))

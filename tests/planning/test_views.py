@@ -1,7 +1,7 @@
 """Smoke tests of the due list, work orders and sign-in widgets (pytest-qt, offscreen).
 
 With ``PLAN_PNG_DIR`` set, each test also writes its 1600×1000 render there
-(``plan_due_list.png`` ...), to look at.
+(``plan_due_list.png`` ...), to look at; ``PLAN_LANG=zh_CN`` renders in Chinese.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from app.application import load_fonts
+from app.application import install_language, load_fonts
 from app.models import store as st
 from app.models.field_package import Conflict, FieldUploadReport
 from app.models.workorders import create_work_order
 from app.views.due_list import DueListView
 from app.views.sign_in import FirstRunDialog, SignInDialog, needs_first_run
+from app.views.sign_in import tr as tr_sign_in
 from app.views.table_models import StoreReader
 from app.views.work_orders import CreateWorkOrderDialog, WorkOrdersView
 from tests.planning.conftest import PASSWORD, TODAY, Office, add_anomaly, verification_record
@@ -32,9 +33,15 @@ def reader(office: Office, qtbot: QtBot) -> Iterator[StoreReader]:
     family = load_fonts()
     if family:
         QApplication.setFont(QFont(family, 10))
+    language = os.environ.get("PLAN_LANG")
+    app = QApplication.instance()
+    if language and app is not None:
+        install_language(app, language)
     reader = StoreReader(office.store)
     yield reader
     reader.shutdown()
+    if language and app is not None:
+        install_language(app, "en")
 
 
 def render(widget: QWidget, name: str, tmp_path: Path, *, dialog: bool = False) -> Path:
@@ -168,7 +175,7 @@ def test_sign_in_dialogs(office: Office, reader: StoreReader, qtbot: QtBot, tmp_
         first.password.setText(PASSWORD)
         first.repeat.setText(PASSWORD + "x")
         first.buttons.accepted.emit()
-        assert "differ" in first.error.text()
+        assert first.error.text() == tr_sign_in("The two passwords differ")
         render(first, "first_run", tmp_path, dialog=True)
         first.repeat.setText(PASSWORD)
         with qtbot.waitSignal(first.accepted, timeout=5000):
