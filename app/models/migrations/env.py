@@ -15,6 +15,13 @@ from app.models.store import metadata
 config = context.config
 
 
+def _target_metadata() -> list:
+    """Every module's tables: the store's and the planning tables (migration 0002)."""
+    from app.models import plan_tables
+
+    return [metadata, plan_tables.metadata]
+
+
 def _include_name(name: str | None, type_: str, _parent: object) -> bool:
     # SQLite keeps its own bookkeeping tables; they are not part of our schema.
     return not (type_ == "table" and name is not None and name.startswith("sqlite_"))
@@ -23,7 +30,7 @@ def _include_name(name: str | None, type_: str, _parent: object) -> bool:
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        target_metadata=_target_metadata(),
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTER needs batches
         compare_type=True,
         include_name=_include_name,
@@ -49,7 +56,7 @@ def run_migrations_online() -> None:
 if context.is_offline_mode():
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
-        target_metadata=metadata,
+        target_metadata=_target_metadata(),
         literal_binds=True,
     )
     with context.begin_transaction():
