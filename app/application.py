@@ -66,6 +66,49 @@ def create_application(argv: list[str], language: str | None = None) -> QApplica
     return app
 
 
+DEMO_PASSWORD = "anxin-demo"
+
+
+def _sign_in(store_url: str | None, demo: bool):
+    """Signs the user in (first run: create the administrator). The demo signs in a
+    demo regulator itself; its users are documented in the README."""
+    from app.models import users
+    from app.models.store import Store
+
+    store = Store.open(store_url)
+    try:
+        if demo:
+            with store.transaction() as conn:
+                if not users.has_users(conn):
+                    admin = users.create_first_administrator(
+                        conn, "admin", "演示管理员", DEMO_PASSWORD
+                    )
+                    users.create_user(
+                        conn, admin, "regulator", "演示监管人员", "regulator", DEMO_PASSWORD
+                    )
+                    users.create_user(
+                        conn,
+                        admin,
+                        "inspector",
+                        "演示检定员",
+                        "inspector",
+                        DEMO_PASSWORD,
+                        inspector_id="INS001",
+                    )
+            with store.transaction() as conn:
+                return users.sign_in(conn, "regulator", DEMO_PASSWORD)
+        from app.views.sign_in import sign_in_flow
+        from app.views.table_models import StoreReader
+
+        reader = StoreReader(store)
+        try:
+            return sign_in_flow(store, reader)
+        finally:
+            reader.shutdown()
+    finally:
+        store.close()
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="main.py", description="Open the workstation window.")
     parser.add_argument(
@@ -89,7 +132,12 @@ def main(argv: list[str]) -> int:
         platform = demo.start()
         vkey = demo.vkey_path.read_text().strip()
         store_url = demo.store_url
-    window = MainWindow(store_url, platform or None, vkey or None)
+    session = _sign_in(store_url, demo is not None)
+    if session is None:
+        if demo is not None:
+            demo.stop()
+        return 0
+    window = MainWindow(store_url, platform or None, vkey or None, session=session)
     window.show()
     try:
         return app.exec()

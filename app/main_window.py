@@ -123,12 +123,17 @@ class MainWindow(QMainWindow):
     sync_status = Signal(str)
 
     def __init__(
-        self, store_url: str | None = None, platform: str | None = None, vkey: str | None = None
+        self,
+        store_url: str | None = None,
+        platform: str | None = None,
+        vkey: str | None = None,
+        session=None,
     ) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.setWindowTitle(tr("Anxin Charging — Metrology Supervision Workstation"))
         self.store_url = store_url
+        self.session = session  # the signed-in user (app.models.users.Session) or None
         self._threads: list[QThread] = []
         self._workers: list = []
         self._sync_worker: SyncWorker | None = None
@@ -193,7 +198,8 @@ class MainWindow(QMainWindow):
         from app.views.session_lookup import SessionLookupView
         from app.views.table_models import StoreReader
 
-        self.reader = StoreReader(st.Store.open(self.store_url), self)
+        self.store = st.Store.open(self.store_url)
+        self.reader = StoreReader(self.store, self)
         self.explorer = ExplorerView(self.reader)
         self.pile_detail = PileDetailView(self.reader)
         self.session_lookup = SessionLookupView(self.reader)
@@ -201,12 +207,30 @@ class MainWindow(QMainWindow):
         self.map_panel.pile_clicked.connect(self.open_pile)
         self.pile_detail.session_activated.connect(self._show_session)
         self.session_lookup.pile_requested.connect(self.open_pile)
+        from app.views.due_list import DueListView
+
+        self.due_list = DueListView(self.reader, self.session)
+        self.due_list.pile_activated.connect(self.open_pile)
+        self.due_list.status_message.connect(lambda m: self.statusBar().showMessage(m, 10000))
         # One column of tabbed docks beside the map keeps 1600-px screens usable.
         self.add_dock("explorer", tr("Operators, stations, piles"), self.explorer)
         self.add_dock("pile", tr("Pile detail"), self.pile_detail)
         self.add_dock("lookup", tr("Session lookup"), self.session_lookup)
         self.tabifyDockWidget(self.docks["explorer"], self.docks["pile"])
         self.tabifyDockWidget(self.docks["pile"], self.docks["lookup"])
+        self.add_dock("due", tr("Verification due"), self.due_list)
+        self.tabifyDockWidget(self.docks["lookup"], self.docks["due"])
+        if self.session is not None:
+            from app.views.work_orders import WorkOrdersView
+
+            self.work_orders = WorkOrdersView(self.reader, self.session)
+            self.work_orders.status_message.connect(
+                lambda m: self.statusBar().showMessage(m, 10000)
+            )
+            self.add_dock("orders", tr("Work orders"), self.work_orders)
+            self.due_list.create_order_requested.connect(self._create_work_order)
+            self.work_orders.export_requested.connect(self._export_field_package)
+            self.tabifyDockWidget(self.docks["due"], self.docks["orders"])
         self.docks["explorer"].raise_()
 
         self.alarm_view = AlarmQueueView(self.store_url)
@@ -219,6 +243,47 @@ class MainWindow(QMainWindow):
         self.add_dock(
             "alarms", tr("Alarms"), self.alarm_view, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+
+    def _create_work_order(self, pile_ids: list, reasons: dict) -> None:
+        """The regulator's dialog: inspector, route, estimate; the model checks the role."""
+        from app.views.work_orders import CreateWorkOrderDialog
+
+        dialog = CreateWorkOrderDialog(
+            self.store, self.reader, self.session, pile_ids, reasons, self
+        )
+        if dialog.exec():
+            self.work_orders.refresh()
+            self.due_list.refresh()
+            self.docks["orders"].raise_()
+
+    def _export_field_package(self, order_id: int, path: str) -> None:
+        """ "Take this work order offline": a store file for the inspector's laptop."""
+        from app.models.field_package import export_field_package
+        from ledger.client import LogClient
+
+        def export() -> str:
+            client = LogClient(self._platform, self._vkey) if self._platform else None
+            try:
+                summary = export_field_package(
+                    self.store, self.session, order_id, path, client=client
+                )
+            finally:
+                if client is not None:
+                    client.close()
+            return str(summary)
+
+        call = Call(export)
+        call.done.connect(
+            lambda text: self.statusBar().showMessage(
+                tr("Field package written: %1").replace("%1", path), 15000
+            )
+        )
+        call.failed.connect(lambda message: QMessageBox.warning(self, tr("Field package"), message))
+        thread = start_in_thread(call, self)
+        call.done.connect(thread.quit)
+        call.failed.connect(thread.quit)
+        self._threads.append(thread)
+        self._workers.append(call)
 
     def _initial_sizes(self) -> None:
         """The map gets the room; docks start compact (a saved layout overrides this)."""
@@ -337,6 +402,7 @@ class MainWindow(QMainWindow):
         if info["applied"]:
             self.alarm_view.poller.refresh()  # new alarms on screen now, not at the next poll
             self.explorer.refresh()
+            self.due_list.refresh()
         self._update_status()
         if info["applied"] and not self._map_timer.isActive():
             self._map_timer.start(1500)
@@ -405,6 +471,7 @@ class MainWindow(QMainWindow):
             self._sync_worker.stop()
         self.alarm_view.shutdown()
         self.reader.shutdown()
+        self.store.close()
         for thread in self._threads:
             thread.quit()
         for thread in self._threads:

@@ -124,3 +124,18 @@ def test_export_evidence_bundle_for_a_session_verifies_offline(qtbot, platform, 
         text=True,
     )
     assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+
+
+def test_signed_in_regulator_gets_due_list_and_work_orders(qtbot, tmp_path):
+    from app.application import DEMO_PASSWORD, _sign_in
+
+    url = f"sqlite:///{tmp_path / 'ws.sqlite'}"
+    session = _sign_in(url, demo=True)
+    assert session.username == "regulator" and session.role == "regulator"
+    window = MainWindow(url, session=session)
+    qtbot.addWidget(window)
+    try:
+        assert {"due", "orders", "alarms", "explorer", "pile", "lookup"} <= set(window.docks)
+    finally:
+        window.shutdown()
+    assert DEMO_PASSWORD
