@@ -235,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             del entries
             gc.collect()
             t0 = time.perf_counter()
-            findings = rules.full_rescan(store, workers=args.workers)
+            timings: dict[str, float] = {}
+            findings = rules.full_rescan(store, workers=args.workers, timings=timings)
             t_scan = time.perf_counter() - t0
             t0 = time.perf_counter()
             again = rules.full_rescan(store)
@@ -276,6 +277,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{types['heartbeat']:,} heartbeats → {rate:,.0f} sessions/s "
         f"(second rescan {t_rescan:.2f} s, {len(again)} new: idempotent)"
     )
+    if timings:
+        parts = ", ".join(
+            f"{k} {v:.2f} s" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])
+        )
+        print(f"  phases: {parts} (rest: listing meters and time bounds)")
+        t_sessions = timings.get("sessions", 0.0)
+        print(
+            f"  session rules alone (R01–R08, R10 frozen, R14): {sessions / t_sessions:,.0f} "
+            f"sessions/s → {t_sessions / sessions * YEAR_SESSIONS:.0f} s for "
+            f"{YEAR_SESSIONS / 1e6:.1f} M sessions; heartbeat rules (R09, R10 silent): "
+            f"{types['heartbeat'] / timings.get('heartbeats', 1e-9):,.0f} heartbeats/s"
+        )
     per_session = t_scan / sessions
     year = per_session * YEAR_SESSIONS
     print(

@@ -45,6 +45,7 @@ import itertools
 import json
 import multiprocessing
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -536,12 +537,26 @@ _SESSION_COLS = (
 _SESSION_INTS = ("entry_index", "start_ms", "stop_ms", "start_wh", "stop_wh", "energy_wh")
 
 
+class _Stopwatch:
+    """Adds the time since the last lap to ``timings[name]`` (bench breakdowns)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings, self.last = timings, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[name] = self.timings.get(name, 0.0) + now - self.last
+        self.last = now
+
+
 def _scan_chunk(
     conn: Connection,
     reg: _Registry,
     meter_ids: Sequence[str],
     since: int | None,
     until: int | None,
+    timings: dict[str, float] | None = None,
 ) -> list[Finding]:
     """Every windowed rule over ``meter_ids`` × [since, until); see the module doc.
 
@@ -550,6 +565,7 @@ def _scan_chunk(
     2 × heartbeat_s via ``LEAD``, the heartbeats around each billed session) and only
     the candidates come back.
     """
+    clock = _Stopwatch(timings)
     out = _Out()
     s = _windowed(
         conn,
@@ -562,6 +578,12 @@ def _scan_chunk(
         (*_SESSION_INTS, "interval_s"),
         reg.meter_pile,
     )
+    s = _sort(s, ("entry_index", "start_ms"), "meter_id")
+    copy = _session_rules(s, reg, out)
+    _first_session_register(conn, s, copy, out)
+    _billing_rules(conn, s, reg, meter_ids, since, until, out)
+    _frozen_rule(conn, reg.meter_pile, meter_ids, since, until, out)
+    clock.lap("sessions")
     seals = _windowed(
         conn,
         "seal_events",
@@ -572,15 +594,12 @@ def _scan_chunk(
         until,
         ("entry_index", "at_ms"),
     )
-    s = _sort(s, ("entry_index", "start_ms"), "meter_id")
-    copy = _session_rules(s, reg, out)
-    _first_session_register(conn, s, copy, out)
-    _billing_rules(conn, s, reg, meter_ids, since, until, out)
+    _seal_rule(seals, reg, out)
+    clock.lap("seals")
     bad_clock, gaps = _heartbeat_pass(conn, meter_ids, since, until)
     _clock_rule(bad_clock, reg, out)
     _silence_rule(s, seals, reg, gaps, out)
-    _frozen_rule(conn, reg.meter_pile, meter_ids, since, until, out)
-    _seal_rule(seals, reg, out)
+    clock.lap("heartbeats")
     return out.findings
 
 
@@ -1450,10 +1469,13 @@ def _scan_task(
     since: int | None,
     until: int | None,
     keys: bool,
+    timings: dict[str, float] | None = None,
 ) -> list[Finding]:
-    found = _scan_chunk(conn, reg, chunk, since, until)
+    found = _scan_chunk(conn, reg, chunk, since, until, timings)
     if keys:
+        clock = _Stopwatch(timings)
         found += _key_rule(conn, reg, chunk)
+        clock.lap("keys")
     return found
 
 
@@ -1463,6 +1485,7 @@ def full_rescan(
     chunk_meters: int = CHUNK_METERS,
     window_ms: int = CHUNK_WINDOW_MS,
     workers: int = 1,
+    timings: dict[str, float] | None = None,
 ) -> list[Finding]:
     """Every rule over the whole store, in (meters × time window) chunks; returns new findings.
 
@@ -1470,6 +1493,8 @@ def full_rescan(
     each chunk's findings are stored in a short transaction of their own, so memory stays
     bounded by one chunk. Chunks are independent: ``workers > 1`` scans them in that many
     processes (file or server databases only), the parent only stores findings.
+    ``timings`` (sequential runs) collects seconds per phase: sessions, seals, heartbeats,
+    keys, store, trailing.
     """
     with store.engine.connect() as conn:
         reg = _Registry.load(conn)
@@ -1511,8 +1536,10 @@ def full_rescan(
     new: list[Finding] = []
 
     def store_found(found: list[Finding]) -> None:
+        clock = _Stopwatch(timings)
         with store.transaction() as conn:
             new.extend(insert_findings(conn, found))
+        clock.lap("store")
 
     database = store.engine.url.database or ""
     if workers > 1 and len(tasks) > 1 and ":memory:" not in database:
@@ -1524,10 +1551,12 @@ def full_rescan(
     else:
         for chunk, since, until, keys in tasks:
             with store.engine.connect() as conn:
-                found = _scan_task(conn, reg, chunk, since, until, keys)
+                found = _scan_task(conn, reg, chunk, since, until, keys, timings)
             store_found(found)
+    clock = _Stopwatch(timings)
     with store.engine.connect() as conn:
         trailing = _trailing_silence(conn, reg)
+    clock.lap("trailing")
     store_found(trailing)
     new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
     return new
