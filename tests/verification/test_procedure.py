@@ -242,3 +242,27 @@ def test_journal_of_another_plan_is_refused(sim_factory, rig_factory, tmp_path, 
     sim = sim_factory()
     with pytest.raises(JournalMismatch, match="OTHER"):
         VerificationProcedure(rig_factory(sim), plan, journal, prompt=AutoPrompt()).run()
+
+
+def test_ac_three_phase_pile_runs(sim_factory, rig_factory, tmp_path) -> None:
+    pile = make_pile(kind="AC", rated_power_w=21_000, rated_voltage_v=Decimal(220), phases=3)
+    plan = plan_verification(pile)
+    sim = sim_factory(kind="AC", rated_power_kw=21.0, true_error_pct=-0.5)
+    _, result, _ = run(sim, rig_factory, tmp_path, plan)
+    assert result.passed, result.reasons
+    assert result.insulation_test_v == 500
+    assert all(Decimal("-0.7") < p.mean_error_percent < Decimal("-0.3") for p in result.points)
+
+
+def test_noisy_link_still_measures(sim_factory, rig_factory, tmp_path, plan) -> None:
+    """2 % of the rig's lines garbled: queries are retried, bad frames skipped, no energy lost."""
+    sim = sim_factory(true_error_pct=0.6, garble_rate=0.02, seed=5)
+    proc, result, _ = run(sim, rig_factory, tmp_path, plan)
+    assert result.passed, result.reasons
+    assert proc.frames_garbled + proc.frames_dropped > 0 or sim.lines_garbled > 0
+
+
+def test_open_seal_is_recorded(sim_factory, rig_factory, tmp_path, plan) -> None:
+    sim = sim_factory(true_error_pct=0.2, seal_open_at_s=0.0)
+    _, result, _ = run(sim, rig_factory, tmp_path, plan)
+    assert result.seal_closed is False
