@@ -138,10 +138,18 @@ def main(argv: list[str]) -> int:
             demo.stop()
         return 0
     window = MainWindow(store_url, platform or None, vkey or None, session=session)
+    rig = None
+    if demo is not None:
+        from app.devices.simulator import RigSimulator
+
+        rig = RigSimulator(speed=10.0, true_error_pct=0.4, seed=2026)
+        window.rig_ports = [rig.start()]  # the demo's simulated rig on a pseudo-terminal
     window.show()
     try:
         return app.exec()
     finally:
         window.shutdown()
+        if rig is not None:
+            rig.stop()
         if demo is not None:
             demo.stop()

@@ -107,6 +107,48 @@ def prove_inclusion(store_url, platform: str, vkey: str, index: int):
         client.close()
 
 
+def _pile_specs(store_url, limit: int = 20000) -> list:
+    """Worker-thread function: the registry's piles as the wizard's nameplate data."""
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from app.models.verification import PileSpec
+
+    p, m, s = st.piles, st.meters, st.stations
+    with st.Store.open(store_url) as store, store.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                p.c.pile_id,
+                m.c.meter_id,
+                p.c.kind,
+                p.c.rated_power_w,
+                p.c.rated_voltage_v,
+                p.c.max_current_a,
+                m.c.accuracy_class,
+                s.c.name,
+            )
+            .join(m, m.c.pile_id == p.c.pile_id)
+            .join(s, s.c.station_id == p.c.station_id)
+            .where(m.c.connector == 1)
+            .order_by(p.c.pile_id)
+            .limit(limit)
+        ).all()
+    return [
+        PileSpec(
+            pile_id=r.pile_id,
+            meter_id=r.meter_id,
+            kind=r.kind,
+            rated_power_w=r.rated_power_w,
+            rated_voltage_v=Decimal(r.rated_voltage_v if r.kind == "DC" else 220),
+            max_current_a=Decimal(r.max_current_a) if r.max_current_a else None,
+            accuracy_class=r.accuracy_class,
+            station=r.name,
+        )
+        for r in rows
+    ]
+
+
 def _grab_alone(scroll: QScrollArea):
     """Renders a dock's view alone at 1600×1000 (for `main.py screenshot`), then puts it
     back in its dock."""
@@ -134,6 +176,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(tr("Anxin Charging — Metrology Supervision Workstation"))
         self.store_url = store_url
         self.session = session  # the signed-in user (app.models.users.Session) or None
+        self.rig_ports: list[str] = []  # explicit rig ports (the demo's simulated rig)
         self._threads: list[QThread] = []
         self._workers: list = []
         self._sync_worker: SyncWorker | None = None
@@ -285,6 +328,40 @@ class MainWindow(QMainWindow):
         self._threads.append(thread)
         self._workers.append(call)
 
+    def open_verification_wizard(self) -> None:
+        """The guided on-site verification; piles come from the store (on a worker)."""
+        call = Call(_pile_specs, self.store_url)
+        call.done.connect(self._show_wizard)
+        call.failed.connect(lambda m: QMessageBox.warning(self, tr("Verification"), m))
+        thread = start_in_thread(call, self)
+        call.done.connect(thread.quit)
+        call.failed.connect(thread.quit)
+        self._threads.append(thread)
+        self._workers.append(call)
+
+    def _show_wizard(self, piles: list) -> None:
+        from app.models.outbox import Outbox
+        from app.paths import data_dir
+        from app.views.verification_wizard import VerificationWizard
+
+        root = data_dir() / "verification"
+        root.mkdir(parents=True, exist_ok=True)
+        session = self.session
+        wizard = VerificationWizard(
+            piles,
+            journal_dir=root / "journals",
+            outbox=Outbox(root / "outbox", self._platform or ""),
+            key_path=root / f"inspector-{session.username if session else 'local'}.pem",
+            certificate_dir=root / "certificates",
+            inspector_id=getattr(session, "inspector_id", None) or "",
+            inspector_name=getattr(session, "display_name", "") if session else "",
+            explicit_ports=self.rig_ports,
+            parent=self,
+        )
+        wizard.resize(1400, 900)
+        wizard.show()
+        self._wizard = wizard
+
     def _initial_sizes(self) -> None:
         """The map gets the room; docks start compact (a saved layout overrides this)."""
         self.resizeDocks([self.docks["alarms"]], [230], Qt.Orientation.Vertical)
@@ -348,6 +425,10 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         self.view_menu = self.menuBar().addMenu(tr("&View"))
+        verification_menu = self.menuBar().addMenu(tr("Veri&fication"))
+        wizard_action = QAction(tr("On-site verification with the rig…"), self)
+        wizard_action.triggered.connect(self.open_verification_wizard)
+        verification_menu.addAction(wizard_action)
         evidence_menu = self.menuBar().addMenu(tr("&Evidence"))
         export_action = QAction(tr("Export evidence bundle for a session…"), self)
         export_action.triggered.connect(self.export_session_evidence)

@@ -139,3 +139,20 @@ def test_signed_in_regulator_gets_due_list_and_work_orders(qtbot, tmp_path):
     finally:
         window.shutdown()
     assert DEMO_PASSWORD
+
+
+def test_verification_wizard_opens_with_registry_piles(qtbot, platform, tmp_path):
+    world = World()
+    assert post(platform.url, ndjson(world.registry()))[0] == 200
+    window = MainWindow(f"sqlite:///{tmp_path / 'ws.sqlite'}", platform.url, platform.vkey())
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: window._last_sync is not None, timeout=30000)
+        window.open_verification_wizard()
+        qtbot.waitUntil(lambda: getattr(window, "_wizard", None) is not None, timeout=15000)
+        wizard = window._wizard
+        assert wizard.isVisible()
+        assert list(wizard.pile_page.piles) == ["P1"]
+        wizard.close()
+    finally:
+        window.shutdown()
