@@ -1,13 +1,14 @@
 """The columns the city map needs, read in a few set-based queries (no per-pile loop).
 
 Status precedence per pile (worst wins): open alarm > silent > anomaly >
-verification overdue > normal. The codes match app.views.map_data.
+verification overdue (the planning register's due rules) > normal. The codes match
+app.views.map_data.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import Connection, func, select
@@ -16,7 +17,6 @@ from app.models import store as st
 
 NORMAL, ANOMALY, ALARM, OVERDUE, SILENT = 0, 1, 2, 3, 4
 OPEN_ALARM_STATES = ("new", "acknowledged", "dispatched")
-ROTATION_YEARS = 6
 _RANK = {NORMAL: 0, OVERDUE: 1, ANOMALY: 2, SILENT: 3, ALARM: 4}
 
 
@@ -60,9 +60,11 @@ def load_map_columns(conn: Connection, today: datetime | None = None) -> MapColu
             if i is not None and _RANK[code] > _RANK[int(status[i])]:
                 status[i] = code
 
+    from app.models.planning import due_status_by_pile
+
     today = today or datetime.now(UTC)
-    limit = f"{today.year - ROTATION_YEARS:04d}{today:-%m-%d}"
-    mark(conn.execute(select(st.meters.c.pile_id).where(st.meters.c.cert_date < limit)), OVERDUE)
+    due = due_status_by_pile(conn, (today + timedelta(hours=8)).date())  # Beijing date
+    mark(((pid,) for pid, state in due.items() if state == "overdue"), OVERDUE)
     mark(conn.execute(select(st.anomalies.c.pile_id).distinct()), ANOMALY)
     mark(
         conn.execute(
