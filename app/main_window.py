@@ -411,6 +411,24 @@ class MainWindow(QMainWindow):
         self._threads.append(thread)
         self._workers.append(call)
 
+    def import_ocmf(self, path: str | None = None, key_path: str | None = None) -> None:
+        """OCMF records (one per line) verified with the meter's public key, then shown."""
+        from pathlib import Path
+
+        from PySide6.QtWidgets import QFileDialog
+
+        from app.models.ocmf_import import import_file
+        from app.views.ocmf_view import OcmfDialog
+
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, tr("OCMF records"), "", "*")
+            if not path:
+                return
+            key_path, _ = QFileDialog.getOpenFileName(self, tr("Meter public key"), "", "*")
+        rows = import_file(Path(path), Path(key_path) if key_path else None)
+        self._ocmf_dialog = OcmfDialog(rows, self)
+        self._ocmf_dialog.show()
+
     def restore_layout(self) -> None:
         state = QSettings().value("window/state")
         if state is not None:
@@ -433,6 +451,9 @@ class MainWindow(QMainWindow):
         export_action = QAction(tr("Export evidence bundle for a session…"), self)
         export_action.triggered.connect(self.export_session_evidence)
         evidence_menu.addAction(export_action)
+        ocmf_action = QAction(tr("Import OCMF signed meter data…"), self)
+        ocmf_action.triggered.connect(self.import_ocmf)
+        evidence_menu.addAction(ocmf_action)
 
     def open_settings(self) -> None:
         from app.settings_dialog import SettingsDialog

@@ -156,3 +156,18 @@ def test_verification_wizard_opens_with_registry_piles(qtbot, platform, tmp_path
         wizard.close()
     finally:
         window.shutdown()
+
+
+def test_import_ocmf_shows_verified_records(qtbot, tmp_path):
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data" / "ocmf"
+    window = MainWindow(f"sqlite:///{tmp_path / 'ws.sqlite'}")
+    qtbot.addWidget(window)
+    try:
+        window.import_ocmf(str(data / "bauer-bsm-end.ocmf"), str(data / "bauer-bsm-end.pubkey"))
+        table = window._ocmf_dialog.table
+        assert table.rowCount() == 1
+        assert table.item(0, 6).text().startswith("√")
+    finally:
+        window.shutdown()

@@ -1,0 +1,24 @@
+"""OCMF records imported for display: real chargers' records verify, altered ones fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.models.ocmf_import import import_file, import_ocmf
+
+DATA = Path(__file__).parent / "data" / "ocmf"
+
+
+def test_real_charger_records_verify_and_show_energy():
+    rows = import_file(DATA / "bauer-bsm-end.ocmf", DATA / "bauer-bsm-end.pubkey")
+    assert len(rows) == 1 and rows[0].signature_ok, rows[0].message
+    assert rows[0].meter
+
+
+def test_altered_record_and_garbage_are_reported_not_dropped():
+    text = (DATA / "bauer-bsm-end.ocmf").read_text().strip()
+    key = (DATA / "bauer-bsm-end.pubkey").read_text().strip()
+    altered = text.replace('"RV":', '"RV":1', 1) if '"RV":' in text else text[:-10] + "0" * 10
+    rows = import_ocmf([text, altered, "not ocmf"], key)
+    assert [r.signature_ok for r in rows] == [True, False, False]
+    assert rows[2].message
