@@ -22,3 +22,12 @@ def test_altered_record_and_garbage_are_reported_not_dropped():
     rows = import_ocmf([text, altered, "not ocmf"], key)
     assert [r.signature_ok for r in rows] == [True, False, False]
     assert rows[2].message
+
+
+def test_begin_and_end_records_pair_into_a_session_energy():
+    from app.models.ocmf_import import paired_energy_wh
+
+    key = (DATA / "bauer-bsm-end.pubkey").read_text().strip()
+    lines = [(DATA / f"bauer-bsm-{p}.ocmf").read_text().strip() for p in ("begin", "end")]
+    energy = paired_energy_wh(import_ocmf(lines, key))
+    assert energy is not None and energy > 0

@@ -62,3 +62,13 @@ def import_ocmf(lines: list[str], public_key: str | None, source: str = "") -> l
 def import_file(path: Path, key_path: Path | None) -> list[ImportedRecord]:
     key = key_path.read_text().strip() if key_path else None
     return import_ocmf(path.read_text(encoding="utf-8").splitlines(), key, path.name)
+
+
+def paired_energy_wh(rows: list[ImportedRecord]) -> float | None:
+    """Energy between a begin and an end record (BAUER/eBee split a session in two),
+    over the records whose signatures hold; None when they do not pair up."""
+    records = [parse_ocmf(r.text) for r in rows if r.signature_ok]
+    try:
+        return float(session_energy(records).energy_wh)
+    except (OcmfError, ValueError):
+        return None

@@ -24,11 +24,19 @@ class OcmfDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(tr("Imported OCMF records"))
         good = sum(r.signature_ok for r in rows)
-        summary = QLabel(
+        from app.models.ocmf_import import paired_energy_wh
+
+        text = (
             tr("%1 records, %2 with a valid signature")
             .replace("%1", str(len(rows)))
             .replace("%2", str(good))
         )
+        paired = paired_energy_wh(rows)
+        if paired is not None:
+            text += "; " + tr("session energy (begin → end): %1 kWh").replace(
+                "%1", f"{paired / 1000:.3f}"
+            )
+        summary = QLabel(text)
         self.table = QTableWidget(len(rows), 7)
         self.table.setHorizontalHeaderLabels(
             [
