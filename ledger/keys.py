@@ -16,6 +16,7 @@ import base64
 import hashlib
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -66,12 +67,12 @@ class PublicKey:
             raise KeyFormatError(f"public key {text[:40]!r}: non-canonical base64")
         return cls(alg, raw, obj)
 
-    @property
+    @cached_property
     def text(self) -> str:
         return f"{self.alg}:{base64.b64encode(self.raw).decode()}"
 
-    @property
-    def key_id(self) -> str:
+    @cached_property
+    def key_id(self) -> str:  # cached: a full sync asks once per entry
         return key_id_of(self.text)
 
     def verify(self, message: bytes, signature: bytes) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from base64 import b64decode
+from binascii import a2b_base64
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -358,7 +358,7 @@ class LogSync:
                 if head.type in ("authority", "operator", "inspector", "meter"):
                     if working is registry:
                         working = registry.copy()
-                    working.apply(Record.parse(data))
+                    working.apply(_record_from_head(head, data))  # workers parse strictly
             except (RecordError, ValueError) as exc:
                 kind = "unknown-key" if isinstance(exc, UnknownKeyError) else "bad-entry"
                 raise Misbehaviour(
@@ -503,4 +503,4 @@ class _Batch:
 
 def _record_from_head(head: EntryHead, data: bytes) -> Record:
     """The worker already parsed this entry strictly; rebuild it cheaply here."""
-    return Record(head.type, head.body, head.sig["a"], head.key_id, b64decode(head.sig["v"]))
+    return Record(head.type, head.body, head.sig["a"], head.key_id, a2b_base64(head.sig["v"]))
