@@ -79,17 +79,21 @@ class LogClient:
         return entries[:width]
 
     def entries(self, start: int, end: int, tree_size: int) -> Iterator[tuple[int, bytes]]:
-        """Entries [start, end) in order, fetching bundles several at a time."""
+        """Entries [start, end) in order, with up to 32 bundle fetches in flight."""
+        from collections import deque
+
         first, last = start // WIDTH, (end - 1) // WIDTH
-        window = 16
-        for chunk in range(first, last + 1, window):
-            indices = range(chunk, min(chunk + window, last + 1))
-            bundles = self._pool.map(lambda i: (i, self.bundle(i, tree_size)), indices)
-            for i, bundle in bundles:
-                for offset, data in enumerate(bundle):
-                    index = i * WIDTH + offset
-                    if start <= index < end:
-                        yield index, data
+        pending: deque = deque()
+        following = first
+        while pending or following <= last:
+            while following <= last and len(pending) < 32:
+                pending.append((following, self._pool.submit(self.bundle, following, tree_size)))
+                following += 1
+            i, future = pending.popleft()
+            for offset, data in enumerate(future.result()):
+                index = i * WIDTH + offset
+                if start <= index < end:
+                    yield index, data
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from binascii import a2b_base64
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -358,7 +357,7 @@ class LogSync:
                 if head.type in ("authority", "operator", "inspector", "meter"):
                     if working is registry:
                         working = registry.copy()
-                    working.apply(_record_from_head(head, data))  # workers parse strictly
+                    working.apply(head)  # same type and body; the workers parse strictly
             except (RecordError, ValueError) as exc:
                 kind = "unknown-key" if isinstance(exc, UnknownKeyError) else "bad-entry"
                 raise Misbehaviour(
@@ -380,9 +379,10 @@ class LogSync:
                     offending_bytes=data,
                     index=index,
                 )
+        # The heads carry exactly what the projection reads (type, body); the worker
+        # processes have parsed and checked the full records.
         return [
-            (index, _record_from_head(head, data))
-            for (index, data), head in zip(pending.batch, pending.heads, strict=True)
+            (index, head) for (index, _data), head in zip(pending.batch, pending.heads, strict=True)
         ]
 
     # ---- plumbing -----------------------------------------------------------------------
@@ -499,8 +499,3 @@ class _Batch:
     end: int = 0
     root: bytes = b""
     state: bytes = b""
-
-
-def _record_from_head(head: EntryHead, data: bytes) -> Record:
-    """The worker already parsed this entry strictly; rebuild it cheaply here."""
-    return Record(head.type, head.body, head.sig["a"], head.key_id, a2b_base64(head.sig["v"]))
