@@ -145,6 +145,17 @@ def main(argv: list[str]) -> int:
         rig = RigSimulator(speed=10.0, true_error_pct=0.4, seed=2026)
         window.rig_ports = [rig.start()]  # the demo's simulated rig on a pseudo-terminal
     window.show()
+    # SIGTERM/SIGINT quit the event loop so the demo and the workers stop cleanly; the
+    # timer gives Python a moment every half second to run its signal handlers.
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: app.quit())
+    heartbeat = QTimer()
+    heartbeat.start(500)
+    heartbeat.timeout.connect(lambda: None)
     try:
         return app.exec()
     finally:

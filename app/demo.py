@@ -19,6 +19,17 @@ from pathlib import Path
 from app.paths import ROOT, data_dir
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: the kernel sends it SIGTERM when the workstation
+    exits, however it exits (Linux prctl PR_SET_PDEATHSIG), so no demo process lingers."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 @dataclass
 class Demo:
     root: Path = field(default_factory=lambda: data_dir() / "demo")
@@ -104,12 +115,13 @@ class Demo:
         return self.url
 
     def stop(self) -> None:
+        """The simulator first (it flushes what it generated while the platform still
+        listens), then the platform; anything that does not stop in time is killed."""
         for proc in reversed(self.processes):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc in self.processes:
             try:
-                proc.wait(10)
+                proc.wait(8)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
