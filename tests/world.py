@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from app.demo import _die_with_parent
 from ledger import pii
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record
