@@ -163,6 +163,7 @@ class PlatformProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_die_with_parent,  # never outlives the test run, even on failure
         )
         line = self.proc.stdout.readline()
         if not line.startswith("listening on "):
