@@ -88,11 +88,9 @@ class SyncWorker(QObject):
 
 
 def _run_rules(conn, summary) -> None:
-    """Incremental anomaly rules and alarms for one synced batch, when available."""
-    try:
-        from app.models import alarms, rules
-    except ImportError:
-        return
+    """Incremental anomaly rules and alarms for one synced batch (in its transaction)."""
+    from app.models import alarms, rules
+
     findings = rules.run_incremental(conn, summary)
     alarms.open_alarms_for(conn, findings, seal_entries=summary.seal_entries)
 
