@@ -4,132 +4,132 @@
 <context>
     <name>AlarmQueue</name>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="49"/>
+        <location filename="../../app/views/alarm_queue.py" line="50"/>
         <source>new</source>
         <translation>新建</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="50"/>
+        <location filename="../../app/views/alarm_queue.py" line="51"/>
         <source>acknowledged</source>
         <translation>已确认</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="51"/>
+        <location filename="../../app/views/alarm_queue.py" line="52"/>
         <source>dispatched</source>
         <translation>已派单</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="52"/>
+        <location filename="../../app/views/alarm_queue.py" line="53"/>
         <source>resolved</source>
         <translation>已处置</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="53"/>
+        <location filename="../../app/views/alarm_queue.py" line="54"/>
         <source>dismissed</source>
         <translation>已排除</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="59"/>
+        <location filename="../../app/views/alarm_queue.py" line="60"/>
         <source>critical</source>
         <translation>紧急</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="60"/>
+        <location filename="../../app/views/alarm_queue.py" line="61"/>
         <source>high</source>
         <translation>高</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="61"/>
+        <location filename="../../app/views/alarm_queue.py" line="62"/>
         <source>warning</source>
         <translation>警告</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="62"/>
+        <location filename="../../app/views/alarm_queue.py" line="63"/>
         <source>info</source>
         <translation>提示</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="73"/>
+        <location filename="../../app/views/alarm_queue.py" line="74"/>
         <source>Severity</source>
         <translation>级别</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="74"/>
+        <location filename="../../app/views/alarm_queue.py" line="75"/>
         <source>Alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="77"/>
+        <location filename="../../app/views/alarm_queue.py" line="78"/>
         <source>Assigned to</source>
         <translation>处理人</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="78"/>
+        <location filename="../../app/views/alarm_queue.py" line="79"/>
         <source>Opened (UTC)</source>
         <translation>发生时间 (UTC)</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="212"/>
+        <location filename="../../app/views/alarm_queue.py" line="213"/>
         <source>Note for the audit log</source>
         <translation>审计日志备注</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="216"/>
+        <location filename="../../app/views/alarm_queue.py" line="217"/>
         <source>Acknowledge</source>
         <translation>确认</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="217"/>
+        <location filename="../../app/views/alarm_queue.py" line="218"/>
         <source>Dispatch to inspector…</source>
         <translation>派给检定员…</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="218"/>
+        <location filename="../../app/views/alarm_queue.py" line="219"/>
         <source>Resolve</source>
         <translation>处置完毕</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="219"/>
+        <location filename="../../app/views/alarm_queue.py" line="220"/>
         <source>Dismiss as false alarm</source>
         <translation>判为误报</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="225"/>
+        <location filename="../../app/views/alarm_queue.py" line="226"/>
         <source>Open pile</source>
         <translation>查看充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="259"/>
+        <location filename="../../app/views/alarm_queue.py" line="260"/>
         <source>%1 open alarms, %2 critical</source>
         <translation>%1 条未处理告警，其中紧急 %2 条</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="285"/>
+        <location filename="../../app/views/alarm_queue.py" line="286"/>
         <source>Dispatch</source>
         <translation>派单</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="300"/>
+        <location filename="../../app/views/alarm_queue.py" line="301"/>
         <source>Alarm not changed</source>
         <translation>告警未更改</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="324"/>
+        <location filename="../../app/views/alarm_queue.py" line="325"/>
         <source>Critical alarm</source>
         <translation>紧急告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="75"/>
+        <location filename="../../app/views/alarm_queue.py" line="76"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="76"/>
+        <location filename="../../app/views/alarm_queue.py" line="77"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="285"/>
+        <location filename="../../app/views/alarm_queue.py" line="286"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
@@ -138,6 +138,7 @@
     <name>DueListView</name>
     <message>
         <location filename="../../app/views/due_list.py" line="68"/>
+        <location filename="../../app/views/due_list.py" line="235"/>
         <source>Overdue</source>
         <translation>已逾期</translation>
     </message>
@@ -173,11 +174,13 @@
     </message>
     <message>
         <location filename="../../app/views/due_list.py" line="69"/>
+        <location filename="../../app/views/due_list.py" line="236"/>
         <source>Due within 30 days</source>
         <translation>30 天内到期</translation>
     </message>
     <message>
         <location filename="../../app/views/due_list.py" line="70"/>
+        <location filename="../../app/views/due_list.py" line="237"/>
         <source>Due within 90 days</source>
         <translation>90 天内到期</translation>
     </message>
@@ -197,62 +200,62 @@
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="241"/>
+        <location filename="../../app/views/due_list.py" line="239"/>
         <source>Search pile, station, district…</source>
         <translation>搜索充电桩、充电站、行政区…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="244"/>
+        <location filename="../../app/views/due_list.py" line="242"/>
         <source>Export Excel…</source>
         <translation>导出 Excel…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="245"/>
+        <location filename="../../app/views/due_list.py" line="243"/>
         <source>Create work order…</source>
         <translation>创建工单…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="248"/>
+        <location filename="../../app/views/due_list.py" line="246"/>
         <source>Only regulators create work orders</source>
         <translation>仅监管人员可创建工单</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="250"/>
+        <location filename="../../app/views/due_list.py" line="248"/>
         <source>Show</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="307"/>
+        <location filename="../../app/views/due_list.py" line="306"/>
         <source>{overdue} overdue · {due30} due ≤30 d · {due90} ≤90 d · {triggered} anomaly</source>
         <translation>逾期 {overdue} · 30 天内到期 {due30} · 90 天内到期 {due90} · 异常 {triggered}</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="308"/>
+        <location filename="../../app/views/due_list.py" line="307"/>
         <source>{checked} checked</source>
         <translation>已勾选 {checked} 个</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="340"/>
+        <location filename="../../app/views/due_list.py" line="339"/>
         <source>CSV (*.csv)</source>
         <translation>CSV (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="340"/>
+        <location filename="../../app/views/due_list.py" line="339"/>
         <source>Excel (*.xlsx)</source>
         <translation>Excel (*.xlsx)</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="342"/>
+        <location filename="../../app/views/due_list.py" line="341"/>
         <source>Export due list</source>
         <translation>导出到期清单</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="355"/>
+        <location filename="../../app/views/due_list.py" line="354"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已导出 {n} 行至 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="364"/>
+        <location filename="../../app/views/due_list.py" line="368"/>
         <source>Check the piles to put on the work order first</source>
         <translation>请先勾选要列入工单的充电桩</translation>
     </message>
@@ -292,9 +295,19 @@
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="243"/>
+        <location filename="../../app/views/due_list.py" line="241"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="234"/>
+        <source>All due</source>
+        <translation>全部到期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="238"/>
+        <source>Triggered by anomalies</source>
+        <translation>异常触发</translation>
     </message>
 </context>
 <context>
@@ -403,7 +416,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="121"/>
+        <location filename="../../app/main_window.py" line="176"/>
         <source>Anxin Charging — Metrology Supervision Workstation</source>
         <translation>安心充电 — 计量监管工作站</translation>
     </message>
@@ -412,137 +425,187 @@
         <translation type="vanished">尚未同步账本。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="136"/>
+        <location filename="../../app/main_window.py" line="193"/>
         <source>Not synced</source>
         <translation>未同步</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="190"/>
+        <location filename="../../app/main_window.py" line="259"/>
         <source>Operators, stations, piles</source>
         <translation>运营商、充电站、充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="191"/>
+        <location filename="../../app/main_window.py" line="260"/>
         <source>Pile detail</source>
         <translation>充电桩详情</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="192"/>
+        <location filename="../../app/main_window.py" line="261"/>
         <source>Session lookup</source>
         <translation>充电记录查询</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="199"/>
-        <location filename="../../app/main_window.py" line="373"/>
+        <location filename="../../app/main_window.py" line="281"/>
+        <location filename="../../app/main_window.py" line="556"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="205"/>
+        <location filename="../../app/main_window.py" line="287"/>
         <source>Alarms</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="230"/>
-        <location filename="../../app/main_window.py" line="233"/>
-        <location filename="../../app/main_window.py" line="250"/>
+        <location filename="../../app/main_window.py" line="387"/>
+        <location filename="../../app/main_window.py" line="390"/>
+        <location filename="../../app/main_window.py" line="407"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="230"/>
+        <location filename="../../app/main_window.py" line="387"/>
         <source>Needs a platform to fetch proofs.</source>
         <translation>需连接平台才能获取证明。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="238"/>
+        <location filename="../../app/main_window.py" line="395"/>
         <source>Save evidence bundle</source>
         <translation>保存证据包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="247"/>
+        <location filename="../../app/main_window.py" line="404"/>
         <source>Evidence bundle written: %1</source>
         <translation>证据包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="263"/>
+        <location filename="../../app/main_window.py" line="438"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="264"/>
+        <location filename="../../app/main_window.py" line="439"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="267"/>
+        <location filename="../../app/main_window.py" line="442"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="270"/>
+        <location filename="../../app/main_window.py" line="445"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="271"/>
+        <location filename="../../app/main_window.py" line="450"/>
         <source>&amp;Evidence</source>
         <translation>证据(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="272"/>
+        <location filename="../../app/main_window.py" line="451"/>
         <source>Export evidence bundle for a session…</source>
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="298"/>
+        <location filename="../../app/main_window.py" line="480"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="309"/>
+        <location filename="../../app/main_window.py" line="491"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="334"/>
+        <location filename="../../app/main_window.py" line="517"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="337"/>
+        <location filename="../../app/main_window.py" line="520"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="340"/>
+        <location filename="../../app/main_window.py" line="523"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="343"/>
+        <location filename="../../app/main_window.py" line="526"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="348"/>
+        <location filename="../../app/main_window.py" line="531"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="377"/>
+        <location filename="../../app/main_window.py" line="560"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="233"/>
+        <location filename="../../app/main_window.py" line="390"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="311"/>
+        <location filename="../../app/main_window.py" line="493"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="264"/>
+        <source>Verification due</source>
+        <translation>检定到期</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="273"/>
+        <source>Work orders</source>
+        <translation>工单</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="321"/>
+        <source>Field package written: %1</source>
+        <translation>现场离线包已保存：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="324"/>
+        <source>Field package</source>
+        <translation>现场离线包</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="424"/>
+        <source>OCMF records</source>
+        <translation>OCMF 记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="427"/>
+        <source>Meter public key</source>
+        <translation>电能表公钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="446"/>
+        <source>Veri&amp;fication</source>
+        <translation>检定(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="447"/>
+        <source>On-site verification with the rig…</source>
+        <translation>使用检定装置现场检定…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="454"/>
+        <source>Import OCMF signed meter data…</source>
+        <translation>导入 OCMF 签名计量数据…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="335"/>
+        <source>Verification</source>
+        <translation>检定</translation>
     </message>
 </context>
 <context>
@@ -665,6 +728,64 @@
         <location filename="../../app/views/map_view.py" line="1402"/>
         <source>Showing %1 / %2 charging piles</source>
         <translation>显示 %1 / %2 个充电桩</translation>
+    </message>
+</context>
+<context>
+    <name>OcmfView</name>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="25"/>
+        <source>Imported OCMF records</source>
+        <translation>已导入的 OCMF 记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="30"/>
+        <source>%1 records, %2 with a valid signature</source>
+        <translation>共 %1 条记录，其中 %2 条签名有效</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="36"/>
+        <source>session energy (begin → end): %1 kWh</source>
+        <translation>充电记录电量（开始 → 结束）：%1 kWh</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="43"/>
+        <source>Line</source>
+        <translation>行号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="45"/>
+        <source>Pagination</source>
+        <translation>分页号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="46"/>
+        <source>Begin</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="47"/>
+        <source>End</source>
+        <translation>结束</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="49"/>
+        <source>Signature</source>
+        <translation>签名</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="44"/>
+        <source>Meter</source>
+        <translation>电能表</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="48"/>
+        <source>Energy (kWh)</source>
+        <translation>电量 (kWh)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="54"/>
+        <source>verified</source>
+        <translation>已验证</translation>
     </message>
 </context>
 <context>
