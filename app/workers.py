@@ -13,6 +13,7 @@ import time
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.models import store as st
+from app.models.analysis import analyse_batch
 from app.models.sync import LogSync, Misbehaviour, Offline, SyncError
 from ledger.client import LogClient
 from ledger.sigcheck import SignatureChecker
@@ -44,7 +45,7 @@ class SyncWorker(QObject):
         client = LogClient(self.platform, self.vkey, timeout=5)
         client.long_poll_wait = 2.0  # bounds how long stop() waits
         checker = SignatureChecker(self.workers)
-        sync = LogSync(store, client, checker, on_batch=_run_rules)
+        sync = LogSync(store, client, checker, on_batch=analyse_batch)
         after = None
         try:
             while not self._stop.is_set():
@@ -85,14 +86,6 @@ class SyncWorker(QObject):
             checker.close()
             client.close()
             store.close()
-
-
-def _run_rules(conn, summary) -> None:
-    """Incremental anomaly rules and alarms for one synced batch (in its transaction)."""
-    from app.models import alarms, rules
-
-    findings = rules.run_incremental(conn, summary)
-    alarms.open_alarms_for(conn, findings, seal_entries=summary.seal_entries)
 
 
 class Call(QObject):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.models import store as st
+from app.models.analysis import analyse_batch
 from app.models.sync import LogSync, Misbehaviour, Offline, Progress, SyncError
 from ledger.client import LogClient
 from ledger.note import NoteError
@@ -81,7 +82,7 @@ def main(argv: list[str]) -> int:
         return 2
     store = st.Store.open(args.db)
     checker = SignatureChecker(args.workers)
-    sync = LogSync(store, client, checker)
+    sync = LogSync(store, client, checker, on_batch=analyse_batch)
     try:
         if args.clear_halt:
             clear_halt(store, client.origin)
