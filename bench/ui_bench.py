@@ -442,6 +442,11 @@ def main() -> int:
         )
     best = min(results)
     print(f"  runs (total ms): {', '.join(f'{r[0]:.1f}' for r in results)} (first = cold cache)")
+    first = results[0]
+    print(
+        f"  first run: query {first[1]:.1f} ms (cpu {first[2]:.1f}), display {first[3]:.1f} ms "
+        f"(cpu {first[4]:.1f})"
+    )
     cpu = best[2] + best[4]
     print(
         f"  show_pile -> loaded (best)     {best[0]:8.1f}   cpu {cpu:6.1f}   "
