@@ -15,7 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from functools import lru_cache
 
 from ledger.keys import PublicKey
-from ledger.records import Record, RecordError
+from ledger.records import Record, RecordError, message_from_entry
 
 
 @lru_cache(maxsize=65536)
@@ -38,7 +38,7 @@ def check_entries(entries: Sequence[bytes], keys: Sequence[str]) -> list[tuple[s
             results.append((MALFORMED, str(exc)))
             continue
         try:
-            record.verify(_key(key_text))
+            record.verify(_key(key_text), message_from_entry(record.type, data))
         except (RecordError, ValueError) as exc:
             results.append((BAD_SIGNATURE, str(exc)))
         else:

@@ -305,3 +305,11 @@ def test_key_pem_round_trip_encrypted(alg, tmp_path):
     with pytest.raises(ValueError, match="passphrase"):
         SigningKey.from_pem((tmp_path / "k.pem").read_bytes(), b"wrong")
     assert PublicKey.parse(key.public_key.text).key_id == key.key_id
+
+
+@pytest.mark.parametrize("rtype", sorted(SCHEMAS))
+def test_message_sliced_from_entry_equals_the_signed_message(rtype):
+    from ledger.records import message_from_entry
+
+    record = signed(rtype)
+    assert message_from_entry(rtype, record.to_bytes()) == record.signed_message
