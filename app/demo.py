@@ -21,7 +21,10 @@ from app.paths import ROOT, data_dir
 
 def _die_with_parent() -> None:
     """Runs in the child before exec: the kernel sends it SIGTERM when the workstation
-    exits, however it exits (Linux prctl PR_SET_PDEATHSIG), so no demo process lingers."""
+    exits, however it exits (Linux prctl PR_SET_PDEATHSIG), so no demo process lingers.
+
+    The "parent" is the *thread* that started the child: call Demo.start from a thread
+    that lives as long as the demo (the GUI thread)."""
     try:
         import ctypes
 

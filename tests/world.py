@@ -11,7 +11,6 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from app.demo import _die_with_parent
 from ledger import pii
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record
@@ -163,7 +162,6 @@ class PlatformProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            preexec_fn=_die_with_parent,  # never outlives the test run, even on failure
         )
         line = self.proc.stdout.readline()
         if not line.startswith("listening on "):
