@@ -33,4 +33,10 @@ if ! "$VENV/bin/python" -c "from PySide6 import QtWidgets" 2>/dev/null; then
     libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 \
     libxcb-image0 >/dev/null || echo "warning: could not install Qt system libraries" >&2
 fi
+# The tests read generated PDFs back with pdftotext (certificates, dispute reports).
+if ! command -v pdftotext >/dev/null 2>&1; then
+  echo "Installing poppler-utils (pdftotext) for the PDF tests (Debian)..." >&2
+  as_root apt-get update -qq && as_root apt-get install -y -qq poppler-utils >/dev/null \
+    || echo "warning: could not install poppler-utils" >&2
+fi
 export PATH="$VENV/bin:$PATH"
