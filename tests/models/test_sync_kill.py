@@ -78,11 +78,25 @@ def dump(url: str) -> dict[str, list[tuple]]:
         return out
 
 
-def test_sigkill_during_sync_then_resume_equals_clean_sync(log_server, tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_databases(request, tmp_path):
+    """Two empty stores of one backend: one for the clean sync, one for the killed one."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'clean.sqlite'}", f"sqlite:///{tmp_path / 'killed.sqlite'}"
+        return
+    server = request.getfixturevalue("pg_server")
+    names = [server.create_database(), server.create_database()]
+    try:
+        yield server.url(names[0]), server.url(names[1])
+    finally:
+        for name in names:
+            server.drop_database(name)
+
+
+def test_sigkill_during_sync_then_resume_equals_clean_sync(log_server, two_databases):
     url, vkey = log_server
-    clean = f"sqlite:///{tmp_path / 'clean.sqlite'}"
+    clean, killed = two_databases
     subprocess.run(sync_command(url, vkey, clean), cwd=ROOT, check=True, capture_output=True)
-    killed = f"sqlite:///{tmp_path / 'killed.sqlite'}"
     rng = random.Random(2026)
     kills = 0
     progress = []
