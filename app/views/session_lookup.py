@@ -173,7 +173,8 @@ class SessionLookupView(QWidget):
         self.station_edit = QLineEdit()
         self.station_edit.setPlaceholderText(tr("Station ID or name"))
         # "ST1  文三路快充站": typing part of a name finds the station; the ID is the first word
-        self.station_completer = QCompleter([], self.station_edit)
+        self.station_model = QStringListModel([], self)
+        self.station_completer = QCompleter(self.station_model, self.station_edit)
         self.station_completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.station_completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.station_edit.setCompleter(self.station_completer)
@@ -202,8 +203,9 @@ class SessionLookupView(QWidget):
         return box
 
     def _on_stations(self, stations: list[tuple[str, str]]) -> None:
-        model = QStringListModel([f"{sid}  {name}" for sid, name in stations], self)
-        self.station_completer.setModel(model)
+        # One model for the view's lifetime: replacing it would delete the old one
+        # under anyone holding it (the completer owns its model).
+        self.station_model.setStringList([f"{sid}  {name}" for sid, name in stations])
 
     def _section(self, title: str) -> tuple[QGroupBox, QGridLayout]:
         box = QGroupBox(title)
