@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -520,13 +521,34 @@ def create_store_engine(url: str) -> Engine:
     return create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True)
 
 
+def _enable_wal(cur: sqlite3.Cursor) -> None:
+    """Switches the database to WAL, waiting out another connection doing the same.
+
+    Changing the journal mode needs an exclusive lock and SQLite does not call the busy
+    handler for it: two desktops opening a fresh database at once would see "database is
+    locked" on the loser. WAL is persistent, so the loser only has to retry until the
+    winner is done (or the mode is already WAL).
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN (see create_store_engine)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(cur)
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
         # 64 MB page cache (default 2 MB): index inserts into a city's years of sessions
