@@ -7,6 +7,7 @@ pinned log key before anything else is read.
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +18,10 @@ from ledger.note import Checkpoint, Verifier, open_checkpoint
 from ledger.tiles import decode_bundle, entries_path
 
 WIDTH = 256
+RETRY_PAUSES_S = (0.1, 0.4)
+"""A reset or refused connection, or a 5xx answer, is retried after these pauses: a busy
+platform or a flaky office link should not stop a sync. Timeouts are not retried (they
+already waited) and 4xx answers are final."""
 
 
 class FetchError(OSError):
@@ -44,14 +49,21 @@ class LogClient:
             except OSError as exc:
                 raise FetchError(str(file), exc.strerror or str(exc)) from exc
         url = f"{self.base}/{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout or self.timeout) as answer:
-                return answer.read()
-        except urllib.error.HTTPError as exc:
-            raise FetchError(url, f"HTTP {exc.code}", exc.code) from exc
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise FetchError(url, f"cannot connect ({reason})") from exc
+        for attempt, pause in enumerate((*RETRY_PAUSES_S, None)):
+            try:
+                with urllib.request.urlopen(url, timeout=timeout or self.timeout) as answer:
+                    return answer.read()
+            except urllib.error.HTTPError as exc:
+                exc.close()  # it holds the answer's socket
+                if exc.code < 500 or pause is None:
+                    raise FetchError(url, f"HTTP {exc.code}", exc.code) from exc
+            except (urllib.error.URLError, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                if pause is None or isinstance(reason, TimeoutError):
+                    tries = f" after {attempt + 1} tries" if attempt else ""
+                    raise FetchError(url, f"cannot connect ({reason}){tries}") from exc
+            time.sleep(pause)  # back-off before retrying a reset or refused connection
+        raise AssertionError("unreachable")
 
     def checkpoint(
         self, after: int | None = None, wait: float | None = None

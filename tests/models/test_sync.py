@@ -118,7 +118,7 @@ class TamperedServer:
 
     def __init__(self, log_dir: Path) -> None:
         handler = functools.partial(_QuietHandler, directory=str(log_dir))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -127,6 +127,10 @@ class TamperedServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # the sync opens 32 fetches at once (default backlog: 5)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

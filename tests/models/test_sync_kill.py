@@ -93,7 +93,7 @@ def two_databases(request, tmp_path):
             server.drop_database(name)
 
 
-def test_sigkill_during_sync_then_resume_equals_clean_sync(log_server, two_databases):
+def test_sigkill_during_sync_then_resume_equals_clean_sync(log_server, two_databases, tmp_path):
     url, vkey = log_server
     clean, killed = two_databases
     subprocess.run(sync_command(url, vkey, clean), cwd=ROOT, check=True, capture_output=True)
@@ -101,12 +101,11 @@ def test_sigkill_during_sync_then_resume_equals_clean_sync(log_server, two_datab
     kills = 0
     progress = []
     while kills < 20:
-        proc = subprocess.Popen(
-            sync_command(url, vkey, killed),
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        errors = tmp_path / f"sync-{kills}.err"
+        with errors.open("wb") as err:
+            proc = subprocess.Popen(
+                sync_command(url, vkey, killed), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err
+            )
         try:
             proc.wait(timeout=rng.uniform(0.3, 2.5))  # a random point of the sync
         except subprocess.TimeoutExpired:
@@ -117,7 +116,7 @@ def test_sigkill_during_sync_then_resume_equals_clean_sync(log_server, two_datab
                 state = store.get_sync_state("kill.example/log")
                 progress.append(state.size if state else 0)
             continue
-        assert proc.returncode == 0
+        assert proc.returncode == 0, errors.read_text(errors="replace")[-3000:]
         break  # finished before it could be killed again
     subprocess.run(sync_command(url, vkey, killed), cwd=ROOT, check=True, capture_output=True)
     assert kills >= 5, progress

@@ -1,0 +1,83 @@
+"""The log client retries what a busy platform or a flaky link does, and nothing else."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pytest
+
+from ledger.client import RETRY_PAUSES_S, FetchError, LogClient
+from ledger.note import generate_signer
+
+
+class _Flaky(http.server.BaseHTTPRequestHandler):
+    """Answers each path from a script: a list of status codes, the last one repeating."""
+
+    script: ClassVar[dict[str, list[int]]] = {}
+    seen: ClassVar[dict[str, int]] = {}
+
+    def do_GET(self) -> None:
+        count = self.seen.get(self.path, 0)
+        self.seen[self.path] = count + 1
+        codes = self.script[self.path]
+        code = codes[min(count, len(codes) - 1)]
+        body = b"payload" if code == 200 else b"no"
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def flaky() -> Iterator[tuple[LogClient, type[_Flaky]]]:
+    handler = type("Handler", (_Flaky,), {"script": {}, "seen": {}})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _, vkey = generate_signer("retry.example/log")
+    client = LogClient(f"http://127.0.0.1:{server.server_address[1]}", vkey)
+    yield client, handler
+    client.close()
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_server_error_is_retried_then_succeeds(flaky) -> None:
+    client, handler = flaky
+    handler.script["/tile/0/000"] = [503, 502, 200]
+    assert client.fetch("tile/0/000") == b"payload"
+    assert handler.seen["/tile/0/000"] == 3
+
+
+def test_persistent_server_error_gives_up_after_the_retries(flaky) -> None:
+    client, handler = flaky
+    handler.script["/checkpoint"] = [503]
+    with pytest.raises(FetchError, match="HTTP 503") as info:
+        client.fetch("checkpoint")
+    assert info.value.status == 503
+    assert handler.seen["/checkpoint"] == len(RETRY_PAUSES_S) + 1
+
+
+def test_not_found_is_final_at_once(flaky) -> None:
+    client, handler = flaky
+    handler.script["/tile/entries/001"] = [404, 200]
+    with pytest.raises(FetchError, match="HTTP 404"):
+        client.fetch("tile/entries/001")
+    assert handler.seen["/tile/entries/001"] == 1
+
+
+def test_refused_connection_is_retried_and_reported() -> None:
+    _, vkey = generate_signer("retry.example/log")
+    client = LogClient("http://127.0.0.1:1", vkey)
+    try:
+        with pytest.raises(FetchError, match=r"cannot connect .* after 3 tries"):
+            client.fetch("checkpoint")
+    finally:
+        client.close()
