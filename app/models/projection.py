@@ -28,7 +28,7 @@ import numpy as np
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
-from app.models import store
+from app.models import facts, store
 from ledger.keys import key_id_of
 from ledger.records import Record
 
@@ -42,16 +42,22 @@ _IN_CHUNK = 5000  # bound on IN (...) list length (SQLite host-parameter limit)
 
 
 def pack_power(values: Sequence[int]) -> bytes:
-    """The ``power_w`` samples as little-endian int32 (4 bytes each; 1/5 of the JSON).
+    """The ``power_w`` samples as little-endian int32 (4 bytes each; 1/5 of the JSON)."""
+    return _stored_power(values)[0]
+
+
+def _stored_power(values: Sequence[int]) -> tuple[bytes, Sequence[int]]:
+    """(``power_w`` column, the samples it holds).
 
     Values beyond int32 (±2.1 GW: nonsense for a pile, but a signed ledger entry that must
-    not stall the sync) are saturated; the exact value stays in the log entry.
+    not stall the sync) are saturated; the exact value stays in the log entry. The rules
+    read the stored samples, so the facts are computed from them too.
     """
     try:
-        return struct.pack(f"<{len(values)}i", *values)
+        return struct.pack(f"<{len(values)}i", *values), values
     except struct.error:
         clipped = [min(max(v, _INT32_MIN), _INT32_MAX) for v in values]
-        return struct.pack(f"<{len(clipped)}i", *clipped)
+        return struct.pack(f"<{len(clipped)}i", *clipped), clipped
 
 
 def unpack_power(blob: bytes) -> np.ndarray:
@@ -445,26 +451,30 @@ def _apply_sessions(
     conn: Connection, items: Items, station_of: Mapping[str, str], summary: BatchSummary
 ) -> None:
     station = station_of.get
-    rows = [
-        (
-            i,
-            b["session_id"],
-            b["meter_id"],
-            b["pile_id"],
-            station(b["pile_id"]),
-            b["connector"],
-            b["start_ms"],
-            b["stop_ms"],
-            b["start_wh"],
-            b["stop_wh"],
-            b["energy_wh"],
-            b["interval_s"],
-            pack_power(b["power_w"]),
-            b.get("pii"),
+    rows, fact_rows = [], []
+    for i, b in items:
+        blob, samples = _stored_power(b["power_w"])
+        rows.append(
+            (
+                i,
+                b["session_id"],
+                b["meter_id"],
+                b["pile_id"],
+                station(b["pile_id"]),
+                b["connector"],
+                b["start_ms"],
+                b["stop_ms"],
+                b["start_wh"],
+                b["stop_wh"],
+                b["energy_wh"],
+                b["interval_s"],
+                blob,
+                b.get("pii"),
+            )
         )
-        for i, b in items
-    ]
+        fact_rows.append((i, b["pile_id"], facts.session_fact(i, b, samples)))
     _insert_rows(conn, store.sessions, _SESSION_COLS, rows)
+    facts.write_sessions(conn, fact_rows)
     summary.pile_ids.update(b["pile_id"] for _, b in items)
     summary.meter_ids.update(b["meter_id"] for _, b in items)
 
@@ -507,6 +517,7 @@ def _apply_billing(
         for i, b in items
     ]
     _insert_rows(conn, store.billing, _BILLING_COLS, rows)
+    facts.write_billing(conn, [(i, b["pile_id"], facts.billing_fact(i, b)) for i, b in items])
     summary.pile_ids.update(b["pile_id"] for _, b in items)
 
 
@@ -550,6 +561,10 @@ def _apply_heartbeats(conn: Connection, items: Items, summary: BatchSummary) -> 
         for i, b in items
     ]
     _insert_rows(conn, store.heartbeats, _HEARTBEAT_COLS, rows)
+    facts.write_heartbeats(
+        conn,
+        [(b["pile_id"], b["meter_id"], b["ref_ms"], facts.heartbeat_fact(i, b)) for i, b in items],
+    )
     summary.pile_ids.update(b["pile_id"] for _, b in items)
     summary.meter_ids.update(b["meter_id"] for _, b in items)
 

@@ -41,12 +41,11 @@ reaches the store — the sync halts and raises its own alarm (rule_id ``"L1"``)
 
 from __future__ import annotations
 
-import itertools
 import json
 import multiprocessing
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -56,6 +55,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from app.models import facts
 from app.models import store as st
 from app.models.projection import BatchSummary
 
@@ -80,9 +80,6 @@ SILENT_FACTOR = 2
 """A meter is silent after this many missed heartbeat intervals."""
 CST_OFFSET_MS = 8 * 3_600_000
 DAY_MS = 86_400_000
-CHUNK_METERS = 1000
-CHUNK_WINDOW_MS = 31 * DAY_MS
-"""Full rescan chunk: 1,000 meters × 31 days ≈ 100k sessions at city density."""
 _IN_CHUNK = 5000
 _KEY_SHIFT = np.int64(1 << 42)
 """(code, time) pairs as one int64: Unix ms < 2^42 until the year 2109."""
@@ -419,6 +416,13 @@ class _Registry:
     service_e4: np.ndarray
     verif_pile_closed_max: dict[str, int]
     verif_meter_entries: dict[str, np.ndarray]
+    meter_of_code: dict[int, str]
+    """facts.code(meter_id) → meter_id of every registered meter (the facts' keys)."""
+    pile_of_code: dict[int, str]
+    tariff_of_hash: dict[int, int]
+    """facts.code(tariff_id) → the dense tariff code of ``tariff_key``."""
+    tariff_hourly: np.ndarray
+    """Per tariff row: prices constant within every clock hour (hour weights price it)."""
 
     @classmethod
     def load(cls, conn: Connection) -> _Registry:
@@ -472,6 +476,19 @@ class _Registry:
             service_e4=service,
             verif_pile_closed_max=closed_max,
             verif_meter_entries={k: np.sort(np.array(v, np.int64)) for k, v in by_meter.items()},
+            meter_of_code={facts.code(m.meter_id): m.meter_id for m in meters},
+            pile_of_code={facts.code(p.pile_id): p.pile_id for p in piles},
+            tariff_of_hash={facts.code(t): c for t, c in codes.items()},
+            tariff_hourly=np.array(
+                [
+                    bool(
+                        (r.reshape(24, 60) == r[::60, None]).all()
+                        and (v.reshape(24, 60) == v[::60, None]).all()
+                    )
+                    for r, v in zip(energy, service, strict=True)
+                ],
+                bool,
+            ),
         )
 
 
@@ -761,9 +778,16 @@ def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
     return copy
 
 
-def _first_session_register(conn: Connection, s: Cols, copy: np.ndarray, out: _Out) -> None:
+def _first_session_register(
+    conn: Connection | None,
+    s: Cols,
+    copy: np.ndarray,
+    out: _Out,
+    heartbeats: _HeartbeatIndex | None = None,
+) -> None:
     """R03/R04 for a meter's first session in the store, which has no previous session:
-    its start register is compared with the last heartbeat's register before it."""
+    its start register is compared with the last heartbeat's register before it (probed
+    in the database, or looked up in ``heartbeats`` when the scan holds them all)."""
     c = np.flatnonzero(~copy)
     if not len(c):
         return
@@ -771,6 +795,27 @@ def _first_session_register(conn: Connection, s: Cols, copy: np.ndarray, out: _O
     first = first[s["ctx"][first] == 0]
     if not len(first):
         return
+    if heartbeats is not None:
+        at = heartbeats.last_at_or_before(s["code"][first], s["start_ms"][first])
+        ok = at >= 0
+        register = dict(
+            zip(
+                s["entry_index"][first][ok].tolist(),
+                zip(
+                    heartbeats.entry[at[ok]].tolist(),
+                    heartbeats.register[at[ok]].tolist(),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        )
+    else:
+        assert conn is not None
+        register = _first_register_sql(conn, s, first)
+    _emit_first_register(s, first, register, out)
+
+
+def _first_register_sql(conn: Connection, s: Cols, first: np.ndarray) -> dict[int, tuple[int, int]]:
     stmt = text(
         "SELECT q.se, h.entry_index, h.register_wh FROM (SELECT s.entry_index AS se, "
         "(SELECT x.entry_index FROM heartbeats x WHERE x.meter_id = s.meter_id "
@@ -781,6 +826,12 @@ def _first_session_register(conn: Connection, s: Cols, copy: np.ndarray, out: _O
     register: dict[int, tuple[int, int]] = {}
     for chunk in _chunks(s["entry_index"][first].tolist()):
         register.update((se, (he, reg_wh)) for se, he, reg_wh in conn.execute(stmt, {"ids": chunk}))
+    return register
+
+
+def _emit_first_register(
+    s: Cols, first: np.ndarray, register: Mapping[int, tuple[int, int]], out: _Out
+) -> None:
     for i in first:  # one per meter at most
         found = register.get(int(s["entry_index"][i]))
         if found is None:
@@ -838,22 +889,50 @@ def _billing_rules(
     until: int | None,
     out: _Out,
 ) -> None:
-    """R01 (billed vs metered), R02 (amount vs ToU tariff) and R14 (energy vs profile)."""
+    """R14, R01 and R02 over a window's sessions, power samples read from their blobs."""
     focus_rows = np.flatnonzero(s["ctx"] == 0) if len(s["entry_index"]) else np.zeros(0, int)
     if not len(focus_rows):
         return
     entries = s["entry_index"][focus_rows]
     samples, offsets = _power(s["power_w"][focus_rows])
-    nsamp = np.diff(offsets)
-    class_pm = _lookup(reg.meter_class_pm, s["meter_id"][focus_rows], UNKNOWN_CLASS_PERMILLE)
-    energy = s["energy_wh"][focus_rows]
     interval = s["interval_s"][focus_rows]
-    # R14: |E - Σp·iv/3600| > class × integral + 10 Wh, in exact integers (× 3600 × 1000).
-    ps = _segment_sums(samples, offsets) * interval  # W·s
+    _profile_rule(
+        s, focus_rows, _segment_sums(samples, offsets) * interval, np.diff(offsets), reg, out
+    )
+    # Bills of the window's sessions (joined on session_id; duplicate IDs give one row each).
+    sql = (
+        "SELECT s.entry_index, b.entry_index, b.tariff_id, b.billed_wh, b.energy_fen, "
+        "b.service_fen, b.amount_fen FROM billing b JOIN sessions s "
+        f"ON s.session_id = b.session_id WHERE {_window_sql('s', 'start_ms', since, until)}"
+    )
+    names = ("s_entry", "entry_index", "tariff_id", "billed_wh", "energy_fen", "service_fen")
+    names = (*names, "amount_fen")
+    ints = ("s_entry", "entry_index", "billed_wh", "energy_fen", "service_fen", "amount_fen")
+    b = _query(
+        conn, sql, _window_params(since, until), meter_ids, names, ints, piles=reg.meter_pile
+    )
+    # Map each bill to its session's position k in the focus arrays.
+    sorter = np.argsort(entries)
+    pos = np.clip(np.searchsorted(entries, b["s_entry"], sorter=sorter), 0, len(entries) - 1)
+    k_of = sorter[pos]
+    known = entries[k_of] == b["s_entry"]
+    b = {n: v[known] for n, v in b.items()}
+    b["tcode"] = _lookup(reg.tariff_code, b["tariff_id"], -1)
+    k_of = k_of[known]
+    _bill_rules(s, reg, b, focus_rows[k_of], _SamplePricing(samples, offsets, interval, k_of), out)
+
+
+def _profile_rule(
+    s: Cols, rows: np.ndarray, ps: np.ndarray, nsamp: np.ndarray, reg: _Registry, out: _Out
+) -> None:
+    """R14: |E - ∫p| > class × ∫p + 10 Wh, in exact integers (× 3600 × 1000); ``ps`` is the
+    profile's Σ p·interval in W·s for each session row in ``rows``."""
+    class_pm = _lookup(reg.meter_class_pm, s["meter_id"][rows], UNKNOWN_CLASS_PERMILLE)
+    energy = s["energy_wh"][rows]
     dev = np.abs(energy * 3600 - ps) * 1000
     bad = (nsamp > 0) & (dev > np.abs(ps) * class_pm + RESOLUTION_WH * 3_600_000)
     for k in np.flatnonzero(bad):
-        i = focus_rows[k]
+        i = rows[k]
         integral = ps[k] / 3600
         out.add(
             "R14",
@@ -869,35 +948,34 @@ def _billing_rules(
                 "class_pct": class_pm[k] / 10,
             },
         )
-    # Bills of the window's sessions (joined on session_id; duplicate IDs give one row each).
-    sql = (
-        "SELECT s.entry_index, b.entry_index, b.tariff_id, b.billed_wh, b.energy_fen, "
-        "b.service_fen, b.amount_fen FROM billing b JOIN sessions s "
-        f"ON s.session_id = b.session_id WHERE {_window_sql('s', 'start_ms', since, until)}"
-    )
-    names = ("s_entry", "entry_index", "tariff_id", "billed_wh", "energy_fen", "service_fen")
-    names = (*names, "amount_fen")
-    ints = ("s_entry", "entry_index", "billed_wh", "energy_fen", "service_fen", "amount_fen")
-    b = _query(
-        conn, sql, _window_params(since, until), meter_ids, names, ints, piles=reg.meter_pile
-    )
-    if not len(b["entry_index"]):
+
+
+def _bill_rules(
+    s: Cols,
+    reg: _Registry,
+    b: Cols,
+    rows: np.ndarray,
+    pricing: Any,
+    out: _Out,
+    paired: Callable[[int], bool] | None = None,
+) -> None:
+    """R01 and R02 for bills ``b``, bill j paired with session row ``rows[j]``.
+
+    ``b`` holds ``entry_index, tariff_id, tcode`` (dense tariff code, -1 unknown),
+    ``billed_wh, energy_fen, service_fen, amount_fen``; ``pricing`` splits each bill's
+    energy over the tariff's periods (:class:`_SamplePricing` or :class:`_HourPricing`);
+    ``paired(j)``, when given, confirms a pair before it is reported (hash-paired facts).
+    """
+    if not len(rows):
         return
-    # Map each bill to its session's position k in the focus arrays.
-    sorter = np.argsort(entries)
-    pos = np.searchsorted(entries, b["s_entry"], sorter=sorter)
-    pos = np.clip(pos, 0, len(entries) - 1)
-    k_of = sorter[pos]
-    known = entries[k_of] == b["s_entry"]
-    b = {n: v[known] for n, v in b.items()}
-    k_of = k_of[known]
-    rows = focus_rows[k_of]
-    e = energy[k_of]
+    e = s["energy_wh"][rows]
     billed = b["billed_wh"]
-    cls = class_pm[k_of]
+    cls = _lookup(reg.meter_class_pm, s["meter_id"][rows], UNKNOWN_CLASS_PERMILLE)
     diff = billed - e
     r01 = np.abs(diff) * 1000 > e * cls + RESOLUTION_WH * 1000
     for j in np.flatnonzero(r01):
+        if paired is not None and not paired(j):
+            continue
         i = rows[j]
         out.add(
             "R01",
@@ -914,7 +992,94 @@ def _billing_rules(
             },
             "high" if diff[j] > 0 else "warning",
         )
-    _tariff_rule(s, reg, b, rows, k_of, e, samples, offsets, interval, out)
+    _tariff_rule(s, reg, b, rows, e, pricing, out, paired)
+
+
+class _SamplePricing:
+    """Per-bill ToU weights from the sessions' power samples (any tariff, exact)."""
+
+    def __init__(
+        self, samples: np.ndarray, offsets: np.ndarray, interval: np.ndarray, k_of: np.ndarray
+    ) -> None:
+        self.samples, self.offsets, self.interval, self.k_of = samples, offsets, interval, k_of
+
+    def __call__(
+        self, reg: _Registry, trow: np.ndarray, start: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(Σp, Σp·energy price, Σp·service price, any sample in an unpriced minute)."""
+        k_of, offsets = self.k_of, self.offsets
+        seg_start, seg_len = offsets[k_of], offsets[k_of + 1] - offsets[k_of]
+        total = int(seg_len.sum())
+        bill_of = np.repeat(np.arange(len(k_of)), seg_len)
+        local_off = np.zeros(len(k_of) + 1, np.int64)
+        np.cumsum(seg_len, out=local_off[1:])
+        within = np.arange(total) - local_off[:-1][bill_of]
+        p = np.maximum(self.samples[seg_start[bill_of] + within], 0)
+        local0 = (start + CST_OFFSET_MS) % DAY_MS  # local ms of day at each session's start
+        step = (self.interval[k_of] * 1000)[bill_of]
+        minute = (local0[bill_of] + within * step) // 60_000 % 1440
+        cell = (trow * 1440)[bill_of] + minute  # flat [tariff row, minute] index
+        pe = reg.energy_e4.ravel()[cell]
+        psv = reg.service_e4.ravel()[cell]
+        uncovered = _segment_sums((pe < 0).astype(np.int64), local_off) > 0
+        return (
+            _segment_sums(p, local_off),
+            _segment_sums(p * pe, local_off),
+            _segment_sums(p * psv, local_off),
+            uncovered,
+        )
+
+
+class _HourPricing:
+    """Per-bill ToU weights from the sessions' hour weights (facts): exact for tariffs whose
+    prices are constant within each clock hour; other bills go to ``fallback``."""
+
+    def __init__(
+        self,
+        weights: np.ndarray,
+        offsets: np.ndarray,
+        hour0: np.ndarray,
+        binned: np.ndarray,
+        k_of: np.ndarray,
+        fallback: Any,
+    ) -> None:
+        self.weights, self.offsets, self.hour0 = weights, offsets, hour0
+        self.binned, self.k_of, self.fallback = binned, k_of, fallback
+
+    def __call__(
+        self, reg: _Registry, trow: np.ndarray, start: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        k_of, offsets = self.k_of, self.offsets
+        n = len(k_of)
+        hourly = (
+            self.binned[k_of].astype(bool) & reg.tariff_hourly[trow] if n else np.zeros(0, bool)
+        )
+        w = np.zeros(n, np.int64)
+        num_e, num_s = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        uncovered = np.zeros(n, bool)
+        h = np.flatnonzero(hourly)
+        seg_start, seg_len = offsets[k_of[h]], offsets[k_of[h] + 1] - offsets[k_of[h]]
+        bill_of = np.repeat(np.arange(len(h)), seg_len)
+        local_off = np.zeros(len(h) + 1, np.int64)
+        np.cumsum(seg_len, out=local_off[1:])
+        within = np.arange(int(seg_len.sum())) - local_off[:-1][bill_of]
+        wt = self.weights[seg_start[bill_of] + within]
+        sampled = wt >= 0
+        hour = (self.hour0[k_of[h]][bill_of] + within) % 24
+        cell = (trow[h] * 1440)[bill_of] + hour * 60
+        pe = reg.energy_e4.ravel()[cell]
+        psv = reg.service_e4.ravel()[cell]
+        wt = np.maximum(wt, 0)
+        w[h] = _segment_sums(wt, local_off)
+        num_e[h] = _segment_sums(wt * pe, local_off)
+        num_s[h] = _segment_sums(wt * psv, local_off)
+        uncovered[h] = _segment_sums((sampled & (pe < 0)).astype(np.int64), local_off) > 0
+        rest = np.flatnonzero(~hourly)
+        if len(rest):
+            parts = self.fallback(rest, reg, trow[rest], start[rest])
+            for target, part in zip((w, num_e, num_s, uncovered), parts, strict=True):
+                target[rest] = part
+        return w, num_e, num_s, uncovered
 
 
 def _tariff_rule(
@@ -922,12 +1087,10 @@ def _tariff_rule(
     reg: _Registry,
     b: Cols,
     rows: np.ndarray,
-    k_of: np.ndarray,
     energy: np.ndarray,
-    samples: np.ndarray,
-    offsets: np.ndarray,
-    interval: np.ndarray,
+    pricing: Any,
     out: _Out,
+    paired: Callable[[int], bool] | None = None,
 ) -> None:
     """R02: recompute each bill exactly as ``ledger.fleet.tariff.compute_charge`` does.
 
@@ -936,36 +1099,20 @@ def _tariff_rule(
     ``fen = round_half_up(Σ wh_p · e4_p / 100000)``. Allowed: one 0.01-yuan pay step.
     """
     start = s["start_ms"][rows]
-    tcode = _lookup(reg.tariff_code, b["tariff_id"], -1)
+    tcode = b["tcode"]
     bkey = tcode * _KEY_SHIFT + start
     trow = np.searchsorted(reg.tariff_key, bkey, side="right") - 1
     has = (tcode >= 0) & (trow >= 0)
     trow = np.where(has, trow, 0)
     if len(reg.tariff_key):
         has &= (reg.tariff_key[trow] >> 42) == tcode
-    # Per-sample prices for the billed sessions (segments re-cut to the bill order).
-    seg_start, seg_len = offsets[k_of], offsets[k_of + 1] - offsets[k_of]
-    total = int(seg_len.sum())
-    bill_of = np.repeat(np.arange(len(rows)), seg_len)
-    local_off = np.zeros(len(rows) + 1, np.int64)
-    np.cumsum(seg_len, out=local_off[1:])
-    within = np.arange(total) - local_off[:-1][bill_of]
-    p = np.maximum(samples[seg_start[bill_of] + within], 0) if total else np.zeros(0, np.int64)
-    local0 = (start + CST_OFFSET_MS) % DAY_MS  # local ms of day at each session's start
-    minute = (local0[bill_of] + within * (interval[k_of] * 1000)[bill_of]) // 60_000 % 1440
-    cell = (trow * 1440)[bill_of] + minute  # flat [tariff row, minute] index
-    pe = reg.energy_e4.ravel()[cell]
-    psv = reg.service_e4.ravel()[cell]
-    uncovered = _segment_sums((pe < 0).astype(np.int64), local_off) > 0
-    w = _segment_sums(p, local_off)
-    num_e = _segment_sums(p * pe, local_off)
-    num_s = _segment_sums(p * psv, local_off)
+    w, num_e, num_s, uncovered = pricing(reg, trow, start)
     # No samples (or no power): all energy at the start minute's price.
     m0 = ((start + CST_OFFSET_MS) % DAY_MS) // 60_000
     flat = w == 0
     num_e = np.where(flat, reg.energy_e4[trow, m0], num_e)
     num_s = np.where(flat, reg.service_e4[trow, m0], num_s)
-    uncovered |= flat & (reg.energy_e4[trow, m0] < 0)
+    uncovered = uncovered | (flat & (reg.energy_e4[trow, m0] < 0))
     w = np.where(flat, 1, w)
     den = w * 100_000
     exp_e = _round_half_up(energy * num_e, den)
@@ -975,6 +1122,8 @@ def _tariff_rule(
     priced = has & ~uncovered
     over = priced & (amount > expected + PAY_STEP_FEN)
     for j in np.flatnonzero(over | ~priced):
+        if paired is not None and not paired(j):
+            continue
         i = rows[j]
         ev = [s["entry_index"][i], b["entry_index"][j]]
         detail: dict[str, Any] = {
@@ -1198,6 +1347,10 @@ def _frozen_rule(
     names = (*names, "register_wh")
     ints = ("se", "start_ms", "energy_wh", "ha", "hz", "register_wh")
     f = _query(conn, sql, _window_params(since, until), meter_ids, names, ints, piles=piles)
+    _emit_frozen(f, out)
+
+
+def _emit_frozen(f: Cols, out: _Out) -> None:
     for i in range(len(f["se"])):  # hits only
         out.add(
             "R10",
@@ -1331,6 +1484,319 @@ def _trailing_silence(conn: Connection, reg: _Registry) -> list[Finding]:
     return out.findings
 
 
+# ---- the full rescan over the analysis facts -----------------------------------------
+
+ENTRIES_PER_CHUNK = 2_000_000
+"""A full-rescan chunk covers piles holding about this many log entries (a city-year of
+~165 M entries gives ~80 chunks of ~120k sessions and ~1.7 M heartbeats each)."""
+_TIME_CLIP = (1 << 42) - 1
+
+
+class _LazyText:
+    """A text column read by entry index only for the rows a finding names.
+
+    A rescan handles millions of sessions but reports a few; their IDs are fetched one
+    query each instead of every session ID crossing the driver.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        table: str,
+        column: str,
+        entries: np.ndarray,
+        cache: dict[int, Any] | None = None,
+    ) -> None:
+        self.conn, self.table, self.column = conn, table, column
+        self.entries = entries
+        self.cache = {} if cache is None else cache
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, i: Any) -> Any:
+        if np.ndim(i) != 0:
+            return _LazyText(self.conn, self.table, self.column, self.entries[i], self.cache)
+        entry = int(self.entries[i])
+        if entry not in self.cache:
+            self.cache[entry] = self.conn.execute(
+                text(f"SELECT {self.column} FROM {self.table} WHERE entry_index = :e"),
+                {"e": entry},
+            ).scalar()
+        return self.cache[entry]
+
+
+def _names(
+    codes: np.ndarray, known: Mapping[int, str], unknown: Callable[[int], str | None]
+) -> np.ndarray:
+    """IDs for hashed codes: the registry's, else ``unknown(row)`` for one row per code."""
+    if not len(codes):
+        return np.zeros(0, object)
+    uniq, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    values = [known.get(c) for c in uniq.tolist()]
+    for k, value in enumerate(values):
+        if value is None:
+            values[k] = unknown(int(first[k]))
+    arr = np.empty(len(values), object)
+    arr[:] = values
+    return arr[inverse]
+
+
+def _fetch_one(conn: Connection, table: str, column: str, entry: int) -> Any:
+    return conn.execute(
+        text(f"SELECT {column} FROM {table} WHERE entry_index = :e"), {"e": entry}
+    ).scalar()
+
+
+class _HeartbeatIndex:
+    """A chunk's heartbeats sorted by (meter, time, entry), searchable by (meter, time)."""
+
+    def __init__(self, hb: Cols) -> None:
+        self.meter, self.ref = hb["meter_no"], hb["ref_ms"]
+        self.entry, self.offset, self.register = (
+            hb["entry_index"],
+            hb["offset_ms"],
+            hb["register_wh"],
+        )
+        self.meters = np.unique(self.meter)
+        self.dense = np.searchsorted(self.meters, self.meter)
+        self.key = self.dense * _KEY_SHIFT + np.clip(self.ref, 0, _TIME_CLIP)
+
+    def __len__(self) -> int:
+        return len(self.ref)
+
+    def _keys(self, meters: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not len(self.meters):
+            return np.zeros(len(t), np.int64), np.zeros(len(t), bool)
+        d = np.clip(np.searchsorted(self.meters, meters), 0, len(self.meters) - 1)
+        return d * _KEY_SHIFT + np.clip(t, 0, _TIME_CLIP), self.meters[d] == meters
+
+    def last_at_or_before(self, meters: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Position of each meter's last heartbeat with ref_ms <= t (-1: none)."""
+        key, known = self._keys(meters, t)
+        pos = np.searchsorted(self.key, key, side="right") - 1
+        safe = np.clip(pos, 0, max(len(self) - 1, 0))
+        ok = known & (pos >= 0) & (self.key[safe] >> 42 == key >> 42) if len(self) else known
+        return np.where(ok, pos, -1)
+
+    def first_at_or_after(self, meters: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Position of each meter's first heartbeat with ref_ms >= t (-1: none)."""
+        key, known = self._keys(meters, t)
+        pos = np.searchsorted(self.key, key, side="left")
+        safe = np.clip(pos, 0, max(len(self) - 1, 0))
+        ok = known & (pos < len(self)) & (self.key[safe] >> 42 == key >> 42) if len(self) else known
+        return np.where(ok, pos, -1)
+
+
+def _facts_heartbeat_pass(
+    hb: _HeartbeatIndex, meter_id: np.ndarray, reg: _Registry
+) -> tuple[Cols, Cols]:
+    """:func:`_heartbeat_pass` over a chunk's whole heartbeat history, in numpy."""
+    n = len(hb)
+    same_prev = np.zeros(n, bool)
+    same_prev[1:] = hb.meter[1:] == hb.meter[:-1]
+    prev_off = np.zeros(n, np.int64)
+    prev_off[1:] = hb.offset[:-1]
+    bad_mask = np.abs(hb.offset) > CLOCK_WARN_MS
+    bad = {
+        "meter_id": meter_id[bad_mask],
+        "t1": hb.ref[bad_mask],
+        "e1": hb.entry[bad_mask],
+        "off": hb.offset[bad_mask],
+        "poff": np.where(same_prev, prev_off, 0)[bad_mask],
+    }
+    hb_s = _lookup(reg.meter_hb_ms, meter_id, 0) // 1000
+    same_next = np.zeros(n, bool)
+    same_next[:-1] = same_prev[1:]
+    nxt = np.minimum(np.arange(n) + 1, max(n - 1, 0))
+    t2 = np.where(same_next, hb.ref[nxt] if n else hb.ref, _NEVER)
+    e2 = np.where(same_next, hb.entry[nxt] if n else hb.entry, -1)
+    gap = (hb_s > 0) & ((t2 == _NEVER) | (t2 - hb.ref > SILENT_FACTOR * 1000 * hb_s))
+    gaps = {
+        "meter_id": meter_id[gap],
+        "t1": hb.ref[gap],
+        "e1": hb.entry[gap],
+        "c1": np.zeros(int(gap.sum()), np.int64),
+        "t2": t2[gap],
+        "e2": e2[gap],
+        "hb_s": hb_s[gap],
+    }
+    return bad, gaps
+
+
+def _facts_frozen(
+    conn: Connection,
+    s: Cols,
+    billed_nos: np.ndarray,
+    session_no: np.ndarray,
+    hb: _HeartbeatIndex,
+    out: _Out,
+) -> None:
+    """R10 frozen (:func:`_frozen_rule`) with the chunk's heartbeats in memory."""
+    cand = np.flatnonzero((s["energy_wh"] > RESOLUTION_WH) & np.isin(session_no, billed_nos))
+    if not len(cand) or not len(hb):
+        return
+    a = hb.last_at_or_before(s["code"][cand], s["start_ms"][cand])
+    z = hb.first_at_or_after(s["code"][cand], s["stop_ms"][cand])
+    ok = (a >= 0) & (z >= 0)
+    hit = np.zeros(len(cand), bool)
+    hit[ok] = hb.register[a[ok]] == hb.register[z[ok]]
+    rows, a, z = cand[hit], a[hit], z[hit]
+    keep = []
+    for k, i in enumerate(rows):  # hits only: confirm the bill by its real session ID
+        billed = conn.execute(
+            text("SELECT 1 FROM billing WHERE session_id = :sid LIMIT 1"),
+            {"sid": s["session_id"][i]},
+        ).first()
+        if billed is not None:
+            keep.append(k)
+    rows, a, z = rows[keep], a[keep], z[keep]
+    sid = np.empty(len(rows), object)
+    sid[:] = [s["session_id"][i] for i in rows]
+    _emit_frozen(
+        {
+            "se": s["entry_index"][rows],
+            "session_id": sid,
+            "meter_id": s["meter_id"][rows],
+            "pile_id": s["pile_id"][rows],
+            "start_ms": s["start_ms"][rows],
+            "energy_wh": s["energy_wh"][rows],
+            "ha": hb.entry[a],
+            "hz": hb.entry[z],
+            "register_wh": hb.register[a],
+        },
+        out,
+    )
+
+
+def _pair_bills(session_no: np.ndarray, bill_no: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bill position, session row) of every bill/session pair with equal session codes:
+    the facts' version of ``billing JOIN sessions USING (session_id)``."""
+    order = np.argsort(session_no, kind="stable")
+    ordered = session_no[order]
+    lo = np.searchsorted(ordered, bill_no, "left")
+    count = np.searchsorted(ordered, bill_no, "right") - lo
+    bill = np.repeat(np.arange(len(bill_no)), count)
+    first = np.repeat(np.cumsum(count) - count, count)
+    within = np.arange(int(count.sum())) - first
+    return bill, order[lo[bill] + within]
+
+
+def _scan_facts_chunk(
+    conn: Connection,
+    reg: _Registry,
+    lo: int,
+    hi: int,
+    seals: Cols,
+    timings: dict[str, float] | None = None,
+) -> list[Finding]:
+    """Every per-pile rule over the piles with ``lo <= facts.code(pile_id) <= hi``, their
+    whole history at once, from the analysis facts (no time windows, no context rows)."""
+    clock = _Stopwatch(timings)
+    out = _Out()
+    sf, weights, woff = facts.read_sessions(conn, lo, hi)
+    order = np.lexsort((sf["entry_index"], sf["start_ms"], sf["meter_no"]))
+    entries = sf["entry_index"][order]
+    meter_no, pile_no = sf["meter_no"][order], sf["pile_no"][order]
+    s: Cols = {
+        k: sf[k][order]
+        for k in ("entry_index", "start_ms", "stop_ms", "start_wh", "stop_wh", "energy_wh")
+    }
+    s["interval_s"] = sf["interval_s"][order]
+    s["session_id"] = _LazyText(conn, "sessions", "session_id", entries)  # type: ignore[assignment]
+    s["meter_id"] = _names(
+        meter_no,
+        reg.meter_of_code,
+        lambda r: _fetch_one(conn, "sessions", "meter_id", int(entries[r])),
+    )
+    s["pile_id"] = _names(
+        pile_no,
+        reg.pile_of_code,
+        lambda r: _fetch_one(conn, "sessions", "pile_id", int(entries[r])),
+    )
+    s["ctx"] = np.zeros(len(entries), np.int64)
+    s["code"] = meter_no
+    fact_row = order
+    clock.lap("read sessions")
+    copy = _session_rules(s, reg, out)
+    _profile_rule(
+        s, np.arange(len(entries)), sf["profile_ws"][fact_row], sf["nsamp"][fact_row], reg, out
+    )
+    clock.lap("sessions")
+    bf = facts.read_billing(conn, lo, hi)
+    bill, rows = _pair_bills(sf["session_no"][order], bf["session_no"])
+    b: Cols = {k: v[bill] for k, v in bf.items()}
+    b["tcode"] = _lookup_codes(reg.tariff_of_hash, b["tariff_no"])
+    b["tariff_id"] = _LazyText(conn, "billing", "tariff_id", b["entry_index"])  # type: ignore[assignment]
+    bill_sid = _LazyText(conn, "billing", "session_id", b["entry_index"])
+
+    def fallback(
+        rest: np.ndarray, reg: _Registry, trow: np.ndarray, start: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        srows = rows[rest]
+        blobs = _power_of(conn, s["entry_index"][srows])
+        samples, offsets = _power(blobs)
+        pricing = _SamplePricing(samples, offsets, s["interval_s"][srows], np.arange(len(rest)))
+        return pricing(reg, trow, start)
+
+    pricing = _HourPricing(weights, woff, sf["hour0"], sf["binned"], fact_row[rows], fallback)
+    _bill_rules(s, reg, b, rows, pricing, out, lambda j: bill_sid[j] == s["session_id"][rows[j]])
+    clock.lap("bills")
+    hbc = facts.read_heartbeats(conn, lo, hi)
+    hb = _HeartbeatIndex(hbc)
+    hb_meter_id = _names(
+        hb.meter,
+        reg.meter_of_code,
+        lambda r: _fetch_one(conn, "heartbeats", "meter_id", int(hb.entry[r])),
+    )
+    clock.lap("read heartbeats")
+    _first_session_register(None, s, copy, out, hb)
+    _facts_frozen(conn, s, bf["session_no"], sf["session_no"][order], hb, out)
+    mine = (seals["pile_no"] >= lo) & (seals["pile_no"] <= hi)
+    chunk_seals = {k: v[mine] for k, v in seals.items()}
+    _seal_rule(chunk_seals, reg, out)
+    bad, gaps = _facts_heartbeat_pass(hb, hb_meter_id, reg)
+    _clock_rule(bad, reg, out)
+    _silence_rule(s, chunk_seals, reg, gaps, out)
+    clock.lap("heartbeats")
+    return out.findings
+
+
+def _lookup_codes(mapping: Mapping[int, int], keys: np.ndarray) -> np.ndarray:
+    if not len(keys):
+        return np.zeros(0, np.int64)
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    return np.array([mapping.get(k, -1) for k in uniq.tolist()], np.int64)[inverse]
+
+
+def _power_of(conn: Connection, entries: np.ndarray) -> np.ndarray:
+    """The ``power_w`` blobs of sessions, in the order of ``entries``."""
+    stmt = text("SELECT entry_index, power_w FROM sessions WHERE entry_index IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    found: dict[int, bytes] = {}
+    for chunk in _chunks(sorted(set(entries.tolist()))):
+        found.update((int(e), bytes(p)) for e, p in conn.execute(stmt, {"ids": chunk}))
+    arr = np.empty(len(entries), object)
+    arr[:] = [found.get(int(e), b"") for e in entries]
+    return arr
+
+
+def _all_seals(conn: Connection) -> Cols:
+    """Every seal event (a few per meter a year) with its pile's code, for the chunks."""
+    names = ("entry_index", "meter_id", "pile_id", "event", "at_ms")
+    cols = _columns(
+        conn.execute(text(f"SELECT {', '.join(names)} FROM seal_events")).all(),
+        names,
+        ("entry_index", "at_ms"),
+    )
+    cols["ctx"] = np.zeros(len(cols["entry_index"]), np.int64)
+    cols["pile_no"] = np.fromiter(
+        (facts.code(p) for p in cols["pile_id"].tolist()), np.int64, len(cols["pile_id"])
+    )
+    return cols
+
+
 # ---- storing findings ----------------------------------------------------------------
 
 
@@ -1448,91 +1914,47 @@ _worker_state: dict[str, Any] = {}
 
 
 def _worker_init(url: str) -> None:
-    """A rescan worker process: its own engine and registry (read-only work)."""
+    """A rescan worker process: its own engine, registry and seal list (read-only work)."""
     engine = st.create_store_engine(url)
     _worker_state["engine"] = engine
     with engine.connect() as conn:
         _worker_state["registry"] = _Registry.load(conn)
+        _worker_state["seals"] = _all_seals(conn)
 
 
-def _worker_scan(
-    chunk: list[str], since: int | None, until: int | None, keys: bool
-) -> list[Finding]:
+def _worker_scan(lo: int, hi: int) -> list[Finding]:
     with _worker_state["engine"].connect() as conn:
-        return _scan_task(conn, _worker_state["registry"], chunk, since, until, keys)
-
-
-def _scan_task(
-    conn: Connection,
-    reg: _Registry,
-    chunk: Sequence[str],
-    since: int | None,
-    until: int | None,
-    keys: bool,
-    timings: dict[str, float] | None = None,
-) -> list[Finding]:
-    found = _scan_chunk(conn, reg, chunk, since, until, timings)
-    if keys:
-        clock = _Stopwatch(timings)
-        found += _key_rule(conn, reg, chunk)
-        clock.lap("keys")
-    return found
+        return _scan_facts_chunk(conn, _worker_state["registry"], lo, hi, _worker_state["seals"])
 
 
 def full_rescan(
     store: st.Store,
     *,
-    chunk_meters: int = CHUNK_METERS,
-    window_ms: int = CHUNK_WINDOW_MS,
+    chunks: int | None = None,
     workers: int = 1,
     timings: dict[str, float] | None = None,
 ) -> list[Finding]:
-    """Every rule over the whole store, in (meters × time window) chunks; returns new findings.
+    """Every rule over the whole store; stores and returns the new findings.
 
-    Chunks are read outside any write transaction (a rescan never blocks the sync) and
-    each chunk's findings are stored in a short transaction of their own, so memory stays
-    bounded by one chunk. Chunks are independent: ``workers > 1`` scans them in that many
-    processes (file or server databases only), the parent only stores findings.
-    ``timings`` (sequential runs) collects seconds per phase: sessions, seals, heartbeats,
-    keys, store, trailing.
+    Reads the analysis facts (:mod:`app.models.facts`), pile range by pile range, each
+    range's whole history at once: ``chunks`` ranges (default: about one per
+    :data:`ENTRIES_PER_CHUNK` log entries), so memory stays bounded by one chunk. Chunks
+    are read outside any write transaction (a rescan never blocks the sync) and each
+    chunk's findings are stored in a short transaction of their own. Chunks are
+    independent: ``workers > 1`` scans them in that many processes (file or server
+    databases only), the parent only stores findings. ``timings`` (sequential runs)
+    collects seconds per phase.
     """
+    clock = _Stopwatch(timings)
     with store.engine.connect() as conn:
         reg = _Registry.load(conn)
-        ids = sorted(
-            {
-                r[0]
-                for r in conn.execute(
-                    text(
-                        "SELECT meter_id FROM meters UNION SELECT DISTINCT meter_id FROM sessions "
-                        "UNION SELECT DISTINCT meter_id FROM heartbeats "
-                        "UNION SELECT DISTINCT meter_id FROM seal_events"
-                    )
-                )
-            }
-        )
-        bounds = conn.execute(
-            text(
-                "SELECT MIN(t), MAX(t) FROM (SELECT MIN(start_ms) AS t FROM sessions "
-                "UNION ALL SELECT MAX(start_ms) FROM sessions "
-                "UNION ALL SELECT MIN(ref_ms) FROM heartbeats "
-                "UNION ALL SELECT MAX(ref_ms) FROM heartbeats "
-                "UNION ALL SELECT MIN(at_ms) FROM seal_events "
-                "UNION ALL SELECT MAX(at_ms) FROM seal_events) q"
-            )
-        ).one()
-    windows: list[tuple[int | None, int | None]] = [(None, None)]
-    if bounds[0] is not None:
-        lo, hi = int(bounds[0]), int(bounds[1])
-        edges = [*range(lo, hi + 1, window_ms), hi + 1]
-        windows = [
-            (None if k == 0 else a, None if k == len(edges) - 2 else b)
-            for k, (a, b) in enumerate(itertools.pairwise(edges))
-        ]
-    tasks = [
-        (ids[start : start + chunk_meters], since, until, k == 0)
-        for start in range(0, len(ids), chunk_meters)
-        for k, (since, until) in enumerate(windows)
-    ]
+        seals = _all_seals(conn)
+        if chunks is None:
+            top = conn.execute(text("SELECT MAX(entry_index) FROM entries")).scalar()
+            chunks = max(1, -(-(int(top or 0) + 1) // ENTRIES_PER_CHUNK))
+        keyed = [r[0] for r in conn.execute(text("SELECT DISTINCT meter_id FROM meter_keys"))]
+    clock.lap("registry")
+    ranges = facts.pile_ranges(chunks)
     new: list[Finding] = []
 
     def store_found(found: list[Finding]) -> None:
@@ -1542,22 +1964,24 @@ def full_rescan(
         clock.lap("store")
 
     database = store.engine.url.database or ""
-    if workers > 1 and len(tasks) > 1 and ":memory:" not in database:
+    if workers > 1 and len(ranges) > 1 and ":memory:" not in database:
         url = store.engine.url.render_as_string(hide_password=False)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, context, _worker_init, (url,)) as pool:
-            for found in pool.map(_worker_scan, *zip(*tasks)):
+            for found in pool.map(_worker_scan, *zip(*ranges, strict=True)):
                 store_found(found)
     else:
-        for chunk, since, until, keys in tasks:
+        for lo, hi in ranges:
             with store.engine.connect() as conn:
-                found = _scan_task(conn, reg, chunk, since, until, keys, timings)
+                found = _scan_facts_chunk(conn, reg, lo, hi, seals, timings)
             store_found(found)
     clock = _Stopwatch(timings)
     with store.engine.connect() as conn:
-        trailing = _trailing_silence(conn, reg)
+        found = _key_rule(conn, reg, sorted(keyed))
+        clock.lap("keys")
+        found += _trailing_silence(conn, reg)
     clock.lap("trailing")
-    store_found(trailing)
+    store_found(found)
     new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
     return new
 

@@ -27,16 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-alarms", action="store_true", help="store findings only; open no alarms"
     )
     parser.add_argument(
-        "--chunk-meters", type=int, default=rules.CHUNK_METERS, help="meters per chunk"
+        "--chunks",
+        type=int,
+        default=None,
+        help="pile ranges scanned one at a time (default: by store size)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="worker processes (chunks are independent)"
-    )
-    parser.add_argument(
-        "--window-days",
-        type=int,
-        default=rules.CHUNK_WINDOW_MS // rules.DAY_MS,
-        help="days per chunk",
     )
     return parser
 
@@ -52,8 +49,7 @@ def main(argv: list[str]) -> int:
         began = time.perf_counter()
         new = rules.full_rescan(
             store,
-            chunk_meters=args.chunk_meters,
-            window_ms=args.window_days * rules.DAY_MS,
+            chunks=args.chunks,
             workers=args.workers,
         )
         elapsed = time.perf_counter() - began

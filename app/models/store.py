@@ -383,6 +383,39 @@ verifications = Table(
     Index(None, "pile_id", "at_ms"),
 )
 
+# -- analysis facts (derived at projection; see app.models.facts) --
+
+session_facts = Table(
+    "session_facts",
+    metadata,
+    Column("pile_no", BigInteger, primary_key=True, autoincrement=False),
+    Column("entry_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+    comment="Packed numbers of each session for the rules, clustered by pile (facts.py)",
+)
+
+billing_facts = Table(
+    "billing_facts",
+    metadata,
+    Column("pile_no", BigInteger, primary_key=True, autoincrement=False),
+    Column("entry_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+    comment="Packed numbers of each bill for the rules, clustered by pile (facts.py)",
+)
+
+heartbeat_days = Table(
+    "heartbeat_days",
+    metadata,
+    Column("pile_no", BigInteger, primary_key=True, autoincrement=False),
+    Column("meter_no", BigInteger, primary_key=True, autoincrement=False),
+    Column("day", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+    comment="A meter's heartbeats of one UTC day, packed and appended in log order (facts.py)",
+)
+
 # -- workstation state --
 
 checkpoints = Table(
