@@ -13,7 +13,11 @@ micro-degrees (GCJ-02), power in W. docs/records.md is the normative spec.
 
 Parsing is strict: an entry that is not byte-for-byte canonical, or whose body
 does not match its type's schema, is rejected with an error naming the record
-type and the field.
+type and the field. It is also the hot path of a full sync (one parse per entry,
+next to a ~60 µs signature check), so `Record.parse` reads with orjson and checks
+the common record types with a precompiled schema test (`_body_ok`); whatever
+that test does not accept goes through `validate_body`, the reference, which
+names the field. Canonical form is still proven by re-encoding: see `_encode`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from ledger.keys import ALGORITHMS, PublicKey, SigningKey
 
@@ -199,12 +205,29 @@ SIGNED_BY: dict[str, str] = {
     "verification": "inspector",
 }
 _INT_LIMIT = 2**53
+_RECORD_KEYS = {"b", "s", "t", "v"}
+_SIGNATURE_KEYS = {"a", "k", "v"}
 
 
 def canonical_json(value: Any) -> bytes:
+    """The reference encoder of the spec (docs/records.md), for any JSON value."""
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def _encode(value: Any) -> bytes:
+    """`canonical_json`, about ten times faster, for values that passed `validate_body`.
+
+    orjson writes keys sorted by code point (OPT_SORT_KEYS: UTF-8 byte order is code
+    point order), no whitespace, non-ASCII as UTF-8, and escapes exactly what
+    json.dumps(ensure_ascii=False) escapes. The two differ only outside a valid
+    record's values: floats (spelled otherwise), integers beyond 64 bits, lone
+    surrogates (orjson refuses them; json.dumps writes them, then UTF-8 fails) and
+    nesting deeper than 255 levels (orjson refuses; `Record.parse` then falls back to
+    `canonical_json`). tests/test_records_strict.py compares both encoders on every
+    character and on generated values."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def _check_value(rtype: str, name: str, value: Any) -> None:
@@ -287,6 +310,75 @@ def _check_semantics(rtype: str, body: Mapping[str, Any]) -> None:
                 raise RecordError(f"{rtype} record: field 'key': {exc}") from exc
 
 
+# ---- the fast schema test -------------------------------------------------------------
+# Per type: (required fields, allowed fields, field -> test). A test is one of the
+# markers below or, for enumerations, the frozenset of allowed strings. Types with a
+# public key (authority, operator, inspector, meter) or with nested lists (tariff,
+# verification) have none and always take the reference path: they are rare.
+_REQ_STR, _OPT_STR, _INT, _BOOL, _INT_LIST = "str", "str?", "int", "bool", "[int]"
+_FAST_LISTS = {("session", "power_w")}
+
+
+def _fast_spec(rtype: str) -> tuple[frozenset[str], frozenset[str], dict[str, Any]] | None:
+    schema = SCHEMAS[rtype]
+    tests: dict[str, Any] = {}
+    for name, (kind, required) in schema.items():
+        if name == "key":
+            return None
+        if (rtype, name) in ENUMS:
+            tests[name] = ENUMS[rtype, name]
+        elif kind is str:
+            tests[name] = _REQ_STR if required else _OPT_STR
+        elif kind is int:
+            tests[name] = _INT
+        elif kind is bool:
+            tests[name] = _BOOL
+        elif (rtype, name) in _FAST_LISTS:
+            tests[name] = _INT_LIST
+        else:
+            return None
+    required = frozenset(name for name, (_, req) in schema.items() if req)
+    return required, frozenset(schema), tests
+
+
+_FAST = {rtype: spec for rtype in SCHEMAS if (spec := _fast_spec(rtype)) is not None}
+_ONLY_INT = {int}
+
+
+def _body_ok(rtype: str, body: Any) -> bool:
+    """True only when `validate_body` would accept ``body`` (it may be False for a
+    valid body of a type it does not cover: the caller then runs `validate_body`)."""
+    spec = _FAST.get(rtype)
+    if spec is None or type(body) is not dict:
+        return False
+    required, allowed, tests = spec
+    keys = body.keys()
+    if not (keys >= required and keys <= allowed):
+        return False
+    limit = _INT_LIMIT
+    for name, value in body.items():
+        test = tests[name]
+        if test is _INT:
+            if type(value) is not int or not -limit < value < limit:
+                return False
+        elif test is _REQ_STR:
+            if type(value) is not str or not value:
+                return False
+        elif test is _OPT_STR or test is _BOOL:
+            if type(value) is not (str if test is _OPT_STR else bool):
+                return False
+        elif test is _INT_LIST:
+            if type(value) is not list:
+                return False
+            if value and not (
+                {*map(type, value)} <= _ONLY_INT and -limit < min(value) and max(value) < limit
+            ):
+                return False
+        elif type(value) is not str or value not in test:
+            return False
+    return rtype != "session" or body["interval_s"] > 0
+
+
 @dataclass(frozen=True)
 class Record:
     """One signed record. ``to_bytes()`` is the log entry; ``parse`` is its inverse."""
@@ -337,32 +429,54 @@ class Record:
 
     @classmethod
     def parse(cls, data: bytes) -> Record:
+        """The record of a canonical entry; RecordError naming the record and the field
+        for anything else (docs/records.md: exactly one byte form per record)."""
         if len(data) > MAX_ENTRY_BYTES:
             raise RecordError(f"record is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
         try:
-            obj = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
             raise RecordError(f"record is not valid UTF-8 JSON: {exc}") from exc
-        if not isinstance(obj, dict) or set(obj) != {"b", "s", "t", "v"}:
+        if type(obj) is not dict or obj.keys() != _RECORD_KEYS:
             raise RecordError("record must be an object with exactly the keys b, s, t, v")
         if obj["v"] != VERSION:
             raise RecordError(f"record version {obj['v']!r} is not supported (expected 1)")
         rtype, body, sig = obj["t"], obj["b"], obj["s"]
         if not isinstance(rtype, str):
             raise RecordError("record type 't' must be a string")
-        validate_body(rtype, body)
-        if not isinstance(sig, dict) or set(sig) != {"a", "k", "v"}:
+        if not _body_ok(rtype, body):
+            try:
+                validate_body(rtype, body)
+            except (RecursionError, TypeError) as exc:  # deep nesting; [1] <= 1440
+                raise RecordError(f"{rtype} record: a value has the wrong shape") from exc
+        if type(sig) is not dict or sig.keys() != _SIGNATURE_KEYS:
             raise RecordError(f"{rtype} record: signature 's' needs exactly a, k, v")
-        if sig["a"] not in ALGORITHMS:
-            raise RecordError(f"{rtype} record: unknown signature algorithm {sig['a']!r}")
-        if not isinstance(sig["k"], str) or len(sig["k"]) != 16:
+        alg, key_id, sig_text = sig["a"], sig["k"], sig["v"]
+        if alg not in ALGORITHMS:
+            raise RecordError(f"{rtype} record: unknown signature algorithm {alg!r}")
+        if not isinstance(key_id, str) or len(key_id) != 16:
             raise RecordError(f"{rtype} record: key id must be 16 hex digits")
         try:
-            signature = base64.b64decode(sig["v"], validate=True)
+            signature = base64.b64decode(sig_text, validate=True)
         except (ValueError, TypeError) as exc:
             raise RecordError(f"{rtype} record: signature is not base64") from exc
-        record = cls(rtype, body, sig["a"], sig["k"], signature)
-        if record.to_bytes() != data:
+        # Rebuilt from the checked parts, as `to_bytes` does (the version as the integer
+        # 1, the signature re-encoded), so the comparison proves the canonical form.
+        rebuilt = {
+            "b": body,
+            "s": {"a": alg, "k": key_id, "v": base64.b64encode(signature).decode()},
+            "t": rtype,
+            "v": VERSION,
+        }
+        try:
+            canonical = _encode(rebuilt)
+        except orjson.JSONEncodeError:  # nested deeper than orjson writes (255 levels)
+            try:
+                canonical = canonical_json(rebuilt)
+            except (RecursionError, ValueError) as exc:
+                raise RecordError(f"{rtype} record: values nested too deeply") from exc
+        record = cls(rtype, body, alg, key_id, signature)
+        if canonical != data:
             raise RecordError(f"{record.subject}: entry is not in canonical form")
         return record
 
