@@ -350,3 +350,33 @@ def test_worker_reports_malformed_variants_instead_of_raising():
     results = check_entries([data, *bad], [METER.public_key.text] * (len(bad) + 1))
     assert results[0] is None
     assert all(r is not None and r[0] == MALFORMED for r in results[1:])
+
+
+@pytest.mark.parametrize("rtype", sorted(SCHEMAS))
+def test_peek_reads_the_body_the_workers_validate(rtype):
+    from ledger.registry import EntryHead
+
+    for data in (signed(rtype).to_bytes(), with_specials(rtype)):
+        head, record = EntryHead.peek(data), Record.parse(data)
+        assert (head.type, head.body, head.key_id) == (record.type, record.body, record.key_id)
+        assert head.subject == record.subject
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"[]",
+        b'{"t":"session"}',
+        b'{"b":{},"s":{"k":"x"},"t":["session"],"v":1}',
+        b'{"b":[],"s":{"k":"x"},"t":"session","v":1}',
+        b'{"b":{},"s":[],"t":"session","v":1}',
+        b'{"b":{"meter_id":7},"s":{"k":"x"},"t":"session","v":1}',
+        b"\xff",
+    ],
+)
+def test_peek_refuses_what_is_not_a_record(data):
+    from ledger.registry import EntryHead
+
+    with pytest.raises(RecordError):
+        EntryHead.peek(data)
