@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 ALGORITHMS = ("p256", "ed25519")
 _SIG_LEN = 64
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())  # immutable; building it costs ~1 µs a verify
 
 
 class KeyFormatError(ValueError):
@@ -86,7 +87,7 @@ class PublicKey:
                 s = int.from_bytes(signature[32:], "big")
                 if not (r > 0 and s > 0):
                     return False
-                obj.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+                obj.verify(encode_dss_signature(r, s), message, _ECDSA_SHA256)
             else:
                 obj.verify(signature, message)
         except InvalidSignature:

@@ -431,54 +431,7 @@ class Record:
     def parse(cls, data: bytes) -> Record:
         """The record of a canonical entry; RecordError naming the record and the field
         for anything else (docs/records.md: exactly one byte form per record)."""
-        if len(data) > MAX_ENTRY_BYTES:
-            raise RecordError(f"record is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
-        try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise RecordError(f"record is not valid UTF-8 JSON: {exc}") from exc
-        if type(obj) is not dict or obj.keys() != _RECORD_KEYS:
-            raise RecordError("record must be an object with exactly the keys b, s, t, v")
-        if obj["v"] != VERSION:
-            raise RecordError(f"record version {obj['v']!r} is not supported (expected 1)")
-        rtype, body, sig = obj["t"], obj["b"], obj["s"]
-        if not isinstance(rtype, str):
-            raise RecordError("record type 't' must be a string")
-        if not _body_ok(rtype, body):
-            try:
-                validate_body(rtype, body)
-            except (RecursionError, TypeError) as exc:  # deep nesting; [1] <= 1440
-                raise RecordError(f"{rtype} record: a value has the wrong shape") from exc
-        if type(sig) is not dict or sig.keys() != _SIGNATURE_KEYS:
-            raise RecordError(f"{rtype} record: signature 's' needs exactly a, k, v")
-        alg, key_id, sig_text = sig["a"], sig["k"], sig["v"]
-        if alg not in ALGORITHMS:
-            raise RecordError(f"{rtype} record: unknown signature algorithm {alg!r}")
-        if not isinstance(key_id, str) or len(key_id) != 16:
-            raise RecordError(f"{rtype} record: key id must be 16 hex digits")
-        try:
-            signature = base64.b64decode(sig_text, validate=True)
-        except (ValueError, TypeError) as exc:
-            raise RecordError(f"{rtype} record: signature is not base64") from exc
-        # Rebuilt from the checked parts, as `to_bytes` does (the version as the integer
-        # 1, the signature re-encoded), so the comparison proves the canonical form.
-        rebuilt = {
-            "b": body,
-            "s": {"a": alg, "k": key_id, "v": base64.b64encode(signature).decode()},
-            "t": rtype,
-            "v": VERSION,
-        }
-        try:
-            canonical = _encode(rebuilt)
-        except orjson.JSONEncodeError:  # nested deeper than orjson writes (255 levels)
-            try:
-                canonical = canonical_json(rebuilt)
-            except (RecursionError, ValueError) as exc:
-                raise RecordError(f"{rtype} record: values nested too deeply") from exc
-        record = cls(rtype, body, alg, key_id, signature)
-        if canonical != data:
-            raise RecordError(f"{record.subject}: entry is not in canonical form")
-        return record
+        return cls(*parse_fields(data))
 
     def verify(self, key: PublicKey, message: bytes | None = None) -> None:
         """Raises SignatureError naming the record and the key unless the signature holds.
@@ -499,6 +452,61 @@ class Record:
     def leaf_digest(self) -> bytes:
         """RFC 6962 leaf hash of this entry: its identity in the log."""
         return hashlib.sha256(b"\x00" + self.to_bytes()).digest()
+
+
+def parse_fields(data: bytes) -> tuple[str, dict, str, str, bytes]:
+    """`Record.parse` without building the Record: (type, body, alg, key id, signature).
+
+    The signature workers need only these (`ledger.sigcheck`); a Record is built
+    when there is an error to name."""
+    if len(data) > MAX_ENTRY_BYTES:
+        raise RecordError(f"record is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise RecordError(f"record is not valid UTF-8 JSON: {exc}") from exc
+    if type(obj) is not dict or obj.keys() != _RECORD_KEYS:
+        raise RecordError("record must be an object with exactly the keys b, s, t, v")
+    if obj["v"] != VERSION:
+        raise RecordError(f"record version {obj['v']!r} is not supported (expected 1)")
+    rtype, body, sig = obj["t"], obj["b"], obj["s"]
+    if not isinstance(rtype, str):
+        raise RecordError("record type 't' must be a string")
+    if not _body_ok(rtype, body):
+        try:
+            validate_body(rtype, body)
+        except (RecursionError, TypeError) as exc:  # deep nesting; [1] <= 1440
+            raise RecordError(f"{rtype} record: a value has the wrong shape") from exc
+    if type(sig) is not dict or sig.keys() != _SIGNATURE_KEYS:
+        raise RecordError(f"{rtype} record: signature 's' needs exactly a, k, v")
+    alg, key_id, sig_text = sig["a"], sig["k"], sig["v"]
+    if alg not in ALGORITHMS:
+        raise RecordError(f"{rtype} record: unknown signature algorithm {alg!r}")
+    if not isinstance(key_id, str) or len(key_id) != 16:
+        raise RecordError(f"{rtype} record: key id must be 16 hex digits")
+    try:
+        signature = base64.b64decode(sig_text, validate=True)
+    except (ValueError, TypeError) as exc:
+        raise RecordError(f"{rtype} record: signature is not base64") from exc
+    # Rebuilt from the checked parts, as `to_bytes` does (the version as the integer
+    # 1, the signature re-encoded), so the comparison proves the canonical form.
+    rebuilt = {
+        "b": body,
+        "s": {"a": alg, "k": key_id, "v": base64.b64encode(signature).decode()},
+        "t": rtype,
+        "v": VERSION,
+    }
+    try:
+        canonical = _encode(rebuilt)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (255 levels)
+        try:
+            canonical = canonical_json(rebuilt)
+        except (RecursionError, ValueError) as exc:
+            raise RecordError(f"{rtype} record: values nested too deeply") from exc
+    if canonical != data:
+        subject = Record(rtype, body, alg, key_id, signature).subject
+        raise RecordError(f"{subject}: entry is not in canonical form")
+    return rtype, body, alg, key_id, signature
 
 
 def message_from_entry(rtype: str, data: bytes) -> bytes:

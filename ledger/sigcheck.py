@@ -15,7 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from functools import lru_cache
 
 from ledger.keys import PublicKey
-from ledger.records import Record, RecordError, message_from_entry
+from ledger.records import Record, RecordError, SignatureError, message_from_entry, parse_fields
 
 
 @lru_cache(maxsize=65536)
@@ -29,20 +29,28 @@ BAD_SIGNATURE = "signature"
 
 def check_entries(entries: Sequence[bytes], keys: Sequence[str]) -> list[tuple[str, str] | None]:
     """For each entry: None when it parses strictly and its signature holds with the
-    given key, else (MALFORMED | BAD_SIGNATURE, reason naming the record and key)."""
+    given key, else (MALFORMED | BAD_SIGNATURE, reason naming the record and key).
+
+    The one loop a full sync runs per entry on every core, around a ~60 µs verify:
+    no Record is built unless there is an error to name (`Record.verify` words it)."""
     results: list[tuple[str, str] | None] = []
+    append = results.append
     for data, key_text in zip(entries, keys, strict=True):
         try:
-            record = Record.parse(data)
+            rtype, body, alg, key_id, signature = parse_fields(data)
         except RecordError as exc:
-            results.append((MALFORMED, str(exc)))
+            append((MALFORMED, str(exc)))
             continue
         try:
-            record.verify(_key(key_text), message_from_entry(record.type, data))
+            key = _key(key_text)
+            message = message_from_entry(rtype, data)
+            if key.key_id == key_id and key.alg == alg and key.verify(message, signature):
+                append(None)
+                continue
+            Record(rtype, body, alg, key_id, signature).verify(key, message)
+            raise SignatureError(f"{rtype} record: signature does not verify")  # unreachable
         except (RecordError, ValueError) as exc:
-            results.append((BAD_SIGNATURE, str(exc)))
-        else:
-            results.append(None)
+            append((BAD_SIGNATURE, str(exc)))
     return results
 
 

@@ -380,3 +380,24 @@ def test_peek_refuses_what_is_not_a_record(data):
 
     with pytest.raises(RecordError):
         EntryHead.peek(data)
+
+
+def test_worker_names_the_record_and_key_of_a_bad_signature():
+    from ledger.sigcheck import BAD_SIGNATURE
+
+    good = signed("heartbeat").to_bytes()
+    forged = good.replace(b'"temp_dc":315', b'"temp_dc":316')
+    # The signature covers the body, not the key ID beside it: a wrong ID still verifies.
+    relabelled = good.replace(METER.key_id.encode(), b"0123456789abcdef")
+    meter, oper = METER.public_key.text, SIGNER["station"].public_key.text
+    results = check_entries(
+        [good, forged, good, good, relabelled], [meter, meter, oper, "p256:AAAA", meter]
+    )
+    assert results[0] is None
+    kinds = [r[0] for r in results[1:]]
+    assert kinds == [BAD_SIGNATURE] * 4
+    assert "signed with key 0123456789abcdef" in results[4][1]
+    bad = "heartbeat M000001 #7: signature does not verify with key " + METER.key_id
+    assert bad in results[1][1]
+    assert "registered key is " + SIGNER["station"].key_id in results[2][1]
+    assert "p256:AAAA" in results[3][1]
