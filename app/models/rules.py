@@ -796,7 +796,7 @@ def _first_session_register(
     if not len(first):
         return
     if heartbeats is not None:
-        at = heartbeats.last_at_or_before(s["code"][first], s["start_ms"][first])
+        at = heartbeats.last_at_or_before(s["meter_no"][first], s["start_ms"][first])
         ok = at >= 0
         register = dict(
             zip(
@@ -1636,8 +1636,8 @@ def _facts_frozen(
     cand = np.flatnonzero((s["energy_wh"] > RESOLUTION_WH) & np.isin(session_no, billed_nos))
     if not len(cand) or not len(hb):
         return
-    a = hb.last_at_or_before(s["code"][cand], s["start_ms"][cand])
-    z = hb.first_at_or_after(s["code"][cand], s["stop_ms"][cand])
+    a = hb.last_at_or_before(s["meter_no"][cand], s["start_ms"][cand])
+    z = hb.first_at_or_after(s["meter_no"][cand], s["stop_ms"][cand])
     ok = (a >= 0) & (z >= 0)
     hit = np.zeros(len(cand), bool)
     hit[ok] = hb.register[a[ok]] == hb.register[z[ok]]
@@ -1715,7 +1715,8 @@ def _scan_facts_chunk(
         lambda r: _fetch_one(conn, "sessions", "pile_id", int(entries[r])),
     )
     s["ctx"] = np.zeros(len(entries), np.int64)
-    s["code"] = meter_no
+    s["meter_no"] = meter_no
+    s["code"] = np.unique(meter_no, return_inverse=True)[1].astype(np.int64)  # small: keys
     fact_row = order
     clock.lap("read sessions")
     copy = _session_rules(s, reg, out)
