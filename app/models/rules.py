@@ -738,7 +738,7 @@ def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
             )
     # R05 / R06: physically impossible energy.
     duration = stop - start
-    rated = _lookup(reg.pile_rated_w, s["pile_id"], -1)
+    rated = s["rated_w"] if "rated_w" in s else _lookup(reg.pile_rated_w, s["pile_id"], -1)
     over = (
         focus
         & (duration > 0)
@@ -922,12 +922,19 @@ def _billing_rules(
     _bill_rules(s, reg, b, focus_rows[k_of], _SamplePricing(samples, offsets, interval, k_of), out)
 
 
+def _class_pm(s: Cols, rows: np.ndarray, reg: _Registry) -> np.ndarray:
+    """Each row's accuracy class in ‰ (precomputed by the facts loader, else looked up)."""
+    if "class_pm" in s:
+        return s["class_pm"][rows]
+    return _lookup(reg.meter_class_pm, s["meter_id"][rows], UNKNOWN_CLASS_PERMILLE)
+
+
 def _profile_rule(
     s: Cols, rows: np.ndarray, ps: np.ndarray, nsamp: np.ndarray, reg: _Registry, out: _Out
 ) -> None:
     """R14: |E - ∫p| > class × ∫p + 10 Wh, in exact integers (× 3600 × 1000); ``ps`` is the
     profile's Σ p·interval in W·s for each session row in ``rows``."""
-    class_pm = _lookup(reg.meter_class_pm, s["meter_id"][rows], UNKNOWN_CLASS_PERMILLE)
+    class_pm = _class_pm(s, rows, reg)
     energy = s["energy_wh"][rows]
     dev = np.abs(energy * 3600 - ps) * 1000
     bad = (nsamp > 0) & (dev > np.abs(ps) * class_pm + RESOLUTION_WH * 3_600_000)
@@ -970,7 +977,7 @@ def _bill_rules(
         return
     e = s["energy_wh"][rows]
     billed = b["billed_wh"]
-    cls = _lookup(reg.meter_class_pm, s["meter_id"][rows], UNKNOWN_CLASS_PERMILLE)
+    cls = _class_pm(s, rows, reg)
     diff = billed - e
     r01 = np.abs(diff) * 1000 > e * cls + RESOLUTION_WH * 1000
     for j in np.flatnonzero(r01):
@@ -1519,10 +1526,7 @@ class _LazyText:
             return _LazyText(self.conn, self.table, self.column, self.entries[i], self.cache)
         entry = int(self.entries[i])
         if entry not in self.cache:
-            self.cache[entry] = self.conn.execute(
-                text(f"SELECT {self.column} FROM {self.table} WHERE entry_index = :e"),
-                {"e": entry},
-            ).scalar()
+            self.cache[entry] = _fetch_one(self.conn, self.table, self.column, entry)
         return self.cache[entry]
 
 
@@ -1543,13 +1547,20 @@ def _names(
 
 
 def _fetch_one(conn: Connection, table: str, column: str, entry: int) -> Any:
-    return conn.execute(
-        text(f"SELECT {column} FROM {table} WHERE entry_index = :e"), {"e": entry}
-    ).scalar()
+    """One column of one row by entry index, through the driver's cursor (findings only)."""
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE entry_index = {marker}", (entry,))
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else row[0]
 
 
 class _HeartbeatIndex:
-    """A chunk's heartbeats sorted by (meter, time, entry), searchable by (meter, time)."""
+    """A chunk's heartbeats, each meter's contiguous and in (time, entry) order, searchable
+    by (meter code, time). Meters are numbered by run, so the keys are sorted as read."""
 
     def __init__(self, hb: Cols) -> None:
         self.meter, self.ref = hb["meter_no"], hb["ref_ms"]
@@ -1558,62 +1569,80 @@ class _HeartbeatIndex:
             hb["offset_ms"],
             hb["register_wh"],
         )
-        self.meters = np.unique(self.meter)
-        self.dense = np.searchsorted(self.meters, self.meter)
-        self.key = self.dense * _KEY_SHIFT + np.clip(self.ref, 0, _TIME_CLIP)
+        n = len(self.ref)
+        starts = np.flatnonzero(np.r_[True, self.meter[1:] != self.meter[:-1]]) if n else self.ref
+        self.run_meter = self.meter[starts]
+        """The meter code of each run (one run per meter)."""
+        self.run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+        self.run_start = starts
+        self.by_code = np.argsort(self.run_meter)
+        self.sorted_codes = self.run_meter[self.by_code]
+        self.key = self.run * _KEY_SHIFT + np.clip(self.ref, 0, _TIME_CLIP)
 
     def __len__(self) -> int:
         return len(self.ref)
 
     def _keys(self, meters: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if not len(self.meters):
+        if not len(self.sorted_codes):
             return np.zeros(len(t), np.int64), np.zeros(len(t), bool)
-        d = np.clip(np.searchsorted(self.meters, meters), 0, len(self.meters) - 1)
-        return d * _KEY_SHIFT + np.clip(t, 0, _TIME_CLIP), self.meters[d] == meters
+        pos = np.clip(np.searchsorted(self.sorted_codes, meters), 0, len(self.sorted_codes) - 1)
+        run = self.by_code[pos]
+        return run * _KEY_SHIFT + np.clip(t, 0, _TIME_CLIP), self.sorted_codes[pos] == meters
 
     def last_at_or_before(self, meters: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Position of each meter's last heartbeat with ref_ms <= t (-1: none)."""
         key, known = self._keys(meters, t)
+        if not len(self):
+            return np.full(len(t), -1)
         pos = np.searchsorted(self.key, key, side="right") - 1
-        safe = np.clip(pos, 0, max(len(self) - 1, 0))
-        ok = known & (pos >= 0) & (self.key[safe] >> 42 == key >> 42) if len(self) else known
+        safe = np.clip(pos, 0, len(self) - 1)
+        ok = known & (pos >= 0) & (self.run[safe] == key >> 42)
         return np.where(ok, pos, -1)
 
     def first_at_or_after(self, meters: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Position of each meter's first heartbeat with ref_ms >= t (-1: none)."""
         key, known = self._keys(meters, t)
+        if not len(self):
+            return np.full(len(t), -1)
         pos = np.searchsorted(self.key, key, side="left")
-        safe = np.clip(pos, 0, max(len(self) - 1, 0))
-        ok = known & (pos < len(self)) & (self.key[safe] >> 42 == key >> 42) if len(self) else known
+        safe = np.clip(pos, 0, len(self) - 1)
+        ok = known & (pos < len(self)) & (self.run[safe] == key >> 42)
         return np.where(ok, pos, -1)
 
 
 def _facts_heartbeat_pass(
-    hb: _HeartbeatIndex, meter_id: np.ndarray, reg: _Registry
+    hb: _HeartbeatIndex, run_names: np.ndarray, reg: _Registry
 ) -> tuple[Cols, Cols]:
-    """:func:`_heartbeat_pass` over a chunk's whole heartbeat history, in numpy."""
+    """:func:`_heartbeat_pass` over a chunk's whole heartbeat history, in numpy;
+    ``run_names`` are the meter IDs of ``hb``'s runs."""
     n = len(hb)
     same_prev = np.zeros(n, bool)
-    same_prev[1:] = hb.meter[1:] == hb.meter[:-1]
+    same_prev[1:] = hb.run[1:] == hb.run[:-1]
     prev_off = np.zeros(n, np.int64)
     prev_off[1:] = hb.offset[:-1]
     bad_mask = np.abs(hb.offset) > CLOCK_WARN_MS
     bad = {
-        "meter_id": meter_id[bad_mask],
+        "meter_id": run_names[hb.run[bad_mask]],
         "t1": hb.ref[bad_mask],
         "e1": hb.entry[bad_mask],
         "off": hb.offset[bad_mask],
         "poff": np.where(same_prev, prev_off, 0)[bad_mask],
     }
-    hb_s = _lookup(reg.meter_hb_ms, meter_id, 0) // 1000
+    run_hb_s = np.fromiter(
+        (reg.meter_hb_ms.get(name, 0) // 1000 for name in run_names.tolist()),
+        np.int64,
+        len(run_names),
+    )
+    hb_s = run_hb_s[hb.run]
     same_next = np.zeros(n, bool)
     same_next[:-1] = same_prev[1:]
-    nxt = np.minimum(np.arange(n) + 1, max(n - 1, 0))
-    t2 = np.where(same_next, hb.ref[nxt] if n else hb.ref, _NEVER)
-    e2 = np.where(same_next, hb.entry[nxt] if n else hb.entry, -1)
+    t2 = np.full(n, _NEVER)
+    e2 = np.full(n, -1)
+    t2[:-1] = np.where(same_next[:-1], hb.ref[1:], _NEVER)
+    e2[:-1] = np.where(same_next[:-1], hb.entry[1:], -1)
     gap = (hb_s > 0) & ((t2 == _NEVER) | (t2 - hb.ref > SILENT_FACTOR * 1000 * hb_s))
     gaps = {
-        "meter_id": meter_id[gap],
+        "meter_id": run_names[hb.run[gap]],
         "t1": hb.ref[gap],
         "e1": hb.entry[gap],
         "c1": np.zeros(int(gap.sum()), np.int64),
@@ -1715,6 +1744,8 @@ def _scan_facts_chunk(
         lambda r: _fetch_one(conn, "sessions", "pile_id", int(entries[r])),
     )
     s["ctx"] = np.zeros(len(entries), np.int64)
+    s["rated_w"] = _per_code(pile_no, s["pile_id"], reg.pile_rated_w, -1)
+    s["class_pm"] = _per_code(meter_no, s["meter_id"], reg.meter_class_pm, UNKNOWN_CLASS_PERMILLE)
     s["meter_no"] = meter_no
     s["code"] = np.unique(meter_no, return_inverse=True)[1].astype(np.int64)  # small: keys
     fact_row = order
@@ -1745,10 +1776,10 @@ def _scan_facts_chunk(
     clock.lap("bills")
     hbc = facts.read_heartbeats(conn, lo, hi)
     hb = _HeartbeatIndex(hbc)
-    hb_meter_id = _names(
-        hb.meter,
+    run_names = _names(
+        hb.run_meter,
         reg.meter_of_code,
-        lambda r: _fetch_one(conn, "heartbeats", "meter_id", int(hb.entry[r])),
+        lambda r: _fetch_one(conn, "heartbeats", "meter_id", int(hb.entry[hb.run_start[r]])),
     )
     clock.lap("read heartbeats")
     _first_session_register(None, s, copy, out, hb)
@@ -1756,11 +1787,22 @@ def _scan_facts_chunk(
     mine = (seals["pile_no"] >= lo) & (seals["pile_no"] <= hi)
     chunk_seals = {k: v[mine] for k, v in seals.items()}
     _seal_rule(chunk_seals, reg, out)
-    bad, gaps = _facts_heartbeat_pass(hb, hb_meter_id, reg)
+    bad, gaps = _facts_heartbeat_pass(hb, run_names, reg)
     _clock_rule(bad, reg, out)
     _silence_rule(s, chunk_seals, reg, gaps, out)
     clock.lap("heartbeats")
     return out.findings
+
+
+def _per_code(
+    codes: np.ndarray, names: np.ndarray, mapping: Mapping[str, int], default: int
+) -> np.ndarray:
+    """``mapping[name]`` per row, looked up once per distinct code."""
+    if not len(codes):
+        return np.zeros(0, np.int64)
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    values = [mapping.get(name, default) for name in names[first].tolist()]
+    return np.array(values, np.int64)[inverse]
 
 
 def _lookup_codes(mapping: Mapping[int, int], keys: np.ndarray) -> np.ndarray:
