@@ -11,17 +11,22 @@ inclusion proof) and the engine stores them in ``anomalies`` idempotently: the u
 Why this shape:
 
 * **Vectorised.** A city produces ~28k sessions and ~400k heartbeats a day and a year is
-  10 M sessions, so rules never loop per row in Python. Columns are fetched in bulk (one
-  query per table per chunk) and every rule is a numpy mask over sorted columns: "previous
-  session on this meter" is a shift over rows sorted by (meter, start), the running maximum
-  of stop times is an accumulate over a (meter, time) key, tariff look-up is a
-  ``searchsorted``. Python only builds the (rare) findings. The same code runs on SQLite and
-  PostgreSQL because the SQL is plain ``SELECT`` with ``IN`` lists.
-* **Context rows.** A chunk is (a set of meters) × (a time window). For each meter the last
-  row *before* the window is loaded as context: it feeds the "previous session / previous
-  heartbeat" comparisons but never produces a finding itself. This is what makes
-  :func:`run_incremental` (window = from the earliest time in the synced batch) give the
-  same findings as :func:`full_rescan` (windows over all time), and keeps memory bounded.
+  10 M sessions, so rules never loop per row in Python. Every rule is a numpy mask over
+  columns sorted by (meter, time): "previous session on this meter" is a shift, the
+  running maximum of stop times is an accumulate over a (meter, time) key, tariff look-up
+  is a ``searchsorted``. Python only builds the (rare) findings.
+* **Two loaders, one rule set.** The incremental run after each synced batch
+  (:func:`run_incremental`) loads a time window of the touched meters with plain SQL
+  (``IN`` lists and index probes; the same on SQLite and PostgreSQL); heartbeats, 10×
+  more numerous, are filtered in the database (``LAG``/``LEAD``) so only candidates
+  come back. The full rescan (:func:`full_rescan`) instead reads the packed analysis
+  facts the projection writes (:mod:`app.models.facts`) for a range of piles at a time,
+  their whole history at once, heartbeats included, at ~2 M blobs/s; a bill is priced
+  from its session's hour weights where that is exact. Both feed the same rule
+  functions, and a test holds the two to the same findings on a simulated faulty fleet.
+* **Context rows.** An incremental window starts at the batch's earliest record time;
+  for each meter the last row *before* it is loaded as context: it feeds the "previous
+  session / previous heartbeat" comparisons but never produces a finding itself.
 * **Data time, not wall time.** "Silent" is judged against the newest record time in the
   store: the demo's clock is simulated and a store replayed from a year-old log must not
   find every meter silent.
@@ -29,11 +34,11 @@ Why this shape:
 R14 (meter energy vs its own power profile) is the check that catches a mis-measuring
 meter: the operator bills the metered energy, so R01 (billed vs metered) cannot see it.
 
-Schema notes (workarounds, no schema change): the migrated ``sessions`` table has no
-(meter_id, start_ms) index although ``store.metadata`` declares one, so session queries
-also filter on the meters' piles to use (pile_id, start_ms) — a session naming another
-pile than its meter's registry record is therefore not seen by the per-meter rules;
-``meter_keys`` has no time column, so R12 findings are dated by the meter record.
+Schema notes: the migrated ``sessions`` table has no (meter_id, start_ms) index, so the
+incremental session queries also filter on the meters' piles to use (pile_id, start_ms),
+and the facts are clustered by pile: a session naming another pile than its meter's
+registry record is therefore not seen by the per-meter rules; ``meter_keys`` has no time
+column, so R12 findings are dated by the meter record.
 
 R13 (signature failure) is not here on purpose: an entry whose signature fails never
 reaches the store — the sync halts and raises its own alarm (rule_id ``"L1"``).
