@@ -19,11 +19,13 @@ Killed at any point, the next run resumes after the last committed batch.
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -42,6 +44,24 @@ from ledger.sigcheck import SignatureChecker
 from ledger.tiles import TILE_WIDTH, TileError, TileHashReader, tile_path
 
 BATCH = 16384
+_REGISTRY_TYPES = frozenset({"authority", "operator", "inspector", "meter"})
+
+
+@contextmanager
+def _gc_deferred() -> Iterator[None]:
+    """Holds the cyclic garbage collector off while a batch is checked and applied.
+
+    A batch allocates ~10^5 containers (parsed bodies, heads, rows) that hold no
+    cycles and live until their batch is applied; left on, the collector walks them
+    again and again (~2,000 young and ~16 full collections per 300k entries: ~6 µs
+    an entry on this thread, measured). Re-enabled between batches, it collects once."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class SyncError(RuntimeError):
@@ -240,31 +260,32 @@ class LogSync:
                 item = None if should_stop() else fetched.get()
                 if isinstance(item, BaseException):
                     raise item
-                if item is not None:
-                    position, end, batch = item
-                    try:
-                        expected = reader.leaf_hashes(position, end)
-                    except TileError as exc:
-                        raise Misbehaviour(
-                            "bad-tile",
-                            f"a tile of the log does not match its checkpoint: {exc}",
-                            checkpoint_b=note,
-                        ) from exc
-                    current, registry = self._check_batch(batch, expected, registry)
-                    compact.extend(expected)
-                    current.end, current.state = end, compact.to_bytes()
-                    current.root = compact.root()
-                    if end == checkpoint.size and current.root != checkpoint.root:
-                        raise Misbehaviour(
-                            "bad-bundle",
-                            "the entries do not hash to the checkpoint's root",
-                            checkpoint_b=note,
-                        )
-                if pending is not None:
-                    self._apply(pending, checkpoint, note, result)
-                    progress.done = pending.end - size0
-                    if on_progress:
-                        on_progress(progress)
+                with _gc_deferred():
+                    if item is not None:
+                        position, end, batch = item
+                        try:
+                            expected = reader.leaf_hashes(position, end)
+                        except TileError as exc:
+                            raise Misbehaviour(
+                                "bad-tile",
+                                f"a tile of the log does not match its checkpoint: {exc}",
+                                checkpoint_b=note,
+                            ) from exc
+                        current, registry = self._check_batch(batch, expected, registry)
+                        compact.extend(expected)
+                        current.end, current.state = end, compact.to_bytes()
+                        current.root = compact.root()
+                        if end == checkpoint.size and current.root != checkpoint.root:
+                            raise Misbehaviour(
+                                "bad-bundle",
+                                "the entries do not hash to the checkpoint's root",
+                                checkpoint_b=note,
+                            )
+                    if pending is not None:
+                        self._apply(pending, checkpoint, note, result)
+                        progress.done = pending.end - size0
+                        if on_progress:
+                            on_progress(progress)
                 if item is None:
                     break
                 pending = current
@@ -339,24 +360,36 @@ class LogSync:
 
     def _check_batch(self, batch, expected, registry: KeyRegistry):
         """Leaf hashes against the tiles and signers in log order, here; signature
-        checks submitted to the worker processes (collected by _finish_batch)."""
+        checks submitted to the worker processes (collected by _finish_batch).
+
+        The one loop of a sync that runs per entry on this thread, so it is kept
+        lean: the leaf hashes are compared as a list, and only a registry record
+        (rare after the first day of a log) leaves the common path."""
+        entries = [data for _, data in batch]
+        hashes = merkle.leaf_hashes(entries)
+        if hashes != expected:
+            if len(hashes) != len(expected):
+                raise ValueError(f"{len(entries)} entries for {len(expected)} leaf hashes")
+            at = next(i for i, (a, b) in enumerate(zip(hashes, expected)) if a != b)
+            index, data = batch[at]
+            raise Misbehaviour(
+                "bad-bundle",
+                f"entry {index} in the entry bundle does not match the log's tiles",
+                offending_bytes=data,
+                index=index,
+            )
         keys: list[str] = []
         heads: list[EntryHead] = []
         working = registry
-        for (index, data), leaf in zip(batch, expected, strict=True):
-            if merkle.leaf_hash(data) != leaf:
-                raise Misbehaviour(
-                    "bad-bundle",
-                    f"entry {index} in the entry bundle does not match the log's tiles",
-                    offending_bytes=data,
-                    index=index,
-                )
+        peek, signer_of = EntryHead.peek, working.signer_of
+        for index, data in batch:
             try:
-                head = EntryHead.peek(data)
-                keys.append(working.signer_of(head).text)
-                if head.type in ("authority", "operator", "inspector", "meter"):
+                head = peek(data)
+                keys.append(signer_of(head).text)
+                if head.type in _REGISTRY_TYPES:
                     if working is registry:
                         working = registry.copy()
+                        signer_of = working.signer_of
                     working.apply(head)  # same type and body; the workers parse strictly
             except (RecordError, ValueError) as exc:
                 kind = "unknown-key" if isinstance(exc, UnknownKeyError) else "bad-entry"
@@ -364,7 +397,7 @@ class LogSync:
                     kind, f"entry {index}: {exc}", offending_bytes=data, index=index
                 ) from exc
             heads.append(head)
-        futures = self.checker.submit([d for _, d in batch], keys)
+        futures = self.checker.submit(entries, keys)
         return _Batch(batch, heads, futures), working
 
     def _finish_batch(self, pending: _Batch) -> list[tuple[int, Record]]:

@@ -4,6 +4,7 @@ resume, and every kind of platform misbehaviour (nothing bad is ever applied).""
 from __future__ import annotations
 
 import functools
+import gc
 import http.server
 import shutil
 import threading
@@ -64,6 +65,7 @@ def test_sync_applies_verified_entries_and_is_incremental(store, platform, check
     size = fill(platform, world, 300)
     sync = LogSync(store, LogClient(platform.url, platform.vkey()), checker, batch=128)
     result = sync.sync_once()
+    assert gc.isenabled()
     assert (result.old_size, result.new_size) == (0, size)
     assert count(store, st.heartbeats) == 300
     assert count(store, st.meters) == 1
@@ -206,6 +208,7 @@ def test_tampered_files_stop_the_sync_before_anything_is_applied(
     sync = _sync_from(store, server.url, platform.vkey(), checker)
     with pytest.raises(Misbehaviour):
         sync.sync_once()
+    assert gc.isenabled()  # held off per batch only, also when a batch is refused
     assert_halted(store, sync.origin, kind, applied)
     with pytest.raises(SyncError, match="halted"):
         sync.sync_once()  # never quietly carries on
