@@ -130,6 +130,9 @@ def require(session: Session | None, action: str) -> Session:
 # ---- accounts -------------------------------------------------------------------------
 
 
+FIRST_ADMIN_LOCK_ID = 0x45564D41  # "EVMA"
+
+
 def has_users(conn: Connection) -> bool:
     """False on a fresh workstation: the UI then runs the "create administrator" flow."""
     return bool(conn.execute(select(func.count()).select_from(users)).scalar_one())
@@ -179,7 +182,15 @@ def _insert_user(
 def create_first_administrator(
     conn: Connection, username: str, display_name: str, password: str
 ) -> Session:
-    """First run: creates the administrator and signs them in. Refused once any user exists."""
+    """First run: creates the administrator and signs them in. Refused once any user exists.
+
+    Two desktops on a fresh office database may both show the first-run dialog: on
+    PostgreSQL the check and the insert run under a transaction-scoped advisory lock so
+    only the first becomes administrator (SQLite's write transactions are serialised
+    already: the store begins them IMMEDIATE).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({FIRST_ADMIN_LOCK_ID})")
     if has_users(conn):
         raise PermissionDenied("an administrator already exists: ask them for an account")
     user_id, key = _insert_user(conn, username, display_name, "administrator", password, None)

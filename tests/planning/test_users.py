@@ -201,3 +201,38 @@ def test_passwords_and_keys_never_in_clear(office: Office, tmp_path: Path) -> No
         assert b"BEGIN EC PRIVATE KEY" not in data, path
         for secret in secrets:
             assert secret not in data, (path, secret[:4])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_desktops_on_a_fresh_database_make_one_administrator(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    import threading
+
+    url = (
+        f"sqlite:///{tmp_path / 'ws.sqlite'}"
+        if backend == "sqlite"
+        else str(request.getfixturevalue("pg_url"))
+    )
+    results: list[str] = []
+    with st.Store.open(url) as store:
+        barrier = threading.Barrier(4)
+
+        def first_run(name: str) -> None:
+            barrier.wait()
+            try:
+                with store.transaction() as conn:
+                    create_first_administrator(conn, name, name, PASSWORD)
+                results.append("created")
+            except PermissionDenied:
+                results.append("refused")
+
+        threads = [threading.Thread(target=first_run, args=(f"admin{k}",)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        with store.engine.connect() as conn:
+            admins = conn.execute(select(users.c.username).where(users.c.role == "administrator"))
+            assert len(admins.all()) == 1
+    assert sorted(results) == ["created", "refused", "refused", "refused"]
