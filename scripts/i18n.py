@@ -77,6 +77,11 @@ class Use:
     source: str
     path: Path
     line: int
+    end_line: int = 0
+    """Last line of the call (lupdate may place a call spanning lines at any of them)."""
+
+    def covers(self, line: int) -> bool:
+        return self.line <= line <= max(self.line, self.end_line)
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,8 @@ def extract(path: Path) -> tuple[list[Use], list[Problem]]:
                 where = f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
                 where += f":{node.lineno}"
                 if literal is not None:
-                    uses.append(Use(context, literal, path, node.lineno))
+                    end = node.end_lineno or node.lineno
+                    uses.append(Use(context, literal, path, node.lineno, end))
                 elif _is_dynamic(text):
                     problems.append(
                         Problem(
@@ -348,8 +354,10 @@ def resolve_helper_contexts(ts: Path) -> int:
 
     lupdate treats ``tr("x")`` outside a class as context "", while the helper
     calls ``QCoreApplication.translate("MainWindow", text)`` at run time. We
-    find the helper call at each message's location and merge the message into
-    the right context, reviving an obsolete entry (and its translation) there.
+    find the helper call at each of a message's locations (a call may span
+    lines) and merge the message into that context, reviving an obsolete entry
+    (and its translation) there. One source text used through helpers of
+    different contexts is split: each context gets the locations that are its.
     Returns how many messages were moved.
     """
     tree = ET.parse(ts)
@@ -363,47 +371,25 @@ def resolve_helper_contexts(ts: Path) -> int:
     moved = 0
     for message in list(orphans.findall("message")):
         source = message.findtext("source") or ""
-        targets = set()
+        by_context: dict[str, list[ET.Element]] = {}
+        unresolved = False
         for location in message.findall("location"):
             path = (ts.parent / location.get("filename", "")).resolve()
             if path not in cache:
                 cache[path] = extract(path)[0] if path.exists() else []
             line = int(location.get("line", "0"))
-            targets |= {u.context for u in cache[path] if u.line == line and u.source == source}
-        targets.discard("")
-        if len(targets) != 1:
+            found = {u.context for u in cache[path] if u.covers(line) and u.source == source}
+            found.discard("")
+            if len(found) != 1:
+                unresolved = True
+                break
+            by_context.setdefault(found.pop(), []).append(location)
+        if unresolved or not by_context:
             continue  # left for `check` to report
-        (name,) = targets
-        target = contexts.get(name)
-        if target is None:
-            target = ET.SubElement(root, "context")
-            ET.SubElement(target, "name").text = name
-            contexts[name] = target
-        comment = message.findtext("comment")
-        twin = next(
-            (
-                m
-                for m in target.findall("message")
-                if m.findtext("source") == source and m.findtext("comment") == comment
-            ),
-            None,
-        )
         orphans.remove(message)
         moved += 1
-        if twin is None:
-            target.append(message)
-            continue
-        # lupdate marks a finished message that disappeared "vanished" and an
-        # unfinished one "obsolete"; undo that, keep the twin's translation.
-        translation = twin.find("translation")
-        if translation is not None and translation.get("type") == "vanished":
-            del translation.attrib["type"]
-        elif translation is not None and translation.get("type") == "obsolete":
-            translation.set("type", "unfinished")
-        for old in twin.findall("location"):
-            twin.remove(old)
-        for index, location in enumerate(message.findall("location")):
-            twin.insert(index, location)
+        for name, locations in by_context.items():
+            _merge_message(root, contexts, name, message, locations)
     if not orphans.findall("message"):
         root.remove(orphans)
     # lupdate keeps contexts sorted; so do we, for stable diffs.
@@ -413,6 +399,49 @@ def resolve_helper_contexts(ts: Path) -> int:
     root.extend(ordered)
     _write_ts(tree, ts)
     return moved
+
+
+def _merge_message(
+    root: ET.Element,
+    contexts: dict[str, ET.Element],
+    name: str,
+    message: ET.Element,
+    locations: list[ET.Element],
+) -> None:
+    """Puts a copy of ``message`` with ``locations`` into context ``name``."""
+    import copy
+
+    target = contexts.get(name)
+    if target is None:
+        target = ET.SubElement(root, "context")
+        ET.SubElement(target, "name").text = name
+        contexts[name] = target
+    source, comment = message.findtext("source"), message.findtext("comment")
+    twin = next(
+        (
+            m
+            for m in target.findall("message")
+            if m.findtext("source") == source and m.findtext("comment") == comment
+        ),
+        None,
+    )
+    if twin is None:
+        twin = copy.deepcopy(message)
+        for old in twin.findall("location"):
+            twin.remove(old)
+        target.append(twin)
+    else:
+        # lupdate marks a finished message that disappeared "vanished" and an
+        # unfinished one "obsolete"; undo that, keep the twin's translation.
+        translation = twin.find("translation")
+        if translation is not None and translation.get("type") == "vanished":
+            del translation.attrib["type"]
+        elif translation is not None and translation.get("type") == "obsolete":
+            translation.set("type", "unfinished")
+        for old in twin.findall("location"):
+            twin.remove(old)
+    for index, location in enumerate(locations):
+        twin.insert(index, copy.deepcopy(location))
 
 
 def update(ts: Path = TS, no_obsolete: bool = False) -> None:

@@ -226,6 +226,53 @@ def test_update_moves_helper_messages_into_their_context(tmp_path: Path) -> None
     assert i18n.check_ts(ts) == []
 
 
+def test_update_splits_one_text_used_by_helpers_of_two_contexts(tmp_path: Path) -> None:
+    """The same English text through two files' helpers (one call spanning lines): lupdate
+    makes one context-less message with both locations; each context gets its own."""
+    for name, ctx, call in (
+        ("a.py", "Explorer", 'LABEL = tr("Pile")\n'),
+        ("b.py", "PileDetail", 'LABEL = tr(\n    "Pile"\n)\n'),
+    ):
+        (tmp_path / name).write_text(
+            "from PySide6.QtCore import QCoreApplication\n"
+            "def tr(text):\n"
+            f'    return QCoreApplication.translate("{ctx}", text)\n' + call,
+            encoding="utf-8",
+        )
+    ts = _ts(
+        tmp_path / "w.ts",
+        """
+        <context>
+            <name></name>
+            <message>
+                <location filename="a.py" line="4"/>
+                <location filename="b.py" line="5"/>
+                <source>Pile</source>
+                <translation type="unfinished"></translation>
+            </message>
+        </context>
+        <context>
+            <name>Explorer</name>
+            <message>
+                <location filename="a.py" line="9"/>
+                <source>Pile</source>
+                <translation type="vanished">充电桩</translation>
+            </message>
+        </context>
+        """,
+    )
+    assert i18n.resolve_helper_contexts(ts) == 1
+    root = ET.parse(ts).getroot()
+    found = {
+        c.findtext("name"): [
+            (m.findtext("translation"), [loc.get("filename") for loc in m.iter("location")])
+            for m in c.iter("message")
+        ]
+        for c in root.iter("context")
+    }
+    assert found == {"Explorer": [("充电桩", ["a.py"])], "PileDetail": [("", ["b.py"])]}
+
+
 def _main_window_string() -> tuple[str, str, str]:
     """A string app/main_window.py really uses, with its committed translation."""
     uses, _ = i18n.extract(ROOT / "app" / "main_window.py")
