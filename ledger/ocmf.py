@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 __all__ = [
     "OcmfError",
+    "OcmfKeyMissing",
     "OcmfRecord",
     "OcmfSignatureError",
     "Reading",
@@ -88,6 +89,10 @@ class OcmfError(ValueError):
 
 class OcmfSignatureError(OcmfError):
     """The record is well formed but its signature does not verify (or cannot be checked)."""
+
+
+class OcmfKeyMissing(OcmfSignatureError):
+    """No public key was given and none is appended to the record: nothing to check with."""
 
 
 @dataclass(frozen=True)
@@ -306,7 +311,7 @@ def verify_ocmf(
     """
     key_src = public_key if public_key is not None else record.embedded_key
     if key_src is None:
-        raise OcmfSignatureError("no public key given and none appended to the OCMF record")
+        raise OcmfKeyMissing("no public key given and none appended to the OCMF record")
     key = key_src if isinstance(key_src, ec.EllipticCurvePublicKey) else load_public_key(key_src)
     curve, algo = _algorithm(record.algorithm)
     if key.curve.name != curve:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.ocmf import OcmfError, parse_ocmf, session_energy, verify_ocmf
+from ledger.ocmf import OcmfError, OcmfKeyMissing, parse_ocmf, session_energy, verify_ocmf
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,13 @@ class ImportedRecord:
     energy_wh: float | None
     signature_ok: bool
     message: str
+    """The technical reason, in English (OCMF field names), for the record's detail."""
     text: str
+    verdict: str = "verified"
+    """One of VERDICTS: what a user is told, translated by the view."""
+
+
+VERDICTS = ("verified", "bad_signature", "no_key", "malformed")
 
 
 def import_ocmf(lines: list[str], public_key: str | None, source: str = "") -> list[ImportedRecord]:
@@ -34,13 +40,17 @@ def import_ocmf(lines: list[str], public_key: str | None, source: str = "") -> l
         try:
             record = parse_ocmf(line)
         except OcmfError as exc:
-            out.append(ImportedRecord(where, "", "", "", "", None, False, str(exc), line))
+            out.append(
+                ImportedRecord(where, "", "", "", "", None, False, str(exc), line, "malformed")
+            )
             continue
         try:
             verify_ocmf(record, public_key or None)
-            ok, message = True, "signature verified"
+            ok, message, verdict = True, "signature verified", "verified"
+        except OcmfKeyMissing as exc:
+            ok, message, verdict = False, str(exc), "no_key"
         except OcmfError as exc:
-            ok, message = False, str(exc)
+            ok, message, verdict = False, str(exc), "bad_signature"
         begin = end = ""
         energy = None
         try:
@@ -53,7 +63,16 @@ def import_ocmf(lines: list[str], public_key: str | None, source: str = "") -> l
                 end = record.readings[-1].time_text
         out.append(
             ImportedRecord(
-                where, record.meter_serial, record.pagination, begin, end, energy, ok, message, line
+                where,
+                record.meter_serial,
+                record.pagination,
+                begin,
+                end,
+                energy,
+                ok,
+                message,
+                line,
+                verdict,
             )
         )
     return out

@@ -19,6 +19,17 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("OcmfView", text)
 
 
+def verdict_label(verdict: str) -> str:
+    """The user's words for an import verdict (ocmf_import.VERDICTS)."""
+    labels = {
+        "verified": tr("signature verified"),
+        "bad_signature": tr("signature does not verify"),
+        "no_key": tr("no public key to check the signature with"),
+        "malformed": tr("not a valid OCMF record"),
+    }
+    return labels.get(verdict, verdict)
+
+
 class OcmfDialog(QDialog):
     def __init__(self, rows: list, parent=None) -> None:
         super().__init__(parent)
@@ -33,9 +44,10 @@ class OcmfDialog(QDialog):
         )
         paired = paired_energy_wh(rows)
         if paired is not None:
-            text += "; " + tr("session energy (begin → end): %1 kWh").replace(
+            energy = tr("session energy (begin → end): %1 kWh").replace(
                 "%1", f"{paired / 1000:.3f}"
             )
+            text = tr("%1; %2").replace("%1", text).replace("%2", energy)
         summary = QLabel(text)
         self.table = QTableWidget(len(rows), 7)
         self.table.setHorizontalHeaderLabels(
@@ -51,7 +63,7 @@ class OcmfDialog(QDialog):
         )
         for i, row in enumerate(rows):
             energy = "" if row.energy_wh is None else f"{row.energy_wh / 1000:.3f}"
-            verdict = ("√ " + tr("verified")) if row.signature_ok else ("× " + row.message)
+            verdict = ("√ " if row.signature_ok else "× ") + verdict_label(row.verdict)
             for j, text in enumerate(
                 [row.source, row.meter, row.pagination, row.begin, row.end, energy, verdict]
             ):
@@ -59,6 +71,7 @@ class OcmfDialog(QDialog):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 if j == 6:
                     item.setForeground(QBrush(QColor("#1e7d32" if row.signature_ok else "#c0392b")))
+                    item.setToolTip(row.message)  # the technical reason, OCMF field names
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)

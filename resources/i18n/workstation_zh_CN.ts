@@ -416,7 +416,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="176"/>
+        <location filename="../../app/main_window.py" line="178"/>
         <source>Anxin Charging — Metrology Supervision Workstation</source>
         <translation>安心充电 — 计量监管工作站</translation>
     </message>
@@ -425,185 +425,185 @@
         <translation type="vanished">尚未同步账本。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="193"/>
+        <location filename="../../app/main_window.py" line="196"/>
         <source>Not synced</source>
         <translation>未同步</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="259"/>
+        <location filename="../../app/main_window.py" line="262"/>
         <source>Operators, stations, piles</source>
         <translation>运营商、充电站、充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="260"/>
+        <location filename="../../app/main_window.py" line="263"/>
         <source>Pile detail</source>
         <translation>充电桩详情</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="261"/>
+        <location filename="../../app/main_window.py" line="264"/>
         <source>Session lookup</source>
         <translation>充电记录查询</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="281"/>
-        <location filename="../../app/main_window.py" line="556"/>
+        <location filename="../../app/main_window.py" line="284"/>
+        <location filename="../../app/main_window.py" line="559"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="287"/>
+        <location filename="../../app/main_window.py" line="290"/>
         <source>Alarms</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="387"/>
         <location filename="../../app/main_window.py" line="390"/>
-        <location filename="../../app/main_window.py" line="407"/>
+        <location filename="../../app/main_window.py" line="393"/>
+        <location filename="../../app/main_window.py" line="410"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="387"/>
+        <location filename="../../app/main_window.py" line="390"/>
         <source>Needs a platform to fetch proofs.</source>
         <translation>需连接平台才能获取证明。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="395"/>
+        <location filename="../../app/main_window.py" line="398"/>
         <source>Save evidence bundle</source>
         <translation>保存证据包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="404"/>
+        <location filename="../../app/main_window.py" line="407"/>
         <source>Evidence bundle written: %1</source>
         <translation>证据包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="438"/>
+        <location filename="../../app/main_window.py" line="441"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="439"/>
+        <location filename="../../app/main_window.py" line="442"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="442"/>
+        <location filename="../../app/main_window.py" line="445"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="445"/>
+        <location filename="../../app/main_window.py" line="448"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="450"/>
+        <location filename="../../app/main_window.py" line="453"/>
         <source>&amp;Evidence</source>
         <translation>证据(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="451"/>
+        <location filename="../../app/main_window.py" line="454"/>
         <source>Export evidence bundle for a session…</source>
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="480"/>
+        <location filename="../../app/main_window.py" line="483"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="491"/>
+        <location filename="../../app/main_window.py" line="494"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="517"/>
+        <location filename="../../app/main_window.py" line="520"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="520"/>
+        <location filename="../../app/main_window.py" line="523"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="523"/>
+        <location filename="../../app/main_window.py" line="526"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="526"/>
+        <location filename="../../app/main_window.py" line="529"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="531"/>
+        <location filename="../../app/main_window.py" line="534"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="560"/>
+        <location filename="../../app/main_window.py" line="564"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="390"/>
+        <location filename="../../app/main_window.py" line="393"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="493"/>
+        <location filename="../../app/main_window.py" line="496"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="264"/>
+        <location filename="../../app/main_window.py" line="267"/>
         <source>Verification due</source>
         <translation>检定到期</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="273"/>
+        <location filename="../../app/main_window.py" line="276"/>
         <source>Work orders</source>
         <translation>工单</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="321"/>
+        <location filename="../../app/main_window.py" line="324"/>
         <source>Field package written: %1</source>
         <translation>现场离线包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="324"/>
+        <location filename="../../app/main_window.py" line="327"/>
         <source>Field package</source>
         <translation>现场离线包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="424"/>
+        <location filename="../../app/main_window.py" line="427"/>
         <source>OCMF records</source>
         <translation>OCMF 记录</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="427"/>
+        <location filename="../../app/main_window.py" line="430"/>
         <source>Meter public key</source>
         <translation>电能表公钥</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="446"/>
+        <location filename="../../app/main_window.py" line="449"/>
         <source>Veri&amp;fication</source>
         <translation>检定(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="447"/>
+        <location filename="../../app/main_window.py" line="450"/>
         <source>On-site verification with the rig…</source>
         <translation>使用检定装置现场检定…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="454"/>
+        <location filename="../../app/main_window.py" line="457"/>
         <source>Import OCMF signed meter data…</source>
         <translation>导入 OCMF 签名计量数据…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="335"/>
+        <location filename="../../app/main_window.py" line="338"/>
         <source>Verification</source>
         <translation>检定</translation>
     </message>
@@ -733,59 +733,83 @@
 <context>
     <name>OcmfView</name>
     <message>
-        <location filename="../../app/views/ocmf_view.py" line="25"/>
+        <location filename="../../app/views/ocmf_view.py" line="36"/>
         <source>Imported OCMF records</source>
         <translation>已导入的 OCMF 记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/ocmf_view.py" line="30"/>
+        <location filename="../../app/views/ocmf_view.py" line="41"/>
         <source>%1 records, %2 with a valid signature</source>
         <translation>共 %1 条记录，其中 %2 条签名有效</translation>
     </message>
     <message>
-        <location filename="../../app/views/ocmf_view.py" line="36"/>
+        <location filename="../../app/views/ocmf_view.py" line="47"/>
         <source>session energy (begin → end): %1 kWh</source>
         <translation>充电记录电量（开始 → 结束）：%1 kWh</translation>
     </message>
     <message>
-        <location filename="../../app/views/ocmf_view.py" line="43"/>
+        <location filename="../../app/views/ocmf_view.py" line="55"/>
         <source>Line</source>
         <translation>行号</translation>
     </message>
     <message>
-        <location filename="../../app/views/ocmf_view.py" line="45"/>
+        <location filename="../../app/views/ocmf_view.py" line="57"/>
         <source>Pagination</source>
         <translation>分页号</translation>
     </message>
     <message>
-        <location filename="../../app/views/ocmf_view.py" line="46"/>
+        <location filename="../../app/views/ocmf_view.py" line="58"/>
         <source>Begin</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../../app/views/ocmf_view.py" line="47"/>
+        <location filename="../../app/views/ocmf_view.py" line="59"/>
         <source>End</source>
         <translation>结束</translation>
     </message>
     <message>
-        <location filename="../../app/views/ocmf_view.py" line="49"/>
+        <location filename="../../app/views/ocmf_view.py" line="61"/>
         <source>Signature</source>
         <translation>签名</translation>
     </message>
     <message>
-        <location filename="../../app/views/ocmf_view.py" line="44"/>
+        <location filename="../../app/views/ocmf_view.py" line="56"/>
         <source>Meter</source>
         <translation>电能表</translation>
     </message>
     <message>
-        <location filename="../../app/views/ocmf_view.py" line="48"/>
+        <location filename="../../app/views/ocmf_view.py" line="60"/>
         <source>Energy (kWh)</source>
         <translation>电量 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/ocmf_view.py" line="54"/>
         <source>verified</source>
-        <translation>已验证</translation>
+        <translation type="vanished">已验证</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="25"/>
+        <source>signature verified</source>
+        <translation>签名验证通过</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="26"/>
+        <source>signature does not verify</source>
+        <translation>签名验证不通过</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="27"/>
+        <source>no public key to check the signature with</source>
+        <translation>无公钥，无法验证签名</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="28"/>
+        <source>not a valid OCMF record</source>
+        <translation>不是有效的 OCMF 记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/ocmf_view.py" line="50"/>
+        <source>%1; %2</source>
+        <translation>%1；%2</translation>
     </message>
 </context>
 <context>
@@ -914,222 +938,222 @@
 <context>
     <name>PileDetailView</name>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="157"/>
+        <location filename="../../app/views/pile_detail.py" line="211"/>
         <source>No pile selected</source>
         <translation>未选择充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="181"/>
+        <location filename="../../app/views/pile_detail.py" line="235"/>
         <source>Rated power</source>
         <translation>额定功率</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="182"/>
+        <location filename="../../app/views/pile_detail.py" line="236"/>
         <source>Meter class</source>
         <translation>准确度等级</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="183"/>
+        <location filename="../../app/views/pile_detail.py" line="237"/>
         <source>Certificate</source>
         <translation>检定证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="188"/>
+        <location filename="../../app/views/pile_detail.py" line="242"/>
         <source>:</source>
         <translation>：</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="203"/>
+        <location filename="../../app/views/pile_detail.py" line="257"/>
         <source>Show all</source>
         <translation>显示全部</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="205"/>
+        <location filename="../../app/views/pile_detail.py" line="259"/>
         <source>Export PNG…</source>
         <translation>导出 PNG…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="218"/>
+        <location filename="../../app/views/pile_detail.py" line="272"/>
         <source>Energy (kWh)</source>
         <translation>电量 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="220"/>
+        <location filename="../../app/views/pile_detail.py" line="274"/>
         <source>Register (kWh)</source>
         <translation>示值 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="221"/>
+        <location filename="../../app/views/pile_detail.py" line="275"/>
         <source>Clock offset (s)</source>
         <translation>时钟偏差 (s)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="222"/>
+        <location filename="../../app/views/pile_detail.py" line="276"/>
         <source>Error (%)</source>
         <translation>误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="255"/>
+        <location filename="../../app/views/pile_detail.py" line="311"/>
         <source>Billed</source>
         <translation>计费</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="258"/>
+        <location filename="../../app/views/pile_detail.py" line="314"/>
         <source>Metered</source>
         <translation>计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="280"/>
+        <location filename="../../app/views/pile_detail.py" line="336"/>
         <source>First verification limit ±5 s</source>
         <translation>首次检定限值 ±5 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="282"/>
+        <location filename="../../app/views/pile_detail.py" line="338"/>
         <source>Subsequent verification limit ±3 min</source>
         <translation>后续检定限值 ±3 min</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="300"/>
+        <location filename="../../app/views/pile_detail.py" line="356"/>
         <source>No verification on record for this pile</source>
         <translation>该充电桩暂无检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="321"/>
+        <location filename="../../app/views/pile_detail.py" line="386"/>
         <source>Loading pile %1…</source>
         <translation>正在加载充电桩 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="405"/>
+        <location filename="../../app/views/pile_detail.py" line="495"/>
         <source>Pile %1</source>
         <translation>充电桩 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="413"/>
+        <location filename="../../app/views/pile_detail.py" line="503"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="426"/>
+        <location filename="../../app/views/pile_detail.py" line="516"/>
         <source>Commissioned %1</source>
         <translation>投运日期 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="478"/>
+        <location filename="../../app/views/pile_detail.py" line="569"/>
         <source>Class limit ±%1 %</source>
         <translation>等级限值 ±%1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="503"/>
+        <location filename="../../app/views/pile_detail.py" line="594"/>
         <source>Seal opened</source>
         <translation>电子铅封开启</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="504"/>
+        <location filename="../../app/views/pile_detail.py" line="595"/>
         <source>Seal closed</source>
         <translation>电子铅封闭合</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="505"/>
+        <location filename="../../app/views/pile_detail.py" line="596"/>
         <source>Seal tampered</source>
         <translation>电子铅封被破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="511"/>
+        <location filename="../../app/views/pile_detail.py" line="602"/>
         <source>%1 at %2 (meter %3, register %4, log entry %5)</source>
         <translation>%1，时间 %2（电能表 %3，示值 %4，账本条目 %5）</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="523"/>
+        <location filename="../../app/views/pile_detail.py" line="614"/>
         <source>Anomaly %1 (%2) at %3</source>
         <translation>异常 %1（%2），时间 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="534"/>
+        <location filename="../../app/views/pile_detail.py" line="625"/>
         <source>The moment asked for: %1</source>
         <translation>查询时刻：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="604"/>
+        <location filename="../../app/views/pile_detail.py" line="695"/>
         <source>session %1: metered %2, billed %3</source>
         <translation>充电记录 %1：计量 %2，计费 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="607"/>
+        <location filename="../../app/views/pile_detail.py" line="698"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="612"/>
+        <location filename="../../app/views/pile_detail.py" line="703"/>
         <source>power %1 kW</source>
         <translation>功率 %1 kW</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="615"/>
+        <location filename="../../app/views/pile_detail.py" line="706"/>
         <source>register %1</source>
         <translation>示值 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="619"/>
+        <location filename="../../app/views/pile_detail.py" line="710"/>
         <source>clock offset %1 s</source>
         <translation>时钟偏差 %1 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="685"/>
+        <location filename="../../app/views/pile_detail.py" line="776"/>
         <source>Export plots</source>
         <translation>导出曲线图</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="685"/>
+        <location filename="../../app/views/pile_detail.py" line="776"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图片 (*.png)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="693"/>
+        <location filename="../../app/views/pile_detail.py" line="784"/>
         <source>Export sessions</source>
         <translation>导出充电记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="693"/>
+        <location filename="../../app/views/pile_detail.py" line="784"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="177"/>
+        <location filename="../../app/views/pile_detail.py" line="231"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="179"/>
+        <location filename="../../app/views/pile_detail.py" line="233"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="180"/>
+        <location filename="../../app/views/pile_detail.py" line="234"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="184"/>
+        <location filename="../../app/views/pile_detail.py" line="238"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="207"/>
+        <location filename="../../app/views/pile_detail.py" line="261"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="178"/>
+        <location filename="../../app/views/pile_detail.py" line="232"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="219"/>
+        <location filename="../../app/views/pile_detail.py" line="273"/>
         <source>Power (kW)</source>
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="412"/>
+        <location filename="../../app/views/pile_detail.py" line="502"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
@@ -1138,13 +1162,13 @@
     <name>SessionLookupView</name>
     <message>
         <location filename="../../app/views/session_lookup.py" line="114"/>
-        <location filename="../../app/views/session_lookup.py" line="253"/>
+        <location filename="../../app/views/session_lookup.py" line="255"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
         <location filename="../../app/views/session_lookup.py" line="114"/>
-        <location filename="../../app/views/session_lookup.py" line="288"/>
+        <location filename="../../app/views/session_lookup.py" line="290"/>
         <source>Energy</source>
         <translation>电量</translation>
     </message>
@@ -1161,7 +1185,7 @@
     <message>
         <location filename="../../app/views/session_lookup.py" line="160"/>
         <location filename="../../app/views/session_lookup.py" line="170"/>
-        <location filename="../../app/views/session_lookup.py" line="185"/>
+        <location filename="../../app/views/session_lookup.py" line="186"/>
         <source>Find</source>
         <translation>查找</translation>
     </message>
@@ -1171,315 +1195,315 @@
         <translation>充电站编号或名称</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="190"/>
+        <location filename="../../app/views/session_lookup.py" line="191"/>
         <source>Pile and time</source>
         <translation>充电桩与时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="191"/>
+        <location filename="../../app/views/session_lookup.py" line="192"/>
         <source>Station and day</source>
         <translation>充电站与日期</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="243"/>
+        <location filename="../../app/views/session_lookup.py" line="245"/>
         <source>Metering record (signed by the meter)</source>
         <translation>计量记录（电能表签名）</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="248"/>
-        <location filename="../../app/views/session_lookup.py" line="275"/>
+        <location filename="../../app/views/session_lookup.py" line="250"/>
+        <location filename="../../app/views/session_lookup.py" line="277"/>
         <source>Log entry</source>
         <translation>账本条目</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="251"/>
+        <location filename="../../app/views/session_lookup.py" line="253"/>
         <source>Energy meter</source>
         <translation>电能表</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="252"/>
+        <location filename="../../app/views/session_lookup.py" line="254"/>
         <source>Connector</source>
         <translation>充电接口</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="255"/>
+        <location filename="../../app/views/session_lookup.py" line="257"/>
         <source>Register at start</source>
         <translation>起始示值</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="256"/>
+        <location filename="../../app/views/session_lookup.py" line="258"/>
         <source>Register at stop</source>
         <translation>结束示值</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="257"/>
+        <location filename="../../app/views/session_lookup.py" line="259"/>
         <source>Metered energy</source>
         <translation>计量电量</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="258"/>
+        <location filename="../../app/views/session_lookup.py" line="260"/>
         <source>Power samples</source>
         <translation>功率采样</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="261"/>
+        <location filename="../../app/views/session_lookup.py" line="263"/>
         <source>Show on the pile's plots</source>
         <translation>在充电桩曲线中查看</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="266"/>
+        <location filename="../../app/views/session_lookup.py" line="268"/>
         <source>Bill (signed by the operator)</source>
         <translation>账单（运营商签名）</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="270"/>
+        <location filename="../../app/views/session_lookup.py" line="272"/>
         <source>Billed energy</source>
         <translation>计费电量</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="271"/>
+        <location filename="../../app/views/session_lookup.py" line="273"/>
         <source>Billed − metered</source>
         <translation>计费 − 计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="272"/>
+        <location filename="../../app/views/session_lookup.py" line="274"/>
         <source>Energy fee</source>
         <translation>电费</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="273"/>
+        <location filename="../../app/views/session_lookup.py" line="275"/>
         <source>Service fee</source>
         <translation>服务费</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="274"/>
-        <location filename="../../app/views/session_lookup.py" line="301"/>
+        <location filename="../../app/views/session_lookup.py" line="276"/>
+        <location filename="../../app/views/session_lookup.py" line="303"/>
         <source>Amount charged</source>
         <translation>实收金额</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="276"/>
+        <location filename="../../app/views/session_lookup.py" line="278"/>
         <source>Tariff named</source>
         <translation>账单所列电价</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="277"/>
+        <location filename="../../app/views/session_lookup.py" line="279"/>
         <source>Bills for this session</source>
         <translation>该充电记录的账单数</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="282"/>
+        <location filename="../../app/views/session_lookup.py" line="284"/>
         <source>Tariff in force and fair amount</source>
         <translation>执行电价与应付金额</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="288"/>
+        <location filename="../../app/views/session_lookup.py" line="290"/>
         <source>Period</source>
         <translation>时段</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="288"/>
+        <location filename="../../app/views/session_lookup.py" line="290"/>
         <source>Energy price</source>
         <translation>电费单价</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="288"/>
+        <location filename="../../app/views/session_lookup.py" line="290"/>
         <source>Service price</source>
         <translation>服务费单价</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="288"/>
+        <location filename="../../app/views/session_lookup.py" line="290"/>
         <source>Charge</source>
         <translation>金额</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="298"/>
+        <location filename="../../app/views/session_lookup.py" line="300"/>
         <source>Fair energy fee</source>
         <translation>应付电费</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="299"/>
+        <location filename="../../app/views/session_lookup.py" line="301"/>
         <source>Fair service fee</source>
         <translation>应付服务费</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="300"/>
+        <location filename="../../app/views/session_lookup.py" line="302"/>
         <source>Fair amount</source>
         <translation>应付金额</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="324"/>
+        <location filename="../../app/views/session_lookup.py" line="326"/>
         <source>Signatures and inclusion</source>
         <translation>签名与包含证明</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="329"/>
+        <location filename="../../app/views/session_lookup.py" line="331"/>
         <source>Fetch inclusion proofs</source>
         <translation>获取包含证明</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="394"/>
+        <location filename="../../app/views/session_lookup.py" line="396"/>
         <source>Searching…</source>
         <translation>正在查找…</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="403"/>
+        <location filename="../../app/views/session_lookup.py" line="405"/>
         <source>Lookup failed: %1</source>
         <translation>查找失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="429"/>
+        <location filename="../../app/views/session_lookup.py" line="431"/>
         <source>No session found.</source>
         <translation>未找到充电记录。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="431"/>
+        <location filename="../../app/views/session_lookup.py" line="433"/>
         <source>One session found.</source>
         <translation>找到 1 条充电记录。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="434"/>
+        <location filename="../../app/views/session_lookup.py" line="436"/>
         <source>%1 sessions found; choose one.</source>
         <translation>找到 %1 条充电记录，请选择一条。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="484"/>
+        <location filename="../../app/views/session_lookup.py" line="486"/>
         <source>Find a session to check its bill.</source>
         <translation>查找充电记录以核对其账单。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="504"/>
+        <location filename="../../app/views/session_lookup.py" line="506"/>
         <source>%1 × %2 s</source>
         <translation>%1 × %2 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="510"/>
+        <location filename="../../app/views/session_lookup.py" line="512"/>
         <source>%1 (and %2 more entries with this ID)</source>
         <translation>%1（另有 %2 条同编号记录）</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="526"/>
+        <location filename="../../app/views/session_lookup.py" line="528"/>
         <source>no bill in the log</source>
         <translation>账本中无账单</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="541"/>
+        <location filename="../../app/views/session_lookup.py" line="543"/>
         <source>(differs from the tariff in force: %1)</source>
         <translation>（与执行电价 %1 不一致）</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="550"/>
+        <location filename="../../app/views/session_lookup.py" line="552"/>
         <source>No posted tariff covers this session's start.</source>
         <translation>该充电记录开始时刻无适用的公示电价。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="559"/>
+        <location filename="../../app/views/session_lookup.py" line="561"/>
         <source>Tariff %1 of station %2, valid from %3 (log entry %4); times are Hangzhou time.</source>
         <translation>充电站 %2 的电价 %1，自 %3 起执行（账本条目 %4）；时间均为杭州时间。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="599"/>
+        <location filename="../../app/views/session_lookup.py" line="601"/>
         <source>No bill for this session in the log.</source>
         <translation>账本中没有该充电记录的账单。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="601"/>
+        <location filename="../../app/views/session_lookup.py" line="603"/>
         <source>No posted tariff: the bill cannot be checked.</source>
         <translation>无公示电价，无法核对账单。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="604"/>
+        <location filename="../../app/views/session_lookup.py" line="606"/>
         <source>Overbilled by %1: charged %2, fair amount %3.</source>
         <translation>多收 %1：实收 %2，应付 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="611"/>
+        <location filename="../../app/views/session_lookup.py" line="613"/>
         <source>Charged %1 less than the fair amount.</source>
         <translation>比应付金额少收 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="614"/>
+        <location filename="../../app/views/session_lookup.py" line="616"/>
         <source>The bill matches the fair amount (%1).</source>
         <translation>账单金额与应付金额一致（%1）。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="629"/>
+        <location filename="../../app/views/session_lookup.py" line="631"/>
         <source>Verified at sync (meter key %1, operator key %2).</source>
         <translation>同步时已验证（电能表密钥 %1，运营商密钥 %2）。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="653"/>
+        <location filename="../../app/views/session_lookup.py" line="655"/>
         <source>Inclusion proofs are not available offline.</source>
         <translation>离线时无法获取包含证明。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="656"/>
+        <location filename="../../app/views/session_lookup.py" line="658"/>
         <source>Proofs are fetched from the log on request.</source>
         <translation>包含证明按需从账本获取。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="666"/>
+        <location filename="../../app/views/session_lookup.py" line="668"/>
         <source>Fetching proofs…</source>
         <translation>正在获取包含证明…</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="679"/>
+        <location filename="../../app/views/session_lookup.py" line="681"/>
         <source>Proof failed: %1</source>
         <translation>包含证明获取失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="690"/>
+        <location filename="../../app/views/session_lookup.py" line="692"/>
         <source>verified</source>
         <translation>已验证</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="690"/>
+        <location filename="../../app/views/session_lookup.py" line="692"/>
         <source>FAILED</source>
         <translation>验证失败</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="691"/>
+        <location filename="../../app/views/session_lookup.py" line="693"/>
         <source>Entry %1: %2</source>
         <translation>条目 %1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="697"/>
+        <location filename="../../app/views/session_lookup.py" line="699"/>
         <source>All inclusion proofs verify against the checkpoint.</source>
         <translation>所有包含证明均与检查点一致，验证通过。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="700"/>
+        <location filename="../../app/views/session_lookup.py" line="702"/>
         <source>An inclusion proof does not verify.</source>
         <translation>有包含证明未通过验证。</translation>
     </message>
     <message>
         <location filename="../../app/views/session_lookup.py" line="114"/>
-        <location filename="../../app/views/session_lookup.py" line="189"/>
-        <location filename="../../app/views/session_lookup.py" line="247"/>
+        <location filename="../../app/views/session_lookup.py" line="190"/>
+        <location filename="../../app/views/session_lookup.py" line="249"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
         <location filename="../../app/views/session_lookup.py" line="114"/>
-        <location filename="../../app/views/session_lookup.py" line="249"/>
+        <location filename="../../app/views/session_lookup.py" line="251"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="250"/>
+        <location filename="../../app/views/session_lookup.py" line="252"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="495"/>
-        <location filename="../../app/views/session_lookup.py" line="622"/>
-        <location filename="../../app/views/session_lookup.py" line="631"/>
+        <location filename="../../app/views/session_lookup.py" line="497"/>
+        <location filename="../../app/views/session_lookup.py" line="624"/>
+        <location filename="../../app/views/session_lookup.py" line="633"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
     <message>
         <location filename="../../app/views/session_lookup.py" line="114"/>
-        <location filename="../../app/views/session_lookup.py" line="254"/>
+        <location filename="../../app/views/session_lookup.py" line="256"/>
         <source>Stop</source>
         <translation>结束</translation>
     </message>
@@ -1489,17 +1513,17 @@
         <translation>充电桩编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="314"/>
+        <location filename="../../app/views/session_lookup.py" line="316"/>
         <source>Fair amount: the metered energy split across time-of-use periods by the meter's power profile, priced at the posted energy and service prices, each fee rounded half up to the fen.</source>
         <translation>应付金额：按电能表功率曲线将计量电量分摊到各分时段，按公示的电费单价和服务费单价计价，电费和服务费分别四舍五入到分。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="625"/>
+        <location filename="../../app/views/session_lookup.py" line="627"/>
         <source>Metering record: verified at sync (meter key %1). There is no bill to check.</source>
         <translation>计量记录：同步时已验证（电能表密钥 %1）。没有可核对的账单。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="634"/>
+        <location filename="../../app/views/session_lookup.py" line="636"/>
         <source>This store only holds log entries whose signatures and inclusion in a signed checkpoint the sync verified; it does not re-check them here.</source>
         <translation>本地库只保存同步时已验证签名、且已验证包含于签名检查点的账本条目；此处不再重复验证。</translation>
     </message>
