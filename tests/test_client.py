@@ -81,3 +81,27 @@ def test_refused_connection_is_retried_and_reported() -> None:
             client.fetch("checkpoint")
     finally:
         client.close()
+
+
+def test_bundles_and_entries_cover_exactly_the_range(tmp_path) -> None:
+    """Bundle-at-a-time reading (the sync's) yields what entry-at-a-time reading does:
+    the range asked for, in order, with the right indexes, at bundle edges too."""
+    from ledger.tiles import TileLog
+
+    log = TileLog(tmp_path, fsync=False)
+    data = [f"entry {i}".encode() for i in range(700)]
+    log.append(data)
+    _, vkey = generate_signer("dir.example/log")
+    client = LogClient(str(tmp_path), vkey)
+    try:
+        for start, end in [(0, 700), (0, 256), (255, 257), (300, 301), (512, 700), (10, 10)]:
+            want = list(enumerate(data))[start:end]
+            assert list(client.entries(start, end, 700)) == want
+            got = [
+                (first + k, entry)
+                for first, entries in client.bundles(start, end, 700)
+                for k, entry in enumerate(entries)
+            ]
+            assert got == want
+    finally:
+        client.close()

@@ -302,11 +302,15 @@ class LogSync:
 
         def run() -> None:
             try:
-                entries = self.client.entries(start, size, size)
+                bundles = self.client.bundles(start, size, size)
+                ready: list[tuple[int, bytes]] = []  # fetched, not yet in a batch
                 position = start
                 while position < size and not stop.is_set():
                     end = min(size, position + self.batch)
-                    batch = [next(entries) for _ in range(end - position)]
+                    while len(ready) < end - position:
+                        first, entries = next(bundles)
+                        ready.extend(zip(range(first, first + len(entries)), entries))
+                    batch, ready = ready[: end - position], ready[end - position :]
                     self._prefetch_leaf_tiles(position, end, size)
                     while not stop.is_set():
                         try:
@@ -379,7 +383,7 @@ class LogSync:
                 index=index,
             )
         keys: list[str] = []
-        heads: list[EntryHead] = []
+        heads: list[tuple[int, EntryHead]] = []
         working = registry
         peek, signer_of = EntryHead.peek, working.signer_of
         for index, data in batch:
@@ -396,7 +400,7 @@ class LogSync:
                 raise Misbehaviour(
                     kind, f"entry {index}: {exc}", offending_bytes=data, index=index
                 ) from exc
-            heads.append(head)
+            heads.append((index, head))
         futures = self.checker.submit(entries, keys)
         return _Batch(batch, heads, futures), working
 
@@ -414,9 +418,7 @@ class LogSync:
                 )
         # The heads carry exactly what the projection reads (type, body); the worker
         # processes have parsed and checked the full records.
-        return [
-            (index, head) for (index, _data), head in zip(pending.batch, pending.heads, strict=True)
-        ]
+        return pending.heads
 
     # ---- plumbing -----------------------------------------------------------------------
     def _fetch_tile(self, path: str) -> bytes:
@@ -527,7 +529,7 @@ class _Batch:
     """A batch between its checks and its application."""
 
     batch: list[tuple[int, bytes]]
-    heads: list[EntryHead]
+    heads: list[tuple[int, EntryHead]]  # (entry index, head), as the projection takes them
     futures: list
     end: int = 0
     root: bytes = b""
