@@ -7,11 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from PySide6.QtGui import QColor, QImage, QPainter
 from pytestqt.qtbot import QtBot
 
 from app.models import queries
-from app.views.pile_detail import PileDetailView, _power_for_display
+from app.views.pile_detail import AXIS_Z, PileDetailView, _power_for_display
 from app.views.table_models import StoreReader
 from tests.views.conftest import TEST_PILE, UNBILLED_INDEX, ViewWorld
 
@@ -181,3 +184,70 @@ def test_a_pile_without_traffic(view_world: ViewWorld) -> None:
     assert info.accuracy_class == "2"
     assert d.n_sessions == 0 and d.power_w.size == 0 and d.register_wh.size == 0
     assert d.heartbeat_t_ms.size == 0 and d.seals == []
+
+
+class PaintCounter(QObject):
+    """Counts the paint events a widget receives."""
+
+    def __init__(self, widget: QObject) -> None:
+        super().__init__()
+        self.count = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, ev: QEvent) -> bool:
+        if ev.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+def test_a_new_pile_is_painted_once(qtbot: QtBot, view: PileDetailView) -> None:
+    """Ranges and marker lines settle before the paint, not during it (which asked for
+    a second full repaint of every new pile)."""
+    paints = PaintCounter(view.plots.viewport())
+    for pile_id in (TEST_PILE, "P-ST2-01", TEST_PILE):
+        before = paints.count
+        open_pile(qtbot, view, pile_id)
+        qtbot.waitUntil(lambda before=before: paints.count > before)
+        for _ in range(5):  # anything a paint queued (scene updates, relayouts) runs here
+            QCoreApplication.processEvents()
+        assert paints.count == before + 1, pile_id
+
+
+def test_no_empty_plots_before_the_first_pile(qtbot: QtBot, view: PileDetailView) -> None:
+    """The plots are not laid out or painted until there is data to show."""
+    paints = PaintCounter(view.plots.viewport())
+    view.show_pile(TEST_PILE)
+    assert not view.plots.isVisible()
+    open_pile(qtbot, view, TEST_PILE)
+    assert view.plots.isVisible()
+    qtbot.waitUntil(lambda: paints.count > 0)
+    with qtbot.waitSignal(view.load_failed, timeout=10_000):
+        view.show_pile("NO-SUCH-PILE")
+    assert not view.plots.isVisible()
+
+
+def test_grid_is_opaque_and_under_the_data(qtbot: QtBot, view: PileDetailView) -> None:
+    """Translucent grid lines take Qt's slow blending path: they are drawn in the colour
+    they would have over the white background, beneath the curves."""
+    open_pile(qtbot, view, TEST_PILE)
+    image = QImage(100, 100, QImage.Format.Format_ARGB32_Premultiplied)
+    for item in view.plot.values():
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            assert axis.zValue() == AXIS_Z < item.getViewBox().zValue()
+            painter = QPainter(image)
+            try:
+                _axis, ticks, _texts = axis.generateDrawSpecs(painter)
+            finally:
+                painter.end()
+            colors = {pen.color().name(QColor.NameFormat.HexArgb) for pen, _p1, _p2 in ticks}
+            assert ticks and all(c.startswith("#ff") for c in colors), colors
+            assert any(c != "#ff969696" for c in colors)  # the faint grey, not the axis pen
+
+
+def test_register_curve_is_downsampled_and_clipped(qtbot: QtBot, view: PileDetailView) -> None:
+    open_pile(qtbot, view, TEST_PILE)
+    assert view.register_curves
+    for curve in view.register_curves:
+        assert isinstance(curve, pg.PlotDataItem)
+        assert curve.opts["autoDownsample"] and curve.opts["clipToView"]
