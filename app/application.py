@@ -7,6 +7,7 @@ string is translated from the first paint.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, QTranslator
@@ -28,6 +29,20 @@ def load_fonts() -> str | None:
         families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
         family = family or (families[0] if families else None)
     return family
+
+
+def freeze_startup_objects() -> None:
+    """Collects garbage once, then exempts everything alive from later collections.
+
+    Start-up leaves ~130k objects tracked by Python's cyclic garbage collector
+    (modules, classes, functions, Qt wrappers) that live as long as the process. Every
+    full collection walks all of them (40–70 ms here), and the first one after start-up
+    tended to fall into the first thing the user did: it was the largest single piece
+    of the first pile detail's delay. Run once the window is up (``gc.freeze``), later
+    full collections walk only what was created since (~0 ms).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def install_language(app: QCoreApplication, language: str) -> None:
@@ -138,6 +153,7 @@ def main(argv: list[str]) -> int:
             demo.stop()
         return 0
     window = MainWindow(store_url, platform or None, vkey or None, session=session)
+    window.started.connect(freeze_startup_objects)
     rig = None
     if demo is not None:
         from app.devices.simulator import RigSimulator

@@ -171,3 +171,32 @@ def test_import_ocmf_shows_verified_records(qtbot, tmp_path):
         assert table.item(0, 6).text().startswith("√")
     finally:
         window.shutdown()
+
+
+def test_start_up_done_once_warms_the_pile_detail(qtbot, tmp_path, monkeypatch):
+    """After the cold start's last piece (the map), once: the pile detail warms up."""
+    window = MainWindow(f"sqlite:///{tmp_path / 'ws.sqlite'}")
+    qtbot.addWidget(window)
+    warmed = []
+    monkeypatch.setattr(window.pile_detail, "warm_up", lambda: warmed.append(True))
+    try:
+        with qtbot.waitSignal(window.started, timeout=15000):
+            window.show()
+        assert warmed == [True]
+        window.reload_map()
+        qtbot.waitUntil(lambda: not window._map_pending, timeout=15000)
+        assert warmed == [True]
+    finally:
+        window.shutdown()
+
+
+def test_freeze_startup_objects_exempts_them_from_collections():
+    import gc
+
+    from app.application import freeze_startup_objects
+
+    try:
+        freeze_startup_objects()
+        assert gc.get_freeze_count() > 10_000  # modules, classes, functions of the app
+    finally:
+        gc.unfreeze()

@@ -372,6 +372,16 @@ class PileDetailView(QWidget):
 
     # ---- loading ---------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Pays the first open's one-time query costs now (call once the window is up).
+
+        Runs :func:`queries.warm_up_pile_detail` on the reader's worker: statement
+        compilation and a fresh connection's schema read happen while nobody waits,
+        instead of delaying the first pile the user opens. Its errors are dropped: a
+        store that cannot be read says so when a pile is opened.
+        """
+        self._reader.submit(queries.warm_up_pile_detail, lambda _ok: None, lambda _exc: None)
+
     def show_pile(self, pile_id: str, at_ms: int | None = None) -> None:
         """Loads ``pile_id`` (a year of data; around ``at_ms`` if given) in the background."""
         self.title.setText(tr("Loading pile %1…").replace("%1", pile_id))

@@ -12,8 +12,10 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtGui import QColor, QImage, QPainter
 from pytestqt.qtbot import QtBot
+from sqlalchemy import event
 
 from app.models import queries
+from app.models.store import Store
 from app.views.pile_detail import AXIS_Z, PileDetailView, _power_for_display
 from app.views.table_models import StoreReader
 from tests.views.conftest import TEST_PILE, UNBILLED_INDEX, ViewWorld
@@ -251,3 +253,45 @@ def test_register_curve_is_downsampled_and_clipped(qtbot: QtBot, view: PileDetai
     for curve in view.register_curves:
         assert isinstance(curve, pg.PlotDataItem)
         assert curve.opts["autoDownsample"] and curve.opts["clipToView"]
+
+
+def test_warm_up_compiles_every_pile_detail_statement(view_world: ViewWorld) -> None:
+    """After the warm-up, the first pile detail compiles nothing (a fresh engine, so no
+    other test has warmed its statement cache)."""
+    store = Store.open(view_world.store.url, upgrade=False)
+    misses: list[str] = []
+
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def _count(conn, cursor, statement, params, context, many) -> None:
+        if context is not None and context.cache_hit is context.dialect.CACHE_MISS:
+            misses.append(statement)
+
+    try:
+        with store.engine.connect() as conn:
+            assert queries.warm_up_pile_detail(conn)
+            compiled = len(misses)
+            misses.clear()
+            t0, t1 = queries.default_range(conn, TEST_PILE)
+            d = queries.pile_detail(conn, TEST_PILE, t0, t1)
+        assert compiled >= 9 and d.n_sessions > 0
+        assert misses == []
+    finally:
+        store.close()
+
+
+def test_warm_up_on_an_empty_store(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    try:
+        with store.engine.connect() as conn:
+            assert not queries.warm_up_pile_detail(conn)
+    finally:
+        store.close()
+
+
+def test_view_warm_up_runs_on_the_worker(
+    qtbot: QtBot, view: PileDetailView, reader: StoreReader
+) -> None:
+    view.warm_up()
+    assert reader.busy
+    qtbot.waitUntil(lambda: not reader.busy, timeout=10_000)
+    assert view.detail is None  # nothing shown
