@@ -151,7 +151,12 @@ def _replicate(db: sqlite3.Connection, top: int) -> None:
                 w[:, 1] += shift_t
                 w[:, 3] += month * travel.get(m, 0)
                 rows.append((pmap.get(p, p), mmap.get(m, m), day + month * 30, w.tobytes()))
-            db.executemany("INSERT INTO heartbeat_days VALUES (?, ?, ?, ?)", rows)
+            # A month is 30 days but touches 31 UTC days: the shared day is appended to.
+            db.executemany(
+                "INSERT INTO heartbeat_days VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE "
+                "SET data = CAST(data || excluded.data AS BLOB)",
+                rows,
+            )
             print(f"\r  copy {copy_no + 1}/{PILE_COPIES * MONTHS}", end="", file=sys.stderr)
         db.commit()
     # The log size the rescan sizes its chunks by: the year's, not the base month's.

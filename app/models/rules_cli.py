@@ -8,6 +8,7 @@ ones open or extend alarms. Exit status: 0 done; 2 bad arguments or store unusab
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -33,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="pile ranges scanned one at a time (default: by store size)",
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes (chunks are independent)"
+        "--workers",
+        type=int,
+        default=min(os.cpu_count() or 1, 4),
+        help="worker processes (chunks are independent; default: the cores, at most 4)",
     )
     return parser
 
