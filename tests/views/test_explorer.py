@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from sqlalchemy import event
 
 from app.models import queries
 from app.views.explorer import ExplorerView
@@ -62,6 +63,34 @@ def test_rows_load_lazily_and_filters_change_them(qtbot: QtBot, reader: StoreRea
     assert refilter(qtbot, model, queries.ListFilter(district="上城区")) == ["P-ST2-01"]
     assert refilter(qtbot, model, queries.ListFilter(text="st1-0")) == ["P-ST1-01", "P-ST1-02"]
     assert refilter(qtbot, model, queries.ListFilter(text="100%")) == []
+
+
+def test_text_filter_ignores_case_and_finds_names(qtbot: QtBot, reader: StoreReader) -> None:
+    piles = loaded_model(qtbot, reader, "piles")
+    assert refilter(qtbot, piles, queries.ListFilter(text="sT1-0")) == ["P-ST1-01", "P-ST1-02"]
+    stations = loaded_model(qtbot, reader, "stations")
+    assert refilter(qtbot, stations, queries.ListFilter(text="文三路")) == ["ST1"]
+    assert refilter(qtbot, stations, queries.ListFilter(text="st_")) == []  # _ is literal
+
+
+def test_text_filter_on_sqlite_calls_no_function_per_row(view_world: ViewWorld) -> None:
+    """SQLite's LIKE ignores ASCII case itself: lower() on every row only made a text
+    search over a million piles 2.6x slower."""
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, many) -> None:
+        statements.append(statement)
+
+    event.listen(view_world.store.engine, "before_cursor_execute", seen)
+    try:
+        with view_world.store.engine.connect() as conn:
+            assert queries.count_rows(conn, "piles", queries.ListFilter(text="ST1")) == 2
+            queries.page_rows(conn, queries.PageRequest("piles", queries.ListFilter(text="st1")))
+    finally:
+        event.remove(view_world.store.engine, "before_cursor_execute", seen)
+    filtered = [s for s in statements if "LIKE" in s]
+    assert len(filtered) == 2
+    assert not any("lower(" in s for s in filtered)
 
 
 def test_sorting_happens_in_sql(qtbot: QtBot, reader: StoreReader) -> None:
