@@ -23,6 +23,10 @@ def _key(text: str) -> PublicKey:
     return PublicKey.parse(text)
 
 
+def _started() -> None:
+    """A task that only makes a worker process start and import this module."""
+
+
 MALFORMED = "malformed"
 BAD_SIGNATURE = "signature"
 
@@ -64,6 +68,10 @@ class SignatureChecker:
         if self.workers > 0:
             context = multiprocessing.get_context("forkserver")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            # Starts the workers now (the pool would on first use): forking and importing
+            # cryptography and this module takes ~0.3 s, which a first sync then waits for.
+            for _ in range(self.workers):
+                self._pool.submit(_started)
 
     def submit(self, entries: Sequence[bytes], keys: Sequence[str]) -> list[Future]:
         """Futures of result lists, one per chunk, in order."""

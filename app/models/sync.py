@@ -44,6 +44,7 @@ from ledger.sigcheck import SignatureChecker
 from ledger.tiles import TILE_WIDTH, TileError, TileHashReader, tile_path
 
 BATCH = 16384
+FIRST_BATCH = 1024
 _REGISTRY_TYPES = frozenset({"authority", "operator", "inspector", "meter"})
 
 
@@ -296,7 +297,11 @@ class LogSync:
         return result
 
     def _fetch_ahead(self, start: int, size: int) -> queue.Queue:
-        """Downloads bundles and level-0 tiles one or two batches ahead, on a thread."""
+        """Downloads bundles and level-0 tiles one or two batches ahead, on a thread.
+
+        Batches start at FIRST_BATCH entries and double up to ``batch``, so the
+        signature workers get their first entries after a few bundles rather than
+        after a whole batch is fetched and read (~0.4 s idle at 16k entries)."""
         out: queue.Queue = queue.Queue(maxsize=2)
         self._stop_fetch = stop = threading.Event()
 
@@ -305,8 +310,10 @@ class LogSync:
                 bundles = self.client.bundles(start, size, size)
                 ready: list[tuple[int, bytes]] = []  # fetched, not yet in a batch
                 position = start
+                step = min(self.batch, FIRST_BATCH)
                 while position < size and not stop.is_set():
-                    end = min(size, position + self.batch)
+                    end = min(size, position + step)
+                    step = min(self.batch, 2 * step)
                     while len(ready) < end - position:
                         first, entries = next(bundles)
                         ready.extend(zip(range(first, first + len(entries)), entries))

@@ -79,6 +79,19 @@ def test_sync_applies_verified_entries_and_is_incremental(store, platform, check
     sync.close()
 
 
+def test_first_batches_are_small_then_double(store, platform, checker):
+    """The workers get work after FIRST_BATCH entries, not after a whole batch."""
+    from app.models.sync import FIRST_BATCH
+
+    size = fill(platform, World(), 3 * FIRST_BATCH)
+    done: list[int] = []
+    sync = LogSync(store, LogClient(platform.url, platform.vkey()), checker)
+    sync.sync_once(on_progress=lambda p: done.append(p.done))
+    assert done == [FIRST_BATCH, 3 * FIRST_BATCH, size]
+    assert count(store, st.entries) == size
+    sync.close()
+
+
 def test_interrupted_sync_resumes_without_duplicates(store, platform, checker):
     world = World()
     size = fill(platform, world, 700)
