@@ -385,25 +385,20 @@ verifications = Table(
 
 # -- analysis facts (derived at projection; see app.models.facts) --
 
-session_facts = Table(
-    "session_facts",
-    metadata,
-    Column("pile_no", BigInteger, primary_key=True, autoincrement=False),
-    Column("entry_index", BigInteger, primary_key=True, autoincrement=False),
-    Column("data", LargeBinary, nullable=False),
-    sqlite_with_rowid=False,
-    comment="Packed numbers of each session for the rules, clustered by pile (facts.py)",
-)
+def _facts_table(name: str, what: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("pile_no", BigInteger, primary_key=True, autoincrement=False),
+        Column("entry_index", BigInteger, primary_key=True, autoincrement=False),
+        Column("data", LargeBinary, nullable=False),
+        sqlite_with_rowid=False,
+        comment=f"Packed numbers of each {what} for the rules, clustered by pile (facts.py)",
+    )
 
-billing_facts = Table(
-    "billing_facts",
-    metadata,
-    Column("pile_no", BigInteger, primary_key=True, autoincrement=False),
-    Column("entry_index", BigInteger, primary_key=True, autoincrement=False),
-    Column("data", LargeBinary, nullable=False),
-    sqlite_with_rowid=False,
-    comment="Packed numbers of each bill for the rules, clustered by pile (facts.py)",
-)
+
+session_facts = _facts_table("session_facts", "session")
+billing_facts = _facts_table("billing_facts", "bill")
 
 heartbeat_days = Table(
     "heartbeat_days",
