@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -78,6 +79,43 @@ def format_kwh(wh: int | float | None) -> str:
 # ---- worker --------------------------------------------------------------------------
 
 
+class _Cancel:
+    """A read's cancellation: skip it if it has not started, interrupt its statement if
+    it is running. A plain object shared by the GUI thread and the pool thread (the
+    QRunnable itself is deleted by the pool whenever it is done)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._running_on: Any = None  # the DBAPI connection while the read runs
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            # SQLite's interrupt() is thread-safe and stops the running statement, or
+            # is a no-op between statements. Under the lock, the connection cannot have
+            # gone back to the pool (and to another read) in between.
+            interrupt = getattr(self._running_on, "interrupt", None)
+            if interrupt is not None:
+                interrupt()
+
+    def start(self, dbapi_connection: Any) -> bool:
+        """Registers the connection the read is about to use; False if cancelled."""
+        with self._lock:
+            if self._cancelled:
+                return False
+            self._running_on = dbapi_connection
+            return True
+
+    def finish(self) -> None:
+        with self._lock:
+            self._running_on = None
+
+
 class _Query(QRunnable):
     """One read on a pool thread. Holds no widget; reports through the reader's signal."""
 
@@ -87,6 +125,7 @@ class _Query(QRunnable):
         ticket: int,
         fn: Callable[[Connection], Any],
         fn_no_conn: Callable[[], Any] | None = None,
+        cancel: _Cancel | None = None,
     ) -> None:
         super().__init__()
         self._reader = reader
@@ -94,8 +133,11 @@ class _Query(QRunnable):
         self._ticket = ticket
         self._fn = fn
         self._fn_no_conn = fn_no_conn
+        self._cancel = cancel or _Cancel()
 
     def run(self) -> None:
+        if self._cancel.cancelled:
+            return  # superseded while queued: not worth a connection
         try:
             if self._fn_no_conn is not None:
                 result = self._fn_no_conn()
@@ -103,7 +145,12 @@ class _Query(QRunnable):
                 raise queries.QueryError("no store is open")
             else:
                 with self._engine.connect() as conn:
-                    result = self._fn(conn)
+                    if not self._cancel.start(conn.connection.dbapi_connection):
+                        return
+                    try:
+                        result = self._fn(conn)
+                    finally:
+                        self._cancel.finish()
             self._reader._deliver.emit(self._ticket, result, None)
         except Exception as exc:  # reported to the caller on the GUI thread
             self._reader._deliver.emit(self._ticket, None, exc)
@@ -132,6 +179,7 @@ class StoreReader(QObject):
         self._callbacks: dict[
             int, tuple[Callable[[Any], None], Callable[[Exception], None] | None]
         ] = {}
+        self._cancels: dict[int, _Cancel] = {}
         self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
 
     def submit(
@@ -140,11 +188,25 @@ class StoreReader(QObject):
         on_done: Callable[[Any], None],
         on_error: Callable[[Exception], None] | None = None,
     ) -> int:
-        """Queues ``fn(conn)``; ``on_done(result)`` or ``on_error(exc)`` runs on the GUI thread."""
+        """Queues ``fn(conn)``; ``on_done(result)`` or ``on_error(exc)`` runs on the GUI thread.
+
+        Returns a ticket for :meth:`cancel`.
+        """
         ticket = next(self._tickets)
         self._callbacks[ticket] = (on_done, on_error)
-        self._pool.start(_Query(self, ticket, fn))
+        self._cancels[ticket] = cancel = _Cancel()
+        self._pool.start(_Query(self, ticket, fn, cancel=cancel))
         return ticket
+
+    def cancel(self, ticket: int) -> None:
+        """Drops a read whose answer is no longer wanted (the user typed on): skipped if
+        still queued, its statement interrupted if running (SQLite), and its callbacks
+        never called. A text filter's full scan of a million piles no longer holds a
+        worker for the filter that replaced it."""
+        self._callbacks.pop(ticket, None)
+        cancel = self._cancels.pop(ticket, None)
+        if cancel is not None:
+            cancel.cancel()
 
     def submit_call(
         self,
@@ -170,11 +232,15 @@ class StoreReader(QObject):
     def shutdown(self) -> None:
         """Drops queued reads and waits for running ones: call before the window closes."""
         self._pool.clear()
+        for cancel in self._cancels.values():
+            cancel.cancel()
         self._pool.waitForDone(30_000)
         self._callbacks.clear()
+        self._cancels.clear()
 
     @Slot(int, object, object)
     def _on_deliver(self, ticket: int, result: Any, error: Exception | None) -> None:
+        self._cancels.pop(ticket, None)
         callbacks = self._callbacks.pop(ticket, None)
         if callbacks is None:
             return
@@ -285,6 +351,8 @@ class PagedListModel(QAbstractTableModel):
         self._stale: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
         self._wanted: OrderedDict[int, None] = OrderedDict()
         self._in_flight: int | None = None
+        self._reads: set[int] = set()
+        """Tickets of this generation's reads still out (cancelled when it ends)."""
         self.counting = False
 
     # -- state --
@@ -318,14 +386,19 @@ class PagedListModel(QAbstractTableModel):
     def _recount(self, soft: bool) -> None:
         self._generation += 1
         generation = self._generation
+        for ticket in self._reads:  # the last filter's count and pages: nobody waits
+            self._reader.cancel(ticket)
+        self._reads.clear()
         flt, name = self._filter, self.spec.name
         self.counting = True
-        self._reader.submit(
+        ticket = self._reader.submit(
             lambda conn: queries.count_rows(conn, name, flt),
-            lambda count: self._on_count(generation, count, soft),
+            lambda count: self._on_count(generation, ticket, count, soft),
         )
+        self._reads.add(ticket)
 
-    def _on_count(self, generation: int, count: int, soft: bool) -> None:
+    def _on_count(self, generation: int, ticket: int, count: int, soft: bool) -> None:
+        self._reads.discard(ticket)
         if generation != self._generation:
             return
         self._wanted.clear()
@@ -418,13 +491,17 @@ class PagedListModel(QAbstractTableModel):
             after=after,
         )
         generation = self._generation
-        self._reader.submit(
+        ticket = self._reader.submit(
             lambda conn: queries.page_rows(conn, req),
-            lambda rows: self._on_page(generation, page, rows),
-            lambda exc: self._on_page_error(generation, exc),
+            lambda rows: self._on_page(generation, ticket, page, rows),
+            lambda exc: self._on_page_error(generation, ticket, exc),
         )
+        self._reads.add(ticket)
 
-    def _on_page(self, generation: int, page: int, rows: list[tuple[Any, ...]]) -> None:
+    def _on_page(
+        self, generation: int, ticket: int, page: int, rows: list[tuple[Any, ...]]
+    ) -> None:
+        self._reads.discard(ticket)
         if generation != self._generation:
             return
         self._in_flight = None
@@ -439,7 +516,8 @@ class PagedListModel(QAbstractTableModel):
         self.page_loaded.emit(page)
         self._next()
 
-    def _on_page_error(self, generation: int, exc: Exception) -> None:
+    def _on_page_error(self, generation: int, ticket: int, exc: Exception) -> None:
+        self._reads.discard(ticket)
         if generation == self._generation:
             self._in_flight = None
             self._reader.failed.emit(str(exc))

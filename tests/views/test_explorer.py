@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 
 from app.models import queries
 from app.views.explorer import ExplorerView
@@ -91,6 +92,68 @@ def test_text_filter_on_sqlite_calls_no_function_per_row(view_world: ViewWorld) 
     filtered = [s for s in statements if "LIKE" in s]
     assert len(filtered) == 2
     assert not any("lower(" in s for s in filtered)
+
+
+SLOW_COUNT = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000)"
+    " SELECT count(*) FROM c WHERE (x = 1 AND running()) OR x > 1"
+)
+"""~30 s of SQLite work; ``running()``, called on the first row, says it is under way."""
+
+
+def test_cancel_interrupts_a_running_read(qtbot: QtBot, reader: StoreReader) -> None:
+    running = threading.Event()
+    outcome: list[str] = []
+    answers: list[object] = []
+
+    def slow(conn: Connection) -> int:
+        conn.connection.dbapi_connection.create_function("running", 0, lambda: running.set() or 1)
+        try:
+            return conn.exec_driver_sql(SLOW_COUNT).scalar()
+        except Exception as exc:
+            outcome.append(str(exc))
+            raise
+
+    ticket = reader.submit(slow, answers.append, answers.append)
+    assert running.wait(10)
+    reader.cancel(ticket)
+    assert reader.wait(20_000), "the statement was not interrupted"
+    assert outcome and "interrupted" in outcome[0]
+    QApplication.processEvents()
+    assert answers == []  # a cancelled read calls nobody back
+    with qtbot.waitSignal(reader._deliver, timeout=5000):  # the connection still serves
+        reader.submit(lambda conn: conn.exec_driver_sql("SELECT 1").scalar(), answers.append)
+    QApplication.processEvents()
+    assert answers == [1]
+
+
+def test_cancel_skips_a_queued_read(qtbot: QtBot, view_world: ViewWorld) -> None:
+    reader = StoreReader(view_world.store, threads=1)
+    try:
+        release = threading.Event()
+        ran: list[str] = []
+        reader.submit(lambda conn: release.wait(10), lambda _r: None)
+        ticket = reader.submit(lambda conn: ran.append("queued"), lambda _r: None)
+        reader.cancel(ticket)
+        release.set()
+        assert reader.wait(10_000)
+        assert ran == []
+    finally:
+        reader.shutdown()
+
+
+def test_a_new_filter_cancels_the_last_ones_reads(
+    qtbot: QtBot, reader: StoreReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = loaded_model(qtbot, reader, "piles")
+    cancelled: list[int] = []
+    cancel = reader.cancel
+    monkeypatch.setattr(reader, "cancel", lambda t: (cancelled.append(t), cancel(t)))
+    model.set_filter(queries.ListFilter(text="P-ST1"))
+    first = set(model._reads)
+    assert first  # its count is out
+    assert refilter(qtbot, model, queries.ListFilter(text="P-ST3")) == ["P-ST3-01", "P-ST3-02"]
+    assert first <= set(cancelled)
 
 
 def test_sorting_happens_in_sql(qtbot: QtBot, reader: StoreReader) -> None:
