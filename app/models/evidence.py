@@ -237,7 +237,7 @@ class DisputeFacts:
     meter_id: str = ""
     start_ms: int = 0
     stop_ms: int = 0
-    metered_wh: int = 0
+    metered_wh: int | None = None  # None: no session record in the bundle
     billed_wh: int | None = None
     energy_fen: int | None = None
     service_fen: int | None = None

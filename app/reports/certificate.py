@@ -19,26 +19,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRectF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import (
     QColor,
-    QFont,
-    QFontDatabase,
-    QPageLayout,
-    QPageSize,
     QPainter,
-    QPdfWriter,
-    QPen,
 )
 
 from app.models.verification import CST, VerificationResult, certificate_number
-from app.paths import RESOURCES
+from app.reports.page import PAGE_H, PAGE_W, Page, font_family, pdf_writer
 
 __all__ = ["CertificateInfo", "write_certificate"]
 
-DPI = 300
-PAGE_W_MM = 210.0
-PAGE_H_MM = 297.0
+PAGE_W_MM = PAGE_W
+PAGE_H_MM = PAGE_H
 MARGIN_MM = 18.0
 
 CHECKLIST_ZH = {
@@ -84,29 +77,8 @@ def _pct(value: Decimal | None, places: int = 3) -> str:
     return "—" if value is None else f"{value:+.{places}f}"
 
 
-class _Page:
-    """Millimetre drawing helpers over a QPainter on a 300-dpi QPdfWriter."""
-
-    def __init__(self, painter: QPainter, family: str) -> None:
-        self.p = painter
-        self.family = family
-
-    @staticmethod
-    def px(mm: float) -> float:
-        return mm * DPI / 25.4
-
-    def rect(self, x: float, y: float, w: float, h: float) -> QRectF:
-        return QRectF(self.px(x), self.px(y), self.px(w), self.px(h))
-
-    def font(self, size: float, bold: bool = False) -> None:
-        font = QFont(self.family)
-        font.setPointSizeF(size)
-        font.setBold(bold)
-        # Without this, digits and letters after Latin text are shaped with
-        # localised alternates that have no cmap entry, so Qt's ToUnicode map
-        # loses them and "HZ-P000123" is not searchable or copyable in the PDF.
-        font.setFeature(QFont.Tag("locl"), 0)
-        self.p.setFont(font)
+class _Page(Page):
+    """Boxes at fixed places on the certificate's single page."""
 
     def text(
         self,
@@ -130,11 +102,7 @@ class _Page:
         """Height (mm) that ``text`` needs when wrapped to ``w`` mm, at least ``min_h``."""
         self.font(size)
         bound = self.p.boundingRect(self.rect(0, 0, w, 1000), int(Qt.TextFlag.TextWordWrap), text)
-        return max(min_h, bound.height() * 25.4 / DPI + 1.6)
-
-    def line(self, x1: float, y1: float, x2: float, y2: float, width_mm: float = 0.25) -> None:
-        self.p.setPen(QPen(QColor("#000000"), self.px(width_mm)))
-        self.p.drawLine(self.px(x1), self.px(y1), self.px(x2), self.px(y2))
+        return max(min_h, self.mm(bound.height()) + 1.6)
 
     def table(
         self,
@@ -171,15 +139,6 @@ class _Page:
         return bottom
 
 
-def _font_family() -> str:
-    family = "Noto Sans SC"
-    for path in sorted((RESOURCES / "fonts").glob("NotoSansSC-*.otf")):
-        font_id = QFontDatabase.addApplicationFont(str(path))
-        if font_id >= 0:
-            family = QFontDatabase.applicationFontFamilies(font_id)[0]
-    return family
-
-
 def write_certificate(
     result: VerificationResult, path: Path, info: CertificateInfo | None = None
 ) -> Path:
@@ -188,21 +147,11 @@ def write_certificate(
     pile = result.plan.pile
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    writer = QPdfWriter(str(tmp))
-    writer.setResolution(DPI)
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(0, 0, 0, 0),
-        )
-    )
     title = "检定证书" if result.passed else "检定结果通知书"
-    writer.setTitle(f"{title} {pile.pile_id}")
-    writer.setCreator("安心充电 regulator workstation")
+    writer = pdf_writer(str(tmp), f"{title} {pile.pile_id}")
     painter = QPainter(writer)
     try:
-        _draw(_Page(painter, _font_family()), result, info, title)
+        _draw(_Page(painter, font_family()), result, info, title)
     finally:
         painter.end()
     tmp.replace(path)

@@ -26,20 +26,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import (
     QColor,
-    QFont,
     QGuiApplication,
     QImage,
-    QPageLayout,
-    QPageSize,
     QPainter,
     QPdfWriter,
-    QPen,
 )
 
 from app.models.evidence import DisputeFacts, dispute_facts
+from app.reports.page import PAGE_H, PAGE_W, Page, font_family, pdf_writer
 from ledger import bundle_verify
 from ledger.bundle import BundleInputs, build_bundle
 
@@ -51,8 +48,8 @@ __all__ = [
     "render_dispute",
 ]
 
-DPI = 300
-PAGE_W, PAGE_H, MARGIN = 210.0, 297.0, 16.0
+MARGIN = 16.0
+GRID = QColor("#777777")
 CST = timezone(timedelta(hours=8))
 OK_COLOR, BAD_COLOR, NOTE_COLOR = QColor("#1b7f3a"), QColor("#b3261e"), QColor("#8a6d00")
 GREY = QColor("#555555")
@@ -60,38 +57,13 @@ GREY = QColor("#555555")
 MARK = {True: "√", False: "×", None: "!"}
 
 
-def _font_family() -> str:
-    """Registers the bundled CJK font, on purpose for every document: registering
-    refreshes Qt's font-engine cache, without which a second PDF in the same process
-    loses the text mapping (ToUnicode) of glyphs already used by the first, so its
-    digits no longer copy or search (seen with Qt 6.11)."""
-    from app.application import load_fonts
-
-    return load_fonts() or "Noto Sans SC"
-
-
-class _Page:
-    """Millimetre drawing on a 300-dpi QPdfWriter page, top-down with a cursor ``y``."""
+class _Page(Page):
+    """Text flowing down the page from a cursor ``y``, breaking pages as it goes."""
 
     def __init__(self, writer: QPdfWriter, painter: QPainter, family: str) -> None:
-        self.writer, self.p, self.family = writer, painter, family
+        super().__init__(painter, family)
+        self.writer = writer
         self.y = MARGIN
-
-    @staticmethod
-    def px(mm: float) -> float:
-        return mm * DPI / 25.4
-
-    def rect(self, x: float, y: float, w: float, h: float) -> QRectF:
-        return QRectF(self.px(x), self.px(y), self.px(w), self.px(h))
-
-    def font(self, size: float, bold: bool = False, mono: bool = False) -> None:
-        font = QFont("DejaVu Sans Mono" if mono else self.family)
-        if mono:
-            font.setStyleHint(QFont.StyleHint.Monospace)
-        font.setPointSizeF(size)
-        font.setBold(bold)
-        font.setFeature(QFont.Tag("ccmp"), 0)
-        self.p.setFont(font)
 
     def text(
         self,
@@ -113,7 +85,7 @@ class _Page:
         flags = int(align | Qt.AlignmentFlag.AlignTop | wrap)
         bound = self.p.boundingRect(self.rect(x, y, w, 500), flags, text)
         self.p.drawText(bound, flags, text)
-        return bound.height() * 25.4 / DPI
+        return self.mm(bound.height())
 
     def flow(self, text: str, size: float = 10, gap: float = 1.2, x: float = MARGIN, **kw) -> None:
         """Text at the cursor, full width from ``x``; moves the cursor; breaks pages."""
@@ -121,18 +93,14 @@ class _Page:
         wrap = Qt.TextFlag.TextWrapAnywhere if kw.get("mono") else Qt.TextFlag.TextWordWrap
         flags = int(Qt.AlignmentFlag.AlignTop | wrap)
         w = PAGE_W - MARGIN - x
-        need = self.p.boundingRect(self.rect(x, 0, w, 500), flags, text).height() * 25.4 / DPI
+        need = self.mm(self.p.boundingRect(self.rect(x, 0, w, 500), flags, text).height())
         if self.y + need > PAGE_H - MARGIN:
             self.writer.newPage()
             self.y = MARGIN
         self.y += self.text(x, self.y, w, text, size, **kw) + gap
 
-    def line(self, x1: float, y1: float, x2: float, y2: float, width: float = 0.25) -> None:
-        self.p.setPen(QPen(QColor("#777777"), self.px(width)))
-        self.p.drawLine(self.px(x1), self.px(y1), self.px(x2), self.px(y2))
-
     def rule(self, gap: float = 2.0) -> None:
-        self.line(MARGIN, self.y, PAGE_W - MARGIN, self.y)
+        self.line(MARGIN, self.y, PAGE_W - MARGIN, self.y, color=GRID)
         self.y += gap
 
     def table(
@@ -163,10 +131,10 @@ class _Page:
                 cx += w
         bottom = y0 + len(rows) * row_h
         for r in range(len(rows) + 1):
-            self.line(x, y0 + r * row_h, x + total, y0 + r * row_h, 0.15)
+            self.line(x, y0 + r * row_h, x + total, y0 + r * row_h, 0.15, GRID)
         cx = x
         for w in (*widths, 0):
-            self.line(cx, y0, cx, bottom, 0.15)
+            self.line(cx, y0, cx, bottom, 0.15, GRID)
             cx += w
         self.y = bottom + 2.5
 
@@ -175,20 +143,10 @@ def _pdf(title: str, draw: Callable[[_Page], None]) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    writer = QPdfWriter(buffer)
-    writer.setResolution(DPI)
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(0, 0, 0, 0),
-        )
-    )
-    writer.setTitle(title)
-    writer.setCreator("安心充电 regulator workstation")
+    writer = pdf_writer(buffer, title)
     painter = QPainter(writer)
     try:
-        draw(_Page(writer, painter, _font_family()))
+        draw(_Page(writer, painter, font_family()))
     finally:
         painter.end()
     buffer.close()
@@ -334,8 +292,9 @@ def render_dispute(
                 f"{_when(facts.start_ms)} – {_when(facts.stop_ms)[11:]}" if facts.start_ms else "—",
             ),
         ):
-            pg.text(MARGIN, pg.y, 40, label, 9.5, color=GREY)
-            pg.y += pg.text(MARGIN + 40, pg.y, text_w - 40, value, 9.5, bold=True) + 1
+            label_h = pg.text(MARGIN, pg.y, 40, label, 9.5, color=GREY)
+            value_h = pg.text(MARGIN + 40, pg.y, text_w - 40, value or "—", 9.5, bold=True)
+            pg.y += max(label_h, value_h) + 1  # an unknown pile or meter still takes a line
         pg.y = max(pg.y, MARGIN + qr_mm + 1)
         pg.text(
             PAGE_W - MARGIN - qr_mm - 6, MARGIN + qr_mm - 1, qr_mm + 6, t["qr"], 6.5,
@@ -354,7 +313,8 @@ def render_dispute(
         colors = {}
         if diff:
             colors[(4, 2)] = BAD_COLOR
-        if facts.billed_wh is not None and facts.billed_wh != facts.metered_wh:
+        metered, billed = facts.metered_wh, facts.billed_wh
+        if metered is not None and billed is not None and billed != metered:
             colors[(1, 2)] = BAD_COLOR
         pg.table(MARGIN, [50, 40, 42, 46], rows, colors=colors, bold_rows=(0, 4))
         if diff is not None:

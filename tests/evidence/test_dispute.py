@@ -54,6 +54,10 @@ def test_dispute_pdfs_in_both_languages(env, qapp, tmp_path):
     bad = evidence.DisputeFacts("S9", problems=["no session record"])
     text = pdf_text(dispute.render_dispute(bad, "en"), tmp_path)
     assert "FAILED: not all signatures verify" in text and "Missing: no session record" in text
+    assert "0.000" not in text  # no session: no metered energy, not zero
+    lines = [line.split() for line in text.splitlines()]
+    assert ["Pile", "—"] in lines and ["Meter", "—"] in [x[:2] for x in lines]  # own lines
+    assert "verifiable" in text  # no "fi" ligature lost to the text layer
 
 
 def test_qr_png_is_a_png():
