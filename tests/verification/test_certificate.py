@@ -26,9 +26,9 @@ def test_pass_certificate(qapp, tmp_path, passed_result) -> None:
     assert data.startswith(b"%PDF") and b"FontFile" in data  # the font is embedded
     assert not list(tmp_path.glob(".*.tmp"))
     text = pdf_text(path)
-    # (some ideographs extract as Kangxi radicals, e.g. 示 → ⽰: the font maps both
-    # code points to one glyph, so the strings checked here avoid them)
-    for expected in ("检定证书", "JJG 1149-2022", "HZ-P000123", "合格", "EVMETRO",
+    # Every ideograph copies out as itself, not as a look-alike Kangxi radical (示, not ⽰).
+    assert not [c for c in text if 0x2E80 <= ord(c) <= 0x2FDF], "radicals in the text layer"
+    for expected in ("示例", "检定证书", "JJG 1149-2022", "HZ-P000123", "合格", "EVMETRO",
                      "SN2026000117", "时钟", "绝缘电阻", "张检定", "有效期", "INS01"):  # fmt: skip
         assert expected in text, expected
     assert "不合格" not in text
