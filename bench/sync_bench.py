@@ -54,9 +54,11 @@ def main() -> int:
         store = Store.open(f"sqlite:///{tmp / 'ws.sqlite'}")
         with SignatureChecker(cores) as checker:
             sync = LogSync(store, LogClient(server.url, vkey), checker)
+            cpu0 = _cpu_seconds(checker, server.proc.pid)
             started = time.perf_counter()
             result = sync.sync_once()
             full = time.perf_counter() - started
+            cpu = [b - a for a, b in zip(cpu0, _cpu_seconds(checker, server.proc.pid))]
             log.append(tail)
             write_checkpoint(tmp / "log", log, signer)
             started = time.perf_counter()
@@ -85,6 +87,17 @@ def main() -> int:
         f"  {rate / raw:.0%} {'OK' if rate >= 0.7 * raw else 'MISSED'}"
         f"; {rate / bare:.0%} of bare verifies"
     )
+    if cpu[1]:  # the same run's CPU use: steadier than entries/s on a shared machine
+        per = [c / result.applied * 1e6 for c in cpu]
+        print(
+            f"CPU per entry (full sync): {sum(per):.0f} us = main process {per[0]:.1f}"
+            f" + signature workers {per[1]:.1f} + bench platform {per[2]:.1f};"
+            f" {sum(cpu) / full / cores:.0%} of {cores} cores used"
+        )
+        print(
+            f"{'  rate if the ' + str(cores) + ' cores were ours alone':44}"
+            f"{cores / sum(per) * 1e6:>14,.0f}"
+        )
     city_year = 10_136_000 / rate / 60
     print(
         f"{'city-year (10.1M entries) extrapolated':44}{city_year:>13.1f}m{'<= 12 min':>18}"
@@ -99,6 +112,27 @@ def main() -> int:
         f"  {'OK' if peak_mb < 1024 else 'MISSED'}"
     )
     return 0
+
+
+def _cpu_seconds(checker, server_pid: int) -> list[float]:
+    """CPU seconds (user + system) so far of this process, of the signature workers
+    (children of the forkserver, so not in RUSAGE_CHILDREN; their pids are a stdlib
+    internal of the pool) and of the platform."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    workers = getattr(checker._pool, "_processes", None) or {}
+    return [
+        usage.ru_utime + usage.ru_stime,
+        sum(_proc_cpu(pid) for pid in list(workers)),
+        _proc_cpu(server_pid),
+    ]
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # not Linux, or gone
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _load(load: tuple[float, float, float]) -> str:
