@@ -112,7 +112,8 @@ class LogClient:
             entries = future.result()
             lo, hi = max(start - i * WIDTH, 0), min(end - i * WIDTH, len(entries))
             if lo < hi:
-                yield i * WIDTH + lo, entries[lo:hi] if (lo, hi) != (0, len(entries)) else entries
+                whole = (lo, hi) == (0, len(entries))
+                yield i * WIDTH + lo, entries if whole else entries[lo:hi]
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
