@@ -283,6 +283,9 @@ class PileDetailView(QWidget):
             for axis in axes.values():
                 axis.setZValue(AXIS_Z)
             item.setLabel("left", label)
+            # The label names the unit; an automatic "(x0.001)" rescaling would turn a
+            # 0.5 s clock offset into "500" and a ±0.5 % limit into "±500".
+            item.getAxis("left").enableAutoSIPrefix(False)
             item.getAxis("left").setWidth(70)
             item.showGrid(x=True, y=True, alpha=0.15)
             item.setMenuEnabled(False)

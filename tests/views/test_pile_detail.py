@@ -67,6 +67,11 @@ def test_shows_every_session_and_sample(
     assert [round(v["error_pct"], 2) for v in d.verifications] == [0.15, 0.5]
     assert view.limit_lines[0].value() == pytest.approx(1.0)
     assert view.timing["total_s"] > 0
+    # Axes speak the unit in their label: no "(x0.001)" rescaling of seconds or percent.
+    for plot in view.plot.values():
+        plot.setYRange(-0.4, 0.4, padding=0)  # e.g. ±0.4 s of clock offset
+        axis = plot.getAxis("left")
+        assert axis.autoSIPrefixScale == 1.0 and "x0." not in axis.labelString()
 
 
 def test_seal_events_are_marked_on_every_plot(
