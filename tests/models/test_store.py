@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.models import db_cli
-from app.models.migrations import alembic_config, current_revision, head_revision
+from app.models.migrations import alembic_config, current_revision, head_revision, include_name
 from app.models.store import (
     Store,
     StoreError,
@@ -31,7 +31,9 @@ from app.models.store import (
 
 def _diffs(store: Store) -> list[object]:
     with store.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_name}
+        )
         from app.models import plan_tables
 
         # Each migration owns its module's MetaData; together they are the whole schema.

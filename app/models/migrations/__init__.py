@@ -34,6 +34,19 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
     return cfg
 
 
+def include_name(name: str | None, type_: str, _parent: object = None) -> bool:
+    """What schema comparison looks at: not SQLite's own tables, nor the search indexes
+    migration 0004 builds outside the models (FTS5 tables and their shadow tables on
+    SQLite, trigram expression indexes on PostgreSQL)."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not (name.startswith("sqlite_") or name.endswith("_search") or "_search_" in name)
+    if type_ == "index":
+        return not name.endswith("_trgm")
+    return True
+
+
 def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "no migrations found"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from app.models.migrations import include_name
 from app.models.store import metadata
 
 config = context.config
@@ -22,18 +23,13 @@ def _target_metadata() -> list:
     return [metadata, plan_tables.metadata]
 
 
-def _include_name(name: str | None, type_: str, _parent: object) -> bool:
-    # SQLite keeps its own bookkeeping tables; they are not part of our schema.
-    return not (type_ == "table" and name is not None and name.startswith("sqlite_"))
-
-
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=_target_metadata(),
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTER needs batches
         compare_type=True,
-        include_name=_include_name,
+        include_name=include_name,
         transaction_per_migration=False,
     )
     with context.begin_transaction():
