@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.models import plan_tables
 from app.models import store as st
+from app.models.migrations import include_name
 from app.models.plan_tables import work_order_items
 from app.models.planning import due_register
 from app.models.workorders import (
@@ -120,7 +121,8 @@ def any_url(request: pytest.FixtureRequest, tmp_path) -> str:
 
 def test_migration_0002_matches_the_tables_on_both_backends(any_url: str) -> None:
     with st.Store.open(any_url) as store, store.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_name": include_name}
+        context = MigrationContext.configure(conn, opts=opts)
         assert compare_metadata(context, [st.metadata, plan_tables.metadata]) == []
         rotation = conn.execute(plan_tables.rotation_settings.select()).all()
         assert {(r.instrument_type, r.years) for r in rotation} == {("DC", 6), ("AC", 8)}
