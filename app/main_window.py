@@ -584,6 +584,8 @@ class MainWindow(QMainWindow):
     # ---- lifecycle ----------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stops every worker thread (tests call this; closeEvent does too)."""
+        self._age_timer.stop()  # first: a late tick must not start new reads
+        self._map_timer.stop()
         if self._sync_worker is not None:
             self._sync_worker.stop()
         self.alarm_view.shutdown()
@@ -594,8 +596,6 @@ class MainWindow(QMainWindow):
         for thread in self._threads:
             thread.wait(30000)
         self._threads.clear()
-        self._age_timer.stop()
-        self._map_timer.stop()
 
     def closeEvent(self, event) -> None:
         settings = QSettings()

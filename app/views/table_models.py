@@ -151,9 +151,19 @@ class _Query(QRunnable):
                         result = self._fn(conn)
                     finally:
                         self._cancel.finish()
-            self._reader._deliver.emit(self._ticket, result, None)
         except Exception as exc:  # reported to the caller on the GUI thread
-            self._reader._deliver.emit(self._ticket, None, exc)
+            self._report(None, exc)
+            return
+        self._report(result, None)
+
+    def _report(self, result: Any, exc: Exception | None) -> None:
+        try:
+            self._reader._deliver.emit(self._ticket, result, exc)
+        except RuntimeError as gone:
+            # The window closed while this read ran and took the reader with it:
+            # nobody is left to want the answer.
+            if "deleted" not in str(gone):
+                raise
 
 
 class StoreReader(QObject):
@@ -180,6 +190,7 @@ class StoreReader(QObject):
             int, tuple[Callable[[Any], None], Callable[[Exception], None] | None]
         ] = {}
         self._cancels: dict[int, _Cancel] = {}
+        self._closed = False
         self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
 
     def submit(
@@ -193,6 +204,8 @@ class StoreReader(QObject):
         Returns a ticket for :meth:`cancel`.
         """
         ticket = next(self._tickets)
+        if self._closed:
+            return ticket  # the window is closing: nobody will want the answer
         self._callbacks[ticket] = (on_done, on_error)
         self._cancels[ticket] = cancel = _Cancel()
         self._pool.start(_Query(self, ticket, fn, cancel=cancel))
@@ -217,6 +230,8 @@ class StoreReader(QObject):
         """Like :meth:`submit` for blocking work that needs no store connection (a log
         client's inclusion proof over the network, say)."""
         ticket = next(self._tickets)
+        if self._closed:
+            return ticket
         self._callbacks[ticket] = (on_done, on_error)
         self._pool.start(_Query(self, ticket, lambda _conn: None, fn))
         return ticket
@@ -230,7 +245,9 @@ class StoreReader(QObject):
         return self._pool.waitForDone(msecs)
 
     def shutdown(self) -> None:
-        """Drops queued reads and waits for running ones: call before the window closes."""
+        """Drops queued reads and waits for running ones: call before the window closes.
+        Reads submitted afterwards (a late timer or signal) are not run."""
+        self._closed = True
         self._pool.clear()
         for cancel in self._cancels.values():
             cancel.cancel()

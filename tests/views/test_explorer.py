@@ -300,3 +300,29 @@ def test_enter_opens_the_selected_pile(qtbot: QtBot, reader: StoreReader) -> Non
     with qtbot.waitSignal(view.pile_activated) as pile:
         qtbot.keyClick(table, Qt.Key.Key_Return)
     assert pile.args == ["P-ST2-01"]
+
+
+def test_a_read_that_outlives_its_reader_reports_to_nobody(view_world: ViewWorld) -> None:
+    """A window closing while a read runs deletes the reader: the read's answer has no
+    one to go to and must not raise on the pool thread (seen as 'Signal source has been
+    deleted' when the screenshot command closed its windows)."""
+    import shiboken6
+
+    from app.views.table_models import _Query
+
+    reader = StoreReader(view_world.store)
+    ran: list[int] = []
+    query = _Query(reader, 1, lambda conn: ran.append(1) or 1)
+    reader.shutdown()
+    shiboken6.delete(reader)
+    query.run()  # on this thread, for determinism; the pool would run it the same way
+    assert ran == [1]
+
+
+def test_reads_submitted_after_shutdown_do_not_run(view_world: ViewWorld) -> None:
+    reader = StoreReader(view_world.store)
+    reader.shutdown()
+    ran: list[int] = []
+    reader.submit(lambda conn: ran.append(1), lambda _r: None)
+    reader.submit_call(lambda: ran.append(2), lambda _r: None)
+    assert reader.wait(5000) and ran == [] and not reader.busy
