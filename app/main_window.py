@@ -8,6 +8,7 @@ threads; this class wires their signals to the views.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -149,13 +150,17 @@ def _pile_specs(store_url, limit: int = 20000) -> list:
     ]
 
 
-def _grab_alone(scroll: QScrollArea):
+def _grab_alone(scroll: QScrollArea, settle: Callable[[], None]):
     """Renders a dock's view alone at 1600×1000 (for `main.py screenshot`), then puts it
-    back in its dock."""
+    back in its dock. A view in a hidden tab has never painted, so its lazy tables have
+    asked for no rows yet: a first grab paints (and asks), ``settle`` lets the reads come
+    back, and the second grab shows the rows instead of placeholders."""
     widget = scroll.takeWidget()
     widget.resize(1600, 1000)
     widget.show()
     QCoreApplication.processEvents()
+    widget.grab()
+    settle()
     pixmap = widget.grab()
     scroll.setWidget(widget)
     return pixmap
@@ -579,7 +584,14 @@ class MainWindow(QMainWindow):
         alone in the window's place so it renders at full size."""
         yield "main", self.grab
         for name, dock in self.docks.items():
-            yield name, lambda dock=dock: _grab_alone(dock.widget())
+            yield name, lambda dock=dock: _grab_alone(dock.widget(), self._settle_reads)
+
+    def _settle_reads(self) -> None:
+        """Waits for the store reads that painting asked for, and delivers their answers."""
+        for _ in range(3):  # rows, then the names and counts filled in for them
+            QCoreApplication.processEvents()
+            self.reader.wait(5000)
+        QCoreApplication.processEvents()
 
     # ---- lifecycle ----------------------------------------------------------------------
     def shutdown(self) -> None:

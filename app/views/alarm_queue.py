@@ -10,6 +10,7 @@ message. Critical new alarms are announced: window alert, tray message, sound.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta, timezone
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -39,6 +40,10 @@ from PySide6.QtWidgets import (
 )
 
 SEVERITY_COLOURS = {"critical": "#c0392b", "high": "#e67e22", "warning": "#b7950b"}
+
+
+HANGZHOU = timezone(timedelta(hours=8))
+"""Alarm times are shown in the regulators' own clock (China Standard Time)."""
 
 
 def tr(text: str) -> str:
@@ -76,7 +81,7 @@ class AlarmTableModel(QAbstractTableModel):
             tr("Pile"),
             tr("State"),
             tr("Assigned to"),
-            tr("Opened (UTC)"),
+            tr("Opened (UTC+8)"),
         ]
 
     def set_alarms(self, alarms: list) -> None:
@@ -108,7 +113,7 @@ class AlarmTableModel(QAbstractTableModel):
                 alarm.pile_id or "—",
                 _state_label(alarm.state),
                 alarm.assigned_to or "",
-                alarm.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                alarm.created_at.astimezone(HANGZHOU).strftime("%Y-%m-%d %H:%M:%S"),
             ][column]
         if role == Qt.ItemDataRole.ForegroundRole and column == 0:
             colour = SEVERITY_COLOURS.get(alarm.severity)
@@ -206,7 +211,10 @@ class AlarmQueueView(QWidget):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        # the time is read in full: "2026-12-04 21:40:07", not "2026-12-04 …"
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.doubleClicked.connect(self._open_selected)
         self.note = QLineEdit()

@@ -51,7 +51,7 @@ COLUMN_WIDTHS = {
     "status": 110,
     "commissioned_ms": 110,
 }
-STRETCH_COLUMN = {"operators": "name", "stations": "address"}
+STRETCH_COLUMN = {"operators": "name", "stations": "address", "piles": "operator"}
 
 
 def tr(text: str) -> str:

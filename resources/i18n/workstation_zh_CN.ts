@@ -4,134 +4,138 @@
 <context>
     <name>AlarmQueue</name>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="50"/>
+        <location filename="../../app/views/alarm_queue.py" line="55"/>
         <source>new</source>
         <translation>新建</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="51"/>
+        <location filename="../../app/views/alarm_queue.py" line="56"/>
         <source>acknowledged</source>
         <translation>已确认</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="52"/>
+        <location filename="../../app/views/alarm_queue.py" line="57"/>
         <source>dispatched</source>
         <translation>已派单</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="53"/>
+        <location filename="../../app/views/alarm_queue.py" line="58"/>
         <source>resolved</source>
         <translation>已处置</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="54"/>
+        <location filename="../../app/views/alarm_queue.py" line="59"/>
         <source>dismissed</source>
         <translation>已排除</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="60"/>
+        <location filename="../../app/views/alarm_queue.py" line="65"/>
         <source>critical</source>
         <translation>紧急</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="61"/>
+        <location filename="../../app/views/alarm_queue.py" line="66"/>
         <source>high</source>
         <translation>高</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="62"/>
+        <location filename="../../app/views/alarm_queue.py" line="67"/>
         <source>warning</source>
         <translation>警告</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="63"/>
+        <location filename="../../app/views/alarm_queue.py" line="68"/>
         <source>info</source>
         <translation>提示</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="74"/>
+        <location filename="../../app/views/alarm_queue.py" line="79"/>
         <source>Severity</source>
         <translation>级别</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="75"/>
+        <location filename="../../app/views/alarm_queue.py" line="80"/>
         <source>Alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="78"/>
+        <location filename="../../app/views/alarm_queue.py" line="83"/>
         <source>Assigned to</source>
         <translation>处理人</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="79"/>
         <source>Opened (UTC)</source>
-        <translation>发生时间 (UTC)</translation>
+        <translation type="vanished">发生时间 (UTC)</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="213"/>
+        <location filename="../../app/views/alarm_queue.py" line="221"/>
         <source>Note for the audit log</source>
         <translation>审计日志备注</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="217"/>
+        <location filename="../../app/views/alarm_queue.py" line="225"/>
         <source>Acknowledge</source>
         <translation>确认</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="218"/>
+        <location filename="../../app/views/alarm_queue.py" line="226"/>
         <source>Dispatch to inspector…</source>
         <translation>派给检定员…</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="219"/>
+        <location filename="../../app/views/alarm_queue.py" line="227"/>
         <source>Resolve</source>
         <translation>处置完毕</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="220"/>
+        <location filename="../../app/views/alarm_queue.py" line="228"/>
         <source>Dismiss as false alarm</source>
         <translation>判为误报</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="226"/>
+        <location filename="../../app/views/alarm_queue.py" line="234"/>
         <source>Open pile</source>
         <translation>查看充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="260"/>
+        <location filename="../../app/views/alarm_queue.py" line="268"/>
         <source>%1 open alarms, %2 critical</source>
         <translation>%1 条未处理告警，其中紧急 %2 条</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="286"/>
+        <location filename="../../app/views/alarm_queue.py" line="294"/>
         <source>Dispatch</source>
         <translation>派单</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="301"/>
+        <location filename="../../app/views/alarm_queue.py" line="309"/>
         <source>Alarm not changed</source>
         <translation>告警未更改</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="325"/>
+        <location filename="../../app/views/alarm_queue.py" line="333"/>
         <source>Critical alarm</source>
         <translation>紧急告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="76"/>
+        <location filename="../../app/views/alarm_queue.py" line="81"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="77"/>
+        <location filename="../../app/views/alarm_queue.py" line="82"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="286"/>
+        <location filename="../../app/views/alarm_queue.py" line="294"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="84"/>
+        <source>Opened (UTC+8)</source>
+        <translation>发生时间（北京时间）</translation>
     </message>
 </context>
 <context>
@@ -416,7 +420,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="178"/>
+        <location filename="../../app/main_window.py" line="183"/>
         <source>Anxin Charging — Metrology Supervision Workstation</source>
         <translation>安心充电 — 计量监管工作站</translation>
     </message>
@@ -425,185 +429,185 @@
         <translation type="vanished">尚未同步账本。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="196"/>
+        <location filename="../../app/main_window.py" line="201"/>
         <source>Not synced</source>
         <translation>未同步</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="262"/>
+        <location filename="../../app/main_window.py" line="267"/>
         <source>Operators, stations, piles</source>
         <translation>运营商、充电站、充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="263"/>
+        <location filename="../../app/main_window.py" line="268"/>
         <source>Pile detail</source>
         <translation>充电桩详情</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="264"/>
+        <location filename="../../app/main_window.py" line="269"/>
         <source>Session lookup</source>
         <translation>充电记录查询</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="284"/>
-        <location filename="../../app/main_window.py" line="559"/>
+        <location filename="../../app/main_window.py" line="289"/>
+        <location filename="../../app/main_window.py" line="564"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="290"/>
+        <location filename="../../app/main_window.py" line="295"/>
         <source>Alarms</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="390"/>
-        <location filename="../../app/main_window.py" line="393"/>
-        <location filename="../../app/main_window.py" line="410"/>
+        <location filename="../../app/main_window.py" line="395"/>
+        <location filename="../../app/main_window.py" line="398"/>
+        <location filename="../../app/main_window.py" line="415"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="390"/>
+        <location filename="../../app/main_window.py" line="395"/>
         <source>Needs a platform to fetch proofs.</source>
         <translation>需连接平台才能获取证明。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="398"/>
+        <location filename="../../app/main_window.py" line="403"/>
         <source>Save evidence bundle</source>
         <translation>保存证据包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="407"/>
+        <location filename="../../app/main_window.py" line="412"/>
         <source>Evidence bundle written: %1</source>
         <translation>证据包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="441"/>
+        <location filename="../../app/main_window.py" line="446"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="442"/>
+        <location filename="../../app/main_window.py" line="447"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="445"/>
+        <location filename="../../app/main_window.py" line="450"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="448"/>
+        <location filename="../../app/main_window.py" line="453"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="453"/>
+        <location filename="../../app/main_window.py" line="458"/>
         <source>&amp;Evidence</source>
         <translation>证据(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="454"/>
+        <location filename="../../app/main_window.py" line="459"/>
         <source>Export evidence bundle for a session…</source>
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="483"/>
+        <location filename="../../app/main_window.py" line="488"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="494"/>
+        <location filename="../../app/main_window.py" line="499"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="520"/>
+        <location filename="../../app/main_window.py" line="525"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="523"/>
+        <location filename="../../app/main_window.py" line="528"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="526"/>
+        <location filename="../../app/main_window.py" line="531"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="529"/>
+        <location filename="../../app/main_window.py" line="534"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="534"/>
+        <location filename="../../app/main_window.py" line="539"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="564"/>
+        <location filename="../../app/main_window.py" line="569"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="393"/>
+        <location filename="../../app/main_window.py" line="398"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="496"/>
+        <location filename="../../app/main_window.py" line="501"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="267"/>
+        <location filename="../../app/main_window.py" line="272"/>
         <source>Verification due</source>
         <translation>检定到期</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="276"/>
+        <location filename="../../app/main_window.py" line="281"/>
         <source>Work orders</source>
         <translation>工单</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="324"/>
+        <location filename="../../app/main_window.py" line="329"/>
         <source>Field package written: %1</source>
         <translation>现场离线包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="327"/>
+        <location filename="../../app/main_window.py" line="332"/>
         <source>Field package</source>
         <translation>现场离线包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="427"/>
+        <location filename="../../app/main_window.py" line="432"/>
         <source>OCMF records</source>
         <translation>OCMF 记录</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="430"/>
+        <location filename="../../app/main_window.py" line="435"/>
         <source>Meter public key</source>
         <translation>电能表公钥</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="449"/>
+        <location filename="../../app/main_window.py" line="454"/>
         <source>Veri&amp;fication</source>
         <translation>检定(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="450"/>
+        <location filename="../../app/main_window.py" line="455"/>
         <source>On-site verification with the rig…</source>
         <translation>使用检定装置现场检定…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="457"/>
+        <location filename="../../app/main_window.py" line="462"/>
         <source>Import OCMF signed meter data…</source>
         <translation>导入 OCMF 签名计量数据…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="338"/>
+        <location filename="../../app/main_window.py" line="343"/>
         <source>Verification</source>
         <translation>检定</translation>
     </message>
@@ -815,122 +819,122 @@
 <context>
     <name>PagedListModel</name>
     <message>
-        <location filename="../../app/views/table_models.py" line="196"/>
+        <location filename="../../app/views/table_models.py" line="279"/>
         <source>Operator ID</source>
         <translation>运营商编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="197"/>
+        <location filename="../../app/views/table_models.py" line="280"/>
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="198"/>
+        <location filename="../../app/views/table_models.py" line="281"/>
         <source>Credit code</source>
         <translation>统一社会信用代码</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="199"/>
+        <location filename="../../app/views/table_models.py" line="282"/>
         <source>Stations</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="200"/>
+        <location filename="../../app/views/table_models.py" line="283"/>
         <source>Piles</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="201"/>
+        <location filename="../../app/views/table_models.py" line="284"/>
         <source>Station ID</source>
         <translation>充电站编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="202"/>
+        <location filename="../../app/views/table_models.py" line="285"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="203"/>
+        <location filename="../../app/views/table_models.py" line="286"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="204"/>
+        <location filename="../../app/views/table_models.py" line="287"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="205"/>
+        <location filename="../../app/views/table_models.py" line="288"/>
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="206"/>
+        <location filename="../../app/views/table_models.py" line="289"/>
         <source>Pile ID</source>
         <translation>充电桩编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="207"/>
+        <location filename="../../app/views/table_models.py" line="290"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="208"/>
+        <location filename="../../app/views/table_models.py" line="291"/>
         <source>Rated power</source>
         <translation>额定功率</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="209"/>
+        <location filename="../../app/views/table_models.py" line="292"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="210"/>
+        <location filename="../../app/views/table_models.py" line="293"/>
         <source>Commissioned</source>
         <translation>投运日期</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="218"/>
+        <location filename="../../app/views/table_models.py" line="301"/>
         <source>Normal</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="219"/>
+        <location filename="../../app/views/table_models.py" line="302"/>
         <source>Alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="220"/>
+        <location filename="../../app/views/table_models.py" line="303"/>
         <source>Anomaly</source>
         <translation>异常</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="221"/>
+        <location filename="../../app/views/table_models.py" line="304"/>
         <source>Seal open</source>
         <translation>电子铅封开启</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="222"/>
+        <location filename="../../app/views/table_models.py" line="305"/>
         <source>Offline</source>
         <translation>离线</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="223"/>
+        <location filename="../../app/views/table_models.py" line="306"/>
         <source>Verification overdue</source>
         <translation>检定逾期</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="231"/>
+        <location filename="../../app/views/table_models.py" line="314"/>
         <source>AC</source>
         <translation>交流</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="232"/>
+        <location filename="../../app/views/table_models.py" line="315"/>
         <source>DC</source>
         <translation>直流</translation>
     </message>
     <message>
-        <location filename="../../app/views/table_models.py" line="469"/>
+        <location filename="../../app/views/table_models.py" line="564"/>
         <source>This column cannot be sorted</source>
         <translation>此列不能排序</translation>
     </message>
@@ -993,127 +997,127 @@
         <translation>误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="311"/>
+        <location filename="../../app/views/pile_detail.py" line="314"/>
         <source>Billed</source>
         <translation>计费</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="314"/>
+        <location filename="../../app/views/pile_detail.py" line="317"/>
         <source>Metered</source>
         <translation>计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="336"/>
+        <location filename="../../app/views/pile_detail.py" line="339"/>
         <source>First verification limit ±5 s</source>
         <translation>首次检定限值 ±5 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="338"/>
+        <location filename="../../app/views/pile_detail.py" line="341"/>
         <source>Subsequent verification limit ±3 min</source>
         <translation>后续检定限值 ±3 min</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="356"/>
+        <location filename="../../app/views/pile_detail.py" line="359"/>
         <source>No verification on record for this pile</source>
         <translation>该充电桩暂无检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="386"/>
+        <location filename="../../app/views/pile_detail.py" line="390"/>
         <source>Loading pile %1…</source>
         <translation>正在加载充电桩 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="495"/>
+        <location filename="../../app/views/pile_detail.py" line="499"/>
         <source>Pile %1</source>
         <translation>充电桩 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="503"/>
+        <location filename="../../app/views/pile_detail.py" line="507"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="516"/>
+        <location filename="../../app/views/pile_detail.py" line="520"/>
         <source>Commissioned %1</source>
         <translation>投运日期 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="569"/>
+        <location filename="../../app/views/pile_detail.py" line="573"/>
         <source>Class limit ±%1 %</source>
         <translation>等级限值 ±%1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="594"/>
+        <location filename="../../app/views/pile_detail.py" line="598"/>
         <source>Seal opened</source>
         <translation>电子铅封开启</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="595"/>
+        <location filename="../../app/views/pile_detail.py" line="599"/>
         <source>Seal closed</source>
         <translation>电子铅封闭合</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="596"/>
+        <location filename="../../app/views/pile_detail.py" line="600"/>
         <source>Seal tampered</source>
         <translation>电子铅封被破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="602"/>
+        <location filename="../../app/views/pile_detail.py" line="606"/>
         <source>%1 at %2 (meter %3, register %4, log entry %5)</source>
         <translation>%1，时间 %2（电能表 %3，示值 %4，账本条目 %5）</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="614"/>
+        <location filename="../../app/views/pile_detail.py" line="618"/>
         <source>Anomaly %1 (%2) at %3</source>
         <translation>异常 %1（%2），时间 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="625"/>
+        <location filename="../../app/views/pile_detail.py" line="629"/>
         <source>The moment asked for: %1</source>
         <translation>查询时刻：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="695"/>
+        <location filename="../../app/views/pile_detail.py" line="699"/>
         <source>session %1: metered %2, billed %3</source>
         <translation>充电记录 %1：计量 %2，计费 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="698"/>
+        <location filename="../../app/views/pile_detail.py" line="702"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="703"/>
+        <location filename="../../app/views/pile_detail.py" line="707"/>
         <source>power %1 kW</source>
         <translation>功率 %1 kW</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="706"/>
+        <location filename="../../app/views/pile_detail.py" line="710"/>
         <source>register %1</source>
         <translation>示值 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="710"/>
+        <location filename="../../app/views/pile_detail.py" line="714"/>
         <source>clock offset %1 s</source>
         <translation>时钟偏差 %1 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="776"/>
+        <location filename="../../app/views/pile_detail.py" line="780"/>
         <source>Export plots</source>
         <translation>导出曲线图</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="776"/>
+        <location filename="../../app/views/pile_detail.py" line="780"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图片 (*.png)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="784"/>
+        <location filename="../../app/views/pile_detail.py" line="788"/>
         <source>Export sessions</source>
         <translation>导出充电记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="784"/>
+        <location filename="../../app/views/pile_detail.py" line="788"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
@@ -1153,7 +1157,7 @@
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="502"/>
+        <location filename="../../app/views/pile_detail.py" line="506"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
