@@ -385,6 +385,7 @@ verifications = Table(
 
 # -- analysis facts (derived at projection; see app.models.facts) --
 
+
 def _facts_table(name: str, what: str) -> Table:
     return Table(
         name,
