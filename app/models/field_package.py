@@ -40,6 +40,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select
 
+from app.models import facts
 from app.models import store as st
 from app.models.outbox import Outbox, OutboxEntry, http_post
 from app.models.plan_tables import (
@@ -224,6 +225,8 @@ def _copy_order(
         row = dict(latest)
         row.pop("id")
         dst.execute(insert(st.checkpoints), row)
+    # The analysis facts of what was copied, so a rescan on the laptop sees it all.
+    facts.rebuild(dst)
     return {"sessions": len(sessions), "alarms": len(alarms)}
 
 

@@ -293,3 +293,37 @@ def test_reassigned_pile_is_a_conflict_not_an_upload(office: Office, tmp_path: P
         assert posted == ["P8", "P3"] and report.pending == 0 and not report.conflicts
     with pytest.raises(PackageError, match="not a field package"):
         open_field_package(tmp_path / "office.sqlite")
+
+
+def test_field_package_carries_the_facts_of_what_it_copied(office: Office, tmp_path: Path) -> None:
+    """A laptop store is a store like any other: its rescan reads analysis facts, so the
+    package holds those of the sessions and bills it copied."""
+
+    import time
+
+    from app.models.projection import apply_records
+    from tests.models import samples
+
+    start = int(time.time() * 1000) - 86_400_000  # yesterday: inside the package's 90 days
+    common = {"pile_id": "P3", "start_ms": start, "stop_ms": start + 3_600_000}
+    session = {**common, "session_id": "S-P3-1", "meter_id": "MP3"}
+    with office.store.transaction() as conn:
+        top = conn.execute(select(func.max(st.entries.c.entry_index))).scalar_one()
+        apply_records(
+            conn,
+            [
+                (top + 1, samples.signed("session", **session)),
+                (top + 2, samples.signed("billing", **common, session_id="S-P3-1")),
+            ],
+        )
+        order = create_work_order(conn, office.regulator, ["P3", "P8"], "li")
+    package = tmp_path / "pkg.sqlite"
+    summary = export_field_package(office.store, office.inspector, order, package)
+    assert summary.sessions == 1
+    with st.Store.open(f"sqlite:///{package}") as laptop, laptop.engine.connect() as conn:
+
+        def count(table) -> int:
+            return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+        assert count(st.session_facts) == count(st.sessions) == summary.sessions
+        assert count(st.billing_facts) == count(st.billing) > 0
