@@ -1,15 +1,21 @@
 """Reading a tlog-tiles log over HTTP (or from a directory): checkpoint, bundles, tiles.
 
-Qt-free and stdlib-only on the network side (urllib in a thread pool), so the
+Qt-free and stdlib-only on the network side (http.client with kept-alive
+connections in a thread pool; urllib when a proxy is configured), so the
 sync, the CLI and the tests share it. Every checkpoint is verified with the
 pinned log key before anything else is read.
 """
 
 from __future__ import annotations
 
+import http.client
+import ssl
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +38,14 @@ class FetchError(OSError):
         self.url, self.status = url, status
 
 
+class _HTTPStatus(Exception):
+    """A non-2xx answer (internal: fetch turns it into a FetchError or a retry)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"HTTP {code}")
+        self.code = code
+
+
 class LogClient:
     def __init__(self, base: str, vkey: str, origin: str | None = None, timeout: float = 15):
         self.base = base.rstrip("/")
@@ -40,6 +54,15 @@ class LogClient:
         self.timeout = timeout
         self.long_poll_wait = 20.0
         self._pool = ThreadPoolExecutor(8, thread_name_prefix="fetch")
+        # One kept-alive connection per thread and platform: a sync makes thousands of
+        # small requests, and a new TCP (and TLS) handshake for each one costs CPU here
+        # and round trips on a field laptop's mobile link.
+        self._local = threading.local()
+        self._proxies = urllib.request.getproxies()  # http_proxy etc., read once
+        self._lock = threading.Lock()
+        self._open: list[http.client.HTTPConnection] = []
+        # Kept-alive sockets are closed by close(), or when a forgotten client is collected.
+        self._close_connections = weakref.finalize(self, _close_all, self._open, self._lock)
 
     def fetch(self, path: str, timeout: float | None = None) -> bytes:
         if not self.base.startswith(("http://", "https://")):
@@ -51,10 +74,8 @@ class LogClient:
         url = f"{self.base}/{path}"
         for attempt, pause in enumerate((*RETRY_PAUSES_S, None)):
             try:
-                with urllib.request.urlopen(url, timeout=timeout or self.timeout) as answer:
-                    return answer.read()
-            except urllib.error.HTTPError as exc:
-                exc.close()  # it holds the answer's socket
+                return self._get(url, timeout or self.timeout)
+            except _HTTPStatus as exc:
                 if exc.code < 500 or pause is None:
                     raise FetchError(url, f"HTTP {exc.code}", exc.code) from exc
             except (urllib.error.URLError, OSError) as exc:
@@ -64,6 +85,68 @@ class LogClient:
                     raise FetchError(url, f"cannot connect ({reason}){tries}") from exc
             time.sleep(pause)  # back-off before retrying a reset or refused connection
         raise AssertionError("unreachable")
+
+    def _get(self, url: str, timeout: float) -> bytes:
+        """One GET: over this thread's kept-alive connection to the platform, or through
+        urllib when a proxy is configured for it (urllib honours the proxy settings)."""
+        parts = urllib.parse.urlsplit(url)
+        if self._proxied(parts):
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as answer:
+                    return answer.read()
+            except urllib.error.HTTPError as exc:
+                exc.close()  # it holds the answer's socket
+                raise _HTTPStatus(exc.code) from exc
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        for reused in (True, False):
+            conn, fresh = self._connection(parts, timeout)
+            try:
+                conn.request("GET", target, headers={"Accept-Encoding": "identity"})
+                answer = conn.getresponse()
+                data = answer.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self._drop(parts)
+                if fresh or not reused:
+                    raise
+                continue  # the platform closed an idle kept-alive connection: reconnect once
+            except BaseException:
+                self._drop(parts)
+                raise
+            if answer.status >= 300:
+                raise _HTTPStatus(answer.status)
+            return data
+        raise AssertionError("unreachable")
+
+    def _proxied(self, parts: urllib.parse.SplitResult) -> bool:
+        return parts.scheme in self._proxies and not urllib.request.proxy_bypass(parts.netloc)
+
+    def _connection(
+        self, parts: urllib.parse.SplitResult, timeout: float
+    ) -> tuple[http.client.HTTPConnection, bool]:
+        """(this thread's connection to the platform, whether it is new)."""
+        key = (parts.scheme, parts.netloc)
+        mine: dict = self._local.__dict__.setdefault("connections", {})
+        conn = mine.get(key)
+        fresh = conn is None
+        if conn is None:
+            if parts.scheme == "https":
+                conn = http.client.HTTPSConnection(
+                    parts.netloc, timeout=timeout, context=ssl.create_default_context()
+                )
+            else:
+                conn = http.client.HTTPConnection(parts.netloc, timeout=timeout)
+            mine[key] = conn
+            with self._lock:
+                self._open.append(conn)
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        return conn, fresh
+
+    def _drop(self, parts: urllib.parse.SplitResult) -> None:
+        conn = self._local.__dict__.get("connections", {}).pop((parts.scheme, parts.netloc), None)
+        if conn is not None:
+            conn.close()
 
     def checkpoint(
         self, after: int | None = None, wait: float | None = None
@@ -117,3 +200,18 @@ class LogClient:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._close_connections()
+
+    def __enter__(self) -> LogClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _close_all(opened: list[http.client.HTTPConnection], lock: threading.Lock) -> None:
+    with lock:
+        connections = list(opened)
+        opened.clear()
+    for conn in connections:
+        conn.close()

@@ -105,3 +105,53 @@ def test_bundles_and_entries_cover_exactly_the_range(tmp_path) -> None:
             assert got == want
     finally:
         client.close()
+
+
+class _KeptAlive(_Flaky):
+    """HTTP/1.1: connections stay open; records each connection's client port, and can
+    drop a connection silently after answering, as a platform's idle timeout does."""
+
+    protocol_version = "HTTP/1.1"
+    ports: ClassVar[list[int]] = []
+    drop_after: ClassVar[set[str]] = set()
+
+    def do_GET(self) -> None:
+        self.ports.append(self.client_address[1])
+        super().do_GET()
+        if self.path in self.drop_after:
+            self.close_connection = True  # no "Connection: close": the client finds out later
+
+
+@pytest.fixture
+def kept_alive() -> Iterator[tuple[LogClient, type[_KeptAlive]]]:
+    handler = type(
+        "Handler", (_KeptAlive,), {"script": {}, "seen": {}, "ports": [], "drop_after": set()}
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _, vkey = generate_signer("retry.example/log")
+    client = LogClient(f"http://127.0.0.1:{server.server_address[1]}", vkey)
+    yield client, handler
+    client.close()
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_requests_share_one_kept_alive_connection(kept_alive) -> None:
+    client, handler = kept_alive
+    for k in range(20):
+        handler.script[f"/tile/0/{k:03d}"] = [200]
+        assert client.fetch(f"tile/0/{k:03d}") == b"payload"
+    assert len(handler.ports) == 20 and len(set(handler.ports)) == 1
+
+
+def test_a_connection_the_platform_dropped_is_reopened(kept_alive) -> None:
+    client, handler = kept_alive
+    handler.script["/checkpoint"] = [200]
+    handler.script["/tile/0/000"] = [200]
+    handler.drop_after.add("/checkpoint")
+    assert client.fetch("checkpoint") == b"payload"
+    assert client.fetch("tile/0/000") == b"payload"  # the kept connection was dead
+    assert handler.seen["/tile/0/000"] == 1 and len(set(handler.ports)) == 2
