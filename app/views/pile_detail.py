@@ -166,6 +166,67 @@ def _power_for_display(t_s: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.n
     return t_out, w_out
 
 
+class _Header(QFrame):
+    """The pile's title and fields, as caption/value pairs four to a row when the view is
+    wide (a window of its own) and two to a row when it is docked beside the map."""
+
+    WIDE_PX = 1100
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(10, 8, 10, 8)
+        self.grid.setHorizontalSpacing(14)
+        self.grid.setVerticalSpacing(4)
+        self.title = QLabel()
+        font = QFont(self.title.font())
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fields: dict[str, QLabel] = {}
+        self._pairs: list[tuple[QLabel, QLabel]] = []
+        names = [
+            ("station", tr("Station")),
+            ("operator", tr("Operator")),
+            ("district", tr("District")),
+            ("kind", tr("Type")),
+            ("rated", tr("Rated power")),
+            ("class", tr("Meter class")),
+            ("certificate", tr("Certificate")),
+            ("status", tr("Status")),
+        ]
+        for key, caption in names:
+            cap = QLabel(caption + tr(":"))
+            cap.setStyleSheet("color: #616161;")
+            value = QLabel()
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setWordWrap(True)
+            self.fields[key] = value
+            self._pairs.append((cap, value))
+        self.per_row = 0
+        self._place(4)
+
+    def _place(self, per_row: int) -> None:
+        if per_row == self.per_row:
+            return
+        self.per_row = per_row
+        self.grid.addWidget(self.title, 0, 0, 1, 2 * per_row)
+        for i, (cap, value) in enumerate(self._pairs):
+            row, col = 1 + i // per_row, (i % per_row) * 2
+            self.grid.addWidget(
+                cap, row, col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop
+            )
+            self.grid.addWidget(value, row, col + 1)
+        for col in range(8):
+            self.grid.setColumnStretch(col, 1 if col % 2 and col < 2 * per_row else 0)
+
+    def resizeEvent(self, event) -> None:
+        self._place(4 if event.size().width() >= self.WIDE_PX else 2)
+        super().resizeEvent(event)
+
+
 class PileDetailView(QWidget):
     """Header + linked plots for one pile; loads in a worker, displays on the GUI thread.
 
@@ -213,41 +274,9 @@ class PileDetailView(QWidget):
     # ---- construction ----------------------------------------------------------------
 
     def _build_header(self) -> None:
-        self.header = QFrame()
-        self.header.setFrameShape(QFrame.Shape.StyledPanel)
-        grid = QGridLayout(self.header)
-        grid.setContentsMargins(10, 8, 10, 8)
-        grid.setHorizontalSpacing(14)
-        grid.setVerticalSpacing(4)
-        self.title = QLabel()
-        font = QFont(self.title.font())
-        font.setPointSizeF(font.pointSizeF() * 1.35)
-        font.setBold(True)
-        self.title.setFont(font)
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        grid.addWidget(self.title, 0, 0, 1, 8)
-        self.fields: dict[str, QLabel] = {}
-        names = [
-            ("station", tr("Station")),
-            ("operator", tr("Operator")),
-            ("district", tr("District")),
-            ("kind", tr("Type")),
-            ("rated", tr("Rated power")),
-            ("class", tr("Meter class")),
-            ("certificate", tr("Certificate")),
-            ("status", tr("Status")),
-        ]
-        for i, (key, caption) in enumerate(names):
-            row, col = 1 + i // 4, (i % 4) * 2
-            cap = QLabel(caption + tr(":"))
-            cap.setStyleSheet("color: #616161;")
-            value = QLabel()
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            grid.addWidget(cap, row, col, Qt.AlignmentFlag.AlignRight)
-            grid.addWidget(value, row, col + 1)
-            self.fields[key] = value
-        for col in (1, 3, 5, 7):
-            grid.setColumnStretch(col, 1)
+        self.header = _Header()
+        self.title = self.header.title
+        self.fields = self.header.fields
 
     def _build_toolbar(self) -> None:
         self.toolbar = QHBoxLayout()

@@ -300,3 +300,16 @@ def test_view_warm_up_runs_on_the_worker(
     assert reader.busy
     qtbot.waitUntil(lambda: not reader.busy, timeout=10_000)
     assert view.detail is None  # nothing shown
+
+
+def test_header_puts_two_fields_to_a_row_when_docked(qtbot: QtBot, view: PileDetailView) -> None:
+    """Beside the map the view is ~650 px wide: four caption/value pairs to a row would
+    push the district and certificate out of sight."""
+    open_pile(qtbot, view, TEST_PILE)
+    view.resize(1600, 1000)
+    QCoreApplication.processEvents()
+    assert view.header.per_row == 4
+    view.resize(650, 1000)
+    QCoreApplication.processEvents()
+    assert view.header.per_row == 2
+    assert view.header.sizeHint().width() <= 650
