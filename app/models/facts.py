@@ -133,12 +133,21 @@ def session_fact(entry_index: int, body: Mapping[str, Any], samples: Sequence[in
         body["energy_wh"],
         interval,
         len(samples),
-        sum(samples) * interval,
+        _saturated(sum(samples) * interval),
         ((body["start_ms"] + CST_OFFSET_MS) % DAY_MS) // HOUR_MS,
         weights is not None,
     )
     bins = weights or []
     return struct.pack(f"<{_SESSION_HEADER + len(bins)}q", *header, *bins)
+
+
+def _saturated(value: int) -> int:
+    """Within int64: the profile integral of absurd-but-signed records (a decades-long
+    interval of 2.1 GW samples) must not stop the sync; the rules saturate it the same."""
+    return max(-_INT64_MAX, min(_INT64_MAX, value))
+
+
+_INT64_MAX = 2**63 - 1
 
 
 def billing_fact(entry_index: int, body: Mapping[str, Any]) -> bytes:

@@ -347,7 +347,7 @@ def _windowed(
             f" UNION ALL SELECT {sel}, 1 AS ctx FROM {table} t WHERE t.entry_index IN ("
             f"SELECT (SELECT x.entry_index FROM {table} x WHERE {same_pile}"
             "x.meter_id = m.meter_id "
-            f"AND x.{tcol} < :since ORDER BY x.{tcol} DESC LIMIT 1) "
+            f"AND x.{tcol} < :since ORDER BY x.{tcol} DESC, x.entry_index DESC LIMIT 1) "
             f"FROM meters m WHERE m.meter_id IN :ids)"
         )
     params: dict[str, Any] = {}
@@ -370,11 +370,13 @@ def _query(
 ) -> Cols:
     """Runs ``sql`` (with an ``:ids`` list) per chunk of meters; columns as numpy arrays.
 
-    Probes order by the indexed time column only (no ``entry_index`` tie-break), so they
-    stay index walks. ``__PILES(alias)__`` in ``sql`` becomes ``alias.pile_id IN :piles``
-    (the meters' piles, from ``piles``) so session queries use the (pile_id, start_ms)
-    index: the migrated schema has no (meter_id, start_ms) index on sessions (see the
-    report). Meters with no registry record get the query without the pile filter.
+    Probes and windows order by (time, entry_index): equal times are broken by log order,
+    as the rescan's numpy sorts break them (SQLite's indexes end in the rowid, the entry
+    index, so its probes stay index walks). ``__PILES(alias)__`` in ``sql`` becomes
+    ``alias.pile_id IN :piles`` (the meters' piles, from ``piles``) so session queries use
+    the (pile_id, start_ms) index: the migrated schema has no (meter_id, start_ms) index
+    on sessions (see the module notes). Meters with no registry record get the query
+    without the pile filter.
     """
     ints = list(ints)
     marker = re.compile(r"__PILES\((\w+)\)__")
@@ -722,7 +724,7 @@ def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
                 },
             )
         # R07: start before the latest stop of any earlier session on the meter.
-        key = code[c] * _KEY_SHIFT + stop[c]
+        key = _group_key(code[c], stop[c])
         running = np.maximum.accumulate(key)
         setter = np.maximum.accumulate(np.where(key == running, np.arange(len(c)), 0))
         holder = c[setter[:-1]]  # for cur = c[1:]: the earlier session with the latest stop
@@ -744,12 +746,7 @@ def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
     # R05 / R06: physically impossible energy.
     duration = stop - start
     rated = s["rated_w"] if "rated_w" in s else _lookup(reg.pile_rated_w, s["pile_id"], -1)
-    over = (
-        focus
-        & (duration > 0)
-        & (rated > 0)
-        & (energy * 3_600_000 * OVER_POWER_DEN > rated * duration * OVER_POWER_NUM)
-    )
+    over = focus & (duration > 0) & (rated > 0) & _over_power(energy, rated, duration)
     for i in np.flatnonzero(over):
         out.add(
             "R05",
@@ -781,6 +778,24 @@ def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
             },
         )
     return copy
+
+
+def _group_key(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """One integer per row ordering rows by (group, value), for running maxima and
+    searches per group: int64 when it fits, Python ints for absurd value spans (a stop
+    time in the year 3000 must not spill into the next meter's keys)."""
+    if not len(values):
+        return values
+    lo, hi = int(values.min()), int(values.max())
+    span = hi - lo + 1
+    if (int(groups.max()) + 1) * span < 2**62:
+        return groups * span + (values - lo)
+    return groups.astype(object) * span + (values.astype(object) - lo)
+
+
+def _over_power(energy: np.ndarray, rated: np.ndarray, duration: np.ndarray) -> np.ndarray:
+    e, r, d = _wide(energy, rated, duration, factor=3_600_000 * OVER_POWER_DEN)
+    return np.asarray(e * 3_600_000 * OVER_POWER_DEN > r * d * OVER_POWER_NUM, bool)
 
 
 def _first_session_register(
@@ -824,7 +839,7 @@ def _first_register_sql(conn: Connection, s: Cols, first: np.ndarray) -> dict[in
     stmt = text(
         "SELECT q.se, h.entry_index, h.register_wh FROM (SELECT s.entry_index AS se, "
         "(SELECT x.entry_index FROM heartbeats x WHERE x.meter_id = s.meter_id "
-        "AND x.ref_ms <= s.start_ms ORDER BY x.ref_ms DESC LIMIT 1) AS he "
+        "AND x.ref_ms <= s.start_ms ORDER BY x.ref_ms DESC, x.entry_index DESC LIMIT 1) AS he "
         "FROM sessions s WHERE s.entry_index IN :ids) q JOIN heartbeats h "
         "ON h.entry_index = q.he"
     ).bindparams(bindparam("ids", expanding=True))
@@ -872,17 +887,62 @@ def _power(blobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Per-segment sums, exact in int64 (empty segments give 0, unlike reduceat)."""
-    cs = np.zeros(len(values) + 1, np.int64)
+    """Per-segment sums, exact (int64, or Python ints for an object array; empty segments
+    give 0, unlike reduceat)."""
+    cs = np.zeros(len(values) + 1, object if values.dtype == object else np.int64)
     np.cumsum(values, out=cs[1:])
     return cs[offsets[1:]] - cs[offsets[:-1]]
 
 
+def _weighted_sums(weights: np.ndarray, prices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per-segment Σ weight·price, exact: in int64 when no sum can overflow it."""
+    longest = int(np.diff(offsets).max()) if len(offsets) > 1 else 1
+    w, pr = _wide(weights, prices, factor=max(longest, 1))
+    return _segment_sums(w * pr, offsets)
+
+
+def _into(target: np.ndarray, where: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``target[where] = values``, widening ``target`` to Python ints if values need it."""
+    if values.dtype == object and target.dtype != object:
+        target = target.astype(object)
+    target[where] = values
+    return target
+
+
 def _round_half_up(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """``ledger.fleet.tariff._round_half_up`` vectorised (exact: object ints if large)."""
-    if len(num) and (np.abs(num).max() > 2**61 or den.max() > 2**61):
+    if len(num) and (_magnitude(num) > 2**61 or _magnitude(den) > 2**61):
         num, den = num.astype(object), den.astype(object)
     return (2 * num + den) // (2 * den)
+
+
+def _magnitude(values: np.ndarray) -> int:
+    return int(np.abs(values.astype(object)).max()) if len(values) else 0
+
+
+def _wide(*arrays: np.ndarray, factor: int = 1) -> tuple[np.ndarray, ...]:
+    """The arrays as exact Python ints when a product of their values (times ``factor``)
+    could leave int64, else as they are. Signed records may carry absurd numbers (a
+    saturated 2.1 GW sample, an interval of decades): a rule must then still compute
+    exactly, not wrap around into a false finding. Realistic data stays in numpy."""
+    bound = factor
+    for values in arrays:
+        bound *= max(_magnitude(values), 1)
+    if bound < 2**62:
+        return arrays
+    return tuple(values.astype(object) for values in arrays)
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def profile_ws(sums: np.ndarray, interval: np.ndarray) -> np.ndarray:
+    """Σ p · interval_s per session in W·s, saturated to int64 (as the facts store it)."""
+    sums, interval = _wide(sums, interval)
+    product = sums * interval
+    if product.dtype == object:
+        product = np.clip(product, -_INT64_MAX, _INT64_MAX).astype(np.int64)
+    return product
 
 
 def _billing_rules(
@@ -901,9 +961,8 @@ def _billing_rules(
     entries = s["entry_index"][focus_rows]
     samples, offsets = _power(s["power_w"][focus_rows])
     interval = s["interval_s"][focus_rows]
-    _profile_rule(
-        s, focus_rows, _segment_sums(samples, offsets) * interval, np.diff(offsets), reg, out
-    )
+    ps = profile_ws(_segment_sums(samples, offsets), interval)
+    _profile_rule(s, focus_rows, ps, np.diff(offsets), reg, out)
     # Bills of the window's sessions (joined on session_id; duplicate IDs give one row each).
     sql = (
         "SELECT s.entry_index, b.entry_index, b.tariff_id, b.billed_wh, b.energy_fen, "
@@ -940,9 +999,9 @@ def _profile_rule(
     """R14: |E - ∫p| > class × ∫p + 10 Wh, in exact integers (× 3600 × 1000); ``ps`` is the
     profile's Σ p·interval in W·s for each session row in ``rows``."""
     class_pm = _class_pm(s, rows, reg)
-    energy = s["energy_wh"][rows]
-    dev = np.abs(energy * 3600 - ps) * 1000
-    bad = (nsamp > 0) & (dev > np.abs(ps) * class_pm + RESOLUTION_WH * 3_600_000)
+    energy, wps = _wide(s["energy_wh"][rows], ps, factor=3600 * 1000)
+    dev = np.abs(energy * 3600 - wps) * 1000
+    bad = np.asarray((nsamp > 0) & (dev > np.abs(wps) * class_pm + RESOLUTION_WH * 3_600_000), bool)
     for k in np.flatnonzero(bad):
         i = rows[k]
         integral = ps[k] / 3600
@@ -956,7 +1015,11 @@ def _profile_rule(
                 "session_id": s["session_id"][i],
                 "energy_wh": int(energy[k]),
                 "profile_wh": round(float(integral), 1),
-                "error_pct": round(float((energy[k] - integral) / integral * 100), 3),
+                # None for a profile that integrates to zero: the error is unbounded
+                # (and JSON has no infinity).
+                "error_pct": (
+                    round(float((energy[k] - integral) / integral * 100), 3) if integral else None
+                ),
                 "class_pct": class_pm[k] / 10,
             },
         )
@@ -984,7 +1047,8 @@ def _bill_rules(
     billed = b["billed_wh"]
     cls = _class_pm(s, rows, reg)
     diff = billed - e
-    r01 = np.abs(diff) * 1000 > e * cls + RESOLUTION_WH * 1000
+    wdiff, we = _wide(diff, e, factor=1000 * 1000)
+    r01 = np.asarray(np.abs(wdiff) * 1000 > we * cls + RESOLUTION_WH * 1000, bool)
     for j in np.flatnonzero(r01):
         if paired is not None and not paired(j):
             continue
@@ -1036,8 +1100,8 @@ class _SamplePricing:
         uncovered = _segment_sums((pe < 0).astype(np.int64), local_off) > 0
         return (
             _segment_sums(p, local_off),
-            _segment_sums(p * pe, local_off),
-            _segment_sums(p * psv, local_off),
+            _weighted_sums(p, pe, local_off),
+            _weighted_sums(p, psv, local_off),
             uncovered,
         )
 
@@ -1082,15 +1146,15 @@ class _HourPricing:
         pe = reg.energy_e4.ravel()[cell]
         psv = reg.service_e4.ravel()[cell]
         wt = np.maximum(wt, 0)
-        w[h] = _segment_sums(wt, local_off)
-        num_e[h] = _segment_sums(wt * pe, local_off)
-        num_s[h] = _segment_sums(wt * psv, local_off)
+        w = _into(w, h, _segment_sums(wt, local_off))
+        num_e = _into(num_e, h, _weighted_sums(wt, pe, local_off))
+        num_s = _into(num_s, h, _weighted_sums(wt, psv, local_off))
         uncovered[h] = _segment_sums((sampled & (pe < 0)).astype(np.int64), local_off) > 0
         rest = np.flatnonzero(~hourly)
         if len(rest):
-            parts = self.fallback(rest, reg, trow[rest], start[rest])
-            for target, part in zip((w, num_e, num_s, uncovered), parts, strict=True):
-                target[rest] = part
+            fw, fe, fs, fu = self.fallback(rest, reg, trow[rest], start[rest])
+            w, num_e, num_s = _into(w, rest, fw), _into(num_e, rest, fe), _into(num_s, rest, fs)
+            uncovered[rest] = fu
         return w, num_e, num_s, uncovered
 
 
@@ -1127,12 +1191,14 @@ def _tariff_rule(
     uncovered = uncovered | (flat & (reg.energy_e4[trow, m0] < 0))
     w = np.where(flat, 1, w)
     den = w * 100_000
-    exp_e = _round_half_up(energy * num_e, den)
-    exp_s = _round_half_up(energy * num_s, den)
-    expected = (exp_e + exp_s).astype(np.int64)
+    we, ne = _wide(energy, num_e)
+    exp_e = _round_half_up(we * ne, den)
+    we, ns = _wide(energy, num_s)
+    exp_s = _round_half_up(we * ns, den)
+    expected = exp_e + exp_s
     amount = b["amount_fen"]
     priced = has & ~uncovered
-    over = priced & (amount > expected + PAY_STEP_FEN)
+    over = priced & np.asarray(amount > expected + PAY_STEP_FEN, bool)
     for j in np.flatnonzero(over | ~priced):
         if paired is not None and not paired(j):
             continue
@@ -1183,7 +1249,7 @@ def _heartbeat_pass(
         "LAG(h.meter_ms - h.ref_ms) OVER w AS poff, LEAD(h.ref_ms) OVER w AS nt, "
         "LEAD(h.entry_index) OVER w AS ne "
         f"FROM heartbeats h WHERE {_window_sql('h', 'ref_ms', since, until)} "
-        "WINDOW w AS (PARTITION BY h.meter_id ORDER BY h.ref_ms)"
+        "WINDOW w AS (PARTITION BY h.meter_id ORDER BY h.ref_ms, h.entry_index)"
     )
     limit = f"{SILENT_FACTOR} * 1000 * m.heartbeat_s"
     sql = (
@@ -1202,7 +1268,7 @@ def _heartbeat_pass(
     if since is not None:
         probe = (
             "(SELECT {c} FROM heartbeats x WHERE x.meter_id = m.meter_id AND {w} "
-            "ORDER BY x.ref_ms {d} LIMIT 1)"
+            "ORDER BY x.ref_ms {d}, x.entry_index {d} LIMIT 1)"
         )
         before = "x.ref_ms < :since"
         after = "x.ref_ms >= :since" + (" AND x.ref_ms < :until" if until is not None else "")
@@ -1339,7 +1405,7 @@ def _frozen_rule(
     same register. Two index probes per session, in the database; only hits come back."""
     probe = (
         "(SELECT h.entry_index FROM heartbeats h WHERE h.meter_id = s.meter_id AND "
-        "h.ref_ms {op} s.{col} ORDER BY h.ref_ms {d} LIMIT 1)"
+        "h.ref_ms {op} s.{col} ORDER BY h.ref_ms {d}, h.entry_index {d} LIMIT 1)"
     )
     inner = (
         "SELECT s.entry_index AS se, s.session_id, s.meter_id, s.pile_id, s.start_ms, "
@@ -1454,7 +1520,8 @@ def _last_rows(conn: Connection, table: str, key: str, tcol: str) -> dict[str, t
         text(
             f"SELECT t.meter_id, t.{tcol}, t.entry_index FROM {table} t WHERE t.entry_index IN "
             f"(SELECT (SELECT x.entry_index FROM {table} x WHERE {same_pile}"
-            f"x.meter_id = m.meter_id ORDER BY x.{key} DESC LIMIT 1) FROM meters m)"
+            f"x.meter_id = m.meter_id ORDER BY x.{key} DESC, x.entry_index DESC LIMIT 1) "
+            "FROM meters m)"
         )
     ).all()
     return {meter: (int(t), int(entry)) for meter, t, entry in rows}
@@ -1501,7 +1568,6 @@ def _trailing_silence(conn: Connection, reg: _Registry) -> list[Finding]:
 ENTRIES_PER_CHUNK = 2_000_000
 """A full-rescan chunk covers piles holding about this many log entries (a city-year of
 ~165 M entries gives ~80 chunks of ~120k sessions and ~1.7 M heartbeats each)."""
-_TIME_CLIP = (1 << 42) - 1
 
 
 class _LazyText:
@@ -1582,37 +1648,43 @@ class _HeartbeatIndex:
         self.run_start = starts
         self.by_code = np.argsort(self.run_meter)
         self.sorted_codes = self.run_meter[self.by_code]
-        self.key = self.run * _KEY_SHIFT + np.clip(self.ref, 0, _TIME_CLIP)
+        # Keys order (run, time) as one integer: run × span + time from just below the
+        # earliest heartbeat. Query times beyond the heartbeats' range are clamped to one
+        # step outside it (same answers); absurd spans fall back to Python integers.
+        self.lo = int(self.ref.min()) - 1 if n else 0
+        self.hi = int(self.ref.max()) + 1 if n else 0
+        self.span = self.hi - self.lo + 1
+        self.key = self._key(self.run, self.ref)
+
+    def _key(self, run: np.ndarray, t: np.ndarray) -> np.ndarray:
+        if (len(self.run_meter) + 1) * self.span < 2**62:
+            return run * self.span + (np.clip(t, self.lo, self.hi) - self.lo)
+        clipped = np.clip(t.astype(object), self.lo, self.hi)
+        return run.astype(object) * self.span + (clipped - self.lo)
 
     def __len__(self) -> int:
         return len(self.ref)
 
-    def _keys(self, meters: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if not len(self.sorted_codes):
-            return np.zeros(len(t), np.int64), np.zeros(len(t), bool)
+    def _find(self, meters: np.ndarray, t: np.ndarray, side: str) -> np.ndarray:
+        if not len(self) or not len(t):
+            return np.full(len(t), -1)
         pos = np.clip(np.searchsorted(self.sorted_codes, meters), 0, len(self.sorted_codes) - 1)
+        known = self.sorted_codes[pos] == meters
         run = self.by_code[pos]
-        return run * _KEY_SHIFT + np.clip(t, 0, _TIME_CLIP), self.sorted_codes[pos] == meters
+        found = np.searchsorted(self.key, self._key(run, t), side=side)  # type: ignore[call-overload]
+        if side == "right":
+            found = found - 1
+        safe = np.clip(found, 0, len(self) - 1)
+        ok = known & (found >= 0) & (found < len(self)) & (self.run[safe] == run)
+        return np.where(ok, found, -1)
 
     def last_at_or_before(self, meters: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Position of each meter's last heartbeat with ref_ms <= t (-1: none)."""
-        key, known = self._keys(meters, t)
-        if not len(self):
-            return np.full(len(t), -1)
-        pos = np.searchsorted(self.key, key, side="right") - 1
-        safe = np.clip(pos, 0, len(self) - 1)
-        ok = known & (pos >= 0) & (self.run[safe] == key >> 42)
-        return np.where(ok, pos, -1)
+        return self._find(meters, t, "right")
 
     def first_at_or_after(self, meters: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Position of each meter's first heartbeat with ref_ms >= t (-1: none)."""
-        key, known = self._keys(meters, t)
-        if not len(self):
-            return np.full(len(t), -1)
-        pos = np.searchsorted(self.key, key, side="left")
-        safe = np.clip(pos, 0, len(self) - 1)
-        ok = known & (pos < len(self)) & (self.run[safe] == key >> 42)
-        return np.where(ok, pos, -1)
+        return self._find(meters, t, "left")
 
 
 def _facts_heartbeat_pass(
@@ -1916,7 +1988,8 @@ def scan(
 
 
 def _batch_since(conn: Connection, summary: BatchSummary) -> int | None:
-    """The earliest record time among the batch's entries (their index range)."""
+    """The earliest record time among the batch's entries (their index range), reaching
+    back to the sessions of the batch's bills."""
     if summary.first_index is None:
         return None
     lo, hi = summary.first_index, summary.last_index
@@ -1925,6 +1998,10 @@ def _batch_since(conn: Connection, summary: BatchSummary) -> int | None:
             "SELECT MIN(t) FROM ("
             "SELECT MIN(start_ms) AS t FROM sessions WHERE entry_index BETWEEN :lo AND :hi "
             "UNION ALL SELECT MIN(start_ms) FROM billing WHERE entry_index BETWEEN :lo AND :hi "
+            # a bill's own start may be later than its session's (the operator's clock):
+            # the window must reach back to the session for the bill to be checked
+            "UNION ALL SELECT MIN(s.start_ms) FROM billing b JOIN sessions s "
+            "ON s.session_id = b.session_id WHERE b.entry_index BETWEEN :lo AND :hi "
             "UNION ALL SELECT MIN(ref_ms) FROM heartbeats WHERE entry_index BETWEEN :lo AND :hi "
             "UNION ALL SELECT MIN(at_ms) FROM seal_events WHERE entry_index BETWEEN :lo AND :hi"
             ") q"
