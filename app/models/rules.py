@@ -794,7 +794,11 @@ def _group_key(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _over_power(energy: np.ndarray, rated: np.ndarray, duration: np.ndarray) -> np.ndarray:
-    e, r, d = _wide(energy, rated, duration, factor=3_600_000 * OVER_POWER_DEN)
+    e, r, d = _exact(
+        (energy, rated, duration),
+        _magnitude(energy) * 3_600_000 * OVER_POWER_DEN,
+        _magnitude(rated) * _magnitude(duration) * OVER_POWER_NUM,
+    )
     return np.asarray(e * 3_600_000 * OVER_POWER_DEN > r * d * OVER_POWER_NUM, bool)
 
 
@@ -917,7 +921,18 @@ def _round_half_up(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _magnitude(values: np.ndarray) -> int:
-    return int(np.abs(values.astype(object)).max()) if len(values) else 0
+    """max |v|, exactly (no int64 abs overflow, no object copy of an int64 array)."""
+    if not len(values):
+        return 0
+    return max(int(values.max()), -int(values.min()))
+
+
+def _exact(arrays: tuple[np.ndarray, ...], *bounds: int) -> tuple[np.ndarray, ...]:
+    """``arrays`` as Python ints if any of the ``bounds`` (the largest magnitude each term
+    of the caller's arithmetic can reach) leaves int64, else as they are."""
+    if all(bound < 2**62 for bound in bounds):
+        return arrays
+    return tuple(values.astype(object) for values in arrays)
 
 
 def _wide(*arrays: np.ndarray, factor: int = 1) -> tuple[np.ndarray, ...]:
@@ -999,7 +1014,11 @@ def _profile_rule(
     """R14: |E - ∫p| > class × ∫p + 10 Wh, in exact integers (× 3600 × 1000); ``ps`` is the
     profile's Σ p·interval in W·s for each session row in ``rows``."""
     class_pm = _class_pm(s, rows, reg)
-    energy, wps = _wide(s["energy_wh"][rows], ps, factor=3600 * 1000)
+    energy, wps = _exact(
+        (s["energy_wh"][rows], ps),
+        (_magnitude(s["energy_wh"][rows]) * 3600 + _magnitude(ps)) * 1000,
+        _magnitude(ps) * 1000 + RESOLUTION_WH * 3_600_000,
+    )
     dev = np.abs(energy * 3600 - wps) * 1000
     bad = np.asarray((nsamp > 0) & (dev > np.abs(wps) * class_pm + RESOLUTION_WH * 3_600_000), bool)
     for k in np.flatnonzero(bad):
@@ -1047,7 +1066,7 @@ def _bill_rules(
     billed = b["billed_wh"]
     cls = _class_pm(s, rows, reg)
     diff = billed - e
-    wdiff, we = _wide(diff, e, factor=1000 * 1000)
+    wdiff, we = _exact((diff, e), _magnitude(diff) * 1000, _magnitude(e) * 1000)
     r01 = np.asarray(np.abs(wdiff) * 1000 > we * cls + RESOLUTION_WH * 1000, bool)
     for j in np.flatnonzero(r01):
         if paired is not None and not paired(j):
