@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import lru_cache
@@ -25,6 +28,40 @@ def _key(text: str) -> PublicKey:
 
 def _started() -> None:
     """A task that only makes a worker process start and import this module."""
+
+
+def exit_with_owner(owner: int) -> None:
+    """Pool initializer: the worker ends when ``owner`` (the process that made the pool)
+    ends, however it ends.
+
+    A pool's workers wait on a queue whose writing end they hold themselves, so a
+    workstation killed outright (SIGKILL, a crash, a pulled plug) used to leave them
+    waiting forever, and with them the forkserver that forked them: ~45 MB a kill, seen
+    piling up to 1,600 processes on this machine. A daemon thread waits on a pidfd of
+    the owner (Linux), or checks it every second elsewhere, and ends the worker.
+    """
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(owner)
+        except (AttributeError, OSError):  # not Linux, or the owner is already gone
+            while _alive(owner):
+                time.sleep(1.0)
+        else:
+            select.select([fd], [], [])  # readable once the owner has exited
+        os._exit(0)
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 MALFORMED = "malformed"
@@ -67,7 +104,12 @@ class SignatureChecker:
         self._pool: ProcessPoolExecutor | None = None
         if self.workers > 0:
             context = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=exit_with_owner,
+                initargs=(os.getpid(),),
+            )
             # Starts the workers now (the pool would on first use): forking and importing
             # cryptography and this module takes ~0.3 s, which a first sync then waits for.
             for _ in range(self.workers):

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -2057,8 +2058,12 @@ def run_incremental(conn: Connection, summary: BatchSummary) -> list[Finding]:
 _worker_state: dict[str, Any] = {}
 
 
-def _worker_init(url: str) -> None:
-    """A rescan worker process: its own engine, registry and seal list (read-only work)."""
+def _worker_init(url: str, owner: int) -> None:
+    """A rescan worker process: its own engine, registry and seal list (read-only work);
+    it ends with the process that started the rescan."""
+    from ledger.sigcheck import exit_with_owner
+
+    exit_with_owner(owner)
     engine = st.create_store_engine(url)
     _worker_state["engine"] = engine
     with engine.connect() as conn:
@@ -2111,7 +2116,7 @@ def full_rescan(
     if workers > 1 and len(ranges) > 1 and ":memory:" not in database:
         url = store.engine.url.render_as_string(hide_password=False)
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, context, _worker_init, (url,)) as pool:
+        with ProcessPoolExecutor(workers, context, _worker_init, (url, os.getpid())) as pool:
             for found in pool.map(_worker_scan, *zip(*ranges, strict=True)):
                 store_found(found)
     else:
