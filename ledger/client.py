@@ -86,9 +86,10 @@ class LogClient:
             time.sleep(pause)  # back-off before retrying a reset or refused connection
         raise AssertionError("unreachable")
 
-    def _get(self, url: str, timeout: float) -> bytes:
+    def _get(self, url: str, timeout: float, redirects: int = 5) -> bytes:
         """One GET: over this thread's kept-alive connection to the platform, or through
-        urllib when a proxy is configured for it (urllib honours the proxy settings)."""
+        urllib when a proxy is configured for it (urllib honours the proxy settings).
+        Redirects are followed (a platform moved behind a CDN), as urllib did."""
         parts = urllib.parse.urlsplit(url)
         if self._proxied(parts):
             try:
@@ -112,6 +113,9 @@ class LogClient:
             except BaseException:
                 self._drop(parts)
                 raise
+            location = answer.getheader("Location")
+            if answer.status in (301, 302, 303, 307, 308) and location and redirects > 0:
+                return self._get(urllib.parse.urljoin(url, location), timeout, redirects - 1)
             if answer.status >= 300:
                 raise _HTTPStatus(answer.status)
             return data
@@ -147,6 +151,9 @@ class LogClient:
         conn = self._local.__dict__.get("connections", {}).pop((parts.scheme, parts.netloc), None)
         if conn is not None:
             conn.close()
+            with self._lock:
+                if conn in self._open:
+                    self._open.remove(conn)
 
     def checkpoint(
         self, after: int | None = None, wait: float | None = None

@@ -115,8 +115,16 @@ class _KeptAlive(_Flaky):
     ports: ClassVar[list[int]] = []
     drop_after: ClassVar[set[str]] = set()
 
+    redirect: ClassVar[dict[str, str]] = {}
+
     def do_GET(self) -> None:
         self.ports.append(self.client_address[1])
+        if self.path in self.redirect:
+            self.send_response(301)
+            self.send_header("Location", self.redirect[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         super().do_GET()
         if self.path in self.drop_after:
             self.close_connection = True  # no "Connection: close": the client finds out later
@@ -155,3 +163,26 @@ def test_a_connection_the_platform_dropped_is_reopened(kept_alive) -> None:
     assert client.fetch("checkpoint") == b"payload"
     assert client.fetch("tile/0/000") == b"payload"  # the kept connection was dead
     assert handler.seen["/tile/0/000"] == 1 and len(set(handler.ports)) == 2
+
+
+def test_redirects_are_followed(kept_alive) -> None:
+    """A platform moved behind a redirect (a CDN, a new path) still syncs, as with urllib."""
+    client, handler = kept_alive
+    handler.script["/tile/0/000"] = [200]
+    handler.redirect = {"/old/tile/0/000": "/tile/0/000"}
+    moved = LogClient(client.base + "/old", generate_signer("retry.example/log")[1])
+    try:
+        assert moved.fetch("tile/0/000") == b"payload"
+    finally:
+        moved.close()
+
+
+def test_reconnections_do_not_pile_up(kept_alive) -> None:
+    """A platform that closes every kept connection: each request reconnects, and the
+    client keeps one connection, not one per request."""
+    client, handler = kept_alive
+    handler.script["/checkpoint"] = [200]
+    handler.drop_after.add("/checkpoint")
+    for _ in range(30):
+        assert client.fetch("checkpoint") == b"payload"
+    assert len(client._open) <= 1

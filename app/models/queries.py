@@ -172,7 +172,7 @@ def _where(spec: ListSpec, flt: ListFilter, dialect: str) -> list[ColumnElement[
         if value:
             clauses.append(table.c[name] == value)
     text = flt.text.strip()
-    if text and dialect == "sqlite" and spec.name in TRIGRAM_SEARCH and len(text) >= 3:
+    if text and dialect == "sqlite" and spec.name in TRIGRAM_SEARCH and _trigram_safe(text):
         clauses.append(_trigram_match(spec.name, text))
     elif text:
         pattern = _like_pattern(text)
@@ -182,6 +182,14 @@ def _where(spec: ListSpec, flt: ListFilter, dialect: str) -> list[ColumnElement[
 
 TRIGRAM_SEARCH = frozenset({"piles", "stations"})
 """Lists with an FTS5 trigram index on their text columns on SQLite (migration 0004)."""
+
+
+def _trigram_safe(text: str) -> bool:
+    """Whether the trigram index answers ``text`` exactly as the LIKE scan would: 3+
+    characters, and no letter outside ASCII that has case. The index folds every
+    letter's case (É = é) where SQLite's LIKE folds only ASCII: "éco" would otherwise
+    find "ÉCOLE" while "éc" did not. Hanzi have no case and take the index."""
+    return len(text) >= 3 and all(c.isascii() or c.lower() == c.upper() for c in text)
 
 
 def _trigram_match(table: str, text: str) -> ColumnElement[bool]:

@@ -78,3 +78,20 @@ def test_sqlite_answers_three_characters_from_the_trigram_index(store: Store) ->
     indexed = ["piles_search MATCH" in s for s in statements if "FROM piles" in s]
     expected = [True, False] if store.dialect == "sqlite" else [False, False]
     assert indexed == expected
+
+
+def test_cased_letters_beyond_ascii_match_as_the_scan_does(store: Store) -> None:
+    """The trigram index folds É to é, SQLite's LIKE does not: such texts keep the scan,
+    so a longer text never finds more than its own prefix."""
+    _world(store)
+    with store.transaction() as conn:
+        station = samples.signed("station", station_id="ST-FR", name="ÉCOLE Centrale")
+        apply_records(conn, [(50, station)])
+    with store.engine.connect() as conn:
+        counts = {
+            t: queries.count_rows(conn, "stations", queries.ListFilter(text=t))
+            for t in ("éc", "éco", "école", "ÉCO", "centrale")
+        }
+    assert counts["centrale"] == 1
+    assert counts["éco"] <= counts["éc"] and counts["école"] <= counts["éc"]
+    assert counts["ÉCO"] <= counts["éc"]
