@@ -34,9 +34,10 @@ class _Flaky(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def flaky() -> Iterator[tuple[LogClient, type[_Flaky]]]:
-    handler = type("Handler", (_Flaky,), {"script": {}, "seen": {}})
+def _serve(base: type, **fresh: object) -> Iterator[tuple[LogClient, type]]:
+    """A client of a loopback server whose handler is a subclass of ``base`` with its own
+    ``fresh`` class state (scripts, counters)."""
+    handler = type("Handler", (base,), fresh)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -47,6 +48,11 @@ def flaky() -> Iterator[tuple[LogClient, type[_Flaky]]]:
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+@pytest.fixture
+def flaky() -> Iterator[tuple[LogClient, type[_Flaky]]]:
+    yield from _serve(_Flaky, script={}, seen={})
 
 
 def test_server_error_is_retried_then_succeeds(flaky) -> None:
@@ -132,19 +138,7 @@ class _KeptAlive(_Flaky):
 
 @pytest.fixture
 def kept_alive() -> Iterator[tuple[LogClient, type[_KeptAlive]]]:
-    handler = type(
-        "Handler", (_KeptAlive,), {"script": {}, "seen": {}, "ports": [], "drop_after": set()}
-    )
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _, vkey = generate_signer("retry.example/log")
-    client = LogClient(f"http://127.0.0.1:{server.server_address[1]}", vkey)
-    yield client, handler
-    client.close()
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    yield from _serve(_KeptAlive, script={}, seen={}, ports=[], drop_after=set(), redirect={})
 
 
 def test_requests_share_one_kept_alive_connection(kept_alive) -> None:
