@@ -179,6 +179,10 @@ SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
         "next_due": (_S, True),
         "seal_closed": (_B, True),
         "accuracy_class": (_S, True),
+        "connector": (_I, False),
+        "clock_judged": (_B, False),
+        "standard": (_D, False),
+        "conditions": (_D, False),
     },
 }
 ENUMS: dict[tuple[str, str], frozenset[str]] = {

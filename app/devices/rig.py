@@ -51,8 +51,11 @@ from app.devices.modbus import crc16
 
 __all__ = [
     "BAUDRATE",
+    "Calibration",
     "DeviceDisconnected",
     "GarbledFrame",
+    "GateState",
+    "GatedWindow",
     "Identity",
     "MeasurementFrame",
     "MeasurementStream",
@@ -143,6 +146,7 @@ def strip_line_crc(line: str) -> str:
 _PRINTABLE = re.compile(r"^[\x20-\x7e]+$")
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 _UINT = re.compile(r"^\d{1,12}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HEX4 = re.compile(r"^[0-9A-F]{4}$")
 _ERROR = re.compile(r'^([+-]?\d{1,4}),"([\x20-\x7e]*)"$')
 
@@ -264,6 +268,82 @@ class WindowSnapshot:
             return None
         pile = self.pile_energy_wh(constant_imp_per_kwh)
         return (pile - self.standard_energy_wh) / self.standard_energy_wh * 100
+
+
+class GateState(enum.StrEnum):
+    """State of a pulse-gated reading window (``ENER:GATE?``, protocol section 3.1)."""
+
+    IDLE = "IDLE"  # never armed, or cleared by ENER:CLE / *RST
+    ARMED = "ARM"  # waiting for the opening pulse edge
+    RUNNING = "RUN"  # opening edge seen, counting whole pulses
+    DONE = "DONE"  # the closing edge came: the window holds exactly N pulses
+    ABORTED = "ABRT"  # output switched off or setpoint changed before the closing edge
+
+
+@dataclass(frozen=True)
+class GatedWindow:
+    """``ENER:GATE?``: the standard energy between two MUT pulse edges.
+
+    Why gated: a window latched at an arbitrary instant loses the fraction of
+    the pulse in progress, biasing every reading by up to −1/N.  Between two
+    pulse edges the pile registered exactly ``pulses`` / constant kWh, so the
+    error needs no correction and no minimum pulse count for resolution.
+    """
+
+    state: GateState
+    target_pulses: int
+    pulses: int  # whole pulses between the opening edge and the latest edge
+    t_ms: int  # rig ms from the opening edge to the latest edge
+    standard_energy_wh: Decimal  # standard energy over the same span
+
+    @property
+    def complete(self) -> bool:
+        return self.state is GateState.DONE and self.pulses == self.target_pulses
+
+    def pile_energy_wh(self, constant_imp_per_kwh: int) -> Decimal:
+        return Decimal(self.pulses) * 1000 / Decimal(constant_imp_per_kwh)
+
+    def error_percent(self, constant_imp_per_kwh: int) -> Decimal | None:
+        """γ of a complete window; None for one that ended short of its pulses (not judged)."""
+        if not self.complete or self.standard_energy_wh <= 0:
+            return None
+        pile = self.pile_energy_wh(constant_imp_per_kwh)
+        return (pile - self.standard_energy_wh) / self.standard_energy_wh * 100
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """``CAL:INFO?``: the rig's own traceability (JJG 1192-2023 DC / JJG 1193-2023 AC).
+
+    ``kind`` is what the rig is verified as: ``DC``, ``AC`` or ``ACDC``.
+    """
+
+    kind: str
+    accuracy: str  # class ("0.05") or expanded uncertainty text, as on its certificate
+    certificate_no: str
+    expiry: str  # YYYY-MM-DD, last day the certificate is valid
+    lab: str  # the calibrating institution's code
+
+    @classmethod
+    def parse(cls, line: str) -> Calibration:
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) != 5 or not all(_PRINTABLE.match(f) for f in fields):
+            raise GarbledFrame(f"not a calibration record: {line[:60]!r}")
+        if fields[0] not in ("DC", "AC", "ACDC") or not _DATE.match(fields[3]):
+            raise GarbledFrame(f"not a calibration record: {line[:60]!r}")
+        return cls(*fields)
+
+
+def _gate(text: str) -> GatedWindow:
+    fields = text.split(",")
+    if len(fields) != 5:
+        raise GarbledFrame(f"not a gate report: {text[:60]!r}")
+    try:
+        state = GateState(fields[0])
+    except ValueError:
+        raise GarbledFrame(f"unknown gate state: {fields[0][:10]!r}") from None
+    return GatedWindow(state, _uint(fields[1]), _uint(fields[2]), _uint(fields[3]),
+                       _decimal(fields[4]))  # fmt: skip
 
 
 def parse_error(line: str) -> tuple[int, str]:
@@ -611,6 +691,32 @@ class Rig:
         :class:`RigError` (-221) before any energy has flowed.
         """
         return self.query("ENER:ERR?", _decimal)
+
+    def arm_gate(self, pulses: int) -> None:
+        """``ENER:GATE N``: measure the standard energy over the next N whole MUT pulses.
+
+        The window opens on the next pulse edge and closes on the N-th edge after
+        it; read it with :meth:`gate`.
+        """
+        if not 1 <= int(pulses) <= 1_000_000:
+            raise ValueError(f"pulses per reading must be 1–1000000, got {pulses}")
+        self.write(f"ENER:GATE {int(pulses)}")
+
+    def gate(self) -> GatedWindow:
+        """``ENER:GATE?``: state, pulses so far, gate time and standard energy."""
+        return self.query("ENER:GATE?", _gate)
+
+    def calibration(self) -> Calibration | None:
+        """``CAL:INFO?``; None when the rig does not report it (older firmware: −113).
+
+        Then the inspector registers the rig's certificate by hand.
+        """
+        try:
+            return self.query("CAL:INFO?", Calibration.parse)
+        except RigError as exc:
+            if exc.code == -113:
+                return None
+            raise
 
     def seal_state(self) -> SealState:
         return self.query("SEAL?", SealState)

@@ -14,6 +14,18 @@ Options (all optional):
 ``--true-error PCT``   error of the meter under test (MUT), e.g. 0.4 (%)
 ``--noise PCT``        std of the MUT's extra error, redrawn every simulated
                        second (default 0.02 × class)
+``--rig-noise PCT``    std of the rig's standard meter, redrawn every simulated
+                       second (default 0.01, a fifth of its 0.05 class)
+``--pulse-tick-ms MS`` the MUT emits a pulse edge on its next sampling tick
+                       after its register crosses a pulse (default 1 ms): the
+                       edge jitter a gated window sees
+``--connector-errors PCT,PCT`` a pile with several guns (充电枪), one true
+                       error per gun; the rig measures the gun its leads are on
+                       (``select_connector``; the CLI starts on gun 1)
+``--cal-kind DC|AC|ACDC``, ``--cal-expiry YYYY-MM-DD``, ``--cal-certificate NO``
+                       what ``CAL:INFO?`` reports (default: the rig's kind,
+                       expiring a year from today); ``--no-cal-info`` makes
+                       the rig answer −113 like older firmware
 ``--class 1|2``        accuracy class of the pile (sets the default noise)
 ``--clock-offset S``   MUT clock minus true Beijing time, seconds
 ``--speed X``          simulated time runs X × real time (energy, window
@@ -33,11 +45,17 @@ Options (all optional):
 ``--meter-address A``  DL/T 645 address of the MUT (12 digits)
 
 Physics: output ON at (U, I) gives true power P = U·I (DC) or
-n·U·I (AC, n = ``SOUR:PHAS`` phases, unity power factor).  The standard meter
-integrates P with 0.001 % white noise; the MUT registers
-P·(1 + true_error + noise) (its register starts at 1234.56 kWh) and emits
-pulses at its own constant (``--constant``; the rig counts them and only
-*assumes* the constant it was given with ``CONF:PULS``).  The MUT answers DL/T 645-2007
+n·U·I (AC, n = ``SOUR:PHAS`` phases, unity power factor).  Time is integrated
+in steps that end on every whole simulated second (where both noises are
+redrawn), so nothing depends on the speed-up.  The standard meter integrates
+P·(1 + rig noise); the MUT registers P·(1 + true_error + noise) (its register
+starts at 1234.56 kWh) and emits a pulse each time its register crosses a
+multiple of 1/constant kWh, at its own constant (``--constant``; the rig
+counts them and only *assumes* the constant it was given with ``CONF:PULS``).
+Each pulse crossing time is solved exactly inside a step and delayed to the
+MUT's next sampling tick; a gated window (``ENER:GATE``) latches the standard
+energy at those edge times, so its reading is unbiased whatever the speed.
+The MUT answers DL/T 645-2007
 (read address, read energy/voltage/current/power/date/time, broadcast time
 sync) and Modbus RTU (default register map of :mod:`app.devices.modbus`),
 at whatever ``MTR:BAUD``/``MTR:PAR`` the rig is set to.  Stream frames are
@@ -116,6 +134,15 @@ class SimConfig:
     unplug_at_s: float | None = None
     reconnect_after_s: float | None = None
     insulation_mohm: float = 520.0
+    rig_noise_pct: float = 0.01
+    pulse_tick_ms: float = 1.0
+    connector_errors: tuple[float, ...] = ()
+    cal_kind: str | None = None  # None: the rig's kind
+    cal_accuracy: str = "0.05"
+    cal_certificate: str = "ZJJL2026-DNJ-0417"
+    cal_expiry: str | None = None  # None: a year from today
+    cal_lab: str = "ZJIM"
+    report_calibration: bool = True
     meter_address: str = "000012345678"
     modbus_unit: int = 1
     initial_energy_kwh: float = 1234.56
@@ -159,6 +186,16 @@ class _State:
     seal_open: bool = False
     noise_now: float = 0.0
     noise_until: float = -1.0
+    std_noise_now: float = 0.0
+    gun: int = 0  # which gun's meter the rig's leads are on (0-based)
+    gun_totals_kwh: list[float] = field(default_factory=list)
+    gate_state: str = "IDLE"
+    gate_target: int = 0
+    gate_count: int = 0
+    gate_t0: float = 0.0  # simulated s of the opening edge
+    gate_std0: float = 0.0  # window standard energy at the opening edge
+    gate_t: float = 0.0  # simulated s of the latest edge
+    gate_std: float = 0.0  # window standard energy at the latest edge
 
 
 class RigSimulator:
@@ -188,6 +225,8 @@ class RigSimulator:
             mut_total_kwh=self.config.initial_energy_kwh,
             clock_offset_s=self.config.clock_offset_s,
         )
+        self._gun_errors = tuple(self.config.connector_errors) or (self.config.true_error_pct,)
+        self._state.gun_totals_kwh = [self.config.initial_energy_kwh] * len(self._gun_errors)
         self._master: int | None = None
         self._slave: int | None = None
         self._path: str | None = None
@@ -294,6 +333,21 @@ class RigSimulator:
             st = self._state
             return st.std_wh, st.mut_window_wh, self._pulses(st)
 
+    @property
+    def connectors(self) -> int:
+        return len(self._gun_errors)
+
+    def select_connector(self, connector: int) -> None:
+        """The inspector moves the rig's leads to gun ``connector`` (1-based)."""
+        if not 1 <= connector <= len(self._gun_errors):
+            raise ValueError(f"this pile has guns 1–{len(self._gun_errors)}, not {connector}")
+        with self._lock:
+            st = self._state
+            st.gun_totals_kwh[st.gun] = st.mut_total_kwh
+            st.gun = connector - 1
+            st.mut_total_kwh = st.gun_totals_kwh[st.gun]
+            self._clear_window(st)
+
     def set_faults(
         self,
         *,
@@ -382,21 +436,65 @@ class RigSimulator:
         if dt_sim <= 0:
             return
         st = self._state
-        self._sim_time += dt_sim
+        t, stop = self._sim_time, self._sim_time + dt_sim
         st.window_t += dt_sim
         p = self._true_power_w(st)
-        if p <= 0:
-            return
-        if self._sim_time >= st.noise_until:
-            st.noise_now = self._rng.gauss(0.0, self.config.effective_noise_pct / 100)
-            st.noise_until = math.floor(self._sim_time) + 1.0
-        true_wh = p * dt_sim / 3600.0
-        st.true_total_wh += true_wh
-        st.std_wh += true_wh * (1 + self._rng.gauss(0.0, 1e-5))
+        # Steps end on whole simulated seconds, where both noises are redrawn, so the
+        # physics is the same at 1x and at 5000x.
+        while t < stop:
+            if t >= st.noise_until:
+                st.noise_now = self._rng.gauss(0.0, self.config.effective_noise_pct / 100)
+                st.std_noise_now = self._rng.gauss(0.0, self.config.rig_noise_pct / 100)
+                st.noise_until = math.floor(t) + 1.0
+            t1 = min(stop, st.noise_until)
+            if p > 0:
+                self._integrate(st, t, t1, p)
+            t = t1
+        self._sim_time = stop
+
+    def _integrate(self, st: _State, t0: float, t1: float, p: float) -> None:
+        """Energy over [t0, t1] at constant power; pulse edges solved exactly inside it."""
+        span = t1 - t0
+        r_std = p / 3600.0 * (1 + st.std_noise_now)  # Wh per simulated second
         p_mut = min(p, 1.2 * self.config.rated_power_kw * 1000)  # current channel saturates
-        mut_wh = p_mut * dt_sim / 3600.0 * (1 + self.config.true_error_pct / 100 + st.noise_now)
-        st.mut_window_wh += mut_wh
-        st.mut_total_kwh += mut_wh / 1000.0
+        error = self._gun_errors[st.gun] / 100
+        r_mut = p_mut / 3600.0 * (1 + error + st.noise_now)
+        std0, mut0 = st.std_wh, st.mut_window_wh
+        st.true_total_wh += p * span / 3600.0
+        st.std_wh += r_std * span
+        st.mut_window_wh += r_mut * span
+        st.mut_total_kwh += r_mut * span / 1000.0
+        if st.gate_state not in ("ARM", "RUN") or r_mut <= 0:
+            return
+        q = 1000.0 / self.config.constant  # Wh per pulse
+        tick = self.config.pulse_tick_ms / 1000.0
+        first = math.floor(mut0 / q) + 1
+        last = math.floor(st.mut_window_wh / q)
+        for k in range(first, last + 1):
+            crossing = t0 + (k * q - mut0) / r_mut
+            # The meter drives its pulse output on its own sampling tick.
+            edge = math.ceil(crossing / tick) * tick if tick > 0 else crossing
+            self._gate_edge(st, edge, std0 + r_std * (edge - t0))
+            if st.gate_state not in ("ARM", "RUN"):
+                return
+
+    @staticmethod
+    def _gate_edge(st: _State, edge_t: float, std_at_edge: float) -> None:
+        if st.gate_state == "ARM":
+            st.gate_state = "RUN"
+            st.gate_count = 0
+            st.gate_t0 = st.gate_t = edge_t
+            st.gate_std0 = st.gate_std = std_at_edge
+            return
+        st.gate_count += 1
+        st.gate_t, st.gate_std = edge_t, std_at_edge
+        if st.gate_count >= st.gate_target:
+            st.gate_state = "DONE"
+
+    @staticmethod
+    def _gate_abort(st: _State) -> None:
+        if st.gate_state in ("ARM", "RUN"):
+            st.gate_state = "ABRT"
 
     def _pulses(self, st: _State) -> int:
         # The pile's meter pulses at ITS constant; CONF:PULS only tells the rig
@@ -557,6 +655,30 @@ class RigSimulator:
                 st.stream_rate = 0.0
                 self._clear_window(st)
                 return None
+            case "CAL:INFO?":
+                if not self.config.report_calibration:
+                    raise _ScpiError(-113)
+                return self._calibration_line()
+            case "ENER:GATE":
+                value = self._number(arg)
+                if not 1 <= value <= 1_000_000 or value != int(value):
+                    raise _ScpiError(-222)
+                st.gate_state, st.gate_target, st.gate_count = "ARM", int(value), 0
+                st.gate_t0 = st.gate_t = st.gate_std0 = st.gate_std = 0.0
+                return None
+            case "ENER:GATE?":
+                if st.gate_state == "RUN":
+                    t_ms = int((self._sim_time - st.gate_t0) * 1000)
+                    energy = st.std_wh - st.gate_std0
+                else:
+                    t_ms = int((st.gate_t - st.gate_t0) * 1000)
+                    energy = st.gate_std - st.gate_std0
+                if st.gate_state == "RUN" and st.gate_count == 0:
+                    t_ms = 0
+                return (
+                    f"{st.gate_state},{st.gate_target},{st.gate_count},{max(t_ms, 0)},"
+                    f"{max(energy, 0.0):.6f}"
+                )
             case "*CLS":
                 st.errors.clear()
                 return None
@@ -596,6 +718,8 @@ class RigSimulator:
                 value = self._number(arg)
                 if not 0 <= value <= LIMITS[st.mode][0]:
                     raise _ScpiError(-222)
+                if value != st.volt:
+                    self._gate_abort(st)
                 st.volt = value
                 return None
             case "SOUR:VOLT?":
@@ -604,12 +728,16 @@ class RigSimulator:
                 value = self._number(arg)
                 if not 0 <= value <= LIMITS[st.mode][1]:
                     raise _ScpiError(-222)
+                if value != st.curr:
+                    self._gate_abort(st)
                 st.curr = value
                 return None
             case "SOUR:CURR?":
                 return f"{st.curr:.3f}"
             case "OUTP":
                 st.output = self._boolean(arg)
+                if not st.output:
+                    self._gate_abort(st)
                 return None
             case "OUTP?":
                 return "1" if st.output else "0"
@@ -704,6 +832,14 @@ class RigSimulator:
         st.window_t = 0.0
         st.std_wh = 0.0
         st.mut_window_wh = 0.0
+        st.gate_state, st.gate_target, st.gate_count = "IDLE", 0, 0
+        st.gate_t0 = st.gate_t = st.gate_std0 = st.gate_std = 0.0
+
+    def _calibration_line(self) -> str:
+        cfg = self.config
+        expiry = cfg.cal_expiry or (dt.date.today() + dt.timedelta(days=365)).isoformat()
+        kind = cfg.cal_kind or cfg.kind
+        return f"{kind},{cfg.cal_accuracy},{cfg.cal_certificate},{expiry},{cfg.cal_lab}"
 
     # ------------------------------------------------------------- meter under test
 
@@ -815,6 +951,8 @@ NO_ARG = {
     "PULS:COUN?",
     "ENER:WIND?",
     "ENER:ERR?",
+    "ENER:GATE?",
+    "CAL:INFO?",
     "ABOR",
     "SEAL?",
     "MTR:BAUD?",
@@ -844,6 +982,13 @@ def _parse_faults(faults: Sequence[str], config: SimConfig) -> None:
             raise SystemExit(f"error: bad --fault {fault!r}") from None
 
 
+def _parse_errors(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise SystemExit(f"error: bad --connector-errors {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m app.devices.simulator",
@@ -862,6 +1007,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--constant", type=int, default=1000, metavar="IMP_PER_KWH")
     parser.add_argument("--insulation", type=float, default=520.0, metavar="MOHM")
     parser.add_argument("--meter-address", default="000012345678")
+    parser.add_argument("--rig-noise", type=float, default=0.01, metavar="PCT")
+    parser.add_argument("--pulse-tick-ms", type=float, default=1.0, metavar="MS")
+    parser.add_argument("--connector-errors", default="", metavar="PCT,PCT,...")
+    parser.add_argument("--cal-kind", choices=("DC", "AC", "ACDC"), default=None)
+    parser.add_argument("--cal-expiry", default=None, metavar="YYYY-MM-DD")
+    parser.add_argument("--cal-certificate", default="ZJJL2026-DNJ-0417", metavar="NO")
+    parser.add_argument("--no-cal-info", action="store_true")
     return parser
 
 
@@ -882,6 +1034,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         reconnect_after_s=args.reconnect_after,
         insulation_mohm=args.insulation,
         meter_address=args.meter_address,
+        rig_noise_pct=args.rig_noise,
+        pulse_tick_ms=args.pulse_tick_ms,
+        connector_errors=_parse_errors(args.connector_errors),
+        cal_kind=args.cal_kind,
+        cal_expiry=args.cal_expiry,
+        cal_certificate=args.cal_certificate,
+        report_calibration=not args.no_cal_info,
     )
     _parse_faults(args.fault, config)
 

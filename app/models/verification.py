@@ -19,25 +19,26 @@ Time base: every wait and window is timed by the rig's clock (window ``t_ms``,
 ``SYST:TIME?``), never by the laptop's, so the simulator's ``--speed`` shortens
 the ~10-minute run to seconds without changing the code.
 
+Items and order (JJG 1148-2022 AC / JJG 1149-2022 DC): the verification
+CONDITIONS come first — a traceable reference standard of the right kind
+(JJG 1193-2023 AC / JJG 1192-2023 DC, certificate not expired), the ambient
+temperature and humidity, and the insulation resistance (≥ 5 MΩ); a pile that
+does not meet them "不满足检定条件": it is not energised, gets no error test
+and no notice of failed items.  Then the items: 1 外观及功能检查, 2 工作误差
+(Imax, 0.5·Imax, Imin; two gated readings each, averaged, rounded to a tenth of
+the limit), 3 时钟时刻误差 (only for piles with time-of-use billing).  The
+2018 payment-amount item is an optional, labelled extra.
+
+Readings are gated on the pile's pulse edges (``ENER:GATE``): the standard
+energy between the opening edge and the N-th edge after it, so no fraction of a
+pulse is lost.  A window that ends short of its pulses is journaled and not
+judged; the reading is taken again.
+
 Time budget (rig time, default DC pile 120 kW / 750 V, class 1, 1000 imp/kWh;
-see :meth:`VerificationPlan.budget`):
-
-====================================  =========
-connect, reset, self-test, configure       5 s
-insulation precondition (MEAS:INS?)         3 s
-Imax  160 A: 2 readings × 1.001 kWh        61 s
-0.5·Imax 80 A: 2 × 1.001 kWh              121 s
-Imin  32 A (0.2·Imax): 2 × 1.001 kWh      302 s
-settle 3 × 0.5 s, output off                2 s
-meter clock (DL/T 645 via MTR:RAW?)         2 s
-total                                     ≈ 496 s
-====================================  =========
-
-Each reading window holds ≥ 1001 pulses (class 1; ≥ 501 for class 2) so the
-one-pulse counting resolution stays below a tenth of the class limit.  Why
-Imin = 0.2·Imax by default: at 0.1·Imax the two Imin windows alone take 600 s
-at 1000 imp/kWh; 0.1 is available by configuration (the plan then reports
-that it exceeds the 10-minute budget), or use a pile's marked Imin.
+see :meth:`VerificationPlan.budget`): connect and conditions ≈ 8 s, three load
+points × 2 readings × ≥ 30 s, settling, clock ≤ 2 s: about 4 minutes, well
+inside the 10-minute goal.  Imin without a marked value is Imax/10 (derived,
+and printed as derived).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from ledger.records import Record, sign_record
 
 __all__ = [
     "CHECKLIST",
+    "CONDITIONS_NOT_MET",
     "CST",
     "AutoPrompt",
     "ChecklistItem",
@@ -78,6 +80,9 @@ __all__ = [
     "Progress",
     "Question",
     "Reading",
+    "ReferenceStandard",
+    "SiteConditions",
+    "StandardNotTraceable",
     "VerificationAborted",
     "VerificationConfig",
     "VerificationPlan",
@@ -85,6 +90,7 @@ __all__ = [
     "VerificationResult",
     "beijing_now",
     "plan_verification",
+    "read_meter_clock",
 ]
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -103,6 +109,9 @@ def beijing_now() -> dt.datetime:
 
 # --------------------------------------------------------------------------- errors
 
+#: Verdict of a run whose conditions (insulation, environment) were not met.
+CONDITIONS_NOT_MET = "conditions_not_met"
+
 
 class VerificationAborted(Exception):
     """The run stopped before a verdict: the inspector stopped it or declined a step."""
@@ -110,6 +119,10 @@ class VerificationAborted(Exception):
 
 class JournalMismatch(Exception):
     """The journal on disk belongs to a different pile or plan; it is not resumed."""
+
+
+class StandardNotTraceable(Exception):
+    """The rig cannot serve as the reference standard: unknown, expired or the wrong kind."""
 
 
 # --------------------------------------------------------------------------- inspector
@@ -142,8 +155,8 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
 )
 Q_WIRING = Question(
     "wiring",
-    "Connect the rig: voltage and current leads to the meter, pulse lead to the meter's "
-    "pulse output, RS-485 to the meter port. Start energising?",
+    "Connect the rig to the gun under test: voltage and current leads to its meter, pulse "
+    "lead to the meter's pulse output, RS-485 to the meter port. Start energising?",
 )
 Q_AMOUNT = Question(
     "amount", "Enter the amount (yuan) the pile displays for the energy just registered"
@@ -215,6 +228,9 @@ class PileSpec:
     model: str = ""
     maker: str = ""
     unit_price_yuan: Decimal | None = None
+    connectors: int = 1  # guns (充电枪), each with its own meter, verified one by one
+    time_of_use: bool = True  # 分时计费: only then is the clock item judged
+    serial_no: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in ("DC", "AC"):
@@ -222,6 +238,23 @@ class PileSpec:
         m.class_limit_percent(self.accuracy_class)
         if self.meter_constant <= 0:
             raise ValueError("meter constant must be positive (imp/kWh)")
+        if self.connectors < 1:
+            raise ValueError("a pile has at least one gun (connector)")
+
+    @property
+    def imax_derived(self) -> bool:
+        return self.max_current_a is None
+
+    @property
+    def imin_derived(self) -> bool:
+        return self.min_current_a is None
+
+    @property
+    def imin_a(self) -> Decimal:
+        """Marked Imin, else Imax / 10 (the rule for piles with no marked Imin)."""
+        if self.min_current_a is not None:
+            return Decimal(self.min_current_a)
+        return m.derived_imin(self.imax_a)
 
     @property
     def regulation(self) -> str:
@@ -245,14 +278,26 @@ class VerificationConfig:
 
     kind: str = "first"
     readings_per_point: int = 2
-    imin_fraction: Decimal = Decimal("0.2")
+    #: None: the pile's marked Imin, else Imax/10.  A number overrides both (and the
+    #: certificate then says so), for bodies whose procedure prescribes another point.
+    imin_fraction: Decimal | None = None
     insulation_test_v: int | None = None  # None: 1000 V for DC, 500 V for AC
     settle_ms: int = 500
     stream_hz: int = 20
-    check_payment: bool = False
-    rotation_years: int = m.DEFAULT_ROTATION_YEARS
+    check_payment: bool = False  # JJG 1149-2018 payment amount: optional, labelled as such
+    cycle_years: int = m.VERIFICATION_CYCLE_YEARS  # the certificate's validity
     budget_s: int = 600
     window_timeout_factor: int = 3
+    connector: int = 1  # the gun under test (1-based)
+    min_reading_s: int = m.READING_MIN_S
+    min_pulses: int = m.READING_MIN_PULSES
+    short_window_retries: int = 2
+    #: Ambient conditions accepted for on-site verification (workstation defaults;
+    #: the 2022 texts' figures could not be read, see docs/metrology.md).
+    temperature_range_c: tuple[Decimal, Decimal] = (Decimal(-25), Decimal(55))
+    humidity_max_pct: Decimal = Decimal(95)
+    #: The verifying body's 计量标准考核证书 number (printed and signed).
+    approval_certificate_no: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in ("first", "periodic", "triggered"):
@@ -261,7 +306,77 @@ class VerificationConfig:
             raise ValueError("JJG 1148/1149 need two or more readings per load point")
         if not 1 <= self.stream_hz <= 50:
             raise ValueError("stream rate must be 1–50 Hz")
-        m.next_due_date(dt.date(2026, 1, 1), self.rotation_years)  # validates the range
+        if self.connector < 1:
+            raise ValueError("guns are numbered from 1")
+        m.certificate_valid_until(dt.date(2026, 1, 1), self.cycle_years)  # validates the range
+
+
+@dataclass(frozen=True)
+class SiteConditions:
+    """What the inspector measures or applies on site (JJF 1069 wants them on the certificate)."""
+
+    temperature_c: Decimal
+    humidity_pct: Decimal
+    seal_no: str = ""  # number of the seal applied after verification
+
+    def problems(self, config: VerificationConfig) -> list[str]:
+        low, high = config.temperature_range_c
+        out = []
+        if not low <= self.temperature_c <= high:
+            out.append(f"ambient temperature {self.temperature_c} °C outside {low}–{high} °C")
+        if not 0 <= self.humidity_pct <= config.humidity_max_pct:
+            out.append(f"relative humidity {self.humidity_pct} % above {config.humidity_max_pct} %")
+        return out
+
+
+@dataclass(frozen=True)
+class ReferenceStandard:
+    """The rig as the verification's reference standard, with its own traceability."""
+
+    model: str
+    serial: str
+    kind: str  # what its certificate covers: DC (JJG 1192-2023), AC (JJG 1193-2023), ACDC
+    accuracy: str  # class or uncertainty as on its certificate
+    certificate_no: str
+    expiry: dt.date
+    lab: str = ""
+    source: str = "rig"  # "rig": CAL:INFO?; "registered": entered by the inspector
+
+    @property
+    def regulation(self) -> str:
+        return {"DC": "JJG 1192-2023", "AC": "JJG 1193-2023"}.get(
+            self.kind, "JJG 1192-2023 / JJG 1193-2023"
+        )
+
+    def refusal(self, pile_kind: str, day: dt.date) -> str | None:
+        """Why this standard cannot verify a ``pile_kind`` pile on ``day`` (None: it can)."""
+        if self.expiry < day:
+            return (
+                f"the rig's calibration certificate {self.certificate_no} expired on "
+                f"{self.expiry.isoformat()}: have the rig re-verified before using it"
+            )
+        if pile_kind not in self.kind:
+            need = "JJG 1192-2023 (DC)" if pile_kind == "DC" else "JJG 1193-2023 (AC)"
+            return (
+                f"the rig is certified for {self.kind} only; a {pile_kind} pile needs a rig "
+                f"verified under {need}"
+            )
+        return None
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "model": self.model, "serial": self.serial, "kind": self.kind,
+            "accuracy": self.accuracy, "certificate_no": self.certificate_no,
+            "expiry": self.expiry.isoformat(), "lab": self.lab, "source": self.source,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReferenceStandard:
+        return cls(
+            data["model"], data["serial"], data["kind"], data["accuracy"],
+            data["certificate_no"], dt.date.fromisoformat(data["expiry"]),
+            data.get("lab", ""), data.get("source", "registered"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -273,9 +388,10 @@ class LoadPoint:
     voltage_v: Decimal
     current_a: Decimal
     power_w: Decimal
-    target_pulses: int
-    window_wh: Decimal
+    target_pulses: int  # whole pulses per gated reading
+    window_wh: Decimal  # the pile's energy in one reading (target_pulses / constant)
     reading_s: Decimal  # rig seconds per reading window
+    derived: bool = False  # the current was derived, not marked on the nameplate
 
 
 @dataclass(frozen=True)
@@ -304,8 +420,10 @@ class VerificationPlan:
             BudgetLine("connect", "connect, reset, self-test, configure", Decimal(5)),
             BudgetLine("insulation", "insulation resistance (MEAS:INS?)", Decimal(3)),
         ]
+        lines.append(BudgetLine("conditions", "standard, environment", Decimal(0)))
         for p in self.points:
-            per = p.reading_s + Decimal("0.5")  # window + ENER:CLE/INIT:STR/latch round trips
+            # window + up to one pulse period waiting for the opening edge + round trips
+            per = p.reading_s * (p.target_pulses + 1) / p.target_pulses + Decimal("0.5")
             lines.append(
                 BudgetLine(
                     f"point{p.index}",
@@ -339,34 +457,57 @@ class VerificationPlan:
             ],
             "constant": self.pile.meter_constant,
             "payment": self.config.check_payment,
+            "connector": self.config.connector,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def plan_verification(pile: PileSpec, config: VerificationConfig | None = None) -> VerificationPlan:
-    """Load points Imax, 0.5·Imax, Imin at rated voltage, windows sized by energy."""
+    """Load points Imax, 0.5·Imax, Imin at rated voltage; gated readings of whole pulses.
+
+    Imax and Imin come from the nameplate, else Imax = rated power / nominal
+    voltage and Imin = Imax / 10; a derived current is flagged so the
+    certificate prints it as derived.
+    """
     config = config or VerificationConfig()
+    if config.connector > pile.connectors:
+        raise ValueError(
+            f"pile {pile.pile_id} has {pile.connectors} gun(s), not gun {config.connector}"
+        )
     limit = m.class_limit_percent(pile.accuracy_class)
     imax = pile.imax_a
-    imin = (
-        Decimal(pile.min_current_a)
-        if pile.min_current_a is not None
-        else imax * Decimal(config.imin_fraction)
-    )
-    pulses = m.min_pulses_for_resolution(limit)
-    window_wh = m.pile_energy_wh(pulses, pile.meter_constant)
+    if config.imin_fraction is not None:
+        imin, imin_derived = imax * Decimal(config.imin_fraction), True
+    else:
+        imin, imin_derived = pile.imin_a, pile.imin_derived
     points = []
-    for index, (label, current) in enumerate(
-        (("Imax", imax), ("0.5Imax", imax / 2), ("Imin", imin))
+    for index, (label, current, derived) in enumerate(
+        (
+            ("Imax", imax, pile.imax_derived),
+            ("0.5Imax", imax / 2, pile.imax_derived),
+            ("Imin", imin, imin_derived),
+        )
     ):
         current = current.quantize(Decimal("0.001"))
         power = pile.rated_voltage_v * current * pile.drive_phases
         if power <= 0:
             raise ValueError(f"load point {label} has no power; check the pile's rating")
+        pulses = m.pulses_per_reading(
+            power, pile.meter_constant, min_s=config.min_reading_s, min_pulses=config.min_pulses
+        )
+        window_wh = m.pile_energy_wh(pulses, pile.meter_constant)
         reading_s = (window_wh * 3600 / power).quantize(Decimal("0.1"))
         points.append(
             LoadPoint(
-                index, label, pile.rated_voltage_v, current, power, pulses, window_wh, reading_s
+                index,
+                label,
+                pile.rated_voltage_v,
+                current,
+                power,
+                pulses,
+                window_wh,
+                reading_s,
+                derived,
             )
         )
     return VerificationPlan(pile, config, tuple(points), limit)
@@ -406,13 +547,22 @@ class PointResult:
 
 @dataclass(frozen=True)
 class ClockResult:
+    """时钟时刻误差: meter minus Beijing time at the meter's second boundary.
+
+    ``applicable`` is False for a pile without time-of-use billing: the clock
+    is still read (for the record) but the item is not judged.
+    """
+
     meter_time: dt.datetime
     reference_time: dt.datetime
     error_s: Decimal
     limit_s: Decimal
+    applicable: bool = True
 
     @property
-    def passed(self) -> bool:
+    def passed(self) -> bool | None:
+        if not self.applicable:
+            return None
         return abs(self.error_s) <= self.limit_s
 
 
@@ -441,15 +591,26 @@ class VerificationResult:
     points: tuple[PointResult, ...]
     clock: ClockResult | None
     payment: PaymentResult | None
-    verdict: str  # "pass" | "fail"
+    verdict: str  # "pass" | "fail" | CONDITIONS_NOT_MET
     reasons: tuple[str, ...]
     started_ms: int
     finished_ms: int
     interruptions: int
+    standard: ReferenceStandard | None = None
+    site: SiteConditions | None = None
+    short_windows: int = 0  # gated windows that ended short of their pulses (not judged)
 
     @property
     def passed(self) -> bool:
         return self.verdict == "pass"
+
+    @property
+    def conditions_met(self) -> bool:
+        return self.verdict != CONDITIONS_NOT_MET
+
+    @property
+    def connector(self) -> int:
+        return self.plan.config.connector
 
     @property
     def insulation_passed(self) -> bool | None:
@@ -460,12 +621,18 @@ class VerificationResult:
     def readings(self) -> list[Reading]:
         return [r for p in self.points for r in p.readings]
 
-    def next_due(self) -> dt.date | None:
-        """Rotation date after a pass; None after a fail (the pile must be repaired)."""
+    def valid_until(self) -> dt.date | None:
+        """有效期至 after a pass: the verification cycle (default 3 years) minus a day.
+
+        None after a fail (the pile must be repaired and verified again).  The
+        supervision rotation (5–8 years) is planning's, never printed here.
+        """
         if not self.passed:
             return None
         day = dt.datetime.fromtimestamp(self.finished_ms / 1000, CST).date()
-        return m.next_due_date(day, self.plan.config.rotation_years)
+        return m.certificate_valid_until(day, self.plan.config.cycle_years)
+
+    next_due = valid_until  # the ledger field's name
 
 
 @dataclass(frozen=True)
@@ -558,6 +725,9 @@ class _State:
     payment_skipped: bool = False
     interruptions: int = 0
     finished_ms: int | None = None
+    standard: ReferenceStandard | None = None
+    site: SiteConditions | None = None
+    short_windows: int = 0
 
 
 class VerificationProcedure:
@@ -583,7 +753,14 @@ class VerificationProcedure:
         should_stop: Callable[[], bool] | None = None,
         reference_clock: Callable[[], dt.datetime] = beijing_now,
         poll_s: float = 0.01,
+        site: SiteConditions | None = None,
+        standard: ReferenceStandard | None = None,
     ) -> None:
+        """``site``: ambient conditions and seal number as the inspector entered them;
+        ``standard``: the rig's certificate as registered by hand, used when the rig
+        does not report it (``CAL:INFO?``)."""
+        self.site = site
+        self.registered_standard = standard
         self.rig = rig
         self.plan = plan
         self.journal = journal if isinstance(journal, Journal) else Journal(journal)
@@ -620,6 +797,13 @@ class VerificationProcedure:
             st.started_ms = ev["at_ms"]
         elif kind == "rig":
             st.identity = ev["identity"]
+        elif kind == "standard":
+            st.standard = ReferenceStandard.from_json(ev["standard"])
+        elif kind == "site":
+            st.site = SiteConditions(Decimal(ev["temperature_c"]), Decimal(ev["humidity_pct"]),
+                                     ev.get("seal_no", ""))  # fmt: skip
+        elif kind == "short_window":
+            st.short_windows += 1
         elif kind == "checklist":
             st.checklist = dict(ev["answers"])
         elif kind == "seal":
@@ -654,6 +838,7 @@ class VerificationProcedure:
                 dt.datetime.fromisoformat(ev["reference"]),
                 Decimal(ev["error_s"]),
                 Decimal(ev["limit_s"]),
+                ev.get("applicable", True),
             )
         elif kind == "payment":
             if ev.get("skipped"):
@@ -789,6 +974,7 @@ class VerificationProcedure:
         if not self.state.identity:
             self._record({"e": "rig", "identity": identity})
         self._set_step("connect")
+        self._check_standard(identity)
         # *RST also switches the sources off; a fresh procedure never trusts a window
         # left running by an earlier (crashed) session, it measures that reading again.
         self.rig.reset()
@@ -802,6 +988,64 @@ class VerificationProcedure:
         self.rig.set_meter_constant(pile.meter_constant)
         self.rig.set_meter_port(baud=pile.meter_baud)
         self._run_t0_ms = self.rig.rig_time_ms()
+
+    def _check_standard(self, identity: str) -> None:
+        """Refuse to start with a rig that is not a valid reference standard for this pile."""
+        standard = self.state.standard
+        if standard is None:
+            reported = self.rig.calibration()
+            parts = identity.split(",")
+            model = parts[1] if len(parts) == 4 else identity
+            serial = parts[2] if len(parts) == 4 else ""
+            if reported is not None:
+                try:
+                    expiry = dt.date.fromisoformat(reported.expiry)
+                except ValueError:
+                    raise StandardNotTraceable(
+                        f"the rig reports an unreadable certificate expiry {reported.expiry!r}"
+                    ) from None
+                standard = ReferenceStandard(model, serial, reported.kind, reported.accuracy,
+                                             reported.certificate_no, expiry, reported.lab,
+                                             "rig")  # fmt: skip
+            elif self.registered_standard is not None:
+                reg = self.registered_standard
+                if reg.serial and serial and reg.serial != serial:
+                    raise StandardNotTraceable(
+                        f"the registered certificate is for rig {reg.serial}, this rig is {serial}"
+                    )
+                standard = reg
+            else:
+                raise StandardNotTraceable(
+                    f"rig {identity} does not report its calibration certificate: register its "
+                    "model, serial, class, certificate number and expiry before verifying"
+                )
+        today = dt.datetime.fromtimestamp(_now_ms() / 1000, CST).date()
+        refusal = standard.refusal(self.plan.pile.kind, today)
+        if refusal is not None:
+            raise StandardNotTraceable(refusal)
+        if self.state.standard is None:
+            self._record({"e": "standard", "standard": standard.to_json()})
+
+    def _site(self) -> None:
+        if self.state.site is not None or self.site is None:
+            return
+        self._record({"e": "site", "temperature_c": str(self.site.temperature_c),
+                      "humidity_pct": str(self.site.humidity_pct),
+                      "seal_no": self.site.seal_no})  # fmt: skip
+
+    def conditions_problems(self) -> list[str]:
+        """Why the verification conditions are not met (empty: they are)."""
+        st = self.state
+        out = []
+        if st.site is None:
+            out.append("ambient temperature and humidity not recorded")
+        else:
+            out += st.site.problems(self.plan.config)
+        if st.insulation_mohm is not None and st.insulation_mohm < m.INSULATION_MIN_MOHM:
+            out.append(
+                f"insulation resistance {st.insulation_mohm} MΩ below {m.INSULATION_MIN_MOHM} MΩ"
+            )
+        return out
 
     def _checklist(self) -> None:
         if self.state.checklist is not None:
@@ -859,15 +1103,30 @@ class VerificationProcedure:
             self._emit("point", self._point_result(point))
 
     def _window_survived(self, point: LoadPoint) -> bool:
-        """After a reconnect: is the rig still driving this point's window?"""
-        return (
+        """After a reconnect: is the rig still gating this point's reading?"""
+        if not (
             self.rig.output_enabled()
             and self.rig.voltage_setpoint() == point.voltage_v
             and self.rig.current_setpoint() == point.current_a
-            and self.rig.window().t_ms > 0
-        )
+        ):
+            return False
+        gate = self.rig.gate()
+        return gate.target_pulses == point.target_pulses and gate.state.value in (
+            "ARM", "RUN", "DONE",
+        )  # fmt: skip
 
     def _take_reading(self, point: LoadPoint, j: int) -> None:
+        """One gated reading; a window that ends short of its pulses is journaled and retaken."""
+        cfg = self.plan.config
+        for _attempt in range(cfg.short_window_retries + 1):
+            if self._gated_window(point, j):
+                return
+        raise VerificationAborted(
+            f"{point.label}: {cfg.short_window_retries + 1} windows ended short of their "
+            f"{point.target_pulses} pulses (is the pulse lead on the meter's pulse output?)"
+        )
+
+    def _gated_window(self, point: LoadPoint, j: int) -> bool:
         rig = self.rig
         resumed = False
         live = self._live_window
@@ -881,16 +1140,21 @@ class VerificationProcedure:
                 rig.set_output(True)
             self._wait_rig_ms(self.plan.config.settle_ms)
             rig.clear_energy()
+            rig.arm_gate(point.target_pulses)
             window_start = rig.rig_time_ms()
             self._live_window = (point.index, j, point.voltage_v, point.current_a)
             self._window_start_ms = window_start
             self._record({"e": "window", "point": point.index, "reading": j,
-                          "rig_ms": window_start})  # fmt: skip
+                          "rig_ms": window_start, "pulses": point.target_pulses})  # fmt: skip
         cfg = self.plan.config
+        # The window opens on the first edge after ENER:CLE + arming and closes N edges
+        # later: N + 1 pulses since ENER:CLE.  Timed out on the rig's clock.
+        closing = point.target_pulses + 1
         timeout_ms = int(point.reading_s * 1000) * cfg.window_timeout_factor + 30_000
         t0 = self._run_t0_ms or 0
         wall0 = time.monotonic()
         first_t: int | None = None
+        gate = None
         with rig.start_stream(cfg.stream_hz) as stream:
             try:
                 for frame in stream:
@@ -901,8 +1165,8 @@ class VerificationProcedure:
                     if elapsed_wall > 0.2 and frame.t_ms > first_t:
                         self._speed = (frame.t_ms - first_t) / 1000 / elapsed_wall
                     running = None
-                    # Below 100 pulses the one-pulse resolution (> 1 %) swamps the error.
-                    if frame.pulses >= 100 and frame.standard_energy_wh > 0:
+                    # Below 10 pulses the running (ungated) error is meaningless.
+                    if frame.pulses >= 10 and frame.standard_energy_wh > 0:
                         pile_wh = m.pile_energy_wh(frame.pulses, self.plan.pile.meter_constant)
                         running = float(m.error_percent(pile_wh, frame.standard_energy_wh))
                     self._emit(
@@ -919,38 +1183,51 @@ class VerificationProcedure:
                             point.target_pulses,
                         ),
                     )
-                    self._emit_progress(frame.pulses / point.target_pulses)
-                    if frame.pulses >= point.target_pulses or frame.t_ms > timeout_ms:
-                        break
-                snap = rig.window()
+                    self._emit_progress(frame.pulses / closing)
+                    if frame.pulses >= closing or frame.t_ms > timeout_ms:
+                        gate = rig.gate()
+                        if gate.state.value != "RUN" or frame.t_ms > timeout_ms:
+                            break
+                if gate is None or gate.state.value == "RUN":
+                    gate = rig.gate()
             finally:
                 self.frames_received += stream.frames
                 self.frames_dropped += stream.dropped
                 self.frames_garbled += stream.garbled
                 if stream.last_seq is not None:
                     self.frames_sent += stream.last_seq + 1
-        if snap.standard_energy_wh > 0:
-            error = snap.error_percent(self.plan.pile.meter_constant)
-        else:
-            error = Decimal(-100)
-        assert error is not None
-        pile_wh = snap.pile_energy_wh(self.plan.pile.meter_constant)
+        self._live_window = None
+        constant = self.plan.pile.meter_constant
+        error = gate.error_percent(constant)
+        if error is None:
+            # Ended short of its pulses (aborted, timed out): journaled, never judged.
+            self._record({"e": "short_window", "point": point.index, "reading": j,
+                          "state": gate.state.value, "pulses": gate.pulses,
+                          "target": gate.target_pulses, "t_ms": gate.t_ms,
+                          "std_wh": str(gate.standard_energy_wh)})  # fmt: skip
+            self._emit(
+                "log",
+                f"{point.label}: window ended after {gate.pulses} of {gate.target_pulses} "
+                "pulses; not judged, measuring again",
+            )
+            return False
         self._record(
             {
                 "e": "reading",
                 "point": point.index,
                 "reading": j,
                 "label": point.label,
-                "t_ms": snap.t_ms,
-                "std_wh": str(snap.standard_energy_wh),
-                "pulses": snap.pulses,
-                "pile_wh": str(pile_wh),
+                "t_ms": gate.t_ms,
+                "std_wh": str(gate.standard_energy_wh),
+                "pulses": gate.pulses,
+                "pile_wh": str(gate.pile_energy_wh(constant)),
                 "error": str(error.quantize(Decimal("0.0001"))),
                 "resumed": resumed,
+                "gated": True,
             }
         )
-        self._live_window = None
         self._emit("reading", self.state.readings[(point.index, j)])
+        return True
 
     def _wait_rig_ms(self, ms: int) -> None:
         """Wait ``ms`` on the rig's clock (settling), polling ``SYST:TIME?``."""
@@ -967,11 +1244,7 @@ class VerificationProcedure:
         if self.state.clock is not None:
             return
         self._set_step("clock")
-        meter = self._meter()
-        before = self.reference_clock()
-        meter_time = meter.read_datetime()
-        after = self.reference_clock()
-        reference = before + (after - before) / 2
+        meter_time, reference = self._meter_second_boundary()
         error_s = Decimal(str(round((meter_time - reference).total_seconds(), 3)))
         limit = m.clock_limit_s(self.plan.config.kind)
         self._record(
@@ -981,10 +1254,14 @@ class VerificationProcedure:
                 "reference": reference.isoformat(timespec="milliseconds"),
                 "error_s": str(error_s),
                 "limit_s": str(limit),
+                "applicable": self.plan.pile.time_of_use,
             }
         )
         assert self.state.clock is not None
         self._emit("clock", self.state.clock)
+
+    def _meter_second_boundary(self) -> tuple[dt.datetime, dt.datetime]:
+        return read_meter_clock(self._meter(), self.reference_clock, self._check_stop)
 
     def _payment(self) -> None:
         st = self.state
@@ -1018,21 +1295,25 @@ class VerificationProcedure:
         self._load_journal()
         if self.state.finished_ms is not None:
             return self.result()
-        self._checklist()
+        # Conditions first: a traceable standard (refuses to start otherwise), the
+        # environment, the insulation.  Then the items in the regulation's order.
         self._guarded(self._connect)
+        self._site()
         self._guarded(self._seal_and_insulation)
         assert self.state.insulation_mohm is not None
-        if self.state.insulation_mohm >= m.INSULATION_MIN_MOHM:
+        problems = self.conditions_problems()
+        if problems:
+            self._emit("log", "不满足检定条件 / conditions not met: " + "; ".join(problems))
+        else:
+            self._checklist()
             self._wiring()
             if self.plan.config.check_payment:
                 self._guarded(lambda: self._register("before"))
             self._guarded(self._points)
             self._guarded(self._output_off)
-        else:
-            self._emit("log", "insulation below 5 MΩ: the pile is not energised")
-        self._guarded(self._clock)
-        if self.plan.config.check_payment and self.state.insulation_mohm >= m.INSULATION_MIN_MOHM:
-            self._guarded(self._payment)
+            self._guarded(self._clock)
+            if self.plan.config.check_payment:
+                self._guarded(self._payment)
         result = self.result(finished=True)
         self._record({"e": "done", "verdict": result.verdict})
         self._set_step("done")
@@ -1058,29 +1339,37 @@ class VerificationProcedure:
         if len(readings) < n:
             return PointResult(point, readings, None, None, None)
         mean = m.mean([r.error_percent for r in readings])
-        rounded = m.round_to_step(mean, self.plan.limit_percent / 10)
+        rounded = m.round_to_step(mean, m.rounding_step(self.plan.limit_percent))
         return PointResult(point, readings, mean, rounded, abs(rounded) <= self.plan.limit_percent)
 
     def result(self, *, finished: bool = False) -> VerificationResult:
         st = self.state
         points = tuple(self._point_result(p) for p in self.plan.points)
         reasons: list[str] = []
-        if st.checklist is None or not all(st.checklist.values()):
-            failed = sorted(k for k, ok in (st.checklist or {}).items() if not ok)
-            reasons.append("checklist: " + (", ".join(failed) or "not done"))
-        if st.insulation_mohm is None or st.insulation_mohm < m.INSULATION_MIN_MOHM:
-            reasons.append("insulation below 5 MΩ")
-        for p in points:
-            if p.passed is None:
-                reasons.append(f"{p.point.label}: not measured")
-            elif not p.passed:
-                reasons.append(f"{p.point.label}: error {p.rounded_error_percent}% over limit")
-        if st.clock is None:
-            reasons.append("clock: not read")
-        elif not st.clock.passed:
-            reasons.append(f"clock: error {st.clock.error_s} s over {st.clock.limit_s} s")
-        if st.payment is not None and not st.payment.passed:
-            reasons.append(f"payment: error {st.payment.error_yuan} yuan")
+        problems = self.conditions_problems()
+        if st.insulation_mohm is None:
+            problems.append("insulation resistance not measured")
+        if problems:
+            verdict = CONDITIONS_NOT_MET
+            reasons = problems
+        else:
+            if st.checklist is None or not all(st.checklist.values()):
+                failed = sorted(k for k, ok in (st.checklist or {}).items() if not ok)
+                reasons.append("checklist: " + (", ".join(failed) or "not done"))
+            for p in points:
+                if p.passed is None:
+                    reasons.append(f"{p.point.label}: not measured")
+                elif not p.passed:
+                    reasons.append(f"{p.point.label}: error {p.rounded_error_percent}% over limit")
+            if st.clock is None:
+                reasons.append("clock: not read")
+            elif st.clock.passed is False:
+                reasons.append(f"clock: error {st.clock.error_s} s over {st.clock.limit_s} s")
+            if st.payment is not None and not st.payment.passed:
+                reasons.append(
+                    f"payment (optional JJG 1149-2018 check): error {st.payment.error_yuan} yuan"
+                )
+            verdict = "fail" if reasons else "pass"
         finished_ms = st.finished_ms or (_now_ms() if finished else 0)
         return VerificationResult(
             plan=self.plan,
@@ -1092,12 +1381,47 @@ class VerificationProcedure:
             points=points,
             clock=st.clock,
             payment=st.payment,
-            verdict="fail" if reasons else "pass",
+            verdict=verdict,
             reasons=tuple(reasons),
             started_ms=st.started_ms,
             finished_ms=finished_ms,
             interruptions=st.interruptions,
+            standard=st.standard,
+            site=st.site,
+            short_windows=st.short_windows,
         )
+
+
+def read_meter_clock(
+    meter: Dlt645Meter,
+    reference_clock: Callable[[], dt.datetime] | None = None,
+    check_stop: Callable[[], None] = lambda: None,
+    timeout_s: float = 5.0,
+) -> tuple[dt.datetime, dt.datetime]:
+    """(meter time, Beijing time) at the instant the meter's clock ticks a second.
+
+    Why: DL/T 645 gives the meter's time in whole seconds, so comparing one
+    read with a millisecond reference is biased by −0.5 s on average.  The
+    meter is read repeatedly; between the last read showing second s and the
+    first showing s + 1 its clock ticked.  That tick happened after the
+    earlier read was sent and before the later reply came, so the midpoint of
+    those two reference instants estimates it without bias (the bound is half
+    of the two reads' span: a few tens of ms through the rig).
+    """
+    reference_clock = reference_clock or beijing_now
+    prev: tuple[dt.datetime, dt.datetime] | None = None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        check_stop()
+        before = reference_clock()
+        shown = meter.read_datetime()
+        after = reference_clock()
+        if prev is not None and shown - prev[0] == dt.timedelta(seconds=1):
+            return shown, prev[1] + (after - prev[1]) / 2
+        prev = (shown, before)  # the latest read showing this second (a jump restarts)
+    raise DeviceError(
+        f"the meter's clock did not advance within {timeout_s:g} s: its clock cannot be verified"
+    )
 
 
 def journal_readings(path: Path | str) -> list[dict[str, Any]]:
@@ -1131,6 +1455,12 @@ def record_body(
 ) -> dict[str, Any]:
     """The ledger "verification" body (integer units only: ppm, mA, mV, ms, kΩ, mWh)."""
     pile = result.plan.pile
+    if not result.conditions_met:
+        raise ValueError(
+            "不满足检定条件: the verification conditions were not met ("
+            + "; ".join(result.reasons)
+            + "), nothing was verified, so there is no result to sign"
+        )
     if result.clock is None or result.insulation_mohm is None:
         raise ValueError("the run has no clock or insulation result; it cannot be signed")
     points = []
@@ -1144,6 +1474,7 @@ def record_body(
                 "current_ma": int(p.point.current_a * 1000),
                 "error_ppm": m.to_ppm(p.mean_error_percent),
                 "result": "pass" if p.passed else "fail",
+                "derived": p.point.derived,
                 "readings": [
                     {
                         "error_ppm": m.to_ppm(r.error_percent),
@@ -1156,7 +1487,21 @@ def record_body(
             }
         )
     due = result.next_due()
+    extra: dict[str, Any] = {"connector": result.connector, "clock_judged": result.clock.applicable}
+    if result.standard is not None:
+        extra["standard"] = {
+            **result.standard.to_json(),
+            "identity": result.rig_identity,
+            "approval_certificate_no": result.plan.config.approval_certificate_no,
+        }
+    if result.site is not None:
+        extra["conditions"] = {
+            "temperature_dc": int((result.site.temperature_c * 10).to_integral_value()),
+            "humidity_pct": int(result.site.humidity_pct.to_integral_value()),
+            "seal_no": result.site.seal_no,
+        }
     return {
+        **extra,
         "verification_id": verification_id(result),
         "pile_id": pile.pile_id,
         "meter_id": pile.meter_id,

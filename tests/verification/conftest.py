@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 
 from app.devices.rig import Rig
 from app.devices.simulator import RigSimulator, SimConfig
-from app.models.verification import PileSpec, VerificationConfig, plan_verification
+from app.models.verification import (
+    PileSpec,
+    SiteConditions,
+    VerificationConfig,
+    plan_verification,
+)
 
-#: Simulated seconds per real second: the ~500 s plan runs in about 2 s.
-SPEED = 400
+#: What the inspector records on site (JJF 1069): 21.5 °C, 55 % RH, seal QF2026-0001.
+SITE = SiteConditions(Decimal("21.5"), Decimal(55), "QF2026-0001")
+#: Simulated seconds per real second: the ~380 s plan runs in well under a second of rig time.
+SPEED = 1500
 METER_ADDRESS = "000012345678"
 
 
@@ -98,7 +106,9 @@ def _run_once(**overrides: object):
     try:
         with tempfile.TemporaryDirectory() as tmp:
             plan = plan_verification(make_pile(), VerificationConfig())
-            proc = VerificationProcedure(rig, plan, Path(tmp) / "j.jsonl", prompt=AutoPrompt())
+            proc = VerificationProcedure(
+                rig, plan, Path(tmp) / "j.jsonl", prompt=AutoPrompt(), site=SITE
+            )
             return proc.run()
     finally:
         rig.close()

@@ -55,10 +55,18 @@ def test_signed_record_matches_the_schema(passed_result, inspector_key) -> None:
     assert all(len(p["readings"]) == 2 for p in body["points"])
     assert body["insulation_kohm"] > 5000
     finished = dt.datetime.fromtimestamp(passed_result.finished_ms / 1000, CST).date()
+    # 有效期: the 3-year verification cycle minus a day, not the 5–8-year supervision rotation
     assert (
-        body["next_due"] == (finished.replace(year=finished.year + 6) - dt.timedelta(1)).isoformat()
+        body["next_due"] == (finished.replace(year=finished.year + 3) - dt.timedelta(1)).isoformat()
     )
     assert body["certificate_no"].startswith("HZJLJD")
+    # the reference standard and the site conditions are part of what the inspector signs
+    std = body["standard"]
+    assert std["serial"] == "SN2026000117" and std["kind"] == "DC" and std["source"] == "rig"
+    assert std["certificate_no"] and dt.date.fromisoformat(std["expiry"]) > finished
+    conditions = {"temperature_dc": 215, "humidity_pct": 55, "seal_no": "QF2026-0001"}
+    assert body["conditions"] == conditions
+    assert body["connector"] == 1 and body["clock_judged"] is True
 
 
 def test_failed_result_has_no_due_date(failed_result) -> None:
