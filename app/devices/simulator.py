@@ -187,6 +187,7 @@ class _State:
     noise_now: float = 0.0
     noise_until: float = -1.0
     std_noise_now: float = 0.0
+    pulse_lead: bool = True  # False: the rig's pulse input sees nothing
     gun: int = 0  # which gun's meter the rig's leads are on (0-based)
     gun_totals_kwh: list[float] = field(default_factory=list)
     gate_state: str = "IDLE"
@@ -354,9 +355,12 @@ class RigSimulator:
         garble_rate: float | None = None,
         timeout_rate: float | None = None,
         seal_open: bool | None = None,
+        pulse_lead: bool | None = None,
     ) -> None:
-        """Change fault injection while running."""
+        """Change fault injection while running (``pulse_lead=False``: the lead fell off)."""
         with self._lock:
+            if pulse_lead is not None:
+                self._state.pulse_lead = pulse_lead
             if garble_rate is not None:
                 self.config.garble_rate = garble_rate
             if timeout_rate is not None:
@@ -462,8 +466,10 @@ class RigSimulator:
         std0, mut0 = st.std_wh, st.mut_window_wh
         st.true_total_wh += p * span / 3600.0
         st.std_wh += r_std * span
-        st.mut_window_wh += r_mut * span
         st.mut_total_kwh += r_mut * span / 1000.0
+        if not st.pulse_lead:
+            return  # the meter pulses, the rig counts nothing
+        st.mut_window_wh += r_mut * span
         if st.gate_state not in ("ARM", "RUN") or r_mut <= 0:
             return
         q = 1000.0 / self.config.constant  # Wh per pulse
