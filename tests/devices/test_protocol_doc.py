@@ -42,3 +42,19 @@ def test_stream_example_in_grammar_section() -> None:
     example = text.split("Example: `#M,", 1)[1].split("`", 1)[0]
     frame = MeasurementFrame.parse("#M," + example)
     assert frame.seq == 41
+
+
+def test_gated_reading_example_is_what_the_driver_parses() -> None:
+    """The ENER:GATE / CAL:INFO? lines of the example parse and give the error the text states."""
+    from decimal import Decimal
+
+    from app.devices.rig import Calibration, GateState, _gate
+
+    lines = [strip_line_crc(line[2:]) for line in example_session() if "|" in line]
+    done = [_gate(body) for body in lines if body.startswith("DONE,")]
+    assert len(done) == 1 and done[0].state is GateState.DONE and done[0].complete
+    error = done[0].error_percent(1000)
+    assert error is not None and error.quantize(Decimal("0.0001")) == Decimal("0.4032")
+    assert "γ = +0.4032 %" in DOC.read_text(encoding="utf-8")
+    cal = [Calibration.parse(body) for body in lines if body.startswith("DC,0.05,")]
+    assert cal and cal[0].expiry == "2027-09-14"
