@@ -465,10 +465,10 @@ def _draw(
         ("检定地点", f"现场（{pile.station or pile.pile_id}）"),
     ]
     for label, value in conditions:
-        h = pg.height(w - 34, value, 10, 6.2)
+        h = pg.height(w - 42, value, 10, 6.2)
         doc.need(h)
-        pg.text(x0, doc.y, 34, 6.2, t(label) + "：", 10)
-        pg.text(x0 + 34, doc.y, w - 34, h, value, 10)
+        pg.text(x0, doc.y, 42, 6.2, t(label) + "：", 10)
+        pg.text(x0 + 42, doc.y, w - 42, h, value, 10)
         doc.y += h
 
     for result in results:
@@ -545,7 +545,7 @@ def _draw_gun(
     if info.lang == "en":
         header = ["Point", "I/A", "#", "Pulses", "E std/Wh", "E pile/Wh", "Error/%", "Mean/%",
                   "Rounded/%", "MPE/%", "Result"]  # fmt: skip
-    widths = [16, 15, 9, 14, 23, 23, 16, 16, 16, 16, 14]
+    widths = [15, 14, 9, 13, 22, 22, 16, 16, 15, 18, 14]
     rows = [header]
     colors: dict[tuple[int, int], QColor] = {}
     for point in result.points:
