@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo-platform": ("app.demo", "run only the demo platform + fleet simulator, headless"),
     "rescan": ("app.models.rules_cli", "re-run every anomaly rule over the whole store"),
     "db": ("app.models.db_cli", "create or migrate the workstation store (Alembic)"),
+    "verify": ("app.verify_cli", "verify one gun of a pile with the rig (JJG 1148/1149-2022)"),
 }
 
 
