@@ -39,6 +39,9 @@ from app.models.verification import (
     LiveSample,
     Progress,
     Question,
+    ReferenceStandard,
+    SiteConditions,
+    StandardNotTraceable,
     VerificationAborted,
     VerificationPlan,
     VerificationProcedure,
@@ -191,8 +194,12 @@ class VerificationWorker(QObject):
         ring: SampleRing | None = None,
         rig_factory: Callable[[str], Rig] | None = None,
         discover: Callable[[], list[str]] | None = None,
+        site: SiteConditions | None = None,
+        standard: ReferenceStandard | None = None,
     ) -> None:
         super().__init__()
+        self.site = site
+        self.standard = standard
         self.plan = plan
         self.port_path = port_path
         self.journal = Journal(journal)
@@ -229,13 +236,15 @@ class VerificationWorker(QObject):
             reconnect=self._reconnect,
             emit=self._emit,
             should_stop=self._stop.is_set,
+            site=self.site,
+            standard=self.standard,
         )
         self.procedure = procedure
         try:
             result = procedure.run()
         except VerificationAborted as exc:
             self.aborted.emit(str(exc))
-        except (DeviceError, JournalMismatch, OSError) as exc:
+        except (DeviceError, JournalMismatch, StandardNotTraceable, OSError) as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # the edge: report, never kill the thread silently
             self.failed.emit(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")

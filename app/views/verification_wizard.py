@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QDate, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QComboBox,
+    QDateEdit,
     QDoubleSpinBox,
     QFormLayout,
     QFrame,
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -56,6 +58,8 @@ from app.models.verification import (
     PileSpec,
     PointResult,
     Reading,
+    ReferenceStandard,
+    SiteConditions,
     VerificationConfig,
     VerificationPlan,
     VerificationResult,
@@ -65,7 +69,7 @@ from app.models.verification import (
     sign_result,
     unlock_inspector_key,
 )
-from app.reports.certificate import CertificateInfo, write_certificate
+from app.reports.certificate import CertificateInfo, CertificateRefused, write_certificate
 from app.verification_worker import PromptRequest, SampleRing, VerificationWorker
 from ledger.records import Record
 
@@ -96,8 +100,8 @@ def checklist_label(key: str) -> str:
 def question_text(key: str) -> str:
     texts = {
         "wiring": tr(
-            "Connect the rig: voltage and current leads to the meter, pulse lead to the "
-            "meter's pulse output, RS-485 to the meter port. Start energising?"
+            "Connect the rig to the gun under test: voltage and current leads to its meter, "
+            "pulse lead to the meter's pulse output, RS-485 to the meter port. Start energising?"
         ),
         "amount": tr("Enter the amount (yuan) the pile displays for the energy just registered"),
     }
@@ -143,11 +147,16 @@ def verdict_label(passed: bool | None) -> str:
 def reason_lines(result: VerificationResult) -> list[str]:
     """Why a run failed, in the UI language (the model's reasons are for logs)."""
     lines = []
+    if not result.conditions_met:
+        lines.append(tr("Verification conditions not met: no error test, no notice"))
+        if result.insulation_passed is False:
+            lines.append(tr("Insulation below 5 MΩ: the pile was not energised"))
+        if result.site is None or result.site.problems(result.plan.config):
+            lines.append(tr("Ambient temperature or humidity outside the conditions"))
+        return lines
     failed = [checklist_label(k) for k, ok in result.checklist.items() if not ok]
     if failed:
         lines.append(tr("Appearance and function: %1").replace("%1", "; ".join(failed)))
-    if result.insulation_passed is not True:
-        lines.append(tr("Insulation below 5 MΩ: the pile was not energised"))
     for point in result.points:
         if point.passed is None:
             lines.append(tr("%1: not measured").replace("%1", point.point.label))
@@ -160,7 +169,7 @@ def reason_lines(result: VerificationResult) -> list[str]:
             )
     if result.clock is None:
         lines.append(tr("Meter clock not read"))
-    elif not result.clock.passed:
+    elif result.clock.passed is False:
         lines.append(
             tr("Clock error %1 s exceeds ±%2 s")
             .replace("%1", f"{result.clock.error_s:+.1f}")
@@ -209,6 +218,9 @@ class PilePage(QWizardPage):
         self.kind = QComboBox()
         for kind in ("first", "periodic", "triggered"):
             self.kind.addItem(kind_label(kind), kind)
+        self.connector = QSpinBox()
+        self.connector.setRange(1, 1)
+        self.connector.setToolTip(tr("A pile with several guns is verified gun by gun"))
         self.status = QLabel()
         self.details = QFormLayout()
         self.detail_labels: dict[str, QLabel] = {}
@@ -221,6 +233,7 @@ class PilePage(QWizardPage):
             ("class", tr("Accuracy class")),
             ("constant", tr("Meter constant")),
             ("regulation", tr("Regulation")),
+            ("guns", tr("Guns")),
         ):
             label = QLabel("—")
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -234,6 +247,7 @@ class PilePage(QWizardPage):
         form = QFormLayout()
         form.addRow(tr("Pile ID"), self.pile_id)
         form.addRow(tr("Verification"), self.kind)
+        form.addRow(tr("Gun"), self.connector)
         right.addLayout(form)
         right.addWidget(self.status)
         box = QGroupBox(tr("Nameplate"))
@@ -266,11 +280,14 @@ class PilePage(QWizardPage):
                 "meter": f"{pile.meter_id}  ({pile.meter_address})",
                 "type": f"{pile.kind}  {pile.maker} {pile.model}".strip(),
                 "rating": f"{pile.rated_power_w / 1000:g} kW, {pile.rated_voltage_v} V, "
-                f"Imax {pile.imax_a:.1f} A",
+                f"Imax {pile.imax_a:.1f} A, Imin {pile.imin_a:.1f} A"
+                + (" " + tr("(Imin not marked: Imax/10)") if pile.imin_derived else ""),
                 "class": pile.accuracy_class,
                 "constant": f"{pile.meter_constant} imp/kWh",
                 "regulation": pile.regulation,
+                "guns": str(pile.connectors),
             }
+            self.connector.setRange(1, pile.connectors)
             for key, value in values.items():
                 self.detail_labels[key].setText(value)
         self.completeChanged.emit()
@@ -315,6 +332,26 @@ class PrecheckPage(QWizardPage):
         grid.setRowStretch(len(CHECKLIST), 1)
         checks = QGroupBox(tr("Appearance and function"))
         checks.setLayout(grid)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(-40.0, 70.0)
+        self.temperature.setDecimals(1)
+        self.temperature.setSuffix(" °C")
+        self.temperature.setValue(20.0)
+        self.humidity = QDoubleSpinBox()
+        self.humidity.setRange(0.0, 100.0)
+        self.humidity.setDecimals(0)
+        self.humidity.setSuffix(" %")
+        self.humidity.setValue(50.0)
+        self.seal_no = QLineEdit()
+        self.seal_no.setPlaceholderText(tr("Number of the seal applied after verification"))
+        site_box = QGroupBox(tr("Verification conditions"))
+        site_form = QFormLayout(site_box)
+        site_form.addRow(tr("Ambient temperature"), self.temperature)
+        site_form.addRow(tr("Relative humidity"), self.humidity)
+        site_form.addRow(tr("Seal number"), self.seal_no)
+        left = QVBoxLayout()
+        left.addWidget(checks, 1)
+        left.addWidget(site_box)
         self.budget = QTableWidget(0, 2)
         self.budget.setHorizontalHeaderLabels([tr("Step"), tr("Rig time (s)")])
         self.budget.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -326,7 +363,7 @@ class PrecheckPage(QWizardPage):
         plan_layout.addWidget(self.budget)
         plan_layout.addWidget(self.budget_total)
         layout = QHBoxLayout(self)
-        layout.addWidget(checks, 3)
+        layout.addLayout(left, 3)
         layout.addWidget(plan_box, 2)
 
     def initializePage(self) -> None:
@@ -340,6 +377,7 @@ class PrecheckPage(QWizardPage):
                 text = {
                     "connect": tr("Connect, reset, self-test, configure"),
                     "insulation": tr("Insulation resistance"),
+                    "conditions": tr("Reference standard and environment (conditions)"),
                     "off": tr("Sources off"),
                     "clock": tr("Meter clock (DL/T 645)"),
                     "payment": tr("Meter register for the payment check"),
@@ -358,6 +396,13 @@ class PrecheckPage(QWizardPage):
 
     def answers(self) -> dict[str, bool]:
         return {key: group.checkedId() == 1 for key, group in self.groups.items()}
+
+    def site(self) -> SiteConditions:
+        return SiteConditions(
+            Decimal(str(round(self.temperature.value(), 1))),
+            Decimal(str(round(self.humidity.value()))),
+            self.seal_no.text().strip(),
+        )
 
     def set_all(self, conforms: bool = True) -> None:
         for group in self.groups.values():
@@ -422,8 +467,30 @@ class ConnectPage(QWizardPage):
         form.addRow(tr("Rig port"), row)
         form.addRow(tr("Status"), self.status)
         form.addRow(tr("Journal"), self.journal_label)
+        self.cert_box = QGroupBox(
+            tr("Register the rig's certificate (only if the rig does not report it)")
+        )
+        self.cert_box.setCheckable(True)
+        self.cert_box.setChecked(False)
+        self.cert_no = QLineEdit()
+        self.cert_expiry = QDateEdit(QDate.currentDate().addYears(1))
+        self.cert_expiry.setCalendarPopup(True)
+        self.cert_expiry.setDisplayFormat("yyyy-MM-dd")
+        self.cert_kind = QComboBox()
+        for kind, text in (("DC", tr("DC (JJG 1192-2023)")), ("AC", tr("AC (JJG 1193-2023)")),
+                           ("ACDC", tr("AC and DC"))):  # fmt: skip
+            self.cert_kind.addItem(text, kind)
+        self.cert_class = QLineEdit("0.05")
+        self.cert_serial = QLineEdit()
+        cert_form = QFormLayout(self.cert_box)
+        cert_form.addRow(tr("Certificate number"), self.cert_no)
+        cert_form.addRow(tr("Valid until"), self.cert_expiry)
+        cert_form.addRow(tr("Verified as"), self.cert_kind)
+        cert_form.addRow(tr("Class or uncertainty"), self.cert_class)
+        cert_form.addRow(tr("Rig serial number"), self.cert_serial)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.cert_box)
         layout.addStretch(1)
         self.setCommitPage(True)
         self.setButtonText(QWizard.WizardButton.CommitButton, tr("Start verification"))
@@ -459,6 +526,20 @@ class ConnectPage(QWizardPage):
 
     def path(self) -> str:
         return self.port.currentText().strip()
+
+    def registered_standard(self) -> ReferenceStandard | None:
+        """The rig's certificate as typed here; the run still checks expiry and kind."""
+        if not self.cert_box.isChecked() or not self.cert_no.text().strip():
+            return None
+        return ReferenceStandard(
+            model="",
+            serial=self.cert_serial.text().strip(),
+            kind=str(self.cert_kind.currentData()),
+            accuracy=self.cert_class.text().strip(),
+            certificate_no=self.cert_no.text().strip(),
+            expiry=self.cert_expiry.date().toPython(),  # type: ignore[arg-type]
+            source="registered",
+        )
 
     def isComplete(self) -> bool:
         return bool(self.path())
@@ -622,6 +703,8 @@ class RunPage(QWizardPage):
             wizard.precheck_page.answers(),
             wizard.rig_factory,
             wizard.discover,
+            site=wizard.precheck_page.site(),
+            standard=wizard.connect_page.registered_standard(),
         )
 
     def start(
@@ -632,6 +715,9 @@ class RunPage(QWizardPage):
         checklist: dict[str, bool],
         rig_factory: Callable | None = None,
         discover: Callable[[], list[str]] | None = None,
+        *,
+        site: SiteConditions | None = None,
+        standard: ReferenceStandard | None = None,
     ) -> None:
         """Start the worker thread on ``plan``; results arrive through signals."""
         self.plan = plan
@@ -658,6 +744,8 @@ class RunPage(QWizardPage):
             ring=self.ring,
             rig_factory=rig_factory,
             discover=discover,
+            site=site,
+            standard=standard,
         )
         thread = QThread(self)
         thread.setObjectName("verification")
@@ -776,6 +864,13 @@ class RunPage(QWizardPage):
         self.insulation.setText(f"{mohm} MΩ")
 
     def _clock(self, clock: ClockResult) -> None:
+        if not clock.applicable:
+            self.clock.setText(
+                tr("%1 s (not judged: no time-of-use billing)").replace(
+                    "%1", f"{clock.error_s:+.1f}"
+                )
+            )
+            return
         self.clock.setText(
             tr("%1 s (limit ±%2 s)")
             .replace("%1", f"{clock.error_s:+.1f}")
@@ -902,7 +997,7 @@ class ResultPage(QWizardPage):
             ("insulation", tr("Insulation")),
             ("clock", tr("Clock error")),
             ("checklist", tr("Appearance and function")),
-            ("next_due", tr("Next verification due")),
+            ("next_due", tr("Certificate valid until")),
             ("interruptions", tr("Interruptions")),
         ):
             label = QLabel("—")
@@ -1050,7 +1145,13 @@ class ResultPage(QWizardPage):
         )
         path = wizard.certificate_dir / f"{info.certificate_no}.pdf"
         try:
+            # Not countersigned here (the 核验员 and 批准人 sign in the workstation): a draft.
             self.certificate_path = write_certificate(self.result, path, info)
+        except CertificateRefused:
+            self.status.setText(
+                tr("Verification conditions not met: no certificate or notice is issued.")
+            )
+            return None
         except OSError as exc:
             self.status.setText(str(exc))
             return None
@@ -1091,7 +1192,11 @@ class ResultPage(QWizardPage):
     def show_result(self, result: VerificationResult) -> None:
         self.result = result
         pile = result.plan.pile
-        self.verdict.setText(verdict_label(result.passed))
+        self.verdict.setText(
+            verdict_label(result.passed)
+            if result.conditions_met
+            else tr("Verification conditions not met")
+        )
         palette = self.verdict.palette()
         palette.setColor(self.verdict.foregroundRole(), PASS_COLOR if result.passed else FAIL_COLOR)
         self.verdict.setPalette(palette)
@@ -1113,11 +1218,18 @@ class ResultPage(QWizardPage):
                 self.table.setItem(row, col, item)
         clock = result.clock
         failed = [checklist_label(k) for k, ok in result.checklist.items() if not ok]
-        due = result.next_due()
+        due = result.valid_until()
+        std = result.standard
+        rig = result.rig_identity
+        if std is not None:
+            rig += "\n" + tr("certificate %1, valid until %2").replace(
+                "%1", std.certificate_no
+            ).replace("%2", std.expiry.isoformat())
         values = {
-            "pile": f"{pile.pile_id}  /  {pile.meter_id}",
+            "pile": f"{pile.pile_id}  /  {pile.meter_id}  /  "
+            + tr("gun %1").replace("%1", str(result.connector)),
             "kind": f"{kind_label(result.plan.config.kind)}  ({result.plan.regulation})",
-            "rig": result.rig_identity,
+            "rig": rig,
             "insulation": "—" if result.insulation_mohm is None else f"{result.insulation_mohm} MΩ",
             "clock": "—" if clock is None else f"{clock.error_s:+.1f} s (±{clock.limit_s:g} s)",
             "checklist": tr("All items conform") if not failed else "; ".join(failed),
@@ -1196,8 +1308,10 @@ class VerificationWizard(QWizard):
             settle_ms=cfg.settle_ms,
             stream_hz=cfg.stream_hz,
             check_payment=cfg.check_payment,
-            rotation_years=cfg.rotation_years,
+            cycle_years=cfg.cycle_years,
             budget_s=cfg.budget_s,
+            connector=self.pile_page.connector.value(),
+            approval_certificate_no=cfg.approval_certificate_no,
         )
         return plan_verification(pile, config)
 

@@ -43,7 +43,11 @@ def wizard_factory(qtbot, tmp_path) -> Iterator:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         wizard = VerificationWizard(
-            [make_pile(), make_pile(pile_id="HZ-P000124", station="拱墅区充电站")],
+            [
+                make_pile(),
+                make_pile(pile_id="HZ-P000124", station="拱墅区充电站"),
+                make_pile(pile_id="HZ-P000125", station="滨江区充电站", connectors=2),
+            ],
             journal_dir=tmp_path,
             explicit_ports=[sim.path],
             discover=lambda: [],  # reconnection is by typed path in these tests
@@ -174,3 +178,37 @@ def test_unplug_mid_point_resumes(qtbot, sim_factory, wizard_factory, tmp_path) 
         (i, j) for i in range(3) for j in range(2)
     ]
     assert [r.pulses for r in run.result.readings()] == [r["pulses"] for r in readings]
+
+
+def test_gun_and_site_reach_the_run_and_low_insulation_gets_no_document(
+    qtbot, sim_factory, wizard_factory
+) -> None:
+    from decimal import Decimal
+
+    from app.models.verification import CONDITIONS_NOT_MET, SiteConditions
+
+    sim = sim_factory(insulation_mohm=2.0, connector_errors=(0.2, 0.3))
+    wizard = wizard_factory(sim)
+    qtbot.keyClicks(wizard.pile_page.pile_id, "HZ-P000125")
+    assert wizard.pile_page.connector.maximum() == 2
+    wizard.pile_page.connector.setValue(2)
+    wizard.next()
+    page = wizard.precheck_page
+    page.set_all(True)
+    page.temperature.setValue(31.5)
+    page.humidity.setValue(70)
+    qtbot.keyClicks(page.seal_no, "QF-77")
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.connect_page.path() == sim.path, timeout=5000)
+    wizard.next()
+    run = wizard.run_page
+    with qtbot.waitSignal(run.run_ended, timeout=30_000):
+        pass
+    result = run.result
+    assert result is not None and result.verdict == CONDITIONS_NOT_MET, run.error
+    assert result.connector == 2 and not result.readings()
+    assert result.site == SiteConditions(Decimal("31.5"), Decimal(70), "QF-77")
+    wizard.next()
+    assert wizard.result_page.verdict.text() == "Verification conditions not met"
+    assert wizard.result_page.save_certificate() is None
+    assert "no certificate" in wizard.result_page.status.text()
