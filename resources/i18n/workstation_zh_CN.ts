@@ -942,222 +942,222 @@
 <context>
     <name>PileDetailView</name>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="211"/>
+        <location filename="../../app/views/pile_detail.py" line="272"/>
         <source>No pile selected</source>
         <translation>未选择充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="235"/>
+        <location filename="../../app/views/pile_detail.py" line="195"/>
         <source>Rated power</source>
         <translation>额定功率</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="236"/>
+        <location filename="../../app/views/pile_detail.py" line="196"/>
         <source>Meter class</source>
         <translation>准确度等级</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="237"/>
+        <location filename="../../app/views/pile_detail.py" line="197"/>
         <source>Certificate</source>
         <translation>检定证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="242"/>
+        <location filename="../../app/views/pile_detail.py" line="201"/>
         <source>:</source>
         <translation>：</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="257"/>
+        <location filename="../../app/views/pile_detail.py" line="286"/>
         <source>Show all</source>
         <translation>显示全部</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="259"/>
+        <location filename="../../app/views/pile_detail.py" line="288"/>
         <source>Export PNG…</source>
         <translation>导出 PNG…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="272"/>
+        <location filename="../../app/views/pile_detail.py" line="301"/>
         <source>Energy (kWh)</source>
         <translation>电量 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="274"/>
+        <location filename="../../app/views/pile_detail.py" line="303"/>
         <source>Register (kWh)</source>
         <translation>示值 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="275"/>
+        <location filename="../../app/views/pile_detail.py" line="304"/>
         <source>Clock offset (s)</source>
         <translation>时钟偏差 (s)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="276"/>
+        <location filename="../../app/views/pile_detail.py" line="305"/>
         <source>Error (%)</source>
         <translation>误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="314"/>
+        <location filename="../../app/views/pile_detail.py" line="343"/>
         <source>Billed</source>
         <translation>计费</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="317"/>
+        <location filename="../../app/views/pile_detail.py" line="346"/>
         <source>Metered</source>
         <translation>计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="339"/>
+        <location filename="../../app/views/pile_detail.py" line="368"/>
         <source>First verification limit ±5 s</source>
         <translation>首次检定限值 ±5 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="341"/>
+        <location filename="../../app/views/pile_detail.py" line="370"/>
         <source>Subsequent verification limit ±3 min</source>
         <translation>后续检定限值 ±3 min</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="359"/>
+        <location filename="../../app/views/pile_detail.py" line="388"/>
         <source>No verification on record for this pile</source>
         <translation>该充电桩暂无检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="390"/>
+        <location filename="../../app/views/pile_detail.py" line="419"/>
         <source>Loading pile %1…</source>
         <translation>正在加载充电桩 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="499"/>
+        <location filename="../../app/views/pile_detail.py" line="528"/>
         <source>Pile %1</source>
         <translation>充电桩 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="507"/>
+        <location filename="../../app/views/pile_detail.py" line="536"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="520"/>
+        <location filename="../../app/views/pile_detail.py" line="549"/>
         <source>Commissioned %1</source>
         <translation>投运日期 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="573"/>
+        <location filename="../../app/views/pile_detail.py" line="602"/>
         <source>Class limit ±%1 %</source>
         <translation>等级限值 ±%1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="598"/>
+        <location filename="../../app/views/pile_detail.py" line="627"/>
         <source>Seal opened</source>
         <translation>电子铅封开启</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="599"/>
+        <location filename="../../app/views/pile_detail.py" line="628"/>
         <source>Seal closed</source>
         <translation>电子铅封闭合</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="600"/>
+        <location filename="../../app/views/pile_detail.py" line="629"/>
         <source>Seal tampered</source>
         <translation>电子铅封被破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="606"/>
+        <location filename="../../app/views/pile_detail.py" line="635"/>
         <source>%1 at %2 (meter %3, register %4, log entry %5)</source>
         <translation>%1，时间 %2（电能表 %3，示值 %4，账本条目 %5）</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="618"/>
+        <location filename="../../app/views/pile_detail.py" line="647"/>
         <source>Anomaly %1 (%2) at %3</source>
         <translation>异常 %1（%2），时间 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="629"/>
+        <location filename="../../app/views/pile_detail.py" line="658"/>
         <source>The moment asked for: %1</source>
         <translation>查询时刻：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="699"/>
+        <location filename="../../app/views/pile_detail.py" line="728"/>
         <source>session %1: metered %2, billed %3</source>
         <translation>充电记录 %1：计量 %2，计费 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="702"/>
+        <location filename="../../app/views/pile_detail.py" line="731"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="707"/>
+        <location filename="../../app/views/pile_detail.py" line="736"/>
         <source>power %1 kW</source>
         <translation>功率 %1 kW</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="710"/>
+        <location filename="../../app/views/pile_detail.py" line="739"/>
         <source>register %1</source>
         <translation>示值 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="714"/>
+        <location filename="../../app/views/pile_detail.py" line="743"/>
         <source>clock offset %1 s</source>
         <translation>时钟偏差 %1 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="780"/>
+        <location filename="../../app/views/pile_detail.py" line="809"/>
         <source>Export plots</source>
         <translation>导出曲线图</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="780"/>
+        <location filename="../../app/views/pile_detail.py" line="809"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图片 (*.png)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="788"/>
+        <location filename="../../app/views/pile_detail.py" line="817"/>
         <source>Export sessions</source>
         <translation>导出充电记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="788"/>
+        <location filename="../../app/views/pile_detail.py" line="817"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="231"/>
+        <location filename="../../app/views/pile_detail.py" line="191"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="233"/>
+        <location filename="../../app/views/pile_detail.py" line="193"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="234"/>
+        <location filename="../../app/views/pile_detail.py" line="194"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="238"/>
+        <location filename="../../app/views/pile_detail.py" line="198"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="261"/>
+        <location filename="../../app/views/pile_detail.py" line="290"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="232"/>
+        <location filename="../../app/views/pile_detail.py" line="192"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="273"/>
+        <location filename="../../app/views/pile_detail.py" line="302"/>
         <source>Power (kW)</source>
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="506"/>
+        <location filename="../../app/views/pile_detail.py" line="535"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
@@ -1639,679 +1639,817 @@
 <context>
     <name>VerificationWizard</name>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="86"/>
+        <location filename="../../app/views/verification_wizard.py" line="90"/>
         <source>Nameplate and markings complete (model, serial, class, constant)</source>
         <translation>铭牌和标志完整（型号、编号、准确度等级、常数）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="87"/>
+        <location filename="../../app/views/verification_wizard.py" line="91"/>
         <source>Housing, connector and cable undamaged</source>
         <translation>外壳、连接器及电缆无损伤</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="88"/>
+        <location filename="../../app/views/verification_wizard.py" line="92"/>
         <source>Display shows energy, amount and time legibly</source>
         <translation>显示电能、金额、时间清晰</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="89"/>
+        <location filename="../../app/views/verification_wizard.py" line="93"/>
         <source>Metrological seals intact</source>
         <translation>计量铅封完好</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="90"/>
+        <location filename="../../app/views/verification_wizard.py" line="94"/>
         <source>Energy pulse output and test terminals accessible</source>
         <translation>电能脉冲输出及试验端子可用</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="91"/>
+        <location filename="../../app/views/verification_wizard.py" line="95"/>
         <source>Meter communication (RS-485) port works</source>
         <translation>电能表通信（RS-485）接口正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="102"/>
+        <location filename="../../app/views/verification_wizard.py" line="106"/>
         <source>Enter the amount (yuan) the pile displays for the energy just registered</source>
         <translation>输入充电桩对刚计入的电量显示的金额（元）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="111"/>
+        <location filename="../../app/views/verification_wizard.py" line="115"/>
         <source>Working error at %1 (%2 A)</source>
         <translation>%1 工作误差（%2 A）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="116"/>
+        <location filename="../../app/views/verification_wizard.py" line="120"/>
         <source>Connecting to the rig</source>
         <translation>正在连接检定装置</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="117"/>
+        <location filename="../../app/views/verification_wizard.py" line="121"/>
         <source>Appearance and function checks</source>
         <translation>外观及功能检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="118"/>
+        <location filename="../../app/views/verification_wizard.py" line="122"/>
         <source>Reading the electronic seal</source>
         <translation>正在读取电子铅封</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="119"/>
+        <location filename="../../app/views/verification_wizard.py" line="123"/>
         <source>Measuring insulation resistance</source>
         <translation>正在测量绝缘电阻</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="120"/>
+        <location filename="../../app/views/verification_wizard.py" line="124"/>
         <source>Waiting for the wiring confirmation</source>
         <translation>等待确认接线</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="121"/>
+        <location filename="../../app/views/verification_wizard.py" line="125"/>
         <source>Switching the sources off</source>
         <translation>正在关闭电压、电流输出</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="122"/>
+        <location filename="../../app/views/verification_wizard.py" line="126"/>
         <source>Reading the meter clock</source>
         <translation>正在读取电能表时钟</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="123"/>
+        <location filename="../../app/views/verification_wizard.py" line="127"/>
         <source>Payment amount check</source>
         <translation>付费金额检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="124"/>
+        <location filename="../../app/views/verification_wizard.py" line="128"/>
         <source>Finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="131"/>
+        <location filename="../../app/views/verification_wizard.py" line="135"/>
         <source>First verification</source>
         <translation>首次检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="132"/>
+        <location filename="../../app/views/verification_wizard.py" line="136"/>
         <source>Periodic verification</source>
         <translation>周期检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="133"/>
+        <location filename="../../app/views/verification_wizard.py" line="137"/>
         <source>Triggered re-verification</source>
         <translation>异常复检</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="140"/>
+        <location filename="../../app/views/verification_wizard.py" line="144"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="140"/>
+        <location filename="../../app/views/verification_wizard.py" line="144"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="148"/>
+        <location filename="../../app/views/verification_wizard.py" line="159"/>
         <source>Appearance and function: %1</source>
         <translation>外观及功能：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="150"/>
+        <location filename="../../app/views/verification_wizard.py" line="153"/>
         <source>Insulation below 5 MΩ: the pile was not energised</source>
         <translation>绝缘电阻低于 5 MΩ：未对充电桩通电</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="153"/>
+        <location filename="../../app/views/verification_wizard.py" line="162"/>
         <source>%1: not measured</source>
         <translation>%1：未检</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="156"/>
+        <location filename="../../app/views/verification_wizard.py" line="165"/>
         <source>%1: error %2 % exceeds ±%3 %</source>
         <translation>%1：误差 %2 % 超出 ±%3 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="162"/>
+        <location filename="../../app/views/verification_wizard.py" line="171"/>
         <source>Meter clock not read</source>
         <translation>未读取电能表时钟</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="165"/>
+        <location filename="../../app/views/verification_wizard.py" line="174"/>
         <source>Clock error %1 s exceeds ±%2 s</source>
         <translation>时钟误差 %1 s 超出 ±%2 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="171"/>
+        <location filename="../../app/views/verification_wizard.py" line="180"/>
         <source>Payment amount error %1 yuan exceeds ±0.01 yuan</source>
         <translation>付费金额误差 %1 元，超出 ±0.01 元</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="195"/>
+        <location filename="../../app/views/verification_wizard.py" line="204"/>
         <source>1. Pile</source>
         <translation>1. 充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="196"/>
+        <location filename="../../app/views/verification_wizard.py" line="205"/>
         <source>Choose the pile from today's tasks, or type or scan its ID.</source>
         <translation>从今日任务中选择充电桩，或输入、扫描其编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="207"/>
+        <location filename="../../app/views/verification_wizard.py" line="216"/>
         <source>Pile ID, e.g. HZ-P000123</source>
         <translation>充电桩编号，如 HZ-P000123</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="218"/>
+        <location filename="../../app/views/verification_wizard.py" line="230"/>
         <source>Meter</source>
         <translation>电能表</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="220"/>
+        <location filename="../../app/views/verification_wizard.py" line="232"/>
         <source>Rating</source>
         <translation>额定值</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="221"/>
+        <location filename="../../app/views/verification_wizard.py" line="233"/>
         <source>Accuracy class</source>
         <translation>准确度等级</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="222"/>
+        <location filename="../../app/views/verification_wizard.py" line="234"/>
         <source>Meter constant</source>
         <translation>电能表常数</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="223"/>
+        <location filename="../../app/views/verification_wizard.py" line="235"/>
         <source>Regulation</source>
         <translation>检定规程</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="231"/>
+        <location filename="../../app/views/verification_wizard.py" line="244"/>
         <source>Task list</source>
         <translation>任务清单</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="236"/>
-        <location filename="../../app/views/verification_wizard.py" line="900"/>
+        <location filename="../../app/views/verification_wizard.py" line="249"/>
+        <location filename="../../app/views/verification_wizard.py" line="995"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="239"/>
+        <location filename="../../app/views/verification_wizard.py" line="253"/>
         <source>Nameplate</source>
         <translation>铭牌</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="254"/>
+        <location filename="../../app/views/verification_wizard.py" line="268"/>
         <source>Not in the task list</source>
         <translation>不在任务清单中</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="297"/>
+        <location filename="../../app/views/verification_wizard.py" line="314"/>
         <source>2. Pre-checks</source>
         <translation>2. 预检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="299"/>
+        <location filename="../../app/views/verification_wizard.py" line="316"/>
         <source>Inspect the pile and answer every item. The time plan below is rig time.</source>
         <translation>检查充电桩并逐项作答。下方时间计划按检定装置用时计算。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="307"/>
+        <location filename="../../app/views/verification_wizard.py" line="324"/>
         <source>Conforms</source>
         <translation>符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="308"/>
+        <location filename="../../app/views/verification_wizard.py" line="325"/>
         <source>Does not conform</source>
         <translation>不符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="316"/>
-        <location filename="../../app/views/verification_wizard.py" line="904"/>
+        <location filename="../../app/views/verification_wizard.py" line="333"/>
+        <location filename="../../app/views/verification_wizard.py" line="999"/>
         <source>Appearance and function</source>
         <translation>外观及功能</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="319"/>
+        <location filename="../../app/views/verification_wizard.py" line="356"/>
         <source>Step</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="319"/>
-        <location filename="../../app/views/verification_wizard.py" line="563"/>
+        <location filename="../../app/views/verification_wizard.py" line="356"/>
+        <location filename="../../app/views/verification_wizard.py" line="644"/>
         <source>Rig time (s)</source>
         <translation>装置用时 (s)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="324"/>
+        <location filename="../../app/views/verification_wizard.py" line="361"/>
         <source>Time plan</source>
         <translation>时间计划</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="341"/>
+        <location filename="../../app/views/verification_wizard.py" line="378"/>
         <source>Connect, reset, self-test, configure</source>
         <translation>连接、复位、自检、配置</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="342"/>
+        <location filename="../../app/views/verification_wizard.py" line="379"/>
         <source>Insulation resistance</source>
         <translation>绝缘电阻</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="343"/>
+        <location filename="../../app/views/verification_wizard.py" line="381"/>
         <source>Sources off</source>
         <translation>关闭输出</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="344"/>
+        <location filename="../../app/views/verification_wizard.py" line="382"/>
         <source>Meter clock (DL/T 645)</source>
         <translation>电能表时钟（DL/T 645）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="345"/>
+        <location filename="../../app/views/verification_wizard.py" line="383"/>
         <source>Meter register for the payment check</source>
         <translation>付费金额检查用电能表示值</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="351"/>
+        <location filename="../../app/views/verification_wizard.py" line="389"/>
         <source>Total %1 s of rig time (target %2 s)</source>
         <translation>装置用时共 %1 s（目标 %2 s）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="356"/>
+        <location filename="../../app/views/verification_wizard.py" line="394"/>
         <source>— over the 10-minute target</source>
         <translation>— 超出 10 分钟目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="402"/>
+        <location filename="../../app/views/verification_wizard.py" line="447"/>
         <source>3. Connect the rig</source>
         <translation>3. 连接检定装置</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="404"/>
+        <location filename="../../app/views/verification_wizard.py" line="449"/>
         <source>Plug the rig into USB. It is detected automatically; you can also type a port.</source>
         <translation>将检定装置接入 USB，系统自动识别；也可手动输入端口。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="412"/>
+        <location filename="../../app/views/verification_wizard.py" line="457"/>
         <source>Detect again</source>
         <translation>重新检测</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="422"/>
+        <location filename="../../app/views/verification_wizard.py" line="467"/>
         <source>Rig port</source>
         <translation>装置端口</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="424"/>
+        <location filename="../../app/views/verification_wizard.py" line="469"/>
         <source>Journal</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="429"/>
+        <location filename="../../app/views/verification_wizard.py" line="496"/>
         <source>Start verification</source>
         <translation>开始检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="437"/>
+        <location filename="../../app/views/verification_wizard.py" line="504"/>
         <source>(unfinished run found: it will be resumed)</source>
         <translation>（发现未完成的检定，将继续进行）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="442"/>
+        <location filename="../../app/views/verification_wizard.py" line="509"/>
         <source>Searching for rigs…</source>
         <translation>正在搜索检定装置…</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="454"/>
+        <location filename="../../app/views/verification_wizard.py" line="521"/>
         <source>Found %1 on %2</source>
         <translation>在 %2 上找到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="457"/>
+        <location filename="../../app/views/verification_wizard.py" line="524"/>
         <source>No rig found. Check the USB cable or type the port.</source>
         <translation>未找到检定装置。请检查 USB 线缆或手动输入端口。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="478"/>
+        <location filename="../../app/views/verification_wizard.py" line="559"/>
         <source>4. Measurement</source>
         <translation>4. 测量</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="479"/>
+        <location filename="../../app/views/verification_wizard.py" line="560"/>
         <source>Keep the leads connected. The run pauses if the rig is unplugged.</source>
         <translation>请保持测试线连接。检定装置断开时检定将暂停。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="502"/>
+        <location filename="../../app/views/verification_wizard.py" line="583"/>
         <source>Time left</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="515"/>
+        <location filename="../../app/views/verification_wizard.py" line="596"/>
         <source>OK</source>
         <translation>确定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="516"/>
-        <location filename="../../app/views/verification_wizard.py" line="802"/>
+        <location filename="../../app/views/verification_wizard.py" line="597"/>
+        <location filename="../../app/views/verification_wizard.py" line="897"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="532"/>
+        <location filename="../../app/views/verification_wizard.py" line="613"/>
         <source>Rig disconnected. Plug the USB cable back in: the run resumes by itself.</source>
         <translation>检定装置已断开。重新插上 USB 线缆后检定将自动继续。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="536"/>
+        <location filename="../../app/views/verification_wizard.py" line="617"/>
         <source>or type the new port</source>
         <translation>或输入新端口</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="538"/>
+        <location filename="../../app/views/verification_wizard.py" line="619"/>
         <source>Reconnect</source>
         <translation>重新连接</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="552"/>
+        <location filename="../../app/views/verification_wizard.py" line="633"/>
         <source>Voltage (V)</source>
         <translation>电压 (V)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="553"/>
-        <location filename="../../app/views/verification_wizard.py" line="578"/>
-        <location filename="../../app/views/verification_wizard.py" line="890"/>
+        <location filename="../../app/views/verification_wizard.py" line="634"/>
+        <location filename="../../app/views/verification_wizard.py" line="659"/>
+        <location filename="../../app/views/verification_wizard.py" line="985"/>
         <source>Current (A)</source>
         <translation>电流 (A)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="555"/>
+        <location filename="../../app/views/verification_wizard.py" line="636"/>
         <source>Running error (%)</source>
         <translation>实时误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="578"/>
-        <location filename="../../app/views/verification_wizard.py" line="890"/>
+        <location filename="../../app/views/verification_wizard.py" line="659"/>
+        <location filename="../../app/views/verification_wizard.py" line="985"/>
         <source>Point</source>
         <translation>负载点</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="578"/>
+        <location filename="../../app/views/verification_wizard.py" line="659"/>
         <source>Reading 1 (%)</source>
         <translation>读数1 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="578"/>
+        <location filename="../../app/views/verification_wizard.py" line="659"/>
         <source>Reading 2 (%)</source>
         <translation>读数2 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="579"/>
+        <location filename="../../app/views/verification_wizard.py" line="660"/>
         <source>Mean (%)</source>
         <translation>平均值 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="579"/>
-        <location filename="../../app/views/verification_wizard.py" line="890"/>
+        <location filename="../../app/views/verification_wizard.py" line="660"/>
+        <location filename="../../app/views/verification_wizard.py" line="985"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="588"/>
-        <location filename="../../app/views/verification_wizard.py" line="902"/>
+        <location filename="../../app/views/verification_wizard.py" line="669"/>
+        <location filename="../../app/views/verification_wizard.py" line="997"/>
         <source>Insulation</source>
         <translation>绝缘电阻</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="589"/>
-        <location filename="../../app/views/verification_wizard.py" line="903"/>
+        <location filename="../../app/views/verification_wizard.py" line="670"/>
+        <location filename="../../app/views/verification_wizard.py" line="998"/>
         <source>Clock error</source>
         <translation>时钟误差</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="590"/>
+        <location filename="../../app/views/verification_wizard.py" line="671"/>
         <source>Stream</source>
         <translation>数据流</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="595"/>
+        <location filename="../../app/views/verification_wizard.py" line="676"/>
         <source>Load points</source>
         <translation>负载点</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="598"/>
+        <location filename="../../app/views/verification_wizard.py" line="679"/>
         <source>Log</source>
         <translation>日志</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="687"/>
+        <location filename="../../app/views/verification_wizard.py" line="775"/>
         <source>Stopping…</source>
         <translation>正在停止…</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="738"/>
+        <location filename="../../app/views/verification_wizard.py" line="826"/>
         <source>%1 frames, %2 lost, %3 garbled</source>
         <translation>%1 帧，丢失 %2，错误 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="763"/>
+        <location filename="../../app/views/verification_wizard.py" line="851"/>
         <source>Reading %1 at %2: %3 %</source>
         <translation>%2 第 %1 次读数：%3 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="780"/>
+        <location filename="../../app/views/verification_wizard.py" line="875"/>
         <source>%1 s (limit ±%2 s)</source>
         <translation>%1 s（限值 ±%2 s）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="787"/>
+        <location filename="../../app/views/verification_wizard.py" line="882"/>
         <source>Rig disconnected: %1</source>
         <translation>检定装置已断开：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="791"/>
+        <location filename="../../app/views/verification_wizard.py" line="886"/>
         <source>Reconnected to %1; resuming</source>
         <translation>已重新连接 %1，继续检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="802"/>
+        <location filename="../../app/views/verification_wizard.py" line="897"/>
         <source>Skip</source>
         <translation>跳过</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="822"/>
+        <location filename="../../app/views/verification_wizard.py" line="917"/>
         <source>Finished: %1</source>
         <translation>完成：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="830"/>
+        <location filename="../../app/views/verification_wizard.py" line="925"/>
         <source>The run stopped with an error</source>
         <translation>检定因出错而中止</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="835"/>
+        <location filename="../../app/views/verification_wizard.py" line="930"/>
         <source>Stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="883"/>
+        <location filename="../../app/views/verification_wizard.py" line="978"/>
         <source>5. Result</source>
         <translation>5. 结果</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="884"/>
+        <location filename="../../app/views/verification_wizard.py" line="979"/>
         <source>Check the figures, then sign the result and issue the certificate.</source>
         <translation>核对数据后签署结果并出具检定证书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="890"/>
+        <location filename="../../app/views/verification_wizard.py" line="985"/>
         <source>Mean error (%)</source>
         <translation>平均误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="901"/>
+        <location filename="../../app/views/verification_wizard.py" line="996"/>
         <source>Standard (rig)</source>
         <translation>标准装置</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="905"/>
         <source>Next verification due</source>
-        <translation>下次检定到期</translation>
+        <translation type="vanished">下次检定到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="906"/>
+        <location filename="../../app/views/verification_wizard.py" line="1001"/>
         <source>Interruptions</source>
         <translation>中断次数</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="929"/>
+        <location filename="../../app/views/verification_wizard.py" line="1024"/>
         <source>Passphrase of your signing key</source>
         <translation>签名密钥口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="932"/>
+        <location filename="../../app/views/verification_wizard.py" line="1027"/>
         <source>Create key with this passphrase</source>
         <translation>用此口令创建密钥</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="934"/>
+        <location filename="../../app/views/verification_wizard.py" line="1029"/>
         <source>Sign and queue for upload</source>
         <translation>签名并加入上传队列</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="936"/>
+        <location filename="../../app/views/verification_wizard.py" line="1031"/>
         <source>Save certificate PDF</source>
         <translation>保存证书 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="938"/>
+        <location filename="../../app/views/verification_wizard.py" line="1033"/>
         <source>Upload now</source>
         <translation>立即上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="949"/>
+        <location filename="../../app/views/verification_wizard.py" line="1044"/>
         <source>Inspector name</source>
         <translation>检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="950"/>
+        <location filename="../../app/views/verification_wizard.py" line="1045"/>
         <source>Signing key</source>
         <translation>签名密钥</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="951"/>
+        <location filename="../../app/views/verification_wizard.py" line="1046"/>
         <source>Passphrase</source>
         <translation>口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="957"/>
+        <location filename="../../app/views/verification_wizard.py" line="1052"/>
         <source>Sign, issue and upload</source>
         <translation>签名、出证并上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="991"/>
+        <location filename="../../app/views/verification_wizard.py" line="1086"/>
         <source>No key yet at %1</source>
         <translation>%1 处尚无密钥</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1004"/>
+        <location filename="../../app/views/verification_wizard.py" line="1099"/>
         <source>Key created (%1). Have its public key registered before uploading.</source>
         <translation>密钥已创建（%1）。上传前请先登记其公钥。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1017"/>
+        <location filename="../../app/views/verification_wizard.py" line="1112"/>
         <source>Enter your inspector ID first.</source>
         <translation>请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1031"/>
+        <location filename="../../app/views/verification_wizard.py" line="1126"/>
         <source>Signed with key %1 and queued as %2.</source>
         <translation>已用密钥 %1 签名，并以 %2 加入上传队列。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1057"/>
+        <location filename="../../app/views/verification_wizard.py" line="1158"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1066"/>
+        <location filename="../../app/views/verification_wizard.py" line="1167"/>
         <source>Uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1077"/>
+        <location filename="../../app/views/verification_wizard.py" line="1178"/>
         <source>Uploaded: %1, already there: %2</source>
         <translation>已上传：%1，已存在：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1082"/>
+        <location filename="../../app/views/verification_wizard.py" line="1183"/>
         <source>Kept %1: %2</source>
         <translation>%1 保留在队列中：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1085"/>
+        <location filename="../../app/views/verification_wizard.py" line="1186"/>
         <source>Platform unreachable, entries stay queued: %1</source>
         <translation>无法连接平台，条目仍在队列中：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1123"/>
+        <location filename="../../app/views/verification_wizard.py" line="1235"/>
         <source>All items conform</source>
         <translation>全部符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1156"/>
+        <location filename="../../app/views/verification_wizard.py" line="1268"/>
         <source>Pile verification</source>
         <translation>充电桩检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="899"/>
+        <location filename="../../app/views/verification_wizard.py" line="994"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="948"/>
+        <location filename="../../app/views/verification_wizard.py" line="1043"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="216"/>
+        <location filename="../../app/views/verification_wizard.py" line="228"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="219"/>
+        <location filename="../../app/views/verification_wizard.py" line="231"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="423"/>
+        <location filename="../../app/views/verification_wizard.py" line="468"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="217"/>
+        <location filename="../../app/views/verification_wizard.py" line="229"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="554"/>
+        <location filename="../../app/views/verification_wizard.py" line="635"/>
         <source>Power (kW)</source>
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="498"/>
+        <location filename="../../app/views/verification_wizard.py" line="579"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="235"/>
+        <location filename="../../app/views/verification_wizard.py" line="248"/>
         <source>Pile ID</source>
         <translation>充电桩编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="99"/>
         <source>Connect the rig: voltage and current leads to the meter, pulse lead to the meter's pulse output, RS-485 to the meter port. Start energising?</source>
-        <translation>连接检定装置：电压、电流测试线接电能表，脉冲线接电能表脉冲输出，RS-485 接电能表通信口。是否开始通电？</translation>
+        <translation type="vanished">连接检定装置：电压、电流测试线接电能表，脉冲线接电能表脉冲输出，RS-485 接电能表通信口。是否开始通电？</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="103"/>
+        <source>Connect the rig to the gun under test: voltage and current leads to its meter, pulse lead to the meter's pulse output, RS-485 to the meter port. Start energising?</source>
+        <translation>请将检定装置接到被检充电枪：电压、电流线接其电能表，脉冲线接电能表脉冲输出，RS-485 接电能表通信口。开始加电？</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="151"/>
+        <source>Verification conditions not met: no error test, no notice</source>
+        <translation>不满足检定条件：不进行误差测试，不出具通知书</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="155"/>
+        <source>Ambient temperature or humidity outside the conditions</source>
+        <translation>环境温度或湿度不满足检定条件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="223"/>
+        <source>A pile with several guns is verified gun by gun</source>
+        <translation>多枪充电桩逐枪检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="236"/>
+        <source>Guns</source>
+        <translation>充电枪数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="250"/>
+        <source>Gun</source>
+        <translation>充电枪</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="284"/>
+        <source>(Imin not marked: Imax/10)</source>
+        <translation>（未标注 Imin：按 Imax/10）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="346"/>
+        <source>Number of the seal applied after verification</source>
+        <translation>检定后加封的封印编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="347"/>
+        <source>Verification conditions</source>
+        <translation>检定条件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="349"/>
+        <source>Ambient temperature</source>
+        <translation>环境温度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="350"/>
+        <source>Relative humidity</source>
+        <translation>相对湿度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="351"/>
+        <source>Seal number</source>
+        <translation>封印编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="380"/>
+        <source>Reference standard and environment (conditions)</source>
+        <translation>计量标准器及环境（检定条件）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="471"/>
+        <source>Register the rig's certificate (only if the rig does not report it)</source>
+        <translation>登记检定装置证书（仅当装置不能报告时）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="480"/>
+        <source>DC (JJG 1192-2023)</source>
+        <translation>直流（JJG 1192-2023）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="480"/>
+        <source>AC (JJG 1193-2023)</source>
+        <translation>交流（JJG 1193-2023）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="481"/>
+        <source>AC and DC</source>
+        <translation>交直流</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="486"/>
+        <source>Certificate number</source>
+        <translation>证书编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="487"/>
+        <source>Valid until</source>
+        <translation>有效期至</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="488"/>
+        <source>Verified as</source>
+        <translation>检定类别</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="489"/>
+        <source>Class or uncertainty</source>
+        <translation>准确度等级或不确定度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="490"/>
+        <source>Rig serial number</source>
+        <translation>装置出厂编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="869"/>
+        <source>%1 s (not judged: no time-of-use billing)</source>
+        <translation>%1 s（无分时计费功能，不判定）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1000"/>
+        <source>Certificate valid until</source>
+        <translation>证书有效期至</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1152"/>
+        <source>Verification conditions not met: no certificate or notice is issued.</source>
+        <translation>不满足检定条件：不出具检定证书或检定结果通知书。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1198"/>
+        <source>Verification conditions not met</source>
+        <translation>不满足检定条件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1225"/>
+        <source>certificate %1, valid until %2</source>
+        <translation>证书 %1，有效期至 %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1230"/>
+        <source>gun %1</source>
+        <translation>%1 号枪</translation>
     </message>
 </context>
 <context>
