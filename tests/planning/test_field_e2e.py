@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import shutil
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ from app.models.users import (
 from app.models.verification import (
     AutoPrompt,
     PileSpec,
+    SiteConditions,
     VerificationProcedure,
     plan_verification,
     record_body,
@@ -85,8 +87,9 @@ def verify_on_rig(pile_id: str, journal: Path) -> object:
         try:
             spec = PileSpec(pile_id=pile_id, meter_id="M" + pile_id, meter_address=METER_ADDRESS)
             procedure = VerificationProcedure(
-                rig, plan_verification(spec), journal, prompt=AutoPrompt()
-            )
+                rig, plan_verification(spec), journal, prompt=AutoPrompt(),
+                site=SiteConditions(Decimal(20), Decimal(50)),  # a verification condition
+            )  # fmt: skip
             return procedure.run()
         finally:
             rig.close()
