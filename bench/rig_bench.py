@@ -30,6 +30,7 @@ import os
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -40,7 +41,13 @@ from PySide6.QtWidgets import QApplication
 
 from app.application import load_fonts
 from app.devices.simulator import RigSimulator, SimConfig
-from app.models.verification import CHECKLIST, PileSpec, VerificationConfig, plan_verification
+from app.models.verification import (
+    CHECKLIST,
+    PileSpec,
+    SiteConditions,
+    VerificationConfig,
+    plan_verification,
+)
 from app.verification_worker import PromptRequest
 from app.views.verification_wizard import RunPage
 
@@ -68,7 +75,8 @@ def run_once(speed: float, stream_hz: int) -> dict[str, float | int | str]:
     page.run_ended.connect(loop.quit)
     with tempfile.TemporaryDirectory() as tmp:
         checklist = {item.key: True for item in CHECKLIST}
-        page.start(plan, path, Path(tmp) / "journal.jsonl", checklist)
+        site = SiteConditions(Decimal(20), Decimal(50), "BENCH")  # a verification condition
+        page.start(plan, path, Path(tmp) / "journal.jsonl", checklist, site=site)
         worker = page.worker
         assert worker is not None
 
