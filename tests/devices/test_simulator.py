@@ -268,3 +268,49 @@ def test_rig_clock_runs_at_simulated_speed(rig: Rig) -> None:
     start = rig.rig_time_ms()
     wait_for(lambda: rig.rig_time_ms() >= start + 60_000, what="one simulated minute")
     assert time.monotonic() - start_real < 60 / 200 * 10  # well under real time
+
+
+# ---------------------------------------------------------------- pulse-gated readings
+
+
+@pytest.mark.parametrize("speed", [50, 5000])
+def test_gated_window_has_no_pulse_fraction_bias(speed: float) -> None:
+    """Noise off: a gated window reads the true error to a few ppm at any speed-up, while a
+    window latched at an arbitrary instant (ENER:WIND?) carries the lost pulse fraction."""
+    config = SimConfig(true_error_pct=1.06, noise_pct=0.0, rig_noise_pct=0.0, pulse_tick_ms=0.0,
+                       speed=speed, seed=1, constant=1000)  # fmt: skip
+    with RigSimulator(config) as sim:
+        rig = Rig.from_path(sim.path or "", timeout=0.5)
+        try:
+            rig.connect()
+            start_load(rig, 750, 16)  # 12 kW: 3.3 pulses per simulated second
+            rig.set_meter_constant(1000)
+            rig.clear_energy()
+            rig.arm_gate(100)
+            wait_for(lambda: rig.gate().state.value == "DONE", 30, "gate closed")
+            gate = rig.gate()
+            ungated = rig.window()
+        finally:
+            rig.close()
+    assert gate.complete and gate.pulses == 100
+    error = gate.error_percent(1000)
+    assert error is not None and abs(error - Decimal("1.06")) < Decimal("0.00002")
+    assert 29_000 < gate.t_ms < 31_000  # 100 Wh at 12 kW × 1.0106
+    # the latched window counted whole pulses of an energy that kept flowing: biased low
+    latched = ungated.error_percent(1000)
+    assert latched is not None and latched < Decimal("1.06")
+
+
+def test_gate_ends_short_when_the_output_drops(sim: RigSimulator, rig: Rig) -> None:
+    start_load(rig, 750, 16)
+    rig.arm_gate(1_000_000)
+    wait_for(lambda: rig.gate().pulses > 0, 10, "gate running")
+    rig.set_output(False)
+    gate = rig.gate()
+    assert gate.state.value == "ABRT" and not gate.complete
+    assert gate.error_percent(CONSTANT) is None  # never judged
+    rig.clear_energy()
+    assert rig.gate().state.value == "IDLE"
+    with pytest.raises(RigError) as excinfo:
+        rig.write("ENER:GATE 0")
+    assert excinfo.value.code == -222
