@@ -64,3 +64,32 @@ def test_next_due_date() -> None:
     assert m.next_due_date(dt.date(2028, 2, 29), 5) == dt.date(2033, 2, 27)
     with pytest.raises(ValueError, match="5–8"):
         m.next_due_date(dt.date(2026, 1, 1), 9)
+
+
+def test_certificate_validity_is_the_verification_cycle_not_the_rotation() -> None:
+    assert m.certificate_valid_until(dt.date(2026, 11, 25)) == dt.date(2029, 11, 24)
+    assert m.certificate_valid_until(dt.date(2028, 2, 29), 1) == dt.date(2029, 2, 27)
+    with pytest.raises(ValueError, match="1–3"):
+        m.certificate_valid_until(dt.date(2026, 1, 1), 6)  # the rotation is planning's
+
+
+def test_rounding_step_and_derived_imin() -> None:
+    assert m.rounding_step(m.class_limit_percent("1")) == Decimal("0.1")
+    assert m.rounding_step(m.class_limit_percent("2")) == Decimal("0.2")
+    # class 2: 2.04 → 2.0 (pass), 2.12 → 2.2 (fail), 2.10 → 2.0 (half to even: 10.5 → 10)
+    step = Decimal("0.2")
+    assert m.round_to_step(Decimal("2.04"), step) == Decimal("2.0")
+    assert m.round_to_step(Decimal("2.12"), step) == Decimal("2.2")
+    assert m.round_to_step(Decimal("2.10"), step) == Decimal("2.0")
+    assert m.derived_imin(Decimal(160)) == 16
+    assert m.derived_imin(Decimal(32)) == Decimal("3.2")
+
+
+def test_pulses_per_reading() -> None:
+    # 120 kW at 1000 imp/kWh: 33.3 pulses/s; 60 s → 2000 pulses
+    assert m.pulses_per_reading(Decimal(120_000), 1000) == 2000
+    # 700 W: 0.19 pulses/s → 12 in 60 s, raised to the 20-pulse floor
+    assert m.pulses_per_reading(Decimal(700), 1000) == 20
+    assert m.pulses_per_reading(Decimal(12_000), 1000, min_s=30) == 100
+    with pytest.raises(ValueError):
+        m.pulses_per_reading(Decimal(0), 1000)
