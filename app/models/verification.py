@@ -229,6 +229,9 @@ class PileSpec:
     maker: str = ""
     unit_price_yuan: Decimal | None = None
     connectors: int = 1  # guns (充电枪), each with its own meter, verified one by one
+    #: (meter ID, DL/T 645 address) per gun, gun 1 first; empty: every gun uses
+    #: ``meter_id`` / ``meter_address`` (a single-gun pile, or a registry without them).
+    gun_meters: tuple[tuple[str, str], ...] = ()
     time_of_use: bool = True  # 分时计费: only then is the clock item judged
     serial_no: str = ""
 
@@ -240,6 +243,16 @@ class PileSpec:
             raise ValueError("meter constant must be positive (imp/kWh)")
         if self.connectors < 1:
             raise ValueError("a pile has at least one gun (connector)")
+        if self.gun_meters and len(self.gun_meters) != self.connectors:
+            raise ValueError(
+                f"pile {self.pile_id}: {self.connectors} gun(s) but {len(self.gun_meters)} meter(s)"
+            )
+
+    def meter_of(self, connector: int) -> tuple[str, str]:
+        """(meter ID, DL/T 645 address) of gun ``connector`` (1-based)."""
+        if self.gun_meters:
+            return self.gun_meters[connector - 1]
+        return self.meter_id, self.meter_address
 
     @property
     def imax_derived(self) -> bool:
@@ -449,7 +462,7 @@ class VerificationPlan:
         """Identifies pile + plan so a journal is never resumed under another plan."""
         data = {
             "pile": self.pile.pile_id,
-            "meter": self.pile.meter_id,
+            "meter": self.pile.meter_of(self.config.connector)[0],
             "kind": self.config.kind,
             "n": self.config.readings_per_point,
             "points": [
@@ -1089,7 +1102,8 @@ class VerificationProcedure:
         self._record({"e": "register", "when": when, "kwh": str(kwh)})
 
     def _meter(self) -> Dlt645Meter:
-        return Dlt645Meter(self.rig.meter_link(), self.plan.pile.meter_address)
+        address = self.plan.pile.meter_of(self.plan.config.connector)[1]
+        return Dlt645Meter(self.rig.meter_link(), address)
 
     def _points(self) -> None:
         n = self.plan.config.readings_per_point
@@ -1504,7 +1518,7 @@ def record_body(
         **extra,
         "verification_id": verification_id(result),
         "pile_id": pile.pile_id,
-        "meter_id": pile.meter_id,
+        "meter_id": pile.meter_of(result.connector)[0],
         "inspector_id": inspector_id,
         "at_ms": result.finished_ms,
         "kind": result.plan.config.kind,

@@ -402,7 +402,14 @@ def _draw(
             "充电枪数",
             f"{pile.connectors}（本次检定：{'、'.join(str(r.connector) for r in results)} 号枪）",
         ),
-        ("电能表编号（通信地址）", f"{pile.meter_id}（{pile.meter_address}）"),
+        (
+            "电能表编号（通信地址）",
+            "；".join(
+                (f"{r.connector} 号枪 " if pile.connectors > 1 else "")
+                + "{}（{}）".format(*pile.meter_of(r.connector))
+                for r in results
+            ),
+        ),
         ("准确度等级 / 仪表常数", f"{pile.accuracy_class} 级 / {pile.meter_constant} imp/kWh"),
         ("最大电流 / 最小电流", currents),
         ("检定依据", REGULATION_ZH[pile.kind]),

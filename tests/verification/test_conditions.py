@@ -115,7 +115,9 @@ class MovingLeads(AutoPrompt):
 
 
 def test_two_gun_pile_is_verified_gun_by_gun(sim_factory, rig_factory, tmp_path) -> None:
-    pile = make_pile(connectors=2)
+    pile = make_pile(
+        connectors=2, gun_meters=(("M000123-1", "000012345678"), ("M000123-2", "AAAAAAAAAAAA"))
+    )
     sim = sim_factory(connector_errors=(0.3, 1.4))
     results = []
     for gun in (1, 2):
@@ -128,7 +130,11 @@ def test_two_gun_pile_is_verified_gun_by_gun(sim_factory, rig_factory, tmp_path)
     assert one.passed and not two.passed
     assert all(Decimal("0.2") < p.mean_error_percent < Decimal("0.4") for p in one.points)
     assert all(Decimal("1.3") < p.mean_error_percent < Decimal("1.5") for p in two.points)
-    assert record_body(two, inspector_id="I")["connector"] == 2
+    body = record_body(two, inspector_id="I")
+    assert body["connector"] == 2 and body["meter_id"] == "M000123-2"  # each gun its meter
+    assert record_body(one, inspector_id="I")["meter_id"] == "M000123-1"
+    with pytest.raises(ValueError, match="2 gun"):
+        make_pile(connectors=2, gun_meters=(("M1", "000012345678"),))
     # journals are per gun: a gun-1 journal is never resumed for gun 2
     assert one.plan.fingerprint() != two.plan.fingerprint()
     with pytest.raises(ValueError, match="2 gun"):
