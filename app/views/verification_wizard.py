@@ -177,9 +177,9 @@ def reason_lines(result: VerificationResult) -> list[str]:
         )
     if result.payment is not None and not result.payment.passed:
         lines.append(
-            tr("Payment amount error %1 yuan exceeds ±0.01 yuan").replace(
-                "%1", f"{result.payment.error_yuan:+.2f}"
-            )
+            tr(
+                "Optional check (JJG 1149-2018): payment amount error %1 yuan exceeds ±0.01 yuan"
+            ).replace("%1", f"{result.payment.error_yuan:+.2f}")
         )
     return lines
 

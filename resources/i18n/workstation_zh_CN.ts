@@ -1779,9 +1779,8 @@
         <translation>时钟误差 %1 s 超出 ±%2 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="180"/>
         <source>Payment amount error %1 yuan exceeds ±0.01 yuan</source>
-        <translation>付费金额误差 %1 元，超出 ±0.01 元</translation>
+        <translation type="vanished">付费金额误差 %1 元，超出 ±0.01 元</translation>
     </message>
     <message>
         <location filename="../../app/views/verification_wizard.py" line="204"/>
@@ -2450,6 +2449,11 @@
         <location filename="../../app/views/verification_wizard.py" line="1230"/>
         <source>gun %1</source>
         <translation>%1 号枪</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="181"/>
+        <source>Optional check (JJG 1149-2018): payment amount error %1 yuan exceeds ±0.01 yuan</source>
+        <translation>可选核查（JJG 1149-2018）：付费金额误差 %1 元，超过 ±0.01 元</translation>
     </message>
 </context>
 <context>
