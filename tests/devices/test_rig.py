@@ -325,3 +325,44 @@ def test_fuzz_stream_garbling_detected(frame: MeasurementFrame, data: st.DataObj
 def test_fuzz_stream_parser_only_raises_frame_error(line: bytes | str) -> None:
     with contextlib.suppress(FrameError):
         MeasurementFrame.parse(line)
+
+
+# ---------------------------------------------------------------- protocol 1.3: gate, CAL:INFO?
+
+
+def test_gated_reading_and_calibration_exact_bytes() -> None:
+    from app.devices.rig import Calibration, GatedWindow, GateState
+
+    rig, port = connected(
+        [
+            (c("ENER:GATE 200;:SYST:ERR?"), OK),
+            (c("ENER:GATE?"), c("RUN,200,30,9177,30.588929")),
+            (c("ENER:GATE?"), c("DONE,200,200,59761,199.196882")),
+            (c("CAL:INFO?"), c("DC,0.05,ZJJL2026-DNJ-0417,2027-09-14,ZJIM")),
+            (c("CAL:INFO?"), b"|FFFF\n"),  # older firmware: empty line, then the queued error
+            (c("SYST:ERR?"), c('-113,"Undefined header"')),
+        ]
+    )
+    rig.arm_gate(200)
+    running = rig.gate()
+    assert running.state is GateState.RUNNING and not running.complete
+    assert running.error_percent(1000) is None  # not judged before the closing edge
+    done = rig.gate()
+    assert done == GatedWindow(GateState.DONE, 200, 200, 59761, Decimal("199.196882"))
+    error = done.error_percent(1000)
+    assert error is not None and error.quantize(Decimal("0.0001")) == Decimal("0.4032")
+    assert rig.calibration() == Calibration("DC", "0.05", "ZJJL2026-DNJ-0417", "2027-09-14", "ZJIM")
+    assert rig.calibration() is None
+    port.assert_done()
+    with pytest.raises(ValueError):
+        rig.arm_gate(0)
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.text(max_size=80))
+def test_fuzz_gate_and_calibration_parsers_only_raise_garbled(line: str) -> None:
+    from app.devices.rig import Calibration, _gate
+
+    for parse in (_gate, Calibration.parse):
+        with contextlib.suppress(GarbledFrame):
+            parse(line)
