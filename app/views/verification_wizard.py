@@ -1032,6 +1032,9 @@ class ResultPage(QWizardPage):
         self.certificate_button.clicked.connect(self.save_certificate)
         self.upload_button = QPushButton(tr("Upload now"))
         self.upload_button.clicked.connect(self.upload)
+        self.next_gun_button = QPushButton(tr("Verify the next gun"))
+        self.next_gun_button.clicked.connect(lambda: self._wiz().next_gun())
+        self.next_gun_button.hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -1046,7 +1049,7 @@ class ResultPage(QWizardPage):
         form.addRow(tr("Passphrase"), self.passphrase)
         buttons = QHBoxLayout()
         for button in (self.create_key_button, self.sign_button, self.certificate_button,
-                       self.upload_button):  # fmt: skip
+                       self.upload_button, self.next_gun_button):  # fmt: skip
             buttons.addWidget(button)
         buttons.addStretch(1)
         sign_box = QGroupBox(tr("Sign, issue and upload"))
@@ -1077,6 +1080,11 @@ class ResultPage(QWizardPage):
         self.inspector_name.setText(wizard.inspector_name)
         self._update_key_label()
         self.upload_button.setEnabled(bool(wizard.outbox.platform_url))
+        if wizard.result is not None and wizard.result is not self.result:
+            self.record = None  # a new run (the next gun): nothing signed or printed yet
+            self.certificate_path = None
+            self.status.setText("")
+            self._update_key_label()
         if wizard.result is not None:
             self.show_result(wizard.result)
 
@@ -1144,9 +1152,11 @@ class ResultPage(QWizardPage):
             record_digest=record.leaf_digest.hex() if record else "",
         )
         path = wizard.certificate_dir / f"{info.certificate_no}.pdf"
+        # Every gun of this pile verified in this session goes on one document.
+        results = wizard.pile_results(self.result)
         try:
             # Not countersigned here (the 核验员 and 批准人 sign in the workstation): a draft.
-            self.certificate_path = write_certificate(self.result, path, info)
+            self.certificate_path = write_certificate(results, path, info)
         except CertificateRefused:
             self.status.setText(
                 tr("Verification conditions not met: no certificate or notice is issued.")
@@ -1192,6 +1202,7 @@ class ResultPage(QWizardPage):
     def show_result(self, result: VerificationResult) -> None:
         self.result = result
         pile = result.plan.pile
+        self.next_gun_button.setVisible(result.connector < pile.connectors)
         self.verdict.setText(
             verdict_label(result.passed)
             if result.conditions_met
@@ -1289,10 +1300,30 @@ class VerificationWizard(QWizard):
         ):  # fmt: skip
             self.setPage(page_id, page)
         self._journal: Path | None = None
+        #: Finished runs of this session by (pile, gun): a multi-gun pile's document.
+        self.gun_results: dict[tuple[str, int], VerificationResult] = {}
 
     @property
     def result(self) -> VerificationResult | None:
         return self.run_page.result
+
+    def pile_results(self, result: VerificationResult) -> list[VerificationResult]:
+        """``result`` and this session's results of the pile's other guns, by gun."""
+        pile_id = result.plan.pile.pile_id
+        done = {gun: r for (pid, gun), r in self.gun_results.items() if pid == pile_id}
+        done[result.connector] = result
+        return [done[gun] for gun in sorted(done)]
+
+    def next_gun(self) -> None:
+        """Keep this gun's result and start again on the same pile's next gun."""
+        result = self.result
+        if result is None:
+            return
+        pile = result.plan.pile
+        self.gun_results[(pile.pile_id, result.connector)] = result
+        self.restart()
+        self.pile_page.pile_id.setText(pile.pile_id)
+        self.pile_page.connector.setValue(min(result.connector + 1, pile.connectors))
 
     def make_plan(self) -> VerificationPlan:
         pile = self.pile_page.pile

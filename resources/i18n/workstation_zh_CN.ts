@@ -2187,77 +2187,77 @@
         <translation>立即上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1044"/>
+        <location filename="../../app/views/verification_wizard.py" line="1047"/>
         <source>Inspector name</source>
         <translation>检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1045"/>
+        <location filename="../../app/views/verification_wizard.py" line="1048"/>
         <source>Signing key</source>
         <translation>签名密钥</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1046"/>
+        <location filename="../../app/views/verification_wizard.py" line="1049"/>
         <source>Passphrase</source>
         <translation>口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1052"/>
+        <location filename="../../app/views/verification_wizard.py" line="1055"/>
         <source>Sign, issue and upload</source>
         <translation>签名、出证并上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1086"/>
+        <location filename="../../app/views/verification_wizard.py" line="1094"/>
         <source>No key yet at %1</source>
         <translation>%1 处尚无密钥</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1099"/>
+        <location filename="../../app/views/verification_wizard.py" line="1107"/>
         <source>Key created (%1). Have its public key registered before uploading.</source>
         <translation>密钥已创建（%1）。上传前请先登记其公钥。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1112"/>
+        <location filename="../../app/views/verification_wizard.py" line="1120"/>
         <source>Enter your inspector ID first.</source>
         <translation>请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1126"/>
+        <location filename="../../app/views/verification_wizard.py" line="1134"/>
         <source>Signed with key %1 and queued as %2.</source>
         <translation>已用密钥 %1 签名，并以 %2 加入上传队列。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1158"/>
+        <location filename="../../app/views/verification_wizard.py" line="1168"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1167"/>
+        <location filename="../../app/views/verification_wizard.py" line="1177"/>
         <source>Uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1178"/>
+        <location filename="../../app/views/verification_wizard.py" line="1188"/>
         <source>Uploaded: %1, already there: %2</source>
         <translation>已上传：%1，已存在：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1183"/>
+        <location filename="../../app/views/verification_wizard.py" line="1193"/>
         <source>Kept %1: %2</source>
         <translation>%1 保留在队列中：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1186"/>
+        <location filename="../../app/views/verification_wizard.py" line="1196"/>
         <source>Platform unreachable, entries stay queued: %1</source>
         <translation>无法连接平台，条目仍在队列中：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1235"/>
+        <location filename="../../app/views/verification_wizard.py" line="1246"/>
         <source>All items conform</source>
         <translation>全部符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1268"/>
+        <location filename="../../app/views/verification_wizard.py" line="1279"/>
         <source>Pile verification</source>
         <translation>充电桩检定</translation>
     </message>
@@ -2267,7 +2267,7 @@
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1043"/>
+        <location filename="../../app/views/verification_wizard.py" line="1046"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
@@ -2431,22 +2431,22 @@
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1152"/>
+        <location filename="../../app/views/verification_wizard.py" line="1162"/>
         <source>Verification conditions not met: no certificate or notice is issued.</source>
         <translation>不满足检定条件：不出具检定证书或检定结果通知书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1198"/>
+        <location filename="../../app/views/verification_wizard.py" line="1209"/>
         <source>Verification conditions not met</source>
         <translation>不满足检定条件</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1225"/>
+        <location filename="../../app/views/verification_wizard.py" line="1236"/>
         <source>certificate %1, valid until %2</source>
         <translation>证书 %1，有效期至 %2</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1230"/>
+        <location filename="../../app/views/verification_wizard.py" line="1241"/>
         <source>gun %1</source>
         <translation>%1 号枪</translation>
     </message>
@@ -2454,6 +2454,11 @@
         <location filename="../../app/views/verification_wizard.py" line="181"/>
         <source>Optional check (JJG 1149-2018): payment amount error %1 yuan exceeds ±0.01 yuan</source>
         <translation>可选核查（JJG 1149-2018）：付费金额误差 %1 元，超过 ±0.01 元</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="1035"/>
+        <source>Verify the next gun</source>
+        <translation>检定下一把充电枪</translation>
     </message>
 </context>
 <context>

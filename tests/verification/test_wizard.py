@@ -212,3 +212,39 @@ def test_gun_and_site_reach_the_run_and_low_insulation_gets_no_document(
     assert wizard.result_page.verdict.text() == "Verification conditions not met"
     assert wizard.result_page.save_certificate() is None
     assert "no certificate" in wizard.result_page.status.text()
+
+
+def test_two_gun_pile_gun_by_gun_on_one_document(qtbot, sim_factory, wizard_factory) -> None:
+    from tests.verification.test_certificate import pdf_text
+
+    sim = sim_factory(connector_errors=(0.3, 1.4))
+    wizard = wizard_factory(sim)
+    qtbot.keyClicks(wizard.pile_page.pile_id, "HZ-P000125")
+    for gun in (1, 2):
+        assert wizard.pile_page.connector.value() == gun
+        wizard.next()
+        wizard.precheck_page.set_all(True)
+        wizard.next()
+        qtbot.waitUntil(lambda: wizard.connect_page.path() == sim.path, timeout=5000)
+        wizard.next()
+        run = wizard.run_page
+        qtbot.waitUntil(run.prompt_frame.isVisible, timeout=10_000)
+        sim.select_connector(gun)  # the inspector moves the leads to this gun
+        qtbot.mouseClick(run.prompt_yes, Qt.MouseButton.LeftButton)
+        with qtbot.waitSignal(run.run_ended, timeout=30_000):
+            pass
+        assert run.result is not None and run.result.connector == gun, run.error
+        wizard.next()
+        page = wizard.result_page
+        assert page.next_gun_button.isVisible() == (gun == 1)
+        if gun == 1:
+            assert run.result.passed
+            qtbot.mouseClick(page.next_gun_button, Qt.MouseButton.LeftButton)
+            assert wizard.currentId() == VerificationWizard.PILE
+    assert not wizard.result_page.result.passed  # gun 2 at +1.4 %
+    path = wizard.result_page.save_certificate()
+    assert path is not None
+    flat = "".join(pdf_text(path).split())
+    assert "检定结果通知书" in flat  # one gun failed: a notice for the pile
+    assert "检定结果（充电枪1）" in flat and "检定结果（充电枪2）" in flat
+    assert "2号枪：" in flat
