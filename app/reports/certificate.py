@@ -359,7 +359,10 @@ def _draw(
     t = lambda zh: _t(info, zh)  # noqa: E731
     finished = dt.datetime.fromtimestamp(max(r.finished_ms for r in results) / 1000, CST)
     passed = all(r.passed for r in results)
-    number = info.certificate_no or certificate_number(first)
+    # A notice takes its number from a failed gun's run (…TZ…), a certificate from the first.
+    number = info.certificate_no or certificate_number(
+        next((r for r in results if not r.passed), first)
+    )
     red = QColor("#b3261e")
     green = QColor("#1b7f3b")
     en = info.lang == "en"

@@ -145,6 +145,7 @@ def test_two_guns_on_one_notice(qapp, tmp_path, passed_result, failed_result) ->
     assert "检定结果通知书" in flat
     assert flat.index("检定结果（充电枪1）") < flat.index("检定结果（充电枪2）")
     assert "2号枪：" in flat and "1号枪：" not in flat  # only gun 2 failed
+    assert "通知书编号：HZJLTZ" in flat  # a notice's number, though gun 1 passed
     with pytest.raises(CertificateRefused, match="twice"):
         write_certificate([gun(passed_result, 1), gun(passed_result, 1)], tmp_path / "h.pdf")
 
