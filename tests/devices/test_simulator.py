@@ -129,7 +129,9 @@ def test_garbled_lines_detected_and_queries_survive(sim: RigSimulator) -> None:
     sim.set_faults(garble_rate=0.25)
     with rig.start_stream(50) as stream:
         wait_for(lambda: stream.read() is not None and stream.garbled >= 3, what="garbling")
-    assert stream.dropped >= stream.garbled
+    # Every garbled frame is a gap in seq, except a garbled FIRST frame: with no good frame
+    # before it there is no gap to see (seen once in a full run under load).
+    assert stream.dropped >= stream.garbled - 1
     for _ in range(5):
         assert rig.pulse_count() >= 0
     assert rig.meter_constant() == CONSTANT
