@@ -224,43 +224,48 @@ def take_up(conn: Connection, entry: bytes, *, entry_index: int | None = None) -
     return StoredResult(leaf, record, entry_index)
 
 
-def pull_from_log(conn: Connection, client: Any) -> int:
+def pull_from_log(store: st.Store, client: Any) -> int:
     """Takes up every synced result not stored yet, fetched from the log; returns how many.
 
     ``client`` is a :class:`ledger.client.LogClient` for the synced platform. Entries are
     checked against the newest checkpoint this store accepted, so the platform cannot
     substitute another entry; entries newer than that checkpoint wait for the next sync.
+    The network reads happen outside the write transaction (the sync keeps writing).
     """
     from ledger.bundle import BundleError, LogEvidence
 
-    note = conn.execute(
-        select(st.checkpoints.c.note)
-        .where(st.checkpoints.c.origin == client.origin)
-        .order_by(st.checkpoints.c.size.desc(), st.checkpoints.c.id.desc())
-        .limit(1)
-    ).scalar()
-    if note is None:
-        raise SignOffError("no checkpoint of this log is accepted yet: sync first")
-    evidence = LogEvidence(client, bytes(note))
-    have = select(result_records.c.entry_index).where(result_records.c.entry_index.is_not(None))
-    wanted = [
-        int(i)
-        for i in conn.execute(
-            select(st.verifications.c.entry_index)
-            .where(
-                st.verifications.c.entry_index.not_in(have),
-                st.verifications.c.entry_index < evidence.checkpoint.size,
-            )
-            .order_by(st.verifications.c.entry_index)
-        ).scalars()
-    ]
+    with store.engine.connect() as conn:
+        note = conn.execute(
+            select(st.checkpoints.c.note)
+            .where(st.checkpoints.c.origin == client.origin)
+            .order_by(st.checkpoints.c.size.desc(), st.checkpoints.c.id.desc())
+            .limit(1)
+        ).scalar()
+        if note is None:
+            raise SignOffError("no checkpoint of this log is accepted yet: sync first")
+        evidence = LogEvidence(client, bytes(note))
+        have = select(result_records.c.entry_index).where(result_records.c.entry_index.is_not(None))
+        wanted = [
+            int(i)
+            for i in conn.execute(
+                select(st.verifications.c.entry_index)
+                .where(
+                    st.verifications.c.entry_index.not_in(have),
+                    st.verifications.c.entry_index < evidence.checkpoint.size,
+                )
+                .order_by(st.verifications.c.entry_index)
+            ).scalars()
+        ]
+    fetched: list[tuple[int, bytes]] = []
     for index in wanted:
         try:
-            entry = evidence.entry(index)
+            fetched.append((index, evidence.entry(index)))
         except BundleError as exc:
             raise SignOffError(f"result entry {index} cannot be fetched safely: {exc}") from exc
-        take_up(conn, entry, entry_index=index)
-    return len(wanted)
+    with store.transaction() as conn:
+        for index, entry in fetched:
+            take_up(conn, entry, entry_index=index)
+    return len(fetched)
 
 
 def _stored(conn: Connection, ref: str) -> StoredResult:
