@@ -331,3 +331,50 @@ def test_only_a_checked_and_approved_result_prints_final(
             .all()
         )
     assert users == ["wang"]
+
+
+# ---- where the office gets the signed record: the log, on a real loopback platform -------
+
+
+def test_results_are_taken_up_from_the_real_platforms_log(tmp_path: Path) -> None:
+    from app.models.users import create_first_administrator, public_key_of
+    from ledger.client import LogClient
+    from tests.planning.conftest import PlanWorld
+    from tests.planning.test_field_e2e import sync
+    from tests.world import PlatformProcess, ndjson, post
+
+    world = PlanWorld()
+    office = st.Store.open(f"sqlite:///{tmp_path / 'office.sqlite'}")
+    with office.transaction() as conn:
+        admin = create_first_administrator(conn, "admin", "管理员", PASSWORD)
+        create_user(conn, admin, "li", "李检定", "inspector", PASSWORD, inspector_id=INSPECTOR_ID)
+        create_user(conn, admin, "qian", "钱核验", "checker", PASSWORD)
+        inspector_key = public_key_of(conn, "li")
+    with office.transaction() as conn:
+        inspector, checker = sign_in(conn, "li", PASSWORD), sign_in(conn, "qian", PASSWORD)
+    entries = [*world.registry(), world.inspector(inspector_key)]
+    entries.append(sign_verification(inspector, body("P3")))  # uploaded from the laptop
+    platform = PlatformProcess(tmp_path / "platform")
+    try:
+        status, answer = post(platform.url, ndjson(entries))
+        assert status == 200, answer
+        sync(office, platform.url, platform.vkey(), len(entries))
+        client = LogClient(platform.url, platform.vkey())
+        try:
+            with office.engine.connect() as conn:
+                assert so.awaiting(conn) == []  # synced, but no signed bytes kept yet
+            assert so.pull_from_log(office, client) == 1
+            assert so.pull_from_log(office, client) == 0  # idempotent
+        finally:
+            client.close()
+        with office.engine.connect() as conn:
+            (row,) = so.awaiting(conn)
+            stored = conn.execute(select(result_records)).mappings().one()
+        assert row.verification_id == body("P3")["verification_id"] and row.stage == "check"
+        assert stored["entry_index"] == len(entries) - 1
+        assert bytes(stored["entry"]) == entries[-1].to_bytes()  # byte for byte as logged
+        with office.transaction() as conn:
+            assert so.check(conn, checker, row.verification_id).checker is not None
+    finally:
+        platform.stop()
+        office.close()

@@ -161,3 +161,27 @@ def test_dialog_shows_the_models_refusal_translated(
     qtbot.waitUntil(lambda: "无权" in dialog.status.text(), timeout=5000)
     with office.store.engine.connect() as conn:
         assert so.signoff_of(conn, stored.leaf_hash).checker is None
+
+
+def test_main_window_menu_opens_the_dialog_for_the_signed_in_user(
+    office: Office, qtbot: QtBot, tmp_path: Path
+) -> None:
+    from PySide6.QtGui import QAction
+
+    from app.main_window import MainWindow
+
+    language("en")
+    put_result(office, "P1")
+    window = MainWindow(office.store.url, session=office.checker)
+    qtbot.addWidget(window)
+    try:
+        actions = [a for a in window.findChildren(QAction) if a.text().startswith("Countersign")]
+        assert len(actions) == 1
+        actions[0].trigger()
+        dialogs = window.findChildren(CountersignDialog)
+        assert len(dialogs) == 1 and dialogs[0].can_check and not dialogs[0].can_approve
+        qtbot.waitUntil(lambda: len(dialogs[0].rows) == 1, timeout=5000)
+        assert not dialogs[0].fetch_button.isEnabled()  # no platform configured
+        dialogs[0].close()
+    finally:
+        window.shutdown()
