@@ -329,7 +329,7 @@
     <message>
         <location filename="../../app/views/countersign.py" line="306"/>
         <source>{id}: approved by {name}; it may now be printed as final</source>
-        <translation>{id}：已由 {name} 批准，现可打印正式证书</translation>
+        <translation>{id}：已由 {name} 批准，现可正式打印</translation>
     </message>
 </context>
 <context>

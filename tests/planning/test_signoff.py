@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -359,10 +360,23 @@ def test_results_are_taken_up_from_the_real_platforms_log(tmp_path: Path) -> Non
         status, answer = post(platform.url, ndjson(entries))
         assert status == 200, answer
         sync(office, platform.url, platform.vkey(), len(entries))
+        # A lying platform: the same log with one byte of the result entry changed.
+        lying = tmp_path / "lying"
+        shutil.copytree(tmp_path / "platform" / "log", lying)
+        (bundle,) = [f for f in (lying / "tile" / "entries").rglob("*") if f.is_file()]
+        data = bytearray(bundle.read_bytes())
+        data[-3] ^= 0x01  # inside the last entry (the result), framing untouched
+        bundle.write_bytes(bytes(data))
+        liar = LogClient(str(lying), platform.vkey())
+        try:
+            with pytest.raises(so.SignOffError, match="wrong leaf hash"):
+                so.pull_from_log(office, liar)
+        finally:
+            liar.close()
         client = LogClient(platform.url, platform.vkey())
         try:
             with office.engine.connect() as conn:
-                assert so.awaiting(conn) == []  # synced, but no signed bytes kept yet
+                assert so.awaiting(conn) == []  # nothing taken from the liar
             assert so.pull_from_log(office, client) == 1
             assert so.pull_from_log(office, client) == 0  # idempotent
         finally:
