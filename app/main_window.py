@@ -455,6 +455,9 @@ class MainWindow(QMainWindow):
         wizard_action = QAction(tr("On-site verification with the rig…"), self)
         wizard_action.triggered.connect(self.open_verification_wizard)
         verification_menu.addAction(wizard_action)
+        countersign_action = QAction(tr("Countersign results (check / approve)…"), self)
+        countersign_action.triggered.connect(self.open_countersign)
+        verification_menu.addAction(countersign_action)
         evidence_menu = self.menuBar().addMenu(tr("&Evidence"))
         export_action = QAction(tr("Export evidence bundle for a session…"), self)
         export_action.triggered.connect(self.export_session_evidence)
@@ -462,6 +465,14 @@ class MainWindow(QMainWindow):
         ocmf_action = QAction(tr("Import OCMF signed meter data…"), self)
         ocmf_action.triggered.connect(self.import_ocmf)
         evidence_menu.addAction(ocmf_action)
+
+    def open_countersign(self):
+        """核验员 / 批准人 countersigning (app.views.countersign); the model checks the roles."""
+        from app.views.countersign import CountersignDialog
+
+        return CountersignDialog.open_for(
+            self.store, self.reader, self.session, self._platform, self._vkey, self
+        )
 
     def open_settings(self) -> None:
         from app.settings_dialog import SettingsDialog

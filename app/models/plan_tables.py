@@ -40,10 +40,20 @@ from sqlalchemy import (
 
 from app.models.store import NAMING, AutoId, Json, UtcDateTime
 
-ROLES = ("regulator", "inspector", "administrator")
+#: ``checker`` (核验员) and ``approver`` (批准人) countersign verification results; see
+#: :mod:`app.models.signoff_workflow` for why they are roles of their own.
+ROLES = ("regulator", "inspector", "administrator", "checker", "approver")
+COUNTERSIGN_ROLES = ("checker", "approver")
 ORDER_STATES = ("open", "done", "cancelled")
 INSTRUMENT_TYPES = ("DC", "AC")
 DEFAULT_ROTATION_YEARS = {"DC": 6, "AC": 8}
+#: The regulation's verification cycle (检定周期), which sets a certificate's 有效期:
+#: local rules quote 3 years for charging piles. Kept apart from the rotation periods.
+DEFAULT_VALIDITY_YEARS = {"DC": 3, "AC": 3}
+VALIDITY_YEARS_RANGE = (1, 10)
+#: Which rule set drives the due list: Hangzhou's supervision policy for
+#: platform-supervised piles, or the regulation's cycle alone.
+DUE_POLICIES = ("supervision", "regulation")
 
 metadata = MetaData(naming_convention=NAMING)
 
@@ -136,4 +146,59 @@ package_proofs = Table(
     Column("entry_index", BigInteger, primary_key=True, autoincrement=False),
     Column("subject", Text, nullable=False),
     Column("proof", LargeBinary, nullable=False, comment="c2sp.org/tlog-proof@v1 text"),
+)
+
+validity_settings = Table(
+    "validity_settings",
+    metadata,
+    Column("instrument_type", Text, primary_key=True),
+    Column("years", Integer, nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("updated_by", Text),
+    CheckConstraint("years BETWEEN 1 AND 10", name="years"),
+    comment="The regulation's verification cycle per instrument type (certificate validity); "
+    "seeded DC 3, AC 3.",
+)
+
+planning_settings = Table(
+    "planning_settings",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Json, nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("updated_by", Text),
+    comment="Planning choices: due_policy = supervision | regulation.",
+)
+
+result_records = Table(
+    "result_records",
+    metadata,
+    Column("leaf_hash", Text, primary_key=True, comment="RFC 6962 leaf hash of the entry, hex"),
+    Column("verification_id", Text, nullable=False, index=True),
+    Column(
+        "entry", LargeBinary, nullable=False, comment="The inspector's signed record, as logged"
+    ),
+    Column("entry_index", BigInteger, comment="Its index in the log (None: not logged yet)"),
+    Column("pile_id", Text, nullable=False),
+    Column("inspector_id", Text, nullable=False),
+    Column("result", Text, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False),
+    comment="Signed verification results taken up for countersigning in the office.",
+)
+
+countersignatures = Table(
+    "countersignatures",
+    metadata,
+    Column("id", AutoId, primary_key=True),
+    Column("leaf_hash", Text, ForeignKey("result_records.leaf_hash"), nullable=False),
+    Column("role", Text, nullable=False),
+    Column("username", Text, nullable=False, comment="users.username"),
+    Column("display_name", Text, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("signature", Text, nullable=False, comment="base64, see signoff_workflow.message"),
+    Column("signed_ms", BigInteger, nullable=False),
+    UniqueConstraint("leaf_hash", "role"),
+    CheckConstraint("role IN " + _in(COUNTERSIGN_ROLES), name="role"),
+    comment="核验员 / 批准人 countersignatures over a result record's leaf hash.",
 )

@@ -30,6 +30,20 @@ module gathers every applicable deadline and the **earliest one wins**:
     finding. An anomaly whose pile and rule have an alarm a regulator dismissed after
     the finding is ignored (the regulator looked and judged it a false alarm).
 
+``expiry``
+    Only when the due policy is ``regulation`` (:func:`set_due_policy`): the governing
+    certificate's validity ends (see below), in place of the rotation deadline.
+
+Two clocks, kept apart. The **certificate's validity** (有效期) follows the regulation's
+verification cycle (``validity_settings``, 3 years by default, configurable per
+instrument type): a certificate of day D is valid up to and including D + N years − 1 day.
+The **due date** follows the rule set that applies: for piles supervised through the
+platform (the default ``due_policy`` ``supervision``) Hangzhou's scheme, "首次检定、5—8年到期
+轮换、异常警示充电桩线下检定"; with ``due_policy`` ``regulation`` the certificate's expiry.
+Every row carries both dates and, for each, the rule set that set it (:data:`RULE_TEXT`:
+``regulation``, ``supervision`` or ``anomaly``), and its explanations as codes with
+arguments (:func:`explain`), so the Chinese UI shows Chinese text.
+
 A due date is the last day by which the verification must be done; the pile is
 **overdue** from the next day. Dates are calendar days in Beijing time (UTC+8), like
 the certificates.
@@ -51,7 +65,16 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 
 from app.models import metrology
-from app.models.plan_tables import DEFAULT_ROTATION_YEARS, INSTRUMENT_TYPES, rotation_settings
+from app.models.plan_tables import (
+    DEFAULT_ROTATION_YEARS,
+    DEFAULT_VALIDITY_YEARS,
+    DUE_POLICIES,
+    INSTRUMENT_TYPES,
+    VALIDITY_YEARS_RANGE,
+    planning_settings,
+    rotation_settings,
+    validity_settings,
+)
 from app.models.store import (
     alarms,
     anomalies,
@@ -79,7 +102,61 @@ REASON_TEXT: dict[str, tuple[str, str]] = {
     "rotation": ("到期轮换", "rotation period ends"),
     "failed": ("检定不合格", "last verification failed"),
     "anomaly": ("异常警示线下检定", "anomaly: offline re-verification"),
+    "expiry": ("证书有效期届满", "certificate expires"),
 }
+#: Which rule set a deadline (or the validity) comes from.
+RULE_OF_REASON: dict[str, str] = {
+    "first": "regulation",  # 首次检定: required before use by the Metrology Law
+    "failed": "regulation",  # a failed instrument may not be used until it passes
+    "expiry": "regulation",
+    "rotation": "supervision",
+    "anomaly": "anomaly",
+}
+RULE_TEXT: dict[str, tuple[str, str]] = {
+    "regulation": ("检定规程周期", "regulation cycle"),
+    "supervision": ("监管政策（首次检定、5—8年轮换）", "supervision policy (5–8 year rotation)"),
+    "anomaly": ("异常警示", "anomaly alert"),
+}
+SEVERITY_TEXT: dict[str, tuple[str, str]] = {
+    "critical": ("严重", "critical"),
+    "high": ("高", "high"),
+    "warning": ("警告", "warning"),
+}
+#: Explanation code -> (Chinese, English) templates; ``{name}`` fields from the args.
+#: The views translate the same English templates through Qt (app/views/due_list.py).
+DETAIL_TEXT: dict[str, tuple[str, str]] = {
+    "no_meter": ("该桩未登记电能表", "no meter registered for the pile"),
+    "no_certificate": ("电能表 {meter}：无检定证书", "meter {meter}: no certificate"),
+    "failed": (
+        "电能表 {meter}：检定 {number} 不合格",
+        "meter {meter}: verification {number} failed",
+    ),
+    "certificate": (
+        "电能表 {meter}：证书 {number}（{date}）",
+        "meter {meter}: certificate {number} of {date}",
+    ),
+    "undated": (
+        "电能表 {meter}：证书 {number} 无日期，按安装日计",
+        "meter {meter}: certificate {number} has no date; from installation",
+    ),
+    "anomaly": ("{rule} 异常（{severity}，#{id}）", "{severity} anomaly {rule} (#{id})"),
+    "alarm": ("{kind} 告警（{severity}，#{id}）", "{severity} alarm {kind} (#{id})"),
+    "validity": ("检定周期 {years} 年", "verification cycle {years} years"),
+}
+
+
+def explain(code: str, args: Mapping[str, object], lang: str = "zh") -> str:
+    """An explanation in Chinese (``zh``) or English, for exports and non-Qt callers."""
+    i = 0 if lang == "zh" else 1
+    values = dict(args)
+    if "severity" in values:
+        values["severity"] = SEVERITY_TEXT.get(str(values["severity"]), ("", ""))[i] or str(
+            values["severity"]
+        )
+    template = DETAIL_TEXT.get(code)
+    return template[i].format(**values) if template else code
+
+
 STATUS_TEXT: dict[str, tuple[str, str]] = {
     "overdue": ("已超期", "overdue"),
     "due_30": ("30天内到期", "due within 30 days"),
@@ -130,6 +207,76 @@ def parse_cert_date(text: str | None) -> dt.date | None:
 # ---- settings -------------------------------------------------------------------------
 
 
+def validity_years(conn: Connection) -> dict[str, int]:
+    """The regulation's verification cycle per instrument type (defaults if missing)."""
+    years = dict(DEFAULT_VALIDITY_YEARS)
+    for kind, value in conn.execute(
+        select(validity_settings.c.instrument_type, validity_settings.c.years)
+    ):
+        years[kind] = int(value)
+    return years
+
+
+def set_validity_years(conn: Connection, session: Session, kind: str, years: int) -> None:
+    """Changes one type's verification cycle (certificate validity); regulators, audited."""
+    require(session, "register.edit")
+    if kind not in INSTRUMENT_TYPES:
+        raise ValueError(f"unknown instrument type {kind!r}; expected one of {INSTRUMENT_TYPES}")
+    low, high = VALIDITY_YEARS_RANGE
+    if not low <= years <= high:
+        raise ValueError(f"the verification cycle must be {low}–{high} years, got {years}")
+    upsert(
+        conn,
+        validity_settings,
+        [
+            {
+                "instrument_type": kind,
+                "years": years,
+                "updated_at": utcnow(),
+                "updated_by": session.username,
+            }
+        ],
+        ("instrument_type",),
+    )
+    write_audit(
+        conn, session.username, "register.validity_years", f"validity {kind}", {"years": years}
+    )
+
+
+def due_policy(conn: Connection) -> str:
+    """``supervision`` (Hangzhou's scheme, the default) or ``regulation`` (expiry only)."""
+    value = conn.execute(
+        select(planning_settings.c.value).where(planning_settings.c.key == "due_policy")
+    ).scalar()
+    return str(value) if value in DUE_POLICIES else "supervision"
+
+
+def set_due_policy(conn: Connection, session: Session, policy: str) -> None:
+    """Chooses the rule set of the due list; regulators only, audited."""
+    require(session, "register.edit")
+    if policy not in DUE_POLICIES:
+        raise ValueError(f"unknown due policy {policy!r}; expected one of {DUE_POLICIES}")
+    upsert(
+        conn,
+        planning_settings,
+        [
+            {
+                "key": "due_policy",
+                "value": policy,
+                "updated_at": utcnow(),
+                "updated_by": session.username,
+            }
+        ],
+        ("key",),
+    )
+    write_audit(conn, session.username, "register.due_policy", "due policy", {"policy": policy})
+
+
+def valid_until(certificate: dt.date, years: int) -> dt.date:
+    """Last day a certificate of ``certificate`` is valid: N years on, minus one day."""
+    return add_years(certificate, years) - dt.timedelta(days=1)
+
+
 def rotation_years(conn: Connection) -> dict[str, int]:
     """Rotation period per instrument type, from the settings table (defaults if missing)."""
     years = dict(DEFAULT_ROTATION_YEARS)
@@ -171,10 +318,31 @@ def set_rotation_years(conn: Connection, session: Session, kind: str, years: int
 class Deadline:
     """One applicable deadline for a pile (a candidate for its due date)."""
 
-    reason: str  # first | rotation | failed | anomaly
+    reason: str  # first | rotation | failed | anomaly | expiry
     due: dt.date
-    detail: str
+    detail: str  # English, for logs; display text comes from ``code``/``args``
     meter_id: str | None = None
+    code: str = ""
+    args: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def rule(self) -> str:
+        """``regulation``, ``supervision`` or ``anomaly``: the rule set behind the date."""
+        return RULE_OF_REASON.get(self.reason, "supervision")
+
+    def explain(self, lang: str = "zh") -> str:
+        return explain(self.code, dict(self.args), lang) if self.code else self.detail
+
+
+def _deadline(
+    reason: str, due: dt.date, code: str, meter_id: str | None = None, **args: object
+) -> Deadline:
+    values = {k: str(v) for k, v in args.items()}
+    if meter_id is not None:
+        values.setdefault("meter", meter_id)
+    return Deadline(
+        reason, due, explain(code, values, "en"), meter_id, code, tuple(sorted(values.items()))
+    )
 
 
 @dataclass(frozen=True)
@@ -208,6 +376,21 @@ class PileDue:
     triggered: bool
     certificates: tuple[Certificate, ...]
     deadlines: tuple[Deadline, ...]
+    valid_until: dt.date | None = None  # certificate validity (regulation cycle); None: none
+    validity_years: int | None = None
+    policy: str = "supervision"
+
+    @property
+    def winner(self) -> Deadline:
+        """The deadline that set :attr:`due_date`."""
+        return pick(self.deadlines)
+
+    @property
+    def due_rule(self) -> str:
+        return RULE_OF_REASON.get(self.reason, "supervision")
+
+    def explain(self, lang: str = "zh") -> str:
+        return self.winner.explain(lang)
 
     @property
     def last_certificate(self) -> Certificate | None:
@@ -231,16 +414,23 @@ def meter_deadlines(
     registry_cert: Certificate | None,
     latest_verification: Certificate | None,
     years: int,
+    *,
+    validity: int | None = None,
 ) -> tuple[list[Deadline], Certificate | None]:
-    """First/rotation/failed deadlines of one meter; returns them and the governing certificate."""
+    """First/rotation/failed deadlines of one meter; returns them and the governing certificate.
+
+    With ``validity`` (the regulation's cycle, due policy ``regulation``) the certificate's
+    expiry replaces the rotation deadline.
+    """
     if latest_verification is not None and not latest_verification.passed:
         assert latest_verification.date is not None
         return [
-            Deadline(
+            _deadline(
                 "failed",
                 latest_verification.date,
-                f"meter {meter_id}: verification {latest_verification.number} failed",
+                "failed",
                 meter_id,
+                number=latest_verification.number or "-",
             )
         ], latest_verification
     candidates: list[Certificate] = []
@@ -257,18 +447,21 @@ def meter_deadlines(
             )
         candidates.append(registry_cert)
     if not candidates:
-        return [Deadline("first", installed, f"meter {meter_id}: no certificate", meter_id)], None
+        return [_deadline("first", installed, "no_certificate", meter_id)], None
     governing = max(candidates, key=lambda c: c.date)  # type: ignore[arg-type,return-value]
     assert governing.date is not None
-    detail = f"meter {meter_id}: certificate {governing.number or '-'} of {governing.date}"
-    if governing.source == "registry-undated":
-        detail = f"meter {meter_id}: certificate {governing.number} has no date; from installation"
-    return [Deadline("rotation", rotation_due(governing.date, years), detail, meter_id)], governing
+    code = "undated" if governing.source == "registry-undated" else "certificate"
+    args = {"number": governing.number or "-", "date": governing.date.isoformat()}
+    if validity is not None:
+        due = valid_until(governing.date, validity)
+        return [_deadline("expiry", due, code, meter_id, **args)], governing
+    due = rotation_due(governing.date, years)
+    return [_deadline("rotation", due, code, meter_id, **args)], governing
 
 
 def pick(deadlines: Sequence[Deadline]) -> Deadline:
     """The earliest deadline; on a tie the more specific reason (anomaly, failed) wins."""
-    order = {"anomaly": 0, "failed": 1, "first": 2, "rotation": 3}
+    order = {"anomaly": 0, "failed": 1, "first": 2, "expiry": 3, "rotation": 4}
     return min(deadlines, key=lambda d: (d.due, order.get(d.reason, 9)))
 
 
@@ -278,6 +471,8 @@ def due_register(
     """Every pile's due date, sorted by due date (most urgent first)."""
     wanted = set(pile_ids) if pile_ids is not None else None
     years = rotation_years(conn)
+    cycles = validity_years(conn)
+    policy = due_policy(conn)
     station_rows = {
         r.station_id: r
         for r in conn.execute(select(stations.c.station_id, stations.c.name, stations.c.district))
@@ -331,13 +526,13 @@ def due_register(
         if wanted is not None and p.pile_id not in wanted:
             continue
         kind_years = years.get(p.kind, DEFAULT_ROTATION_YEARS.get(p.kind, 6))
+        cycle = cycles.get(p.kind, DEFAULT_VALIDITY_YEARS.get(p.kind, 3))
         deadlines: list[Deadline] = []
         certs: list[Certificate] = []
+        expiries: list[dt.date | None] = []
         pile_meters = meters_by_pile.get(p.pile_id, [])
         if not pile_meters:
-            deadlines.append(
-                Deadline("first", cst_date(p.commissioned_ms), "no meter registered for the pile")
-            )
+            deadlines.append(_deadline("first", cst_date(p.commissioned_ms), "no_meter"))
         for m in pile_meters:
             registry_cert = Certificate(
                 m["meter_id"],
@@ -352,10 +547,15 @@ def due_register(
                 registry_cert,
                 latest.get(m["meter_id"]),
                 kind_years,
+                validity=cycle if policy == "regulation" else None,
             )
             deadlines.extend(found)
             if governing is not None:
                 certs.append(governing)
+            if governing is None or not governing.passed or governing.date is None:
+                expiries.append(None)  # this meter has no valid certificate at all
+            else:
+                expiries.append(valid_until(governing.date, cycle))
         anomaly = triggers.get(p.pile_id, [])
         deadlines.extend(anomaly)
         winner = pick(deadlines)
@@ -377,6 +577,11 @@ def due_register(
                 triggered=bool(anomaly),
                 certificates=tuple(certs),
                 deadlines=tuple(sorted(deadlines, key=lambda d: d.due)),
+                valid_until=(
+                    None if not expiries or None in expiries else min(e for e in expiries if e)
+                ),
+                validity_years=cycle,
+                policy=policy,
             )
         )
     result.sort(key=lambda r: (r.due_date, r.pile_id))
@@ -416,7 +621,7 @@ def _anomaly_deadlines(
         deadline = anomaly_deadline(cst_date(r.at_ms), r.severity)
         assert deadline is not None
         out[r.pile_id].append(
-            Deadline("anomaly", deadline, f"{r.severity} anomaly {r.rule_id} (#{r.id})")
+            _deadline("anomaly", deadline, "anomaly", severity=r.severity, rule=r.rule_id, id=r.id)
         )
     for r in conn.execute(
         select(
@@ -434,7 +639,7 @@ def _anomaly_deadlines(
         deadline = anomaly_deadline(found, r.severity)
         assert deadline is not None
         out[r.pile_id].append(
-            Deadline("anomaly", deadline, f"{r.severity} alarm {r.kind} (#{r.id})")
+            _deadline("anomaly", deadline, "alarm", severity=r.severity, kind=r.kind, id=r.id)
         )
     return out
 
@@ -526,6 +731,9 @@ EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("说明", "Detail"),
     ("最近证书日期", "Last certificate"),
     ("证书编号", "Certificate no."),
+    ("证书有效期至", "Certificate valid until"),
+    ("有效期依据", "Validity set by"),
+    ("到期日依据", "Due date set by"),
 )
 
 
@@ -545,9 +753,14 @@ def _export_rows(rows: Sequence[PileDue], lang: str) -> list[list[object]]:
                 r.days_left,
                 STATUS_TEXT[r.status][i],
                 REASON_TEXT[r.reason][i],
-                r.detail,
+                r.explain("zh" if i == 0 else "en"),
                 cert.date if cert else None,
                 cert.number if cert else None,
+                r.valid_until,
+                explain("validity", {"years": r.validity_years}, "zh" if i == 0 else "en")
+                if r.validity_years
+                else None,
+                RULE_TEXT[r.due_rule][i],
             ]
         )
     return out
@@ -580,11 +793,11 @@ def export_xlsx(rows: Sequence[PileDue], path: Path | str, *, lang: str = "zh") 
         cell.font = Font(bold=True)
     for row in _export_rows(rows, lang):
         ws.append(row)
-    for col in ("F", "K"):
+    for col in ("F", "K", "M"):
         for cell in ws[col][1:]:
             cell.number_format = "yyyy-mm-dd"
-    widths = (14, 24, 10, 10, 6, 12, 8, 14, 18, 48, 14, 18)
-    for letter, width in zip("ABCDEFGHIJKL", widths, strict=True):
+    widths = (14, 24, 10, 10, 6, 12, 8, 14, 18, 48, 14, 18, 14, 18, 30)
+    for letter, width in zip("ABCDEFGHIJKLMNO", widths, strict=True):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions

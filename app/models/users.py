@@ -10,6 +10,10 @@ Three roles, each allowed a fixed set of actions (:data:`PERMISSIONS`):
   register or work orders.
 * **administrator** — manages user accounts (and nothing else, so that account
   management and enforcement decisions are separate duties).
+* **checker** (核验员) and **approver** (批准人) — countersign signed verification results
+  in the office (JJF 1069: inspector, checker, approver), each with their own key; see
+  :mod:`app.models.signoff_workflow` for why these are roles of their own. Either may
+  print a final certificate, as may a regulator.
 
 Checks live here, in the model layer, so every front end (GUI, CLI, a future server)
 gets the same rules; the views merely hide what :meth:`Session.can` refuses.
@@ -52,6 +56,9 @@ ACTIONS: dict[str, str] = {
     "verification.sign": "sign verification results",
     "results.upload": "upload verification results",
     "package.export": "take a work order offline",
+    "verification.check": "countersign verification results as checker (核验员)",
+    "verification.approve": "approve verification results as approver (批准人)",
+    "certificate.print": "print final certificates and result notices",
 }
 
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -64,9 +71,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "alarms.dismiss",
             "alarms.handle",
             "package.export",
+            "certificate.print",
         }
     ),
     "inspector": frozenset({"verification.sign", "results.upload", "package.export"}),
+    "checker": frozenset({"verification.check", "certificate.print"}),
+    "approver": frozenset({"verification.approve", "certificate.print"}),
 }
 
 _hasher = PasswordHasher()  # argon2id

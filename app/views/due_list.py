@@ -6,6 +6,11 @@ rows, filters them (group, free text), exports CSV/XLSX (on the pool as well: a 
 list is 12k rows) and hands the checked piles to the work-order dialog through
 :attr:`DueListView.create_order_requested`. Whether the "create work order" button is
 enabled is the session's role, but the model layer checks again.
+
+Two dates per pile, each with the rule set behind it: the certificate's validity (the
+regulation's verification cycle) and the due date (Hangzhou's supervision policy, the
+regulation, or an anomaly alert). Explanations come from the model as codes with
+arguments and are translated here, so no English reaches the Chinese UI.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import planning
-from app.models.planning import PileDue
+from app.models.planning import Deadline, PileDue
 from app.models.users import Session
 from app.views.table_models import StoreReader
 
@@ -58,6 +63,7 @@ def reason_label(code: str) -> str:
         "rotation": tr("Rotation period ends"),
         "failed": tr("Last verification failed"),
         "anomaly": tr("Anomaly: offline re-verification"),
+        "expiry": tr("Certificate expires"),
         "manual": tr("Added by the regulator"),
         "reassigned": tr("Re-assigned"),
     }.get(code, code)
@@ -72,6 +78,52 @@ def status_label(code: str) -> str:
     }.get(code, code)
 
 
+def rule_label(code: str) -> str:
+    """The rule set that set a date."""
+    return {
+        "regulation": tr("Regulation"),
+        "supervision": tr("Supervision policy"),
+        "anomaly": tr("Anomaly alert"),
+    }.get(code, code)
+
+
+def severity_label(code: str) -> str:
+    return {
+        "critical": tr("critical"),
+        "high": tr("high"),
+        "warning": tr("warning"),
+    }.get(code, code)
+
+
+def validity_label(years: int | None) -> str:
+    if years is None:
+        return ""
+    return tr("Regulation cycle, {years} years").format(years=years)
+
+
+def explanation(deadline: Deadline) -> str:
+    """The deadline's explanation in the UI language (model codes -> literal templates)."""
+    templates = {
+        "no_meter": tr("no meter registered for the pile"),
+        "no_certificate": tr("meter {meter}: no certificate"),
+        "failed": tr("meter {meter}: verification {number} failed"),
+        "certificate": tr("meter {meter}: certificate {number} of {date}"),
+        "undated": tr("meter {meter}: certificate {number} has no date; from installation"),
+        "anomaly": tr("{severity} anomaly {rule} (#{id})"),
+        "alarm": tr("{severity} alarm {kind} (#{id})"),
+    }
+    template = templates.get(deadline.code)
+    if template is None:
+        return deadline.detail
+    args = dict(deadline.args)
+    if "severity" in args:
+        args["severity"] = severity_label(args["severity"])
+    try:
+        return template.format(**args)
+    except (KeyError, IndexError):  # a translation naming a field the model did not send
+        return deadline.detail
+
+
 STATUS_COLORS = {
     "overdue": QColor("#f8d7da"),
     "due_30": QColor("#ffe5c2"),
@@ -83,7 +135,20 @@ TRIGGER_COLOR = QColor("#b42318")
 class DueListModel(QAbstractTableModel):
     """Rows of :class:`PileDue`; column 0 is checkable (piles for a work order)."""
 
-    COLUMNS = ("pile", "station", "district", "kind", "due", "days", "status", "reason", "detail")
+    COLUMNS = (
+        "pile",
+        "station",
+        "district",
+        "kind",
+        "valid",
+        "valid_rule",
+        "due",
+        "due_rule",
+        "days",
+        "status",
+        "reason",
+        "detail",
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,7 +161,10 @@ class DueListModel(QAbstractTableModel):
             tr("Station"),
             tr("District"),
             tr("Type"),
+            tr("Certificate valid until"),
+            tr("Validity set by"),
             tr("Due date"),
+            tr("Due date set by"),
             tr("Days left"),
             tr("Status"),
             tr("Reason"),
@@ -132,20 +200,25 @@ class DueListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, column)
         if role == Qt.ItemDataRole.UserRole:  # sort key
-            return {"due": row.due_date.toordinal(), "days": row.days_left}.get(
-                column, self._text(row, column)
-            )
+            return {
+                "due": row.due_date.toordinal(),
+                "days": row.days_left,
+                "valid": row.valid_until.toordinal() if row.valid_until else 0,
+            }.get(column, self._text(row, column))
         if role == Qt.ItemDataRole.CheckStateRole and column == "pile":
             return Qt.CheckState.Checked if row.pile_id in self.checked else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.BackgroundRole and row.status in STATUS_COLORS:
             return QBrush(STATUS_COLORS[row.status])
         if role == Qt.ItemDataRole.ForegroundRole and column == "reason" and row.triggered:
             return QBrush(TRIGGER_COLOR)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("days", "due", "kind"):
+        if role == Qt.ItemDataRole.ForegroundRole and column == "valid" and not self._valid(row):
+            return QBrush(TRIGGER_COLOR)  # no valid certificate today, whatever the plan says
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("days", "due", "kind", "valid"):
             return Qt.AlignmentFlag.AlignCenter
-        if role == Qt.ItemDataRole.ToolTipRole and column in ("reason", "detail"):
+        if role == Qt.ItemDataRole.ToolTipRole and column in ("reason", "detail", "due_rule"):
             return "\n".join(
-                f"{d.due}  {reason_label(d.reason)}: {d.detail}" for d in row.deadlines
+                f"{d.due}  [{rule_label(d.rule)}] {reason_label(d.reason)}: {explanation(d)}"
+                for d in row.deadlines
             )
         return None
 
@@ -161,6 +234,11 @@ class DueListModel(QAbstractTableModel):
         self.dataChanged.emit(index, index, [role])
         return True
 
+    @staticmethod
+    def _valid(row: PileDue) -> bool:
+        today = row.due_date - dt.timedelta(days=row.days_left)  # the register's "today"
+        return row.valid_until is not None and row.valid_until >= today
+
     def _text(self, row: PileDue, column: str) -> str:
         if column == "pile":
             return row.pile_id
@@ -170,8 +248,14 @@ class DueListModel(QAbstractTableModel):
             return row.district
         if column == "kind":
             return row.kind
+        if column == "valid":
+            return row.valid_until.isoformat() if row.valid_until else tr("none valid")
+        if column == "valid_rule":
+            return validity_label(row.validity_years)
         if column == "due":
             return row.due_date.isoformat()
+        if column == "due_rule":
+            return rule_label(row.due_rule)
         if column == "days":
             return str(row.days_left)
         if column == "status":
@@ -180,7 +264,7 @@ class DueListModel(QAbstractTableModel):
             return reason_label(row.reason) + (
                 " ⚠" if row.triggered and row.reason != "anomaly" else ""
             )
-        return row.detail
+        return explanation(row.winner)
 
 
 class _Filter(QSortFilterProxyModel):
@@ -255,14 +339,14 @@ class DueListView(QWidget):
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(4, Qt.SortOrder.AscendingOrder)
+        self.table.sortByColumn(DueListModel.COLUMNS.index("due"), Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(False)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((130, 190, 90, 60, 110, 80, 150, 200)):
+        for column, width in enumerate((100, 160, 70, 50, 150, 190, 100, 130, 70, 110, 170)):
             self.table.setColumnWidth(column, width)
 
         layout = QVBoxLayout(self)

@@ -139,179 +139,468 @@
     </message>
 </context>
 <context>
-    <name>DueListView</name>
+    <name>CountersignDialog</name>
     <message>
-        <location filename="../../app/views/due_list.py" line="68"/>
-        <location filename="../../app/views/due_list.py" line="235"/>
-        <source>Overdue</source>
-        <translation>已逾期</translation>
+        <location filename="../../app/views/countersign.py" line="137"/>
+        <source>Verification</source>
+        <translation>检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="57"/>
-        <source>First verification missing</source>
-        <translation>缺少首次检定</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="58"/>
-        <source>Rotation period ends</source>
-        <translation>到期轮换</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="59"/>
-        <source>Last verification failed</source>
-        <translation>上次检定不合格</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="60"/>
-        <source>Anomaly: offline re-verification</source>
-        <translation>异常警示线下检定</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="61"/>
-        <source>Added by the regulator</source>
-        <translation>监管人员添加</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="62"/>
-        <source>Re-assigned</source>
-        <translation>重新分配</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="69"/>
-        <location filename="../../app/views/due_list.py" line="236"/>
-        <source>Due within 30 days</source>
-        <translation>30 天内到期</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="70"/>
-        <location filename="../../app/views/due_list.py" line="237"/>
-        <source>Due within 90 days</source>
-        <translation>90 天内到期</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="71"/>
-        <source>Valid</source>
-        <translation>有效</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="100"/>
-        <source>Days left</source>
-        <translation>剩余天数</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="103"/>
-        <source>Detail</source>
-        <translation>说明</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="239"/>
-        <source>Search pile, station, district…</source>
-        <translation>搜索充电桩、充电站、行政区…</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="242"/>
-        <source>Export Excel…</source>
-        <translation>导出 Excel…</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="243"/>
-        <source>Create work order…</source>
-        <translation>创建工单…</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="246"/>
-        <source>Only regulators create work orders</source>
-        <translation>仅监管人员可创建工单</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="248"/>
-        <source>Show</source>
-        <translation>显示</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="306"/>
-        <source>{overdue} overdue · {due30} due ≤30 d · {due90} ≤90 d · {triggered} anomaly</source>
-        <translation>逾期 {overdue} · 30 天内到期 {due30} · 90 天内到期 {due90} · 异常 {triggered}</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="307"/>
-        <source>{checked} checked</source>
-        <translation>已勾选 {checked} 个</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="339"/>
-        <source>CSV (*.csv)</source>
-        <translation>CSV (*.csv)</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="339"/>
-        <source>Excel (*.xlsx)</source>
-        <translation>Excel (*.xlsx)</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="341"/>
-        <source>Export due list</source>
-        <translation>导出到期清单</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="354"/>
-        <source>Exported {n} rows to {path}</source>
-        <translation>已导出 {n} 行至 {path}</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="368"/>
-        <source>Check the piles to put on the work order first</source>
-        <translation>请先勾选要列入工单的充电桩</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/due_list.py" line="95"/>
+        <location filename="../../app/views/countersign.py" line="138"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="96"/>
+        <location filename="../../app/views/countersign.py" line="48"/>
+        <source>Awaiting check</source>
+        <extracomment>``pull(store) -&gt; count``: takes up newly synced results (see :func:`log_pull`).</extracomment>
+        <translation>待核验</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="49"/>
+        <source>Awaiting approval</source>
+        <translation>待批准</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="50"/>
+        <source>Final</source>
+        <translation>已批准（正式）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="55"/>
+        <source>Pass</source>
+        <translation>合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="55"/>
+        <source>Fail</source>
+        <translation>不合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="64"/>
+        <source>You may not countersign this result: you signed it already, as its inspector or in the other role. Another person must.</source>
+        <translation>您不能会签此结果：您已作为检定员或以另一角色签署过，须由他人会签。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="68"/>
+        <source>Your role may not do this.</source>
+        <translation>您的角色无权执行此操作。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="71"/>
+        <source>A signature on this result does not verify: the record or a countersignature was altered. Do not release it; report it.</source>
+        <translation>此结果的签名验证失败：记录或会签已被篡改。请勿发布，并上报。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="75"/>
+        <source>Not yet checked and approved: only a draft can be printed.</source>
+        <translation>尚未核验和批准：只能打印草稿。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="77"/>
+        <source>This step cannot be done now.</source>
+        <translation>此步骤当前无法执行。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="113"/>
+        <source>Countersign verification results</source>
+        <translation>检定结果会签</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="119"/>
+        <source>Signed in as {name} ({role})</source>
+        <translation>当前用户：{name}（{role}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="123"/>
+        <source>Nobody is signed in</source>
+        <translation>未登录</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="127"/>
+        <source>A signed result is final only after a checker (核验员) and then an approver (批准人) countersign it, each with their own key; neither may be its inspector, nor the same person twice.</source>
+        <translation>已签名的检定结果须先经核验员核验、再经批准人批准（各用本人密钥会签）后方为正式结果；核验员和批准人均不得为该结果的检定员，也不得由同一人兼任。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="133"/>
+        <source>Show final results too</source>
+        <translation>同时显示已批准结果</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="139"/>
+        <source>Inspector</source>
+        <translation>检定员</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="140"/>
+        <source>Result</source>
+        <translation>结论</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="141"/>
+        <source>Verified at</source>
+        <translation>检定时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="142"/>
+        <source>Certificate no.</source>
+        <translation>证书编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="143"/>
+        <source>Checker</source>
+        <translation>核验员</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="144"/>
+        <source>Approver</source>
+        <translation>批准人</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="145"/>
+        <source>Stage</source>
+        <translation>进度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="158"/>
+        <source>Fetch new results from the log</source>
+        <translation>从账本获取新结果</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="160"/>
+        <source>Check</source>
+        <translation>核验</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="161"/>
+        <source>Approve</source>
+        <translation>批准</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="165"/>
+        <source>Only a checker countersigns a check</source>
+        <translation>仅核验员可核验</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="167"/>
+        <source>Only an approver approves</source>
+        <translation>仅批准人可批准</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="200"/>
+        <source>checker</source>
+        <translation>核验员</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="201"/>
+        <source>approver</source>
+        <translation>批准人</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="202"/>
+        <source>inspector</source>
+        <translation>检定员</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="203"/>
+        <source>regulator</source>
+        <translation>监管人员</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="204"/>
+        <source>administrator</source>
+        <translation>管理员</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="229"/>
+        <source>{n} new result(s) fetched from the log</source>
+        <translation>已从账本获取 {n} 条新结果</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="265"/>
+        <source>No results await countersigning.</source>
+        <translation>没有待会签的结果。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="304"/>
+        <source>{id}: checked by {name}</source>
+        <translation>{id}：已由 {name} 核验</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="306"/>
+        <source>{id}: approved by {name}; it may now be printed as final</source>
+        <translation>{id}：已由 {name} 批准，现可正式打印</translation>
+    </message>
+</context>
+<context>
+    <name>DueListView</name>
+    <message>
+        <location filename="../../app/views/due_list.py" line="74"/>
+        <location filename="../../app/views/due_list.py" line="319"/>
+        <source>Overdue</source>
+        <translation>已逾期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="62"/>
+        <source>First verification missing</source>
+        <translation>缺少首次检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="63"/>
+        <source>Rotation period ends</source>
+        <translation>到期轮换</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="64"/>
+        <source>Last verification failed</source>
+        <translation>上次检定不合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="65"/>
+        <source>Anomaly: offline re-verification</source>
+        <translation>异常警示线下检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="67"/>
+        <source>Added by the regulator</source>
+        <translation>监管人员添加</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="68"/>
+        <source>Re-assigned</source>
+        <translation>重新分配</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="75"/>
+        <location filename="../../app/views/due_list.py" line="320"/>
+        <source>Due within 30 days</source>
+        <translation>30 天内到期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="76"/>
+        <location filename="../../app/views/due_list.py" line="321"/>
+        <source>Due within 90 days</source>
+        <translation>90 天内到期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="77"/>
+        <source>Valid</source>
+        <translation>有效</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="168"/>
+        <source>Days left</source>
+        <translation>剩余天数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="171"/>
+        <source>Detail</source>
+        <translation>说明</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="323"/>
+        <source>Search pile, station, district…</source>
+        <translation>搜索充电桩、充电站、行政区…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="326"/>
+        <source>Export Excel…</source>
+        <translation>导出 Excel…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="327"/>
+        <source>Create work order…</source>
+        <translation>创建工单…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="330"/>
+        <source>Only regulators create work orders</source>
+        <translation>仅监管人员可创建工单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="332"/>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="390"/>
+        <source>{overdue} overdue · {due30} due ≤30 d · {due90} ≤90 d · {triggered} anomaly</source>
+        <translation>逾期 {overdue} · 30 天内到期 {due30} · 90 天内到期 {due90} · 异常 {triggered}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="391"/>
+        <source>{checked} checked</source>
+        <translation>已勾选 {checked} 个</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="423"/>
+        <source>CSV (*.csv)</source>
+        <translation>CSV (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="423"/>
+        <source>Excel (*.xlsx)</source>
+        <translation>Excel (*.xlsx)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="425"/>
+        <source>Export due list</source>
+        <translation>导出到期清单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="438"/>
+        <source>Exported {n} rows to {path}</source>
+        <translation>已导出 {n} 行至 {path}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="452"/>
+        <source>Check the piles to put on the work order first</source>
+        <translation>请先勾选要列入工单的充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="160"/>
+        <source>Pile</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="161"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="97"/>
+        <location filename="../../app/views/due_list.py" line="162"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="98"/>
+        <location filename="../../app/views/due_list.py" line="163"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="99"/>
+        <location filename="../../app/views/due_list.py" line="166"/>
         <source>Due date</source>
         <translation>到期日</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="101"/>
+        <location filename="../../app/views/due_list.py" line="169"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="102"/>
+        <location filename="../../app/views/due_list.py" line="170"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="241"/>
+        <location filename="../../app/views/due_list.py" line="325"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="234"/>
+        <location filename="../../app/views/due_list.py" line="318"/>
         <source>All due</source>
         <translation>全部到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="238"/>
+        <location filename="../../app/views/due_list.py" line="322"/>
         <source>Triggered by anomalies</source>
         <translation>异常触发</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="92"/>
+        <source>critical</source>
+        <translation>严重</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="93"/>
+        <source>high</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="94"/>
+        <source>warning</source>
+        <translation>警告</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="66"/>
+        <source>Certificate expires</source>
+        <translation>证书有效期届满</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="84"/>
+        <source>Regulation</source>
+        <translation>检定规程</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="85"/>
+        <source>Supervision policy</source>
+        <translation>监管政策</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="86"/>
+        <source>Anomaly alert</source>
+        <translation>异常警示</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="101"/>
+        <source>Regulation cycle, {years} years</source>
+        <translation>检定周期 {years} 年（规程）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="107"/>
+        <source>no meter registered for the pile</source>
+        <translation>该桩未登记电能表</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="108"/>
+        <source>meter {meter}: no certificate</source>
+        <translation>电能表 {meter}：无检定证书</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="109"/>
+        <source>meter {meter}: verification {number} failed</source>
+        <translation>电能表 {meter}：检定 {number} 不合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="110"/>
+        <source>meter {meter}: certificate {number} of {date}</source>
+        <translation>电能表 {meter}：证书 {number}（{date}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="111"/>
+        <source>meter {meter}: certificate {number} has no date; from installation</source>
+        <translation>电能表 {meter}：证书 {number} 无日期，按安装日计</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="112"/>
+        <source>{severity} anomaly {rule} (#{id})</source>
+        <translation>{rule} 异常（{severity}，#{id}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="113"/>
+        <source>{severity} alarm {kind} (#{id})</source>
+        <translation>{kind} 告警（{severity}，#{id}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="164"/>
+        <source>Certificate valid until</source>
+        <translation>证书有效期至</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="165"/>
+        <source>Validity set by</source>
+        <translation>有效期依据</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="167"/>
+        <source>Due date set by</source>
+        <translation>到期日依据</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="252"/>
+        <source>none valid</source>
+        <translation>无有效证书</translation>
     </message>
 </context>
 <context>
@@ -450,7 +739,7 @@
     </message>
     <message>
         <location filename="../../app/main_window.py" line="289"/>
-        <location filename="../../app/main_window.py" line="564"/>
+        <location filename="../../app/main_window.py" line="575"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
@@ -502,52 +791,52 @@
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="458"/>
+        <location filename="../../app/main_window.py" line="461"/>
         <source>&amp;Evidence</source>
         <translation>证据(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="459"/>
+        <location filename="../../app/main_window.py" line="462"/>
         <source>Export evidence bundle for a session…</source>
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="488"/>
+        <location filename="../../app/main_window.py" line="499"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="499"/>
+        <location filename="../../app/main_window.py" line="510"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="525"/>
+        <location filename="../../app/main_window.py" line="536"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="528"/>
+        <location filename="../../app/main_window.py" line="539"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="531"/>
+        <location filename="../../app/main_window.py" line="542"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="534"/>
+        <location filename="../../app/main_window.py" line="545"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="539"/>
+        <location filename="../../app/main_window.py" line="550"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="569"/>
+        <location filename="../../app/main_window.py" line="580"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
@@ -557,7 +846,7 @@
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="501"/>
+        <location filename="../../app/main_window.py" line="512"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
     </message>
@@ -602,7 +891,7 @@
         <translation>使用检定装置现场检定…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="462"/>
+        <location filename="../../app/main_window.py" line="465"/>
         <source>Import OCMF signed meter data…</source>
         <translation>导入 OCMF 签名计量数据…</translation>
     </message>
@@ -610,6 +899,11 @@
         <location filename="../../app/main_window.py" line="343"/>
         <source>Verification</source>
         <translation>检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="458"/>
+        <source>Countersign results (check / approve)…</source>
+        <translation>检定结果会签（核验 / 批准）…</translation>
     </message>
 </context>
 <context>

@@ -252,6 +252,9 @@ class Office:
     regulator: Session
     inspector: Session
     other_inspector: Session
+    checker: Session
+    approver: Session
+    other_checker: Session
 
 
 def make_office(url: str) -> Office:
@@ -262,13 +265,21 @@ def make_office(url: str) -> Office:
         create_user(conn, admin, "wang", "王监管", "regulator", PASSWORD)
         create_user(conn, admin, "li", "李检定", "inspector", PASSWORD, inspector_id=INSPECTOR_ID)
         create_user(conn, admin, "zhao", "赵检定", "inspector", PASSWORD, inspector_id="INS-HZ-008")
+        create_user(conn, admin, "qian", "钱核验", "checker", PASSWORD)
+        create_user(conn, admin, "sun", "孙批准", "approver", PASSWORD)
+        create_user(conn, admin, "zhou", "周核验", "checker", PASSWORD)
     with store.transaction() as conn:
         regulator = sign_in(conn, "wang", PASSWORD)
         inspector = sign_in(conn, "li", PASSWORD)
         other = sign_in(conn, "zhao", PASSWORD)
+        checker = sign_in(conn, "qian", PASSWORD)
+        approver = sign_in(conn, "sun", PASSWORD)
+        other_checker = sign_in(conn, "zhou", PASSWORD)
     loader = Loader(store)
     loader.apply(world.registry())
-    return Office(store, loader, world, admin, regulator, inspector, other)
+    return Office(
+        store, loader, world, admin, regulator, inspector, other, checker, approver, other_checker
+    )
 
 
 @pytest.fixture(scope="session")
@@ -296,6 +307,9 @@ def office(_office_template: tuple[Path, Office], tmp_path: Path) -> Iterator[Of
         template.regulator,
         template.inspector,
         template.other_inspector,
+        template.checker,
+        template.approver,
+        template.other_checker,
     )
     yield o
     store.close()

@@ -6,11 +6,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from app.models import signoff_workflow
 from app.models import store as st
 from app.models.field_package import export_field_package, open_field_package
 from app.models.plan_tables import users
 from app.models.planning import due_register, set_rotation_years
-from app.models.users import sign_in
+from app.models.users import sign_in, sign_verification
 from app.models.workorders import create_work_order, list_orders, order_items
 from tests.planning.conftest import PASSWORD, TODAY, make_office, verification_record
 
@@ -40,5 +41,12 @@ def test_office_on_postgresql(pg_url: str, tmp_path: Path) -> None:
             assert sign_in(conn, "li", PASSWORD).inspector_id == office.inspector.inspector_id
             assert conn.execute(select(users.c.username)).scalars().all() == ["li"]
             assert {r.pile_id for r in due_register(conn, TODAY)} == {"P1", "P3", "P5"}
+        # Countersigning on PostgreSQL (migration 0005 rebuilt the users role check there too).
+        office.loader.apply([office.world.inspector(key.public_key.text)])
+        record = sign_verification(office.inspector, dict(verification_record(key, "P5", 1).body))
+        with office.store.transaction() as conn:
+            leaf = signoff_workflow.take_up(conn, record.to_bytes()).leaf_hash
+            signoff_workflow.check(conn, office.checker, leaf)
+            assert signoff_workflow.approve(conn, office.approver, leaf).final
     finally:
         office.store.close()

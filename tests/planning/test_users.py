@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.models import signoff_workflow
 from app.models import store as st
 from app.models.field_package import export_field_package, queue_result, upload_results
 from app.models.plan_tables import users
 from app.models.planning import set_rotation_years
+from app.models.projection import apply_records
 from app.models.users import (
     PERMISSIONS,
     PermissionDenied,
@@ -37,7 +39,7 @@ from app.models.workorders import (
 )
 from tests.planning.conftest import PASSWORD, Office, add_alarm, verification_record
 
-ROLES = ("administrator", "regulator", "inspector")
+ROLES = ("administrator", "regulator", "inspector", "checker", "approver")
 
 
 def test_permission_matrix_is_as_documented() -> None:
@@ -51,7 +53,21 @@ def _session(office: Office, role: str) -> Session:
         "administrator": office.admin,
         "regulator": office.regulator,
         "inspector": office.inspector,
+        "checker": office.checker,
+        "approver": office.approver,
     }[role]
+
+
+def _stored_result(office: Office, conn, *, checked: bool = False) -> str:
+    """A signed result taken up for countersigning (and checked by the 核验员)."""
+    key = office.inspector.signing_key
+    assert key is not None
+    apply_records(conn, [(900, office.world.inspector(key.public_key.text))])
+    record = sign_verification(office.inspector, _body(office))
+    stored = signoff_workflow.take_up(conn, record.to_bytes())
+    if checked:
+        signoff_workflow.check(conn, office.checker, stored.leaf_hash)
+    return stored.leaf_hash
 
 
 def _body(office: Office) -> dict:
@@ -88,6 +104,14 @@ ACTIONS = {
     ),
     "sign result": (lambda o, s, c: sign_verification(s, _body(o)), {"inspector"}),
     "see orders": (lambda o, s, c: list_orders(c, s), {"regulator", "inspector"}),
+    "check result": (
+        lambda o, s, c: signoff_workflow.check(c, s, _stored_result(o, c)),
+        {"checker"},
+    ),
+    "approve result": (
+        lambda o, s, c: signoff_workflow.approve(c, s, _stored_result(o, c, checked=True)),
+        {"approver"},
+    ),
 }
 
 
