@@ -36,9 +36,10 @@ def test_server_starts_from_binaries_inside_a_private_directory(tmp_path):
         assert not server.bin.is_relative_to(home)  # runs from a copy nobody can reach
         server.start()
         with psycopg.connect(server.dsn("postgres")) as conn:
-            assert conn.execute("SELECT current_setting('server_version_num')::int").fetchone()[
-                0
-            ] >= 180000
+            assert (
+                conn.execute("SELECT current_setting('server_version_num')::int").fetchone()[0]
+                >= 180000
+            )
         copy = server._bin_copy
         assert copy is not None
     finally:
