@@ -25,9 +25,11 @@ Design choices, and why:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -530,6 +532,28 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def make_private_file(path: Path) -> None:
+    """Creates ``path`` (and a missing parent directory) readable by its owner only.
+
+    The store holds password hashes, sealed signing keys and personal data: it must not
+    be world-readable whatever the umask (issue 13 item 4). SQLite gives its ``-wal`` and
+    ``-shm`` files the mode of the database file, so creating the database 0600 before
+    SQLite opens it covers all three; an existing store (or its WAL) that is wider is
+    tightened when its owner opens it.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError:
+        return  # read-only location etc.: SQLite will give the real error
+    for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(OSError):  # not ours, or gone meanwhile
+            info = existing.stat()
+            if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & 0o077:
+                existing.chmod(stat.S_IMODE(info.st_mode) & 0o700)
+
+
 def create_store_engine(url: str) -> Engine:
     """An engine with the pragmas and transaction handling the workstation relies on.
 
@@ -543,7 +567,7 @@ def create_store_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            make_private_file(Path(database).expanduser())
         engine = create_engine(url, json_serializer=_json_dumps)
         _configure_sqlite(engine)
         return engine

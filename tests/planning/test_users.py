@@ -185,7 +185,7 @@ def test_passwords_and_keys_never_in_clear(office: Office, tmp_path: Path) -> No
         order = create_work_order(conn, office.regulator, ["P3"], "li")
         pems = conn.execute(select(users.c.key_pem, users.c.password_hash)).all()
     for pem, phc in pems:
-        assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        assert pem.startswith(b"evm-sealed-key/v1\n")  # argon2id + AES-GCM (issue 13)
         assert phc.startswith("$argon2id$")
     package = tmp_path / "field.sqlite"
     export_field_package(office.store, office.inspector, order, package)
