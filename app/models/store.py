@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -69,6 +69,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
 from app.paths import data_dir
+
+if TYPE_CHECKING:
+    from app.models.users import Session
 
 DEFAULT_FILENAME = "workstation.sqlite"
 URL_ENV = "EVM_DB_URL"
@@ -783,7 +786,7 @@ def transition_alarm(
     alarm_id: int,
     expected_version: int,
     new_state: str,
-    user: str,
+    session: Session,
     note: str = "",
     *,
     assigned_to: str | None = None,
@@ -792,11 +795,18 @@ def transition_alarm(
 
     Optimistic locking: two regulators may act on the same alarm from two desktops; the
     first wins, the second gets False and must reload instead of silently overwriting.
-    On success the transition is written to the audit log in the same transaction.
+    On success the transition is written to the audit log in the same transaction,
+    under the signed-in user of ``session``, whose role is checked here (dismissing
+    needs ``alarms.dismiss``, anything else ``alarms.handle``): the lowest writer of
+    alarm state refuses the wrong role itself, whatever called it (issue 13 item 2).
     Which transitions are allowed is the alarm workflow's business, not the store's.
     """
+    from app.models.users import require  # users imports this module
+
     if new_state not in ALARM_STATES:
         raise ValueError(f"unknown alarm state {new_state!r}; expected one of {ALARM_STATES}")
+    require(session, "alarms.dismiss" if new_state == "dismissed" else "alarms.handle")
+    user = session.username
     now = utcnow()
     values: dict[str, Any] = {
         "state": new_state,

@@ -497,4 +497,4 @@ def guarded_alarm_transition(
     from app.models.store import transition_alarm
 
     require(session, "alarms.dismiss" if new_state == "dismissed" else "alarms.handle")
-    return transition_alarm(conn, alarm_id, expected_version, new_state, session.username, note)
+    return transition_alarm(conn, alarm_id, expected_version, new_state, session, note)
