@@ -8,8 +8,9 @@ Three roles, each allowed a fixed set of actions (:data:`PERMISSIONS`):
 * **inspector** — does the work: sees only their own work orders, takes them offline,
   signs verification results and uploads them. Cannot dismiss alarms nor edit the
   register or work orders.
-* **administrator** — manages user accounts (and nothing else, so that account
-  management and enforcement decisions are separate duties).
+* **administrator** — manages user accounts and resumes a sync halted after platform
+  misbehaviour (``main.py sync --clear-halt --user``), and nothing else, so that
+  account management and enforcement decisions are separate duties.
 
 Checks live here, in the model layer, so every front end (GUI, CLI, a future server)
 gets the same rules; the views merely hide what :meth:`Session.can` refuses.
@@ -63,10 +64,11 @@ ACTIONS: dict[str, str] = {
     "verification.sign": "sign verification results",
     "results.upload": "upload verification results",
     "package.export": "take a work order offline",
+    "sync.clear_halt": "resume a sync halted after platform misbehaviour",
 }
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "administrator": frozenset({"users.manage"}),
+    "administrator": frozenset({"users.manage", "sync.clear_halt"}),
     "regulator": frozenset(
         {
             "register.edit",

@@ -41,7 +41,7 @@ ROLES = ("administrator", "regulator", "inspector")
 
 
 def test_permission_matrix_is_as_documented() -> None:
-    assert PERMISSIONS["administrator"] == {"users.manage"}
+    assert PERMISSIONS["administrator"] == {"users.manage", "sync.clear_halt"}
     assert "verification.sign" not in PERMISSIONS["regulator"]
     assert not {"alarms.dismiss", "register.edit", "workorders.edit"} & PERMISSIONS["inspector"]
 
