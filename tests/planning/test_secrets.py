@@ -127,3 +127,18 @@ def test_platform_log_key_is_created_private(tmp_path: Path) -> None:
         os.umask(old)
     assert _mode(data / "log.key") == 0o600
     assert _mode(data / "log.vkey") == 0o644  # the verifier key is public
+
+
+def test_saved_signing_keys_are_private_from_creation(tmp_path: Path) -> None:
+    from ledger.keys import SigningKey
+
+    old = os.umask(0o000)  # the worst case: everything world-writable by default
+    try:
+        path = tmp_path / "meter.pem"
+        path.write_bytes(b"old")  # an existing file with a wide mode is tightened too
+        path.chmod(0o666)
+        SigningKey.generate().save(path)
+    finally:
+        os.umask(old)
+    assert _mode(path) == 0o600
+    assert SigningKey.from_pem(path.read_bytes()).alg == "p256"
