@@ -64,6 +64,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import facts
 from app.models import store as st
+from app.models.migrations import current_revision, head_revision
 from app.models.outbox import Outbox, OutboxEntry, http_post
 from app.models.plan_tables import (
     package_info,
@@ -470,6 +471,12 @@ def open_field_package(path: Path | str, *, trust_dir: Path | None = None) -> st
     pkg: st.Store | None = None
     try:
         pkg = st.Store.open(f"sqlite:///{path}", upgrade=False)  # nothing written yet
+        made_at, ours = current_revision(pkg.engine), head_revision()
+        if made_at != ours:  # the seal covers columns of the exporter's schema
+            raise PackageError(
+                f"{path} was made by another version of the workstation (schema "
+                f"{made_at or 'none'}, this laptop {ours}): ask the office to export it again"
+            )
         with pkg.engine.connect() as conn:
             if (
                 conn.execute(

@@ -110,6 +110,15 @@ def test_a_package_without_its_seal_or_with_a_broken_one_does_not_open(
         open_field_package(copy)
 
 
+def test_a_package_of_another_schema_version_is_refused_clearly(
+    office: Office, tmp_path: Path
+) -> None:
+    package = _export(office, tmp_path)
+    _raw(package, "UPDATE alembic_version SET version_num = ?", "0001")
+    with pytest.raises(PackageError, match="another version of the workstation"):
+        open_field_package(package)
+
+
 def test_a_package_from_another_workstation_is_refused_after_the_first(
     office: Office, tmp_path: Path
 ) -> None:
