@@ -284,7 +284,7 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.docks["due"], self.docks["orders"])
         self.docks["explorer"].raise_()
 
-        self.alarm_view = AlarmQueueView(self.store_url)
+        self.alarm_view = AlarmQueueView(self.store_url, self.session)
         self.alarm_view.count_changed.connect(
             lambda n: self.alarm_label.setText(tr("Open alarms: %1").replace("%1", str(n)))
         )

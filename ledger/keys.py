@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import os
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -172,8 +173,11 @@ class SigningKey:
         raise KeyFormatError("unsupported key type; use P-256 or Ed25519")
 
     def save(self, path: Path, passphrase: bytes | None = None) -> None:
-        path.write_bytes(self.to_pem(passphrase))
-        path.chmod(0o600)
+        """Writes the key readable by its owner only, from the moment the file exists."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+        with open(fd, "wb") as handle:
+            handle.write(self.to_pem(passphrase))
 
 
 def main(argv: list[str]) -> int:

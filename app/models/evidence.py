@@ -28,6 +28,7 @@ from ledger.client import LogClient
 from ledger.fleet.tariff import compute_charge
 from ledger.note import open_checkpoint
 from ledger.ocmf import OcmfBundleItem
+from ledger.records import Record, RecordError
 
 __all__ = [
     "DisputeFacts",
@@ -56,8 +57,16 @@ def _accepted_note(conn: Connection, origin: str) -> bytes | None:
     return None if row is None else bytes(row.note)
 
 
-def _finder(conn: Connection) -> SignerFinder:
-    """``find(kind, id, before)`` over the store's registry tables (see SignerFinder)."""
+def _finder(conn: Connection, evidence: LogEvidence) -> SignerFinder:
+    """``find(kind, id, before)`` over the store's registry tables (see SignerFinder).
+
+    Authority and meter keys keep their history in the store; operators and inspectors
+    keep one row, the latest record (issue 13 item 9: once an operator's registry record
+    was re-issued, every older meter record it vouched for had no operator entry "before"
+    it, and no bundle could be built). For those, when the current row is newer than
+    ``before``, the earlier records of that type are read back from the log (checked
+    against the accepted checkpoint like every bundle entry), newest first.
+    """
 
     def latest(table: Table, where: ColumnElement[bool], before: int) -> int | None:
         row = conn.execute(
@@ -68,15 +77,41 @@ def _finder(conn: Connection) -> SignerFinder:
         ).first()
         return None if row is None else int(row.entry_index)
 
+    def in_force(table: Table, id_column: str, ident: str, before: int) -> int | None:
+        found = latest(table, table.c[id_column] == ident, before)
+        if found is not None:
+            return found
+        current = conn.execute(
+            select(table.c.entry_index).where(table.c[id_column] == ident)
+        ).first()
+        if current is None:
+            return None  # never registered: nothing earlier to look for either
+        record_type = kind_of[id_column]
+        earlier = conn.execute(
+            select(st.entries.c.entry_index)
+            .where(st.entries.c.type == record_type, st.entries.c.entry_index < before)
+            .order_by(st.entries.c.entry_index.desc())
+        )
+        for (index,) in earlier:
+            try:
+                body = Record.parse(evidence.entry(int(index))).body
+            except RecordError:
+                continue
+            if str(body.get(id_column)) == ident:
+                return int(index)
+        return None
+
+    kind_of = {"operator_id": "operator", "inspector_id": "inspector"}
+
     def find(kind: str, ident: str, before: int) -> int | None:
         if kind == "authority":
             return latest(st.authority_keys, st.authority_keys.c.key_id == ident, before)
         if kind == "meter":
             return latest(st.meter_keys, st.meter_keys.c.meter_id == ident, before)
         if kind == "operator":
-            return latest(st.operators, st.operators.c.operator_id == ident, before)
+            return in_force(st.operators, "operator_id", ident, before)
         if kind == "inspector":
-            return latest(st.inspectors, st.inspectors.c.inspector_id == ident, before)
+            return in_force(st.inspectors, "inspector_id", ident, before)
         return None
 
     return find
@@ -101,7 +136,7 @@ def _inputs(
         if behind:  # the recipient (or the store's rows) saw a newer tree: use the latest
             evidence = LogEvidence(client)
         try:
-            entries = collect_signers(evidence, indexes, _finder(conn))
+            entries = collect_signers(evidence, indexes, _finder(conn, evidence))
         except BundleError as exc:
             raise EvidenceError(str(exc)) from exc
     consistency = evidence.consistency(since_note) if since_note else None

@@ -18,6 +18,22 @@ Why SQLite and not a zip: the laptop opens the file as its store with
 :func:`open_field_package` (= :meth:`Store.open`); a second file format would be a
 second reader to maintain. Copy the single ``.sqlite`` file (the WAL is merged on close).
 
+Sealed (issue 13 item 5): the exporting workstation signs a digest of everything the
+laptop must trust — the account rows (role, inspector ID, public key), the order, the
+registry, the copied records, checkpoint, proofs and ``package_info`` — with its own
+workstation key (``field-package-signing.key``, 0600 in the office data directory;
+:func:`workstation_key`). :func:`open_field_package` recomputes the digest and checks
+the seal on every open, and pins the workstation's public key in the laptop's trust
+store at the first import (trust on first use, ``trusted-field-package-signer.json``
+in the laptop's data directory): a package whose seal does not verify, or that is
+sealed by another key, does not open, with a :class:`PackageError` that says so. What
+the laptop itself writes stays outside the seal: the audit log, alarms, anomalies and
+analysis facts of a laptop rescan, the pile status they colour, the ``released``
+conflicts, and an account's password hash and sealed key (changing the password must
+not break the package; a swapped key cannot be used anyway: it must open to the sealed
+public key). Any damaged file is a :class:`PackageError`, never a raw SQLite or
+Unicode error.
+
 Results: a signed verification record goes into the package's ``Outbox``
 (``app.models.outbox``: crash-safe files in ``<package>.outbox/`` beside the file,
 one per verification ID, so the same result is never queued twice).
@@ -31,17 +47,24 @@ returned as a :class:`Conflict` for the UI (the office store is asked through
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import facts
 from app.models import store as st
+from app.models.migrations import current_revision, head_revision
 from app.models.outbox import Outbox, OutboxEntry, http_post
 from app.models.plan_tables import (
     package_info,
@@ -53,8 +76,10 @@ from app.models.plan_tables import (
 )
 from app.models.users import PermissionDenied, Session, require
 from app.models.workorders import active_order_of
+from app.paths import data_dir
 from ledger.client import FetchError, LogClient
-from ledger.records import Record
+from ledger.keys import KeyFormatError, PublicKey, SigningKey
+from ledger.records import Record, RecordError
 from ledger.tiles import TileError, TileHashReader
 from ledger.tlog_proof import format_tlog_proof
 
@@ -65,7 +90,163 @@ OPEN_ALARM_STATES = ("new", "acknowledged", "dispatched")
 
 
 class PackageError(RuntimeError):
-    """A package that cannot be made or used; the message says why."""
+    """A package that cannot be made or used; the message says why.
+
+    The only error :func:`open_field_package` raises for a damaged, altered or foreign
+    file (never a raw sqlite3 / SQLAlchemy / Unicode error).
+    """
+
+
+# ---- the seal --------------------------------------------------------------------------
+
+WORKSTATION_KEY_FILE = "field-package-signing.key"
+TRUST_FILE = "trusted-field-package-signer.json"
+SEAL_CONTEXT = b"evm-field-package-seal/v1\n"
+SEAL_KEY = "seal"
+#: package_info keys written on the laptop (outside the seal).
+LOCAL_INFO_KEYS = ("seal", "released")
+
+#: Tables under the seal, and the columns the laptop may change in them.
+SEALED_TABLES: tuple[tuple[Table, frozenset[str]], ...] = (
+    (users, frozenset({"password_hash", "key_pem", "updated_at"})),
+    (work_orders, frozenset()),
+    (work_order_items, frozenset()),
+    (rotation_settings, frozenset()),
+    (package_info, frozenset()),
+    (package_proofs, frozenset()),
+    (st.entries, frozenset()),
+    (st.checkpoints, frozenset()),
+    (st.authority_keys, frozenset()),
+    (st.operators, frozenset()),
+    (st.inspectors, frozenset()),
+    (st.stations, frozenset()),
+    (st.piles, frozenset({"status"})),  # coloured by the laptop's own alarms
+    (st.meters, frozenset()),
+    (st.meter_keys, frozenset()),
+    (st.tariffs, frozenset()),
+    (st.sessions, frozenset()),
+    (st.billing, frozenset()),
+    (st.seal_events, frozenset()),
+    (st.verifications, frozenset()),
+)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able, type-tagged form of one column value (the digest's canonical form)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$b": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, datetime):
+        return {"$t": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"$d": str(value)}
+    if isinstance(value, float):
+        return {"$f": repr(value)}
+    return value
+
+
+def package_digest(conn: Connection) -> bytes:
+    """SHA-256 over the sealed tables, row by row in primary-key order (canonical JSON)."""
+    digest = hashlib.sha256(SEAL_CONTEXT)
+    for table, local in SEALED_TABLES:
+        columns = [c for c in table.columns if c.name not in local]
+        order = list(table.primary_key.columns) or columns
+        stmt = select(*columns).order_by(*order)
+        if table is package_info:
+            stmt = stmt.where(package_info.c.key.not_in(LOCAL_INFO_KEYS))
+        digest.update(b"\x00table " + table.name.encode() + b"\n")
+        for row in conn.execute(stmt):
+            line = json.dumps(
+                [_plain(v) for v in row], sort_keys=True, ensure_ascii=False, separators=(",", ":")
+            )
+            digest.update(line.encode() + b"\n")
+    return digest.digest()
+
+
+def workstation_key(directory: Path | None = None) -> SigningKey:
+    """The office workstation's package-sealing key, made on first use (0600, never
+    readable by others, not even briefly: created with that mode)."""
+    path = (directory or data_dir()) / WORKSTATION_KEY_FILE
+    try:
+        return SigningKey.from_pem(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    except (OSError, KeyFormatError) as exc:
+        raise PackageError(
+            f"the workstation's package key {path} cannot be read ({exc}); restore it from "
+            "the backup (laptops that imported its packages trust only that key)"
+        ) from exc
+    key = SigningKey.generate("p256")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another export made it meanwhile: use theirs
+        return workstation_key(directory)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key.to_pem())
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
+
+
+def _seal(conn: Connection, key: SigningKey) -> dict[str, str]:
+    digest = package_digest(conn)
+    return {
+        "alg": key.alg,
+        "key": key.public_key.text,
+        "digest": digest.hex(),
+        "sig": base64.b64encode(key.sign(digest)).decode(),
+    }
+
+
+def _check_seal(conn: Connection, path: Path) -> PublicKey:
+    seal = conn.execute(select(package_info.c.value).where(package_info.c.key == SEAL_KEY)).scalar()
+    if not isinstance(seal, dict):
+        raise PackageError(
+            f"{path} is not sealed by an office workstation (made by an older version, or "
+            "the seal was removed): ask the office to export the work order again"
+        )
+    try:
+        public = PublicKey.parse(str(seal.get("key")))
+        signature = base64.b64decode(str(seal.get("sig")), validate=True)
+    except (KeyFormatError, ValueError) as exc:
+        raise PackageError(f"{path}: the package's seal is damaged ({exc})") from exc
+    if not public.verify(package_digest(conn), signature):
+        raise PackageError(
+            f"{path} was changed after the office exported it (its seal does not verify): "
+            "it is not opened; ask the office for a new package"
+        )
+    return public
+
+
+def _trust(public: PublicKey, path: Path, trust_dir: Path | None) -> None:
+    """Trust on first use: pins the first package's sealing key; later ones must match."""
+    store = (trust_dir or data_dir()) / TRUST_FILE
+    try:
+        pinned = json.loads(store.read_text())
+        pinned_key = str(pinned["key"])
+    except FileNotFoundError:
+        fd = os.open(store, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(
+                {
+                    "key": public.text,
+                    "key_id": public.key_id,
+                    "pinned_at": datetime.now(UTC).isoformat(),
+                    "first_package": path.name,
+                },
+                handle,
+            )
+        return
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PackageError(
+            f"this laptop's trust store {store} cannot be read ({exc}); fix or remove it"
+        ) from exc
+    if pinned_key != public.text:
+        raise PackageError(
+            f"{path} is sealed by workstation key {public.key_id}, but this laptop trusts "
+            f"only the office key {pinned.get('key_id', '?')} pinned at its first import: "
+            f"it is not opened. If the office really changed its key, confirm it with them "
+            f"and remove {store}"
+        )
 
 
 @dataclass(frozen=True)
@@ -94,14 +275,17 @@ def export_field_package(
     *,
     client: LogClient | None = None,
     now_ms: int | None = None,
+    key_dir: Path | None = None,
 ) -> PackageSummary:
     """Writes the offline package of ``order_id`` to ``path`` (refuses to overwrite).
 
     Allowed to the order's inspector and to regulators. ``client`` (the log's reader)
     is used for inclusion proofs only; without it, or if the platform is unreachable,
-    the package is still made and says that it carries no proofs.
+    the package is still made and says that it carries no proofs. The package is sealed
+    with :func:`workstation_key` (from ``key_dir``, default the data directory).
     """
     require(session, "package.export")
+    key = workstation_key(key_dir)
     path = Path(path)
     if path.exists():
         raise PackageError(f"{path} already exists; choose another file name")
@@ -146,6 +330,8 @@ def export_field_package(
                 st.write_audit(
                     dst, session.username, "package.created", f"work order {order_id}", facts
                 )
+                seal = _seal(dst, key)  # last: over everything above
+                dst.execute(insert(package_info), {"key": SEAL_KEY, "value": seal})
         finally:
             pkg.close()
     with store.transaction() as conn:
@@ -272,22 +458,59 @@ def _copy_proofs(src: Connection, dst: Connection, client: LogClient | None) -> 
 # ---- the laptop side -----------------------------------------------------------------------
 
 
-def open_field_package(path: Path | str) -> st.Store:
-    """Opens a package as the laptop's (offline) store."""
+def open_field_package(path: Path | str, *, trust_dir: Path | None = None) -> st.Store:
+    """Opens a package as the laptop's (offline) store, after checking its seal.
+
+    Refused with :class:`PackageError` when the file is damaged, not a package, not
+    sealed, altered since export, or sealed by another workstation than the one this
+    laptop pinned (``trust_dir``, default the data directory) at its first import.
+    """
     path = Path(path)
     if not path.is_file():
         raise PackageError(f"{path}: no such field package")
-    pkg = st.Store.open(f"sqlite:///{path}")
-    with pkg.engine.connect() as conn:
-        if (
-            conn.execute(
-                select(package_info.c.value).where(package_info.c.key == "format")
-            ).scalar()
-            is None
-        ):
+    pkg: st.Store | None = None
+    try:
+        pkg = st.Store.open(f"sqlite:///{path}", upgrade=False)  # nothing written yet
+        made_at, ours = current_revision(pkg.engine), head_revision()
+        if made_at != ours:  # the seal covers columns of the exporter's schema
+            raise PackageError(
+                f"{path} was made by another version of the workstation (schema "
+                f"{made_at or 'none'}, this laptop {ours}): ask the office to export it again"
+            )
+        with pkg.engine.connect() as conn:
+            if (
+                conn.execute(
+                    select(package_info.c.value).where(package_info.c.key == "format")
+                ).scalar()
+                is None
+            ):
+                raise PackageError(f"{path} is a workstation store, not a field package")
+            public = _check_seal(conn, path)
+        pkg.close()
+        pkg = None
+        _trust(public, path, trust_dir)
+        return st.Store.open(f"sqlite:///{path}")
+    except PackageError:
+        raise
+    except (
+        SQLAlchemyError,
+        sqlite3.Error,
+        st.StoreError,
+        ValueError,  # UnicodeDecodeError, JSON errors
+        TypeError,
+        KeyError,
+        OverflowError,
+        RecursionError,
+        OSError,
+    ) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        raise PackageError(
+            f"{path} is damaged or not a field package ({type(exc).__name__}: {reason}); "
+            "copy it again from the office"
+        ) from exc
+    finally:
+        if pkg is not None:
             pkg.close()
-            raise PackageError(f"{path} is a workstation store, not a field package")
-    return pkg
 
 
 def package_facts(conn: Connection) -> dict[str, Any]:
@@ -372,6 +595,53 @@ class FieldUploadReport:
 #: The local answer for a held-back result. It never leaves the laptop: the Outbox keeps
 #: any 4xx entry pending with its reason, which is exactly what a conflict needs.
 CONFLICT_STATUS = 423
+#: The local answer for a result whose signer is not a registered inspector (kept pending).
+UNBOUND_STATUS = 403
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signed a queued result: the inspector ID its body names, whose registered key
+    verified it, and the package account holding that key (if any)."""
+
+    inspector_id: str
+    key_id: str
+    username: str | None
+
+
+def result_signer(conn: Connection, record: Record) -> Signer:
+    """The inspector a result is bound to, or :class:`PackageError` saying why it is not.
+
+    The key must be the one registered for the inspector the body names — in the
+    package's account rows (sealed) or the inspector registry — and must verify the
+    record: an upload is attributed to that signer, never to whoever is signed in.
+    """
+    inspector_id = str(record.body.get("inspector_id", ""))
+    keys = {
+        str(r.public_key): r.username
+        for r in conn.execute(
+            select(users.c.public_key, users.c.username).where(users.c.inspector_id == inspector_id)
+        )
+    }
+    for key_text in conn.execute(
+        select(st.inspectors.c.key).where(st.inspectors.c.inspector_id == inspector_id)
+    ).scalars():
+        keys.setdefault(str(key_text), None)
+    for key_text, username in keys.items():
+        try:
+            public = PublicKey.parse(key_text)
+        except KeyFormatError:
+            continue
+        if public.key_id == record.key_id:
+            try:
+                record.verify(public)
+            except RecordError as exc:
+                raise PackageError(f"{record.subject}: {exc}") from exc
+            return Signer(inspector_id, public.key_id, username)
+    raise PackageError(
+        f"{record.subject} is signed with key {record.key_id}, which is not the registered "
+        f"key of inspector {inspector_id!r}: it is not uploaded"
+    )
 
 
 def office_assignment(office: st.Store) -> Callable[[str], int | None]:
@@ -397,7 +667,10 @@ def upload_results(
     ``assignment`` tells the current order of a pile (e.g. :func:`office_assignment`);
     a result whose pile left the package's order is held back as a :class:`Conflict`
     (until :func:`release_conflict`). 200 and 409 both mean "in the log" (see
-    ``app.models.outbox``). Each outcome is audited in the package under the user's name.
+    ``app.models.outbox``). Each result is bound to its signer (:func:`result_signer`):
+    one not signed by the registered key of the inspector it names stays pending and is
+    reported in ``rejected``. Each outcome is audited in the package under the signed-in
+    user's name, with the signer of the result beside it.
     """
     require(session, "results.upload")
     with pkg.engine.connect() as conn:
@@ -405,10 +678,17 @@ def upload_results(
     order_id = int(facts["order_id"])
     released = set(facts.get("released", []))
     conflicts: dict[str, Conflict] = {}
+    signers: dict[str, Signer] = {}
 
     def guarded_post(url: str, body: bytes) -> tuple[int, str]:
         entry = json.loads(body)["b"]
         vid, pile_id = str(entry["verification_id"]), str(entry["pile_id"])
+        try:
+            record = Record.parse(body.rstrip(b"\n"))
+            with pkg.engine.connect() as conn:
+                signers[vid] = result_signer(conn, record)
+        except (RecordError, PackageError) as exc:
+            return UNBOUND_STATUS, json.dumps({"error": str(exc)})
         if assignment is not None and vid not in released:
             current = assignment(pile_id)
             if current != order_id:
@@ -429,7 +709,18 @@ def upload_results(
     )
     with pkg.transaction() as conn:
         for vid in report.uploaded + report.already_there:
-            st.write_audit(conn, session.username, "result.uploaded", f"verification {vid}")
+            signer = signers.get(vid)
+            st.write_audit(
+                conn,
+                session.username,
+                "result.uploaded",
+                f"verification {vid}",
+                {
+                    "signed_by": signer.inspector_id if signer else None,
+                    "signer_account": signer.username if signer else None,
+                    "signer_key": signer.key_id if signer else None,
+                },
+            )
         for conflict in report.conflicts:
             st.write_audit(
                 conn, session.username, "result.conflict", f"pile {conflict.pile_id}",

@@ -25,16 +25,18 @@ Design choices, and why:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -67,6 +69,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
 from app.paths import data_dir
+
+if TYPE_CHECKING:
+    from app.models.users import Session
 
 DEFAULT_FILENAME = "workstation.sqlite"
 URL_ENV = "EVM_DB_URL"
@@ -530,6 +535,28 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def make_private_file(path: Path) -> None:
+    """Creates ``path`` (and a missing parent directory) readable by its owner only.
+
+    The store holds password hashes, sealed signing keys and personal data: it must not
+    be world-readable whatever the umask (issue 13 item 4). SQLite gives its ``-wal`` and
+    ``-shm`` files the mode of the database file, so creating the database 0600 before
+    SQLite opens it covers all three; an existing store (or its WAL) that is wider is
+    tightened when its owner opens it.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError:
+        return  # read-only location etc.: SQLite will give the real error
+    for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(OSError):  # not ours, or gone meanwhile
+            info = existing.stat()
+            if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & 0o077:
+                existing.chmod(stat.S_IMODE(info.st_mode) & 0o700)
+
+
 def create_store_engine(url: str) -> Engine:
     """An engine with the pragmas and transaction handling the workstation relies on.
 
@@ -543,7 +570,7 @@ def create_store_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            make_private_file(Path(database).expanduser())
         engine = create_engine(url, json_serializer=_json_dumps)
         _configure_sqlite(engine)
         return engine
@@ -759,7 +786,7 @@ def transition_alarm(
     alarm_id: int,
     expected_version: int,
     new_state: str,
-    user: str,
+    session: Session,
     note: str = "",
     *,
     assigned_to: str | None = None,
@@ -768,11 +795,18 @@ def transition_alarm(
 
     Optimistic locking: two regulators may act on the same alarm from two desktops; the
     first wins, the second gets False and must reload instead of silently overwriting.
-    On success the transition is written to the audit log in the same transaction.
+    On success the transition is written to the audit log in the same transaction,
+    under the signed-in user of ``session``, whose role is checked here (dismissing
+    needs ``alarms.dismiss``, anything else ``alarms.handle``): the lowest writer of
+    alarm state refuses the wrong role itself, whatever called it (issue 13 item 2).
     Which transitions are allowed is the alarm workflow's business, not the store's.
     """
+    from app.models.users import require  # users imports this module
+
     if new_state not in ALARM_STATES:
         raise ValueError(f"unknown alarm state {new_state!r}; expected one of {ALARM_STATES}")
+    require(session, "alarms.dismiss" if new_state == "dismissed" else "alarms.handle")
+    user = session.username
     now = utcnow()
     values: dict[str, Any] = {
         "state": new_state,

@@ -7,6 +7,8 @@ Exit status: 0 synced; 1 platform unreachable (the store is intact, just stale);
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -15,9 +17,12 @@ from pathlib import Path
 from app.models import store as st
 from app.models.analysis import analyse_batch
 from app.models.sync import LogSync, Misbehaviour, Offline, Progress, SyncError
+from app.models.users import PermissionDenied, Session, SignInError, require, sign_in
 from ledger.client import LogClient
 from ledger.note import NoteError
 from ledger.sigcheck import SignatureChecker
+
+PASSWORD_ENV = "EVM_PASSWORD"
 
 
 def read_vkey(value: str) -> str:
@@ -72,20 +77,35 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--clear-halt",
         action="store_true",
-        help="administrator: resume a log halted after misbehaviour (evidence is kept)",
+        help="administrator: resume a log halted after misbehaviour (evidence is kept); "
+        "needs --user",
+    )
+    parser.add_argument(
+        "--user",
+        help=f"who clears the halt; the password is read from ${PASSWORD_ENV}, else from "
+        "stdin when it is not a terminal, else prompted",
     )
     args = parser.parse_args(argv)
+    if args.clear_halt and not args.user:
+        parser.error("--clear-halt changes the store: sign in with --user NAME")
     try:
         client = LogClient(args.platform, read_vkey(args.log_key))
     except NoteError as exc:
         print(f"error: the log key is not valid: {exc}", file=sys.stderr)
         return 2
     store = st.Store.open(args.db)
+    if args.clear_halt:
+        try:
+            session = cli_sign_in(store, args.user)
+            clear_halt(store, client.origin, session)
+        except (SignInError, PermissionDenied) as exc:
+            print(f"error: the halt was not cleared: {exc}", file=sys.stderr)
+            client.close()
+            store.close()
+            return 2
     checker = SignatureChecker(args.workers)
     sync = LogSync(store, client, checker, on_batch=analyse_batch)
     try:
-        if args.clear_halt:
-            clear_halt(store, client.origin)
         return _run(sync, args)
     finally:
         sync.close()
@@ -94,13 +114,36 @@ def main(argv: list[str]) -> int:
         store.close()
 
 
-def clear_halt(store: st.Store, origin: str) -> None:
+def cli_sign_in(store: st.Store, username: str) -> Session:
+    """Signs ``username`` in for one CLI action (audited like a GUI sign-in).
+
+    The password comes from ``$EVM_PASSWORD`` (a service account's secret, set by
+    whoever runs the job), else from stdin when it is piped, else from a prompt; it
+    never appears on the command line, where ``ps`` would show it.
+    """
+    password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        if sys.stdin is not None and not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = getpass.getpass(f"password of {username}: ")
+    with store.transaction() as conn:
+        return sign_in(conn, username, password)
+
+
+def clear_halt(store: st.Store, origin: str, session: Session) -> None:
+    """Resumes a log halted after platform misbehaviour; the evidence stays in the store.
+
+    Refused unless ``session`` may ``sync.clear_halt``; audited under that user (issue 13
+    item 2: it used to need no sign-in and audited "admin").
+    """
+    require(session, "sync.clear_halt")
     with store.transaction() as conn:
         state = st.get_sync_state(conn, origin)
         if state is None or state.status != "halted":
             return
         st.put_sync_state(conn, st.SyncState(**{**state.__dict__, "status": "idle"}))
-        st.write_audit(conn, "admin", "clear-halt", origin, {"was": state.last_error})
+        st.write_audit(conn, session.username, "clear-halt", origin, {"was": state.last_error})
 
 
 def _run(sync: LogSync, args: argparse.Namespace) -> int:

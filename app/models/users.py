@@ -8,8 +8,9 @@ Three roles, each allowed a fixed set of actions (:data:`PERMISSIONS`):
 * **inspector** — does the work: sees only their own work orders, takes them offline,
   signs verification results and uploads them. Cannot dismiss alarms nor edit the
   register or work orders.
-* **administrator** — manages user accounts (and nothing else, so that account
-  management and enforcement decisions are separate duties).
+* **administrator** — manages user accounts and resumes a sync halted after platform
+  misbehaviour (``main.py sync --clear-halt --user``), and nothing else, so that
+  account management and enforcement decisions are separate duties.
 * **checker** (核验员) and **approver** (批准人) — countersign signed verification results
   in the office (JJF 1069: inspector, checker, approver), each with their own key; see
   :mod:`app.models.signoff_workflow` for why these are roles of their own. Either may
@@ -20,9 +21,14 @@ gets the same rules; the views merely hide what :meth:`Session.can` refuses.
 
 Secrets: the password is hashed with argon2id (argon2-cffi's defaults, RFC 9106 "second
 recommended" parameters: 64 MiB, 3 passes) and never stored. Each user gets a P-256
-signing key at creation; its private half is stored only as PKCS#8 PEM encrypted with
-the password (``BestAvailableEncryption``: a password-derived AES-256 key), and is
-decrypted in memory at sign-in. Changing the password re-encrypts the key.
+signing key at creation; its private half is stored only encrypted with AES-256-GCM
+under a key derived from the password with the *same* argon2id cost as the password
+hash (a fresh salt; the parameters are stored beside the blob, see :func:`seal_key`),
+and is decrypted in memory at sign-in. Why not PKCS#8 ``BestAvailableEncryption``: its
+PBKDF2 runs 2,048 iterations, so a stolen store gave the key to a password guesser
+thousands of times faster than the argon2id hash beside it (issue 13 item 4). Keys
+written the old way still open and are re-sealed at the next sign-in. Changing the
+password re-encrypts the key.
 
 Every change and every sign-in (successful or not) is written to the audit log under
 the acting user's name, in the same transaction as the change.
@@ -30,12 +36,18 @@ the acting user's name, in the same transaction as the change.
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, func, insert, select, update
 
 from app.models.plan_tables import ROLES, users
@@ -59,10 +71,11 @@ ACTIONS: dict[str, str] = {
     "verification.check": "countersign verification results as checker (核验员)",
     "verification.approve": "approve verification results as approver (批准人)",
     "certificate.print": "print final certificates and result notices",
+    "sync.clear_halt": "resume a sync halted after platform misbehaviour",
 }
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "administrator": frozenset({"users.manage"}),
+    "administrator": frozenset({"users.manage", "sync.clear_halt"}),
     "regulator": frozenset(
         {
             "register.edit",
@@ -137,6 +150,94 @@ def require(session: Session | None, action: str) -> Session:
     return session
 
 
+# ---- the signing key at rest ------------------------------------------------------------
+
+SEALED_KEY_MAGIC = b"evm-sealed-key/v1\n"
+"""First bytes of a sealed key blob (then one JSON object); legacy blobs are PKCS#8 PEM."""
+LEGACY_KEY_PREFIX = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
+# Bounds on stored parameters: a tampered row must not make sign-in allocate gigabytes.
+_MAX_MEMORY_KIB = 1 << 20
+_MAX_TIME_COST = 64
+
+
+def _key_aad(public_key: str) -> bytes:
+    """Binds the ciphertext to the account's public key: a blob moved to another row fails."""
+    return b"evm-signing-key\x00" + public_key.encode()
+
+
+def _derive(password: str, salt: bytes, time_cost: int, memory_kib: int, lanes: int) -> bytes:
+    return hash_secret_raw(password.encode(), salt, time_cost, memory_kib, lanes, 32, Type.ID)
+
+
+def seal_key(key: SigningKey, password: str) -> bytes:
+    """The private key encrypted with AES-256-GCM under argon2id(password).
+
+    The argon2id cost is the password hasher's (:data:`_hasher`), so guessing the key's
+    password costs exactly what guessing the login password costs. The blob carries
+    its KDF parameters, salt and nonce (JSON after :data:`SEALED_KEY_MAGIC`); the AAD
+    is the account's public key.
+    """
+    salt, nonce = os.urandom(16), os.urandom(12)
+    params = {
+        "kdf": "argon2id",
+        "t": _hasher.time_cost,
+        "m": _hasher.memory_cost,
+        "p": _hasher.parallelism,
+        "salt": base64.b64encode(salt).decode(),
+        "cipher": "aes-256-gcm",
+        "nonce": base64.b64encode(nonce).decode(),
+    }
+    wrapping = _derive(password, salt, params["t"], params["m"], params["p"])
+    plain = key.to_pem()  # unencrypted PKCS#8, only ever in memory
+    params["ct"] = base64.b64encode(
+        AESGCM(wrapping).encrypt(nonce, plain, _key_aad(key.public_key.text))
+    ).decode()
+    return SEALED_KEY_MAGIC + json.dumps(params, sort_keys=True).encode()
+
+
+def open_key(blob: bytes, password: str, public_key: str) -> SigningKey:
+    """Decrypts a key stored by :func:`seal_key` (or, legacy, as encrypted PKCS#8 PEM).
+
+    Raises :class:`KeyFormatError` for a wrong password, a damaged blob, or a key that is
+    not the account's (its public half must equal ``public_key``).
+    """
+    blob = bytes(blob)
+    if blob.startswith(LEGACY_KEY_PREFIX):
+        key = SigningKey.from_pem(blob, password.encode())
+    elif blob.startswith(SEALED_KEY_MAGIC):
+        try:
+            params = json.loads(blob[len(SEALED_KEY_MAGIC) :])
+            t, m, p = int(params["t"]), int(params["m"]), int(params["p"])
+            salt = base64.b64decode(params["salt"], validate=True)
+            nonce = base64.b64decode(params["nonce"], validate=True)
+            ct = base64.b64decode(params["ct"], validate=True)
+            ok = (
+                params.get("kdf") == "argon2id"
+                and params.get("cipher") == "aes-256-gcm"
+                and 1 <= t <= _MAX_TIME_COST
+                and 1 <= p <= 255
+                and 8 * p <= m <= _MAX_MEMORY_KIB
+                and len(salt) >= 8
+                and len(nonce) == 12
+            )
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise KeyFormatError(f"the stored signing key is damaged ({exc})") from exc
+        if not ok:
+            raise KeyFormatError("the stored signing key has unsupported parameters")
+        try:
+            plain = AESGCM(_derive(password, salt, t, m, p)).decrypt(
+                nonce, ct, _key_aad(public_key)
+            )
+        except InvalidTag as exc:
+            raise KeyFormatError("wrong password, or the stored key was altered") from exc
+        key = SigningKey.from_pem(plain)
+    else:
+        raise KeyFormatError("the stored signing key is in an unknown format")
+    if key.public_key.text != public_key:
+        raise KeyFormatError("the stored signing key does not belong to this account")
+    return key
+
+
 # ---- accounts -------------------------------------------------------------------------
 
 
@@ -178,7 +279,7 @@ def _insert_user(
             "display_name": display_name or username,
             "role": role,
             "password_hash": _hasher.hash(password),
-            "key_pem": key.to_pem(password.encode()),
+            "key_pem": seal_key(key, password),
             "public_key": key.public_key.text,
             "inspector_id": inspector_id,
             "active": True,
@@ -316,14 +417,20 @@ def sign_in(conn: Connection, username: str, password: str) -> Session:
         write_audit(conn, username.strip() or "?", "user.sign_in_failed", f"user {username}")
         raise SignInError("unknown user name or wrong password")
     try:
-        key = SigningKey.from_pem(row["key_pem"], password.encode())
+        key = open_key(row["key_pem"], password, row["public_key"])
     except KeyFormatError as exc:  # the hash matched, so the key file was tampered with
         raise SignInError(f"the signing key of {username} cannot be unlocked: {exc}") from exc
+    values: dict[str, Any] = {}
     if _hasher.check_needs_rehash(row["password_hash"]):
+        values["password_hash"] = _hasher.hash(password)
+    if not bytes(row["key_pem"]).startswith(SEALED_KEY_MAGIC):
+        # A key from before argon2id sealing (PKCS#8, PBKDF2 2,048): re-seal it now,
+        # while the password is at hand (it is never kept).
+        values["key_pem"] = seal_key(key, password)
+        write_audit(conn, row["username"], "user.key_resealed", f"user {row['username']}")
+    if values:
         conn.execute(
-            update(users)
-            .where(users.c.id == row["id"])
-            .values(password_hash=_hasher.hash(password), updated_at=utcnow())
+            update(users).where(users.c.id == row["id"]).values(**values, updated_at=utcnow())
         )
     write_audit(conn, row["username"], "user.sign_in", f"user {row['username']}")
     return Session(
@@ -344,13 +451,18 @@ def change_password(conn: Connection, session: Session, old: str, new: str) -> N
         _hasher.verify(row["password_hash"], old)
     except (VerificationError, InvalidHashError) as exc:
         raise SignInError("the current password is wrong") from exc
-    key = SigningKey.from_pem(row["key_pem"], old.encode())
+    try:
+        key = open_key(row["key_pem"], old, row["public_key"])
+    except KeyFormatError as exc:
+        raise SignInError(
+            f"the signing key of {session.username} cannot be unlocked: {exc}"
+        ) from exc
     conn.execute(
         update(users)
         .where(users.c.id == session.user_id)
         .values(
             password_hash=_hasher.hash(new),
-            key_pem=key.to_pem(new.encode()),
+            key_pem=seal_key(key, new),
             updated_at=utcnow(),
         )
     )
@@ -397,4 +509,4 @@ def guarded_alarm_transition(
     from app.models.store import transition_alarm
 
     require(session, "alarms.dismiss" if new_state == "dismissed" else "alarms.handle")
-    return transition_alarm(conn, alarm_id, expected_version, new_state, session.username, note)
+    return transition_alarm(conn, alarm_id, expected_version, new_state, session, note)

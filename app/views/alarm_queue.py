@@ -171,27 +171,33 @@ class AlarmAction(QObject):
         store_url: str | None,
         step: str,
         alarm,
-        user: str,
+        session,
         note: str,
         inspector: str | None = None,
     ) -> None:
         super().__init__()
-        self.args = (store_url, step, alarm, user, note, inspector)
+        # ``session``: the signed-in app.models.users.Session; the model checks its role.
+        self.args = (store_url, step, alarm, session, note, inspector)
 
     @Slot()
     def run(self) -> None:
         from app.models import alarms
         from app.models.store import Store
 
-        store_url, step, alarm, user, note, inspector = self.args
+        store_url, step, alarm, session, note, inspector = self.args
         try:
             with Store.open(store_url) as store:
                 if step == "dispatch":
                     alarms.dispatch(
-                        store, alarm.id, user, note, inspector_id=inspector, version=alarm.version
+                        store,
+                        alarm.id,
+                        session,
+                        note,
+                        inspector_id=inspector,
+                        version=alarm.version,
                     )
                 else:
-                    getattr(alarms, step)(store, alarm.id, user, note, version=alarm.version)
+                    getattr(alarms, step)(store, alarm.id, session, note, version=alarm.version)
         except Exception as exc:
             self.finished.emit(str(exc))
         else:
@@ -203,9 +209,11 @@ class AlarmQueueView(QWidget):
     critical_alarm = Signal(object)  # a new critical alarm (for the window's notification)
     count_changed = Signal(int)
 
-    def __init__(self, store_url: str | None, user: str = "regulator") -> None:
+    def __init__(self, store_url: str | None, session=None) -> None:
+        """``session``: the signed-in user (app.models.users.Session), or None: the queue
+        is then read-only. The buttons only reflect the role; the model refuses anyway."""
         super().__init__()
-        self.store_url, self.user = store_url, user
+        self.store_url, self.session = store_url, session
         self.model = AlarmTableModel()
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -229,6 +237,10 @@ class AlarmQueueView(QWidget):
         ):
             button = QPushButton(label)
             button.clicked.connect(lambda _=False, s=step: self.act(s))
+            allowed = session is not None and session.can(
+                "alarms.dismiss" if step == "dismiss" else "alarms.handle"
+            )
+            button.setVisible(allowed)
             self.buttons[step] = button
             row.addWidget(button)
         open_button = QPushButton(tr("Open pile"))
@@ -294,7 +306,7 @@ class AlarmQueueView(QWidget):
             inspector, ok = QInputDialog.getText(self, tr("Dispatch"), tr("Inspector ID"))
             if not ok or not inspector.strip():
                 return
-        action = AlarmAction(self.store_url, step, alarm, self.user, self.note.text(), inspector)
+        action = AlarmAction(self.store_url, step, alarm, self.session, self.note.text(), inspector)
         action.finished.connect(self._on_action_finished)
         thread = QThread(self)
         action.moveToThread(thread)

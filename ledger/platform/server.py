@@ -45,9 +45,12 @@ class LogCorrupted(RuntimeError):
     """The stored log disagrees with its own signed checkpoint: refuse to serve."""
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
+    # Created with its final mode: the log key is never readable by others, not even briefly.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    os.fchmod(fd, mode)  # a stale .tmp keeps its old mode through O_CREAT
+    with open(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -63,8 +66,7 @@ def load_or_create_key(data_dir: Path, origin: str) -> Signer:
     skey_path, vkey_path = data_dir / "log.key", data_dir / "log.vkey"
     if not skey_path.exists():
         skey, vkey = generate_signer(origin)
-        _write_atomic(skey_path, skey.encode() + b"\n")
-        skey_path.chmod(0o600)
+        _write_atomic(skey_path, skey.encode() + b"\n", 0o600)
         _write_atomic(vkey_path, vkey.encode() + b"\n")
     signer = Signer(skey_path.read_text().strip())
     if signer.name != origin:

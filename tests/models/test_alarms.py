@@ -13,7 +13,13 @@ from app.models import alarms, rules
 from app.models import store as st
 from app.models.projection import apply_records
 from app.models.store import Store
+from app.models.users import PermissionDenied, Session
 from tests.models.test_rules import MIN, T0, World
+
+
+def signed_in(name: str, role: str = "regulator") -> Session:
+    """A signed-in user of ``role`` (what sign_in returns; the key is not needed here)."""
+    return Session(sum(map(ord, name)), name, name, role)
 
 
 def finding(rule_id: str = "R01", at_ms: int = T0, entry: int = 100, **kw: object) -> rules.Finding:
@@ -80,7 +86,7 @@ def test_every_seal_opening_alarms_and_flapping_is_debounced(store: Store) -> No
         status = conn.execute(select(st.piles.c.status)).scalar_one()
     assert status == "seal_open"
     # Resolved, then the seal flaps again within the debounce window: no second alarm.
-    alarms.resolve(store, opened[0].id, "王检定", "re-sealed on site")
+    alarms.resolve(store, opened[0].id, signed_in("王检定"), "re-sealed on site")
     third = len(w.entries)
     w.add("seal", seq=4, event="opened", at_ms=T0 + 9 * MIN)
     with store.transaction() as conn:
@@ -99,13 +105,13 @@ def test_every_seal_opening_alarms_and_flapping_is_debounced(store: Store) -> No
 
 def test_workflow_transitions_write_the_audit_log(store: Store) -> None:
     (alarm,) = open_one(store)
-    a = alarms.acknowledge(store, alarm.id, "李监管", "looking")
+    a = alarms.acknowledge(store, alarm.id, signed_in("李监管"), "looking")
     assert (a.state, a.version, a.updated_by) == ("acknowledged", 2, "李监管")
-    a = alarms.dispatch(store, alarm.id, "李监管", "please verify", inspector_id="INS01")
+    a = alarms.dispatch(store, alarm.id, signed_in("李监管"), "please verify", inspector_id="INS01")
     assert a.state == "dispatched" and a.assigned_to == "INS01"
     assert a.evidence["task"]["pile_id"] == "P000001"
     assert a.evidence["task"]["kind"] == "triggered"
-    a = alarms.resolve(store, alarm.id, "李监管", "verification V1 passed")
+    a = alarms.resolve(store, alarm.id, signed_in("李监管"), "verification V1 passed")
     assert a.state == "resolved" and a.version == 4
     with store.engine.connect() as conn:
         trail = alarms.history(conn, alarm.id)
@@ -127,15 +133,61 @@ def test_workflow_transitions_write_the_audit_log(store: Store) -> None:
 
 def test_invalid_and_stale_transitions_name_who_did_it(store: Store) -> None:
     (alarm,) = open_one(store)
-    alarms.dismiss(store, alarm.id, "张三", "false alarm: test pile")
+    alarms.dismiss(store, alarm.id, signed_in("张三"), "false alarm: test pile")
     with pytest.raises(alarms.AlarmConflict, match="already dismissed by 张三 at 20"):
-        alarms.acknowledge(store, alarm.id, "李四")
+        alarms.acknowledge(store, alarm.id, signed_in("李四"))
     (other,) = open_one(store, finding("R05", T0 + 86_400_000, 200))
-    alarms.acknowledge(store, other.id, "张三")
+    alarms.acknowledge(store, other.id, signed_in("张三"))
     with pytest.raises(alarms.AlarmConflict, match="already acknowledged by 张三"):
-        alarms.dispatch(store, other.id, "李四", inspector_id="INS01", version=1)
+        alarms.dispatch(store, other.id, signed_in("李四"), inspector_id="INS01", version=1)
     with pytest.raises(alarms.AlarmNotFound):
-        alarms.resolve(store, 999_999, "李四")
+        alarms.resolve(store, 999_999, signed_in("李四"))
+
+
+NOT_REGULATORS = ("inspector", "administrator")
+STEPS = {
+    "acknowledge": lambda store, a, who: alarms.acknowledge(store, a, who),
+    "dispatch": lambda store, a, who: alarms.dispatch(store, a, who, inspector_id="INS01"),
+    "resolve": lambda store, a, who: alarms.resolve(store, a, who),
+    "dismiss": lambda store, a, who: alarms.dismiss(store, a, who, "not mine"),
+}
+
+
+@pytest.mark.parametrize("step", sorted(STEPS))
+def test_wrong_role_calling_the_model_directly_is_refused(store: Store, step: str) -> None:
+    """Issue 13 item 2: an inspector could dismiss an alarm (the view only hid buttons)."""
+    (alarm,) = open_one(store)
+    call = STEPS[step]
+    for role in NOT_REGULATORS:
+        with pytest.raises(PermissionDenied, match=f"a{'n' if role[0] in 'ai' else ''} {role}"):
+            call(store, alarm.id, signed_in("冒名", role))
+    with pytest.raises(PermissionDenied, match="nobody is signed in"):
+        call(store, alarm.id, None)
+    with store.engine.connect() as conn:
+        after = alarms.get_alarm(conn, alarm.id)
+        trail = alarms.history(conn, alarm.id)
+    assert (after.state, after.version) == ("new", 1)
+    assert [r["action"] for r in trail] == ["alarm.opened"]
+    # The right role, and the audit row names that user, not a default.
+    call(store, alarm.id, signed_in("周监管"))
+    with store.engine.connect() as conn:
+        trail = alarms.history(conn, alarm.id)
+        assert alarms.get_alarm(conn, alarm.id).updated_by == "周监管"
+    assert trail[-1]["user"] == "周监管" and trail[-1]["action"] != "alarm.opened"
+
+
+def test_store_level_transition_checks_the_role_too(store: Store) -> None:
+    (alarm,) = open_one(store)
+    inspector = signed_in("李检定", "inspector")
+    with (
+        pytest.raises(PermissionDenied, match="may not dismiss alarms"),
+        store.transaction() as conn,
+    ):
+        st.transition_alarm(conn, alarm.id, 1, "dismissed", inspector)
+    with store.transaction() as conn:
+        assert st.transition_alarm(conn, alarm.id, 1, "dismissed", signed_in("王监管"), "误报")
+    with store.engine.connect() as conn:
+        assert alarms.history(conn, alarm.id)[-1]["user"] == "王监管"
 
 
 @pytest.fixture
@@ -158,7 +210,9 @@ def race(store: Store, alarm_ids: list[int]) -> tuple[int, list[str]]:
         for alarm_id in alarm_ids:
             barrier.wait()
             try:
-                alarms.dispatch(store, alarm_id, user, "race", inspector_id=f"INS-{user}")
+                alarms.dispatch(
+                    store, alarm_id, signed_in(user), "race", inspector_id=f"INS-{user}"
+                )
                 result: object = "won"
             except alarms.AlarmConflict as exc:
                 result = exc

@@ -27,6 +27,7 @@ from app.models.store import (
     transition_alarm,
     write_audit,
 )
+from app.models.users import Session
 
 
 def _diffs(store: Store) -> list[object]:
@@ -134,6 +135,10 @@ def _new_alarm(conn) -> int:
     )
 
 
+def signed_in(name: str, role: str = "regulator") -> Session:
+    return Session(sum(map(ord, name)), name, name, role)
+
+
 def test_alarm_optimistic_locking(store: Store) -> None:
     with store.transaction() as conn:
         alarm_id = _new_alarm(conn)
@@ -142,12 +147,12 @@ def test_alarm_optimistic_locking(store: Store) -> None:
     assert version == 1
     # Two regulators read version 1 and act; the first wins, the second must reload.
     with store.transaction() as conn:
-        assert transition_alarm(conn, alarm_id, 1, "acknowledged", "张三", "收到")
+        assert transition_alarm(conn, alarm_id, 1, "acknowledged", signed_in("张三"), "收到")
     with store.transaction() as conn:
-        assert not transition_alarm(conn, alarm_id, 1, "dismissed", "李四", "误报")
+        assert not transition_alarm(conn, alarm_id, 1, "dismissed", signed_in("李四"), "误报")
     with store.transaction() as conn:
         assert transition_alarm(
-            conn, alarm_id, 2, "dispatched", "张三", "派单", assigned_to="INS01"
+            conn, alarm_id, 2, "dispatched", signed_in("张三"), "派单", assigned_to="INS01"
         )
     with store.engine.connect() as conn:
         row = conn.execute(select(alarms).where(alarms.c.id == alarm_id)).mappings().one()
@@ -166,7 +171,7 @@ def test_alarm_state_is_checked(store: Store) -> None:
     with store.transaction() as conn:
         alarm_id = _new_alarm(conn)
     with pytest.raises(ValueError, match="unknown alarm state"), store.transaction() as conn:
-        transition_alarm(conn, alarm_id, 1, "closed", "张三")
+        transition_alarm(conn, alarm_id, 1, "closed", signed_in("张三"))
     with pytest.raises(IntegrityError), store.transaction() as conn:
         conn.execute(update(alarms).values(state="closed"))
 

@@ -43,7 +43,7 @@ ROLES = ("administrator", "regulator", "inspector", "checker", "approver")
 
 
 def test_permission_matrix_is_as_documented() -> None:
-    assert PERMISSIONS["administrator"] == {"users.manage"}
+    assert PERMISSIONS["administrator"] == {"users.manage", "sync.clear_halt"}
     assert "verification.sign" not in PERMISSIONS["regulator"]
     assert not {"alarms.dismiss", "register.edit", "workorders.edit"} & PERMISSIONS["inspector"]
 
@@ -209,7 +209,7 @@ def test_passwords_and_keys_never_in_clear(office: Office, tmp_path: Path) -> No
         order = create_work_order(conn, office.regulator, ["P3"], "li")
         pems = conn.execute(select(users.c.key_pem, users.c.password_hash)).all()
     for pem, phc in pems:
-        assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        assert pem.startswith(b"evm-sealed-key/v1\n")  # argon2id + AES-GCM (issue 13)
         assert phc.startswith("$argon2id$")
     package = tmp_path / "field.sqlite"
     export_field_package(office.store, office.inspector, order, package)
