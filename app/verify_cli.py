@@ -273,11 +273,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         encoding="utf-8")  # fmt: skip
     print("\n".join(summary_lines(result)))
     if args.certificate is not None and result.conditions_met:
-        from PySide6.QtGui import QGuiApplication
+        from PySide6.QtWidgets import QApplication
 
         from app.reports.certificate import write_certificate
 
-        _app = QGuiApplication.instance() or QGuiApplication(["verify"])
+        # A QApplication (not the lighter QGuiApplication): whatever runs after this in the
+        # same process, the GUI or a test session, needs the widgets kind.
+        _app = QApplication.instance() or QApplication(["verify"])
         write_certificate(result, args.certificate)
         print(f"draft certificate: {args.certificate}")
     return EXIT[result.verdict]
