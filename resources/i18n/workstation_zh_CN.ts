@@ -68,52 +68,52 @@
         <translation type="vanished">发生时间 (UTC)</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="221"/>
+        <location filename="../../app/views/alarm_queue.py" line="229"/>
         <source>Note for the audit log</source>
         <translation>审计日志备注</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="225"/>
+        <location filename="../../app/views/alarm_queue.py" line="233"/>
         <source>Acknowledge</source>
         <translation>确认</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="226"/>
+        <location filename="../../app/views/alarm_queue.py" line="234"/>
         <source>Dispatch to inspector…</source>
         <translation>派给检定员…</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="227"/>
+        <location filename="../../app/views/alarm_queue.py" line="235"/>
         <source>Resolve</source>
         <translation>处置完毕</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="228"/>
+        <location filename="../../app/views/alarm_queue.py" line="236"/>
         <source>Dismiss as false alarm</source>
         <translation>判为误报</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="234"/>
+        <location filename="../../app/views/alarm_queue.py" line="246"/>
         <source>Open pile</source>
         <translation>查看充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="268"/>
+        <location filename="../../app/views/alarm_queue.py" line="280"/>
         <source>%1 open alarms, %2 critical</source>
         <translation>%1 条未处理告警，其中紧急 %2 条</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="294"/>
+        <location filename="../../app/views/alarm_queue.py" line="306"/>
         <source>Dispatch</source>
         <translation>派单</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="309"/>
+        <location filename="../../app/views/alarm_queue.py" line="321"/>
         <source>Alarm not changed</source>
         <translation>告警未更改</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="333"/>
+        <location filename="../../app/views/alarm_queue.py" line="345"/>
         <source>Critical alarm</source>
         <translation>紧急告警</translation>
     </message>
@@ -128,7 +128,7 @@
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="294"/>
+        <location filename="../../app/views/alarm_queue.py" line="306"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
