@@ -277,16 +277,6 @@ def test_message_binds_the_approval_to_the_check() -> None:
 # ---- draft vs final ---------------------------------------------------------------------
 
 
-def text_writer(
-    result: Any, path: Path, info: Any = None, *, signoff: SignOff | None = None
-) -> Path:
-    """Stands in for ``app.reports.certificate.write_certificate(..., signoff=)``, whose
-    ``signoff`` keyword the verify helper adds on its branch; same call shape."""
-    state = "FINAL" if signoff is not None and signoff.final else "DRAFT"
-    path.write_text(f"{state} {result.verdict} {signoff}")
-    return path
-
-
 @pytest.fixture(scope="module")
 def run_result():
     from tests.verification.conftest import _run_once
@@ -295,34 +285,46 @@ def run_result():
 
 
 def test_only_a_checked_and_approved_result_prints_final(
-    office: Office, run_result: Any, tmp_path: Path
+    qapp: Any, office: Office, run_result: Any, tmp_path: Path
 ) -> None:
+    """The real certificate writer, read back from the PDF: final only after both steps."""
     from app.models.verification import record_body
+    from app.reports.certificate import write_certificate
+    from tests.verification.test_certificate import pdf_text
 
     assert office.inspector.signing_key is not None
     office.loader.apply([office.world.inspector(office.inspector.signing_key.public_key.text)])
     record = sign_verification(office.inspector, record_body(run_result, inspector_id=INSPECTOR_ID))
     with office.store.transaction() as conn:
         stored = so.take_up(conn, record.to_bytes())
-    target = tmp_path / "cert.txt"
+    target = tmp_path / "cert.pdf"
     for step in (None, "check"):
         if step == "check":
             checked(office, stored.leaf_hash)
         with office.store.transaction() as conn, pytest.raises(so.NotFinal, match="draft"):
             so.print_final(
-                conn, office.regulator, stored.leaf_hash, run_result, target, writer=text_writer
+                conn,
+                office.regulator,
+                stored.leaf_hash,
+                run_result,
+                target,
+                writer=write_certificate,
             )
         assert not target.exists()
     approved(office, stored.leaf_hash)
     with office.store.transaction() as conn, pytest.raises(PermissionDenied):
         so.print_final(
-            conn, office.inspector, stored.leaf_hash, run_result, target, writer=text_writer
+            conn, office.inspector, stored.leaf_hash, run_result, target, writer=write_certificate
         )
     with office.store.transaction() as conn:
         so.print_final(
-            conn, office.regulator, stored.leaf_hash, run_result, target, writer=text_writer
+            conn, office.regulator, stored.leaf_hash, run_result, target, writer=write_certificate
         )
-    assert target.read_text().startswith("FINAL pass")
+    final = pdf_text(target)
+    assert "检定证书" in final and "草稿" not in final and "DRAFT" not in final
+    assert "钱核验" in final and "孙批准" in final  # checker and approver printed
+    write_certificate(run_result, tmp_path / "draft.pdf")  # no sign-off given: a draft
+    assert "草稿" in pdf_text(tmp_path / "draft.pdf")
     with office.store.engine.connect() as conn:
         users = (
             conn.execute(
