@@ -13,6 +13,11 @@ from ledger.client import RETRY_PAUSES_S, FetchError, LogClient
 from ledger.note import generate_signer
 
 
+def payload(path: str) -> bytes:
+    """A valid answer for ``path``: a hash tile has exactly 256 x 32 bytes."""
+    return b"h" * 8192 if path.lstrip("/").startswith("tile/0/") else b"payload"
+
+
 class _Flaky(http.server.BaseHTTPRequestHandler):
     """Answers each path from a script: a list of status codes, the last one repeating."""
 
@@ -24,7 +29,7 @@ class _Flaky(http.server.BaseHTTPRequestHandler):
         self.seen[self.path] = count + 1
         codes = self.script[self.path]
         code = codes[min(count, len(codes) - 1)]
-        body = b"payload" if code == 200 else b"no"
+        body = payload(self.path) if code == 200 else b"no"
         self.send_response(code)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -58,7 +63,7 @@ def flaky() -> Iterator[tuple[LogClient, type[_Flaky]]]:
 def test_server_error_is_retried_then_succeeds(flaky) -> None:
     client, handler = flaky
     handler.script["/tile/0/000"] = [503, 502, 200]
-    assert client.fetch("tile/0/000") == b"payload"
+    assert client.fetch("tile/0/000") == payload("tile/0/000")
     assert handler.seen["/tile/0/000"] == 3
 
 
@@ -145,7 +150,7 @@ def test_requests_share_one_kept_alive_connection(kept_alive) -> None:
     client, handler = kept_alive
     for k in range(20):
         handler.script[f"/tile/0/{k:03d}"] = [200]
-        assert client.fetch(f"tile/0/{k:03d}") == b"payload"
+        assert client.fetch(f"tile/0/{k:03d}") == payload(f"tile/0/{k:03d}")
     assert len(handler.ports) == 20 and len(set(handler.ports)) == 1
 
 
@@ -154,8 +159,8 @@ def test_a_connection_the_platform_dropped_is_reopened(kept_alive) -> None:
     handler.script["/checkpoint"] = [200]
     handler.script["/tile/0/000"] = [200]
     handler.drop_after.add("/checkpoint")
-    assert client.fetch("checkpoint") == b"payload"
-    assert client.fetch("tile/0/000") == b"payload"  # the kept connection was dead
+    assert client.fetch("checkpoint") == payload("checkpoint")
+    assert client.fetch("tile/0/000") == payload("tile/0/000")  # the kept connection was dead
     assert handler.seen["/tile/0/000"] == 1 and len(set(handler.ports)) == 2
 
 
@@ -166,7 +171,7 @@ def test_redirects_are_followed(kept_alive) -> None:
     handler.redirect = {"/old/tile/0/000": "/tile/0/000"}
     moved = LogClient(client.base + "/old", generate_signer("retry.example/log")[1])
     try:
-        assert moved.fetch("tile/0/000") == b"payload"
+        assert moved.fetch("tile/0/000") == payload("tile/0/000")
     finally:
         moved.close()
 
@@ -178,5 +183,5 @@ def test_reconnections_do_not_pile_up(kept_alive) -> None:
     handler.script["/checkpoint"] = [200]
     handler.drop_after.add("/checkpoint")
     for _ in range(30):
-        assert client.fetch("checkpoint") == b"payload"
+        assert client.fetch("checkpoint") == payload("checkpoint")
     assert len(client._open) <= 1
