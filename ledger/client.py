@@ -194,17 +194,17 @@ class LogClient:
                         f"the answer was cut short ({len(exc.partial):,} bytes of "
                         f"{len(exc.partial) + (exc.expected or 0):,} announced)",
                     ) from exc
+            except (urllib.error.URLError, OSError) as exc:  # RemoteDisconnected too
+                reason = getattr(exc, "reason", exc)
+                if pause is None or isinstance(reason, TimeoutError):
+                    tries = f" after {attempt + 1} tries" if attempt else ""
+                    raise FetchError(url, f"cannot connect ({reason}){tries}") from exc
             except http.client.HTTPException as exc:
                 # A garbled status line, a non-HTTP answer, too many or too long headers:
                 # whoever is listening there is not a working platform. Not retried.
                 raise BadAnswer(
                     url, f"not a valid HTTP answer ({type(exc).__name__}: {str(exc)[:80]})"
                 ) from exc
-            except (urllib.error.URLError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                if pause is None or isinstance(reason, TimeoutError):
-                    tries = f" after {attempt + 1} tries" if attempt else ""
-                    raise FetchError(url, f"cannot connect ({reason}){tries}") from exc
             except ValueError as exc:  # e.g. an unparsable redirect or header value
                 raise BadAnswer(url, f"unusable answer ({str(exc)[:80]})") from exc
             time.sleep(pause)  # back-off before retrying a reset or refused connection

@@ -189,20 +189,18 @@ class LogSync:
             result = self._sync_to(state, checkpoint, note, on_progress, should_stop)
         except Misbehaviour as exc:
             raise self._halt(exc) from exc
-        except Offline:
+        except Offline as exc:  # raised by the sync itself (a stale checkpoint)
+            self._mark(status="offline", error=str(exc))
             raise
         except FetchError as exc:
             raise self._offline(exc, "connection lost during sync") from exc
         except Exception as exc:
-            # Not the platform's doing as far as we can tell (a store error, a bug): said
-            # plainly, recorded, and never presented as misbehaviour.
-            message = (
-                f"the sync stopped on an unexpected error ({type(exc).__name__}: {exc}); "
-                "the store holds only verified entries — if this repeats, report it"
-            )
+            # Not the platform's doing as far as we can tell (a store error, a bug): the
+            # attempt is recorded and the error goes on to the caller's edge (the CLI
+            # prints it as one line, the GUI worker shows it and retries).
             with contextlib.suppress(Exception):  # the store itself may be what failed
-                self._mark(status="error", error=message)
-            raise SyncError(message) from exc
+                self._mark(status="error", error=f"{type(exc).__name__}: {exc}")
+            raise
         result.seconds = time.monotonic() - started
         result.old_size = old_size
         return result
@@ -249,15 +247,15 @@ class LogSync:
             try:
                 merkle.verify_consistency(size0, checkpoint.size, proof, root0, checkpoint.root)
             except ProofError as exc:
-                raise Misbehaviour(
+                raise _not_a_prefix(
                     "fork",
                     f"the new checkpoint (size {checkpoint.size}) is not consistent with the "
                     f"verified log (size {size0}): history was rewritten ({exc})",
+                    reader,
+                    size0,
+                    proof,
                     checkpoint_a=last_note,
                     checkpoint_b=note,
-                    size_a=size0,
-                    size_b=checkpoint.size,
-                    proof=[h.hex() for h in proof],
                 ) from exc
         progress = Progress("sync", 0, checkpoint.size - size0)
         result = SyncResult(self.origin, size0, size0, checkpoint, 0.0)
@@ -459,16 +457,16 @@ class LogSync:
             try:
                 merkle.verify_consistency(checkpoint.size, size0, proof, checkpoint.root, root0)
             except ProofError as exc:
-                raise Misbehaviour(
+                raise _not_a_prefix(
                     "rollback",
                     f"the platform now signs a log of {checkpoint.size} entries that is not "
                     f"the beginning of the {size0} entries already verified: history was "
                     f"rewritten ({exc})",
+                    ours,
+                    checkpoint.size,
+                    proof,
                     checkpoint_a=last_note,
                     checkpoint_b=note,
-                    size_a=size0,
-                    size_b=checkpoint.size,
-                    proof=[h.hex() for h in proof],
                 ) from exc
         raise Offline(
             f"the platform serves an older checkpoint ({checkpoint.size} entries) than the "
@@ -628,6 +626,26 @@ class LogSync:
             )
         self._mark(status="halted", error=str(exc))
         return exc
+
+
+def _not_a_prefix(
+    kind: str, message: str, big: TileHashReader, small_size: int, proof: list[bytes], **notes
+) -> Misbehaviour:
+    """Evidence that two signed checkpoints disagree: in the bigger tree (tiles proven
+    against its signed root) the first ``small_size`` entries have root ``prefix_root``,
+    shown by a consistency proof from it to the bigger root; the smaller checkpoint
+    signs another root for that size. Checkable with `merkle.verify_consistency` and
+    the two notes alone (`app.models.sync_evidence`)."""
+    prefix = merkle.root_from_nodes(small_size, big.node_hash)
+    return Misbehaviour(
+        kind,
+        message,
+        **notes,
+        small_size=small_size,
+        big_size=big.tree_size,
+        prefix_root=prefix.hex(),
+        proof=[h.hex() for h in proof],
+    )
 
 
 @dataclass

@@ -17,7 +17,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0005_sync"
 down_revision: str | None = "0004"
 branch_labels: str | None = None
