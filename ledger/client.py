@@ -44,6 +44,8 @@ is tens of KiB. 1 MiB leaves room for any legitimate note and keeps a hostile an
 harmless in memory."""
 MAX_OTHER_BYTES = 1 << 20
 """Cap on any other path the client may be asked for (status pages and the like)."""
+BUNDLES_IN_FLIGHT_BYTES = 64 << 20
+"""About how many bytes of entry bundles `LogClient.bundles` holds fetched or in flight."""
 RETRY_PAUSES_S = (0.1, 0.4)
 """A reset or refused connection, or a 5xx answer, is retried after these pauses: a busy
 platform or a flaky office link should not stop a sync. Timeouts are not retried (they
@@ -360,18 +362,28 @@ class LogClient:
     def bundles(self, start: int, end: int, tree_size: int) -> Iterator[tuple[int, list[bytes]]]:
         """Entries [start, end) in order, as (index of the first, entries) a bundle at a
         time (the sync takes them in lists: no generator step per entry), with up to 32
-        bundle fetches in flight."""
+        bundle fetches in flight.
+
+        Fewer when bundles are big: a bundle may legitimately hold up to 16 MiB, so the
+        number in flight is kept to about `BUNDLES_IN_FLIGHT_BYTES` / the largest seen
+        (it starts at 4 until sizes are known); a log of ordinary records (~100 KiB
+        bundles) keeps all 32."""
         from collections import deque
 
         first, last = start // WIDTH, (end - 1) // WIDTH
         pending: deque = deque()
         following = first
+        window, largest = 4, 1
         while pending or following <= last:
-            while following <= last and len(pending) < 32:
+            while following <= last and len(pending) < window:
                 pending.append((following, self._pool.submit(self.bundle, following, tree_size)))
                 following += 1
             i, future = pending.popleft()
             entries = future.result()
+            size = sum(map(len, entries)) + 2 * len(entries)
+            if size > largest:
+                largest = size
+            window = max(2, min(32, BUNDLES_IN_FLIGHT_BYTES // largest))
             lo, hi = max(start - i * WIDTH, 0), min(end - i * WIDTH, len(entries))
             if lo < hi:
                 whole = (lo, hi) == (0, len(entries))

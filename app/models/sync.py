@@ -62,6 +62,10 @@ from ledger.tlog_proof import format_tlog_proof
 
 BATCH = 16384
 FIRST_BATCH = 1024
+BATCH_BYTES = 32 << 20
+"""A batch also ends once its entries reach this many bytes. Ordinary records (~300
+bytes) never get there (16,384 of them are ~5 MiB); a log of huge entries cannot make
+the two or three batches in the pipeline take gigabytes."""
 _REGISTRY_TYPES = frozenset({"authority", "operator", "inspector", "meter"})
 
 
@@ -325,9 +329,12 @@ class LogSync:
                 while position < size and not stop.is_set():
                     end = min(size, position + step)
                     step = min(self.batch, 2 * step)
-                    while len(ready) < end - position:
+                    held = sum(len(data) for _, data in ready)
+                    while len(ready) < end - position and held < BATCH_BYTES:
                         first, entries = next(bundles)
                         ready.extend(zip(range(first, first + len(entries)), entries))
+                        held += sum(map(len, entries))
+                    end = min(end, position + len(ready))
                     batch, ready = ready[: end - position], ready[end - position :]
                     self._prefetch_leaf_tiles(position, end, size)
                     while not stop.is_set():

@@ -607,3 +607,23 @@ def test_an_unknown_signer_halts(logs, local_store, checker, tmp_path):
     assert "is in the log; its signer is not in the log's registry" in check_evidence(
         row, logs["vkey"]
     )
+
+
+def test_batches_end_at_their_byte_budget(synced, logs, checker, monkeypatch):
+    """A log of big entries cannot fill the pipeline with gigabytes: a batch ends with
+    the bundle that takes it past BATCH_BYTES (8 KiB here: one bundle per batch), and
+    the sync still applies every entry, in order."""
+    import app.models.sync as sync_module
+
+    platform, store, _ = synced
+    monkeypatch.setattr(sync_module, "BATCH_BYTES", 8192)
+    steps: list[int] = []
+    sync = LogSync(store, LogClient(platform.url, logs["vkey"]), checker)
+    assert sync.sync_once(on_progress=lambda p: steps.append(p.done)).new_size == SIZES[2]
+    sync.client.close()
+    sync.close()
+    ends = [SIZES[1] + done for done in steps]
+    assert ends == [256, 512, SIZES[2]]  # without the budget: one batch of 320 entries
+    with store.engine.connect() as conn:
+        applied = [i for (i,) in conn.execute(select(st.entries.c.entry_index))]
+    assert sorted(applied) == list(range(SIZES[2]))
