@@ -643,15 +643,19 @@ def _not_a_prefix(
     shown by a consistency proof from it to the bigger root; the smaller checkpoint
     signs another root for that size. Checkable with `merkle.verify_consistency` and
     the two notes alone (`app.models.sync_evidence`)."""
-    prefix = merkle.root_from_nodes(small_size, big.node_hash)
+    extra: dict[str, object] = {}
+    try:
+        extra["prefix_root"] = merkle.root_from_nodes(small_size, big.node_hash).hex()
+    except (TileError, ProofError, FetchError) as exc:  # the halt stands; say what is missing
+        extra["prefix_error"] = str(exc)
     return Misbehaviour(
         kind,
         message,
         **notes,
         small_size=small_size,
         big_size=big.tree_size,
-        prefix_root=prefix.hex(),
         proof=[h.hex() for h in proof],
+        **extra,
     )
 
 

@@ -68,7 +68,10 @@ class ProgressBar:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="main.py sync", description="Sync and verify the platform's ledger into the store."
+        prog="main.py sync",
+        description="Sync and verify the platform's ledger into the store.",
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--platform", required=True, help="platform URL (or a log directory)")
     parser.add_argument("--log-key", required=True, help="log verifier key, or a file with it")
@@ -90,7 +93,10 @@ def main(argv: list[str]) -> int:
     try:
         store = st.Store.open(args.db)
     except Exception as exc:  # StoreError and whatever the driver raises: one line
-        print(f"error: {exc}", file=sys.stderr)
+        said = str(exc) if isinstance(exc, st.StoreError) else f"{type(exc).__name__}: {exc}"
+        if not said.startswith("cannot open the workstation store"):
+            said = f"cannot open the workstation store: {said}"
+        print(f"error: {said}", file=sys.stderr)
         client.close()
         return 4
     checker = SignatureChecker(args.workers)

@@ -627,3 +627,29 @@ def test_batches_end_at_their_byte_budget(synced, logs, checker, monkeypatch):
     with store.engine.connect() as conn:
         applied = [i for (i,) in conn.execute(select(st.entries.c.entry_index))]
     assert sorted(applied) == list(range(SIZES[2]))
+
+
+def test_main_sync_with_an_unreachable_store_exits_4_with_one_line(logs, tmp_path):
+    (tmp_path / "a-file").write_text("not a directory")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "main.py",
+            "sync",
+            "--platform",
+            str(tmp_path),
+            "--log-key",
+            logs["vkey"],
+            "--db",
+            f"sqlite:///{tmp_path / 'a-file' / 'ws.sqlite'}",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: cannot open the workstation store"), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
