@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from ledger.client import RETRY_PAUSES_S, FetchError, LogClient
+from ledger.client import RETRY_PAUSES_S, BadAnswer, FetchError, LogClient
 from ledger.note import generate_signer
 
 
@@ -185,3 +185,35 @@ def test_reconnections_do_not_pile_up(kept_alive) -> None:
     for _ in range(30):
         assert client.fetch("checkpoint") == payload("checkpoint")
     assert len(client._open) <= 1
+
+
+@pytest.mark.parametrize(
+    ("path", "cap"),
+    [
+        ("checkpoint", 1 << 20),
+        ("checkpoint?after=5&wait=20", 1 << 20),
+        ("tile/0/000", 256 * 32),  # c2sp.org/tlog-tiles: a full tile is 256 hashes
+        ("tile/3/x001/234.p/7", 7 * 32),  # a partial tile of width 7
+        ("tile/entries/x002/000", 256 * (2 + 65535)),  # uint16 length prefix per entry
+        ("tile/entries/001.p/3", 3 * (2 + 65535)),
+        ("status", 1 << 20),
+    ],
+)
+def test_answer_caps_follow_the_tlog_tiles_maxima(path, cap) -> None:
+    from ledger.client import answer_cap
+
+    assert answer_cap(path) == cap
+
+
+def test_a_directory_log_is_capped_too(tmp_path) -> None:
+    """A log read from files (a copied field package) gets the same limits as HTTP."""
+    (tmp_path / "tile" / "0").mkdir(parents=True)
+    (tmp_path / "tile" / "0" / "000").write_bytes(b"\0" * (8192 + 1))
+    (tmp_path / "checkpoint").write_bytes(b"x" * ((1 << 20) + 1))
+    client = LogClient(str(tmp_path), generate_signer("dir.example/log")[1])
+    try:
+        for path in ("tile/0/000", "checkpoint"):
+            with pytest.raises(BadAnswer, match="larger than"):
+                client.fetch(path)
+    finally:
+        client.close()
