@@ -63,7 +63,9 @@ class LyingPlatform:
         self.server.daemon_threads = True
         self.server.request_queue_size = 128
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(0.02,), daemon=True
+        )  # a short poll: shutdown() returns at once, not after 0.5 s
         self.thread.start()
 
     def stop(self) -> None:
