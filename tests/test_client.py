@@ -9,8 +9,13 @@ from typing import ClassVar
 
 import pytest
 
-from ledger.client import RETRY_PAUSES_S, FetchError, LogClient
+from ledger.client import RETRY_PAUSES_S, BadAnswer, FetchError, LogClient
 from ledger.note import generate_signer
+
+
+def payload(path: str) -> bytes:
+    """A valid answer for ``path``: a hash tile has exactly 256 x 32 bytes."""
+    return b"h" * 8192 if path.lstrip("/").startswith("tile/0/") else b"payload"
 
 
 class _Flaky(http.server.BaseHTTPRequestHandler):
@@ -24,7 +29,7 @@ class _Flaky(http.server.BaseHTTPRequestHandler):
         self.seen[self.path] = count + 1
         codes = self.script[self.path]
         code = codes[min(count, len(codes) - 1)]
-        body = b"payload" if code == 200 else b"no"
+        body = payload(self.path) if code == 200 else b"no"
         self.send_response(code)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -58,7 +63,7 @@ def flaky() -> Iterator[tuple[LogClient, type[_Flaky]]]:
 def test_server_error_is_retried_then_succeeds(flaky) -> None:
     client, handler = flaky
     handler.script["/tile/0/000"] = [503, 502, 200]
-    assert client.fetch("tile/0/000") == b"payload"
+    assert client.fetch("tile/0/000") == payload("tile/0/000")
     assert handler.seen["/tile/0/000"] == 3
 
 
@@ -145,7 +150,7 @@ def test_requests_share_one_kept_alive_connection(kept_alive) -> None:
     client, handler = kept_alive
     for k in range(20):
         handler.script[f"/tile/0/{k:03d}"] = [200]
-        assert client.fetch(f"tile/0/{k:03d}") == b"payload"
+        assert client.fetch(f"tile/0/{k:03d}") == payload(f"tile/0/{k:03d}")
     assert len(handler.ports) == 20 and len(set(handler.ports)) == 1
 
 
@@ -154,8 +159,8 @@ def test_a_connection_the_platform_dropped_is_reopened(kept_alive) -> None:
     handler.script["/checkpoint"] = [200]
     handler.script["/tile/0/000"] = [200]
     handler.drop_after.add("/checkpoint")
-    assert client.fetch("checkpoint") == b"payload"
-    assert client.fetch("tile/0/000") == b"payload"  # the kept connection was dead
+    assert client.fetch("checkpoint") == payload("checkpoint")
+    assert client.fetch("tile/0/000") == payload("tile/0/000")  # the kept connection was dead
     assert handler.seen["/tile/0/000"] == 1 and len(set(handler.ports)) == 2
 
 
@@ -166,7 +171,7 @@ def test_redirects_are_followed(kept_alive) -> None:
     handler.redirect = {"/old/tile/0/000": "/tile/0/000"}
     moved = LogClient(client.base + "/old", generate_signer("retry.example/log")[1])
     try:
-        assert moved.fetch("tile/0/000") == b"payload"
+        assert moved.fetch("tile/0/000") == payload("tile/0/000")
     finally:
         moved.close()
 
@@ -178,5 +183,37 @@ def test_reconnections_do_not_pile_up(kept_alive) -> None:
     handler.script["/checkpoint"] = [200]
     handler.drop_after.add("/checkpoint")
     for _ in range(30):
-        assert client.fetch("checkpoint") == b"payload"
+        assert client.fetch("checkpoint") == payload("checkpoint")
     assert len(client._open) <= 1
+
+
+@pytest.mark.parametrize(
+    ("path", "cap"),
+    [
+        ("checkpoint", 1 << 20),
+        ("checkpoint?after=5&wait=20", 1 << 20),
+        ("tile/0/000", 256 * 32),  # c2sp.org/tlog-tiles: a full tile is 256 hashes
+        ("tile/3/x001/234.p/7", 7 * 32),  # a partial tile of width 7
+        ("tile/entries/x002/000", 256 * (2 + 65535)),  # uint16 length prefix per entry
+        ("tile/entries/001.p/3", 3 * (2 + 65535)),
+        ("status", 1 << 20),
+    ],
+)
+def test_answer_caps_follow_the_tlog_tiles_maxima(path, cap) -> None:
+    from ledger.client import answer_cap
+
+    assert answer_cap(path) == cap
+
+
+def test_a_directory_log_is_capped_too(tmp_path) -> None:
+    """A log read from files (a copied field package) gets the same limits as HTTP."""
+    (tmp_path / "tile" / "0").mkdir(parents=True)
+    (tmp_path / "tile" / "0" / "000").write_bytes(b"\0" * (8192 + 1))
+    (tmp_path / "checkpoint").write_bytes(b"x" * ((1 << 20) + 1))
+    client = LogClient(str(tmp_path), generate_signer("dir.example/log")[1])
+    try:
+        for path in ("tile/0/000", "checkpoint"):
+            with pytest.raises(BadAnswer, match="larger than"):
+                client.fetch(path)
+    finally:
+        client.close()

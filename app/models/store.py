@@ -442,6 +442,7 @@ sync_state = Table(
     Column("last_error", Text),
     Column("last_contact_at", UtcDateTime),
     Column("last_success_at", UtcDateTime),
+    Column("last_attempt_at", UtcDateTime, comment="Last sync attempt, successful or not"),
 )
 
 misbehaviour = Table(
@@ -456,6 +457,11 @@ misbehaviour = Table(
     Column("checkpoint_a", LargeBinary, comment="First signed checkpoint (e.g. a fork)"),
     Column("checkpoint_b", LargeBinary, comment="Second, conflicting signed checkpoint"),
     Column("offending_bytes", LargeBinary, comment="Entry/tile/proof bytes that failed"),
+    Column(
+        "proof",
+        LargeBinary,
+        comment="C2SP tlog-proof placing the offending entry in the signed checkpoint",
+    ),
 )
 
 alarms = Table(
@@ -635,6 +641,7 @@ class SyncState:
     last_error: str | None
     last_contact_at: datetime | None
     last_success_at: datetime | None
+    last_attempt_at: datetime | None = None
 
 
 class Store:
@@ -718,6 +725,7 @@ def put_sync_state(conn: Connection, state: SyncState) -> None:
         "last_error": state.last_error,
         "last_contact_at": state.last_contact_at,
         "last_success_at": state.last_success_at,
+        "last_attempt_at": state.last_attempt_at,
     }
     upsert(conn, sync_state, [values], ("origin",))
 

@@ -15,13 +15,31 @@ consistent with everything accepted before. Per run:
    batch and the new sync position in one transaction.
 
 Killed at any point, the next run resumes after the last committed batch.
+
+What the platform can do to a sync, and what it gets:
+
+* anything short of a cryptographic proof — no answer, a slow or trickling one, one
+  larger than its type allows, garbage, a truncated or badly signed checkpoint, a
+  checkpoint older than what is verified but consistent with it — is ``Offline``: the
+  verified store is untouched, ``sync_state`` records the attempt and the reason, and
+  the next run tries again;
+* proof of misbehaviour — two signed checkpoints that cannot both be true (a fork, or
+  an older checkpoint that is not a prefix), tiles that do not hash to a signed root, an
+  entry that does not match its proven tile, or a proven entry whose signature or
+  signer is wrong — is ``Misbehaviour``: the sync halts, and the evidence is kept so
+  that it verifies on its own (`check_evidence`): the signed checkpoint(s), the proof
+  (a C2SP tlog-proof, a consistency proof, or the tiles) and the offending bytes as
+  first received.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,17 +50,22 @@ from sqlalchemy import insert, select
 from app.models import store as st
 from app.models.projection import apply_records, gc_paused
 from ledger import merkle
-from ledger.client import FetchError, LogClient
+from ledger.client import BadAnswer, FetchError, LogClient
 from ledger.keys import PublicKey
 from ledger.merkle import CompactRange, ProofError
-from ledger.note import Checkpoint, NoteError
+from ledger.note import Checkpoint
 from ledger.records import Record, RecordError
 from ledger.registry import EntryHead, KeyRegistry, UnknownKeyError
 from ledger.sigcheck import SignatureChecker
-from ledger.tiles import TILE_WIDTH, TileError, TileHashReader, tile_path
+from ledger.tiles import TILE_WIDTH, TileError, TileHashReader, parse_tile_path, tile_path
+from ledger.tlog_proof import format_tlog_proof
 
 BATCH = 16384
 FIRST_BATCH = 1024
+BATCH_BYTES = 32 << 20
+"""A batch also ends once its entries reach this many bytes. Ordinary records (~300
+bytes) never get there (16,384 of them are ~5 MiB); a log of huge entries cannot make
+the two or three batches in the pipeline take gigabytes."""
 _REGISTRY_TYPES = frozenset({"authority", "operator", "inspector", "meter"})
 
 
@@ -135,6 +158,8 @@ class LogSync:
         self._owns_checker = checker is None
         self._tile_pool = ThreadPoolExecutor(8, thread_name_prefix="tiles")
         self._tile_cache: dict[str, bytes] = {}
+        self._tiles_seen: dict[str, bytes] = {}  # upper-level and partial tiles (evidence)
+        self._recent_tiles: OrderedDict[str, bytes] = OrderedDict()  # last level-0 tiles
         self._stop_fetch = threading.Event()
 
     def close(self) -> None:
@@ -158,30 +183,44 @@ class LogSync:
                 f"{state.last_error} — the evidence is in the store; an administrator must "
                 "review it before syncing again (main.py sync --clear-halt)"
             )
+        self._tiles_seen.clear()
+        self._recent_tiles.clear()
         try:
             checkpoint, note = self.client.checkpoint(after=wait_after)
         except FetchError as exc:
-            self._mark(status="offline", error=str(exc))
-            raise Offline(f"cannot reach the platform: {exc}") from exc
-        except NoteError as exc:
-            offending = self._raw_checkpoint()
-            raise self._halt(
-                Misbehaviour(
-                    "bad-checkpoint",
-                    f"the platform's checkpoint does not verify with the pinned log key: {exc}",
-                    offending_bytes=offending,
-                )
-            ) from exc
+            raise self._offline(exc, "cannot reach the platform") from exc
         try:
             result = self._sync_to(state, checkpoint, note, on_progress, should_stop)
         except Misbehaviour as exc:
             raise self._halt(exc) from exc
-        except FetchError as exc:
+        except Offline as exc:  # raised by the sync itself (a stale checkpoint)
             self._mark(status="offline", error=str(exc))
-            raise Offline(f"connection lost during sync: {exc}") from exc
+            raise
+        except FetchError as exc:
+            raise self._offline(exc, "connection lost during sync") from exc
+        except Exception as exc:
+            # Not the platform's doing as far as we can tell (a store error, a bug): the
+            # attempt is recorded and the error goes on to the caller's edge (the CLI
+            # prints it as one line, the GUI worker shows it and retries).
+            with contextlib.suppress(Exception):  # the store itself may be what failed
+                self._mark(status="error", error=f"{type(exc).__name__}: {exc}")
+            raise
         result.seconds = time.monotonic() - started
         result.old_size = old_size
         return result
+
+    def _offline(self, exc: FetchError, what: str) -> Offline:
+        """Records an offline attempt (the verified store is not touched)."""
+        if isinstance(exc, BadAnswer):
+            message = (
+                f"the platform's answer is unusable: {exc}. Nothing from it was applied; "
+                "the sync will try again (if this persists, check the platform address "
+                "and tell the platform's operator)"
+            )
+        else:
+            message = f"{what}: {exc}"
+        self._mark(status="offline", error=message)
+        return Offline(message)
 
     # ---- steps --------------------------------------------------------------------------
     def _sync_to(self, state, checkpoint: Checkpoint, note: bytes, on_progress, should_stop):
@@ -194,13 +233,7 @@ class LogSync:
         )
         last_note = self._last_checkpoint_note()
         if checkpoint.size < size0:
-            raise Misbehaviour(
-                "rollback",
-                f"the platform now says the log has {checkpoint.size} entries, but "
-                f"{size0} were already verified: history was removed",
-                checkpoint_a=last_note,
-                checkpoint_b=note,
-            )
+            self._check_older(checkpoint, note, size0, root0, last_note)
         reader = TileHashReader(checkpoint.size, checkpoint.root, self._fetch_tile)
         if size0 and checkpoint.size == size0 and checkpoint.root != root0:
             raise Misbehaviour(
@@ -213,21 +246,20 @@ class LogSync:
         if 0 < size0 < checkpoint.size:
             try:
                 proof = reader.consistency_proof(size0)
-                merkle.verify_consistency(size0, checkpoint.size, proof, root0, checkpoint.root)
             except TileError as exc:
-                raise Misbehaviour(
-                    "bad-tile",
-                    f"a tile of the log does not match its checkpoint: {exc}",
-                    checkpoint_b=note,
-                ) from exc
+                raise self._bad_tile(exc, note) from exc
+            try:
+                merkle.verify_consistency(size0, checkpoint.size, proof, root0, checkpoint.root)
             except ProofError as exc:
-                raise Misbehaviour(
+                raise _not_a_prefix(
                     "fork",
                     f"the new checkpoint (size {checkpoint.size}) is not consistent with the "
                     f"verified log (size {size0}): history was rewritten ({exc})",
+                    reader,
+                    size0,
+                    proof,
                     checkpoint_a=last_note,
                     checkpoint_b=note,
-                    proof=[h.hex() for h in proof],
                 ) from exc
         progress = Progress("sync", 0, checkpoint.size - size0)
         result = SyncResult(self.origin, size0, size0, checkpoint, 0.0)
@@ -248,12 +280,11 @@ class LogSync:
                         try:
                             expected = reader.leaf_hashes(position, end)
                         except TileError as exc:
-                            raise Misbehaviour(
-                                "bad-tile",
-                                f"a tile of the log does not match its checkpoint: {exc}",
-                                checkpoint_b=note,
-                            ) from exc
-                        current, registry = self._check_batch(batch, expected, registry)
+                            raise self._bad_tile(exc, note) from exc
+                        try:
+                            current, registry = self._check_batch(batch, expected, registry)
+                        except Misbehaviour as exc:
+                            raise self._with_inclusion(exc, reader, note) from None
                         compact.extend(expected)
                         current.end, current.state = end, compact.to_bytes()
                         current.root = compact.root()
@@ -264,7 +295,10 @@ class LogSync:
                                 checkpoint_b=note,
                             )
                     if pending is not None:
-                        self._apply(pending, checkpoint, note, result)
+                        try:
+                            self._apply(pending, checkpoint, note, result)
+                        except Misbehaviour as exc:
+                            raise self._with_inclusion(exc, reader, note) from None
                         progress.done = pending.end - size0
                         if on_progress:
                             on_progress(progress)
@@ -295,9 +329,12 @@ class LogSync:
                 while position < size and not stop.is_set():
                     end = min(size, position + step)
                     step = min(self.batch, 2 * step)
-                    while len(ready) < end - position:
+                    held = sum(len(data) for _, data in ready)
+                    while len(ready) < end - position and held < BATCH_BYTES:
                         first, entries = next(bundles)
                         ready.extend(zip(range(first, first + len(entries)), entries))
+                        held += sum(map(len, entries))
+                    end = min(end, position + len(ready))
                     batch, ready = ready[: end - position], ready[end - position :]
                     self._prefetch_leaf_tiles(position, end, size)
                     while not stop.is_set():
@@ -334,6 +371,7 @@ class LogSync:
                     None,
                     now,
                     now if final else None,
+                    now,
                 ),
             )
             if final:
@@ -390,28 +428,117 @@ class LogSync:
                 ) from exc
             heads.append((index, head))
         futures = self.checker.submit(entries, keys)
-        return _Batch(batch, heads, futures), working
+        return _Batch(batch, heads, futures, keys=keys), working
 
     def _finish_batch(self, pending: _Batch) -> list[tuple[int, Record]]:
         results = []
         for future in pending.futures:
             results.extend(future.result())
-        for (index, data), outcome in zip(pending.batch, results, strict=True):
+        for at, ((index, data), outcome) in enumerate(zip(pending.batch, results, strict=True)):
             if outcome is not None:
                 raise Misbehaviour(
                     "bad-signature" if outcome[0] == "signature" else "bad-entry",
                     f"entry {index}: {outcome[1]}",
                     offending_bytes=data,
                     index=index,
+                    signer_key=pending.keys[at],
                 )
         # The heads carry exactly what the projection reads (type, body); the worker
         # processes have parsed and checked the full records.
         return pending.heads
 
+    # ---- evidence -----------------------------------------------------------------------
+    def _check_older(
+        self, checkpoint: Checkpoint, note: bytes, size0: int, root0: bytes, last_note
+    ) -> None:
+        """A signed checkpoint smaller than what is verified. A CDN or a restarted
+        platform can serve a stale one; it is only misbehaviour if it is not a prefix of
+        the verified log, which the platform's own tiles (checked against our root)
+        decide. Raises Offline (stale) or Misbehaviour (a fork below our size)."""
+        if checkpoint.size > 0:
+            ours = TileHashReader(size0, root0, self._fetch_tile)
+            try:
+                proof = ours.consistency_proof(checkpoint.size)
+            except TileError as exc:
+                raise self._bad_tile(exc, last_note) from exc
+            try:
+                merkle.verify_consistency(checkpoint.size, size0, proof, checkpoint.root, root0)
+            except ProofError as exc:
+                raise _not_a_prefix(
+                    "rollback",
+                    f"the platform now signs a log of {checkpoint.size} entries that is not "
+                    f"the beginning of the {size0} entries already verified: history was "
+                    f"rewritten ({exc})",
+                    ours,
+                    checkpoint.size,
+                    proof,
+                    checkpoint_a=last_note,
+                    checkpoint_b=note,
+                ) from exc
+        raise Offline(
+            f"the platform serves an older checkpoint ({checkpoint.size} entries) than the "
+            f"{size0} already verified; it is consistent with them, so probably a stale "
+            "cache or a platform restored from backup. Nothing was applied; the sync will "
+            "try again"
+        )
+
+    def _bad_tile(self, exc: TileError, note: bytes | None) -> Misbehaviour:
+        """A tile (of the right length) that does not hash into the signed tree. The
+        evidence keeps the checkpoint and the tiles as received that show it: the
+        offending one(s), and every edge and upper-level tile fetched for this tree."""
+        tiles = dict(self._tiles_seen)
+        offending = b""
+        for path in exc.path.split(", "):
+            data = self._recent_tiles.get(path, tiles.get(path))
+            if data is not None:
+                tiles[path] = data
+                offending = offending or data
+        return Misbehaviour(
+            "bad-tile",
+            f"a tile of the log does not match its signed checkpoint: {exc}",
+            checkpoint_b=note,
+            offending_bytes=offending or None,
+            tile=exc.path,
+            tiles={p: base64.b64encode(d).decode() for p, d in sorted(tiles.items())},
+        )
+
+    @staticmethod
+    def _with_inclusion(exc: Misbehaviour, reader: TileHashReader, note: bytes) -> Misbehaviour:
+        """Adds what makes an entry's fault evidence: the signed checkpoint and a C2SP
+        tlog-proof that the entry's leaf (its expected hash, from tiles proven against
+        that checkpoint) is at its index."""
+        index = exc.evidence.get("index")
+        if not isinstance(index, int) or "tlog_proof" in exc.evidence:
+            return exc
+        exc.evidence.setdefault("checkpoint_b", note)
+        try:
+            exc.evidence["leaf_hash"] = reader.node_hash(0, index).hex()
+            exc.evidence["tlog_proof"] = format_tlog_proof(
+                index, reader.inclusion_proof(index), note
+            )
+        except (TileError, ProofError, FetchError, ValueError) as err:
+            exc.evidence["proof_error"] = str(err)
+        return exc
+
     # ---- plumbing -----------------------------------------------------------------------
     def _fetch_tile(self, path: str) -> bytes:
+        """A tile for the verifying readers, remembering it as received: upper-level
+        and partial tiles (few) for as long as the sync runs, level-0 tiles for a while,
+        so a tile that fails can be kept as evidence with those that authenticate it."""
         data = self._tile_cache.pop(path, None)
-        return data if data is not None else self.client.fetch(path)
+        if data is None:
+            data = self.client.fetch(path)
+        try:
+            ref = parse_tile_path(path)
+        except ValueError:
+            return data
+        if ref.level > 0 or ref.width < TILE_WIDTH:
+            self._tiles_seen[path] = data
+        else:
+            self._recent_tiles[path] = data
+            if len(self._recent_tiles) > 64:
+                self._recent_tiles.popitem(last=False)
+        return data
 
     def _prefetch_leaf_tiles(self, start: int, end: int, size: int) -> None:
         """Full level-0 tiles of a batch, fetched in parallel into a cache that the
@@ -424,12 +551,6 @@ class LogSync:
         paths = [tile_path(0, t) for t in full]
         for path, data in zip(paths, self._tile_pool.map(self.client.fetch, paths), strict=True):
             self._tile_cache[path] = data
-
-    def _raw_checkpoint(self) -> bytes | None:
-        try:
-            return self.client.fetch("checkpoint")
-        except FetchError:
-            return None
 
     def _last_checkpoint_note(self) -> bytes | None:
         with self.store.engine.connect() as conn:
@@ -455,6 +576,7 @@ class LogSync:
                     error,
                     now if status != "offline" else (state.last_contact_at if state else None),
                     now if success else (state.last_success_at if state else None),
+                    now,
                 ),
             )
 
@@ -467,7 +589,7 @@ class LogSync:
         plain = {
             k: (v.hex() if isinstance(v, bytes) else v)
             for k, v in evidence.items()
-            if k not in ("checkpoint_a", "checkpoint_b", "offending_bytes")
+            if k not in ("checkpoint_a", "checkpoint_b", "offending_bytes", "tlog_proof")
         }
         with self.store.transaction() as conn:
             conn.execute(
@@ -481,6 +603,7 @@ class LogSync:
                     "checkpoint_a": evidence.get("checkpoint_a"),
                     "checkpoint_b": evidence.get("checkpoint_b"),
                     "offending_bytes": evidence.get("offending_bytes"),
+                    "proof": evidence.get("tlog_proof"),
                 },
             )
             conn.execute(
@@ -512,6 +635,30 @@ class LogSync:
         return exc
 
 
+def _not_a_prefix(
+    kind: str, message: str, big: TileHashReader, small_size: int, proof: list[bytes], **notes
+) -> Misbehaviour:
+    """Evidence that two signed checkpoints disagree: in the bigger tree (tiles proven
+    against its signed root) the first ``small_size`` entries have root ``prefix_root``,
+    shown by a consistency proof from it to the bigger root; the smaller checkpoint
+    signs another root for that size. Checkable with `merkle.verify_consistency` and
+    the two notes alone (`app.models.sync_evidence`)."""
+    extra: dict[str, object] = {}
+    try:
+        extra["prefix_root"] = merkle.root_from_nodes(small_size, big.node_hash).hex()
+    except (TileError, ProofError, FetchError) as exc:  # the halt stands; say what is missing
+        extra["prefix_error"] = str(exc)
+    return Misbehaviour(
+        kind,
+        message,
+        **notes,
+        small_size=small_size,
+        big_size=big.tree_size,
+        proof=[h.hex() for h in proof],
+        **extra,
+    )
+
+
 @dataclass
 class _Batch:
     """A batch between its checks and its application."""
@@ -522,3 +669,4 @@ class _Batch:
     end: int = 0
     root: bytes = b""
     state: bytes = b""
+    keys: list[str] = field(default_factory=list)  # each entry's signer key, as text

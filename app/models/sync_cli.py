@@ -1,7 +1,14 @@
 """`python main.py sync`: verify and apply the platform's ledger, headless.
 
-Exit status: 0 synced; 1 platform unreachable (the store is intact, just stale);
-3 platform misbehaviour (evidence stored, sync halted); 2 bad arguments.
+Exit status (one line on stderr says why, never a traceback):
+
+* 0 synced;
+* 1 offline: the platform cannot be reached, is too slow, or answered something
+  unusable (garbled, oversized, truncated, a checkpoint that does not verify); the store
+  is intact, just stale, and the attempt and its reason are in ``sync_state``;
+* 2 bad arguments (including an invalid log key);
+* 3 platform misbehaviour proven (evidence stored, sync halted), or the log is halted;
+* 4 the workstation store cannot be opened or written, or an unexpected error.
 """
 
 from __future__ import annotations
@@ -66,7 +73,10 @@ class ProgressBar:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="main.py sync", description="Sync and verify the platform's ledger into the store."
+        prog="main.py sync",
+        description="Sync and verify the platform's ledger into the store.",
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--platform", required=True, help="platform URL (or a log directory)")
     parser.add_argument("--log-key", required=True, help="log verifier key, or a file with it")
@@ -93,7 +103,15 @@ def main(argv: list[str]) -> int:
     except NoteError as exc:
         print(f"error: the log key is not valid: {exc}", file=sys.stderr)
         return 2
-    store = st.Store.open(args.db)
+    try:
+        store = st.Store.open(args.db)
+    except Exception as exc:  # StoreError and whatever the driver raises: one line
+        said = str(exc) if isinstance(exc, st.StoreError) else f"{type(exc).__name__}: {exc}"
+        if not said.startswith("cannot open the workstation store"):
+            said = f"cannot open the workstation store: {said}"
+        print(f"error: {said}", file=sys.stderr)
+        client.close()
+        return 4
     if args.clear_halt:
         try:
             session = cli_sign_in(store, args.user)
@@ -172,6 +190,11 @@ def _run(sync: LogSync, args: argparse.Namespace) -> int:
         except SyncError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 3
+        except Exception as exc:  # never a traceback: one line a regulator can pass on
+            if bar:
+                bar.done()
+            print(f"error: the sync stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 4
         if bar and result.applied:
             bar.done()
         rate = result.applied / result.seconds if result.seconds else 0
