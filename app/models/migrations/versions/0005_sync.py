@@ -8,7 +8,7 @@
   third party without the platform.
 
 Revision ID: 0005_sync
-Revises: 0004
+Revises: 0005_signoff
 Create Date: 2026-12-06 07:00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_sync"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005_signoff"
 branch_labels: str | None = None
 depends_on: str | None = None
 
