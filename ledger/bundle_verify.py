@@ -553,7 +553,11 @@ def _check_consistency(
             raise ValueError("a proof hash is not 32 bytes")
         if any(base64.b64encode(h).decode() != line for h, line in zip(proof, text.splitlines())):
             raise ValueError("non-canonical base64")
-        merkle.verify_consistency(old.size, checkpoint.size, proof, old.root, checkpoint.root)
+        if old.size == 0:  # the empty log is a prefix of every log: nothing to prove
+            if proof or old.root != merkle.EMPTY_ROOT:
+                raise ValueError("a checkpoint of size 0 needs an empty proof and the empty root")
+        else:
+            merkle.verify_consistency(old.size, checkpoint.size, proof, old.root, checkpoint.root)
     except (NoteError, ValueError, UnicodeDecodeError, binascii.Error) as exc:
         res.add(
             False,
