@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -43,6 +44,39 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 class LogCorrupted(RuntimeError):
     """The stored log disagrees with its own signed checkpoint: refuse to serve."""
+
+
+class DataDirInUse(RuntimeError):
+    """Another platform process serves the same data directory: refuse to start."""
+
+
+LOCK_FILE = "platform.lock"
+
+
+def lock_data_dir(data_dir: Path) -> int:
+    """Takes the data directory's exclusive lock; returns the descriptor that holds it.
+
+    Two platforms on one directory would each sequence entries into the same SQLite
+    file and sign checkpoints over tiles the other is writing: two logs under one key,
+    a fork the platform itself would be to blame for. ``flock`` is released by the
+    kernel when the process ends however it ends (SIGKILL included), so a crashed
+    platform never leaves a stale lock behind. The holder's pid is written into the
+    file for the message a second process prints.
+    """
+    path = data_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise DataDirInUse(
+            f"another platform (pid {holder}) is already serving the data directory "
+            f"{data_dir}; stop it first, or give this one another --data directory"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -145,6 +179,7 @@ class Platform:
         fsync: bool = True,
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = lock_data_dir(data_dir)  # before anything in it is read or written
         self.data_dir, self.origin, self.interval = data_dir, origin, interval
         self.signer = load_or_create_key(data_dir, origin)
         self.sequencer = Sequencer(data_dir / "sequence.sqlite")
@@ -186,6 +221,7 @@ class Platform:
         self.db_thread.shutdown()
         self.tile_thread.shutdown()
         self.sequencer.close()
+        os.close(self._lock_fd)
 
     # ---- sequencing and integration ----------------------------------------------------
     async def _sequence_loop(self) -> None:
@@ -362,7 +398,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         return asyncio.run(_serve(args))
-    except LogCorrupted as exc:
+    except (LogCorrupted, DataDirInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
