@@ -10,7 +10,9 @@ so a record the platform accepted but a client rejects is proof of misbehaviour.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -22,11 +24,21 @@ class UnknownKeyError(RecordError):
     """The record's source is not registered, or signed with a key not registered for it."""
 
 
+class SignerRuleError(UnknownKeyError):
+    """A registered signer signed what it may not: a record about another operator's
+    station, pile or meter, or a move between operators without the authority."""
+
+
 _SOURCE_FIELD = {
     "operator": "operator_id",
     "meter": "meter_id",
     "inspector": "inspector_id",
 }
+TRANSFERABLE = frozenset({"station", "pile", "meter"})
+"""Registry records the authority may sign instead of the operator: moving a station, pile
+or meter between operators (or re-keying another operator's meter) needs the authority."""
+OWNED_TYPES = frozenset({"station", "pile", "meter", "tariff", "billing"})
+"""Operator-signed types: checked by `Owners.check`."""
 
 
 @dataclass
@@ -59,6 +71,10 @@ class KeyRegistry:
                     f"{record.subject}: key {record.key_id} is not a registered authority key"
                 )
             return key
+        if record.type in TRANSFERABLE:
+            key = self.authority.get(record.key_id)
+            if key is not None:  # the registry authority (re)assigns a station, pile, meter
+                return key
         source_id = record.body[_SOURCE_FIELD[kind]]
         key = self._table(kind).get(source_id)
         if key is None:
@@ -93,6 +109,85 @@ class KeyRegistry:
         """Resolves the signer and verifies the signature, then applies the record."""
         record.verify(self.signer_of(record))
         self.apply(record)
+
+
+@dataclass
+class Owners:
+    """Which operator holds each station, pile and meter, as the log stands.
+
+    The key registry answers "is this the operator's key?"; this answers "is it the
+    operator's station, pile, meter?" (issue 13, item 3: OP002 re-keyed OP001's meter
+    with a record it signed itself, then signed sessions with the new key). Rules, for
+    records signed by an operator (``by_authority`` False):
+
+    * station, pile, meter: one that already belongs to another operator stays
+      theirs: moving it (or re-keying another operator's meter) needs a record signed
+      by the registry authority;
+    * a pile names a station of its own operator; a meter a pile of its own operator;
+      a tariff a station, a bill a pile, of the operator that signs it.
+
+    The authority may sign station, pile and meter records (transfers); the station /
+    pile it names must still belong to the record's operator. With ``strict`` (the
+    platform, which holds the whole registry) a station or pile that is not registered
+    is refused too; the workstation checks only what its store can prove (``strict``
+    False), since its store also holds entries from before these rules.
+    """
+
+    stations: dict[str, str] = field(default_factory=dict)  # station_id -> operator_id
+    piles: dict[str, str] = field(default_factory=dict)  # pile_id -> operator_id
+    meters: dict[str, str] = field(default_factory=dict)  # meter_id -> operator_id
+
+    def copy(self) -> Owners:
+        return Owners(dict(self.stations), dict(self.piles), dict(self.meters))
+
+    def check(
+        self, rtype: str, body: Mapping[str, Any], by_authority: bool, strict: bool = True
+    ) -> None:
+        """Raises SignerRuleError, naming the record, the owner and what to do."""
+        if rtype not in OWNED_TYPES:
+            return
+        operator = body["operator_id"]
+        if by_authority and rtype not in TRANSFERABLE:
+            raise SignerRuleError(
+                f"{rtype} record of operator {operator}: only the operator signs its "
+                f"{rtype} records, not the registry authority"
+            )
+        own_id = body.get(f"{rtype}_id") if rtype in TRANSFERABLE else None
+        if own_id is not None and not by_authority:
+            table = {"station": self.stations, "pile": self.piles, "meter": self.meters}[rtype]
+            holder = table.get(own_id)
+            if holder is not None and holder != operator:
+                raise SignerRuleError(
+                    f"{rtype} {own_id} belongs to operator {holder}: operator {operator} may "
+                    f"not register, re-key or take it over; moving a {rtype} between "
+                    "operators needs a record signed by the registry authority"
+                )
+        parent_kind, parent_table = (
+            ("station", self.stations) if rtype in ("pile", "tariff") else ("pile", self.piles)
+        )
+        if rtype == "station":
+            return
+        parent_id = body[f"{parent_kind}_id"]
+        parent_owner = parent_table.get(parent_id)
+        if parent_owner is None:
+            if strict:
+                raise SignerRuleError(
+                    f"{rtype} record of operator {operator} names {parent_kind} {parent_id}, "
+                    f"which is not registered: register the {parent_kind} first"
+                )
+            return
+        if parent_owner != operator:
+            raise SignerRuleError(
+                f"{rtype} record of operator {operator} names {parent_kind} {parent_id}, "
+                f"which belongs to operator {parent_owner}: an operator signs only for its "
+                f"own {parent_kind}s"
+            )
+
+    def apply(self, rtype: str, body: Mapping[str, Any]) -> None:
+        """Records the holder named by an accepted station, pile or meter record."""
+        if rtype in TRANSFERABLE:
+            table = {"station": self.stations, "pile": self.piles, "meter": self.meters}[rtype]
+            table[body[f"{rtype}_id"]] = body["operator_id"]
 
 
 @dataclass(slots=True)
