@@ -156,3 +156,128 @@ def test_an_older_data_directory_learns_the_identities_of_its_entries(tmp_path):
         assert (status, answer.get("entry_index")) == (409, 5), answer
     finally:
         proc.stop()
+
+
+# ---- item 3: who may sign what -----------------------------------------------------------
+
+
+class TwoOperators:
+    """OP1 (station ST1, pile P1, meter M1) and OP2 (ST2, P2, M2), one authority."""
+
+    def __init__(self) -> None:
+        self.world = World()  # authority and OP1 keys, OP1's meter M1
+        self.auth, self.op1 = self.world.auth, self.world.oper
+        self.op2 = SigningKey.from_seed("p256", b"w-oper-2")
+        self.m2 = SigningKey.from_seed("p256", b"w-meter-2")
+        self.m1_new = SigningKey.from_seed("p256", b"w-meter-1, new key")
+
+    def registry(self) -> list[Record]:
+        ops = [
+            *self.world.registry(),
+            sign_record(
+                "operator",
+                {
+                    "operator_id": "OP2",
+                    "name": "第二运营商",
+                    "key": self.op2.public_key.text,
+                    "at_ms": T0,
+                },
+                self.auth,
+            ),
+            self.station("ST2", "OP2", self.op2),
+            self.pile("P2", "ST2", "OP2", self.op2),
+            self.meter("M2", "P2", "OP2", self.m2, self.op2),
+        ]
+        return ops
+
+    @staticmethod
+    def station(station_id: str, operator: str, key: SigningKey) -> Record:
+        body = {"station_id": station_id, "operator_id": operator, "name": "站",
+                "district": "西湖区", "lon_e6": 120_140_000, "lat_e6": 30_250_000,
+                "at_ms": T0}  # fmt: skip
+        return sign_record("station", body, key)
+
+    @staticmethod
+    def pile(pile_id: str, station_id: str, operator: str, key: SigningKey) -> Record:
+        body = {"pile_id": pile_id, "station_id": station_id, "operator_id": operator,
+                "kind": "DC", "rated_power_w": 120_000, "rated_voltage_v": 750, "connectors": 1,
+                "commissioned_ms": T0, "at_ms": T0 + 1}  # fmt: skip
+        return sign_record("pile", body, key)
+
+    @staticmethod
+    def meter(meter_id: str, pile_id: str, operator: str, meter_key: SigningKey,
+              key: SigningKey) -> Record:  # fmt: skip
+        body = {"meter_id": meter_id, "pile_id": pile_id, "operator_id": operator,
+                "connector": 1, "accuracy_class": "1", "key": meter_key.public_key.text,
+                "heartbeat_s": 900, "installed_ms": T0, "at_ms": T0 + 2}  # fmt: skip
+        return sign_record("meter", body, key)
+
+    @staticmethod
+    def tariff(station_id: str, operator: str, key: SigningKey) -> Record:
+        body = {"tariff_id": "T9", "operator_id": operator, "station_id": station_id,
+                "valid_from_ms": T0, "at_ms": T0,
+                "periods": [{"start_min": 0, "end_min": 1440, "energy_e4": 9000,
+                             "service_e4": 6000}]}  # fmt: skip
+        return sign_record("tariff", body, key)
+
+    @staticmethod
+    def bill(pile_id: str, operator: str, key: SigningKey) -> Record:
+        body = {"session_id": "S1", "operator_id": operator, "pile_id": pile_id,
+                "tariff_id": "T9", "billed_wh": 40_000, "energy_fen": 3600, "service_fen": 2400,
+                "amount_fen": 6000, "start_ms": T0, "stop_ms": T0 + 3_600_000}  # fmt: skip
+        return sign_record("billing", body, key)
+
+
+def _violations(t: TwoOperators) -> dict[str, tuple[Record, str]]:
+    """Each signer rule broken once: (record, what the refusal must say)."""
+    return {
+        "re-key another operator's meter": (
+            t.meter("M1", "P2", "OP2", t.m1_new, t.op2), "meter M1 belongs to operator OP1"),
+        "take over another operator's pile": (
+            t.pile("P1", "ST2", "OP2", t.op2), "pile P1 belongs to operator OP1"),
+        "take over another operator's station": (
+            t.station("ST1", "OP2", t.op2), "station ST1 belongs to operator OP1"),
+        "a pile in another operator's station": (
+            t.pile("P9", "ST1", "OP2", t.op2), "names station ST1, which belongs to operator OP1"),
+        "a meter on another operator's pile": (
+            t.meter("M9", "P1", "OP2", t.m1_new, t.op2),
+            "names pile P1, which belongs to operator OP1"),
+        "a tariff for another operator's station": (
+            t.tariff("ST1", "OP2", t.op2), "names station ST1, which belongs to operator OP1"),
+        "a bill for another operator's pile": (
+            t.bill("P1", "OP2", t.op2), "names pile P1, which belongs to operator OP1"),
+        "a pile in a station nobody registered": (
+            t.pile("P9", "ST404", "OP2", t.op2), "names station ST404, which is not registered"),
+        "a bill signed by the authority": (
+            t.bill("P1", "OP1", t.auth), "but operator OP1's registered key is"),
+        "another operator's record under its own key": (
+            t.pile("P1", "ST1", "OP1", t.op2), "registered key is"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("rule", list(_violations(TwoOperators())))
+def test_each_signer_rule_is_enforced_at_ingest(platform, rule):
+    t = TwoOperators()
+    assert post(platform.url, ndjson(t.registry()))[0] == 200
+    record, message = _violations(t)[rule]
+    status, answer = post(platform.url, ndjson([record]))
+    assert status == 403, (rule, answer)
+    assert message in answer["error"], (rule, answer)
+
+
+def test_moves_and_rekeys_that_are_allowed(platform):
+    t = TwoOperators()
+    assert post(platform.url, ndjson(t.registry()))[0] == 200
+    # the owner re-keys its own meter (a replaced secure element: rule R12 reports it)
+    allowed = [t.meter("M1", "P1", "OP1", t.m1_new, t.op1), session(t.m1_new, "S-own")]
+    status, answer = post(platform.url, ndjson(allowed))
+    assert status == 200, answer
+    # the authority moves pile P1 (then meter M1) to OP2: a transfer, and OP2 takes it on
+    moved = [t.pile("P1", "ST2", "OP2", t.auth), t.meter("M1", "P1", "OP2", t.m1_new, t.auth)]
+    status, answer = post(platform.url, ndjson(moved))
+    assert status == 200, answer
+    status, answer = post(platform.url, ndjson([t.bill("P1", "OP2", t.op2)]))
+    assert status == 200, answer
+    # ... and OP1 no longer signs for it
+    status, answer = post(platform.url, ndjson([t.pile("P1", "ST1", "OP1", t.op1)]))
+    assert status == 403 and "belongs to operator OP2" in answer["error"], answer
