@@ -449,6 +449,10 @@ def _check_one(
     return record
 
 
+_TRANSFERABLE = frozenset({"station", "pile", "meter"})
+"""Registry records the authority may sign in the operator's stead (ledger.registry)."""
+
+
 def _check_signatures(verdicts: Sequence[tuple[EntryVerdict, Record | None]]) -> None:
     """Resolves each signer from the registry entries before it, in log order."""
     keys: dict[str, dict[str, tuple[PublicKey, int]]] = {k: {} for k in _KIND_ZH}
@@ -468,6 +472,10 @@ def _check_signatures(verdicts: Sequence[tuple[EntryVerdict, Record | None]]) ->
                 found = (PublicKey.parse(record.body["key"]), 0)
             else:
                 found = keys["authority"].get(record.key_id)
+            who = f"authority key {record.key_id}"
+        elif record.type in _TRANSFERABLE and record.key_id in keys["authority"]:
+            # the authority moved a station, pile or meter between operators
+            found, kind = keys["authority"][record.key_id], "authority"
             who = f"authority key {record.key_id}"
         else:
             source = str(record.body[_SOURCE[kind]])
