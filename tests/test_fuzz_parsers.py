@@ -141,3 +141,21 @@ def test_bundles_that_raised_before_get_a_failing_verdict(edit, tmp_path, capsys
     path.write_bytes(bad)
     assert verify_bundle_main([str(path), "--log-key", log.vkey]) == 1
     assert "VERDICT: × verification FAILED" in capsys.readouterr().out
+
+
+def test_a_5000_digit_index_or_size_is_a_format_error_not_a_value_error() -> None:
+    """bench/fuzz.py found it: int() refuses over 4,300 digits with a bare ValueError."""
+    from ledger.note import Checkpoint, MalformedCheckpointError
+    from ledger.tlog_proof import ProofFormatError, parse_tlog_proof
+
+    log = small_log()
+    proof = log.proofs[3]
+    head, _, rest = proof.partition(b"\nindex 3\n")
+    with pytest.raises(ProofFormatError):
+        parse_tlog_proof(head + b"\nindex " + b"7" * 5000 + b"\n" + rest)
+    origin, _size, root = log.note.decode().split("\n")[:3]
+    with pytest.raises(MalformedCheckpointError):
+        Checkpoint.parse(f"{origin}\n{'9' * 5000}\n{root}\n")
+    embedded = log.note.replace(b"\n12\n", b"\n" + b"9" * 5000 + b"\n", 1)
+    with pytest.raises(ProofFormatError):
+        parse_tlog_proof(proof.replace(log.note, embedded))
