@@ -391,7 +391,14 @@ def _report_twins(
             "title_zh": "监管账本异常：平台重复记入同一记录（另一签名），未作为新记录处理",
             "title_en": "Ledger misbehaviour: the platform logged a record twice (another "
             "signature); the copy was not applied",
-            "evidence": {"kind": "duplicate-record", "entries": pairs[:100], "count": len(pairs)},
+            # "entries": both entries of each pair, so the alarm's evidence bundle
+            # (app.models.evidence) proves the twin and its first in the signed log
+            "evidence": {
+                "kind": "duplicate-record",
+                "entries": sorted({i for pair in pairs[:100] for i in pair}),
+                "pairs": pairs[:100],
+                "count": len(pairs),
+            },
             "state": "new",
             "updated_at": now,
             "updated_by": "sync",

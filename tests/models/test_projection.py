@@ -237,7 +237,8 @@ def test_a_twin_is_not_applied_but_reported_against_the_platform(store: Store) -
     assert found == [(20, first, "log"), (21, first, "log")]
     assert _count(store, s.entries) == len(registry) + 2
     [alarm] = _rows(store, s.alarms)
-    assert (alarm["rule_id"], alarm["evidence"]["entries"]) == ("L2", [[20, first], [21, first]])
+    assert (alarm["rule_id"], alarm["evidence"]["pairs"]) == ("L2", [[20, first], [21, first]])
+    assert alarm["evidence"]["entries"] == [first, 20, 21]  # what its evidence bundle proves
     # a twin of a twin inside one batch points at the first entry, not at the twin
     with store.transaction() as conn:
         summary = apply_records(conn, [(30, signed("seal", seq=9)), (31, signed("seal", seq=9))])
