@@ -255,10 +255,22 @@ def _violations(t: TwoOperators) -> dict[str, tuple[Record, str]]:
     }  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def two_operators(tmp_path_factory):
+    """One platform holding the two operators' registry: every violation is refused,
+    so the tests below leave it as they found it."""
+    proc = PlatformProcess(tmp_path_factory.mktemp("two-operators") / "platform")
+    try:
+        t = TwoOperators()
+        assert post(proc.url, ndjson(t.registry()))[0] == 200
+        yield proc, t
+    finally:
+        proc.stop()
+
+
 @pytest.mark.parametrize("rule", list(_violations(TwoOperators())))
-def test_each_signer_rule_is_enforced_at_ingest(platform, rule):
-    t = TwoOperators()
-    assert post(platform.url, ndjson(t.registry()))[0] == 200
+def test_each_signer_rule_is_enforced_at_ingest(two_operators, rule):
+    platform, t = two_operators
     record, message = _violations(t)[rule]
     status, answer = post(platform.url, ndjson([record]))
     assert status == 403, (rule, answer)
