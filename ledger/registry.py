@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from ledger.keys import PublicKey
-from ledger.records import SIGNED_BY, Record, RecordError
+from ledger.records import SIGNED_BY, Record, RecordError, identity_of_entry
 
 
 class UnknownKeyError(RecordError):
@@ -206,6 +206,10 @@ class EntryHead:
     body: dict
     key_id: str
     sig: dict = field(default_factory=dict, compare=False)
+    identity: bytes = field(default=b"", compare=False)
+    """`ledger.records.identity_of` sliced from the entry's bytes (b"" when they are not
+    shaped like a canonical entry, which the strict check then refuses): the sync's
+    projection and the platform read it here instead of re-encoding the body."""
 
     @classmethod
     def peek(cls, data: bytes) -> EntryHead:
@@ -220,7 +224,12 @@ class EntryHead:
         field_name = _SOURCE_FIELD.get(SIGNED_BY[rtype])
         if field_name and type(body.get(field_name)) is not str:
             raise RecordError(f"{rtype} record: missing field {field_name!r}")
-        return cls(rtype, body, key_id if type(key_id) is str else str(key_id), sig)
+        key_text = key_id if type(key_id) is str else str(key_id)
+        try:
+            identity = identity_of_entry(rtype, key_text, data)
+        except ValueError:
+            identity = b""
+        return cls(rtype, body, key_text, sig, identity)
 
     @property
     def subject(self) -> str:

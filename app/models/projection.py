@@ -284,7 +284,10 @@ Items = list[tuple[int, Mapping[str, Any]]]
 
 
 def _identity(record: Record) -> bytes:
-    return identity_of_body(record.type, record.key_id, record.body)
+    """The record's identity: read from the sync's EntryHead (sliced from the entry's
+    bytes), else from the body (a Record)."""
+    known = getattr(record, "identity", b"")
+    return known or identity_of_body(record.type, record.key_id, record.body)
 
 
 def _insert_entries(conn: Connection, entries: Sequence[tuple[int, Record]]) -> dict[int, int]:

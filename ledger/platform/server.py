@@ -301,7 +301,7 @@ class Platform:
                         if owned_overlay is None:
                             owned_overlay = owners = owners.copy()
                         owners.apply(head.type, head.body)
-                identity = identity_of_entry(head.type, head.key_id, line)
+                identity = head.identity or identity_of_entry(head.type, head.key_id, line)
                 high_s = head.sig.get("a") == "p256" and not is_low_s(_signature(head))
             except UnknownKeyError as exc:
                 return self._reject(403, f"line {number}: {exc}")
