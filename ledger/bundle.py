@@ -43,6 +43,7 @@ from ledger.keys import key_id_of
 from ledger.note import Verifier, open_checkpoint
 from ledger.ocmf import OcmfBundleItem
 from ledger.records import SIGNED_BY, Record
+from ledger.registry import TRANSFERABLE
 from ledger.tiles import TileHashReader
 from ledger.tlog_proof import format_tlog_proof
 
@@ -265,7 +266,16 @@ class LogEvidence:
                 f"the earlier checkpoint (size {old.size}) is newer than this one "
                 f"({self.checkpoint.size}); fetch a newer checkpoint first"
             )
-        proof = self.reader.consistency_proof(old.size) if old.size else []
+        if old.size == 0:
+            # The empty log is a prefix of every log: there is nothing to prove, and
+            # verify_consistency refuses a proof from size 0 (as transparency-dev does).
+            if old.root != merkle.EMPTY_ROOT:
+                raise BundleError(
+                    "the earlier checkpoint has size 0 but is not the empty tree's root: "
+                    "it was not signed by an honest log; keep it as evidence"
+                )
+            return Consistency(bytes(old_note), ())
+        proof = self.reader.consistency_proof(old.size)
         try:
             merkle.verify_consistency(
                 old.size, self.checkpoint.size, proof, old.root, self.checkpoint.root
@@ -314,10 +324,17 @@ def collect_signers(
             continue
         entry = evidence.logged(index, role)
         out[index] = entry
-        signer = signer_of(Record.parse(entry.data))
+        record = Record.parse(entry.data)
+        signer = signer_of(record)
         if signer is None:
             continue
-        found = find(signer[0], signer[1], index)
+        found = None
+        if record.type in TRANSFERABLE:  # signed by the authority (a transfer)?
+            found = find("authority", record.key_id, index)
+            if found is not None:
+                signer = ("authority", record.key_id)
+        if found is None:
+            found = find(signer[0], signer[1], index)
         if found is None:
             raise BundleError(
                 f"entry {index}: the registry entry for {signer[0]} {signer[1]} was not found"

@@ -30,6 +30,28 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 ALGORITHMS = ("p256", "ed25519")
 _SIG_LEN = 64
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+"""n, the order of the P-256 group: (r, s) and (r, n - s) verify alike."""
+_HALF_ORDER = P256_ORDER // 2
+
+
+def low_s(r: int, s: int) -> bytes:
+    """The P-256 signature (r, s) in its one accepted form: raw ``r‖s`` with s ≤ n/2.
+
+    ECDSA's (r, n − s) verifies as well as (r, s), so anyone can turn a logged record
+    into a second, different entry without the key (issue 13; Bitcoin's BIP 146 made
+    low S the rule for the same reason). Our signers emit only the low form and the
+    platform refuses the high one for new records (docs/records.md)."""
+    if s > _HALF_ORDER:
+        s = P256_ORDER - s
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def is_low_s(signature: bytes) -> bool:
+    """Whether a raw 64-byte P-256 signature has s ≤ n/2 (False for any other length)."""
+    return len(signature) == _SIG_LEN and int.from_bytes(signature[32:], "big") <= _HALF_ORDER
+
+
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())  # immutable; building it costs ~1 µs a verify
 
 
@@ -142,8 +164,7 @@ class SigningKey:
     def sign(self, message: bytes) -> bytes:
         if self.alg == "p256":
             der = self._private.sign(message, ec.ECDSA(hashes.SHA256()))
-            r, s = decode_dss_signature(der)
-            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+            return low_s(*decode_dss_signature(der))
         return self._private.sign(message)
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:

@@ -271,8 +271,9 @@ def inclusion_proof(index: int, size: int, get_node: NodeSource) -> list[bytes]:
 def consistency_proof(size1: int, size2: int, get_node: NodeSource) -> list[bytes]:
     """RFC 9162 consistency proof from ``size1`` to ``size2`` (``get_node`` over the size2 tree).
 
-    ``size1 == 0`` gives an empty proof: Go's generator refuses it, but Go's
-    verifier accepts exactly that, and a client syncing from nothing needs it.
+    ``size1 == 0`` gives an empty proof, which :func:`verify_consistency` refuses
+    (as Go's verifier now does): a client starting from nothing has nothing to prove
+    and must not ask for one.
     """
     _check_size("size1", size1)
     _check_size("size2", size2)
@@ -347,16 +348,20 @@ def verify_consistency(
     """Check that the tree ``(size2, root2)`` extends ``(size1, root1)``.
 
     Port of Go ``proof.VerifyConsistency``: ``size1 == size2`` needs an empty
-    proof and equal roots; ``size1 == 0`` needs an empty proof and accepts any
-    roots (the empty tree is a prefix of every tree). Raises :class:`ProofError`.
+    proof and equal roots. A proof from size 0 to a larger tree is refused, as
+    transparency-dev/merkle has done since June 2026 ("consistency proof from
+    empty tree is meaningless"): the empty tree is a prefix of every tree, so
+    such a "proof" proves nothing and a caller that asks for one has lost track
+    of what it verified. Callers starting from an empty state must not ask for a
+    consistency proof at all (the sync does not). Raises :class:`ProofError`.
     """
     _check_size("size1", size1)
     _check_size("size2", size2)
     if size1 > size2:
         raise ProofError(f"tree size {size1} > {size2}")
-    if (size1 == size2 or size1 == 0) and len(proof) != 0:
-        raise ProofError(f"incorrect proof size: got {len(proof)}, want 0")
     if size1 == size2:
+        if len(proof) != 0:
+            raise ProofError(f"incorrect proof size: got {len(proof)}, want 0")
         if bytes(root1) != bytes(root2):
             raise ProofError(
                 f"root hash at size {size1} mismatched: "
@@ -364,7 +369,7 @@ def verify_consistency(
             )
         return
     if size1 == 0:
-        return
+        raise ProofError("consistency proof from empty tree is meaningless")
     _check_hash("root1", root1)
     _check_hash("root2", root2)
     _check_proof(proof)

@@ -586,7 +586,8 @@ class Checkpoint:
         origin, size, root, *extensions = lines
         if not origin:
             raise MalformedCheckpointError("malformed checkpoint: empty origin line")
-        if not _DECIMAL.fullmatch(size) or int(size) >= 2**64:
+        # 20 digits at most before int(): Python refuses to convert over 4,300 (ValueError)
+        if len(size) > 20 or not _DECIMAL.fullmatch(size) or int(size) >= 2**64:
             raise MalformedCheckpointError(
                 f"malformed checkpoint: size {size[:30]!r} is not a decimal without leading zeros"
             )

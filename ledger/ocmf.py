@@ -181,19 +181,13 @@ def parse_ocmf(data: bytes | str) -> OcmfRecord:
     text = unwrap(data)
     decoder = json.JSONDecoder(parse_float=Decimal)
     pos = len("OCMF|")
-    try:
-        payload, end = decoder.raw_decode(text, pos)
-    except json.JSONDecodeError as exc:
-        raise OcmfError(f"OCMF payload is not valid JSON: {exc.msg} at {exc.pos}") from None
+    payload, end = _decode(decoder, text, pos, "payload")
     payload_text = text[pos:end]
     if not isinstance(payload, dict):
         raise OcmfError("OCMF payload must be a JSON object")
     if text[end : end + 1] != "|":
         raise OcmfError("OCMF record: expected '|' between the payload and the signature")
-    try:
-        signature, send = decoder.raw_decode(text, end + 1)
-    except json.JSONDecodeError as exc:
-        raise OcmfError(f"OCMF signature is not valid JSON: {exc.msg} at {exc.pos}") from None
+    signature, send = _decode(decoder, text, end + 1, "signature")
     if not isinstance(signature, dict):
         raise OcmfError("OCMF signature must be a JSON object")
     rest = text[send:]
@@ -219,6 +213,37 @@ def parse_ocmf(data: bytes | str) -> OcmfRecord:
     return OcmfRecord(
         text, payload_text.encode("utf-8"), payload, signature, readings, embedded, der
     )
+
+
+def _decode(decoder: json.JSONDecoder, text: str, pos: int, what: str) -> tuple[Any, int]:
+    """One JSON value of the record; `OcmfError` for anything the decoder refuses,
+    including what it refuses by raising something else: nesting deeper than the
+    interpreter's recursion limit (RecursionError) and integers over 4,300 digits
+    (ValueError from int()); both escaped before, found by bench/fuzz.py."""
+    try:
+        return decoder.raw_decode(text, pos)
+    except json.JSONDecodeError as exc:
+        raise OcmfError(f"OCMF {what} is not valid JSON: {exc.msg} at {exc.pos}") from None
+    except RecursionError:
+        raise OcmfError(f"OCMF {what}: JSON nested too deeply") from None
+    except ValueError as exc:
+        raise OcmfError(f"OCMF {what}: a JSON value is out of range ({exc})") from None
+
+
+_RV_MAX_EXPONENT = 18
+"""Readings beyond 10^18 (or non-zero below 10^-18) in any unit are no meter's: such a
+value made the kWh → Wh scaling raise decimal.Overflow (a 5,000-digit exponent)."""
+
+
+def _reading_value(rv: int | Decimal, i: int) -> Decimal:
+    value = Decimal(rv)
+    if not value.is_finite():
+        raise OcmfError(f"OCMF reading {i}: 'RV' is not a finite number")
+    if value.is_zero():
+        return Decimal(0)
+    if abs(value.adjusted()) > _RV_MAX_EXPONENT:
+        raise OcmfError(f"OCMF reading {i}: 'RV' is out of range for a meter reading")
+    return value
 
 
 def _readings(payload: Mapping[str, Any]) -> tuple[Reading, ...]:
@@ -247,7 +272,8 @@ def _readings(payload: Mapping[str, Any]) -> tuple[Reading, ...]:
         if not isinstance(status, str):
             raise OcmfError(f"OCMF reading {i}: 'ST' must be a string")
         obis = item.get("RI", "")
-        out.append(Reading(when, tm, sync, Decimal(rv), unit, status, tx, str(obis)))
+        value = _reading_value(rv, i)
+        out.append(Reading(when, tm, sync, value, unit, status, tx, str(obis)))
         last_tm, last_tx = tm, tx
     return tuple(out)
 
@@ -380,8 +406,8 @@ def parse_signed_meter_value(obj: Mapping[str, Any] | str) -> tuple[OcmfRecord, 
     if isinstance(obj, str):
         try:
             obj = json.loads(obj)
-        except ValueError as exc:
-            raise OcmfError(f"SignedMeterValue is not JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+            raise OcmfError(f"SignedMeterValue is not JSON: {str(exc)[:200]}") from None
     if not isinstance(obj, Mapping) or not isinstance(obj.get("signedMeterData"), str):
         raise OcmfError("SignedMeterValue needs a 'signedMeterData' string")
     method = str(obj.get("encodingMethod", "OCMF"))

@@ -10,16 +10,23 @@ so a record the platform accepted but a client rejects is proof of misbehaviour.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
 from ledger.keys import PublicKey
-from ledger.records import SIGNED_BY, Record, RecordError
+from ledger.records import SIGNED_BY, Record, RecordError, identity_of_entry
 
 
 class UnknownKeyError(RecordError):
     """The record's source is not registered, or signed with a key not registered for it."""
+
+
+class SignerRuleError(UnknownKeyError):
+    """A registered signer signed what it may not: a record about another operator's
+    station, pile or meter, or a move between operators without the authority."""
 
 
 _SOURCE_FIELD = {
@@ -27,6 +34,11 @@ _SOURCE_FIELD = {
     "meter": "meter_id",
     "inspector": "inspector_id",
 }
+TRANSFERABLE = frozenset({"station", "pile", "meter"})
+"""Registry records the authority may sign instead of the operator: moving a station, pile
+or meter between operators (or re-keying another operator's meter) needs the authority."""
+OWNED_TYPES = frozenset({"station", "pile", "meter", "tariff", "billing"})
+"""Operator-signed types: checked by `Owners.check`."""
 
 
 @dataclass
@@ -59,6 +71,10 @@ class KeyRegistry:
                     f"{record.subject}: key {record.key_id} is not a registered authority key"
                 )
             return key
+        if record.type in TRANSFERABLE:
+            key = self.authority.get(record.key_id)
+            if key is not None:  # the registry authority (re)assigns a station, pile, meter
+                return key
         source_id = record.body[_SOURCE_FIELD[kind]]
         key = self._table(kind).get(source_id)
         if key is None:
@@ -95,6 +111,85 @@ class KeyRegistry:
         self.apply(record)
 
 
+@dataclass
+class Owners:
+    """Which operator holds each station, pile and meter, as the log stands.
+
+    The key registry answers "is this the operator's key?"; this answers "is it the
+    operator's station, pile, meter?" (issue 13, item 3: OP002 re-keyed OP001's meter
+    with a record it signed itself, then signed sessions with the new key). Rules, for
+    records signed by an operator (``by_authority`` False):
+
+    * station, pile, meter: one that already belongs to another operator stays
+      theirs: moving it (or re-keying another operator's meter) needs a record signed
+      by the registry authority;
+    * a pile names a station of its own operator; a meter a pile of its own operator;
+      a tariff a station, a bill a pile, of the operator that signs it.
+
+    The authority may sign station, pile and meter records (transfers); the station /
+    pile it names must still belong to the record's operator. With ``strict`` (the
+    platform, which holds the whole registry) a station or pile that is not registered
+    is refused too; the workstation checks only what its store can prove (``strict``
+    False), since its store also holds entries from before these rules.
+    """
+
+    stations: dict[str, str] = field(default_factory=dict)  # station_id -> operator_id
+    piles: dict[str, str] = field(default_factory=dict)  # pile_id -> operator_id
+    meters: dict[str, str] = field(default_factory=dict)  # meter_id -> operator_id
+
+    def copy(self) -> Owners:
+        return Owners(dict(self.stations), dict(self.piles), dict(self.meters))
+
+    def check(
+        self, rtype: str, body: Mapping[str, Any], by_authority: bool, strict: bool = True
+    ) -> None:
+        """Raises SignerRuleError, naming the record, the owner and what to do."""
+        if rtype not in OWNED_TYPES:
+            return
+        operator = body["operator_id"]
+        if by_authority and rtype not in TRANSFERABLE:
+            raise SignerRuleError(
+                f"{rtype} record of operator {operator}: only the operator signs its "
+                f"{rtype} records, not the registry authority"
+            )
+        own_id = body.get(f"{rtype}_id") if rtype in TRANSFERABLE else None
+        if own_id is not None and not by_authority:
+            table = {"station": self.stations, "pile": self.piles, "meter": self.meters}[rtype]
+            holder = table.get(own_id)
+            if holder is not None and holder != operator:
+                raise SignerRuleError(
+                    f"{rtype} {own_id} belongs to operator {holder}: operator {operator} may "
+                    f"not register, re-key or take it over; moving a {rtype} between "
+                    "operators needs a record signed by the registry authority"
+                )
+        parent_kind, parent_table = (
+            ("station", self.stations) if rtype in ("pile", "tariff") else ("pile", self.piles)
+        )
+        if rtype == "station":
+            return
+        parent_id = body[f"{parent_kind}_id"]
+        parent_owner = parent_table.get(parent_id)
+        if parent_owner is None:
+            if strict:
+                raise SignerRuleError(
+                    f"{rtype} record of operator {operator} names {parent_kind} {parent_id}, "
+                    f"which is not registered: register the {parent_kind} first"
+                )
+            return
+        if parent_owner != operator:
+            raise SignerRuleError(
+                f"{rtype} record of operator {operator} names {parent_kind} {parent_id}, "
+                f"which belongs to operator {parent_owner}: an operator signs only for its "
+                f"own {parent_kind}s"
+            )
+
+    def apply(self, rtype: str, body: Mapping[str, Any]) -> None:
+        """Records the holder named by an accepted station, pile or meter record."""
+        if rtype in TRANSFERABLE:
+            table = {"station": self.stations, "pile": self.piles, "meter": self.meters}[rtype]
+            table[body[f"{rtype}_id"]] = body["operator_id"]
+
+
 @dataclass(slots=True)
 class EntryHead:
     """The parts of an entry needed to find its signer, read without full validation.
@@ -111,6 +206,10 @@ class EntryHead:
     body: dict
     key_id: str
     sig: dict = field(default_factory=dict, compare=False)
+    identity: bytes = field(default=b"", compare=False)
+    """`ledger.records.identity_of` sliced from the entry's bytes (b"" when they are not
+    shaped like a canonical entry, which the strict check then refuses): the sync's
+    projection and the platform read it here instead of re-encoding the body."""
 
     @classmethod
     def peek(cls, data: bytes) -> EntryHead:
@@ -125,7 +224,12 @@ class EntryHead:
         field_name = _SOURCE_FIELD.get(SIGNED_BY[rtype])
         if field_name and type(body.get(field_name)) is not str:
             raise RecordError(f"{rtype} record: missing field {field_name!r}")
-        return cls(rtype, body, key_id if type(key_id) is str else str(key_id), sig)
+        key_text = key_id if type(key_id) is str else str(key_id)
+        try:
+            identity = identity_of_entry(rtype, key_text, data)
+        except ValueError:
+            identity = b""
+        return cls(rtype, body, key_text, sig, identity)
 
     @property
     def subject(self) -> str:

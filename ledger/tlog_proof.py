@@ -138,7 +138,8 @@ def parse_tlog_proof(data: bytes, *, check_checkpoint: bool = True) -> TlogProof
     if pos >= len(lines) or not lines[pos].startswith(b"index "):
         raise ProofFormatError("malformed tlog-proof: missing 'index N' line")
     digits = lines[pos][len(b"index ") :]
-    if not _DECIMAL.fullmatch(digits) or int(digits) >= 2**64:
+    # 20 digits at most before int(): Python refuses to convert over 4,300 (ValueError)
+    if len(digits) > 20 or not _DECIMAL.fullmatch(digits) or int(digits) >= 2**64:
         raise ProofFormatError(
             "malformed tlog-proof: index must be a decimal without leading zeros, below 2^64"
         )

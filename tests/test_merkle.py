@@ -282,7 +282,7 @@ R1, R2 = b"don't care 1", b"don't care 2"
         (0, 0, R1, R2, [], True),
         (1, 1, R1, R2, [], True),
         (0, 0, R1, R1, [], False),
-        (0, 1, R1, R2, [], False),
+        (0, 1, R1, R2, [], True),  # transparency-dev/merkle, June 2026: meaningless
         (1, 1, R2, R2, [], False),
         (1, 0, R1, R2, [], True),
         (2, 1, R1, R2, [], True),
@@ -331,7 +331,7 @@ def test_error_messages_are_specific() -> None:
     with pytest.raises(ProofError, match="tree size 3 > 2"):
         verify_consistency(3, 2, [], ROOTS[2], ROOTS[1])
     with pytest.raises(ProofError, match="incorrect proof size: got 1, want 0"):
-        verify_consistency(0, 3, [ROOTS[0]], EMPTY_ROOT, ROOTS[2])
+        verify_consistency(3, 3, [ROOTS[0]], ROOTS[2], ROOTS[2])
     with pytest.raises(ProofError, match="empty proof"):
         verify_consistency(3, 5, [], ROOTS[2], ROOTS[4])
     with pytest.raises(ProofError, match="root hash at size 3 mismatched"):
@@ -367,9 +367,21 @@ def test_every_inclusion_proof_up_to_128_verifies() -> None:
             verify_inclusion(SMALL_LEAVES[i], i, size, SMALL_TREE.inclusion_proof(i, size), r)
 
 
+def test_consistency_from_the_empty_tree_is_refused() -> None:
+    """transparency-dev/merkle (June 2026): "consistency proof from empty tree is
+    meaningless". Today's code accepted it with any roots."""
+    for size2 in (1, 2, 7, 128):
+        for root1 in (EMPTY_ROOT, SMALL_ROOTS[size2]):
+            with pytest.raises(ProofError, match="from empty tree is meaningless"):
+                verify_consistency(0, size2, [], root1, SMALL_ROOTS[size2])
+    verify_consistency(0, 0, [], EMPTY_ROOT, EMPTY_ROOT)  # equal sizes: roots compared
+    with pytest.raises(ProofError):
+        verify_consistency(0, 0, [], EMPTY_ROOT, SMALL_ROOTS[1])
+
+
 def test_every_consistency_proof_up_to_128_verifies() -> None:
     for size2 in range(0, 129):
-        for size1 in range(0, size2 + 1):
+        for size1 in range(1 if size2 else 0, size2 + 1):
             p = SMALL_TREE.consistency_proof(size1, size2)
             verify_consistency(size1, size2, p, SMALL_ROOTS[size1], SMALL_ROOTS[size2])
 
@@ -386,6 +398,10 @@ def test_inclusion_proofs_up_to_300_verify(args: tuple[int, int]) -> None:
 def test_consistency_proofs_up_to_300_verify(args: tuple[int, int]) -> None:
     s1, s2 = args
     p = SMALL_TREE.consistency_proof(s1, s2)
+    if s1 == 0 and s2 > 0:
+        with pytest.raises(ProofError, match="empty tree"):
+            verify_consistency(s1, s2, p, SMALL_ROOTS[s1], SMALL_ROOTS[s2])
+        return
     verify_consistency(s1, s2, p, SMALL_ROOTS[s1], SMALL_ROOTS[s2])
 
 
@@ -448,7 +464,7 @@ big_sizes = st.integers(2, 2**62)
 def test_big_tree_proofs_verify(size: int, data: st.DataObject) -> None:
     index = data.draw(st.integers(0, size - 1))
     size1 = data.draw(st.sampled_from([1, index, index + 1, size - 1, size, size // 2]))
-    size1 = max(0, min(size, size1))
+    size1 = max(1, min(size, size1))  # a proof from size 0 is refused (tested above)
     lazy = LazyTree({index, max(0, size1 - 1), size - 1, 0})
     r = lazy.root(size)
     verify_inclusion(lazy.leaf(index), index, size, inclusion_proof(index, size, lazy.get_node), r)
@@ -574,7 +590,7 @@ def test_mutations_exhaustive_small_sizes() -> None:
     for n in range(1, 20):
         for i in range(n):
             check_inclusion_mutations(SMALL_ORACLE, i, n, every_bit=False)
-        for s1 in range(0, n + 1):
+        for s1 in range(1, n + 1):
             check_consistency_mutations(SMALL_ORACLE, s1, n, every_bit=False)
 
 

@@ -165,6 +165,9 @@ def test_sigkill_loses_no_acknowledged_entry_and_checkpoints_stay_consistent(tmp
         assert len(entries) == len(set(entries))
         tree = merkle.MemoryTree(hashes)
         for size, root in checkpoints:
+            if size == 0:  # the empty log is a prefix of every log (no proof from size 0)
+                assert root == merkle.EMPTY_ROOT
+                continue
             proof = tree.consistency_proof(size, final.size)
             merkle.verify_consistency(size, final.size, proof, root, final.root)
     finally:

@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Table, bindparam, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.models import facts, store
 from ledger.keys import key_id_of
-from ledger.records import Record
+from ledger.records import VERSION, Record, canonical_json, identity_of_body
+from ledger.registry import OWNED_TYPES, TRANSFERABLE, Owners, SignerRuleError
 
 # Registry records are upserted in this order so a pile can see its station (district)
 # and a meter's key history sees earlier meters of the same batch.
@@ -81,6 +82,8 @@ class BatchSummary:
     station_ids: set[str] = field(default_factory=set)
     meter_ids: set[str] = field(default_factory=set)
     meter_key_changes: list[int] = field(default_factory=list)
+    twins: list[tuple[int, int]] = field(default_factory=list)
+    """(entry, first entry) of records the log holds twice: not applied, reported."""
     first_index: int | None = None
     last_index: int | None = None
 
@@ -113,6 +116,7 @@ class BatchSummary:
         self.station_ids |= other.station_ids
         self.meter_ids |= other.meter_ids
         self.meter_key_changes.extend(other.meter_key_changes)
+        self.twins.extend(other.twins)
         firsts = [i for i in (self.first_index, other.first_index) if i is not None]
         lasts = [i for i in (self.last_index, other.last_index) if i is not None]
         self.first_index = min(firsts, default=None)
@@ -199,32 +203,60 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def apply_records(conn: Connection, entries: Sequence[tuple[int, Record]]) -> BatchSummary:
+def apply_records(
+    conn: Connection, entries: Sequence[tuple[int, Record]], origin: str | None = None
+) -> BatchSummary:
     """Writes the projection of verified ``(entry_index, record)`` pairs; returns what changed.
 
     Call inside the transaction that also advances ``sync_state``. Registry records are
     upserted (the record with the larger entry index wins) and meter key changes are
     appended to ``meter_keys``; every other record becomes one row keyed by its index.
+
+    Two checks the platform must have made at ingest are made again here, because a
+    log that breaks them proves the platform, not a source, at fault (issue 13):
+
+    * one record, one entry: an entry whose record (type, signer, body) was applied
+      before is a twin; it is not applied again (it made R08 "double charge" fire
+      against an innocent operator), but recorded as platform misbehaviour naming both
+      entries (``misbehaviour`` kind ``duplicate-record``, a critical alarm); the sync
+      goes on. ``origin`` names the log in that record (else the store's only log).
+    * who may sign what (`ledger.registry.Owners`), for entries of a log (``origin``
+      given: the sync): a record an operator signed about another operator's station,
+      pile or meter raises the sync's ``Misbehaviour`` (kind ``signer-rule``), so the
+      sync halts with the entry as evidence, exactly as for an entry signed by an
+      unregistered key; nothing of the batch is applied. Without ``origin`` (tests and
+      tools that build a store from records of their own) this check is skipped.
     """
     summary = BatchSummary()
     if not entries:
         return summary
     with gc_paused():
-        _apply(conn, entries, summary)
+        _apply(conn, entries, summary, origin)
     return summary
 
 
-def _apply(conn: Connection, entries: Sequence[tuple[int, Record]], summary: BatchSummary) -> None:
+def _apply(
+    conn: Connection,
+    entries: Sequence[tuple[int, Record]],
+    summary: BatchSummary,
+    origin: str | None = None,
+) -> None:
+    indexes = [index for index, _ in entries]
+    summary.first_index, summary.last_index = min(indexes), max(indexes)
+    # First, so a re-applied entry fails before anything else is written.
+    twins = _insert_entries(conn, entries)
+    if twins:
+        _report_twins(conn, entries, twins, origin)
+        summary.twins.extend(sorted(twins.items()))
+        entries = [(i, r) for i, r in entries if i not in twins]
+    if origin is not None:
+        _check_signers(conn, entries)
     grouped: dict[str, list[tuple[int, Mapping[str, Any]]]] = defaultdict(list)
     for index, record in entries:
         grouped[record.type].append((index, record.body))
     unknown = set(grouped) - set(REGISTRY_ORDER) - set(EVENT_TYPES)
     if unknown:
         raise ValueError(f"apply_records: no projection for record type(s) {sorted(unknown)}")
-    indexes = [index for index, _ in entries]
-    summary.first_index, summary.last_index = min(indexes), max(indexes)
-    # First, so a re-applied entry fails before anything else is written.
-    _insert_rows(conn, store.entries, ("entry_index", "type"), [(i, r.type) for i, r in entries])
 
     for rtype in REGISTRY_ORDER:
         items = grouped.get(rtype)
@@ -246,6 +278,179 @@ def _apply(conn: Connection, entries: Sequence[tuple[int, Record]], summary: Bat
 
 
 Items = list[tuple[int, Mapping[str, Any]]]
+
+
+# ---- one record, one entry; who may sign what ----------------------------------------
+
+
+def _identity(record: Record) -> bytes:
+    """The record's identity: read from the sync's EntryHead (sliced from the entry's
+    bytes), else from the body (a Record)."""
+    known = getattr(record, "identity", b"")
+    return known or identity_of_body(record.type, record.key_id, record.body)
+
+
+def _insert_entries(conn: Connection, entries: Sequence[tuple[int, Record]]) -> dict[int, int]:
+    """Writes the ``entries`` rows with each record's identity; returns {twin: first}
+    for entries whose record is already applied (earlier in the batch or before it).
+
+    The unique index on ``record_id`` finds twins of earlier batches for free: the
+    insert is tried in a savepoint and only when it fails (a twin, or an entry applied
+    twice, which must still raise) are the batch's identities looked up."""
+    ids = [_identity(record) for _, record in entries]
+    first_of: dict[bytes, int] = {}
+    for (index, _), rid in zip(entries, ids, strict=True):
+        first_of.setdefault(rid, index)
+    cols = ("entry_index", "type", "record_id")
+
+    def rows() -> list[tuple]:
+        return [
+            (i, r.type, rid if first_of[rid] == i else None)
+            for (i, r), rid in zip(entries, ids, strict=True)
+        ]
+
+    try:
+        with conn.begin_nested():
+            _insert_rows(conn, store.entries, cols, rows())
+    except IntegrityError:
+        table = store.entries
+        stmt = select(table.c.record_id, table.c.entry_index).where(
+            table.c.record_id.in_(bindparam("ids", expanding=True))
+        )
+        unique = list(first_of)
+        for start in range(0, len(unique), _IN_CHUNK):
+            for rid, index in conn.execute(stmt, {"ids": unique[start : start + _IN_CHUNK]}):
+                first_of[bytes(rid)] = index  # applied before: the first of its record
+        _insert_rows(conn, store.entries, cols, rows())  # raises for a re-applied entry
+    return {
+        i: first_of[rid] for (i, _), rid in zip(entries, ids, strict=True) if first_of[rid] != i
+    }
+
+
+def _entry_bytes(record: Record) -> bytes:
+    """The entry's bytes as logged, from a Record or the sync's EntryHead (type, body and
+    signature object of a verified, canonical entry re-encode to the same bytes)."""
+    if isinstance(record, Record):
+        return record.to_bytes()
+    sig = record.sig  # type: ignore[attr-defined]
+    return canonical_json({"b": record.body, "s": sig, "t": record.type, "v": VERSION})
+
+
+def _subject(record: Record) -> str:
+    return Record(record.type, record.body, "", record.key_id, b"").subject
+
+
+def _log_origin(conn: Connection) -> str:
+    origins = conn.execute(select(store.sync_state.c.origin)).scalars().all()
+    return origins[0] if len(origins) == 1 else "(unknown log)"
+
+
+def _report_twins(
+    conn: Connection,
+    entries: Sequence[tuple[int, Record]],
+    twins: Mapping[int, int],
+    origin: str | None,
+) -> None:
+    """One misbehaviour row per twin (both entry indexes, the twin's bytes), one alarm
+    and one audit row per batch: evidence against the platform, which should have
+    refused the entry (HTTP 409), not against the record's signer."""
+    now = store.utcnow()
+    origin = origin or _log_origin(conn)
+    by_index = dict(entries)
+    rows = []
+    for index, first in sorted(twins.items()):
+        record = by_index[index]
+        subject = _subject(record)
+        rows.append(
+            {
+                "origin": origin,
+                "kind": "duplicate-record",
+                "detected_at": now,
+                "description": (
+                    f"entry {index} is a second entry of {subject} (entry {first}): the same "
+                    f"type, signer (key {record.key_id}) and body under another signature. "
+                    "The platform must refuse it; it was not applied, and it is no evidence "
+                    "against the signer"
+                ),
+                "evidence": {
+                    "entry": index,
+                    "first_entry": first,
+                    "key_id": record.key_id,
+                    "record": subject,
+                },
+                "offending_bytes": _entry_bytes(record),
+            }
+        )
+    conn.execute(insert(store.misbehaviour), rows)
+    pairs = [[index, first] for index, first in sorted(twins.items())]
+    conn.execute(
+        insert(store.alarms),
+        {
+            "created_at": now,
+            "kind": "log-misbehaviour",
+            "severity": "critical",
+            "pile_id": None,
+            "rule_id": "L2",
+            "title_zh": "监管账本异常：平台重复记入同一记录（另一签名），未作为新记录处理",
+            "title_en": "Ledger misbehaviour: the platform logged a record twice (another "
+            "signature); the copy was not applied",
+            # "entries": both entries of each pair, so the alarm's evidence bundle
+            # (app.models.evidence) proves the twin and its first in the signed log
+            "evidence": {
+                "kind": "duplicate-record",
+                "entries": sorted({i for pair in pairs[:100] for i in pair}),
+                "pairs": pairs[:100],
+                "count": len(pairs),
+            },
+            "state": "new",
+            "updated_at": now,
+            "updated_by": "sync",
+            "version": 1,
+        },
+    )
+    store.write_audit(
+        conn, "sync", "misbehaviour", origin, {"kind": "duplicate-record", "entries": pairs[:100]}
+    )
+
+
+def _check_signers(conn: Connection, entries: Sequence[tuple[int, Record]]) -> None:
+    """Who may sign what, from the store's registry and the batch in log order; raises
+    the sync's ``Misbehaviour`` (halt, with the entry as evidence) at the first record
+    the platform should have refused. Checks only what the store can prove: a station
+    or pile it does not know is left to the rules (``strict=False``)."""
+    owned = [(i, r) for i, r in entries if r.type in OWNED_TYPES]
+    if not owned:
+        return
+    wanted: dict[str, set[str]] = {"station": set(), "pile": set(), "meter": set()}
+    for _, record in owned:
+        body = record.body
+        for kind in wanted:
+            if f"{kind}_id" in body:
+                wanted[kind].add(body[f"{kind}_id"])
+    owners = Owners(
+        _lookup(conn, store.stations, "station_id", "operator_id", wanted["station"]),
+        _lookup(conn, store.piles, "pile_id", "operator_id", wanted["pile"]),
+        _lookup(conn, store.meters, "meter_id", "operator_id", wanted["meter"]),
+    )
+    authority = set(conn.execute(select(store.authority_keys.c.key_id)).scalars())
+    for index, record in sorted(entries, key=lambda item: item[0]):
+        rtype = record.type
+        if rtype == "authority":
+            authority.add(key_id_of(record.body["key"]))
+        elif rtype in OWNED_TYPES:
+            by_authority = rtype in TRANSFERABLE and record.key_id in authority
+            try:
+                owners.check(rtype, record.body, by_authority, strict=False)
+            except SignerRuleError as exc:
+                from app.models.sync import Misbehaviour  # the sync imports this module
+
+                raise Misbehaviour(
+                    "signer-rule",
+                    f"entry {index}: {exc} — the platform accepted a record it must refuse",
+                    offending_bytes=_entry_bytes(record),
+                    index=index,
+                ) from exc
+            owners.apply(rtype, record.body)
 
 
 def _latest(items: Items, key: str) -> list[tuple[int, Mapping[str, Any]]]:

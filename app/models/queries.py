@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    false,
     func,
     literal,
     or_,
@@ -171,13 +172,30 @@ def _where(spec: ListSpec, flt: ListFilter, dialect: str) -> list[ColumnElement[
         value = getattr(flt, name)
         if value:
             clauses.append(table.c[name] == value)
-    text = flt.text.strip()
-    if text and dialect == "sqlite" and spec.name in TRIGRAM_SEARCH and _trigram_safe(text):
+    text = search_text(flt.text)
+    if "\x00" in text:
+        clauses.append(false())  # no ledger ID holds a NUL: PostgreSQL text cannot
+    elif text and dialect == "sqlite" and spec.name in TRIGRAM_SEARCH and _trigram_safe(text):
         clauses.append(_trigram_match(spec.name, text))
     elif text:
         pattern = _like_pattern(text)
         clauses.append(or_(*(_contains(table.c[c], pattern, dialect) for c in spec.text_columns)))
     return clauses
+
+
+_SEARCH_BLANKS = " \t\r\n\u3000\u00a0"
+
+
+def search_text(raw: str) -> str:
+    """The explorer's search text as matched: spaces (ASCII, ideographic, no-break) and
+    line ends trimmed, nothing else changed.
+
+    ``str.strip()`` also trims control characters Python counts as whitespace
+    (U+001C..U+001F, U+0085): a pasted "\\x1f" became the empty search and listed every
+    pile. Control characters now stay in the text and are matched literally, by the LIKE
+    scan (see `_trigram_safe`); a NUL matches nothing (LIKE stopped at it on SQLite and
+    matched every row; FTS5 and PostgreSQL refused it)."""
+    return raw.strip(_SEARCH_BLANKS)
 
 
 TRIGRAM_SEARCH = frozenset({"piles", "stations"})
@@ -189,7 +207,9 @@ def _trigram_safe(text: str) -> bool:
     characters, and no letter outside ASCII that has case. The index folds every
     letter's case (É = é) where SQLite's LIKE folds only ASCII: "éco" would otherwise
     find "ÉCOLE" while "éc" did not. Hanzi have no case and take the index."""
-    return len(text) >= 3 and all(c.isascii() or c.lower() == c.upper() for c in text)
+    return len(text) >= 3 and all(
+        (c.isascii() or c.lower() == c.upper()) and c.isprintable() for c in text
+    )
 
 
 def _trigram_match(table: str, text: str) -> ColumnElement[bool]:

@@ -157,6 +157,12 @@ entries = Table(
     metadata,
     _entry_pk(),
     Column("type", Text, nullable=False),
+    Column(
+        "record_id",
+        LargeBinary,
+        comment="Record identity (type, signer, body: records.identity_of); NULL for a twin",
+    ),
+    Index(None, "record_id", unique=True),
     comment="One row per applied log entry: duplicate application fails here for every type.",
 )
 

@@ -356,7 +356,7 @@ class LogSync:
         records = self._finish_batch(batch)
         final = batch.end == checkpoint.size
         with self.store.transaction() as conn:
-            summary = apply_records(conn, records)
+            summary = apply_records(conn, records, origin=self.origin)
             if self.on_batch is not None:
                 self.on_batch(conn, summary)
             now = datetime.now(UTC)

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from ledger import pii
-from ledger.keys import SigningKey
+from ledger.keys import SigningKey, low_s
 from ledger.records import DOMAIN, VERSION, canonical_json, validate_body
 
 SignJob = tuple[str, dict[str, Any], str]
@@ -75,7 +75,7 @@ def sign_deterministic(key: SigningKey, message: bytes) -> bytes:
     private = key._private  # the wrapped cryptography key; keys.py has no deterministic mode
     assert isinstance(private, ec.EllipticCurvePrivateKey)
     r, s = decode_dss_signature(private.sign(message, _DETERMINISTIC_ECDSA))
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return low_s(r, s)  # the platform refuses high-S P-256 signatures (docs/records.md)
 
 
 def seal_deterministic(

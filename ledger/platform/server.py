@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -26,12 +28,13 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ledger.keys import is_low_s
 from ledger.merkle import leaf_hash
 from ledger.note import Checkpoint, Signer, Verifier, generate_signer, open_checkpoint
 from ledger.note import sign_checkpoint as sign_cp
-from ledger.platform.sequencer import REGISTRY_TYPES, Candidate, Sequencer
-from ledger.records import MAX_ENTRY_BYTES, Record, RecordError
-from ledger.registry import EntryHead, UnknownKeyError
+from ledger.platform.sequencer import REGISTRY_TYPES, Candidate, Outcome, Sequencer
+from ledger.records import MAX_ENTRY_BYTES, Record, RecordError, identity_of_entry
+from ledger.registry import OWNED_TYPES, TRANSFERABLE, EntryHead, UnknownKeyError
 from ledger.sigcheck import MALFORMED, SignatureChecker
 from ledger.tiles import TileLog, parse_tile_path
 
@@ -43,6 +46,44 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 class LogCorrupted(RuntimeError):
     """The stored log disagrees with its own signed checkpoint: refuse to serve."""
+
+
+class DataDirInUse(RuntimeError):
+    """Another platform process serves the same data directory: refuse to start."""
+
+
+LOCK_FILE = "platform.lock"
+
+
+def lock_data_dir(data_dir: Path) -> int:
+    """Takes the data directory's exclusive lock; returns the descriptor that holds it.
+
+    Two platforms on one directory would each sequence entries into the same SQLite
+    file and sign checkpoints over tiles the other is writing: two logs under one key,
+    a fork the platform itself would be to blame for. ``flock`` is released by the
+    kernel when the process ends however it ends (SIGKILL included), so a crashed
+    platform never leaves a stale lock behind. The holder's pid is written into the
+    file for the message a second process prints.
+    """
+    path = data_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise DataDirInUse(
+            f"another platform (pid {holder}) is already serving the data directory "
+            f"{data_dir}; stop it first, or give this one another --data directory"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _signature(head: EntryHead) -> bytes:
+    """The raw signature of an entry (its strict check comes later, on the workers)."""
+    return base64.b64decode(head.sig["v"], validate=True)
 
 
 def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -147,6 +188,7 @@ class Platform:
         fsync: bool = True,
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = lock_data_dir(data_dir)  # before anything in it is read or written
         self.data_dir, self.origin, self.interval = data_dir, origin, interval
         self.signer = load_or_create_key(data_dir, origin)
         self.sequencer = Sequencer(data_dir / "sequence.sqlite")
@@ -188,6 +230,7 @@ class Platform:
         self.db_thread.shutdown()
         self.tile_thread.shutdown()
         self.sequencer.close()
+        os.close(self._lock_fd)
 
     # ---- sequencing and integration ----------------------------------------------------
     async def _sequence_loop(self) -> None:
@@ -236,8 +279,8 @@ class Platform:
         if len(lines) > MAX_LINES:
             return self._reject(413, f"{len(lines)} entries in one request; at most {MAX_LINES}")
         candidates: list[Candidate] = []
-        registry = self.sequencer.registry
-        overlay = None
+        registry, owners = self.sequencer.registry, self.sequencer.owners
+        overlay = owned_overlay = None
         for number, line in enumerate(lines, 1):
             if len(line) > MAX_ENTRY_BYTES:
                 return self._reject(
@@ -253,20 +296,32 @@ class Platform:
                     registry.apply(Record.parse(line))
                 else:
                     key_text = registry.signer_of(head).text
+                if head.type in OWNED_TYPES:  # who may sign what (issue 13, item 3)
+                    by_authority = head.type in TRANSFERABLE and head.key_id in registry.authority
+                    owners.check(head.type, head.body, by_authority)
+                    if head.type in TRANSFERABLE:
+                        if owned_overlay is None:
+                            owned_overlay = owners = owners.copy()
+                        owners.apply(head.type, head.body)
+                identity = head.identity or identity_of_entry(head.type, head.key_id, line)
+                high_s = head.sig.get("a") == "p256" and not is_low_s(_signature(head))
             except UnknownKeyError as exc:
                 return self._reject(403, f"line {number}: {exc}")
-            except (RecordError, KeyError, TypeError) as exc:
+            except (RecordError, KeyError, TypeError, ValueError) as exc:
                 return self._reject(400, f"line {number}: {exc}")
-            candidates.append(Candidate(line, leaf_hash(line), head, key_text))
-        seen: set[bytes] = set()
+            candidates.append(Candidate(line, leaf_hash(line), head, key_text, identity, high_s))
+        seen: dict[bytes, int] = {}
         for number, cand in enumerate(candidates, 1):
-            if cand.leaf_hash in seen:
+            if cand.identity in seen:
                 return self._reject(
-                    409, f"line {number}: {cand.head.subject}: duplicate entry in this request"
+                    409,
+                    f"line {number}: {cand.head.subject}: duplicate entry in this request: "
+                    f"the same record (type, signer and body) as line {seen[cand.identity]}",
                 )
-            seen.add(cand.leaf_hash)
-        # Duplicates of already-logged entries are refused by the sequencer, on the one
-        # thread that owns the database connection.
+            seen[cand.identity] = number
+        # Duplicates of already-logged records, and high-S signatures (after the
+        # duplicate test, so a twin of a logged record is named as such), are refused
+        # by the sequencer, on the one thread that owns the database connection.
         futures = self.checker.submit(
             [c.data for c in candidates], [c.key_text for c in candidates]
         )
@@ -279,16 +334,20 @@ class Platform:
                 return self._reject(400 if kind == MALFORMED else 403, f"line {number}: {reason}")
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         await self.queue.put((candidates, future))
-        first, reason = await future
-        if reason is not None:
-            status = 409 if "duplicate" in reason else 403
-            return self._reject(status, reason)
+        outcome: Outcome = await future
+        if outcome.reason is not None:
+            return self._reject(outcome.status, outcome.reason, outcome.first_index)
         self.counters["accepted"] += len(candidates)
-        return web.json_response({"accepted": len(candidates), "first_index": first})
+        return web.json_response({"accepted": len(candidates), "first_index": outcome.first})
 
-    def _reject(self, status: int, reason: str) -> web.Response:
+    def _reject(self, status: int, reason: str, entry_index: int | None = None) -> web.Response:
+        """The refusal as JSON: ``error`` for a person; for a duplicate (409) of a logged
+        record also ``entry_index``, the index of the entry already in the log."""
         self.counters["rejected"] += 1
-        return web.json_response({"error": reason}, status=status)
+        answer: dict[str, object] = {"error": reason}
+        if entry_index is not None:
+            answer["entry_index"] = entry_index
+        return web.json_response(answer, status=status)
 
     async def handle_checkpoint(self, request: web.Request) -> web.Response:
         after = request.query.get("after")
@@ -364,7 +423,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         return asyncio.run(_serve(args))
-    except LogCorrupted as exc:
+    except (LogCorrupted, DataDirInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

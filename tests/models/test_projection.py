@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -115,7 +117,8 @@ def test_registry_latest_wins_and_meter_key_changes_are_kept(store: Store) -> No
             conn,
             [
                 (12, moved),
-                (13, signed("session", session_id="S1")),  # same session id again: a fault
+                # the same session id again, for another charge: a fault of the source (R08)
+                (13, signed("session", session_id="S1", connector=2)),
                 (14, rekeyed),
                 (15, same_key_again),
             ],
@@ -197,7 +200,9 @@ def test_summaries_merge() -> None:
 
 def test_many_sessions_in_one_batch(store: Store) -> None:
     base = signed("session")
-    entries = [(i, base) for i in range(3000)]
+    # distinct records (the projection applies verified entries; signatures are not its
+    # business, and one record logged 3,000 times would be 2,999 twins)
+    entries = [(i, replace(base, body={**base.body, "session_id": f"S{i}"})) for i in range(3000)]
     with store.transaction() as conn:
         summary = apply_records(conn, entries)
     assert summary.counts["session"] == 3000
@@ -206,3 +211,99 @@ def test_many_sessions_in_one_batch(store: Store) -> None:
     with store.engine.connect() as conn:
         blobs = conn.execute(select(s.sessions.c.power_w).limit(5)).scalars().all()
     assert all(unpack_power(b).tolist() == POWER for b in blobs)
+
+
+# ---- issue 13: one record, one entry; who may sign what ----------------------------------
+
+
+def test_a_twin_is_not_applied_but_reported_against_the_platform(store: Store) -> None:
+    """Item 1, without a platform: the same session under its other ECDSA signature,
+    in the same batch and in a later one, and re-signed with a fresh nonce."""
+    from tests.test_hostile_ingest import twin
+
+    registry = every_type(start=0)
+    session = next(r for _, r in registry if r.type == "session")
+    with store.transaction() as conn:
+        apply_records(conn, registry)
+        first = next(i for i, r in registry if r.type == "session")
+        same_batch = Record.parse(twin(session.to_bytes()))
+        summary = apply_records(conn, [(20, same_batch), (21, signed("session"))], origin="log")
+        assert summary.twins == [(20, first), (21, first)]
+        assert summary.session_entries == [] and summary.counts["session"] == 0
+        assert summary.last_index == 21  # positions still advance over them
+    assert [r["entry_index"] for r in _rows(store, s.sessions)] == [first]
+    found = sorted((r["evidence"]["entry"], r["evidence"]["first_entry"], r["origin"])
+                   for r in _rows(store, s.misbehaviour))  # fmt: skip
+    assert found == [(20, first, "log"), (21, first, "log")]
+    assert _count(store, s.entries) == len(registry) + 2
+    [alarm] = _rows(store, s.alarms)
+    assert (alarm["rule_id"], alarm["evidence"]["pairs"]) == ("L2", [[20, first], [21, first]])
+    assert alarm["evidence"]["entries"] == [first, 20, 21]  # what its evidence bundle proves
+    # a twin of a twin inside one batch points at the first entry, not at the twin
+    with store.transaction() as conn:
+        summary = apply_records(conn, [(30, signed("seal", seq=9)), (31, signed("seal", seq=9))])
+    assert summary.twins == [(31, 30)]
+
+
+def test_applying_an_entry_twice_still_raises(store: Store) -> None:
+    with store.transaction() as conn:
+        apply_records(conn, every_type(start=0))
+    with pytest.raises(IntegrityError), store.transaction() as conn:
+        apply_records(conn, [(7, signed("session"))])  # entry 7 is the session, applied
+
+
+def _two_operator_log():
+    from tests.test_hostile_ingest import TwoOperators
+
+    t = TwoOperators()
+    return t, list(enumerate(t.registry()))
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "re-key another operator's meter",
+        "take over another operator's pile",
+        "take over another operator's station",
+        "a pile in another operator's station",
+        "a meter on another operator's pile",
+        "a tariff for another operator's station",
+        "a bill for another operator's pile",
+    ],
+)
+def test_each_signer_rule_is_enforced_in_the_workstation(store: Store, rule: str) -> None:
+    """Item 3: a record the platform must refuse, found in a log anyway, halts the sync
+    (the sync's Misbehaviour, with the entry) and changes nothing."""
+    from app.models.sync import Misbehaviour
+    from tests.test_hostile_ingest import _violations
+
+    t, registry = _two_operator_log()
+    with store.transaction() as conn:
+        apply_records(conn, registry, origin="log")
+    before = (_rows(store, s.meters), _rows(store, s.piles), _rows(store, s.stations))
+    record, message = _violations(t)[rule]
+    index = len(registry)
+    with pytest.raises(Misbehaviour) as caught, store.transaction() as conn:
+        apply_records(conn, [(index, record)], origin="log")
+    assert caught.value.kind == "signer-rule"
+    assert message in str(caught.value) and f"entry {index}" in str(caught.value)
+    assert caught.value.evidence["offending_bytes"] == record.to_bytes()
+    assert (_rows(store, s.meters), _rows(store, s.piles), _rows(store, s.stations)) == before
+
+
+def test_authority_transfers_and_own_rekeys_are_applied(store: Store) -> None:
+    t, registry = _two_operator_log()
+    from tests.test_hostile_ingest import TwoOperators as T
+
+    later = [
+        T.meter("M1", "P1", "OP1", t.m1_new, t.op1),  # the owner re-keys its meter
+        T.pile("P1", "ST2", "OP2", t.auth),  # the authority moves P1, then M1, to OP2
+        T.meter("M1", "P1", "OP2", t.m1_new, t.auth),
+        T.bill("P1", "OP2", t.op2),
+    ]
+    with store.transaction() as conn:
+        apply_records(conn, registry, origin="log")
+        apply_records(conn, list(enumerate(later, start=len(registry))), origin="log")
+    [m1] = [m for m in _rows(store, s.meters) if m["meter_id"] == "M1"]
+    assert (m1["operator_id"], m1["key_id"]) == ("OP2", t.m1_new.key_id)
+    assert [b["operator_id"] for b in _rows(store, s.billing)] == ["OP2"]

@@ -95,3 +95,37 @@ def test_cased_letters_beyond_ascii_match_as_the_scan_does(store: Store) -> None
     assert counts["centrale"] == 1
     assert counts["éco"] <= counts["éc"] and counts["école"] <= counts["éc"]
     assert counts["ÉCO"] <= counts["éc"]
+
+
+def test_control_characters_neither_list_everything_nor_raise(store: Store) -> None:
+    """Issue 13, item 8: a NUL in the search box listed every pile (SQLite's LIKE stops at
+    it) or raised (FTS5, PostgreSQL); U+001F and U+0085 were trimmed away as
+    "whitespace", leaving the empty search. Control characters are matched literally:
+    no pile ID holds one, so none is found, on both backends and on both paths (the
+    trigram index for 3+ characters, the scan below)."""
+    _world(store)
+    texts = [
+        "\x00",
+        "\x00\x00\x00",
+        "P0\x00",
+        "P000\x00001",
+        "\x00P000001",
+        "\x1f",
+        "\x1c\x1d\x1e",
+        "\x85",
+        "P00\x1f",
+        "\x01ST0",
+        "\x7f",
+        "xh-\x0b007",
+        "\x1b[2J",
+        "\ufeff",
+    ]
+    with store.engine.connect() as conn:
+        for text in texts:
+            flt = queries.ListFilter(text=text)
+            for name in ("piles", "stations"):
+                assert queries.count_rows(conn, name, flt) == 0, repr(text)
+                assert queries.page_rows(conn, queries.PageRequest(name, flt)) == [], repr(text)
+        # ordinary spaces around a real text are still trimmed
+        flt = queries.ListFilter(text="  P00042A\u3000\n")
+        assert queries.count_rows(conn, "piles", flt) == 1
