@@ -40,7 +40,7 @@ def check_evidence(row: Mapping[str, Any], vkey: str) -> str:
         return _check_disagreement(row, evidence, verifier)
     if kind == "bad-tile":
         return _check_tile(row, evidence, verifier)
-    if kind in ("bad-bundle", "bad-signature", "bad-entry", "unknown-key"):
+    if kind in ("bad-bundle", "bad-signature", "bad-entry", "unknown-key", "signer-rule"):
         return _check_entry(row, evidence, verifier, kind)
     raise EvidenceError(f"unknown kind of misbehaviour {kind!r}")
 
@@ -129,6 +129,13 @@ def _check_entry(row: Mapping[str, Any], evidence: Mapping, verifier: Verifier, 
     where = f"entry {index} of the signed tree of size {checkpoint.size}"
     if kind == "unknown-key":
         return f"{where} is in the log; its signer is not in the log's registry before it"
+    if kind == "signer-rule":
+        # The rule broken is judged against the registry entries before it, which are in
+        # the same signed log: the proof shows the platform logged this entry.
+        return (
+            f"{where} is in the log; by the registry before it its signer may not sign it "
+            f"({row.get('description') or 'who may sign what'})"
+        )
     outcome = check_entries([data], [evidence.get("signer_key") or ""])[0]
     if outcome is None:
         raise EvidenceError(f"{where} parses and its signature verifies")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.models import store as st
 from app.models.analysis import analyse_batch
 from app.models.sync import LogSync, SyncError
+from app.models.sync_evidence import check_evidence
 from ledger import merkle
 from ledger.client import LogClient
 from ledger.records import Record
@@ -136,6 +137,8 @@ def test_a_rekey_of_another_operators_meter_in_the_log_halts_the_sync(store, tmp
     [found] = rows(store, st.misbehaviour)
     assert (found["kind"], found["evidence"]["index"]) == ("signer-rule", first_forged)
     assert found["offending_bytes"] == forged[0]
+    # the halt's evidence stands alone: the entry is proven in the signed log
+    assert "is in the log" in check_evidence(found, _vkey(tmp_path))
     [meter_m1] = [m for m in rows(store, st.meters) if m["meter_id"] == "M1"]
     assert (meter_m1["operator_id"], meter_m1["key_id"]) == ("OP1", t.world.meter.key_id)
     assert [r["session_id"] for r in rows(store, st.sessions)] == ["S-before"]
