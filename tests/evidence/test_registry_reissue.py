@@ -32,7 +32,7 @@ def reissued_operator(world: World) -> Record:
     return sign_record("operator", body, world.auth)
 
 
-def test_dispute_bundles_before_and_after_a_registry_reissue(tmp_path, capsys):
+def test_dispute_bundles_before_and_after_a_registry_reissue(qapp, tmp_path, capsys):
     world = World()
     records = [
         *world.registry(),

@@ -90,7 +90,7 @@ def drive_to_run(qtbot, wizard: VerificationWizard, sim) -> None:
     wizard.next()
     assert wizard.currentId() == VerificationWizard.RUN
     run = wizard.run_page
-    qtbot.waitUntil(run.prompt_frame.isVisible, timeout=10_000)  # "wiring connected?"
+    qtbot.waitUntil(run.prompt_frame.isVisible, timeout=30_000)  # "wiring connected?"
     shot(wizard, "4a_prompt")
     qtbot.mouseClick(run.prompt_yes, Qt.MouseButton.LeftButton)
 
@@ -103,7 +103,7 @@ def test_pile_within_class_passes(qtbot, sim_factory, wizard_factory) -> None:
     wizard = wizard_factory(sim)
     drive_to_run(qtbot, wizard, sim)
     run = wizard.run_page
-    qtbot.waitUntil(lambda: run.ring.count > 0 and run.plan is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: run.ring.count > 0 and run.plan is not None, timeout=30_000)
     with qtbot.waitSignal(run.run_ended, timeout=30_000):
         qtbot.waitUntil(lambda: run.points.item(1, 5).text() != "", timeout=30_000)
         shot(wizard, "4b_running")
@@ -132,7 +132,7 @@ def test_pile_within_class_passes(qtbot, sim_factory, wizard_factory) -> None:
     assert entry.entry_id == page.record.body["verification_id"]
     qtbot.mouseClick(page.certificate_button, Qt.MouseButton.LeftButton)
     assert page.certificate_path is not None and page.certificate_path.exists()
-    with qtbot.waitSignal(page.uploader.finished, timeout=10_000):
+    with qtbot.waitSignal(page.uploader.finished, timeout=30_000):
         qtbot.mouseClick(page.upload_button, Qt.MouseButton.LeftButton)
     assert page.upload_report is not None and page.upload_report.unreachable
     assert "unreachable" in page.status.text()
@@ -163,7 +163,7 @@ def test_unplug_mid_point_resumes(qtbot, sim_factory, wizard_factory, tmp_path) 
         lambda: run.ring.latest is not None and run.ring.latest.point_index == 1, timeout=20_000
     )
     sim.unplug()
-    qtbot.waitUntil(run.reconnect_frame.isVisible, timeout=10_000)
+    qtbot.waitUntil(run.reconnect_frame.isVisible, timeout=30_000)
     shot(wizard, "4d_unplugged")
     path = sim.replug()
     qtbot.keyClicks(run.reconnect_path, path)
@@ -199,7 +199,7 @@ def test_gun_and_site_reach_the_run_and_low_insulation_gets_no_document(
     page.humidity.setValue(70)
     qtbot.keyClicks(page.seal_no, "QF-77")
     wizard.next()
-    qtbot.waitUntil(lambda: wizard.connect_page.path() == sim.path, timeout=5000)
+    qtbot.waitUntil(lambda: wizard.connect_page.path() == sim.path, timeout=20_000)
     wizard.next()
     run = wizard.run_page
     with qtbot.waitSignal(run.run_ended, timeout=30_000):
@@ -225,10 +225,10 @@ def test_two_gun_pile_gun_by_gun_on_one_document(qtbot, sim_factory, wizard_fact
         wizard.next()
         wizard.precheck_page.set_all(True)
         wizard.next()
-        qtbot.waitUntil(lambda: wizard.connect_page.path() == sim.path, timeout=5000)
+        qtbot.waitUntil(lambda: wizard.connect_page.path() == sim.path, timeout=20_000)
         wizard.next()
         run = wizard.run_page
-        qtbot.waitUntil(run.prompt_frame.isVisible, timeout=10_000)
+        qtbot.waitUntil(run.prompt_frame.isVisible, timeout=30_000)
         sim.select_connector(gun)  # the inspector moves the leads to this gun
         qtbot.mouseClick(run.prompt_yes, Qt.MouseButton.LeftButton)
         with qtbot.waitSignal(run.run_ended, timeout=30_000):
