@@ -86,6 +86,21 @@ SILENT_FACTOR = 2
 """A meter is silent after this many missed heartbeat intervals."""
 CST_OFFSET_MS = 8 * 3_600_000
 DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+MAX_SESSION_MS = 3 * DAY_MS
+"""R15: QualiCharge's "duration < 3 days"; longer is a stop that never reached the log."""
+MAX_SESSION_WH = 500_000
+"""R16: QualiCharge's "energy < 500 kWh" per session (a 600 kWh bus pack charges twice)."""
+MAX_SESSIONS_PER_DAY = 50
+"""R18: QualiCharge's "≤ 50 sessions per point per day", per connector (meter), local day."""
+RATED_MIN_W, RATED_MAX_W = 1_300, 4_000_000
+"""R19: QualiCharge's plausible rated power of a charging point, 1.3 kW – 4,000 kW."""
+REGISTER_GAP_ALARM_WH = 1_000
+"""R04 opens an alarm (high) above 1 kWh unaccounted (a 25 kWh gap is a car's charge)."""
+UNBILLED_GRACE_MS = DAY_MS
+"""R21: a session is unbilled once its meter's own data runs a day past its stop."""
+WITHHELD_MS = 2 * DAY_MS
+"""R27: heartbeats absent this long while the meter's sessions go on: data withheld."""
 _IN_CHUNK = 5000
 _KEY_SHIFT = np.int64(1 << 42)
 """(code, time) pairs as one int64: Unix ms < 2^42 until the year 2109."""
@@ -176,7 +191,7 @@ CATALOGUE: dict[str, Rule] = {
         ),
         Rule(
             "R07",
-            "warning",
+            "high",
             "同一充电接口充电时段重叠",
             "Overlapping sessions on one connector",
             "同一电能表(充电接口)的两次充电时间段重叠。",
@@ -209,11 +224,14 @@ CATALOGUE: dict[str, Rule] = {
             "warning",
             "电能表离线或示值冻结",
             "Meter silent or register frozen",
-            "电能表超过两个心跳周期无任何记录(以库中最新数据时间为准);或有结算的充电"
+            "电能表超过两个心跳周期无任何记录(仍在持续的离线以同一充电站已上链的最新数据时间为准,"
+            "不以全市最新记录为准);后到的补传数据证明未离线时自动关闭;或有结算的充电"
             "前后心跳示值未变(示值冻结,严重)。",
-            "No record from the meter for more than 2 × its heartbeat interval (judged against "
-            "the newest data time in the store, not the wall clock); or the heartbeat register "
-            "did not move across a billed session (register frozen: high).",
+            "No record from the meter for more than 2 × its heartbeat interval (a silence still "
+            "going on is judged against the newest data its station's feed has in the log, not "
+            "the city's newest record, nor the wall clock; closed automatically when back-filled "
+            "data shows the meter was not silent); or the heartbeat register did not move "
+            "across a billed session (register frozen: high).",
             "last entry before the silence; or heartbeat, session, heartbeat",
         ),
         Rule(
@@ -256,6 +274,138 @@ CATALOGUE: dict[str, Rule] = {
             "The meter's energy differs from the integral of its own power profile by more "
             "than its accuracy class plus one 10 Wh step: the meter itself mis-measures.",
             "session entry",
+        ),
+        Rule(
+            "R15",
+            "warning",
+            "充电时长超过3天",
+            "Session longer than 3 days",
+            "充电结束时间晚于开始时间 3 天以上(QualiCharge 数据规则:时长 < 3 天)。",
+            "The session lasts more than 3 days (QualiCharge's data rule: duration < 3 days): "
+            "a stop that was never recorded, or a wrong clock.",
+            "session entry",
+        ),
+        Rule(
+            "R16",
+            "warning",
+            "单次充电电量超过500 kWh",
+            "Session energy above 500 kWh",
+            "单次充电计量电量超过 500 kWh(QualiCharge 数据规则:< 500 kWh),与任何车辆电池容量不符。",
+            "A single session meters more than 500 kWh (QualiCharge's data rule: < 500 kWh), "
+            "more than any vehicle's battery holds.",
+            "session entry",
+        ),
+        Rule(
+            "R17",
+            "high",
+            "计量电量与起止示值之差不符",
+            "Energy differs from the register difference",
+            "充电记录的电量 energy_wh 与其自身结束示值减起始示值(stop_wh − start_wh)相差超过一个"
+            "显示分辨力 10 Wh:同一电能表签名的记录自相矛盾。",
+            "The session's energy_wh differs from its own stop_wh − start_wh by more than one "
+            "10 Wh register step: one meter-signed record contradicts itself.",
+            "session entry",
+        ),
+        Rule(
+            "R18",
+            "warning",
+            "单个充电接口日充电次数超过50次",
+            "More than 50 sessions on one connector in a day",
+            "同一电能表(充电接口)在一个自然日(北京时间)内的充电记录超过 50 条"
+            "(QualiCharge 数据规则:每个充电点每天 ≤ 50 次)。",
+            "One meter (connector) reports more than 50 sessions in one local (UTC+8) day "
+            "(QualiCharge's data rule: ≤ 50 sessions per point per day).",
+            "the 51st session entry of the day",
+        ),
+        Rule(
+            "R19",
+            "warning",
+            "充电桩额定功率不合理",
+            "Implausible rated power",
+            "登记的额定功率不在 1.3 kW – 4,000 kW 之间(QualiCharge 数据规则),多为单位错误;"
+            "超功率规则 R05 改用铭牌电压 × 电流或单位纠正后的功率判定,不因错误登记而失效。",
+            "The registered rated power is outside 1.3 kW – 4,000 kW (QualiCharge's data "
+            "rule), usually a unit slip; R05 then judges by voltage × current or the "
+            "unit-corrected power instead, so a bad rating cannot switch it off.",
+            "pile entry",
+        ),
+        Rule(
+            "R20",
+            "warning",
+            "结算记录无对应充电记录",
+            "Bill without a session",
+            "结算记录所指的充电订单号在日志中没有任何电能表签名的充电记录(该充电记录后到时自动关闭)。",
+            "A bill names a session ID that no meter-signed session in the log carries "
+            "(closed automatically if the session arrives later).",
+            "billing entry",
+        ),
+        Rule(
+            "R21",
+            "warning",
+            "充电记录未结算",
+            "Session never billed",
+            "电能表自身数据已超过充电结束时间 1 天,仍无该充电的结算记录(结算后到时自动关闭)。",
+            "The meter's own data runs more than a day past the session's stop and no bill "
+            "names it (closed automatically when the bill arrives).",
+            "session entry",
+        ),
+        Rule(
+            "R22",
+            "high",
+            "同一充电记录重复结算(重复收费)",
+            "Two bills for one session (double billing)",
+            "同一充电订单号有两条以上不同的结算记录。",
+            "Two or more different bills name the same session ID.",
+            "first billing entry, further billing entry",
+        ),
+        Rule(
+            "R23",
+            "high",
+            "结算运营商与充电桩登记运营商不符",
+            "Bill from an operator who does not own the pile",
+            "结算记录的运营商不是该充电桩登记的运营商。",
+            "The bill is issued by an operator other than the pile's registered operator.",
+            "billing entry, pile entry",
+        ),
+        Rule(
+            "R24",
+            "high",
+            "同一订单号重复上报且数据不同",
+            "Session ID re-sent with other values",
+            "同一充电订单号出现两条充电记录,电能表、时间或电量不同。",
+            "The same session ID appears in two session records whose meter, times, "
+            "registers or energy differ.",
+            "first session entry, later session entry",
+        ),
+        Rule(
+            "R25",
+            "warning",
+            "充电记录所填充电桩与电能表登记不符",
+            "Session names another pile than its meter's",
+            "充电记录填写的充电桩不是其电能表登记所在的充电桩;该记录仍按电能表登记的充电桩参与各项规则。",
+            "The session names a pile other than its meter's registered pile; the record "
+            "still counts on the meter's registered pile for every other rule.",
+            "session entry",
+        ),
+        Rule(
+            "R26",
+            "warning",
+            "心跳序号或示值倒退",
+            "Heartbeat counter or register went backwards",
+            "按时间顺序,心跳的序号小于前一条心跳(预警),或心跳示值小于前一条心跳(严重)。",
+            "In time order, a heartbeat's sequence number is below the previous heartbeat's "
+            "(warning) or its register is below the previous one's (high).",
+            "previous heartbeat entry, heartbeat entry",
+        ),
+        Rule(
+            "R27",
+            "high",
+            "心跳中断而充电继续(数据被截留)",
+            "Heartbeats withheld while sessions continue",
+            "电能表 2 天以上没有心跳,而其间仍有该电能表的充电记录:状态数据被截留。",
+            "A meter sends no heartbeat for more than 2 days while its sessions go on: its "
+            "status data is being withheld.",
+            "last heartbeat entry before the gap",
         ),
     )
 }
@@ -342,7 +492,7 @@ def _windowed(
     names = [*cols, "ctx"]
     ints = [*ints, "ctx"]
     sql = f"SELECT {sel}, 0 AS ctx FROM {table} t WHERE {_window_sql('t', tcol, since, until)}"
-    same_pile = "x.pile_id = m.pile_id AND " if table == "sessions" else ""
+    same_pile = ""  # sessions too: by (meter_id, start_ms), whatever pile they name (R25)
     if since is not None:
         sql += (
             f" UNION ALL SELECT {sel}, 1 AS ctx FROM {table} t WHERE t.entry_index IN ("
@@ -414,6 +564,11 @@ class _Registry:
     meter_hb_ms: dict[str, int]
     meter_at: dict[str, tuple[int, int]]
     pile_rated_w: dict[str, int]
+    """The rating R05 judges by: the registered one, or a plausible stand-in (R19)."""
+    pile_reg: dict[str, tuple[int, str, int, str]]
+    """pile_id → (entry index, operator, registered rated power W, station)."""
+    implausible: dict[str, dict[str, Any]]
+    """pile_id → R19 detail, for piles whose registered rating is implausible."""
     tariff_code: dict[str, int]
     tariff_key: np.ndarray
     """Sorted (tariff code << 42 | valid_from_ms)."""
@@ -440,7 +595,12 @@ class _Registry:
                 "FROM meters"
             )
         ).all()
-        piles = conn.execute(text("SELECT pile_id, rated_power_w FROM piles")).all()
+        piles = conn.execute(
+            text(
+                "SELECT pile_id, rated_power_w, rated_voltage_v, max_current_a, entry_index, "
+                "operator_id, station_id FROM piles"
+            )
+        ).all()
         tariffs = conn.execute(
             st.tariffs.select().order_by(
                 st.tariffs.c.tariff_id, st.tariffs.c.valid_from_ms, st.tariffs.c.entry_index
@@ -475,7 +635,20 @@ class _Registry:
             },
             meter_hb_ms={m.meter_id: int(m.heartbeat_s) * 1000 for m in meters},
             meter_at={m.meter_id: (m.entry_index, m.at_ms) for m in meters},
-            pile_rated_w={p.pile_id: int(p.rated_power_w) for p in piles},
+            pile_rated_w={p.pile_id: effective_rating(p)[0] for p in piles},
+            pile_reg={
+                p.pile_id: (int(p.entry_index), p.operator_id, int(p.rated_power_w), p.station_id)
+                for p in piles
+            },
+            implausible={
+                p.pile_id: {
+                    "rated_power_w": int(p.rated_power_w),
+                    "judged_at_w": effective_rating(p)[0],
+                    "basis": effective_rating(p)[1],
+                }
+                for p in piles
+                if not RATED_MIN_W <= int(p.rated_power_w) <= RATED_MAX_W
+            },
             tariff_code=codes,
             tariff_key=np.array(keys, np.int64),
             tariff_row=np.arange(len(keys)),
@@ -498,6 +671,27 @@ class _Registry:
                 bool,
             ),
         )
+
+
+def effective_rating(pile: Any) -> tuple[int, str]:
+    """(rated power R05 judges a pile by, why) — the registered rating when plausible.
+
+    A rating outside QualiCharge's 1.3 kW – 4,000 kW (R19) is a registry error, most often
+    a unit slip (kW entered as W, or W as kW): it must not switch the over-power rule off
+    (a 120 kW pile registered at 120 MW would pass anything). In order: the nameplate's
+    voltage × marked current when that is plausible; the rating scaled by 1000 into the
+    plausible range; else the top of the range (lenient: never a false R05).
+    """
+    rated = int(pile.rated_power_w)
+    if RATED_MIN_W <= rated <= RATED_MAX_W:
+        return rated, "registered"
+    volts, amps = pile.rated_voltage_v, pile.max_current_a
+    if volts and amps and RATED_MIN_W <= int(volts) * int(amps) <= RATED_MAX_W:
+        return int(volts) * int(amps), "voltage x current"
+    for scaled in (rated // 1000, rated * 1000):
+        if RATED_MIN_W <= scaled <= RATED_MAX_W:
+            return scaled, "unit slip x1000"
+    return RATED_MAX_W, "range bound"
 
 
 def _lookup(mapping: Mapping[str, Any], keys: np.ndarray, default: Any) -> np.ndarray:
@@ -601,8 +795,8 @@ def _scan_chunk(
         since,
         until,
         (*_SESSION_INTS, "interval_s"),
-        reg.meter_pile,
     )
+    _home_piles(s, reg)
     s = _sort(s, ("entry_index", "start_ms"), "meter_id")
     copy = _session_rules(s, reg, out)
     _first_session_register(conn, s, copy, out)
@@ -626,6 +820,20 @@ def _scan_chunk(
     _silence_rule(s, seals, reg, gaps, out)
     clock.lap("heartbeats")
     return out.findings
+
+
+def _home_piles(s: Cols, reg: _Registry) -> None:
+    """A registered meter's sessions count on its registry pile whatever pile they name
+    (R05 judges that pile's rating, findings name it); ``other_pile`` marks the records
+    naming another one (R25), ``named_pile`` keeps the name."""
+    named = s["pile_id"]
+    home = np.array(
+        [reg.meter_pile.get(m, p) for m, p in zip(s["meter_id"].tolist(), named.tolist())],
+        object,
+    )
+    s["named_pile"] = named
+    s["other_pile"] = home != named if len(named) else np.zeros(0, bool)
+    s["pile_id"] = home
 
 
 def _window_sql(alias: str, tcol: str, since: int | None, until: int | None) -> str:
@@ -723,6 +931,7 @@ def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
                     "start_wh": int(s["start_wh"][i]),
                     "unaccounted_wh": int(jump[k]),
                 },
+                "high" if jump[k] > REGISTER_GAP_ALARM_WH else None,
             )
         # R07: start before the latest stop of any earlier session on the meter.
         key = _group_key(code[c], stop[c])
@@ -778,7 +987,82 @@ def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
                 "duration_ms": int(duration[i]),
             },
         )
+    _plausibility_rules(s, copy, out)
     return copy
+
+
+def _plausibility_rules(s: Cols, copy: np.ndarray, out: _Out) -> None:
+    """R15–R18 and R25 over sessions sorted by (meter, start, entry): each judges one
+    record (R18 one meter-day) by itself, so every path and arrival order agrees."""
+    start, stop, energy = s["start_ms"], s["stop_ms"], s["energy_wh"]
+    entry, focus = s["entry_index"], s["ctx"] == 0
+
+    def add(rule_id: str, rows: np.ndarray, detail: Callable[[int], dict[str, Any]]) -> None:
+        for i in rows:
+            out.add(
+                rule_id,
+                s["pile_id"][i],
+                s["meter_id"][i],
+                start[i],
+                (entry[i],),
+                {"session_id": s["session_id"][i], **detail(int(i))},
+            )
+
+    duration = stop.astype(object) - start if _magnitude(stop) > 2**61 else stop - start
+    add(
+        "R15",
+        np.flatnonzero(focus & np.asarray(duration > MAX_SESSION_MS, bool)),
+        lambda i: {"duration_ms": int(duration[i]), "limit_ms": MAX_SESSION_MS},
+    )
+    add(
+        "R16",
+        np.flatnonzero(focus & (energy > MAX_SESSION_WH)),
+        lambda i: {"energy_wh": int(energy[i]), "limit_wh": MAX_SESSION_WH},
+    )
+    big = max(_magnitude(s["stop_wh"]), _magnitude(s["start_wh"]), _magnitude(energy)) > 2**61
+    delta = s["stop_wh"].astype(object) - s["start_wh"] if big else s["stop_wh"] - s["start_wh"]
+    mismatch = np.abs(delta - energy) > RESOLUTION_WH if len(delta) else np.zeros(0, bool)
+    add(
+        "R17",
+        np.flatnonzero(focus & np.asarray(mismatch, bool)),
+        lambda i: {
+            "energy_wh": int(energy[i]),
+            "start_wh": int(s["start_wh"][i]),
+            "stop_wh": int(s["stop_wh"][i]),
+            "register_delta_wh": int(delta[i]),
+        },
+    )
+    if "other_pile" in s:
+        add(
+            "R25",
+            np.flatnonzero(focus & s["other_pile"]),
+            lambda i: {"named_pile_id": s["named_pile"][i], "registry_pile_id": s["pile_id"][i]},
+        )
+    # R18: distinct sessions per meter per local day; the 51st (by start, entry) reports.
+    c = np.flatnonzero(~copy & focus)
+    if len(c) > MAX_SESSIONS_PER_DAY:
+        day = (start[c] + CST_OFFSET_MS) // DAY_MS
+        key = _group_key(s["code"][c], day)
+        new_group = np.r_[True, key[1:] != key[:-1]]
+        group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(c)), 0))
+        rank = np.arange(len(c)) - group_start
+        sizes = np.bincount(np.cumsum(new_group) - 1)
+        size_of = sizes[np.cumsum(new_group) - 1]
+        add(
+            "R18",
+            c[rank == MAX_SESSIONS_PER_DAY],
+            lambda i: {
+                "local_day": _local_date(int(start[i])),
+                "sessions": int(size_of[np.searchsorted(c, i)]),
+                "limit": MAX_SESSIONS_PER_DAY,
+            },
+        )
+
+
+def _local_date(t_ms: int) -> str:
+    """The UTC+8 calendar date of a time, as the regulator reads it."""
+    days = (t_ms + CST_OFFSET_MS) // DAY_MS
+    return str(np.datetime64(days, "D"))
 
 
 def _group_key(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -988,9 +1272,7 @@ def _billing_rules(
     names = ("s_entry", "entry_index", "tariff_id", "billed_wh", "energy_fen", "service_fen")
     names = (*names, "amount_fen")
     ints = ("s_entry", "entry_index", "billed_wh", "energy_fen", "service_fen", "amount_fen")
-    b = _query(
-        conn, sql, _window_params(since, until), meter_ids, names, ints, piles=reg.meter_pile
-    )
+    b = _query(conn, sql, _window_params(since, until), meter_ids, names, ints)
     # Map each bill to its session's position k in the focus arrays.
     sorter = np.argsort(entries)
     pos = np.clip(np.searchsorted(entries, b["s_entry"], sorter=sorter), 0, len(entries) - 1)
@@ -1444,7 +1726,10 @@ def _frozen_rule(
     names = ("se", "session_id", "meter_id", "pile_id", "start_ms", "energy_wh", "ha", "hz")
     names = (*names, "register_wh")
     ints = ("se", "start_ms", "energy_wh", "ha", "hz", "register_wh")
-    f = _query(conn, sql, _window_params(since, until), meter_ids, names, ints, piles=piles)
+    f = _query(conn, sql, _window_params(since, until), meter_ids, names, ints)
+    f["pile_id"] = np.array(
+        [piles.get(m, p) for m, p in zip(f["meter_id"].tolist(), f["pile_id"].tolist())], object
+    )
     _emit_frozen(f, out)
 
 
@@ -1535,7 +1820,7 @@ def _key_rule(conn: Connection, reg: _Registry, meter_ids: Sequence[str]) -> lis
 def _last_rows(conn: Connection, table: str, key: str, tcol: str) -> dict[str, tuple[int, int]]:
     """{meter: (time, entry)} of each registered meter's row with the largest ``key``:
     one ``ORDER BY key DESC LIMIT 1`` index probe per meter, then a primary-key fetch."""
-    same_pile = "x.pile_id = m.pile_id AND " if table == "sessions" else ""
+    same_pile = ""
     rows = conn.execute(
         text(
             f"SELECT t.meter_id, t.{tcol}, t.entry_index FROM {table} t WHERE t.entry_index IN "
@@ -1835,13 +2120,18 @@ def _scan_facts_chunk(
         reg.meter_of_code,
         lambda r: _fetch_one(conn, "sessions", "meter_id", int(entries[r])),
     )
-    s["pile_id"] = _names(
+    filed = _names(
         pile_no,
         reg.pile_of_code,
         lambda r: _fetch_one(conn, "sessions", "pile_id", int(entries[r])),
     )
+    # A registered meter's sessions count on its registry pile (see _home_piles); the
+    # fact says whether the record named another pile when it was filed.
+    s["pile_id"] = _per_code_names(meter_no, s["meter_id"], reg.meter_pile, filed)
+    s["other_pile"] = sf["other_pile"][order] | (s["pile_id"] != filed)
+    s["named_pile"] = _LazyText(conn, "sessions", "pile_id", entries)  # type: ignore[assignment]
     s["ctx"] = np.zeros(len(entries), np.int64)
-    s["rated_w"] = _per_code(pile_no, s["pile_id"], reg.pile_rated_w, -1)
+    s["rated_w"] = _per_code(meter_no, s["pile_id"], reg.pile_rated_w, -1)  # one pile a meter
     s["class_pm"] = _per_code(meter_no, s["meter_id"], reg.meter_class_pm, UNKNOWN_CLASS_PERMILLE)
     s["meter_no"] = meter_no
     s["code"] = np.unique(meter_no, return_inverse=True)[1].astype(np.int64)  # small: keys
@@ -1889,6 +2179,21 @@ def _scan_facts_chunk(
     _silence_rule(s, chunk_seals, reg, gaps, out)
     clock.lap("heartbeats")
     return out.findings
+
+
+def _per_code_names(
+    codes: np.ndarray, names: np.ndarray, mapping: Mapping[str, str], fallback: np.ndarray
+) -> np.ndarray:
+    """``mapping[name]`` per row (looked up once per distinct code), else ``fallback``."""
+    if not len(codes):
+        return np.zeros(0, object)
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    values = np.empty(len(first), object)
+    values[:] = [mapping.get(name) for name in names[first].tolist()]
+    out = values[inverse]
+    missing = np.array([v is None for v in values.tolist()], bool)[inverse]
+    out[missing] = fallback[missing]
+    return out
 
 
 def _per_code(
