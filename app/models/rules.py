@@ -565,8 +565,8 @@ class _Registry:
     meter_at: dict[str, tuple[int, int]]
     pile_rated_w: dict[str, int]
     """The rating R05 judges by: the registered one, or a plausible stand-in (R19)."""
-    pile_reg: dict[str, tuple[int, str, int, str]]
-    """pile_id → (entry index, operator, registered rated power W, station)."""
+    pile_reg: dict[str, tuple[int, str, int, str, int]]
+    """pile_id → (entry index, operator, registered rated power W, station, at_ms)."""
     implausible: dict[str, dict[str, Any]]
     """pile_id → R19 detail, for piles whose registered rating is implausible."""
     tariff_code: dict[str, int]
@@ -598,7 +598,7 @@ class _Registry:
         piles = conn.execute(
             text(
                 "SELECT pile_id, rated_power_w, rated_voltage_v, max_current_a, entry_index, "
-                "operator_id, station_id FROM piles"
+                "operator_id, station_id, at_ms FROM piles"
             )
         ).all()
         tariffs = conn.execute(
@@ -637,7 +637,13 @@ class _Registry:
             meter_at={m.meter_id: (m.entry_index, m.at_ms) for m in meters},
             pile_rated_w={p.pile_id: effective_rating(p)[0] for p in piles},
             pile_reg={
-                p.pile_id: (int(p.entry_index), p.operator_id, int(p.rated_power_w), p.station_id)
+                p.pile_id: (
+                    int(p.entry_index),
+                    p.operator_id,
+                    int(p.rated_power_w),
+                    p.station_id,
+                    int(p.at_ms),
+                )
                 for p in piles
             },
             implausible={
@@ -815,9 +821,11 @@ def _scan_chunk(
     )
     _seal_rule(seals, reg, out)
     clock.lap("seals")
-    bad_clock, gaps = _heartbeat_pass(conn, meter_ids, since, until)
+    bad_clock, gaps, back = _heartbeat_pass(conn, meter_ids, since, until)
     _clock_rule(bad_clock, reg, out)
+    _backwards_rule(back, reg, out)
     _silence_rule(s, seals, reg, gaps, out)
+    _withheld_rule(s, reg, gaps, out)
     clock.lap("heartbeats")
     return out.findings
 
@@ -1537,10 +1545,11 @@ def _heartbeat_pass(
     meter_ids: Sequence[str],
     since: int | None,
     until: int | None,
-) -> tuple[Cols, Cols]:
+) -> tuple[Cols, Cols, Cols]:
     """One window-function pass over the heartbeats; only candidates leave the database.
 
-    Returns (heartbeats beyond 5 s with their predecessor's offset, candidate silences).
+    Returns (heartbeats beyond 5 s with their predecessor's offset, candidate silences,
+    heartbeats whose sequence number or register is below their predecessor's).
     A candidate silence is a pair of consecutive heartbeats more than 2 × heartbeat_s
     apart, or a meter's last heartbeat (open-ended: later sessions may still fill the
     time). ``LAG``/``LEAD`` pair rows inside the window; the pair across ``since`` (the last
@@ -1549,7 +1558,9 @@ def _heartbeat_pass(
     inner = (
         "SELECT h.meter_id, h.ref_ms, h.entry_index, h.meter_ms - h.ref_ms AS off, "
         "LAG(h.meter_ms - h.ref_ms) OVER w AS poff, LEAD(h.ref_ms) OVER w AS nt, "
-        "LEAD(h.entry_index) OVER w AS ne "
+        "LEAD(h.entry_index) OVER w AS ne, h.seq, h.register_wh AS reg, "
+        "LAG(h.seq) OVER w AS pseq, LAG(h.register_wh) OVER w AS preg, "
+        "LAG(h.entry_index) OVER w AS pe "
         f"FROM heartbeats h WHERE {_window_sql('h', 'ref_ms', since, until)} "
         "WINDOW w AS (PARTITION BY h.meter_id ORDER BY h.ref_ms, h.entry_index)"
     )
@@ -1557,16 +1568,21 @@ def _heartbeat_pass(
     sql = (
         "SELECT g.meter_id, g.ref_ms, g.entry_index, g.off, COALESCE(g.poff, :never), "
         "COALESCE(g.nt, :never), "
-        f"COALESCE(g.ne, -1), COALESCE(m.heartbeat_s, 0) FROM ({inner}) g LEFT JOIN meters m "
+        f"COALESCE(g.ne, -1), COALESCE(m.heartbeat_s, 0), g.seq, g.reg, "
+        "COALESCE(g.pseq, :never), COALESCE(g.preg, :never), COALESCE(g.pe, -1) "
+        f"FROM ({inner}) g LEFT JOIN meters m "
         "ON m.meter_id = g.meter_id WHERE g.off > :warn OR g.off < -:warn OR "
-        f"(m.heartbeat_s IS NOT NULL AND (g.nt IS NULL OR g.nt - g.ref_ms > {limit}))"
+        f"(m.heartbeat_s IS NOT NULL AND (g.nt IS NULL OR g.nt - g.ref_ms > {limit})) "
+        "OR g.pseq IS NULL OR g.seq < g.pseq OR g.reg < g.preg"
     )
     names = ("meter_id", "t1", "e1", "off", "poff", "t2", "e2", "hb_s")
-    ints = ("t1", "e1", "off", "poff", "t2", "e2", "hb_s")
+    names = (*names, "seq", "reg", "pseq", "preg", "pe")
+    ints = ("t1", "e1", "off", "poff", "t2", "e2", "hb_s", "seq", "reg", "pseq", "preg", "pe")
     params = {**_window_params(since, until), "never": int(_NEVER), "warn": CLOCK_WARN_MS}
     rows = _query(conn, sql, params, meter_ids, names, ints)
     boundary: list[tuple[Any, ...]] = []
     context_off: dict[str, int] = {}
+    context_counters: dict[str, tuple[int, int, int]] = {}
     if since is not None:
         probe = (
             "(SELECT {c} FROM heartbeats x WHERE x.meter_id = m.meter_id AND {w} "
@@ -1577,7 +1593,17 @@ def _heartbeat_pass(
         cols = [
             probe.format(c=c, w=w, d=d)
             for w, d, cs in (
-                (before, "DESC", ("x.ref_ms", "x.entry_index", "x.meter_ms - x.ref_ms")),
+                (
+                    before,
+                    "DESC",
+                    (
+                        "x.ref_ms",
+                        "x.entry_index",
+                        "x.meter_ms - x.ref_ms",
+                        "x.seq",
+                        "x.register_wh",
+                    ),
+                ),
                 (after, "ASC", ("x.ref_ms", "x.entry_index")),
             )
             for c in cs
@@ -1587,12 +1613,13 @@ def _heartbeat_pass(
             "WHERE m.meter_id IN :ids"
         ).bindparams(bindparam("ids", expanding=True))
         for chunk in _chunks(meter_ids):
-            for meter, t1, e1, off, t2, e2, hb_s in conn.execute(
+            for meter, t1, e1, off, cseq, creg, t2, e2, hb_s in conn.execute(
                 stmt, {**_window_params(since, until), "ids": chunk}
             ):
                 if t1 is None:
                     continue
                 context_off[meter] = off
+                context_counters[meter] = (int(cseq), int(creg), int(e1))
                 if t2 is None:
                     boundary.append((meter, t1, e1, 1, int(_NEVER), -1, hb_s))
                 elif t2 - t1 > SILENT_FACTOR * 1000 * hb_s:
@@ -1610,7 +1637,16 @@ def _heartbeat_pass(
     gaps = {k: rows[k][gap_mask] for k in gnames if k != "c1"}
     gaps["c1"] = np.zeros(int(gap_mask.sum()), np.int64)
     gaps = _concat([gaps, _columns(boundary, gnames, gints)], gnames, gints)
-    return bad, gaps
+    # Counters: a meter's first in-window heartbeat (LAG NULL) follows the context one.
+    first = rows["pseq"] == _NEVER
+    for k in np.flatnonzero(first):
+        found = context_counters.get(str(rows["meter_id"][k]))
+        if found is not None:
+            rows["pseq"][k], rows["preg"][k], rows["pe"][k] = found
+    back_mask = (rows["pe"] >= 0) & ((rows["seq"] < rows["pseq"]) | (rows["reg"] < rows["preg"]))
+    back = {k: rows[k][back_mask] for k in ("meter_id", "t1", "e1", "seq", "reg", "pseq")}
+    back |= {k: rows[k][back_mask] for k in ("preg", "pe")}
+    return bad, gaps, back
 
 
 def _clock_rule(bad: Cols, reg: _Registry, out: _Out) -> None:
@@ -1691,6 +1727,65 @@ def _silence_rule(s: Cols, seals: Cols, reg: _Registry, g: Cols, out: _Out) -> N
                 "silent_until_ms": int(seq_t[i + 1]),
                 "silent_ms": int(span[i]),
                 "heartbeat_s": int(g["hb_s"][seq_gap[i]]),
+            },
+        )
+
+
+def _backwards_rule(back: Cols, reg: _Registry, out: _Out) -> None:
+    """R26: in (time, entry) order a heartbeat's register (high) or sequence number
+    (warning) is below its predecessor's: a reset meter, a replayed or forged status."""
+    for i in range(len(back["e1"])):  # hits only
+        register = bool(back["reg"][i] < back["preg"][i])
+        meter = str(back["meter_id"][i])
+        out.add(
+            "R26",
+            reg.meter_pile.get(meter),
+            meter,
+            back["t1"][i],
+            (back["pe"][i], back["e1"][i]),
+            {
+                "kind": "register" if register else "seq",
+                "seq": int(back["seq"][i]),
+                "previous_seq": int(back["pseq"][i]),
+                "register_wh": int(back["reg"][i]),
+                "previous_register_wh": int(back["preg"][i]),
+            },
+            "high" if register else "warning",
+        )
+
+
+def _withheld_rule(s: Cols, reg: _Registry, g: Cols, out: _Out) -> None:
+    """R27: a heartbeat gap longer than :data:`WITHHELD_MS` (or a last heartbeat with
+    nothing after it) while the meter's sessions go on: a session of the meter starts
+    more than :data:`WITHHELD_MS` after the heartbeat and before the next one. Judged on
+    the meter's own data only, so late delivery of other meters' records cannot trip it;
+    the heartbeat before the gap is the evidence, so a later heartbeat in the gap (a
+    back-fill) disproves the same finding (:func:`close_disproved`)."""
+    long_gap = (g["t2"] == _NEVER) | (g["t2"] - g["t1"] > WITHHELD_MS)
+    if not long_gap.any() or not len(s["start_ms"]):
+        return
+    gi = np.flatnonzero(long_gap)
+    codes = _codes(np.concatenate([g["meter_id"][gi], s["meter_id"]]))
+    gcode, scode = codes[: len(gi)], codes[len(gi) :]
+    top = int(_KEY_SHIFT) - 1
+    skey = np.sort(scode * _KEY_SHIFT + np.clip(s["start_ms"], 0, top))
+    lo = np.searchsorted(
+        skey, gcode * _KEY_SHIFT + np.clip(g["t1"][gi] + WITHHELD_MS, 0, top), "right"
+    )
+    hi = np.searchsorted(skey, gcode * _KEY_SHIFT + np.clip(g["t2"][gi], 0, top), "left")
+    for k in np.flatnonzero(hi > lo):
+        i = gi[k]
+        meter = str(g["meter_id"][i])
+        out.add(
+            "R27",
+            reg.meter_pile.get(meter),
+            meter,
+            g["t1"][i],
+            (g["e1"][i],),
+            {
+                "last_heartbeat_ms": int(g["t1"][i]),
+                "next_heartbeat_ms": None if g["t2"][i] == _NEVER else int(g["t2"][i]),
+                "limit_ms": WITHHELD_MS,
             },
         )
 
@@ -1832,9 +1927,16 @@ def _last_rows(conn: Connection, table: str, key: str, tcol: str) -> dict[str, t
     return {meter: (int(t), int(entry)) for meter, t, entry in rows}
 
 
+def _station_of(reg: _Registry, meter: str) -> str | None:
+    pile = reg.pile_reg.get(reg.meter_pile.get(meter, ""))
+    return None if pile is None else pile[3]
+
+
 def _trailing_silence(conn: Connection, reg: _Registry) -> list[Finding]:
     """R10 for meters silent *now*: last record older than 2 × heartbeat_s before the newest
-    data time in the store. One indexed probe per meter per table (no table scan)."""
+    data time of the meter's station in the log (the station's gateway posts for all its
+    meters: a feed that lags, or a back-fill not yet delivered, silences none of them).
+    One indexed probe per meter per table (no table scan)."""
     latest: dict[str, tuple[int, int]] = {}
     for table, key, tcol in (
         ("heartbeats", "ref_ms", "ref_ms"),
@@ -1846,10 +1948,16 @@ def _trailing_silence(conn: Connection, reg: _Registry) -> list[Finding]:
                 latest[meter] = value
     if not latest:
         return []
-    newest = max(t for t, _ in latest.values())
+    city = max(t for t, _ in latest.values())
+    feed: dict[str | None, int] = {}
+    for meter, (t, _entry) in latest.items():
+        station = _station_of(reg, meter)
+        feed[station] = max(feed.get(station, t), t)
     out = _Out()
     for meter, (t, entry) in sorted(latest.items()):  # per meter, not per record
         hb_ms = reg.meter_hb_ms.get(meter, 0)
+        station = _station_of(reg, meter)
+        newest = feed[station] if station is not None else city
         if hb_ms > 0 and newest - t > SILENT_FACTOR * hb_ms:
             out.add(
                 "R10",
@@ -1866,6 +1974,270 @@ def _trailing_silence(conn: Connection, reg: _Registry) -> list[Finding]:
                 },
             )
     return out.findings
+
+
+# ---- registry, bill and identity rules (R19–R24) -------------------------------------
+#
+# Each judges a record against the whole store through indexed look-ups (session_id,
+# entry index, (meter, time)), never against a time window, so the sync path (the batch's
+# records) and the rescan (every record, or the facts' candidates confirmed in SQL) reach
+# the same findings whatever order the records arrived in.
+
+
+def _registry_rule(reg: _Registry) -> list[Finding]:
+    """R19: piles whose registered rated power is outside 1.3 kW – 4,000 kW."""
+    out = _Out()
+    for pile_id, detail in sorted(reg.implausible.items()):
+        entry, _operator, _rated, _station, at_ms = reg.pile_reg[pile_id]
+        out.add("R19", pile_id, None, at_ms, (entry,), detail)
+    return out.findings
+
+
+def _ids_query(
+    conn: Connection, sql: str, ids: Sequence[Any], names: Sequence[str], ints: Iterable[str]
+) -> Cols:
+    """``sql`` with an expanding ``:ids`` list, chunked; rows as columns."""
+    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+    parts = [
+        _columns(conn.execute(stmt, {"ids": list(chunk)}).all(), names, ints)
+        for chunk in _chunks(list(ids))
+    ]
+    return _concat(parts, names, ints)
+
+
+_BILL_COLS = ("entry_index", "session_id", "pile_id", "operator_id", "start_ms")
+_BILL_SELECT = "SELECT b.entry_index, b.session_id, b.pile_id, b.operator_id, b.start_ms "
+
+
+def _orphan_bills(conn: Connection, bill_entries: Sequence[int], out: _Out) -> None:
+    """R20 for the given bills: no session record carries their session ID."""
+    b = _ids_query(
+        conn,
+        _BILL_SELECT + "FROM billing b WHERE b.entry_index IN :ids AND NOT EXISTS "
+        "(SELECT 1 FROM sessions s WHERE s.session_id = b.session_id)",
+        sorted(set(bill_entries)),
+        _BILL_COLS,
+        ("entry_index", "start_ms"),
+    )
+    for i in range(len(b["entry_index"])):
+        out.add(
+            "R20",
+            b["pile_id"][i],
+            None,
+            b["start_ms"][i],
+            (b["entry_index"][i],),
+            {"session_id": b["session_id"][i], "operator_id": b["operator_id"][i]},
+        )
+
+
+def _double_bills(conn: Connection, session_ids: Sequence[str] | None, out: _Out) -> None:
+    """R22: every bill after the first (in log order) naming the same session ID.
+
+    ``session_ids`` None: every session ID billed more than once (one pass over the
+    session_id index)."""
+    if session_ids is None:
+        session_ids = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT session_id FROM billing GROUP BY session_id HAVING COUNT(*) > 1")
+            )
+        ]
+    b = _ids_query(
+        conn,
+        _BILL_SELECT + "FROM billing b WHERE b.session_id IN :ids",
+        sorted(set(session_ids)),
+        _BILL_COLS,
+        ("entry_index", "start_ms"),
+    )
+    first: dict[str, int] = {}
+    for i in np.argsort(b["entry_index"], kind="stable"):
+        sid = b["session_id"][i]
+        if sid not in first:
+            first[sid] = int(i)
+            continue
+        f = first[sid]
+        out.add(
+            "R22",
+            b["pile_id"][i],
+            None,
+            b["start_ms"][i],
+            (b["entry_index"][f], b["entry_index"][i]),
+            {
+                "session_id": sid,
+                "first_bill_entry": int(b["entry_index"][f]),
+                "operator_id": b["operator_id"][i],
+            },
+        )
+
+
+def _foreign_bills(
+    conn: Connection, reg: _Registry, entries: tuple[int, int] | None, out: _Out
+) -> None:
+    """R23: bills whose operator is not the registered operator of the pile they name."""
+    where = "" if entries is None else " AND b.entry_index BETWEEN :lo AND :hi"
+    params = {} if entries is None else {"lo": entries[0], "hi": entries[1]}
+    rows = conn.execute(
+        text(
+            _BILL_SELECT + ", p.operator_id FROM billing b JOIN piles p ON p.pile_id = b.pile_id "
+            "WHERE b.operator_id <> p.operator_id" + where
+        ),
+        params,
+    ).all()
+    for entry, sid, pile, operator, start_ms, owner in rows:
+        out.add(
+            "R23",
+            pile,
+            None,
+            start_ms,
+            (entry, reg.pile_reg[pile][0]),
+            {"session_id": sid, "operator_id": operator, "pile_operator_id": owner},
+        )
+
+
+_IDENTITY = ("meter_id", "pile_id", "start_ms", "stop_ms", "start_wh", "stop_wh", "energy_wh")
+
+
+def _resent_sessions(
+    conn: Connection, reg: _Registry, session_ids: Sequence[str] | None, out: _Out
+) -> None:
+    """R24: a session record whose ID an earlier record (in log order) carries with other
+    meter, pile, times, registers or energy. (The same values under another signature are
+    a signature twin: the ledger's concern, not the operator's.)"""
+    if session_ids is None:
+        session_ids = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT session_id FROM sessions GROUP BY session_id HAVING COUNT(*) > 1")
+            )
+        ]
+    names = ("entry_index", "session_id", *_IDENTITY)
+    s = _ids_query(
+        conn,
+        f"SELECT entry_index, session_id, {', '.join(_IDENTITY)} FROM sessions "
+        "WHERE session_id IN :ids",
+        sorted(set(session_ids)),
+        names,
+        ("entry_index", "start_ms", "stop_ms", "start_wh", "stop_wh", "energy_wh"),
+    )
+    first: dict[str, int] = {}
+    for i in np.argsort(s["entry_index"], kind="stable"):
+        sid = s["session_id"][i]
+        if sid not in first:
+            first[sid] = int(i)
+            continue
+        f = first[sid]
+        differs = [c for c in _IDENTITY if s[c][i] != s[c][f]]
+        if not differs:
+            continue
+        meter = str(s["meter_id"][i])
+        out.add(
+            "R24",
+            reg.meter_pile.get(meter, s["pile_id"][i]),
+            meter,
+            s["start_ms"][i],
+            (s["entry_index"][f], s["entry_index"][i]),
+            {
+                "session_id": sid,
+                "first_session_entry": int(s["entry_index"][f]),
+                "differs": differs,
+            },
+        )
+
+
+def _unbilled(
+    conn: Connection,
+    reg: _Registry,
+    candidates: Sequence[int],
+    latest: Mapping[str, int],
+    out: _Out,
+) -> None:
+    """R21 for candidate sessions (by entry): no bill names them and their registered
+    meter's own data (session starts, heartbeats) runs past stop + the grace period."""
+    s = _ids_query(
+        conn,
+        "SELECT s.entry_index, s.session_id, s.meter_id, s.start_ms, s.stop_ms FROM sessions s "
+        "WHERE s.entry_index IN :ids AND NOT EXISTS "
+        "(SELECT 1 FROM billing b WHERE b.session_id = s.session_id)",
+        sorted(set(candidates)),
+        ("entry_index", "session_id", "meter_id", "start_ms", "stop_ms"),
+        ("entry_index", "start_ms", "stop_ms"),
+    )
+    for i in range(len(s["entry_index"])):
+        meter = str(s["meter_id"][i])
+        data_until = latest.get(meter)
+        if meter not in reg.meter_pile or data_until is None:
+            continue
+        if data_until - int(s["stop_ms"][i]) <= UNBILLED_GRACE_MS:
+            continue
+        out.add(
+            "R21",
+            reg.meter_pile[meter],
+            meter,
+            s["start_ms"][i],
+            (s["entry_index"][i],),
+            {"session_id": s["session_id"][i], "meter_data_until_ms": data_until},
+        )
+
+
+def _meter_times(conn: Connection, meter_ids: Sequence[str], before: int | None) -> dict[str, int]:
+    """Each registered meter's latest session start or heartbeat time (before ``before``
+    when given): two (meter, time) index probes per meter."""
+    cond = "" if before is None else " AND x.{t} < :before"
+    probe = (
+        "(SELECT x.{t} FROM {table} x WHERE x.meter_id = m.meter_id" + cond + " "
+        "ORDER BY x.{t} DESC LIMIT 1)"
+    )
+    stmt = text(
+        f"SELECT m.meter_id, {probe.format(t='start_ms', table='sessions')}, "
+        f"{probe.format(t='ref_ms', table='heartbeats')} FROM meters m WHERE m.meter_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    found: dict[str, int] = {}
+    params = {} if before is None else {"before": before}
+    for chunk in _chunks(list(meter_ids)):
+        for meter, a, b in conn.execute(stmt, {**params, "ids": chunk}):
+            times = [int(t) for t in (a, b) if t is not None]
+            if times:
+                found[meter] = max(times)
+    return found
+
+
+def _unbilled_window(
+    conn: Connection, reg: _Registry, meter_ids: Sequence[str], since: int | None, out: _Out
+) -> None:
+    """R21 on the sync path: the sessions that this batch may have made overdue.
+
+    A session S becomes reportable when its meter's data first passes S.stop + grace.
+    Every record of the batch is at or after ``since``, so before the batch the meter's
+    data already reached L (its latest record before ``since``): S is new only if
+    S.stop > L − grace, so the sessions starting from L − grace − 3 days are enough
+    (a longer session is R15's)."""
+    registered = [m for m in meter_ids if m in reg.meter_pile]
+    if not registered:
+        return
+    latest = _meter_times(conn, registered, None)
+    groups: dict[int | None, list[str]] = {}
+    if since is None:
+        groups[None] = registered
+    else:
+        before = _meter_times(conn, registered, since)
+        for meter in registered:
+            frm = min(before.get(meter, since), since) - UNBILLED_GRACE_MS - MAX_SESSION_MS
+            groups.setdefault(frm // DAY_MS * DAY_MS, []).append(meter)
+    sql = (
+        "SELECT s.entry_index FROM sessions s WHERE s.meter_id IN :ids{w} AND NOT EXISTS "
+        "(SELECT 1 FROM billing b WHERE b.session_id = s.session_id)"
+    )
+    candidates: list[int] = []
+    for frm, meters in groups.items():
+        stmt = text(sql.format(w="" if frm is None else " AND s.start_ms >= :frm")).bindparams(
+            bindparam("ids", expanding=True)
+        )
+        for chunk in _chunks(meters):
+            params: dict[str, Any] = {"ids": chunk}
+            if frm is not None:
+                params["frm"] = frm
+            candidates += [int(r[0]) for r in conn.execute(stmt, params)]
+    _unbilled(conn, reg, candidates, latest, out)
 
 
 # ---- the full rescan over the analysis facts -----------------------------------------
@@ -1945,6 +2317,7 @@ class _HeartbeatIndex:
             hb["offset_ms"],
             hb["register_wh"],
         )
+        self.seq = hb["seq"]
         n = len(self.ref)
         starts = np.flatnonzero(np.r_[True, self.meter[1:] != self.meter[:-1]]) if n else self.ref
         self.run_meter = self.meter[starts]
@@ -1994,7 +2367,7 @@ class _HeartbeatIndex:
 
 def _facts_heartbeat_pass(
     hb: _HeartbeatIndex, run_names: np.ndarray, reg: _Registry
-) -> tuple[Cols, Cols]:
+) -> tuple[Cols, Cols, Cols]:
     """:func:`_heartbeat_pass` over a chunk's whole heartbeat history, in numpy;
     ``run_names`` are the meter IDs of ``hb``'s runs."""
     n = len(hb)
@@ -2032,7 +2405,20 @@ def _facts_heartbeat_pass(
         "e2": e2[gap],
         "hb_s": hb_s[gap],
     }
-    return bad, gaps
+    pseq, preg, pe = np.full(n, _NEVER), np.full(n, _NEVER), np.full(n, -1)
+    pseq[1:], preg[1:], pe[1:] = hb.seq[:-1], hb.register[:-1], hb.entry[:-1]
+    back_mask = same_prev & ((hb.seq < pseq) | (hb.register < preg))
+    back = {
+        "meter_id": run_names[hb.run[back_mask]],
+        "t1": hb.ref[back_mask],
+        "e1": hb.entry[back_mask],
+        "seq": hb.seq[back_mask],
+        "reg": hb.register[back_mask],
+        "pseq": pseq[back_mask],
+        "preg": preg[back_mask],
+        "pe": pe[back_mask],
+    }
+    return bad, gaps, back
 
 
 def _facts_frozen(
@@ -2078,6 +2464,36 @@ def _facts_frozen(
         },
         out,
     )
+
+
+def _facts_unbilled(
+    conn: Connection,
+    reg: _Registry,
+    s: Cols,
+    billed: np.ndarray,
+    hb: _HeartbeatIndex,
+    run_names: np.ndarray,
+    out: _Out,
+) -> None:
+    """R21 with the chunk's whole history: a meter's latest session start or heartbeat is
+    its data time (as :func:`_meter_times` reads it); unpaired sessions the grace period
+    behind it are confirmed in SQL."""
+    latest: dict[str, int] = {}
+    if len(hb):
+        last = np.r_[hb.run[1:] != hb.run[:-1], True]
+        for name, t in zip(run_names[hb.run[last]].tolist(), hb.ref[last].tolist(), strict=True):
+            latest[name] = int(t)
+    n = len(s["entry_index"])
+    if n:
+        last = np.r_[s["code"][1:] != s["code"][:-1], True]  # sorted by (meter, start)
+        for name, t in zip(s["meter_id"][last].tolist(), s["start_ms"][last].tolist(), strict=True):
+            latest[name] = max(latest.get(name, t), int(t))
+    if not n:
+        return
+    data_until = np.array([latest.get(m, -(2**62)) for m in s["meter_id"].tolist()], np.int64)
+    overdue = ~billed & (data_until - UNBILLED_GRACE_MS > s["stop_ms"])
+    if overdue.any():
+        _unbilled(conn, reg, s["entry_index"][overdue].tolist(), latest, out)
 
 
 def _pair_bills(session_no: np.ndarray, bill_no: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -2160,6 +2576,13 @@ def _scan_facts_chunk(
 
     pricing = _HourPricing(weights, woff, sf["hour0"], sf["binned"], fact_row[rows], fallback)
     _bill_rules(s, reg, b, rows, pricing, out, lambda j: bill_sid[j] == s["session_id"][rows[j]])
+    # R20 / R21 candidates: bills with no session and sessions with no bill in the chunk
+    # (a bill may sit in another chunk: both are confirmed in SQL, only candidates go).
+    paired = np.zeros(len(bf["entry_index"]), bool)
+    paired[bill] = True
+    _orphan_bills(conn, bf["entry_index"][~paired].tolist(), out)
+    billed = np.zeros(len(entries), bool)
+    billed[rows] = True
     clock.lap("bills")
     hbc = facts.read_heartbeats(conn, lo, hi)
     hb = _HeartbeatIndex(hbc)
@@ -2170,13 +2593,16 @@ def _scan_facts_chunk(
     )
     clock.lap("read heartbeats")
     _first_session_register(None, s, copy, out, hb)
+    _facts_unbilled(conn, reg, s, billed, hb, run_names, out)
     _facts_frozen(conn, s, bf["session_no"], sf["session_no"][order], hb, out)
     mine = (seals["pile_no"] >= lo) & (seals["pile_no"] <= hi)
     chunk_seals = {k: v[mine] for k, v in seals.items()}
     _seal_rule(chunk_seals, reg, out)
-    bad, gaps = _facts_heartbeat_pass(hb, run_names, reg)
+    bad, gaps, back = _facts_heartbeat_pass(hb, run_names, reg)
     _clock_rule(bad, reg, out)
+    _backwards_rule(back, reg, out)
     _silence_rule(s, chunk_seals, reg, gaps, out)
+    _withheld_rule(s, reg, gaps, out)
     clock.lap("heartbeats")
     return out.findings
 
@@ -2300,8 +2726,12 @@ def scan(
     registry: _Registry | None = None,
     keys: bool = True,
     trailing: bool = True,
+    integrity: bool = True,
 ) -> list[Finding]:
-    """All findings for ``meter_ids`` over [since, until) (None: unbounded), not stored."""
+    """All findings for ``meter_ids`` over [since, until) (None: unbounded), not stored.
+
+    ``integrity`` with no time bounds adds the whole store's registry, bill and identity
+    rules (R19–R24: the SQL counterpart of the rescan's)."""
     reg = registry or _Registry.load(conn)
     ids = sorted(set(meter_ids))
     found = _scan_chunk(conn, reg, ids, since, until) if ids else []
@@ -2309,6 +2739,59 @@ def scan(
         found += _key_rule(conn, reg, ids)
     if trailing:
         found += _trailing_silence(conn, reg)
+    if integrity and since is None and until is None:
+        out = _Out()
+        bills = [int(r[0]) for r in conn.execute(text("SELECT entry_index FROM billing"))]
+        _orphan_bills(conn, bills, out)
+        _unbilled_window(conn, reg, ids, None, out)
+        found += out.findings + _store_integrity(conn, reg)
+    return found
+
+
+def _store_integrity(conn: Connection, reg: _Registry) -> list[Finding]:
+    """R19, R22, R23, R24 over the whole store (one pass over each index they need)."""
+    out = _Out()
+    _double_bills(conn, None, out)
+    _foreign_bills(conn, reg, None, out)
+    _resent_sessions(conn, reg, None, out)
+    return _registry_rule(reg) + out.findings
+
+
+def _batch_integrity(
+    conn: Connection,
+    reg: _Registry,
+    summary: BatchSummary,
+    meter_ids: Sequence[str],
+    since: int | None,
+) -> list[Finding]:
+    """R19–R24 for a synced batch: its bills, its sessions' IDs, its registry records and
+    the sessions of its meters the batch may have made overdue (R21)."""
+    out = _Out()
+    bills = summary.billing_entries
+    if bills:
+        _orphan_bills(conn, bills, out)
+        sids = _ids_query(
+            conn,
+            "SELECT session_id FROM billing WHERE entry_index IN :ids",
+            bills,
+            ("session_id",),
+            (),
+        )["session_id"]
+        _double_bills(conn, sids.tolist(), out)
+        _foreign_bills(conn, reg, (min(bills), max(bills)), out)
+    if summary.session_entries:
+        sids = _ids_query(
+            conn,
+            "SELECT session_id FROM sessions WHERE entry_index IN :ids",
+            summary.session_entries,
+            ("session_id",),
+            (),
+        )["session_id"]
+        _resent_sessions(conn, reg, sids.tolist(), out)
+    _unbilled_window(conn, reg, meter_ids, since, out)
+    found = out.findings
+    if summary.counts.get("pile"):
+        found += _registry_rule(reg)
     return found
 
 
@@ -2354,9 +2837,13 @@ def run_incremental(conn: Connection, summary: BatchSummary) -> list[Finding]:
     if not meters and not summary.total:
         return []
     since = _batch_since(conn, summary)
+    reg = _Registry.load(conn)
     if since is None and not summary.registry_changed:
-        return insert_findings(conn, _trailing_silence(conn, _Registry.load(conn)))
-    found = scan(conn, sorted(meters), since)
+        return insert_findings(conn, _trailing_silence(conn, reg))
+    if since is not None:  # whole local days, for R18's sessions per day
+        since = (since + CST_OFFSET_MS) // DAY_MS * DAY_MS - CST_OFFSET_MS
+    found = scan(conn, sorted(meters), since, registry=reg, integrity=False)
+    found += _batch_integrity(conn, reg, summary, sorted(meters), since)
     return insert_findings(conn, found)
 
 
@@ -2434,7 +2921,9 @@ def full_rescan(
         found = _key_rule(conn, reg, sorted(keyed))
         clock.lap("keys")
         found += _trailing_silence(conn, reg)
-    clock.lap("trailing")
+        clock.lap("trailing")
+        found += _store_integrity(conn, reg)
+    clock.lap("bills and identity")
     store_found(found)
     new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
     return new
