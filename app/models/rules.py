@@ -2672,7 +2672,8 @@ def _all_seals(conn: Connection) -> Cols:
 
 
 def insert_findings(conn: Connection, findings: Sequence[Finding]) -> list[Finding]:
-    """Stores findings, skipping ones already stored; returns the new ones (with ids).
+    """Stores findings, skipping ones already stored; returns the new ones (with ids),
+    and the ones closed earlier that are derived again (reopened).
 
     ``INSERT … ON CONFLICT (rule_id, evidence_key) DO NOTHING RETURNING`` on both backends:
     a rescan, or an incremental run seeing a row twice, inserts nothing.
@@ -2710,8 +2711,271 @@ def insert_findings(conn: Connection, findings: Sequence[Finding]) -> list[Findi
         ]
         for anomaly_id, rule_id, key in conn.execute(stmt, rows).all():
             new.append(replace(unique[(rule_id, key)], anomaly_id=int(anomaly_id)))
+    inserted = {(f.rule_id, f.evidence_key) for f in new}
+    new += _reopen(conn, [f for k, f in unique.items() if k not in inserted])
     new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
     return new
+
+
+# ---- closing what later data disproves -----------------------------------------------
+
+RULES_ACTOR = "rules"
+"""The audit log's name for the engine when it closes (or reopens) a finding itself."""
+RECONCILED = frozenset(
+    {"R01", "R02", "R03", "R04", "R05", "R06", "R09", "R14", "R15", "R16", "R17", "R18"}
+    | {"R25", "R26"}
+)
+"""Rules whose findings for a meter from ``since`` on are all re-derived by an incremental
+window: one it no longer derives was disproved by the batch (a back-filled session between
+two whose register gap it fills, an earlier heartbeat that moves a clock-offset rise).
+R07/R08 are left out: a back-fill may change which earlier session a finding pairs with,
+but the overlap or duplicate it names stays true."""
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A stored finding the rules closed: which, by which entry, and why."""
+
+    anomaly_id: int
+    rule_id: str
+    entry: int | None
+    reason: str
+
+
+def _open_findings(
+    conn: Connection, rule_ids: Iterable[str], meter_ids: Sequence[str] | None = None
+) -> list[Finding]:
+    """Open (not closed) stored findings of ``rule_ids`` (for ``meter_ids`` if given)."""
+    sql = (
+        "SELECT id, rule_id, pile_id, meter_id, at_ms, severity, evidence, detail "
+        "FROM anomalies WHERE closed_at IS NULL AND rule_id IN :rules"
+    )
+    stmt = text(sql + (" AND meter_id IN :ids" if meter_ids is not None else "")).bindparams(
+        bindparam("rules", expanding=True)
+    )
+    if meter_ids is not None:
+        stmt = stmt.bindparams(bindparam("ids", expanding=True))
+    groups = [None] if meter_ids is None else list(_chunks(list(meter_ids)))
+    if meter_ids is not None and not meter_ids:
+        return []
+    found = []
+    for chunk in groups:
+        params: dict[str, Any] = {"rules": sorted(rule_ids)}
+        if chunk is not None:
+            params["ids"] = chunk
+        for r in conn.execute(stmt, params).mappings():
+            evidence = (
+                r["evidence"] if not isinstance(r["evidence"], str) else json.loads(r["evidence"])
+            )
+            detail = r["detail"] if not isinstance(r["detail"], str) else json.loads(r["detail"])
+            found.append(
+                Finding(
+                    r["rule_id"],
+                    r["pile_id"],
+                    r["meter_id"],
+                    int(r["at_ms"]),
+                    r["severity"],
+                    tuple(evidence),
+                    detail,
+                    int(r["id"]),
+                )
+            )
+    return found
+
+
+def _first_after(conn: Connection, meter: str, t: int, exclude: int) -> tuple[int, int] | None:
+    """(time, entry) of the meter's first sign of life after (``t``, entry ``exclude``) in
+    (time, entry) order: a heartbeat, a session start or stop, a seal event."""
+    best: tuple[int, int] | None = None
+    after = "({c} > :t OR ({c} = :t AND entry_index > :x))"
+    probes = (
+        f"SELECT ref_ms, entry_index FROM heartbeats WHERE meter_id = :m AND ref_ms >= :t "
+        f"AND {after.format(c='ref_ms')} ORDER BY ref_ms, entry_index LIMIT 1",
+        f"SELECT start_ms, entry_index FROM sessions WHERE meter_id = :m AND start_ms >= :t "
+        f"AND {after.format(c='start_ms')} ORDER BY start_ms, entry_index LIMIT 1",
+        f"SELECT stop_ms, entry_index FROM sessions WHERE meter_id = :m AND start_ms >= :lo "
+        f"AND start_ms <= :t AND {after.format(c='stop_ms')} ORDER BY stop_ms, entry_index "
+        "LIMIT 1",
+        f"SELECT at_ms, entry_index FROM seal_events WHERE meter_id = :m AND at_ms >= :t "
+        f"AND {after.format(c='at_ms')} ORDER BY at_ms, entry_index LIMIT 1",
+    )
+    params = {"m": meter, "t": t, "x": exclude, "lo": t - MAX_SESSION_MS}
+    for sql in probes:
+        row = conn.execute(text(sql), params).first()
+        if row is not None and row[0] is not None and (best is None or tuple(row) < best):
+            best = (int(row[0]), int(row[1]))
+    return best
+
+
+def _disproved_silences(
+    conn: Connection, reg: _Registry, meter_ids: Sequence[str]
+) -> list[tuple[Finding, int | None, str]]:
+    """R10 silences and R27 withheld heartbeats of the meters that later data fills."""
+    out: list[tuple[Finding, int | None, str]] = []
+    for f in _open_findings(conn, ("R10", "R27"), meter_ids):
+        meter, t1, e1 = f.meter_id or "", f.at_ms, f.evidence[0]
+        if f.rule_id == "R10":
+            if f.detail.get("kind") != "silent":
+                continue
+            nxt = _first_after(conn, meter, t1, e1)
+            limit = SILENT_FACTOR * reg.meter_hb_ms.get(meter, 0)
+            if nxt is not None and nxt[0] - t1 <= limit:
+                out.append((f, nxt[1], "a record of the meter falls inside the silence"))
+            continue
+        hb = conn.execute(
+            text(
+                "SELECT ref_ms, entry_index FROM heartbeats WHERE meter_id = :m AND ref_ms >= :t "
+                "AND entry_index <> :x ORDER BY ref_ms, entry_index LIMIT 1"
+            ),
+            {"m": meter, "t": t1, "x": e1},
+        ).first()
+        t2 = int(_NEVER) if hb is None else int(hb[0])
+        in_gap = conn.execute(
+            text(
+                "SELECT 1 FROM sessions WHERE meter_id = :m AND start_ms > :a AND start_ms < :b "
+                "LIMIT 1"
+            ),
+            {"m": meter, "a": t1 + WITHHELD_MS, "b": min(t2, int(_NEVER) - 1)},
+        ).first()
+        if hb is not None and (t2 - t1 <= WITHHELD_MS or in_gap is None):
+            out.append((f, int(hb[1]), "a heartbeat of the meter falls inside the gap"))
+    return out
+
+
+def _disproved_bills(conn: Connection, reg: _Registry) -> list[tuple[Finding, int | None, str]]:
+    """R20 bills whose session arrived, R21 sessions whose bill arrived, R19 piles whose
+    rating was corrected: one index probe per open finding."""
+    out: list[tuple[Finding, int | None, str]] = []
+    for f in _open_findings(conn, ("R19", "R20", "R21")):
+        if f.rule_id == "R19":
+            current = reg.pile_reg.get(f.pile_id or "")
+            if current is not None and (
+                current[0] not in f.evidence or f.pile_id not in reg.implausible
+            ):
+                out.append((f, current[0], "the pile was registered again"))
+            continue
+        table = "sessions" if f.rule_id == "R20" else "billing"
+        row = conn.execute(
+            text(f"SELECT MIN(entry_index) FROM {table} WHERE session_id = :sid"),
+            {"sid": f.detail.get("session_id")},
+        ).first()
+        if row is not None and row[0] is not None:
+            what = "the session arrived" if f.rule_id == "R20" else "the bill arrived"
+            out.append((f, int(row[0]), what))
+    return out
+
+
+def _disproved_in_window(
+    conn: Connection,
+    meter_ids: Sequence[str],
+    since: int,
+    produced: set[tuple[str, str]],
+    summary: BatchSummary,
+) -> list[tuple[Finding, int | None, str]]:
+    """Findings of :data:`RECONCILED` rules from ``since`` on that the window no longer
+    derives; the closing entry is the batch's record of that meter nearest before the
+    finding (else nearest after it)."""
+    stale = [
+        f
+        for f in _open_findings(conn, RECONCILED, meter_ids)
+        if f.at_ms >= since
+        and (f.rule_id, f.evidence_key) not in produced
+        and not (f.rule_id == "R10" and f.detail.get("kind") == "silent")
+    ]
+    if not stale:
+        return []
+    lo, hi = summary.first_index, summary.last_index
+    times: dict[str, list[tuple[int, int]]] = {}
+    for table, tcol in (
+        ("sessions", "start_ms"),
+        ("heartbeats", "ref_ms"),
+        ("seal_events", "at_ms"),
+    ):
+        stmt = text(
+            f"SELECT meter_id, {tcol}, entry_index FROM {table} "
+            "WHERE entry_index BETWEEN :lo AND :hi AND meter_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        for chunk in _chunks(sorted({f.meter_id or "" for f in stale})):
+            for meter, t, e in conn.execute(stmt, {"lo": lo, "hi": hi, "ids": chunk}):
+                times.setdefault(meter, []).append((int(t), int(e)))
+    out = []
+    for f in stale:
+        mine = sorted(times.get(f.meter_id or "", []))
+        before = [te for te in mine if te[0] <= f.at_ms]
+        entry = before[-1][1] if before else (mine[0][1] if mine else summary.last_index)
+        out.append((f, entry, "re-derived without it after the batch"))
+    return out
+
+
+def _close(conn: Connection, items: Sequence[tuple[Finding, int | None, str]]) -> list[Closure]:
+    """Marks findings closed and writes one audit entry each (actor :data:`RULES_ACTOR`)."""
+    now = st.utcnow()
+    closures = []
+    for f, entry, reason in items:
+        assert f.anomaly_id is not None
+        done = conn.execute(
+            st.anomalies.update()
+            .where(st.anomalies.c.id == f.anomaly_id, st.anomalies.c.closed_at.is_(None))
+            .values(closed_entry=entry, closed_at=now)
+        )
+        if done.rowcount != 1:
+            continue
+        st.write_audit(
+            conn,
+            RULES_ACTOR,
+            "anomaly.closed",
+            f"anomaly {f.anomaly_id}",
+            {"rule_id": f.rule_id, "closed_by_entry": entry, "reason": reason},
+            at=now,
+        )
+        closures.append(Closure(f.anomaly_id, f.rule_id, entry, reason))
+    return closures
+
+
+def close_disproved(
+    conn: Connection,
+    summary: BatchSummary,
+    meter_ids: Sequence[str],
+    since: int | None,
+    produced: Iterable[Finding],
+    registry: _Registry | None = None,
+) -> list[Closure]:
+    """Closes the stored findings a synced batch disproves (see the rules above); the
+    audit log names the entry that did it. Call after the batch's rules ran."""
+    reg = registry or _Registry.load(conn)
+    keys = {(f.rule_id, f.evidence_key) for f in produced}
+    items = _disproved_silences(conn, reg, meter_ids) + _disproved_bills(conn, reg)
+    if since is not None and summary.first_index is not None:
+        items += _disproved_in_window(conn, meter_ids, since, keys, summary)
+    return _close(conn, items)
+
+
+def _reopen(conn: Connection, findings: Sequence[Finding]) -> list[Finding]:
+    """Stored findings closed earlier that the rules derive again: reopened (audited) and
+    returned with their ids, so alarms treat them as new."""
+    closed = {
+        (r.rule_id, r.evidence_key): int(r.id)
+        for r in conn.execute(
+            text("SELECT id, rule_id, evidence_key FROM anomalies WHERE closed_at IS NOT NULL")
+        )
+    }
+    if not closed:
+        return []
+    again = []
+    for f in findings:
+        anomaly_id = closed.pop((f.rule_id, f.evidence_key), None)
+        if anomaly_id is None:
+            continue
+        conn.execute(
+            st.anomalies.update()
+            .where(st.anomalies.c.id == anomaly_id)
+            .values(closed_entry=None, closed_at=None)
+        )
+        st.write_audit(
+            conn, RULES_ACTOR, "anomaly.reopened", f"anomaly {anomaly_id}", {"rule_id": f.rule_id}
+        )
+        again.append(replace(f, anomaly_id=anomaly_id))
+    return again
 
 
 # ---- entry points --------------------------------------------------------------------
@@ -2819,13 +3083,16 @@ def _batch_since(conn: Connection, summary: BatchSummary) -> int | None:
     return None if row is None else int(row)
 
 
-def run_incremental(conn: Connection, summary: BatchSummary) -> list[Finding]:
+def run_incremental(
+    conn: Connection, summary: BatchSummary, closed: list[Closure] | None = None
+) -> list[Finding]:
     """Rules over what a synced batch touched; stores and returns the new findings.
 
     Call in (or right after) the batch's transaction. The window starts at the batch's
     earliest record time; the previous session/heartbeat per meter comes along as context
     so register and clock comparisons across the batch boundary still work. Registry
     changes (a new tariff, a re-keyed meter, a verification) re-check their meters too.
+    Findings the batch disproves are closed (:func:`close_disproved`), listed in ``closed``.
     """
     meters = set(summary.meter_ids)
     if summary.pile_ids:
@@ -2838,13 +3105,20 @@ def run_incremental(conn: Connection, summary: BatchSummary) -> list[Finding]:
         return []
     since = _batch_since(conn, summary)
     reg = _Registry.load(conn)
+    window: int | None = None  # from when every RECONCILED finding was re-derived
     if since is None and not summary.registry_changed:
-        return insert_findings(conn, _trailing_silence(conn, reg))
-    if since is not None:  # whole local days, for R18's sessions per day
-        since = (since + CST_OFFSET_MS) // DAY_MS * DAY_MS - CST_OFFSET_MS
-    found = scan(conn, sorted(meters), since, registry=reg, integrity=False)
-    found += _batch_integrity(conn, reg, summary, sorted(meters), since)
-    return insert_findings(conn, found)
+        found = _trailing_silence(conn, reg)
+    else:
+        if since is not None:  # whole local days, for R18's sessions per day
+            since = (since + CST_OFFSET_MS) // DAY_MS * DAY_MS - CST_OFFSET_MS
+        found = scan(conn, sorted(meters), since, registry=reg, integrity=False)
+        found += _batch_integrity(conn, reg, summary, sorted(meters), since)
+        window = since if since is not None else -(2**62)
+    new = insert_findings(conn, found)
+    closures = close_disproved(conn, summary, sorted(meters), window, found, reg)
+    if closed is not None:
+        closed.extend(closures)
+    return new
 
 
 _worker_state: dict[str, Any] = {}
@@ -2874,8 +3148,10 @@ def full_rescan(
     chunks: int | None = None,
     workers: int = 1,
     timings: dict[str, float] | None = None,
+    closed: list[Closure] | None = None,
 ) -> list[Finding]:
-    """Every rule over the whole store; stores and returns the new findings.
+    """Every rule over the whole store; stores and returns the new findings. Stored
+    findings it no longer derives are closed (listed in ``closed``).
 
     Reads the analysis facts (:mod:`app.models.facts`), pile range by pile range, each
     range's whole history at once: ``chunks`` ranges (default: about one per
@@ -2897,9 +3173,11 @@ def full_rescan(
     clock.lap("registry")
     ranges = facts.pile_ranges(chunks)
     new: list[Finding] = []
+    produced: set[tuple[str, str]] = set()
 
     def store_found(found: list[Finding]) -> None:
         clock = _Stopwatch(timings)
+        produced.update((f.rule_id, f.evidence_key) for f in found)
         with store.transaction() as conn:
             new.extend(insert_findings(conn, found))
         clock.lap("store")
@@ -2925,8 +3203,25 @@ def full_rescan(
         found += _store_integrity(conn, reg)
     clock.lap("bills and identity")
     store_found(found)
+    with store.transaction() as conn:
+        closures = _close_unfound(conn, produced)
+    if closed is not None:
+        closed.extend(closures)
     new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
     return new
+
+
+def _close_unfound(conn: Connection, produced: set[tuple[str, str]]) -> list[Closure]:
+    """After a full rescan: open findings it did not derive are closed, by the store's
+    newest entry (the state of the log that no longer supports them)."""
+    engine_rules = [r for r, rule in CATALOGUE.items() if rule.in_engine]
+    stale = [
+        f for f in _open_findings(conn, engine_rules) if (f.rule_id, f.evidence_key) not in produced
+    ]
+    if not stale:
+        return []
+    top = conn.execute(text("SELECT MAX(entry_index) FROM entries")).scalar()
+    return _close(conn, [(f, top, "not derived by a full rescan") for f in stale])
 
 
 def stored_findings(conn: Connection) -> list[Finding]:
