@@ -684,19 +684,19 @@ def effective_rating(pile: Any) -> tuple[int, str]:
 
     A rating outside QualiCharge's 1.3 kW – 4,000 kW (R19) is a registry error, most often
     a unit slip (kW entered as W, or W as kW): it must not switch the over-power rule off
-    (a 120 kW pile registered at 120 MW would pass anything). In order: the nameplate's
-    voltage × marked current when that is plausible; the rating scaled by 1000 into the
-    plausible range; else the top of the range (lenient: never a false R05).
+    (a 120 kW pile registered at 120 MW would pass anything). In order: the rating scaled
+    by 1000 into the plausible range (the slip undone); the nameplate's voltage × marked
+    current when that is plausible; else the top of the range (lenient: no false R05).
     """
     rated = int(pile.rated_power_w)
     if RATED_MIN_W <= rated <= RATED_MAX_W:
         return rated, "registered"
-    volts, amps = pile.rated_voltage_v, pile.max_current_a
-    if volts and amps and RATED_MIN_W <= int(volts) * int(amps) <= RATED_MAX_W:
-        return int(volts) * int(amps), "voltage x current"
     for scaled in (rated // 1000, rated * 1000):
         if RATED_MIN_W <= scaled <= RATED_MAX_W:
             return scaled, "unit slip x1000"
+    volts, amps = pile.rated_voltage_v, pile.max_current_a
+    if volts and amps and RATED_MIN_W <= int(volts) * int(amps) <= RATED_MAX_W:
+        return int(volts) * int(amps), "voltage x current"
     return RATED_MAX_W, "range bound"
 
 
