@@ -942,222 +942,222 @@
 <context>
     <name>PileDetailView</name>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="211"/>
+        <location filename="../../app/views/pile_detail.py" line="272"/>
         <source>No pile selected</source>
         <translation>未选择充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="235"/>
+        <location filename="../../app/views/pile_detail.py" line="195"/>
         <source>Rated power</source>
         <translation>额定功率</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="236"/>
+        <location filename="../../app/views/pile_detail.py" line="196"/>
         <source>Meter class</source>
         <translation>准确度等级</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="237"/>
+        <location filename="../../app/views/pile_detail.py" line="197"/>
         <source>Certificate</source>
         <translation>检定证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="242"/>
+        <location filename="../../app/views/pile_detail.py" line="201"/>
         <source>:</source>
         <translation>：</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="257"/>
+        <location filename="../../app/views/pile_detail.py" line="286"/>
         <source>Show all</source>
         <translation>显示全部</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="259"/>
+        <location filename="../../app/views/pile_detail.py" line="288"/>
         <source>Export PNG…</source>
         <translation>导出 PNG…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="272"/>
+        <location filename="../../app/views/pile_detail.py" line="301"/>
         <source>Energy (kWh)</source>
         <translation>电量 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="274"/>
+        <location filename="../../app/views/pile_detail.py" line="303"/>
         <source>Register (kWh)</source>
         <translation>示值 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="275"/>
+        <location filename="../../app/views/pile_detail.py" line="304"/>
         <source>Clock offset (s)</source>
         <translation>时钟偏差 (s)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="276"/>
+        <location filename="../../app/views/pile_detail.py" line="305"/>
         <source>Error (%)</source>
         <translation>误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="314"/>
+        <location filename="../../app/views/pile_detail.py" line="343"/>
         <source>Billed</source>
         <translation>计费</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="317"/>
+        <location filename="../../app/views/pile_detail.py" line="346"/>
         <source>Metered</source>
         <translation>计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="339"/>
+        <location filename="../../app/views/pile_detail.py" line="368"/>
         <source>First verification limit ±5 s</source>
         <translation>首次检定限值 ±5 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="341"/>
+        <location filename="../../app/views/pile_detail.py" line="370"/>
         <source>Subsequent verification limit ±3 min</source>
         <translation>后续检定限值 ±3 min</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="359"/>
+        <location filename="../../app/views/pile_detail.py" line="388"/>
         <source>No verification on record for this pile</source>
         <translation>该充电桩暂无检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="390"/>
+        <location filename="../../app/views/pile_detail.py" line="419"/>
         <source>Loading pile %1…</source>
         <translation>正在加载充电桩 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="499"/>
+        <location filename="../../app/views/pile_detail.py" line="528"/>
         <source>Pile %1</source>
         <translation>充电桩 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="507"/>
+        <location filename="../../app/views/pile_detail.py" line="536"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="520"/>
+        <location filename="../../app/views/pile_detail.py" line="549"/>
         <source>Commissioned %1</source>
         <translation>投运日期 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="573"/>
+        <location filename="../../app/views/pile_detail.py" line="602"/>
         <source>Class limit ±%1 %</source>
         <translation>等级限值 ±%1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="598"/>
+        <location filename="../../app/views/pile_detail.py" line="627"/>
         <source>Seal opened</source>
         <translation>电子铅封开启</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="599"/>
+        <location filename="../../app/views/pile_detail.py" line="628"/>
         <source>Seal closed</source>
         <translation>电子铅封闭合</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="600"/>
+        <location filename="../../app/views/pile_detail.py" line="629"/>
         <source>Seal tampered</source>
         <translation>电子铅封被破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="606"/>
+        <location filename="../../app/views/pile_detail.py" line="635"/>
         <source>%1 at %2 (meter %3, register %4, log entry %5)</source>
         <translation>%1，时间 %2（电能表 %3，示值 %4，账本条目 %5）</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="618"/>
+        <location filename="../../app/views/pile_detail.py" line="647"/>
         <source>Anomaly %1 (%2) at %3</source>
         <translation>异常 %1（%2），时间 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="629"/>
+        <location filename="../../app/views/pile_detail.py" line="658"/>
         <source>The moment asked for: %1</source>
         <translation>查询时刻：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="699"/>
+        <location filename="../../app/views/pile_detail.py" line="728"/>
         <source>session %1: metered %2, billed %3</source>
         <translation>充电记录 %1：计量 %2，计费 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="702"/>
+        <location filename="../../app/views/pile_detail.py" line="731"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="707"/>
+        <location filename="../../app/views/pile_detail.py" line="736"/>
         <source>power %1 kW</source>
         <translation>功率 %1 kW</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="710"/>
+        <location filename="../../app/views/pile_detail.py" line="739"/>
         <source>register %1</source>
         <translation>示值 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="714"/>
+        <location filename="../../app/views/pile_detail.py" line="743"/>
         <source>clock offset %1 s</source>
         <translation>时钟偏差 %1 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="780"/>
+        <location filename="../../app/views/pile_detail.py" line="809"/>
         <source>Export plots</source>
         <translation>导出曲线图</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="780"/>
+        <location filename="../../app/views/pile_detail.py" line="809"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图片 (*.png)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="788"/>
+        <location filename="../../app/views/pile_detail.py" line="817"/>
         <source>Export sessions</source>
         <translation>导出充电记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="788"/>
+        <location filename="../../app/views/pile_detail.py" line="817"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="231"/>
+        <location filename="../../app/views/pile_detail.py" line="191"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="233"/>
+        <location filename="../../app/views/pile_detail.py" line="193"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="234"/>
+        <location filename="../../app/views/pile_detail.py" line="194"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="238"/>
+        <location filename="../../app/views/pile_detail.py" line="198"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="261"/>
+        <location filename="../../app/views/pile_detail.py" line="290"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="232"/>
+        <location filename="../../app/views/pile_detail.py" line="192"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="273"/>
+        <location filename="../../app/views/pile_detail.py" line="302"/>
         <source>Power (kW)</source>
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="506"/>
+        <location filename="../../app/views/pile_detail.py" line="535"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
@@ -1535,44 +1535,84 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/settings_dialog.py" line="24"/>
+        <location filename="../../app/settings_dialog.py" line="33"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="27"/>
+        <location filename="../../app/settings_dialog.py" line="36"/>
         <source>empty: run the built-in demo platform</source>
         <translation>留空：运行内置演示平台</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="32"/>
+        <location filename="../../app/settings_dialog.py" line="41"/>
         <source>empty: local SQLite; or postgresql+psycopg://user@host/db</source>
         <translation>留空：本地 SQLite；或 postgresql+psycopg://user@host/db</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="40"/>
+        <location filename="../../app/settings_dialog.py" line="49"/>
         <source>Platform URL</source>
         <translation>平台地址</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="41"/>
+        <location filename="../../app/settings_dialog.py" line="50"/>
         <source>Log verifier key</source>
         <translation>账本验证公钥</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="42"/>
+        <location filename="../../app/settings_dialog.py" line="51"/>
         <source>Database URL</source>
         <translation>数据库地址</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="43"/>
+        <location filename="../../app/settings_dialog.py" line="52"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="44"/>
+        <location filename="../../app/settings_dialog.py" line="53"/>
         <source>Changes take effect after restarting the workstation.</source>
         <translation>更改在重启工作站后生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="91"/>
+        <source>Alarm policy</source>
+        <translation>告警策略</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="104"/>
+        <source>Default: opens an alarm</source>
+        <translation>默认:产生告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="104"/>
+        <source>Default: finding only</source>
+        <translation>默认:仅记录异常</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="106"/>
+        <source>Always opens an alarm</source>
+        <translation>始终产生告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="107"/>
+        <source>Never opens an alarm</source>
+        <translation>从不产生告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="118"/>
+        <source>Stored in the shared database: every workstation of the office applies it.</source>
+        <translation>保存在共享数据库中:本单位所有工作站均按此执行。</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="120"/>
+        <source>Only a regulator can change the alarm policy.</source>
+        <translation>只有监管人员可以更改告警策略。</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="159"/>
+        <source>The alarm policy was not saved: %1</source>
+        <translation>告警策略未保存:%1</translation>
     </message>
 </context>
 <context>
