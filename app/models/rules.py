@@ -46,6 +46,7 @@ reaches the store — the sync halts and raises its own alarm (rule_id ``"L1"``)
 
 from __future__ import annotations
 
+import bisect
 import json
 import multiprocessing
 import os
@@ -57,7 +58,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
@@ -2089,8 +2090,13 @@ def _foreign_bills(
             pile,
             None,
             start_ms,
-            (entry, reg.pile_reg[pile][0]),
-            {"session_id": sid, "operator_id": operator, "pile_operator_id": owner},
+            (entry,),  # the bill alone: a re-sent pile record must not make it another finding
+            {
+                "session_id": sid,
+                "operator_id": operator,
+                "pile_operator_id": owner,
+                "pile_entry": reg.pile_reg[pile][0],
+            },
         )
 
 
@@ -2783,43 +2789,88 @@ def _open_findings(
     return found
 
 
-def _first_after(conn: Connection, meter: str, t: int, exclude: int) -> tuple[int, int] | None:
-    """(time, entry) of the meter's first sign of life after (``t``, entry ``exclude``) in
-    (time, entry) order: a heartbeat, a session start or stop, a seal event."""
-    best: tuple[int, int] | None = None
-    after = "({c} > :t OR ({c} = :t AND entry_index > :x))"
-    probes = (
+_AFTER = "({c} > :t OR ({c} = :t AND entry_index > :x)) AND {c} <= :until"
+_FIRST_AFTER = tuple(
+    text(sql)
+    for sql in (
         f"SELECT ref_ms, entry_index FROM heartbeats WHERE meter_id = :m AND ref_ms >= :t "
-        f"AND {after.format(c='ref_ms')} ORDER BY ref_ms, entry_index LIMIT 1",
+        f"AND {_AFTER.format(c='ref_ms')} ORDER BY ref_ms, entry_index LIMIT 1",
         f"SELECT start_ms, entry_index FROM sessions WHERE meter_id = :m AND start_ms >= :t "
-        f"AND {after.format(c='start_ms')} ORDER BY start_ms, entry_index LIMIT 1",
+        f"AND {_AFTER.format(c='start_ms')} ORDER BY start_ms, entry_index LIMIT 1",
         f"SELECT stop_ms, entry_index FROM sessions WHERE meter_id = :m AND start_ms >= :lo "
-        f"AND start_ms <= :t AND {after.format(c='stop_ms')} ORDER BY stop_ms, entry_index "
+        f"AND start_ms <= :t AND {_AFTER.format(c='stop_ms')} ORDER BY stop_ms, entry_index "
         "LIMIT 1",
         f"SELECT at_ms, entry_index FROM seal_events WHERE meter_id = :m AND at_ms >= :t "
-        f"AND {after.format(c='at_ms')} ORDER BY at_ms, entry_index LIMIT 1",
+        f"AND {_AFTER.format(c='at_ms')} ORDER BY at_ms, entry_index LIMIT 1",
     )
-    params = {"m": meter, "t": t, "x": exclude, "lo": t - MAX_SESSION_MS}
-    for sql in probes:
-        row = conn.execute(text(sql), params).first()
+)
+
+
+def _first_after(
+    conn: Connection, meter: str, t: int, exclude: int, until: int
+) -> tuple[int, int] | None:
+    """(time, entry) of the meter's first sign of life after (``t``, entry ``exclude``) in
+    (time, entry) order and no later than ``until``: a heartbeat, a session start or
+    stop, a seal event (bounded index seeks, the likeliest first)."""
+    best: tuple[int, int] | None = None
+    params = {"m": meter, "t": t, "x": exclude, "lo": t - MAX_SESSION_MS, "until": until}
+    for stmt in _FIRST_AFTER:
+        row = conn.execute(stmt, params).first()
         if row is not None and row[0] is not None and (best is None or tuple(row) < best):
             best = (int(row[0]), int(row[1]))
+            params["until"] = best[0]
     return best
 
 
+def _batch_times(
+    conn: Connection, summary: BatchSummary, meter_ids: Sequence[str]
+) -> dict[str, list[int]]:
+    """Each meter's record times (sessions' starts and stops, heartbeats, seal events)
+    among the batch's entries, sorted."""
+    times: dict[str, list[int]] = {}
+    if summary.first_index is None or not meter_ids:
+        return times
+    for table, cols in (
+        ("sessions", ("start_ms", "stop_ms")),
+        ("heartbeats", ("ref_ms",)),
+        ("seal_events", ("at_ms",)),
+    ):
+        stmt = text(
+            f"SELECT meter_id, {', '.join(cols)} FROM {table} "
+            "WHERE entry_index BETWEEN :lo AND :hi AND meter_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        for chunk in _chunks(list(meter_ids)):
+            params = {"lo": summary.first_index, "hi": summary.last_index, "ids": chunk}
+            for meter, *ts in conn.execute(stmt, params):
+                times.setdefault(meter, []).extend(int(t) for t in ts)
+    for values in times.values():
+        values.sort()
+    return times
+
+
+def _any_within(times: Sequence[int], lo: int, hi: int) -> bool:
+    k = bisect.bisect_left(times, lo)
+    return k < len(times) and times[k] <= hi
+
+
 def _disproved_silences(
-    conn: Connection, reg: _Registry, meter_ids: Sequence[str]
+    conn: Connection, reg: _Registry, summary: BatchSummary, meter_ids: Sequence[str]
 ) -> list[tuple[Finding, int | None, str]]:
-    """R10 silences and R27 withheld heartbeats of the meters that later data fills."""
+    """R10 silences and R27 withheld heartbeats of the meters that the batch's records
+    fill (only those with a batch record inside are probed)."""
     out: list[tuple[Finding, int | None, str]] = []
-    for f in _open_findings(conn, ("R10", "R27"), meter_ids):
+    batch = _batch_times(conn, summary, meter_ids)
+    for f in _open_findings(conn, ("R10", "R27"), [m for m in meter_ids if m in batch]):
         meter, t1, e1 = f.meter_id or "", f.at_ms, f.evidence[0]
+        reach = SILENT_FACTOR * reg.meter_hb_ms.get(meter, 0) if f.rule_id == "R10" else 2**62
+        if not _any_within(batch.get(meter, ()), t1, t1 + reach):
+            continue
         if f.rule_id == "R10":
             if f.detail.get("kind") != "silent":
                 continue
-            nxt = _first_after(conn, meter, t1, e1)
             limit = SILENT_FACTOR * reg.meter_hb_ms.get(meter, 0)
-            if nxt is not None and nxt[0] - t1 <= limit:
+            nxt = _first_after(conn, meter, t1, e1, t1 + limit)
+            if nxt is not None:
                 out.append((f, nxt[1], "a record of the meter falls inside the silence"))
             continue
         hb = conn.execute(
@@ -2908,28 +2959,45 @@ def _disproved_in_window(
 
 
 def _close(conn: Connection, items: Sequence[tuple[Finding, int | None, str]]) -> list[Closure]:
-    """Marks findings closed and writes one audit entry each (actor :data:`RULES_ACTOR`)."""
+    """Marks findings closed and writes one audit entry each (actor :data:`RULES_ACTOR`),
+    in two statements whatever their number."""
+    if not items:
+        return []
     now = st.utcnow()
-    closures = []
-    for f, entry, reason in items:
-        assert f.anomaly_id is not None
-        done = conn.execute(
-            st.anomalies.update()
-            .where(st.anomalies.c.id == f.anomaly_id, st.anomalies.c.closed_at.is_(None))
-            .values(closed_entry=entry, closed_at=now)
+    ids = [f.anomaly_id for f, _entry, _reason in items]
+    still_open = set()
+    for chunk in _chunks(ids):  # type: ignore[arg-type]
+        still_open.update(
+            r[0]
+            for r in conn.execute(
+                select(st.anomalies.c.id).where(
+                    st.anomalies.c.id.in_(chunk), st.anomalies.c.closed_at.is_(None)
+                )
+            )
         )
-        if done.rowcount != 1:
-            continue
-        st.write_audit(
-            conn,
-            RULES_ACTOR,
-            "anomaly.closed",
-            f"anomaly {f.anomaly_id}",
-            {"rule_id": f.rule_id, "closed_by_entry": entry, "reason": reason},
-            at=now,
-        )
-        closures.append(Closure(f.anomaly_id, f.rule_id, entry, reason))
-    return closures
+    items = [item for item in items if item[0].anomaly_id in still_open]
+    if not items:
+        return []
+    conn.execute(
+        st.anomalies.update()
+        .where(st.anomalies.c.id == bindparam("aid"))
+        .values(closed_entry=bindparam("entry"), closed_at=now),
+        [{"aid": f.anomaly_id, "entry": entry} for f, entry, _reason in items],
+    )
+    conn.execute(
+        st.audit_log.insert(),
+        [
+            {
+                "at": now,
+                "user": RULES_ACTOR,
+                "action": "anomaly.closed",
+                "subject": f"anomaly {f.anomaly_id}",
+                "detail": {"rule_id": f.rule_id, "closed_by_entry": entry, "reason": reason},
+            }
+            for f, entry, reason in items
+        ],
+    )
+    return [Closure(int(f.anomaly_id or 0), f.rule_id, entry, reason) for f, entry, reason in items]
 
 
 def close_disproved(
@@ -2944,7 +3012,7 @@ def close_disproved(
     audit log names the entry that did it. Call after the batch's rules ran."""
     reg = registry or _Registry.load(conn)
     keys = {(f.rule_id, f.evidence_key) for f in produced}
-    items = _disproved_silences(conn, reg, meter_ids) + _disproved_bills(conn, reg)
+    items = _disproved_silences(conn, reg, summary, meter_ids) + _disproved_bills(conn, reg)
     if since is not None and summary.first_index is not None:
         items += _disproved_in_window(conn, meter_ids, since, keys, summary)
     return _close(conn, items)

@@ -497,6 +497,7 @@ anomalies = Table(
     Column("closed_at", UtcDateTime, comment="When the rules closed it (NULL: open)"),
     UniqueConstraint("rule_id", "evidence_key"),
     Index(None, "pile_id", "at_ms"),
+    Index(None, "closed_at", "meter_id"),
 )
 
 rule_policy = Table(

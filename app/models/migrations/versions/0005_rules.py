@@ -4,7 +4,8 @@
   registry pile is read by the meter's rules (before, the rules reached sessions only
   through the pile's index and never saw it).
 * ``anomalies.closed_entry / closed_at``: a finding that later data disproves (a
-  back-filled gap, a bill whose session arrived) is closed, naming the entry that did it.
+  back-filled gap, a bill whose session arrived) is closed, naming the entry that did it;
+  indexed with the meter, as every synced batch looks up its meters' open findings.
 * ``rule_policy``: the regulator's per-rule choice of which findings open an alarm.
 * Heartbeat facts carry the meter's sequence number (R26: counters going backwards), so
   the packed heartbeats are rebuilt from the event table (a city-year: minutes, once).
@@ -48,6 +49,12 @@ def upgrade() -> None:
                 comment="When the rules closed it (NULL: open)",
             )
         )
+    op.create_index(
+        op.f("ix_anomalies_closed_at_meter_id"),
+        "anomalies",
+        ["closed_at", "meter_id"],
+        unique=False,
+    )
     op.create_table(
         "rule_policy",
         sa.Column("rule_id", sa.Text(), nullable=False),
@@ -62,6 +69,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rule_policy")
+    op.drop_index(op.f("ix_anomalies_closed_at_meter_id"), table_name="anomalies")
     with op.batch_alter_table("anomalies") as batch:
         batch.drop_column("closed_at")
         batch.drop_column("closed_entry")
