@@ -310,7 +310,7 @@ def sync_path(store: st.Store, entries: list[tuple[int, Record]], batch: int) ->
 
 def open_findings(store: st.Store) -> list[rules.Finding]:
     with store.engine.connect() as conn:
-        return rules._open_findings(conn, rules.CATALOGUE)
+        return rules.open_findings(conn)
 
 
 def race_bench(races: int) -> str:

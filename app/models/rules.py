@@ -3292,6 +3292,11 @@ def _close_unfound(conn: Connection, produced: set[tuple[str, str]]) -> list[Clo
     return _close(conn, [(f, top, "not derived by a full rescan") for f in stale])
 
 
+def open_findings(conn: Connection) -> list[Finding]:
+    """Every stored finding not closed by later data (what the regulator should see)."""
+    return _open_findings(conn, CATALOGUE)
+
+
 def stored_findings(conn: Connection) -> list[Finding]:
     """Every stored anomaly as a Finding (tests and the CLI compare runs with this)."""
     rows = conn.execute(st.anomalies.select().order_by(st.anomalies.c.id)).mappings().all()

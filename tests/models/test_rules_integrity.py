@@ -232,7 +232,7 @@ def _analyse(store: Store, w: World, a: int, b: int) -> None:
 
 def _open(store: Store) -> list[rules.Finding]:
     with store.engine.connect() as conn:
-        return rules._open_findings(conn, rules.CATALOGUE)
+        return rules.open_findings(conn)
 
 
 def test_back_filled_session_closes_the_register_gap_and_its_alarm(store: Store) -> None:
