@@ -102,6 +102,7 @@ ALSO: dict[str, tuple[str, ...]] = {
     "register_backwards": ("R26",),  # heartbeats during and after it show the lower register
     "overlapping": ("R26",),
     "duplicate": ("R26",),
+    "register_mismatch": ("R26",),  # a stop register below start + energy steps back too
     "late_delivery": ("R10",),  # held back past the end of the run: silent in the log
     "heartbeats_withheld": ("R27", "R10"),
 }
@@ -246,7 +247,7 @@ def score(
             absent_by_meter[fault.meter_id].append(k)
         if fault.fault == "late_delivery" and fault.detail["delivered_from_ms"] >= end_ms:
             absent_by_meter[fault.meter_id].append(k)
-        if fault.fault in ("register_backwards", "overlapping", "duplicate"):
+        if fault.fault in ("register_backwards", "overlapping", "duplicate", "register_mismatch"):
             lowered_by_meter[fault.meter_id].append(k)
     precision: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     detected: set[tuple[int, str]] = set()
