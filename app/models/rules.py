@@ -1766,10 +1766,12 @@ def _withheld_rule(s: Cols, reg: _Registry, g: Cols, out: _Out) -> None:
     if not long_gap.any() or not len(s["start_ms"]):
         return
     gi = np.flatnonzero(long_gap)
-    codes = _codes(np.concatenate([g["meter_id"][gi], s["meter_id"]]))
-    gcode, scode = codes[: len(gi)], codes[len(gi) :]
+    # Sessions come sorted by (meter code, start): keys by code, no string sort per chunk.
+    first = np.r_[True, s["code"][1:] != s["code"][:-1]]
+    code_of = dict(zip(s["meter_id"][first].tolist(), s["code"][first].tolist(), strict=True))
+    gcode = np.array([code_of.get(m, -1) for m in g["meter_id"][gi].tolist()], np.int64)
     top = int(_KEY_SHIFT) - 1
-    skey = np.sort(scode * _KEY_SHIFT + np.clip(s["start_ms"], 0, top))
+    skey = s["code"] * _KEY_SHIFT + np.clip(s["start_ms"], 0, top)
     lo = np.searchsorted(
         skey, gcode * _KEY_SHIFT + np.clip(g["t1"][gi] + WITHHELD_MS, 0, top), "right"
     )
@@ -2484,19 +2486,19 @@ def _facts_unbilled(
     """R21 with the chunk's whole history: a meter's latest session start or heartbeat is
     its data time (as :func:`_meter_times` reads it); unpaired sessions the grace period
     behind it are confirmed in SQL."""
-    latest: dict[str, int] = {}
-    if len(hb):
-        last = np.r_[hb.run[1:] != hb.run[:-1], True]
-        for name, t in zip(run_names[hb.run[last]].tolist(), hb.ref[last].tolist(), strict=True):
-            latest[name] = int(t)
     n = len(s["entry_index"])
-    if n:
-        last = np.r_[s["code"][1:] != s["code"][:-1], True]  # sorted by (meter, start)
-        for name, t in zip(s["meter_id"][last].tolist(), s["start_ms"][last].tolist(), strict=True):
-            latest[name] = max(latest.get(name, t), int(t))
-    if not n:
+    if not n or billed.all():
         return
-    data_until = np.array([latest.get(m, -(2**62)) for m in s["meter_id"].tolist()], np.int64)
+    code = s["code"]  # sorted by (meter, start): each meter's last row has its latest start
+    last = np.r_[code[1:] != code[:-1], True]
+    names = s["meter_id"][last].tolist()
+    latest = dict(zip(names, s["start_ms"][last].tolist(), strict=True))
+    if len(hb):
+        end = np.r_[hb.run[1:] != hb.run[:-1], True]
+        for name, t in zip(run_names[hb.run[end]].tolist(), hb.ref[end].tolist(), strict=True):
+            if name in latest:
+                latest[name] = max(latest[name], int(t))
+    data_until = np.array([latest[m] for m in names], np.int64)[np.cumsum(last) - last]
     overdue = ~billed & (data_until - UNBILLED_GRACE_MS > s["stop_ms"])
     if overdue.any():
         _unbilled(conn, reg, s["entry_index"][overdue].tolist(), latest, out)
