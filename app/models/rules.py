@@ -27,18 +27,27 @@ Why this shape:
 * **Context rows.** An incremental window starts at the batch's earliest record time;
   for each meter the last row *before* it is loaded as context: it feeds the "previous
   session / previous heartbeat" comparisons but never produces a finding itself.
-* **Data time, not wall time.** "Silent" is judged against the newest record time in the
-  store: the demo's clock is simulated and a store replayed from a year-old log must not
-  find every meter silent.
+* **Data time, not wall time.** "Silent" is judged by the records' own times: a silence
+  still going on against the newest data of the meter's station feed (not the city's
+  newest record, nor the wall clock): the demo's clock is simulated, a store replayed from
+  a year-old log must not find every meter silent, and a gateway's lagging connection
+  must not silence the meters of others.
+* **Late data closes what it disproves** (:func:`close_disproved`): gateways post on
+  several connections and back-fill, so the log is not in time order. A finding the
+  batch's records disprove is closed (audited, with the closing entry), one derived again
+  is reopened; the full rescan closes what it no longer derives. The sync path and the
+  rescan reach the same open findings on any arrival order (docs/rules.md).
 
 R14 (meter energy vs its own power profile) is the check that catches a mis-measuring
 meter: the operator bills the metered energy, so R01 (billed vs metered) cannot see it.
 
-Schema notes: the migrated ``sessions`` table has no (meter_id, start_ms) index, so the
-incremental session queries also filter on the meters' piles to use (pile_id, start_ms),
-and the facts are clustered by pile: a session naming another pile than its meter's
-registry record is therefore not seen by the per-meter rules; ``meter_keys`` has no time
-column, so R12 findings are dated by the meter record.
+Schema notes: sessions are read by (meter_id, start_ms) (migration 0005) and their facts
+are filed under the meter's registry pile, so a session naming another pile than its
+meter's registry record counts on the meter's pile in both paths (R25 names the mismatch);
+``meter_keys`` has no time column, so R12 findings are dated by the meter record.
+
+R15–R27 (issue 14) are anchored on QualiCharge's published data rules and documented,
+with the severity policy, in docs/rules.md.
 
 R13 (signature failure) is not here on purpose: an entry whose signature fails never
 reaches the store — the sync halts and raises its own alarm (rule_id ``"L1"``).
