@@ -59,7 +59,6 @@ import bisect
 import json
 import multiprocessing
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -490,24 +489,22 @@ def _windowed(
     since: int | None,
     until: int | None,
     ints: Iterable[str],
-    piles: Mapping[str, str] | None = None,
 ) -> Cols:
     """Rows of ``table`` for the meters with ``since <= tcol < until``, plus context.
 
     With ``since``, each meter's last row before it comes along with ``ctx = 1``: it feeds
     "previous row" comparisons but yields no finding itself. Both parts are driven by the
     (meter_id, time) indexes: one correlated ``ORDER BY … LIMIT 1`` probe per meter.
+    Sessions too, whatever pile they name (R25).
     """
     sel = ", ".join(f"t.{c}" for c in cols)
     names = [*cols, "ctx"]
     ints = [*ints, "ctx"]
     sql = f"SELECT {sel}, 0 AS ctx FROM {table} t WHERE {_window_sql('t', tcol, since, until)}"
-    same_pile = ""  # sessions too: by (meter_id, start_ms), whatever pile they name (R25)
     if since is not None:
         sql += (
             f" UNION ALL SELECT {sel}, 1 AS ctx FROM {table} t WHERE t.entry_index IN ("
-            f"SELECT (SELECT x.entry_index FROM {table} x WHERE {same_pile}"
-            "x.meter_id = m.meter_id "
+            f"SELECT (SELECT x.entry_index FROM {table} x WHERE x.meter_id = m.meter_id "
             f"AND x.{tcol} < :since ORDER BY x.{tcol} DESC, x.entry_index DESC LIMIT 1) "
             f"FROM meters m WHERE m.meter_id IN :ids)"
         )
@@ -516,7 +513,7 @@ def _windowed(
         params["since"] = since
     if until is not None:
         params["until"] = until
-    return _query(conn, sql, params, meter_ids, names, ints, piles=piles)
+    return _query(conn, sql, params, meter_ids, names, ints)
 
 
 def _query(
@@ -526,42 +523,19 @@ def _query(
     meter_ids: Sequence[str],
     names: Sequence[str],
     ints: Iterable[str],
-    *,
-    piles: Mapping[str, str] | None = None,
 ) -> Cols:
     """Runs ``sql`` (with an ``:ids`` list) per chunk of meters; columns as numpy arrays.
 
     Probes and windows order by (time, entry_index): equal times are broken by log order,
     as the rescan's numpy sorts break them (SQLite's indexes end in the rowid, the entry
-    index, so its probes stay index walks). ``__PILES(alias)__`` in ``sql`` becomes
-    ``alias.pile_id IN :piles`` (the meters' piles, from ``piles``) so session queries use
-    the (pile_id, start_ms) index: the migrated schema has no (meter_id, start_ms) index
-    on sessions (see the module notes). Meters with no registry record get the query
-    without the pile filter.
+    index, so its probes stay index walks).
     """
     ints = list(ints)
-    marker = re.compile(r"__PILES\((\w+)\)__")
-    groups: list[tuple[str, list[str]]] = []
-    if piles is not None and marker.search(sql):
-        known = [m for m in meter_ids if m in piles]
-        unknown = [m for m in meter_ids if m not in piles]
-        if known:
-            groups.append((marker.sub(r"\1.pile_id IN :piles", sql), known))
-        if unknown:
-            groups.append((marker.sub("1 = 1", sql), unknown))
-    else:
-        groups.append((marker.sub("1 = 1", sql), list(meter_ids)))
-    parts = []
-    for text_sql, ids in groups:
-        uses_piles = ":piles" in text_sql
-        stmt = text(text_sql).bindparams(bindparam("ids", expanding=True))
-        if uses_piles:
-            stmt = stmt.bindparams(bindparam("piles", expanding=True))
-        for chunk in _chunks(ids):
-            extra: dict[str, Any] = {"ids": chunk}
-            if uses_piles and piles is not None:
-                extra["piles"] = sorted({piles[m] for m in chunk})
-            parts.append(_columns(conn.execute(stmt, {**params, **extra}).all(), names, ints))
+    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+    parts = [
+        _columns(conn.execute(stmt, {**params, "ids": chunk}).all(), names, ints)
+        for chunk in _chunks(list(meter_ids))
+    ]
     return _concat(parts, names, ints)
 
 
@@ -855,7 +829,7 @@ def _home_piles(s: Cols, reg: _Registry) -> None:
 
 
 def _window_sql(alias: str, tcol: str, since: int | None, until: int | None) -> str:
-    conds = [f"__PILES({alias})__", f"{alias}.meter_id IN :ids"]
+    conds = [f"{alias}.meter_id IN :ids"]
     if since is not None:
         conds.append(f"{alias}.{tcol} >= :since")
     if until is not None:
