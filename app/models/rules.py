@@ -788,7 +788,9 @@ def _scan_chunk(
     )
     _home_piles(s, reg)
     s = _sort(s, ("entry_index", "start_ms"), "meter_id")
-    copy = _session_rules(s, reg, out)
+    copy = _session_rules(s, reg, out, per_day=since is None)
+    if since is not None:
+        _busy_days(conn, reg, meter_ids, since, until, out)
     _first_session_register(conn, s, copy, out)
     _billing_rules(conn, s, reg, meter_ids, since, until, out)
     _frozen_rule(conn, reg.meter_pile, meter_ids, since, until, out)
@@ -850,7 +852,7 @@ def _sort(cols: Cols, minor: Sequence[str], major: str) -> Cols:
     return result
 
 
-def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
+def _session_rules(s: Cols, reg: _Registry, out: _Out, per_day: bool = True) -> np.ndarray:
     """R03–R08 over sessions sorted by (meter, start, entry); returns the duplicate mask."""
     n = len(s["entry_index"])
     if n == 0:
@@ -979,13 +981,15 @@ def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
                 "duration_ms": int(duration[i]),
             },
         )
-    _plausibility_rules(s, copy, out)
+    _plausibility_rules(s, copy, out, per_day)
     return copy
 
 
-def _plausibility_rules(s: Cols, copy: np.ndarray, out: _Out) -> None:
+def _plausibility_rules(s: Cols, copy: np.ndarray, out: _Out, per_day: bool = True) -> None:
     """R15–R18 and R25 over sessions sorted by (meter, start, entry): each judges one
-    record (R18 one meter-day) by itself, so every path and arrival order agrees."""
+    record (R18 one meter-day) by itself, so every path and arrival order agrees.
+    ``per_day``: the rows hold whole local days (R18); a time window does not, and leaves
+    R18 to :func:`_busy_days`."""
     start, stop, energy = s["start_ms"], s["stop_ms"], s["energy_wh"]
     entry, focus = s["entry_index"], s["ctx"] == 0
 
@@ -1032,7 +1036,7 @@ def _plausibility_rules(s: Cols, copy: np.ndarray, out: _Out) -> None:
         )
     # R18: distinct sessions per meter per local day; the 51st (by start, entry) reports.
     c = np.flatnonzero(~copy & focus)
-    if len(c) > MAX_SESSIONS_PER_DAY:
+    if per_day and len(c) > MAX_SESSIONS_PER_DAY:
         day = (start[c] + CST_OFFSET_MS) // DAY_MS
         key = _group_key(s["code"][c], day)
         new_group = np.r_[True, key[1:] != key[:-1]]
@@ -1049,6 +1053,48 @@ def _plausibility_rules(s: Cols, copy: np.ndarray, out: _Out) -> None:
                 "limit": MAX_SESSIONS_PER_DAY,
             },
         )
+
+
+def _busy_days(
+    conn: Connection,
+    reg: _Registry,
+    meter_ids: Sequence[str],
+    since: int,
+    until: int | None,
+    out: _Out,
+) -> None:
+    """R18 on the sync path: the local days from ``since``'s on holding more than 50
+    sessions of a meter (a count per (meter, day) on the (meter, start) index), each such
+    meter-day then judged whole by the same code as the rescan's."""
+    day0 = (since + CST_OFFSET_MS) // DAY_MS * DAY_MS - CST_OFFSET_MS
+    cond = "" if until is None else " AND start_ms < :until"
+    stmt = text(
+        "SELECT meter_id, (start_ms + :cst) / :day AS d FROM sessions "
+        f"WHERE meter_id IN :ids AND start_ms >= :day0{cond} GROUP BY meter_id, d "
+        "HAVING COUNT(*) > :limit"
+    ).bindparams(bindparam("ids", expanding=True))
+    params: dict[str, Any] = {
+        "cst": CST_OFFSET_MS,
+        "day": DAY_MS,
+        "day0": day0,
+        "limit": MAX_SESSIONS_PER_DAY,
+    }
+    if until is not None:
+        params["until"] = until
+    busy = [
+        (meter, int(d))
+        for chunk in _chunks(list(meter_ids))
+        for meter, d in conn.execute(stmt, {**params, "ids": chunk})
+    ]
+    for meter, d in busy:
+        lo = d * DAY_MS - CST_OFFSET_MS
+        ints = (*_SESSION_INTS, "interval_s")
+        s = _windowed(conn, "sessions", _SESSION_COLS, "start_ms", [meter], lo, lo + DAY_MS, ints)
+        _home_piles(s, reg)
+        s = _sort(s, ("entry_index", "start_ms"), "meter_id")
+        day_out = _Out()
+        _session_rules(s, reg, day_out)
+        out.findings += [f for f in day_out.findings if f.rule_id == "R18"]
 
 
 def _local_date(t_ms: int) -> str:
@@ -3162,8 +3208,6 @@ def run_incremental(
     if since is None and not summary.registry_changed:
         found = _trailing_silence(conn, reg)
     else:
-        if since is not None:  # whole local days, for R18's sessions per day
-            since = (since + CST_OFFSET_MS) // DAY_MS * DAY_MS - CST_OFFSET_MS
         found = scan(conn, sorted(meters), since, registry=reg, integrity=False)
         found += _batch_integrity(conn, reg, summary, sorted(meters), since)
         window = since if since is not None else -(2**62)

@@ -393,3 +393,14 @@ def test_data_withheld_and_overlaps_open_alarms_by_default() -> None:
     for rule_id in ("R27", "R07"):
         assert rule_policy.opens_alarm(rule_id, rules.CATALOGUE[rule_id].severity, policy)
     assert not rule_policy.opens_alarm("R15", rules.CATALOGUE["R15"].severity, policy)
+
+
+def test_r18_on_the_sync_path_counts_whole_days(sqlite_store: Store) -> None:
+    """Batches that cut a day in two still count the day whole (and name the same 51st)."""
+    w = World()
+    sids = [w.session(T0 + k * 15 * MIN, 5, 20_000) for k in range(51)]
+    n = len(w.entries)
+    for a, b in ((0, n - 30), (n - 30, n - 1), (n - 1, n)):
+        _analyse(sqlite_store, w, a, b)
+    hits = [f for f in _open(sqlite_store) if f.rule_id == "R18"]
+    assert [f.detail["session_id"] for f in hits] == [sids[50]]
