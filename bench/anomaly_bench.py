@@ -266,7 +266,7 @@ def score(
         if f.rule_id == "R26" and f.detail.get("kind") == "register":
             # a session that lowered the register shows in the next heartbeats too
             for k in lowered_by_meter.get(f.meter_id or "", ()):
-                if faults[k].at_ms <= f.at_ms <= faults[k].at_ms + 6 * HOUR_MS:
+                if faults[k].at_ms <= f.at_ms <= faults[k].at_ms + 12 * HOUR_MS:
                     candidates.add(k)
         allowed = [
             k
