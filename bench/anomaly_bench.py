@@ -24,7 +24,7 @@ findings are matched to the injected faults:
   ``heartbeats_withheld`` and a back-fill still held at the end, whose evidence is an
   absence — when it names the same meter and its silence starts within the fault's period
   (give or take two heartbeat intervals), or — for a heartbeat register below the previous
-  one (R26) — when its meter had a session lower the register in the 6 hours before;
+  one (R26) — when its meter had a session lower the register in the 12 hours before;
 * precision of rule R = matched findings of R / findings of R (a finding of R matches a
   fault only if R is among the rules expected to catch that fault kind);
 * recall of fault kind F by rule R = faults of F matched by a finding of R / faults of F.
