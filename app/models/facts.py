@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 CST_OFFSET_MS = 8 * 3_600_000
 """Tariff periods are local (UTC+8) wall-clock minutes."""
@@ -341,11 +341,22 @@ def rebuild(conn: Connection, batch: int = 20_000) -> None:
         "entry_index, session_id, meter_id, pile_id, start_ms, stop_ms, start_wh, stop_wh, "
         "energy_wh, interval_s, power_w"
     )
+    # Filed as the projection files them: under the meter's registry pile (R25).
+    home = dict(conn.execute(text("SELECT meter_id, pile_id FROM meters")).all())
     for rows in _pages(conn, "sessions", session_cols, batch):
         write_sessions(
             conn,
             [
-                (r.entry_index, r.pile_id, session_fact(r.entry_index, r._mapping, _samples(r)))
+                (
+                    r.entry_index,
+                    home.get(r.meter_id, r.pile_id),
+                    session_fact(
+                        r.entry_index,
+                        r._mapping,
+                        _samples(r),
+                        home.get(r.meter_id, r.pile_id) != r.pile_id,
+                    ),
+                )
                 for r in rows
             ],
         )
@@ -353,10 +364,25 @@ def rebuild(conn: Connection, batch: int = 20_000) -> None:
         "entry_index, session_id, pile_id, tariff_id, billed_wh, energy_fen, service_fen, "
         "amount_fen"
     )
+    session_home = text(
+        "SELECT s.session_id, m.pile_id FROM sessions s JOIN meters m "
+        "ON m.meter_id = s.meter_id WHERE s.session_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
     for rows in _pages(conn, "billing", billing_cols, batch):
+        sids = sorted({r.session_id for r in rows})
+        bill_home: dict[str, str] = {}
+        for k in range(0, len(sids), 5000):  # bounded IN lists (SQLite's parameter limit)
+            bill_home.update(conn.execute(session_home, {"ids": sids[k : k + 5000]}).all())
         write_billing(
             conn,
-            [(r.entry_index, r.pile_id, billing_fact(r.entry_index, r._mapping)) for r in rows],
+            [
+                (
+                    r.entry_index,
+                    bill_home.get(r.session_id, r.pile_id),
+                    billing_fact(r.entry_index, r._mapping),
+                )
+                for r in rows
+            ],
         )
     rebuild_heartbeats(conn, batch, clear=False)
 
