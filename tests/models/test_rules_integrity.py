@@ -404,3 +404,30 @@ def test_r18_on_the_sync_path_counts_whole_days(sqlite_store: Store) -> None:
         _analyse(sqlite_store, w, a, b)
     hits = [f for f in _open(sqlite_store) if f.rule_id == "R18"]
     assert [f.detail["session_id"] for f in hits] == [sids[50]]
+
+
+def test_the_rescan_closes_what_it_does_not_derive_and_reopens_what_it_does(
+    sqlite_store: Store,
+) -> None:
+    w = World()
+    w.session(T0, 60, 40_000)
+    gap = w.session(T0 + 2 * HOUR, 60, 40_000, start_wh=1_040_000 + 5_000)
+    stored = of_rule(full(sqlite_store, w), "R04")
+    assert [f.detail["session_id"] for f in stored] == [gap]
+    bogus = rules.Finding("R15", "P000001", "M000001", T0, "warning", (9,), {"session_id": "x"})
+    with sqlite_store.transaction() as conn:
+        rules.insert_findings(conn, [bogus])
+        rules._close(conn, [(stored[0], 9, "test: closed by hand")])
+    closed: list[rules.Closure] = []
+    again = rules.full_rescan(sqlite_store, closed=closed)
+    assert [(f.rule_id, f.anomaly_id) for f in again] == [("R04", stored[0].anomaly_id)]
+    assert [(c.rule_id, c.reason) for c in closed] == [("R15", "not derived by a full rescan")]
+    with sqlite_store.engine.connect() as conn:
+        actions = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT action FROM audit_log WHERE \"user\" = 'rules' ORDER BY id")
+            )
+        ]
+    assert actions == ["anomaly.closed", "anomaly.reopened", "anomaly.closed"]
+    assert {f.rule_id for f in _open(sqlite_store)} == {"R04"}
