@@ -566,6 +566,8 @@ class _Registry:
     meter_of_code: dict[int, str]
     """facts.code(meter_id) → meter_id of every registered meter (the facts' keys)."""
     pile_of_code: dict[int, str]
+    meter_pile_no: dict[str, int]
+    """meter_id → facts.code of its registry pile (the facts' pile key)."""
     tariff_of_hash: dict[int, int]
     """facts.code(tariff_id) → the dense tariff code of ``tariff_key``."""
     tariff_hourly: np.ndarray
@@ -649,6 +651,7 @@ class _Registry:
             verif_meter_entries={k: np.sort(np.array(v, np.int64)) for k, v in by_meter.items()},
             meter_of_code={facts.code(m.meter_id): m.meter_id for m in meters},
             pile_of_code={facts.code(p.pile_id): p.pile_id for p in piles},
+            meter_pile_no={m.meter_id: facts.registry_code(m.pile_id) for m in meters},
             tariff_of_hash={facts.code(t): c for t, c in codes.items()},
             tariff_hourly=np.array(
                 [
@@ -2442,18 +2445,20 @@ def _facts_heartbeat_pass(
         "e2": e2[gap],
         "hb_s": hb_s[gap],
     }
-    pseq, preg, pe = np.full(n, _NEVER), np.full(n, _NEVER), np.full(n, -1)
-    pseq[1:], preg[1:], pe[1:] = hb.seq[:-1], hb.register[:-1], hb.entry[:-1]
-    back_mask = same_prev & ((hb.seq < pseq) | (hb.register < preg))
+    # Counters going backwards: compared with the predecessor in place (no full-length
+    # "previous" copies: a chunk holds ~2 M heartbeats).
+    k = 1 + np.flatnonzero(
+        same_prev[1:] & ((hb.seq[1:] < hb.seq[:-1]) | (hb.register[1:] < hb.register[:-1]))
+    )
     back = {
-        "meter_id": run_names[hb.run[back_mask]],
-        "t1": hb.ref[back_mask],
-        "e1": hb.entry[back_mask],
-        "seq": hb.seq[back_mask],
-        "reg": hb.register[back_mask],
-        "pseq": pseq[back_mask],
-        "preg": preg[back_mask],
-        "pe": pe[back_mask],
+        "meter_id": run_names[hb.run[k]],
+        "t1": hb.ref[k],
+        "e1": hb.entry[k],
+        "seq": hb.seq[k],
+        "reg": hb.register[k],
+        "pseq": hb.seq[k - 1],
+        "preg": hb.register[k - 1],
+        "pe": hb.entry[k - 1],
     }
     return bad, gaps, back
 
@@ -2581,7 +2586,8 @@ def _scan_facts_chunk(
     # A registered meter's sessions count on its registry pile (see _home_piles); the
     # fact says whether the record named another pile when it was filed.
     s["pile_id"] = _per_code_names(meter_no, s["meter_id"], reg.meter_pile, filed)
-    s["other_pile"] = sf["other_pile"][order] | (s["pile_id"] != filed)
+    home_no = _per_code(meter_no, s["meter_id"], reg.meter_pile_no, -1)
+    s["other_pile"] = sf["other_pile"][order] | ((home_no >= 0) & (home_no != pile_no))
     s["named_pile"] = _LazyText(conn, "sessions", "pile_id", entries)  # type: ignore[assignment]
     s["ctx"] = np.zeros(len(entries), np.int64)
     s["rated_w"] = _per_code(meter_no, s["pile_id"], reg.pile_rated_w, -1)  # one pile a meter
