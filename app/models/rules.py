@@ -492,9 +492,10 @@ def _windowed(
 ) -> Cols:
     """Rows of ``table`` for the meters with ``since <= tcol < until``, plus context.
 
-    With ``since``, each meter's last row before it comes along with ``ctx = 1``: it feeds
-    "previous row" comparisons but yields no finding itself. Both parts are driven by the
-    (meter_id, time) indexes: one correlated ``ORDER BY … LIMIT 1`` probe per meter.
+    With ``since``, each meter's last rows before it (all those at its last time) come
+    along with ``ctx = 1``: they feed "previous row" comparisons but yield no finding.
+    Both parts are driven by the (meter_id, time) indexes: one correlated
+    ``ORDER BY … LIMIT 1`` probe per meter.
     Sessions too, whatever pile they name (R25).
     """
     sel = ", ".join(f"t.{c}" for c in cols)
@@ -502,11 +503,16 @@ def _windowed(
     ints = [*ints, "ctx"]
     sql = f"SELECT {sel}, 0 AS ctx FROM {table} t WHERE {_window_sql('t', tcol, since, until)}"
     if since is not None:
+        # Every row at the meter's last time before the window, not just one: a duplicate
+        # (R08) must meet its original, and the register chain the same "previous" as the
+        # rescan's, whichever of the tied rows arrived last.
         sql += (
-            f" UNION ALL SELECT {sel}, 1 AS ctx FROM {table} t WHERE t.entry_index IN ("
-            f"SELECT (SELECT x.entry_index FROM {table} x WHERE x.meter_id = m.meter_id "
-            f"AND x.{tcol} < :since ORDER BY x.{tcol} DESC, x.entry_index DESC LIMIT 1) "
-            f"FROM meters m WHERE m.meter_id IN :ids)"
+            f" UNION ALL SELECT {sel}, 1 AS ctx FROM {table} t JOIN ("
+            f"SELECT m.meter_id AS mid, (SELECT x.{tcol} FROM {table} x "
+            f"WHERE x.meter_id = m.meter_id AND x.{tcol} < :since "
+            f"ORDER BY x.{tcol} DESC LIMIT 1) AS last_t "
+            f"FROM meters m WHERE m.meter_id IN :ids) c "
+            f"ON t.meter_id = c.mid AND t.{tcol} = c.last_t"
         )
     params: dict[str, Any] = {}
     if since is not None:
