@@ -2564,6 +2564,7 @@ def _scan_facts_chunk(
     hi: int,
     seals: Cols,
     timings: dict[str, float] | None = None,
+    ids: list[np.ndarray] | None = None,
 ) -> list[Finding]:
     """Every per-pile rule over the piles with ``lo <= facts.code(pile_id) <= hi``, their
     whole history at once, from the analysis facts (no time windows, no context rows)."""
@@ -2608,6 +2609,9 @@ def _scan_facts_chunk(
     )
     clock.lap("sessions")
     bf = facts.read_billing(conn, lo, hi)
+    if ids is not None:  # (code, entry) of every session and bill, for R22/R24 store-wide
+        ids.append(np.stack([sf["session_no"], sf["entry_index"]]))
+        ids.append(np.stack([bf["session_no"], -1 - bf["entry_index"]]))
     bill, rows = _pair_bills(sf["session_no"][order], bf["session_no"])
     b: Cols = {k: v[bill] for k, v in bf.items()}
     b["tcode"] = _lookup_codes(reg.tariff_of_hash, b["tariff_no"])
@@ -3123,13 +3127,45 @@ def scan(
     return found
 
 
-def _store_integrity(conn: Connection, reg: _Registry) -> list[Finding]:
-    """R19, R22, R23, R24 over the whole store (one pass over each index they need)."""
+def _store_integrity(
+    conn: Connection,
+    reg: _Registry,
+    repeated: tuple[list[str], list[str]] | None = None,
+) -> list[Finding]:
+    """R19, R22, R23, R24 over the whole store. ``repeated``: (session IDs billed more than
+    once, session IDs of more than one session) when the caller knows them (the rescan,
+    from the facts' hashes); else one pass over each session_id index."""
     out = _Out()
-    _double_bills(conn, None, out)
+    billed_twice, sent_twice = repeated if repeated is not None else (None, None)
+    _double_bills(conn, billed_twice, out)
     _foreign_bills(conn, reg, None, out)
-    _resent_sessions(conn, reg, None, out)
+    _resent_sessions(conn, reg, sent_twice, out)
     return _registry_rule(reg) + out.findings
+
+
+def _repeated_ids(conn: Connection, ids: list[np.ndarray]) -> tuple[list[str], list[str]]:
+    """From the chunks' (session code, entry) pairs (bills with entries as -1 - entry):
+    the session IDs billed more than once and those carried by more than one session,
+    confirmed by their real IDs (a hash collision must not make a finding)."""
+    if not ids:
+        return [], []
+    pairs = np.concatenate(ids, axis=1)
+    out: tuple[list[str], list[str]] = ([], [])
+    for k, (table, mask) in enumerate((("billing", pairs[1] < 0), ("sessions", pairs[1] >= 0))):
+        codes, entries = pairs[0][mask], pairs[1][mask]
+        order = np.argsort(codes, kind="stable")
+        codes, entries = codes[order], entries[order]
+        twice = np.zeros(len(codes), bool)
+        if len(codes) > 1:
+            same = codes[1:] == codes[:-1]
+            twice[1:] |= same
+            twice[:-1] |= same
+        found = {
+            _fetch_one(conn, table, "session_id", int(e if e >= 0 else -1 - e))
+            for e in entries[twice].tolist()
+        }
+        out[k].extend(sorted(sid for sid in found if sid is not None))
+    return out
 
 
 def _batch_integrity(
@@ -3246,9 +3282,13 @@ def _worker_init(url: str, owner: int) -> None:
         _worker_state["seals"] = _all_seals(conn)
 
 
-def _worker_scan(lo: int, hi: int) -> list[Finding]:
+def _worker_scan(lo: int, hi: int) -> tuple[list[Finding], list[np.ndarray]]:
+    ids: list[np.ndarray] = []
     with _worker_state["engine"].connect() as conn:
-        return _scan_facts_chunk(conn, _worker_state["registry"], lo, hi, _worker_state["seals"])
+        found = _scan_facts_chunk(
+            conn, _worker_state["registry"], lo, hi, _worker_state["seals"], ids=ids
+        )
+    return found, ids
 
 
 def full_rescan(
@@ -3283,6 +3323,7 @@ def full_rescan(
     ranges = facts.pile_ranges(chunks)
     new: list[Finding] = []
     produced: set[tuple[str, str]] = set()
+    ids: list[np.ndarray] = []
 
     def store_found(found: list[Finding]) -> None:
         clock = _Stopwatch(timings)
@@ -3296,12 +3337,13 @@ def full_rescan(
         url = store.engine.url.render_as_string(hide_password=False)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, context, _worker_init, (url, os.getpid())) as pool:
-            for found in pool.map(_worker_scan, *zip(*ranges, strict=True)):
+            for found, chunk_ids in pool.map(_worker_scan, *zip(*ranges, strict=True)):
+                ids += chunk_ids
                 store_found(found)
     else:
         for lo, hi in ranges:
             with store.engine.connect() as conn:
-                found = _scan_facts_chunk(conn, reg, lo, hi, seals, timings)
+                found = _scan_facts_chunk(conn, reg, lo, hi, seals, timings, ids)
             store_found(found)
     clock = _Stopwatch(timings)
     with store.engine.connect() as conn:
@@ -3309,7 +3351,7 @@ def full_rescan(
         clock.lap("keys")
         found += _trailing_silence(conn, reg)
         clock.lap("trailing")
-        found += _store_integrity(conn, reg)
+        found += _store_integrity(conn, reg, _repeated_ids(conn, ids))
     clock.lap("bills and identity")
     store_found(found)
     with store.transaction() as conn:
