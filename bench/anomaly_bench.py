@@ -219,7 +219,7 @@ def observable(fault: fleet_faults.Fault, end_ms: int, heartbeat_ms: int) -> boo
         return fault.until_ms + 3 * heartbeat_ms < end_ms
     if fault.fault == "heartbeats_withheld":  # the first missed heartbeat is due
         return fault.at_ms + 2 * heartbeat_ms < end_ms
-    if fault.fault == "heartbeat_backwards":  # the heartbeat after a counter reset
+    if fault.fault in ("heartbeat_backwards", "clock_drift"):  # a heartbeat shows it
         return bool(fault.drafts)
     return fault.at_ms < end_ms
 
