@@ -1,6 +1,10 @@
-"""Settings: platform URL, log key, database URL, language (stored in QSettings)."""
+"""Settings: platform URL, log key, database URL, language (stored in QSettings), and the
+office's alarm policy per anomaly rule (stored in the shared database, see
+``app.models.rule_policy``; read and written on the main window's StoreReader pool)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import (
@@ -8,10 +12,15 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QLabel,
     QLineEdit,
+    QScrollArea,
     QVBoxLayout,
+    QWidget,
 )
+
+from app.models import rule_policy, rules
 
 
 def tr(text: str) -> str:
@@ -51,8 +60,13 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(note)
+        self.policy: AlarmPolicyBox | None = None
+        reader, store = getattr(parent, "reader", None), getattr(parent, "store", None)
+        if reader is not None and store is not None:
+            self.policy = AlarmPolicyBox(reader, store, getattr(parent, "session", None), self)
+            layout.addWidget(self.policy, 1)
         layout.addWidget(buttons)
-        self.resize(640, 220)
+        self.resize(640, 560 if self.policy is not None else 220)
 
     def accept(self) -> None:
         settings = QSettings()
@@ -60,4 +74,86 @@ class SettingsDialog(QDialog):
         settings.setValue("platform/log_key", self.log_key.text().strip())
         settings.setValue("store/url", self.database.text().strip())
         settings.setValue("ui/language", self.language.currentData())
+        if self.policy is not None:
+            self.policy.save()
         super().accept()
+
+
+DEFAULT, ALWAYS, NEVER = "default", "always", "never"
+
+
+class AlarmPolicyBox(QGroupBox):
+    """Which rules' findings open an alarm: per rule the default (by severity, see
+    docs/rules.md), always, or never. Only a user allowed to dismiss alarms may change it;
+    the model layer checks that again when saving."""
+
+    def __init__(self, reader: Any, store: Any, session: Any, parent: QWidget | None = None):
+        super().__init__(tr("Alarm policy"), parent)
+        self.reader, self.store, self.session = reader, store, session
+        self.loaded: dict[str, bool] = {}
+        self.combos: dict[str, QComboBox] = {}
+        allowed = session is not None and session.can(rule_policy.PERMISSION)
+        zh = str(QSettings().value("ui/language", "zh_CN")).startswith("zh")
+        form = QFormLayout()
+        for rule_id, rule in rules.CATALOGUE.items():
+            if not rule.in_engine:
+                continue
+            default = rule.severity in rules.ALARM_SEVERITIES
+            combo = QComboBox()
+            combo.addItem(
+                tr("Default: opens an alarm") if default else tr("Default: finding only"), DEFAULT
+            )
+            combo.addItem(tr("Always opens an alarm"), ALWAYS)
+            combo.addItem(tr("Never opens an alarm"), NEVER)
+            combo.setEnabled(False)
+            self.combos[rule_id] = combo
+            form.addRow(f"{rule_id} {rule.title_zh if zh else rule.title_en}", combo)
+        inner = QWidget()
+        inner.setLayout(form)
+        scroll = QScrollArea()
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        layout = QVBoxLayout(self)
+        self.note = QLabel(
+            tr("Stored in the shared database: every workstation of the office applies it.")
+            if allowed
+            else tr("Only a regulator can change the alarm policy.")
+        )
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
+        layout.addWidget(scroll)
+        self.allowed = allowed
+        reader.submit(rule_policy.load, self._fill)
+
+    def _fill(self, policy: dict[str, bool]) -> None:
+        self.loaded = dict(policy)
+        for rule_id, combo in self.combos.items():
+            choice = {True: ALWAYS, False: NEVER}.get(policy.get(rule_id), DEFAULT)  # type: ignore[arg-type]
+            combo.setCurrentIndex(combo.findData(choice))
+            combo.setEnabled(self.allowed)
+
+    def changes(self) -> dict[str, bool | None]:
+        """{rule_id: True/False, or None for back to the default} where the user changed it."""
+        out: dict[str, bool | None] = {}
+        for rule_id, combo in self.combos.items():
+            wanted = {ALWAYS: True, NEVER: False}.get(combo.currentData())
+            if combo.isEnabled() and wanted != self.loaded.get(rule_id):
+                out[rule_id] = wanted
+        return out
+
+    def save(self) -> int | None:
+        """Writes the changes on the reader's pool (a ticket), nothing if none."""
+        changed = self.changes()
+        if not changed or not self.allowed:
+            return None
+        store, session = self.store, self.session
+
+        def write() -> None:
+            with store.transaction() as conn:
+                for rule_id, opens in changed.items():
+                    rule_policy.set_opens_alarm(conn, session, rule_id, opens)
+
+        return self.reader.submit_call(write, lambda _result: None, self._failed)
+
+    def _failed(self, exc: Exception) -> None:
+        self.reader.failed.emit(tr("The alarm policy was not saved: %1").replace("%1", str(exc)))

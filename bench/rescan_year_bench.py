@@ -52,7 +52,7 @@ PILE_COPIES, MONTHS = 13, 12
 def build(path: Path, piles: int, seed: int) -> None:
     """The base month through the real projection, then the replicas (see module doc)."""
     started = time.perf_counter()
-    entries, _faults, _index_of, _end = simulate(piles, 30, seed, 1.0, 3600)
+    entries, _faults, _index_of, _end = simulate(piles, 30, seed, 1.0, 3600, "ordered")
     with st.Store.open(f"sqlite:///{path}") as store:
         for a in range(0, len(entries), 50_000):
             with store.transaction() as conn:
@@ -83,7 +83,8 @@ def _replicate(db: sqlite3.Connection, top: int) -> None:
     meter_id = {facts.code(m[mcols.index("meter_id")]): m[mcols.index("meter_id")] for m in meters}
     s_words = [np.frombuffer(d, "<i8").copy() for _, d in srows]
     b_words = np.frombuffer(b"".join(d for _, d in brows), "<i8").reshape(len(brows), -1)
-    h_words = [np.frombuffer(d, "<i8").reshape(-1, 4) for *_, d in hrows]
+    width = facts._HEARTBEAT.size // 8
+    h_words = [np.frombuffer(d, "<i8").reshape(-1, width) for *_, d in hrows]
     # Each meter's register travel over the month: the next month starts where it ended.
     lo: dict[int, int] = {}
     hi: dict[int, int] = {}
@@ -95,6 +96,9 @@ def _replicate(db: sqlite3.Connection, top: int) -> None:
         lo[m] = min(lo.get(m, int(w[:, 3].min())), int(w[:, 3].min()))
         hi[m] = max(hi.get(m, int(w[:, 3].max())), int(w[:, 3].max()))
     travel = {m: hi[m] - lo[m] for m in lo}
+    seq_travel: dict[int, int] = {}  # heartbeat counters go on from month to month too
+    for (_p, m, _d, _), w in zip(hrows, h_words, strict=True):
+        seq_travel[m] = max(seq_travel.get(m, 0), int(w[:, 4].max()) + 1)
     next_entry = top + 1
     for k in range(PILE_COPIES):
         suffix = f"~{k}" if k else ""
@@ -150,6 +154,7 @@ def _replicate(db: sqlite3.Connection, top: int) -> None:
                 w[:, 0] += shift_e
                 w[:, 1] += shift_t
                 w[:, 3] += month * travel.get(m, 0)
+                w[:, 4] += month * seq_travel.get(m, 0)
                 rows.append((pmap.get(p, p), mmap.get(m, m), day + month * 30, w.tobytes()))
             # A month is 30 days but touches 31 UTC days: the shared day is appended to.
             db.executemany(
@@ -178,7 +183,9 @@ def main() -> int:
     with sqlite3.connect(args.work) as db:
         sessions = db.execute("SELECT COUNT(*) FROM session_facts").fetchone()[0]
         bills = db.execute("SELECT COUNT(*) FROM billing_facts").fetchone()[0]
-        hb = db.execute("SELECT SUM(LENGTH(data)) / 32 FROM heartbeat_days").fetchone()[0]
+        hb = db.execute(
+            f"SELECT SUM(LENGTH(data)) / {facts._HEARTBEAT.size} FROM heartbeat_days"
+        ).fetchone()[0]
         npiles = db.execute("SELECT COUNT(*) FROM piles").fetchone()[0]
         nmeters = db.execute("SELECT COUNT(*) FROM meters").fetchone()[0]
     size_gb = args.work.stat().st_size / 1e9

@@ -24,7 +24,14 @@ from cryptography.hazmat.primitives import serialization
 
 from ledger import geo, pii
 from ledger.fleet import cli, model
-from ledger.fleet.faults import DEFAULT_RATES, METER_FAULTS, SESSION_FAULTS, parse_rates
+from ledger.fleet.faults import (
+    DEFAULT_RATES,
+    FEED_FAULTS,
+    METER_FAULTS,
+    RECORD_FAULTS,
+    SESSION_FAULTS,
+    parse_rates,
+)
 from ledger.fleet.generate import Simulation
 from ledger.fleet.send import Poster, batches
 from ledger.fleet.signing import SignPool, seal_deterministic
@@ -277,7 +284,7 @@ def test_billing_equals_the_tariff_except_at_injected_faults(run: Run) -> None:
 
 def test_each_fault_kind_is_in_the_truth_and_its_entries_in_the_log(run: Run) -> None:
     kinds = collections.Counter(t["fault"] for t in run.truth)
-    assert set(kinds) == set(DEFAULT_RATES)
+    assert set(kinds) == set(SESSION_FAULTS) | set(METER_FAULTS)  # issue 14's: their own run
     leaves = {r.leaf_digest.hex() for r in run.records}
     sessions = _seen(run)
     for line in run.truth:
@@ -608,3 +615,56 @@ def test_cli_refuses_nonsense(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--platform" in capsys.readouterr().err
     assert cli.main(["--piles", "1", "--out", "x"]) == 2
     assert cli.main(["--piles", "5", "--out", "x", "--fault-rate", "bogus=1"]) == 2
+
+
+# ---- issue 14's fault classes ----------------------------------------------------------------
+
+ISSUE14_RATES = [f"{name}=0.03" for name in RECORD_FAULTS] + [
+    f"{name}=0.25" for name in FEED_FAULTS
+]
+
+
+@pytest.fixture(scope="module")
+def run14(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    tmp = tmp_path_factory.mktemp("fleet14")
+    zero = [f"{name}=0" for name in (*SESSION_FAULTS, *METER_FAULTS)]
+    rates = [arg for rate in zero + ISSUE14_RATES for arg in ("--fault-rate", rate)]
+    return _simulate(tmp, "--piles", "40", "--days", "6", "--seed", "5", "--alg", "ed25519", *rates)
+
+
+def test_issue14_faults_are_in_the_truth_and_show_in_the_records(run14: Run) -> None:
+    kinds = collections.Counter(t["fault"] for t in run14.truth)
+    assert set(kinds) >= set(RECORD_FAULTS) - {"session_burst", "energy_cap"} | set(FEED_FAULTS)
+    sessions = {r.body["session_id"]: r.body for r in _by_type(run14, "session")}
+    bills = collections.Counter(r.body["session_id"] for r in _by_type(run14, "billing"))
+    piles = {r.body["pile_id"]: r.body for r in _by_type(run14, "pile")}
+    leaves = {r.leaf_digest.hex(): r for r in run14.records}
+    for t in run14.truth:
+        cited = [leaves[h] for h in t["leaf_hashes"]]
+        sids = t["session_ids"]
+        if t["fault"] == "long_session":
+            s = sessions[sids[0]]
+            assert s["stop_ms"] - s["start_ms"] > 3 * 86_400_000
+        elif t["fault"] == "register_mismatch":
+            s = sessions[sids[0]]
+            assert abs(s["stop_wh"] - s["start_wh"] - s["energy_wh"]) >= 50
+        elif t["fault"] == "unbilled":
+            assert bills[sids[0]] == 0
+        elif t["fault"] == "bill_without_session":
+            assert t["detail"]["ghost_session_id"] not in sessions
+        elif t["fault"] == "double_billing":
+            assert bills[sids[0]] == 2
+        elif t["fault"] == "pile_mismatch":
+            s = next(r.body for r in cited if r.type == "session")
+            assert s["pile_id"] == t["detail"]["named_pile_id"] != t["pile_id"]
+        elif t["fault"] == "rated_power_slip":
+            assert piles[t["pile_id"]]["rated_power_w"] > 4_000_000  # the later record won
+        elif t["fault"] == "late_delivery":
+            # delivered after records of other meters that are later in time
+            positions = [run14.records.index(r) for r in cited]
+            later = [
+                r
+                for r in run14.records[: min(positions, default=0)]
+                if r.type == "heartbeat" and r.body["ref_ms"] > t["detail"]["held_from_ms"]
+            ]
+            assert not cited or later

@@ -351,6 +351,32 @@ def _refresh_pile_status(conn: Connection, pile_id: str | None) -> None:
     conn.execute(update(st.piles).where(st.piles.c.pile_id == pile_id).values(status=status))
 
 
+def resolve_disproved(conn: Connection, closures: Sequence[Any], user: str = "rules") -> list[int]:
+    """Resolves open alarms all of whose findings the rules closed (later data disproved
+    them: ``rules.Closure`` items); the audit note names the closing entries. An alarm
+    with one finding still open stays as it is. Returns the resolved alarm ids."""
+    closed = {c.anomaly_id: c for c in closures}
+    if not closed:
+        return []
+    open_ids = {
+        r[0] for r in conn.execute(text("SELECT id FROM anomalies WHERE closed_at IS NULL"))
+    }
+    resolved = []
+    rows = conn.execute(select(st.alarms).where(st.alarms.c.state.in_(OPEN_STATES))).mappings()
+    for alarm in [_alarm(r) for r in rows]:
+        ids = set(alarm.evidence.get("anomaly_ids", []))
+        if not ids & closed.keys() or ids & open_ids:
+            continue
+        entries = sorted(
+            {closed[i].entry for i in ids if i in closed and closed[i].entry is not None}
+        )
+        note = f"disproved by later data: entries {entries}"
+        if st.transition_alarm(conn, alarm.id, alarm.version, "resolved", user, note):
+            resolved.append(alarm.id)
+            _refresh_pile_status(conn, alarm.pile_id)
+    return resolved
+
+
 # ---- workflow ------------------------------------------------------------------------
 
 

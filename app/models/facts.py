@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 CST_OFFSET_MS = 8 * 3_600_000
 """Tariff periods are local (UTC+8) wall-clock minutes."""
@@ -69,8 +69,8 @@ BILLING_FIELDS = (
     "service_fen",
     "amount_fen",
 )
-HEARTBEAT_FIELDS = ("entry_index", "ref_ms", "offset_ms", "register_wh")
-_HEARTBEAT = struct.Struct("<4q")
+HEARTBEAT_FIELDS = ("entry_index", "ref_ms", "offset_ms", "register_wh", "seq")
+_HEARTBEAT = struct.Struct("<5q")
 _BILL = struct.Struct(f"<{len(BILLING_FIELDS)}q")
 _SESSION_HEADER = len(SESSION_FIELDS)
 
@@ -118,8 +118,16 @@ def hour_weights(start_ms: int, interval_s: int, samples: Sequence[int]) -> list
     return weights
 
 
-def session_fact(entry_index: int, body: Mapping[str, Any], samples: Sequence[int]) -> bytes:
-    """The packed fact of one session record; ``samples`` as stored (int32-saturated)."""
+OTHER_PILE = 2
+"""Bit of a session fact's ``binned`` word: the session names another pile than its
+meter's registry pile (the fact is filed under the registry pile; R25)."""
+
+
+def session_fact(
+    entry_index: int, body: Mapping[str, Any], samples: Sequence[int], other_pile: bool = False
+) -> bytes:
+    """The packed fact of one session record; ``samples`` as stored (int32-saturated);
+    ``other_pile``: the record names a pile other than the one the fact is filed under."""
     interval = body["interval_s"]
     weights = hour_weights(body["start_ms"], interval, samples)
     header = (
@@ -135,7 +143,7 @@ def session_fact(entry_index: int, body: Mapping[str, Any], samples: Sequence[in
         len(samples),
         _saturated(sum(samples) * interval),
         ((body["start_ms"] + CST_OFFSET_MS) % DAY_MS) // HOUR_MS,
-        weights is not None,
+        int(weights is not None) | (OTHER_PILE if other_pile else 0),
     )
     bins = weights or []
     return struct.pack(f"<{_SESSION_HEADER + len(bins)}q", *header, *bins)
@@ -164,7 +172,11 @@ def billing_fact(entry_index: int, body: Mapping[str, Any]) -> bytes:
 
 def heartbeat_fact(entry_index: int, body: Mapping[str, Any]) -> bytes:
     return _HEARTBEAT.pack(
-        entry_index, body["ref_ms"], body["meter_ms"] - body["ref_ms"], body["register_wh"]
+        entry_index,
+        body["ref_ms"],
+        body["meter_ms"] - body["ref_ms"],
+        body["register_wh"],
+        body["seq"],
     )
 
 
@@ -244,6 +256,7 @@ def read_sessions(conn: Connection, lo: int, hi: int) -> tuple[Cols, np.ndarray,
     cols: Cols = {}
     if not n:
         cols = {f: np.zeros(0, np.int64) for f in (*SESSION_FIELDS, "pile_no")}
+        cols["other_pile"] = np.zeros(0, bool)
         return cols, np.zeros(0, np.int64), np.zeros(1, np.int64)
     parts = [bytes(r[1]) for r in rows]
     words = np.fromiter(map(len, parts), np.int64, n) // 8
@@ -252,6 +265,8 @@ def read_sessions(conn: Connection, lo: int, hi: int) -> tuple[Cols, np.ndarray,
     np.cumsum(words, out=start[1:])
     for k, name in enumerate(SESSION_FIELDS):
         cols[name] = flat[start[:-1] + k]
+    cols["other_pile"] = (cols["binned"] & OTHER_PILE) != 0
+    cols["binned"] = cols["binned"] & 1
     cols["pile_no"] = np.fromiter((r[0] for r in rows), np.int64, n)
     nbins = words - _SESSION_HEADER
     offsets = np.zeros(n + 1, np.int64)
@@ -326,11 +341,22 @@ def rebuild(conn: Connection, batch: int = 20_000) -> None:
         "entry_index, session_id, meter_id, pile_id, start_ms, stop_ms, start_wh, stop_wh, "
         "energy_wh, interval_s, power_w"
     )
+    # Filed as the projection files them: under the meter's registry pile (R25).
+    home = dict(conn.execute(text("SELECT meter_id, pile_id FROM meters")).all())
     for rows in _pages(conn, "sessions", session_cols, batch):
         write_sessions(
             conn,
             [
-                (r.entry_index, r.pile_id, session_fact(r.entry_index, r._mapping, _samples(r)))
+                (
+                    r.entry_index,
+                    home.get(r.meter_id, r.pile_id),
+                    session_fact(
+                        r.entry_index,
+                        r._mapping,
+                        _samples(r),
+                        home.get(r.meter_id, r.pile_id) != r.pile_id,
+                    ),
+                )
                 for r in rows
             ],
         )
@@ -338,12 +364,35 @@ def rebuild(conn: Connection, batch: int = 20_000) -> None:
         "entry_index, session_id, pile_id, tariff_id, billed_wh, energy_fen, service_fen, "
         "amount_fen"
     )
+    session_home = text(
+        "SELECT s.session_id, m.pile_id FROM sessions s JOIN meters m "
+        "ON m.meter_id = s.meter_id WHERE s.session_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
     for rows in _pages(conn, "billing", billing_cols, batch):
+        sids = sorted({r.session_id for r in rows})
+        bill_home: dict[str, str] = {}
+        for k in range(0, len(sids), 5000):  # bounded IN lists (SQLite's parameter limit)
+            bill_home.update(conn.execute(session_home, {"ids": sids[k : k + 5000]}).all())
         write_billing(
             conn,
-            [(r.entry_index, r.pile_id, billing_fact(r.entry_index, r._mapping)) for r in rows],
+            [
+                (
+                    r.entry_index,
+                    bill_home.get(r.session_id, r.pile_id),
+                    billing_fact(r.entry_index, r._mapping),
+                )
+                for r in rows
+            ],
         )
-    heartbeat_cols = "entry_index, meter_id, pile_id, ref_ms, meter_ms, register_wh"
+    rebuild_heartbeats(conn, batch, clear=False)
+
+
+def rebuild_heartbeats(conn: Connection, batch: int = 20_000, *, clear: bool = True) -> None:
+    """Recomputes the packed heartbeats from the ``heartbeats`` table (migration 0005
+    added the sequence number to them)."""
+    if clear:
+        conn.exec_driver_sql("DELETE FROM heartbeat_days")
+    heartbeat_cols = "entry_index, meter_id, pile_id, seq, ref_ms, meter_ms, register_wh"
     for rows in _pages(conn, "heartbeats", heartbeat_cols, batch * 5):
         write_heartbeats(
             conn,

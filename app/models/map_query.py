@@ -65,10 +65,11 @@ def load_map_columns(conn: Connection, today: datetime | None = None) -> MapColu
     today = today or datetime.now(UTC)
     due = due_status_by_pile(conn, (today + timedelta(hours=8)).date())  # Beijing date
     mark(((pid,) for pid, state in due.items() if state == "overdue"), OVERDUE)
-    mark(conn.execute(select(st.anomalies.c.pile_id).distinct()), ANOMALY)
+    still = st.anomalies.c.closed_at.is_(None)  # findings later data disproved: not marked
+    mark(conn.execute(select(st.anomalies.c.pile_id).where(still).distinct()), ANOMALY)
     mark(
         conn.execute(
-            select(st.anomalies.c.pile_id).where(st.anomalies.c.rule_id == "R10").distinct()
+            select(st.anomalies.c.pile_id).where(st.anomalies.c.rule_id == "R10", still).distinct()
         ),
         SILENT,
     )
@@ -88,6 +89,7 @@ def load_map_columns(conn: Connection, today: datetime | None = None) -> MapColu
         conn.execute(
             select(st.piles.c.district, func.count(func.distinct(st.anomalies.c.pile_id)))
             .join(st.anomalies, st.anomalies.c.pile_id == st.piles.c.pile_id)
+            .where(st.anomalies.c.closed_at.is_(None))
             .group_by(st.piles.c.district)
         ).all()
     )

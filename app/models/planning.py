@@ -611,7 +611,11 @@ def _anomaly_deadlines(
             anomalies.c.at_ms,
             anomalies.c.severity,
             anomalies.c.detected_at,
-        ).where(anomalies.c.severity.in_(severities), anomalies.c.pile_id.is_not(None))
+        ).where(
+            anomalies.c.severity.in_(severities),
+            anomalies.c.pile_id.is_not(None),
+            anomalies.c.closed_at.is_(None),  # disproved by later data (rules.close_disproved)
+        )
     ):
         if r.at_ms <= last_verified_ms.get(r.pile_id, -1):
             continue

@@ -679,11 +679,45 @@ def _apply_sessions(
                 b.get("pii"),
             )
         )
-        fact_rows.append((i, b["pile_id"], facts.session_fact(i, b, samples)))
+        fact_rows.append((i, b, samples))
     _insert_rows(conn, store.sessions, _SESSION_COLS, rows)
-    facts.write_sessions(conn, fact_rows)
+    facts.write_sessions(conn, _session_fact_rows(conn, fact_rows))
     summary.pile_ids.update(b["pile_id"] for _, b in items)
     summary.meter_ids.update(b["meter_id"] for _, b in items)
+
+
+def _session_fact_rows(
+    conn: Connection, items: Sequence[tuple[int, Mapping[str, Any], Sequence[int]]]
+) -> list[tuple[int, str, bytes]]:
+    """Session facts filed under the meter's registry pile (the named pile for a meter not
+    registered yet), flagged when the record names another pile: a meter's records count
+    on its registry pile, so a rescan sees its whole register chain in one chunk (R25)."""
+    registry = _lookup(
+        conn, store.meters, "meter_id", "pile_id", {b["meter_id"] for _, b, _ in items}
+    )
+    out = []
+    for i, b, samples in items:
+        pile = registry.get(b["meter_id"], b["pile_id"])
+        out.append((i, pile, facts.session_fact(i, b, samples, pile != b["pile_id"])))
+    return out
+
+
+def _billing_fact_rows(conn: Connection, items: Items) -> list[tuple[int, str, bytes]]:
+    """Bill facts filed with their session's fact (its meter's registry pile) when the
+    session is already stored, else under the pile the bill names."""
+    if not items:
+        return []
+    stmt = (
+        select(store.sessions.c.session_id, store.meters.c.pile_id)
+        .join(store.meters, store.meters.c.meter_id == store.sessions.c.meter_id)
+        .where(store.sessions.c.session_id.in_(bindparam("ids", expanding=True)))
+    )
+    home: dict[str, str] = {}
+    for chunk in _chunks(sorted({b["session_id"] for _, b in items})):
+        home.update(conn.execute(stmt, {"ids": list(chunk)}).all())
+    return [
+        (i, home.get(b["session_id"], b["pile_id"]), facts.billing_fact(i, b)) for i, b in items
+    ]
 
 
 _BILLING_COLS = (
@@ -724,7 +758,7 @@ def _apply_billing(
         for i, b in items
     ]
     _insert_rows(conn, store.billing, _BILLING_COLS, rows)
-    facts.write_billing(conn, [(i, b["pile_id"], facts.billing_fact(i, b)) for i, b in items])
+    facts.write_billing(conn, _billing_fact_rows(conn, items))
     summary.pile_ids.update(b["pile_id"] for _, b in items)
 
 

@@ -27,18 +27,27 @@ Why this shape:
 * **Context rows.** An incremental window starts at the batch's earliest record time;
   for each meter the last row *before* it is loaded as context: it feeds the "previous
   session / previous heartbeat" comparisons but never produces a finding itself.
-* **Data time, not wall time.** "Silent" is judged against the newest record time in the
-  store: the demo's clock is simulated and a store replayed from a year-old log must not
-  find every meter silent.
+* **Data time, not wall time.** "Silent" is judged by the records' own times: a silence
+  still going on against the newest data of the meter's station feed (not the city's
+  newest record, nor the wall clock): the demo's clock is simulated, a store replayed from
+  a year-old log must not find every meter silent, and a gateway's lagging connection
+  must not silence the meters of others.
+* **Late data closes what it disproves** (:func:`close_disproved`): gateways post on
+  several connections and back-fill, so the log is not in time order. A finding the
+  batch's records disprove is closed (audited, with the closing entry), one derived again
+  is reopened; the full rescan closes what it no longer derives. The sync path and the
+  rescan reach the same open findings on any arrival order (docs/rules.md).
 
 R14 (meter energy vs its own power profile) is the check that catches a mis-measuring
 meter: the operator bills the metered energy, so R01 (billed vs metered) cannot see it.
 
-Schema notes: the migrated ``sessions`` table has no (meter_id, start_ms) index, so the
-incremental session queries also filter on the meters' piles to use (pile_id, start_ms),
-and the facts are clustered by pile: a session naming another pile than its meter's
-registry record is therefore not seen by the per-meter rules; ``meter_keys`` has no time
-column, so R12 findings are dated by the meter record.
+Schema notes: sessions are read by (meter_id, start_ms) (migration 0005) and their facts
+are filed under the meter's registry pile, so a session naming another pile than its
+meter's registry record counts on the meter's pile in both paths (R25 names the mismatch);
+``meter_keys`` has no time column, so R12 findings are dated by the meter record.
+
+R15–R27 (issue 14) are anchored on QualiCharge's published data rules and documented,
+with the severity policy, in docs/rules.md.
 
 R13 (signature failure) is not here on purpose: an entry whose signature fails never
 reaches the store — the sync halts and raises its own alarm (rule_id ``"L1"``).
@@ -46,10 +55,10 @@ reaches the store — the sync halts and raises its own alarm (rule_id ``"L1"``)
 
 from __future__ import annotations
 
+import bisect
 import json
 import multiprocessing
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -57,7 +66,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
@@ -86,6 +95,21 @@ SILENT_FACTOR = 2
 """A meter is silent after this many missed heartbeat intervals."""
 CST_OFFSET_MS = 8 * 3_600_000
 DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+MAX_SESSION_MS = 3 * DAY_MS
+"""R15: QualiCharge's "duration < 3 days"; longer is a stop that never reached the log."""
+MAX_SESSION_WH = 500_000
+"""R16: QualiCharge's "energy < 500 kWh" per session (a 600 kWh bus pack charges twice)."""
+MAX_SESSIONS_PER_DAY = 50
+"""R18: QualiCharge's "≤ 50 sessions per point per day", per connector (meter), local day."""
+RATED_MIN_W, RATED_MAX_W = 1_300, 4_000_000
+"""R19: QualiCharge's plausible rated power of a charging point, 1.3 kW – 4,000 kW."""
+REGISTER_GAP_ALARM_WH = 1_000
+"""R04 opens an alarm (high) above 1 kWh unaccounted (a 25 kWh gap is a car's charge)."""
+UNBILLED_GRACE_MS = DAY_MS
+"""R21: a session is unbilled once its meter's own data runs a day past its stop."""
+WITHHELD_MS = 2 * DAY_MS
+"""R27: heartbeats absent this long while the meter's sessions go on: data withheld."""
 _IN_CHUNK = 5000
 _KEY_SHIFT = np.int64(1 << 42)
 """(code, time) pairs as one int64: Unix ms < 2^42 until the year 2109."""
@@ -176,7 +200,7 @@ CATALOGUE: dict[str, Rule] = {
         ),
         Rule(
             "R07",
-            "warning",
+            "high",
             "同一充电接口充电时段重叠",
             "Overlapping sessions on one connector",
             "同一电能表(充电接口)的两次充电时间段重叠。",
@@ -209,11 +233,14 @@ CATALOGUE: dict[str, Rule] = {
             "warning",
             "电能表离线或示值冻结",
             "Meter silent or register frozen",
-            "电能表超过两个心跳周期无任何记录(以库中最新数据时间为准);或有结算的充电"
+            "电能表超过两个心跳周期无任何记录(仍在持续的离线以同一充电站已上链的最新数据时间为准,"
+            "不以全市最新记录为准);后到的补传数据证明未离线时自动关闭;或有结算的充电"
             "前后心跳示值未变(示值冻结,严重)。",
-            "No record from the meter for more than 2 × its heartbeat interval (judged against "
-            "the newest data time in the store, not the wall clock); or the heartbeat register "
-            "did not move across a billed session (register frozen: high).",
+            "No record from the meter for more than 2 × its heartbeat interval (a silence still "
+            "going on is judged against the newest data its station's feed has in the log, not "
+            "the city's newest record, nor the wall clock; closed automatically when back-filled "
+            "data shows the meter was not silent); or the heartbeat register did not move "
+            "across a billed session (register frozen: high).",
             "last entry before the silence; or heartbeat, session, heartbeat",
         ),
         Rule(
@@ -256,6 +283,138 @@ CATALOGUE: dict[str, Rule] = {
             "The meter's energy differs from the integral of its own power profile by more "
             "than its accuracy class plus one 10 Wh step: the meter itself mis-measures.",
             "session entry",
+        ),
+        Rule(
+            "R15",
+            "warning",
+            "充电时长超过3天",
+            "Session longer than 3 days",
+            "充电结束时间晚于开始时间 3 天以上(QualiCharge 数据规则:时长 < 3 天)。",
+            "The session lasts more than 3 days (QualiCharge's data rule: duration < 3 days): "
+            "a stop that was never recorded, or a wrong clock.",
+            "session entry",
+        ),
+        Rule(
+            "R16",
+            "warning",
+            "单次充电电量超过500 kWh",
+            "Session energy above 500 kWh",
+            "单次充电计量电量超过 500 kWh(QualiCharge 数据规则:< 500 kWh),与任何车辆电池容量不符。",
+            "A single session meters more than 500 kWh (QualiCharge's data rule: < 500 kWh), "
+            "more than any vehicle's battery holds.",
+            "session entry",
+        ),
+        Rule(
+            "R17",
+            "high",
+            "计量电量与起止示值之差不符",
+            "Energy differs from the register difference",
+            "充电记录的电量 energy_wh 与其自身结束示值减起始示值(stop_wh − start_wh)相差超过一个"
+            "显示分辨力 10 Wh:同一电能表签名的记录自相矛盾。",
+            "The session's energy_wh differs from its own stop_wh − start_wh by more than one "
+            "10 Wh register step: one meter-signed record contradicts itself.",
+            "session entry",
+        ),
+        Rule(
+            "R18",
+            "warning",
+            "单个充电接口日充电次数超过50次",
+            "More than 50 sessions on one connector in a day",
+            "同一电能表(充电接口)在一个自然日(北京时间)内的充电记录超过 50 条"
+            "(QualiCharge 数据规则:每个充电点每天 ≤ 50 次)。",
+            "One meter (connector) reports more than 50 sessions in one local (UTC+8) day "
+            "(QualiCharge's data rule: ≤ 50 sessions per point per day).",
+            "the 51st session entry of the day",
+        ),
+        Rule(
+            "R19",
+            "warning",
+            "充电桩额定功率不合理",
+            "Implausible rated power",
+            "登记的额定功率不在 1.3 kW – 4,000 kW 之间(QualiCharge 数据规则),多为单位错误;"
+            "超功率规则 R05 改用铭牌电压 × 电流或单位纠正后的功率判定,不因错误登记而失效。",
+            "The registered rated power is outside 1.3 kW – 4,000 kW (QualiCharge's data "
+            "rule), usually a unit slip; R05 then judges by voltage × current or the "
+            "unit-corrected power instead, so a bad rating cannot switch it off.",
+            "pile entry",
+        ),
+        Rule(
+            "R20",
+            "warning",
+            "结算记录无对应充电记录",
+            "Bill without a session",
+            "结算记录所指的充电订单号在日志中没有任何电能表签名的充电记录(该充电记录后到时自动关闭)。",
+            "A bill names a session ID that no meter-signed session in the log carries "
+            "(closed automatically if the session arrives later).",
+            "billing entry",
+        ),
+        Rule(
+            "R21",
+            "warning",
+            "充电记录未结算",
+            "Session never billed",
+            "电能表自身数据已超过充电结束时间 1 天,仍无该充电的结算记录(结算后到时自动关闭)。",
+            "The meter's own data runs more than a day past the session's stop and no bill "
+            "names it (closed automatically when the bill arrives).",
+            "session entry",
+        ),
+        Rule(
+            "R22",
+            "high",
+            "同一充电记录重复结算(重复收费)",
+            "Two bills for one session (double billing)",
+            "同一充电订单号有两条以上不同的结算记录。",
+            "Two or more different bills name the same session ID.",
+            "first billing entry, further billing entry",
+        ),
+        Rule(
+            "R23",
+            "high",
+            "结算运营商与充电桩登记运营商不符",
+            "Bill from an operator who does not own the pile",
+            "结算记录的运营商不是该充电桩登记的运营商。",
+            "The bill is issued by an operator other than the pile's registered operator.",
+            "billing entry, pile entry",
+        ),
+        Rule(
+            "R24",
+            "high",
+            "同一订单号重复上报且数据不同",
+            "Session ID re-sent with other values",
+            "同一充电订单号出现两条充电记录,电能表、时间或电量不同。",
+            "The same session ID appears in two session records whose meter, times, "
+            "registers or energy differ.",
+            "first session entry, later session entry",
+        ),
+        Rule(
+            "R25",
+            "warning",
+            "充电记录所填充电桩与电能表登记不符",
+            "Session names another pile than its meter's",
+            "充电记录填写的充电桩不是其电能表登记所在的充电桩;该记录仍按电能表登记的充电桩参与各项规则。",
+            "The session names a pile other than its meter's registered pile; the record "
+            "still counts on the meter's registered pile for every other rule.",
+            "session entry",
+        ),
+        Rule(
+            "R26",
+            "warning",
+            "心跳序号或示值倒退",
+            "Heartbeat counter or register went backwards",
+            "按时间顺序,心跳的序号小于前一条心跳(预警),或心跳示值小于前一条心跳(严重)。",
+            "In time order, a heartbeat's sequence number is below the previous heartbeat's "
+            "(warning) or its register is below the previous one's (high).",
+            "previous heartbeat entry, heartbeat entry",
+        ),
+        Rule(
+            "R27",
+            "high",
+            "心跳中断而充电继续(数据被截留)",
+            "Heartbeats withheld while sessions continue",
+            "电能表 2 天以上没有心跳,而其间仍有该电能表的充电记录:状态数据被截留。",
+            "A meter sends no heartbeat for more than 2 days while its sessions go on: its "
+            "status data is being withheld.",
+            "last heartbeat entry before the gap",
         ),
     )
 }
@@ -330,33 +489,37 @@ def _windowed(
     since: int | None,
     until: int | None,
     ints: Iterable[str],
-    piles: Mapping[str, str] | None = None,
 ) -> Cols:
     """Rows of ``table`` for the meters with ``since <= tcol < until``, plus context.
 
-    With ``since``, each meter's last row before it comes along with ``ctx = 1``: it feeds
-    "previous row" comparisons but yields no finding itself. Both parts are driven by the
-    (meter_id, time) indexes: one correlated ``ORDER BY … LIMIT 1`` probe per meter.
+    With ``since``, each meter's last rows before it (all those at its last time) come
+    along with ``ctx = 1``: they feed "previous row" comparisons but yield no finding.
+    Both parts are driven by the (meter_id, time) indexes: one correlated
+    ``ORDER BY … LIMIT 1`` probe per meter.
+    Sessions too, whatever pile they name (R25).
     """
     sel = ", ".join(f"t.{c}" for c in cols)
     names = [*cols, "ctx"]
     ints = [*ints, "ctx"]
     sql = f"SELECT {sel}, 0 AS ctx FROM {table} t WHERE {_window_sql('t', tcol, since, until)}"
-    same_pile = "x.pile_id = m.pile_id AND " if table == "sessions" else ""
     if since is not None:
+        # Every row at the meter's last time before the window, not just one: a duplicate
+        # (R08) must meet its original, and the register chain the same "previous" as the
+        # rescan's, whichever of the tied rows arrived last.
         sql += (
-            f" UNION ALL SELECT {sel}, 1 AS ctx FROM {table} t WHERE t.entry_index IN ("
-            f"SELECT (SELECT x.entry_index FROM {table} x WHERE {same_pile}"
-            "x.meter_id = m.meter_id "
-            f"AND x.{tcol} < :since ORDER BY x.{tcol} DESC, x.entry_index DESC LIMIT 1) "
-            f"FROM meters m WHERE m.meter_id IN :ids)"
+            f" UNION ALL SELECT {sel}, 1 AS ctx FROM {table} t JOIN ("
+            f"SELECT m.meter_id AS mid, (SELECT x.{tcol} FROM {table} x "
+            f"WHERE x.meter_id = m.meter_id AND x.{tcol} < :since "
+            f"ORDER BY x.{tcol} DESC LIMIT 1) AS last_t "
+            f"FROM meters m WHERE m.meter_id IN :ids) c "
+            f"ON t.meter_id = c.mid AND t.{tcol} = c.last_t"
         )
     params: dict[str, Any] = {}
     if since is not None:
         params["since"] = since
     if until is not None:
         params["until"] = until
-    return _query(conn, sql, params, meter_ids, names, ints, piles=piles)
+    return _query(conn, sql, params, meter_ids, names, ints)
 
 
 def _query(
@@ -366,42 +529,19 @@ def _query(
     meter_ids: Sequence[str],
     names: Sequence[str],
     ints: Iterable[str],
-    *,
-    piles: Mapping[str, str] | None = None,
 ) -> Cols:
     """Runs ``sql`` (with an ``:ids`` list) per chunk of meters; columns as numpy arrays.
 
     Probes and windows order by (time, entry_index): equal times are broken by log order,
     as the rescan's numpy sorts break them (SQLite's indexes end in the rowid, the entry
-    index, so its probes stay index walks). ``__PILES(alias)__`` in ``sql`` becomes
-    ``alias.pile_id IN :piles`` (the meters' piles, from ``piles``) so session queries use
-    the (pile_id, start_ms) index: the migrated schema has no (meter_id, start_ms) index
-    on sessions (see the module notes). Meters with no registry record get the query
-    without the pile filter.
+    index, so its probes stay index walks).
     """
     ints = list(ints)
-    marker = re.compile(r"__PILES\((\w+)\)__")
-    groups: list[tuple[str, list[str]]] = []
-    if piles is not None and marker.search(sql):
-        known = [m for m in meter_ids if m in piles]
-        unknown = [m for m in meter_ids if m not in piles]
-        if known:
-            groups.append((marker.sub(r"\1.pile_id IN :piles", sql), known))
-        if unknown:
-            groups.append((marker.sub("1 = 1", sql), unknown))
-    else:
-        groups.append((marker.sub("1 = 1", sql), list(meter_ids)))
-    parts = []
-    for text_sql, ids in groups:
-        uses_piles = ":piles" in text_sql
-        stmt = text(text_sql).bindparams(bindparam("ids", expanding=True))
-        if uses_piles:
-            stmt = stmt.bindparams(bindparam("piles", expanding=True))
-        for chunk in _chunks(ids):
-            extra: dict[str, Any] = {"ids": chunk}
-            if uses_piles and piles is not None:
-                extra["piles"] = sorted({piles[m] for m in chunk})
-            parts.append(_columns(conn.execute(stmt, {**params, **extra}).all(), names, ints))
+    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+    parts = [
+        _columns(conn.execute(stmt, {**params, "ids": chunk}).all(), names, ints)
+        for chunk in _chunks(list(meter_ids))
+    ]
     return _concat(parts, names, ints)
 
 
@@ -414,6 +554,11 @@ class _Registry:
     meter_hb_ms: dict[str, int]
     meter_at: dict[str, tuple[int, int]]
     pile_rated_w: dict[str, int]
+    """The rating R05 judges by: the registered one, or a plausible stand-in (R19)."""
+    pile_reg: dict[str, tuple[int, str, int, str, int]]
+    """pile_id → (entry index, operator, registered rated power W, station, at_ms)."""
+    implausible: dict[str, dict[str, Any]]
+    """pile_id → R19 detail, for piles whose registered rating is implausible."""
     tariff_code: dict[str, int]
     tariff_key: np.ndarray
     """Sorted (tariff code << 42 | valid_from_ms)."""
@@ -427,6 +572,8 @@ class _Registry:
     meter_of_code: dict[int, str]
     """facts.code(meter_id) → meter_id of every registered meter (the facts' keys)."""
     pile_of_code: dict[int, str]
+    meter_pile_no: dict[str, int]
+    """meter_id → facts.code of its registry pile (the facts' pile key)."""
     tariff_of_hash: dict[int, int]
     """facts.code(tariff_id) → the dense tariff code of ``tariff_key``."""
     tariff_hourly: np.ndarray
@@ -440,7 +587,12 @@ class _Registry:
                 "FROM meters"
             )
         ).all()
-        piles = conn.execute(text("SELECT pile_id, rated_power_w FROM piles")).all()
+        piles = conn.execute(
+            text(
+                "SELECT pile_id, rated_power_w, rated_voltage_v, max_current_a, entry_index, "
+                "operator_id, station_id, at_ms FROM piles"
+            )
+        ).all()
         tariffs = conn.execute(
             st.tariffs.select().order_by(
                 st.tariffs.c.tariff_id, st.tariffs.c.valid_from_ms, st.tariffs.c.entry_index
@@ -475,7 +627,26 @@ class _Registry:
             },
             meter_hb_ms={m.meter_id: int(m.heartbeat_s) * 1000 for m in meters},
             meter_at={m.meter_id: (m.entry_index, m.at_ms) for m in meters},
-            pile_rated_w={p.pile_id: int(p.rated_power_w) for p in piles},
+            pile_rated_w={p.pile_id: effective_rating(p)[0] for p in piles},
+            pile_reg={
+                p.pile_id: (
+                    int(p.entry_index),
+                    p.operator_id,
+                    int(p.rated_power_w),
+                    p.station_id,
+                    int(p.at_ms),
+                )
+                for p in piles
+            },
+            implausible={
+                p.pile_id: {
+                    "rated_power_w": int(p.rated_power_w),
+                    "judged_at_w": effective_rating(p)[0],
+                    "basis": effective_rating(p)[1],
+                }
+                for p in piles
+                if not RATED_MIN_W <= int(p.rated_power_w) <= RATED_MAX_W
+            },
             tariff_code=codes,
             tariff_key=np.array(keys, np.int64),
             tariff_row=np.arange(len(keys)),
@@ -486,6 +657,7 @@ class _Registry:
             verif_meter_entries={k: np.sort(np.array(v, np.int64)) for k, v in by_meter.items()},
             meter_of_code={facts.code(m.meter_id): m.meter_id for m in meters},
             pile_of_code={facts.code(p.pile_id): p.pile_id for p in piles},
+            meter_pile_no={m.meter_id: facts.registry_code(m.pile_id) for m in meters},
             tariff_of_hash={facts.code(t): c for t, c in codes.items()},
             tariff_hourly=np.array(
                 [
@@ -498,6 +670,27 @@ class _Registry:
                 bool,
             ),
         )
+
+
+def effective_rating(pile: Any) -> tuple[int, str]:
+    """(rated power R05 judges a pile by, why) — the registered rating when plausible.
+
+    A rating outside QualiCharge's 1.3 kW – 4,000 kW (R19) is a registry error, most often
+    a unit slip (kW entered as W, or W as kW): it must not switch the over-power rule off
+    (a 120 kW pile registered at 120 MW would pass anything). In order: the rating scaled
+    by 1000 into the plausible range (the slip undone); the nameplate's voltage × marked
+    current when that is plausible; else the top of the range (lenient: no false R05).
+    """
+    rated = int(pile.rated_power_w)
+    if RATED_MIN_W <= rated <= RATED_MAX_W:
+        return rated, "registered"
+    for scaled in (rated // 1000, rated * 1000):
+        if RATED_MIN_W <= scaled <= RATED_MAX_W:
+            return scaled, "unit slip x1000"
+    volts, amps = pile.rated_voltage_v, pile.max_current_a
+    if volts and amps and RATED_MIN_W <= int(volts) * int(amps) <= RATED_MAX_W:
+        return int(volts) * int(amps), "voltage x current"
+    return RATED_MAX_W, "range bound"
 
 
 def _lookup(mapping: Mapping[str, Any], keys: np.ndarray, default: Any) -> np.ndarray:
@@ -601,10 +794,12 @@ def _scan_chunk(
         since,
         until,
         (*_SESSION_INTS, "interval_s"),
-        reg.meter_pile,
     )
+    _home_piles(s, reg)
     s = _sort(s, ("entry_index", "start_ms"), "meter_id")
-    copy = _session_rules(s, reg, out)
+    copy = _session_rules(s, reg, out, per_day=since is None)
+    if since is not None:
+        _busy_days(conn, reg, meter_ids, since, until, out)
     _first_session_register(conn, s, copy, out)
     _billing_rules(conn, s, reg, meter_ids, since, until, out)
     _frozen_rule(conn, reg.meter_pile, meter_ids, since, until, out)
@@ -621,15 +816,31 @@ def _scan_chunk(
     )
     _seal_rule(seals, reg, out)
     clock.lap("seals")
-    bad_clock, gaps = _heartbeat_pass(conn, meter_ids, since, until)
+    bad_clock, gaps, back = _heartbeat_pass(conn, meter_ids, since, until)
     _clock_rule(bad_clock, reg, out)
+    _backwards_rule(back, reg, out)
     _silence_rule(s, seals, reg, gaps, out)
+    _withheld_rule(s, reg, gaps, out)
     clock.lap("heartbeats")
     return out.findings
 
 
+def _home_piles(s: Cols, reg: _Registry) -> None:
+    """A registered meter's sessions count on its registry pile whatever pile they name
+    (R05 judges that pile's rating, findings name it); ``other_pile`` marks the records
+    naming another one (R25), ``named_pile`` keeps the name."""
+    named = s["pile_id"]
+    home = np.array(
+        [reg.meter_pile.get(m, p) for m, p in zip(s["meter_id"].tolist(), named.tolist())],
+        object,
+    )
+    s["named_pile"] = named
+    s["other_pile"] = home != named if len(named) else np.zeros(0, bool)
+    s["pile_id"] = home
+
+
 def _window_sql(alias: str, tcol: str, since: int | None, until: int | None) -> str:
-    conds = [f"__PILES({alias})__", f"{alias}.meter_id IN :ids"]
+    conds = [f"{alias}.meter_id IN :ids"]
     if since is not None:
         conds.append(f"{alias}.{tcol} >= :since")
     if until is not None:
@@ -650,7 +861,7 @@ def _sort(cols: Cols, minor: Sequence[str], major: str) -> Cols:
     return result
 
 
-def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
+def _session_rules(s: Cols, reg: _Registry, out: _Out, per_day: bool = True) -> np.ndarray:
     """R03–R08 over sessions sorted by (meter, start, entry); returns the duplicate mask."""
     n = len(s["entry_index"])
     if n == 0:
@@ -723,6 +934,7 @@ def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
                     "start_wh": int(s["start_wh"][i]),
                     "unaccounted_wh": int(jump[k]),
                 },
+                "high" if jump[k] > REGISTER_GAP_ALARM_WH else None,
             )
         # R07: start before the latest stop of any earlier session on the meter.
         key = _group_key(code[c], stop[c])
@@ -778,7 +990,126 @@ def _session_rules(s: Cols, reg: _Registry, out: _Out) -> np.ndarray:
                 "duration_ms": int(duration[i]),
             },
         )
+    _plausibility_rules(s, copy, out, per_day)
     return copy
+
+
+def _plausibility_rules(s: Cols, copy: np.ndarray, out: _Out, per_day: bool = True) -> None:
+    """R15–R18 and R25 over sessions sorted by (meter, start, entry): each judges one
+    record (R18 one meter-day) by itself, so every path and arrival order agrees.
+    ``per_day``: the rows hold whole local days (R18); a time window does not, and leaves
+    R18 to :func:`_busy_days`."""
+    start, stop, energy = s["start_ms"], s["stop_ms"], s["energy_wh"]
+    entry, focus = s["entry_index"], s["ctx"] == 0
+
+    def add(rule_id: str, rows: np.ndarray, detail: Callable[[int], dict[str, Any]]) -> None:
+        for i in rows:
+            out.add(
+                rule_id,
+                s["pile_id"][i],
+                s["meter_id"][i],
+                start[i],
+                (entry[i],),
+                {"session_id": s["session_id"][i], **detail(int(i))},
+            )
+
+    duration = stop.astype(object) - start if _magnitude(stop) > 2**61 else stop - start
+    add(
+        "R15",
+        np.flatnonzero(focus & np.asarray(duration > MAX_SESSION_MS, bool)),
+        lambda i: {"duration_ms": int(duration[i]), "limit_ms": MAX_SESSION_MS},
+    )
+    add(
+        "R16",
+        np.flatnonzero(focus & (energy > MAX_SESSION_WH)),
+        lambda i: {"energy_wh": int(energy[i]), "limit_wh": MAX_SESSION_WH},
+    )
+    big = max(_magnitude(s["stop_wh"]), _magnitude(s["start_wh"]), _magnitude(energy)) > 2**61
+    delta = s["stop_wh"].astype(object) - s["start_wh"] if big else s["stop_wh"] - s["start_wh"]
+    mismatch = np.abs(delta - energy) > RESOLUTION_WH if len(delta) else np.zeros(0, bool)
+    add(
+        "R17",
+        np.flatnonzero(focus & np.asarray(mismatch, bool)),
+        lambda i: {
+            "energy_wh": int(energy[i]),
+            "start_wh": int(s["start_wh"][i]),
+            "stop_wh": int(s["stop_wh"][i]),
+            "register_delta_wh": int(delta[i]),
+        },
+    )
+    if "other_pile" in s:
+        add(
+            "R25",
+            np.flatnonzero(focus & s["other_pile"]),
+            lambda i: {"named_pile_id": s["named_pile"][i], "registry_pile_id": s["pile_id"][i]},
+        )
+    # R18: distinct sessions per meter per local day; the 51st (by start, entry) reports.
+    c = np.flatnonzero(~copy & focus)
+    if per_day and len(c) > MAX_SESSIONS_PER_DAY:
+        day = (start[c] + CST_OFFSET_MS) // DAY_MS
+        key = _group_key(s["code"][c], day)
+        new_group = np.r_[True, key[1:] != key[:-1]]
+        group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(c)), 0))
+        rank = np.arange(len(c)) - group_start
+        sizes = np.bincount(np.cumsum(new_group) - 1)
+        size_of = sizes[np.cumsum(new_group) - 1]
+        add(
+            "R18",
+            c[rank == MAX_SESSIONS_PER_DAY],
+            lambda i: {
+                "local_day": _local_date(int(start[i])),
+                "sessions": int(size_of[np.searchsorted(c, i)]),
+                "limit": MAX_SESSIONS_PER_DAY,
+            },
+        )
+
+
+def _busy_days(
+    conn: Connection,
+    reg: _Registry,
+    meter_ids: Sequence[str],
+    since: int,
+    until: int | None,
+    out: _Out,
+) -> None:
+    """R18 on the sync path: the local days from ``since``'s on holding more than 50
+    sessions of a meter (a count per (meter, day) on the (meter, start) index), each such
+    meter-day then judged whole by the same code as the rescan's."""
+    day0 = (since + CST_OFFSET_MS) // DAY_MS * DAY_MS - CST_OFFSET_MS
+    cond = "" if until is None else " AND start_ms < :until"
+    stmt = text(
+        "SELECT meter_id, (start_ms + :cst) / :day AS d FROM sessions "
+        f"WHERE meter_id IN :ids AND start_ms >= :day0{cond} GROUP BY meter_id, d "
+        "HAVING COUNT(*) > :limit"
+    ).bindparams(bindparam("ids", expanding=True))
+    params: dict[str, Any] = {
+        "cst": CST_OFFSET_MS,
+        "day": DAY_MS,
+        "day0": day0,
+        "limit": MAX_SESSIONS_PER_DAY,
+    }
+    if until is not None:
+        params["until"] = until
+    busy = [
+        (meter, int(d))
+        for chunk in _chunks(list(meter_ids))
+        for meter, d in conn.execute(stmt, {**params, "ids": chunk})
+    ]
+    for meter, d in busy:
+        lo = d * DAY_MS - CST_OFFSET_MS
+        ints = (*_SESSION_INTS, "interval_s")
+        s = _windowed(conn, "sessions", _SESSION_COLS, "start_ms", [meter], lo, lo + DAY_MS, ints)
+        _home_piles(s, reg)
+        s = _sort(s, ("entry_index", "start_ms"), "meter_id")
+        day_out = _Out()
+        _session_rules(s, reg, day_out)
+        out.findings += [f for f in day_out.findings if f.rule_id == "R18"]
+
+
+def _local_date(t_ms: int) -> str:
+    """The UTC+8 calendar date of a time, as the regulator reads it."""
+    days = (t_ms + CST_OFFSET_MS) // DAY_MS
+    return str(np.datetime64(days, "D"))
 
 
 def _group_key(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -988,9 +1319,7 @@ def _billing_rules(
     names = ("s_entry", "entry_index", "tariff_id", "billed_wh", "energy_fen", "service_fen")
     names = (*names, "amount_fen")
     ints = ("s_entry", "entry_index", "billed_wh", "energy_fen", "service_fen", "amount_fen")
-    b = _query(
-        conn, sql, _window_params(since, until), meter_ids, names, ints, piles=reg.meter_pile
-    )
+    b = _query(conn, sql, _window_params(since, until), meter_ids, names, ints)
     # Map each bill to its session's position k in the focus arrays.
     sorter = np.argsort(entries)
     pos = np.clip(np.searchsorted(entries, b["s_entry"], sorter=sorter), 0, len(entries) - 1)
@@ -1255,10 +1584,11 @@ def _heartbeat_pass(
     meter_ids: Sequence[str],
     since: int | None,
     until: int | None,
-) -> tuple[Cols, Cols]:
+) -> tuple[Cols, Cols, Cols]:
     """One window-function pass over the heartbeats; only candidates leave the database.
 
-    Returns (heartbeats beyond 5 s with their predecessor's offset, candidate silences).
+    Returns (heartbeats beyond 5 s with their predecessor's offset, candidate silences,
+    heartbeats whose sequence number or register is below their predecessor's).
     A candidate silence is a pair of consecutive heartbeats more than 2 × heartbeat_s
     apart, or a meter's last heartbeat (open-ended: later sessions may still fill the
     time). ``LAG``/``LEAD`` pair rows inside the window; the pair across ``since`` (the last
@@ -1267,7 +1597,9 @@ def _heartbeat_pass(
     inner = (
         "SELECT h.meter_id, h.ref_ms, h.entry_index, h.meter_ms - h.ref_ms AS off, "
         "LAG(h.meter_ms - h.ref_ms) OVER w AS poff, LEAD(h.ref_ms) OVER w AS nt, "
-        "LEAD(h.entry_index) OVER w AS ne "
+        "LEAD(h.entry_index) OVER w AS ne, h.seq, h.register_wh AS reg, "
+        "LAG(h.seq) OVER w AS pseq, LAG(h.register_wh) OVER w AS preg, "
+        "LAG(h.entry_index) OVER w AS pe "
         f"FROM heartbeats h WHERE {_window_sql('h', 'ref_ms', since, until)} "
         "WINDOW w AS (PARTITION BY h.meter_id ORDER BY h.ref_ms, h.entry_index)"
     )
@@ -1275,16 +1607,21 @@ def _heartbeat_pass(
     sql = (
         "SELECT g.meter_id, g.ref_ms, g.entry_index, g.off, COALESCE(g.poff, :never), "
         "COALESCE(g.nt, :never), "
-        f"COALESCE(g.ne, -1), COALESCE(m.heartbeat_s, 0) FROM ({inner}) g LEFT JOIN meters m "
+        f"COALESCE(g.ne, -1), COALESCE(m.heartbeat_s, 0), g.seq, g.reg, "
+        "COALESCE(g.pseq, :never), COALESCE(g.preg, :never), COALESCE(g.pe, -1) "
+        f"FROM ({inner}) g LEFT JOIN meters m "
         "ON m.meter_id = g.meter_id WHERE g.off > :warn OR g.off < -:warn OR "
-        f"(m.heartbeat_s IS NOT NULL AND (g.nt IS NULL OR g.nt - g.ref_ms > {limit}))"
+        f"(m.heartbeat_s IS NOT NULL AND (g.nt IS NULL OR g.nt - g.ref_ms > {limit})) "
+        "OR g.pseq IS NULL OR g.seq < g.pseq OR g.reg < g.preg"
     )
     names = ("meter_id", "t1", "e1", "off", "poff", "t2", "e2", "hb_s")
-    ints = ("t1", "e1", "off", "poff", "t2", "e2", "hb_s")
+    names = (*names, "seq", "reg", "pseq", "preg", "pe")
+    ints = ("t1", "e1", "off", "poff", "t2", "e2", "hb_s", "seq", "reg", "pseq", "preg", "pe")
     params = {**_window_params(since, until), "never": int(_NEVER), "warn": CLOCK_WARN_MS}
     rows = _query(conn, sql, params, meter_ids, names, ints)
     boundary: list[tuple[Any, ...]] = []
     context_off: dict[str, int] = {}
+    context_counters: dict[str, tuple[int, int, int]] = {}
     if since is not None:
         probe = (
             "(SELECT {c} FROM heartbeats x WHERE x.meter_id = m.meter_id AND {w} "
@@ -1295,7 +1632,17 @@ def _heartbeat_pass(
         cols = [
             probe.format(c=c, w=w, d=d)
             for w, d, cs in (
-                (before, "DESC", ("x.ref_ms", "x.entry_index", "x.meter_ms - x.ref_ms")),
+                (
+                    before,
+                    "DESC",
+                    (
+                        "x.ref_ms",
+                        "x.entry_index",
+                        "x.meter_ms - x.ref_ms",
+                        "x.seq",
+                        "x.register_wh",
+                    ),
+                ),
                 (after, "ASC", ("x.ref_ms", "x.entry_index")),
             )
             for c in cs
@@ -1305,12 +1652,13 @@ def _heartbeat_pass(
             "WHERE m.meter_id IN :ids"
         ).bindparams(bindparam("ids", expanding=True))
         for chunk in _chunks(meter_ids):
-            for meter, t1, e1, off, t2, e2, hb_s in conn.execute(
+            for meter, t1, e1, off, cseq, creg, t2, e2, hb_s in conn.execute(
                 stmt, {**_window_params(since, until), "ids": chunk}
             ):
                 if t1 is None:
                     continue
                 context_off[meter] = off
+                context_counters[meter] = (int(cseq), int(creg), int(e1))
                 if t2 is None:
                     boundary.append((meter, t1, e1, 1, int(_NEVER), -1, hb_s))
                 elif t2 - t1 > SILENT_FACTOR * 1000 * hb_s:
@@ -1328,7 +1676,16 @@ def _heartbeat_pass(
     gaps = {k: rows[k][gap_mask] for k in gnames if k != "c1"}
     gaps["c1"] = np.zeros(int(gap_mask.sum()), np.int64)
     gaps = _concat([gaps, _columns(boundary, gnames, gints)], gnames, gints)
-    return bad, gaps
+    # Counters: a meter's first in-window heartbeat (LAG NULL) follows the context one.
+    first = rows["pseq"] == _NEVER
+    for k in np.flatnonzero(first):
+        found = context_counters.get(str(rows["meter_id"][k]))
+        if found is not None:
+            rows["pseq"][k], rows["preg"][k], rows["pe"][k] = found
+    back_mask = (rows["pe"] >= 0) & ((rows["seq"] < rows["pseq"]) | (rows["reg"] < rows["preg"]))
+    back = {k: rows[k][back_mask] for k in ("meter_id", "t1", "e1", "seq", "reg", "pseq")}
+    back |= {k: rows[k][back_mask] for k in ("preg", "pe")}
+    return bad, gaps, back
 
 
 def _clock_rule(bad: Cols, reg: _Registry, out: _Out) -> None:
@@ -1413,6 +1770,67 @@ def _silence_rule(s: Cols, seals: Cols, reg: _Registry, g: Cols, out: _Out) -> N
         )
 
 
+def _backwards_rule(back: Cols, reg: _Registry, out: _Out) -> None:
+    """R26: in (time, entry) order a heartbeat's register (high) or sequence number
+    (warning) is below its predecessor's: a reset meter, a replayed or forged status."""
+    for i in range(len(back["e1"])):  # hits only
+        register = bool(back["reg"][i] < back["preg"][i])
+        meter = str(back["meter_id"][i])
+        out.add(
+            "R26",
+            reg.meter_pile.get(meter),
+            meter,
+            back["t1"][i],
+            (back["pe"][i], back["e1"][i]),
+            {
+                "kind": "register" if register else "seq",
+                "seq": int(back["seq"][i]),
+                "previous_seq": int(back["pseq"][i]),
+                "register_wh": int(back["reg"][i]),
+                "previous_register_wh": int(back["preg"][i]),
+            },
+            "high" if register else "warning",
+        )
+
+
+def _withheld_rule(s: Cols, reg: _Registry, g: Cols, out: _Out) -> None:
+    """R27: a heartbeat gap longer than :data:`WITHHELD_MS` (or a last heartbeat with
+    nothing after it) while the meter's sessions go on: a session of the meter starts
+    more than :data:`WITHHELD_MS` after the heartbeat and before the next one. Judged on
+    the meter's own data only, so late delivery of other meters' records cannot trip it;
+    the heartbeat before the gap is the evidence, so a later heartbeat in the gap (a
+    back-fill) disproves the same finding (:func:`close_disproved`)."""
+    long_gap = (g["t2"] == _NEVER) | (g["t2"] - g["t1"] > WITHHELD_MS)
+    if not long_gap.any() or not len(s["start_ms"]):
+        return
+    gi = np.flatnonzero(long_gap)
+    # Sessions come sorted by (meter code, start): keys by code, no string sort per chunk.
+    first = np.r_[True, s["code"][1:] != s["code"][:-1]]
+    code_of = dict(zip(s["meter_id"][first].tolist(), s["code"][first].tolist(), strict=True))
+    gcode = np.array([code_of.get(m, -1) for m in g["meter_id"][gi].tolist()], np.int64)
+    top = int(_KEY_SHIFT) - 1
+    skey = s["code"] * _KEY_SHIFT + np.clip(s["start_ms"], 0, top)
+    lo = np.searchsorted(
+        skey, gcode * _KEY_SHIFT + np.clip(g["t1"][gi] + WITHHELD_MS, 0, top), "right"
+    )
+    hi = np.searchsorted(skey, gcode * _KEY_SHIFT + np.clip(g["t2"][gi], 0, top), "left")
+    for k in np.flatnonzero(hi > lo):
+        i = gi[k]
+        meter = str(g["meter_id"][i])
+        out.add(
+            "R27",
+            reg.meter_pile.get(meter),
+            meter,
+            g["t1"][i],
+            (g["e1"][i],),
+            {
+                "last_heartbeat_ms": int(g["t1"][i]),
+                "next_heartbeat_ms": None if g["t2"][i] == _NEVER else int(g["t2"][i]),
+                "limit_ms": WITHHELD_MS,
+            },
+        )
+
+
 def _frozen_rule(
     conn: Connection,
     piles: Mapping[str, str],
@@ -1444,7 +1862,10 @@ def _frozen_rule(
     names = ("se", "session_id", "meter_id", "pile_id", "start_ms", "energy_wh", "ha", "hz")
     names = (*names, "register_wh")
     ints = ("se", "start_ms", "energy_wh", "ha", "hz", "register_wh")
-    f = _query(conn, sql, _window_params(since, until), meter_ids, names, ints, piles=piles)
+    f = _query(conn, sql, _window_params(since, until), meter_ids, names, ints)
+    f["pile_id"] = np.array(
+        [piles.get(m, p) for m, p in zip(f["meter_id"].tolist(), f["pile_id"].tolist())], object
+    )
     _emit_frozen(f, out)
 
 
@@ -1535,7 +1956,7 @@ def _key_rule(conn: Connection, reg: _Registry, meter_ids: Sequence[str]) -> lis
 def _last_rows(conn: Connection, table: str, key: str, tcol: str) -> dict[str, tuple[int, int]]:
     """{meter: (time, entry)} of each registered meter's row with the largest ``key``:
     one ``ORDER BY key DESC LIMIT 1`` index probe per meter, then a primary-key fetch."""
-    same_pile = "x.pile_id = m.pile_id AND " if table == "sessions" else ""
+    same_pile = ""
     rows = conn.execute(
         text(
             f"SELECT t.meter_id, t.{tcol}, t.entry_index FROM {table} t WHERE t.entry_index IN "
@@ -1547,9 +1968,16 @@ def _last_rows(conn: Connection, table: str, key: str, tcol: str) -> dict[str, t
     return {meter: (int(t), int(entry)) for meter, t, entry in rows}
 
 
+def _station_of(reg: _Registry, meter: str) -> str | None:
+    pile = reg.pile_reg.get(reg.meter_pile.get(meter, ""))
+    return None if pile is None else pile[3]
+
+
 def _trailing_silence(conn: Connection, reg: _Registry) -> list[Finding]:
     """R10 for meters silent *now*: last record older than 2 × heartbeat_s before the newest
-    data time in the store. One indexed probe per meter per table (no table scan)."""
+    data time of the meter's station in the log (the station's gateway posts for all its
+    meters: a feed that lags, or a back-fill not yet delivered, silences none of them).
+    One indexed probe per meter per table (no table scan)."""
     latest: dict[str, tuple[int, int]] = {}
     for table, key, tcol in (
         ("heartbeats", "ref_ms", "ref_ms"),
@@ -1561,10 +1989,16 @@ def _trailing_silence(conn: Connection, reg: _Registry) -> list[Finding]:
                 latest[meter] = value
     if not latest:
         return []
-    newest = max(t for t, _ in latest.values())
+    city = max(t for t, _ in latest.values())
+    feed: dict[str | None, int] = {}
+    for meter, (t, _entry) in latest.items():
+        station = _station_of(reg, meter)
+        feed[station] = max(feed.get(station, t), t)
     out = _Out()
     for meter, (t, entry) in sorted(latest.items()):  # per meter, not per record
         hb_ms = reg.meter_hb_ms.get(meter, 0)
+        station = _station_of(reg, meter)
+        newest = feed[station] if station is not None else city
         if hb_ms > 0 and newest - t > SILENT_FACTOR * hb_ms:
             out.add(
                 "R10",
@@ -1581,6 +2015,275 @@ def _trailing_silence(conn: Connection, reg: _Registry) -> list[Finding]:
                 },
             )
     return out.findings
+
+
+# ---- registry, bill and identity rules (R19–R24) -------------------------------------
+#
+# Each judges a record against the whole store through indexed look-ups (session_id,
+# entry index, (meter, time)), never against a time window, so the sync path (the batch's
+# records) and the rescan (every record, or the facts' candidates confirmed in SQL) reach
+# the same findings whatever order the records arrived in.
+
+
+def _registry_rule(reg: _Registry) -> list[Finding]:
+    """R19: piles whose registered rated power is outside 1.3 kW – 4,000 kW."""
+    out = _Out()
+    for pile_id, detail in sorted(reg.implausible.items()):
+        entry, _operator, _rated, _station, at_ms = reg.pile_reg[pile_id]
+        out.add("R19", pile_id, None, at_ms, (entry,), detail)
+    return out.findings
+
+
+def _ids_query(
+    conn: Connection, sql: str, ids: Sequence[Any], names: Sequence[str], ints: Iterable[str]
+) -> Cols:
+    """``sql`` with an expanding ``:ids`` list, chunked; rows as columns."""
+    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+    parts = [
+        _columns(conn.execute(stmt, {"ids": list(chunk)}).all(), names, ints)
+        for chunk in _chunks(list(ids))
+    ]
+    return _concat(parts, names, ints)
+
+
+_BILL_COLS = ("entry_index", "session_id", "pile_id", "operator_id", "start_ms")
+_BILL_SELECT = "SELECT b.entry_index, b.session_id, b.pile_id, b.operator_id, b.start_ms "
+
+
+def _orphan_bills(conn: Connection, bill_entries: Sequence[int], out: _Out) -> None:
+    """R20 for the given bills: no session record carries their session ID."""
+    b = _ids_query(
+        conn,
+        _BILL_SELECT + "FROM billing b WHERE b.entry_index IN :ids AND NOT EXISTS "
+        "(SELECT 1 FROM sessions s WHERE s.session_id = b.session_id)",
+        sorted(set(bill_entries)),
+        _BILL_COLS,
+        ("entry_index", "start_ms"),
+    )
+    for i in range(len(b["entry_index"])):
+        out.add(
+            "R20",
+            b["pile_id"][i],
+            None,
+            b["start_ms"][i],
+            (b["entry_index"][i],),
+            {"session_id": b["session_id"][i], "operator_id": b["operator_id"][i]},
+        )
+
+
+def _double_bills(conn: Connection, session_ids: Sequence[str] | None, out: _Out) -> None:
+    """R22: every bill after the first (in log order) naming the same session ID.
+
+    ``session_ids`` None: every session ID billed more than once (one pass over the
+    session_id index)."""
+    if session_ids is None:
+        session_ids = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT session_id FROM billing GROUP BY session_id HAVING COUNT(*) > 1")
+            )
+        ]
+    b = _ids_query(
+        conn,
+        _BILL_SELECT + "FROM billing b WHERE b.session_id IN :ids",
+        sorted(set(session_ids)),
+        _BILL_COLS,
+        ("entry_index", "start_ms"),
+    )
+    first: dict[str, int] = {}
+    for i in np.argsort(b["entry_index"], kind="stable"):
+        sid = b["session_id"][i]
+        if sid not in first:
+            first[sid] = int(i)
+            continue
+        f = first[sid]
+        out.add(
+            "R22",
+            b["pile_id"][i],
+            None,
+            b["start_ms"][i],
+            (b["entry_index"][f], b["entry_index"][i]),
+            {
+                "session_id": sid,
+                "first_bill_entry": int(b["entry_index"][f]),
+                "operator_id": b["operator_id"][i],
+            },
+        )
+
+
+def _foreign_bills(
+    conn: Connection, reg: _Registry, entries: tuple[int, int] | None, out: _Out
+) -> None:
+    """R23: bills whose operator is not the registered operator of the pile they name."""
+    where = "" if entries is None else " AND b.entry_index BETWEEN :lo AND :hi"
+    params = {} if entries is None else {"lo": entries[0], "hi": entries[1]}
+    rows = conn.execute(
+        text(
+            _BILL_SELECT + ", p.operator_id FROM billing b JOIN piles p ON p.pile_id = b.pile_id "
+            "WHERE b.operator_id <> p.operator_id" + where
+        ),
+        params,
+    ).all()
+    for entry, sid, pile, operator, start_ms, owner in rows:
+        out.add(
+            "R23",
+            pile,
+            None,
+            start_ms,
+            (entry,),  # the bill alone: a re-sent pile record must not make it another finding
+            {
+                "session_id": sid,
+                "operator_id": operator,
+                "pile_operator_id": owner,
+                "pile_entry": reg.pile_reg[pile][0],
+            },
+        )
+
+
+_IDENTITY = ("meter_id", "pile_id", "start_ms", "stop_ms", "start_wh", "stop_wh", "energy_wh")
+
+
+def _resent_sessions(
+    conn: Connection, reg: _Registry, session_ids: Sequence[str] | None, out: _Out
+) -> None:
+    """R24: a session record whose ID an earlier record (in log order) carries with other
+    meter, pile, times, registers or energy. (The same values under another signature are
+    a signature twin: the ledger's concern, not the operator's.)"""
+    if session_ids is None:
+        session_ids = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT session_id FROM sessions GROUP BY session_id HAVING COUNT(*) > 1")
+            )
+        ]
+    names = ("entry_index", "session_id", *_IDENTITY)
+    s = _ids_query(
+        conn,
+        f"SELECT entry_index, session_id, {', '.join(_IDENTITY)} FROM sessions "
+        "WHERE session_id IN :ids",
+        sorted(set(session_ids)),
+        names,
+        ("entry_index", "start_ms", "stop_ms", "start_wh", "stop_wh", "energy_wh"),
+    )
+    first: dict[str, int] = {}
+    for i in np.argsort(s["entry_index"], kind="stable"):
+        sid = s["session_id"][i]
+        if sid not in first:
+            first[sid] = int(i)
+            continue
+        f = first[sid]
+        differs = [c for c in _IDENTITY if s[c][i] != s[c][f]]
+        if not differs:
+            continue
+        meter = str(s["meter_id"][i])
+        out.add(
+            "R24",
+            reg.meter_pile.get(meter, s["pile_id"][i]),
+            meter,
+            s["start_ms"][i],
+            (s["entry_index"][f], s["entry_index"][i]),
+            {
+                "session_id": sid,
+                "first_session_entry": int(s["entry_index"][f]),
+                "differs": differs,
+            },
+        )
+
+
+def _unbilled(
+    conn: Connection,
+    reg: _Registry,
+    candidates: Sequence[int],
+    latest: Mapping[str, int],
+    out: _Out,
+) -> None:
+    """R21 for candidate sessions (by entry): no bill names them and their registered
+    meter's own data (session starts, heartbeats) runs past stop + the grace period."""
+    s = _ids_query(
+        conn,
+        "SELECT s.entry_index, s.session_id, s.meter_id, s.start_ms, s.stop_ms FROM sessions s "
+        "WHERE s.entry_index IN :ids AND NOT EXISTS "
+        "(SELECT 1 FROM billing b WHERE b.session_id = s.session_id)",
+        sorted(set(candidates)),
+        ("entry_index", "session_id", "meter_id", "start_ms", "stop_ms"),
+        ("entry_index", "start_ms", "stop_ms"),
+    )
+    for i in range(len(s["entry_index"])):
+        meter = str(s["meter_id"][i])
+        data_until = latest.get(meter)
+        if meter not in reg.meter_pile or data_until is None:
+            continue
+        if data_until - int(s["stop_ms"][i]) <= UNBILLED_GRACE_MS:
+            continue
+        out.add(
+            "R21",
+            reg.meter_pile[meter],
+            meter,
+            s["start_ms"][i],
+            (s["entry_index"][i],),
+            {"session_id": s["session_id"][i], "meter_data_until_ms": data_until},
+        )
+
+
+def _meter_times(conn: Connection, meter_ids: Sequence[str], before: int | None) -> dict[str, int]:
+    """Each registered meter's latest session start or heartbeat time (before ``before``
+    when given): two (meter, time) index probes per meter."""
+    cond = "" if before is None else " AND x.{t} < :before"
+    probe = (
+        "(SELECT x.{t} FROM {table} x WHERE x.meter_id = m.meter_id" + cond + " "
+        "ORDER BY x.{t} DESC LIMIT 1)"
+    )
+    stmt = text(
+        f"SELECT m.meter_id, {probe.format(t='start_ms', table='sessions')}, "
+        f"{probe.format(t='ref_ms', table='heartbeats')} FROM meters m WHERE m.meter_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    found: dict[str, int] = {}
+    params = {} if before is None else {"before": before}
+    for chunk in _chunks(list(meter_ids)):
+        for meter, a, b in conn.execute(stmt, {**params, "ids": chunk}):
+            times = [int(t) for t in (a, b) if t is not None]
+            if times:
+                found[meter] = max(times)
+    return found
+
+
+def _unbilled_window(
+    conn: Connection, reg: _Registry, meter_ids: Sequence[str], since: int | None, out: _Out
+) -> None:
+    """R21 on the sync path: the sessions that this batch may have made overdue.
+
+    A session S becomes reportable when its meter's data first passes S.stop + grace.
+    Every record of the batch is at or after ``since``, so before the batch the meter's
+    data already reached L (its latest record before ``since``): S is new only if
+    S.stop > L − grace, so the sessions starting from L − grace − 3 days are enough
+    (a longer session is R15's)."""
+    registered = [m for m in meter_ids if m in reg.meter_pile]
+    if not registered:
+        return
+    latest = _meter_times(conn, registered, None)
+    groups: dict[int | None, list[str]] = {}
+    if since is None:
+        groups[None] = registered
+    else:
+        before = _meter_times(conn, registered, since)
+        for meter in registered:
+            frm = min(before.get(meter, since), since) - UNBILLED_GRACE_MS - MAX_SESSION_MS
+            groups.setdefault(frm // DAY_MS * DAY_MS, []).append(meter)
+    sql = (
+        "SELECT s.entry_index FROM sessions s WHERE s.meter_id IN :ids{w} AND NOT EXISTS "
+        "(SELECT 1 FROM billing b WHERE b.session_id = s.session_id)"
+    )
+    candidates: list[int] = []
+    for frm, meters in groups.items():
+        stmt = text(sql.format(w="" if frm is None else " AND s.start_ms >= :frm")).bindparams(
+            bindparam("ids", expanding=True)
+        )
+        for chunk in _chunks(meters):
+            params: dict[str, Any] = {"ids": chunk}
+            if frm is not None:
+                params["frm"] = frm
+            candidates += [int(r[0]) for r in conn.execute(stmt, params)]
+    _unbilled(conn, reg, candidates, latest, out)
 
 
 # ---- the full rescan over the analysis facts -----------------------------------------
@@ -1660,6 +2363,7 @@ class _HeartbeatIndex:
             hb["offset_ms"],
             hb["register_wh"],
         )
+        self.seq = hb["seq"]
         n = len(self.ref)
         starts = np.flatnonzero(np.r_[True, self.meter[1:] != self.meter[:-1]]) if n else self.ref
         self.run_meter = self.meter[starts]
@@ -1709,7 +2413,7 @@ class _HeartbeatIndex:
 
 def _facts_heartbeat_pass(
     hb: _HeartbeatIndex, run_names: np.ndarray, reg: _Registry
-) -> tuple[Cols, Cols]:
+) -> tuple[Cols, Cols, Cols]:
     """:func:`_heartbeat_pass` over a chunk's whole heartbeat history, in numpy;
     ``run_names`` are the meter IDs of ``hb``'s runs."""
     n = len(hb)
@@ -1747,7 +2451,22 @@ def _facts_heartbeat_pass(
         "e2": e2[gap],
         "hb_s": hb_s[gap],
     }
-    return bad, gaps
+    # Counters going backwards: compared with the predecessor in place (no full-length
+    # "previous" copies: a chunk holds ~2 M heartbeats).
+    k = 1 + np.flatnonzero(
+        same_prev[1:] & ((hb.seq[1:] < hb.seq[:-1]) | (hb.register[1:] < hb.register[:-1]))
+    )
+    back = {
+        "meter_id": run_names[hb.run[k]],
+        "t1": hb.ref[k],
+        "e1": hb.entry[k],
+        "seq": hb.seq[k],
+        "reg": hb.register[k],
+        "pseq": hb.seq[k - 1],
+        "preg": hb.register[k - 1],
+        "pe": hb.entry[k - 1],
+    }
+    return bad, gaps, back
 
 
 def _facts_frozen(
@@ -1795,6 +2514,36 @@ def _facts_frozen(
     )
 
 
+def _facts_unbilled(
+    conn: Connection,
+    reg: _Registry,
+    s: Cols,
+    billed: np.ndarray,
+    hb: _HeartbeatIndex,
+    run_names: np.ndarray,
+    out: _Out,
+) -> None:
+    """R21 with the chunk's whole history: a meter's latest session start or heartbeat is
+    its data time (as :func:`_meter_times` reads it); unpaired sessions the grace period
+    behind it are confirmed in SQL."""
+    n = len(s["entry_index"])
+    if not n or billed.all():
+        return
+    code = s["code"]  # sorted by (meter, start): each meter's last row has its latest start
+    last = np.r_[code[1:] != code[:-1], True]
+    names = s["meter_id"][last].tolist()
+    latest = dict(zip(names, s["start_ms"][last].tolist(), strict=True))
+    if len(hb):
+        end = np.r_[hb.run[1:] != hb.run[:-1], True]
+        for name, t in zip(run_names[hb.run[end]].tolist(), hb.ref[end].tolist(), strict=True):
+            if name in latest:
+                latest[name] = max(latest[name], int(t))
+    data_until = np.array([latest[m] for m in names], np.int64)[np.cumsum(last) - last]
+    overdue = ~billed & (data_until - UNBILLED_GRACE_MS > s["stop_ms"])
+    if overdue.any():
+        _unbilled(conn, reg, s["entry_index"][overdue].tolist(), latest, out)
+
+
 def _pair_bills(session_no: np.ndarray, bill_no: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(bill position, session row) of every bill/session pair with equal session codes:
     the facts' version of ``billing JOIN sessions USING (session_id)``."""
@@ -1815,6 +2564,7 @@ def _scan_facts_chunk(
     hi: int,
     seals: Cols,
     timings: dict[str, float] | None = None,
+    ids: list[np.ndarray] | None = None,
 ) -> list[Finding]:
     """Every per-pile rule over the piles with ``lo <= facts.code(pile_id) <= hi``, their
     whole history at once, from the analysis facts (no time windows, no context rows)."""
@@ -1835,13 +2585,19 @@ def _scan_facts_chunk(
         reg.meter_of_code,
         lambda r: _fetch_one(conn, "sessions", "meter_id", int(entries[r])),
     )
-    s["pile_id"] = _names(
+    filed = _names(
         pile_no,
         reg.pile_of_code,
         lambda r: _fetch_one(conn, "sessions", "pile_id", int(entries[r])),
     )
+    # A registered meter's sessions count on its registry pile (see _home_piles); the
+    # fact says whether the record named another pile when it was filed.
+    s["pile_id"] = _per_code_names(meter_no, s["meter_id"], reg.meter_pile, filed)
+    home_no = _per_code(meter_no, s["meter_id"], reg.meter_pile_no, -1)
+    s["other_pile"] = sf["other_pile"][order] | ((home_no >= 0) & (home_no != pile_no))
+    s["named_pile"] = _LazyText(conn, "sessions", "pile_id", entries)  # type: ignore[assignment]
     s["ctx"] = np.zeros(len(entries), np.int64)
-    s["rated_w"] = _per_code(pile_no, s["pile_id"], reg.pile_rated_w, -1)
+    s["rated_w"] = _per_code(meter_no, s["pile_id"], reg.pile_rated_w, -1)  # one pile a meter
     s["class_pm"] = _per_code(meter_no, s["meter_id"], reg.meter_class_pm, UNKNOWN_CLASS_PERMILLE)
     s["meter_no"] = meter_no
     s["code"] = np.unique(meter_no, return_inverse=True)[1].astype(np.int64)  # small: keys
@@ -1853,6 +2609,9 @@ def _scan_facts_chunk(
     )
     clock.lap("sessions")
     bf = facts.read_billing(conn, lo, hi)
+    if ids is not None:  # (code, entry) of every session and bill, for R22/R24 store-wide
+        ids.append(np.stack([sf["session_no"], sf["entry_index"]]))
+        ids.append(np.stack([bf["session_no"], -1 - bf["entry_index"]]))
     bill, rows = _pair_bills(sf["session_no"][order], bf["session_no"])
     b: Cols = {k: v[bill] for k, v in bf.items()}
     b["tcode"] = _lookup_codes(reg.tariff_of_hash, b["tariff_no"])
@@ -1870,6 +2629,13 @@ def _scan_facts_chunk(
 
     pricing = _HourPricing(weights, woff, sf["hour0"], sf["binned"], fact_row[rows], fallback)
     _bill_rules(s, reg, b, rows, pricing, out, lambda j: bill_sid[j] == s["session_id"][rows[j]])
+    # R20 / R21 candidates: bills with no session and sessions with no bill in the chunk
+    # (a bill may sit in another chunk: both are confirmed in SQL, only candidates go).
+    paired = np.zeros(len(bf["entry_index"]), bool)
+    paired[bill] = True
+    _orphan_bills(conn, bf["entry_index"][~paired].tolist(), out)
+    billed = np.zeros(len(entries), bool)
+    billed[rows] = True
     clock.lap("bills")
     hbc = facts.read_heartbeats(conn, lo, hi)
     hb = _HeartbeatIndex(hbc)
@@ -1880,15 +2646,33 @@ def _scan_facts_chunk(
     )
     clock.lap("read heartbeats")
     _first_session_register(None, s, copy, out, hb)
+    _facts_unbilled(conn, reg, s, billed, hb, run_names, out)
     _facts_frozen(conn, s, bf["session_no"], sf["session_no"][order], hb, out)
     mine = (seals["pile_no"] >= lo) & (seals["pile_no"] <= hi)
     chunk_seals = {k: v[mine] for k, v in seals.items()}
     _seal_rule(chunk_seals, reg, out)
-    bad, gaps = _facts_heartbeat_pass(hb, run_names, reg)
+    bad, gaps, back = _facts_heartbeat_pass(hb, run_names, reg)
     _clock_rule(bad, reg, out)
+    _backwards_rule(back, reg, out)
     _silence_rule(s, chunk_seals, reg, gaps, out)
+    _withheld_rule(s, reg, gaps, out)
     clock.lap("heartbeats")
     return out.findings
+
+
+def _per_code_names(
+    codes: np.ndarray, names: np.ndarray, mapping: Mapping[str, str], fallback: np.ndarray
+) -> np.ndarray:
+    """``mapping[name]`` per row (looked up once per distinct code), else ``fallback``."""
+    if not len(codes):
+        return np.zeros(0, object)
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    values = np.empty(len(first), object)
+    values[:] = [mapping.get(name) for name in names[first].tolist()]
+    out = values[inverse]
+    missing = np.array([v is None for v in values.tolist()], bool)[inverse]
+    out[missing] = fallback[missing]
+    return out
 
 
 def _per_code(
@@ -1941,7 +2725,8 @@ def _all_seals(conn: Connection) -> Cols:
 
 
 def insert_findings(conn: Connection, findings: Sequence[Finding]) -> list[Finding]:
-    """Stores findings, skipping ones already stored; returns the new ones (with ids).
+    """Stores findings, skipping ones already stored; returns the new ones (with ids),
+    and the ones closed earlier that are derived again (reopened).
 
     ``INSERT … ON CONFLICT (rule_id, evidence_key) DO NOTHING RETURNING`` on both backends:
     a rescan, or an incremental run seeing a row twice, inserts nothing.
@@ -1979,8 +2764,333 @@ def insert_findings(conn: Connection, findings: Sequence[Finding]) -> list[Findi
         ]
         for anomaly_id, rule_id, key in conn.execute(stmt, rows).all():
             new.append(replace(unique[(rule_id, key)], anomaly_id=int(anomaly_id)))
+    inserted = {(f.rule_id, f.evidence_key) for f in new}
+    new += _reopen(conn, [f for k, f in unique.items() if k not in inserted])
     new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
     return new
+
+
+# ---- closing what later data disproves -----------------------------------------------
+
+RULES_ACTOR = "rules"
+"""The audit log's name for the engine when it closes (or reopens) a finding itself."""
+RECONCILED = frozenset(
+    {"R01", "R02", "R03", "R04", "R05", "R06", "R09", "R14", "R15", "R16", "R17", "R18"}
+    | {"R25", "R26"}
+)
+"""Rules whose findings for a meter from ``since`` on are all re-derived by an incremental
+window: one it no longer derives was disproved by the batch (a back-filled session between
+two whose register gap it fills, an earlier heartbeat that moves a clock-offset rise).
+R07/R08 are left out: a back-fill may change which earlier session a finding pairs with,
+but the overlap or duplicate it names stays true."""
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A stored finding the rules closed: which, by which entry, and why."""
+
+    anomaly_id: int
+    rule_id: str
+    entry: int | None
+    reason: str
+
+
+def _open_findings(
+    conn: Connection, rule_ids: Iterable[str], meter_ids: Sequence[str] | None = None
+) -> list[Finding]:
+    """Open (not closed) stored findings of ``rule_ids`` (for ``meter_ids`` if given)."""
+    sql = (
+        "SELECT id, rule_id, pile_id, meter_id, at_ms, severity, evidence, detail "
+        "FROM anomalies WHERE closed_at IS NULL AND rule_id IN :rules"
+    )
+    stmt = text(sql + (" AND meter_id IN :ids" if meter_ids is not None else "")).bindparams(
+        bindparam("rules", expanding=True)
+    )
+    if meter_ids is not None:
+        stmt = stmt.bindparams(bindparam("ids", expanding=True))
+    groups = [None] if meter_ids is None else list(_chunks(list(meter_ids)))
+    if meter_ids is not None and not meter_ids:
+        return []
+    found = []
+    for chunk in groups:
+        params: dict[str, Any] = {"rules": sorted(rule_ids)}
+        if chunk is not None:
+            params["ids"] = chunk
+        for r in conn.execute(stmt, params).mappings():
+            evidence = (
+                r["evidence"] if not isinstance(r["evidence"], str) else json.loads(r["evidence"])
+            )
+            detail = r["detail"] if not isinstance(r["detail"], str) else json.loads(r["detail"])
+            found.append(
+                Finding(
+                    r["rule_id"],
+                    r["pile_id"],
+                    r["meter_id"],
+                    int(r["at_ms"]),
+                    r["severity"],
+                    tuple(evidence),
+                    detail,
+                    int(r["id"]),
+                )
+            )
+    return found
+
+
+_AFTER = "({c} > :t OR ({c} = :t AND entry_index > :x)) AND {c} <= :until"
+_FIRST_AFTER = tuple(
+    text(sql)
+    for sql in (
+        f"SELECT ref_ms, entry_index FROM heartbeats WHERE meter_id = :m AND ref_ms >= :t "
+        f"AND {_AFTER.format(c='ref_ms')} ORDER BY ref_ms, entry_index LIMIT 1",
+        f"SELECT start_ms, entry_index FROM sessions WHERE meter_id = :m AND start_ms >= :t "
+        f"AND {_AFTER.format(c='start_ms')} ORDER BY start_ms, entry_index LIMIT 1",
+        f"SELECT stop_ms, entry_index FROM sessions WHERE meter_id = :m AND start_ms >= :lo "
+        f"AND start_ms <= :t AND {_AFTER.format(c='stop_ms')} ORDER BY stop_ms, entry_index "
+        "LIMIT 1",
+        f"SELECT at_ms, entry_index FROM seal_events WHERE meter_id = :m AND at_ms >= :t "
+        f"AND {_AFTER.format(c='at_ms')} ORDER BY at_ms, entry_index LIMIT 1",
+    )
+)
+
+
+def _first_after(
+    conn: Connection, meter: str, t: int, exclude: int, until: int
+) -> tuple[int, int] | None:
+    """(time, entry) of the meter's first sign of life after (``t``, entry ``exclude``) in
+    (time, entry) order and no later than ``until``: a heartbeat, a session start or
+    stop, a seal event (bounded index seeks, the likeliest first)."""
+    best: tuple[int, int] | None = None
+    params = {"m": meter, "t": t, "x": exclude, "lo": t - MAX_SESSION_MS, "until": until}
+    for stmt in _FIRST_AFTER:
+        row = conn.execute(stmt, params).first()
+        if row is not None and row[0] is not None and (best is None or tuple(row) < best):
+            best = (int(row[0]), int(row[1]))
+            params["until"] = best[0]
+    return best
+
+
+def _batch_times(
+    conn: Connection, summary: BatchSummary, meter_ids: Sequence[str]
+) -> dict[str, list[int]]:
+    """Each meter's record times (sessions' starts and stops, heartbeats, seal events)
+    among the batch's entries, sorted."""
+    times: dict[str, list[int]] = {}
+    if summary.first_index is None or not meter_ids:
+        return times
+    for table, cols in (
+        ("sessions", ("start_ms", "stop_ms")),
+        ("heartbeats", ("ref_ms",)),
+        ("seal_events", ("at_ms",)),
+    ):
+        stmt = text(
+            f"SELECT meter_id, {', '.join(cols)} FROM {table} "
+            "WHERE entry_index BETWEEN :lo AND :hi AND meter_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        for chunk in _chunks(list(meter_ids)):
+            params = {"lo": summary.first_index, "hi": summary.last_index, "ids": chunk}
+            for meter, *ts in conn.execute(stmt, params):
+                times.setdefault(meter, []).extend(int(t) for t in ts)
+    for values in times.values():
+        values.sort()
+    return times
+
+
+def _any_within(times: Sequence[int], lo: int, hi: int) -> bool:
+    k = bisect.bisect_left(times, lo)
+    return k < len(times) and times[k] <= hi
+
+
+def _disproved_silences(
+    conn: Connection, reg: _Registry, summary: BatchSummary, meter_ids: Sequence[str]
+) -> list[tuple[Finding, int | None, str]]:
+    """R10 silences and R27 withheld heartbeats of the meters that the batch's records
+    fill (only those with a batch record inside are probed)."""
+    out: list[tuple[Finding, int | None, str]] = []
+    batch = _batch_times(conn, summary, meter_ids)
+    for f in _open_findings(conn, ("R10", "R27"), [m for m in meter_ids if m in batch]):
+        meter, t1, e1 = f.meter_id or "", f.at_ms, f.evidence[0]
+        reach = SILENT_FACTOR * reg.meter_hb_ms.get(meter, 0) if f.rule_id == "R10" else 2**62
+        if not _any_within(batch.get(meter, ()), t1, t1 + reach):
+            continue
+        if f.rule_id == "R10":
+            if f.detail.get("kind") != "silent":
+                continue
+            limit = SILENT_FACTOR * reg.meter_hb_ms.get(meter, 0)
+            nxt = _first_after(conn, meter, t1, e1, t1 + limit)
+            if nxt is not None:
+                out.append((f, nxt[1], "a record of the meter falls inside the silence"))
+            continue
+        hb = conn.execute(
+            text(
+                "SELECT ref_ms, entry_index FROM heartbeats WHERE meter_id = :m AND ref_ms >= :t "
+                "AND entry_index <> :x ORDER BY ref_ms, entry_index LIMIT 1"
+            ),
+            {"m": meter, "t": t1, "x": e1},
+        ).first()
+        t2 = int(_NEVER) if hb is None else int(hb[0])
+        in_gap = conn.execute(
+            text(
+                "SELECT 1 FROM sessions WHERE meter_id = :m AND start_ms > :a AND start_ms < :b "
+                "LIMIT 1"
+            ),
+            {"m": meter, "a": t1 + WITHHELD_MS, "b": min(t2, int(_NEVER) - 1)},
+        ).first()
+        if hb is not None and (t2 - t1 <= WITHHELD_MS or in_gap is None):
+            out.append((f, int(hb[1]), "a heartbeat of the meter falls inside the gap"))
+    return out
+
+
+def _disproved_bills(conn: Connection, reg: _Registry) -> list[tuple[Finding, int | None, str]]:
+    """R20 bills whose session arrived, R21 sessions whose bill arrived, R19 piles whose
+    rating was corrected: one index probe per open finding."""
+    out: list[tuple[Finding, int | None, str]] = []
+    for f in _open_findings(conn, ("R19", "R20", "R21")):
+        if f.rule_id == "R19":
+            current = reg.pile_reg.get(f.pile_id or "")
+            if current is not None and (
+                current[0] not in f.evidence or f.pile_id not in reg.implausible
+            ):
+                out.append((f, current[0], "the pile was registered again"))
+            continue
+        table = "sessions" if f.rule_id == "R20" else "billing"
+        row = conn.execute(
+            text(f"SELECT MIN(entry_index) FROM {table} WHERE session_id = :sid"),
+            {"sid": f.detail.get("session_id")},
+        ).first()
+        if row is not None and row[0] is not None:
+            what = "the session arrived" if f.rule_id == "R20" else "the bill arrived"
+            out.append((f, int(row[0]), what))
+    return out
+
+
+def _disproved_in_window(
+    conn: Connection,
+    meter_ids: Sequence[str],
+    since: int,
+    produced: set[tuple[str, str]],
+    summary: BatchSummary,
+) -> list[tuple[Finding, int | None, str]]:
+    """Findings of :data:`RECONCILED` rules from ``since`` on that the window no longer
+    derives; the closing entry is the batch's record of that meter nearest before the
+    finding (else nearest after it)."""
+    stale = [
+        f
+        for f in _open_findings(conn, RECONCILED, meter_ids)
+        if f.at_ms >= since
+        and (f.rule_id, f.evidence_key) not in produced
+        and not (f.rule_id == "R10" and f.detail.get("kind") == "silent")
+    ]
+    if not stale:
+        return []
+    lo, hi = summary.first_index, summary.last_index
+    times: dict[str, list[tuple[int, int]]] = {}
+    for table, tcol in (
+        ("sessions", "start_ms"),
+        ("heartbeats", "ref_ms"),
+        ("seal_events", "at_ms"),
+    ):
+        stmt = text(
+            f"SELECT meter_id, {tcol}, entry_index FROM {table} "
+            "WHERE entry_index BETWEEN :lo AND :hi AND meter_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        for chunk in _chunks(sorted({f.meter_id or "" for f in stale})):
+            for meter, t, e in conn.execute(stmt, {"lo": lo, "hi": hi, "ids": chunk}):
+                times.setdefault(meter, []).append((int(t), int(e)))
+    out = []
+    for f in stale:
+        mine = sorted(times.get(f.meter_id or "", []))
+        before = [te for te in mine if te[0] <= f.at_ms]
+        entry = before[-1][1] if before else (mine[0][1] if mine else summary.last_index)
+        out.append((f, entry, "re-derived without it after the batch"))
+    return out
+
+
+def _close(conn: Connection, items: Sequence[tuple[Finding, int | None, str]]) -> list[Closure]:
+    """Marks findings closed and writes one audit entry each (actor :data:`RULES_ACTOR`),
+    in two statements whatever their number."""
+    if not items:
+        return []
+    now = st.utcnow()
+    ids = [f.anomaly_id for f, _entry, _reason in items]
+    still_open = set()
+    for chunk in _chunks(ids):  # type: ignore[arg-type]
+        still_open.update(
+            r[0]
+            for r in conn.execute(
+                select(st.anomalies.c.id).where(
+                    st.anomalies.c.id.in_(chunk), st.anomalies.c.closed_at.is_(None)
+                )
+            )
+        )
+    items = [item for item in items if item[0].anomaly_id in still_open]
+    if not items:
+        return []
+    conn.execute(
+        st.anomalies.update()
+        .where(st.anomalies.c.id == bindparam("aid"))
+        .values(closed_entry=bindparam("entry"), closed_at=now),
+        [{"aid": f.anomaly_id, "entry": entry} for f, entry, _reason in items],
+    )
+    conn.execute(
+        st.audit_log.insert(),
+        [
+            {
+                "at": now,
+                "user": RULES_ACTOR,
+                "action": "anomaly.closed",
+                "subject": f"anomaly {f.anomaly_id}",
+                "detail": {"rule_id": f.rule_id, "closed_by_entry": entry, "reason": reason},
+            }
+            for f, entry, reason in items
+        ],
+    )
+    return [Closure(int(f.anomaly_id or 0), f.rule_id, entry, reason) for f, entry, reason in items]
+
+
+def close_disproved(
+    conn: Connection,
+    summary: BatchSummary,
+    meter_ids: Sequence[str],
+    since: int | None,
+    produced: Iterable[Finding],
+    registry: _Registry | None = None,
+) -> list[Closure]:
+    """Closes the stored findings a synced batch disproves (see the rules above); the
+    audit log names the entry that did it. Call after the batch's rules ran."""
+    reg = registry or _Registry.load(conn)
+    keys = {(f.rule_id, f.evidence_key) for f in produced}
+    items = _disproved_silences(conn, reg, summary, meter_ids) + _disproved_bills(conn, reg)
+    if since is not None and summary.first_index is not None:
+        items += _disproved_in_window(conn, meter_ids, since, keys, summary)
+    return _close(conn, items)
+
+
+def _reopen(conn: Connection, findings: Sequence[Finding]) -> list[Finding]:
+    """Stored findings closed earlier that the rules derive again: reopened (audited) and
+    returned with their ids, so alarms treat them as new."""
+    closed = {
+        (r.rule_id, r.evidence_key): int(r.id)
+        for r in conn.execute(
+            text("SELECT id, rule_id, evidence_key FROM anomalies WHERE closed_at IS NOT NULL")
+        )
+    }
+    if not closed:
+        return []
+    again = []
+    for f in findings:
+        anomaly_id = closed.pop((f.rule_id, f.evidence_key), None)
+        if anomaly_id is None:
+            continue
+        conn.execute(
+            st.anomalies.update()
+            .where(st.anomalies.c.id == anomaly_id)
+            .values(closed_entry=None, closed_at=None)
+        )
+        st.write_audit(
+            conn, RULES_ACTOR, "anomaly.reopened", f"anomaly {anomaly_id}", {"rule_id": f.rule_id}
+        )
+        again.append(replace(f, anomaly_id=anomaly_id))
+    return again
 
 
 # ---- entry points --------------------------------------------------------------------
@@ -1995,8 +3105,12 @@ def scan(
     registry: _Registry | None = None,
     keys: bool = True,
     trailing: bool = True,
+    integrity: bool = True,
 ) -> list[Finding]:
-    """All findings for ``meter_ids`` over [since, until) (None: unbounded), not stored."""
+    """All findings for ``meter_ids`` over [since, until) (None: unbounded), not stored.
+
+    ``integrity`` with no time bounds adds the whole store's registry, bill and identity
+    rules (R19–R24: the SQL counterpart of the rescan's)."""
     reg = registry or _Registry.load(conn)
     ids = sorted(set(meter_ids))
     found = _scan_chunk(conn, reg, ids, since, until) if ids else []
@@ -2004,6 +3118,91 @@ def scan(
         found += _key_rule(conn, reg, ids)
     if trailing:
         found += _trailing_silence(conn, reg)
+    if integrity and since is None and until is None:
+        out = _Out()
+        bills = [int(r[0]) for r in conn.execute(text("SELECT entry_index FROM billing"))]
+        _orphan_bills(conn, bills, out)
+        _unbilled_window(conn, reg, ids, None, out)
+        found += out.findings + _store_integrity(conn, reg)
+    return found
+
+
+def _store_integrity(
+    conn: Connection,
+    reg: _Registry,
+    repeated: tuple[list[str], list[str]] | None = None,
+) -> list[Finding]:
+    """R19, R22, R23, R24 over the whole store. ``repeated``: (session IDs billed more than
+    once, session IDs of more than one session) when the caller knows them (the rescan,
+    from the facts' hashes); else one pass over each session_id index."""
+    out = _Out()
+    billed_twice, sent_twice = repeated if repeated is not None else (None, None)
+    _double_bills(conn, billed_twice, out)
+    _foreign_bills(conn, reg, None, out)
+    _resent_sessions(conn, reg, sent_twice, out)
+    return _registry_rule(reg) + out.findings
+
+
+def _repeated_ids(conn: Connection, ids: list[np.ndarray]) -> tuple[list[str], list[str]]:
+    """From the chunks' (session code, entry) pairs (bills with entries as -1 - entry):
+    the session IDs billed more than once and those carried by more than one session,
+    confirmed by their real IDs (a hash collision must not make a finding)."""
+    if not ids:
+        return [], []
+    pairs = np.concatenate(ids, axis=1)
+    out: tuple[list[str], list[str]] = ([], [])
+    for k, (table, mask) in enumerate((("billing", pairs[1] < 0), ("sessions", pairs[1] >= 0))):
+        codes, entries = pairs[0][mask], pairs[1][mask]
+        order = np.argsort(codes, kind="stable")
+        codes, entries = codes[order], entries[order]
+        twice = np.zeros(len(codes), bool)
+        if len(codes) > 1:
+            same = codes[1:] == codes[:-1]
+            twice[1:] |= same
+            twice[:-1] |= same
+        found = {
+            _fetch_one(conn, table, "session_id", int(e if e >= 0 else -1 - e))
+            for e in entries[twice].tolist()
+        }
+        out[k].extend(sorted(sid for sid in found if sid is not None))
+    return out
+
+
+def _batch_integrity(
+    conn: Connection,
+    reg: _Registry,
+    summary: BatchSummary,
+    meter_ids: Sequence[str],
+    since: int | None,
+) -> list[Finding]:
+    """R19–R24 for a synced batch: its bills, its sessions' IDs, its registry records and
+    the sessions of its meters the batch may have made overdue (R21)."""
+    out = _Out()
+    bills = summary.billing_entries
+    if bills:
+        _orphan_bills(conn, bills, out)
+        sids = _ids_query(
+            conn,
+            "SELECT session_id FROM billing WHERE entry_index IN :ids",
+            bills,
+            ("session_id",),
+            (),
+        )["session_id"]
+        _double_bills(conn, sids.tolist(), out)
+        _foreign_bills(conn, reg, (min(bills), max(bills)), out)
+    if summary.session_entries:
+        sids = _ids_query(
+            conn,
+            "SELECT session_id FROM sessions WHERE entry_index IN :ids",
+            summary.session_entries,
+            ("session_id",),
+            (),
+        )["session_id"]
+        _resent_sessions(conn, reg, sids.tolist(), out)
+    _unbilled_window(conn, reg, meter_ids, since, out)
+    found = out.findings
+    if summary.counts.get("pile"):
+        found += _registry_rule(reg)
     return found
 
 
@@ -2031,13 +3230,16 @@ def _batch_since(conn: Connection, summary: BatchSummary) -> int | None:
     return None if row is None else int(row)
 
 
-def run_incremental(conn: Connection, summary: BatchSummary) -> list[Finding]:
+def run_incremental(
+    conn: Connection, summary: BatchSummary, closed: list[Closure] | None = None
+) -> list[Finding]:
     """Rules over what a synced batch touched; stores and returns the new findings.
 
     Call in (or right after) the batch's transaction. The window starts at the batch's
     earliest record time; the previous session/heartbeat per meter comes along as context
     so register and clock comparisons across the batch boundary still work. Registry
     changes (a new tariff, a re-keyed meter, a verification) re-check their meters too.
+    Findings the batch disproves are closed (:func:`close_disproved`), listed in ``closed``.
     """
     meters = set(summary.meter_ids)
     if summary.pile_ids:
@@ -2049,10 +3251,19 @@ def run_incremental(conn: Connection, summary: BatchSummary) -> list[Finding]:
     if not meters and not summary.total:
         return []
     since = _batch_since(conn, summary)
+    reg = _Registry.load(conn)
+    window: int | None = None  # from when every RECONCILED finding was re-derived
     if since is None and not summary.registry_changed:
-        return insert_findings(conn, _trailing_silence(conn, _Registry.load(conn)))
-    found = scan(conn, sorted(meters), since)
-    return insert_findings(conn, found)
+        found = _trailing_silence(conn, reg)
+    else:
+        found = scan(conn, sorted(meters), since, registry=reg, integrity=False)
+        found += _batch_integrity(conn, reg, summary, sorted(meters), since)
+        window = since if since is not None else -(2**62)
+    new = insert_findings(conn, found)
+    closures = close_disproved(conn, summary, sorted(meters), window, found, reg)
+    if closed is not None:
+        closed.extend(closures)
+    return new
 
 
 _worker_state: dict[str, Any] = {}
@@ -2071,9 +3282,13 @@ def _worker_init(url: str, owner: int) -> None:
         _worker_state["seals"] = _all_seals(conn)
 
 
-def _worker_scan(lo: int, hi: int) -> list[Finding]:
+def _worker_scan(lo: int, hi: int) -> tuple[list[Finding], list[np.ndarray]]:
+    ids: list[np.ndarray] = []
     with _worker_state["engine"].connect() as conn:
-        return _scan_facts_chunk(conn, _worker_state["registry"], lo, hi, _worker_state["seals"])
+        found = _scan_facts_chunk(
+            conn, _worker_state["registry"], lo, hi, _worker_state["seals"], ids=ids
+        )
+    return found, ids
 
 
 def full_rescan(
@@ -2082,8 +3297,10 @@ def full_rescan(
     chunks: int | None = None,
     workers: int = 1,
     timings: dict[str, float] | None = None,
+    closed: list[Closure] | None = None,
 ) -> list[Finding]:
-    """Every rule over the whole store; stores and returns the new findings.
+    """Every rule over the whole store; stores and returns the new findings. Stored
+    findings it no longer derives are closed (listed in ``closed``).
 
     Reads the analysis facts (:mod:`app.models.facts`), pile range by pile range, each
     range's whole history at once: ``chunks`` ranges (default: about one per
@@ -2105,9 +3322,12 @@ def full_rescan(
     clock.lap("registry")
     ranges = facts.pile_ranges(chunks)
     new: list[Finding] = []
+    produced: set[tuple[str, str]] = set()
+    ids: list[np.ndarray] = []
 
     def store_found(found: list[Finding]) -> None:
         clock = _Stopwatch(timings)
+        produced.update((f.rule_id, f.evidence_key) for f in found)
         with store.transaction() as conn:
             new.extend(insert_findings(conn, found))
         clock.lap("store")
@@ -2117,22 +3337,47 @@ def full_rescan(
         url = store.engine.url.render_as_string(hide_password=False)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, context, _worker_init, (url, os.getpid())) as pool:
-            for found in pool.map(_worker_scan, *zip(*ranges, strict=True)):
+            for found, chunk_ids in pool.map(_worker_scan, *zip(*ranges, strict=True)):
+                ids += chunk_ids
                 store_found(found)
     else:
         for lo, hi in ranges:
             with store.engine.connect() as conn:
-                found = _scan_facts_chunk(conn, reg, lo, hi, seals, timings)
+                found = _scan_facts_chunk(conn, reg, lo, hi, seals, timings, ids)
             store_found(found)
     clock = _Stopwatch(timings)
     with store.engine.connect() as conn:
         found = _key_rule(conn, reg, sorted(keyed))
         clock.lap("keys")
         found += _trailing_silence(conn, reg)
-    clock.lap("trailing")
+        clock.lap("trailing")
+        found += _store_integrity(conn, reg, _repeated_ids(conn, ids))
+    clock.lap("bills and identity")
     store_found(found)
+    with store.transaction() as conn:
+        closures = _close_unfound(conn, produced)
+    if closed is not None:
+        closed.extend(closures)
     new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
     return new
+
+
+def _close_unfound(conn: Connection, produced: set[tuple[str, str]]) -> list[Closure]:
+    """After a full rescan: open findings it did not derive are closed, by the store's
+    newest entry (the state of the log that no longer supports them)."""
+    engine_rules = [r for r, rule in CATALOGUE.items() if rule.in_engine]
+    stale = [
+        f for f in _open_findings(conn, engine_rules) if (f.rule_id, f.evidence_key) not in produced
+    ]
+    if not stale:
+        return []
+    top = conn.execute(text("SELECT MAX(entry_index) FROM entries")).scalar()
+    return _close(conn, [(f, top, "not derived by a full rescan") for f in stale])
+
+
+def open_findings(conn: Connection) -> list[Finding]:
+    """Every stored finding not closed by later data (what the regulator should see)."""
+    return _open_findings(conn, CATALOGUE)
 
 
 def stored_findings(conn: Connection) -> list[Finding]:

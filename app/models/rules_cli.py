@@ -13,7 +13,7 @@ import sys
 import time
 from collections import Counter
 
-from app.models import alarms, rules
+from app.models import alarms, rule_policy, rules
 from app.models import store as st
 
 
@@ -51,18 +51,25 @@ def main(argv: list[str]) -> int:
         return 2
     with store:
         began = time.perf_counter()
+        closed: list[rules.Closure] = []
         new = rules.full_rescan(
             store,
             chunks=args.chunks,
             workers=args.workers,
+            closed=closed,
         )
         elapsed = time.perf_counter() - began
         opened: list[alarms.Alarm] = []
         if not args.no_alarms and new:
             with store.transaction() as conn:
-                opened = alarms.open_alarms_for(conn, new)
+                opened = alarms.open_alarms_for(conn, rule_policy.apply(conn, new))
+        if not args.no_alarms and closed:
+            with store.transaction() as conn:
+                alarms.resolve_disproved(conn, closed, rules.RULES_ACTOR)
     counts = Counter(f.rule_id for f in new)
     print(f"rescan of {store.url}: {len(new)} new findings in {elapsed:.1f} s")
+    if closed:
+        print(f"{len(closed)} stored findings no longer derived: closed")
     for rule_id in sorted(counts):
         rule = rules.CATALOGUE[rule_id]
         print(f"  {rule_id} {counts[rule_id]:>7}  {rule.title_zh} / {rule.title_en}")

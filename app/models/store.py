@@ -319,10 +319,11 @@ sessions = Table(
     Column("interval_s", Integer, nullable=False),
     Column("power_w", LargeBinary, nullable=False, comment="little-endian int32 per interval_s"),
     Column("pii", Text),
-    # No (meter_id, start_ms): a meter belongs to one pile, so per-meter series read the
-    # pile's index; one index fewer is ~10 % faster inserts at millions of sessions.
     Index(None, "pile_id", "start_ms"),
     Index(None, "station_id", "start_ms"),
+    # (meter_id, start_ms) since 0005: a session naming another pile than its meter's
+    # registry pile must still be found by the meter's rules (issue 14).
+    Index(None, "meter_id", "start_ms"),
 )
 
 billing = Table(
@@ -509,8 +510,21 @@ anomalies = Table(
     ),
     Column("detail", Json, nullable=False),
     Column("detected_at", UtcDateTime, nullable=False),
+    Column("closed_entry", BigInteger, comment="The entry whose arrival disproved the finding"),
+    Column("closed_at", UtcDateTime, comment="When the rules closed it (NULL: open)"),
     UniqueConstraint("rule_id", "evidence_key"),
     Index(None, "pile_id", "at_ms"),
+    Index(None, "closed_at", "meter_id"),
+)
+
+rule_policy = Table(
+    "rule_policy",
+    metadata,
+    Column("rule_id", Text, primary_key=True),
+    Column("opens_alarm", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    comment="Per-rule override of the severity policy: does a finding open an alarm?",
 )
 
 audit_log = Table(

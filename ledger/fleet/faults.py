@@ -8,9 +8,9 @@ precisely, including what a detector can observe.
 
 Rates have two units, because faults happen to two kinds of things:
 
-* session faults — probability per generated charging session (at most one
-  fault per session);
-* meter faults — probability per meter per simulated day.
+* session faults (``SESSION_FAULTS``, ``RECORD_FAULTS``) — probability per generated
+  charging session (at most one fault per session);
+* meter faults (``METER_FAULTS``, ``FEED_FAULTS``) — probability per meter per simulated day.
 
 The defaults give a few hundred faults per simulated month at city scale
 (~840 k sessions, ~490 k meter-days); small fleets need ``--fault-scale`` or
@@ -40,7 +40,31 @@ METER_FAULTS: dict[str, float] = {
     "seal_opened": 6.0e-5,
     "key_changed": 1.0e-5,
 }
-DEFAULT_RATES: dict[str, float] = {**SESSION_FAULTS, **METER_FAULTS}
+RECORD_FAULTS: dict[str, float] = {
+    "long_session": 1.0e-5,
+    "energy_cap": 5.0e-6,
+    "register_mismatch": 1.0e-5,
+    "session_burst": 2.0e-6,
+    "bill_without_session": 1.0e-5,
+    "unbilled": 1.0e-5,
+    "double_billing": 1.0e-5,
+    "foreign_operator_bill": 5.0e-6,
+    "session_id_reuse": 1.0e-5,
+    "pile_mismatch": 1.0e-5,
+}
+"""Issue 14's per-session faults (drawn with SESSION_FAULTS, after them in the same draw,
+so the older faults of a seed stay where they were)."""
+FEED_FAULTS: dict[str, float] = {
+    "heartbeat_backwards": 2.0e-5,
+    "heartbeats_withheld": 1.0e-5,
+    "late_delivery": 5.0e-5,
+    "rated_power_slip": 5.0e-6,
+}
+"""Issue 14's per-meter-day faults (their own random stream, same reason).
+``late_delivery`` is a fault of the delivery, not of the data: a meter's gateway holds its
+records for hours and back-fills them, out of time order; a detector must raise nothing."""
+DEFAULT_RATES: dict[str, float] = {**SESSION_FAULTS, **METER_FAULTS, **RECORD_FAULTS, **FEED_FAULTS}
+PER_SESSION = (*SESSION_FAULTS, *RECORD_FAULTS)
 
 RULE_HINTS: dict[str, str] = {
     "meter_error": "session: |energy_wh - sum(power_w)*interval_s/3600| > class% of the integral",
@@ -57,6 +81,21 @@ RULE_HINTS: dict[str, str] = {
     "seal_opened": "seal event 'opened' (closed later or never)",
     "key_changed": "meter record re-registers an existing meter_id with a new key, "
     "no verification record in between",
+    "long_session": "session.stop_ms - start_ms > 3 days",
+    "energy_cap": "session.energy_wh > 500 kWh",
+    "register_mismatch": "session.energy_wh != stop_wh - start_wh (beyond 10 Wh)",
+    "session_burst": "more than 50 sessions on one meter in one local day",
+    "bill_without_session": "billing.session_id names no session in the log",
+    "unbilled": "session with no billing record while the meter's data runs a day past it",
+    "double_billing": "two different billing records for one session_id",
+    "foreign_operator_bill": "billing.operator_id is not the pile's registered operator",
+    "session_id_reuse": "a session_id sent again with other values (stop_ms)",
+    "pile_mismatch": "session.pile_id is not its meter's registered pile",
+    "heartbeat_backwards": "heartbeat seq (or register) below the previous heartbeat's",
+    "heartbeats_withheld": "no heartbeat for > 2 days while the meter's sessions continue",
+    "late_delivery": "the meter's records for some hours delivered late, out of time order "
+    "(nothing to flag)",
+    "rated_power_slip": "pile record re-sent with rated_power_w x1000 (a unit slip)",
 }
 assert set(RULE_HINTS) == set(DEFAULT_RATES)
 
@@ -91,7 +130,7 @@ def parse_rates(specs: list[str], scale: float = 1.0) -> dict[str, float]:
             raise FaultConfigError(
                 f"--fault-rate {spec!r}: unknown fault; one of all, {', '.join(DEFAULT_RATES)}"
             )
-    if sum(rates[n] for n in SESSION_FAULTS) > 1.0:
+    if sum(rates[n] for n in PER_SESSION) > 1.0:
         raise FaultConfigError("session fault rates add up to more than 1")
     return rates
 

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ledger.fleet import model
-from ledger.fleet.faults import METER_FAULTS, SESSION_FAULTS, Fault
+from ledger.fleet.faults import FEED_FAULTS, METER_FAULTS, PER_SESSION, Fault
 from ledger.fleet.model import Fleet, Meter
 from ledger.fleet.tariff import CST_OFFSET_MS, compute_charge
 
@@ -164,7 +164,7 @@ class Span:
     def register_at(self, t_ms: int) -> int:
         if t_ms >= self.stop_ms or not len(self.cum_wh):
             return self.stop_wh
-        k = (t_ms - self.start_ms) // (INTERVAL_S * 1000)
+        k = min((t_ms - self.start_ms) // (INTERVAL_S * 1000), len(self.cum_wh))
         return self.start_wh + (int(self.cum_wh[k - 1]) if k > 0 else 0)
 
 
@@ -197,6 +197,12 @@ class MeterState:
     pile_id: str = ""
     charge_heat_dc: int = 0
     """Self-heating while charging, 0.1 °C (DC meters run hotter)."""
+    seq_fault: Fault | None = None
+    """A heartbeat counter reset waiting for the next heartbeat (heartbeat_backwards)."""
+    withheld_until: int = 0
+    withheld_fault: Fault | None = None
+    late_until: int = 0
+    late_fault: Fault | None = None
 
     def __post_init__(self) -> None:
         self.meter_id = self.meter.meter_id
@@ -237,6 +243,13 @@ class Simulation:
         self.public_key = public_key
         self.rng = np.random.default_rng([fleet.seed, 0x7AFF1C])
         self.rnd = random.Random(f"traffic/{fleet.seed}")
+        self.rng_feed = np.random.default_rng([fleet.seed, 0x14F33D])
+        """Issue 14's meter faults draw from their own stream (older faults stay put)."""
+        self.rnd_feed = random.Random(f"feed/{fleet.seed}")
+        self.slipped: set[str] = set()
+        self._piles_of: dict[str, list[str]] = {}
+        for p in fleet.piles:
+            self._piles_of.setdefault(p.operator_id, []).append(p.pile_id)
         if sessions_per_day is None:
             sessions_per_day = SESSIONS_PER_DAY_HANGZHOU * len(fleet.piles) / model.HANGZHOU_PILES
         self.sessions_per_day = sessions_per_day
@@ -348,6 +361,7 @@ class Simulation:
     def _hour(self, h0: int, h1: int) -> None:
         hour = ((h0 + CST_OFFSET_MS) // HOUR_MS) % 24
         self._meter_faults(h0, h1, before_sessions=True)
+        self._feed_faults(h0, h1)
         counts = self.rng.poisson(self._hour_rates[hour])
         for index in np.flatnonzero(counts):
             st = self.states[int(index)]
@@ -397,11 +411,32 @@ class Simulation:
         if self.silent_at(st, start) or (start < st.silent_from < start + HOUR_MS):
             self.stats["dropped_silent"] += 1  # the pile is offline (or about to be)
             return
+        if fault == "session_burst":
+            self._burst(st, start)
+            return
         self._session(st, start, fault)
+
+    def _burst(self, st: MeterState, start: int) -> None:
+        """session_burst: 52 two-minute sessions 3 min apart on one connector, within one
+        local day (a fleet of scooters, or a gateway splitting one charge)."""
+        local = (start + CST_OFFSET_MS) % DAY_MS
+        if local > 20 * HOUR_MS:
+            self._session(st, start, None)
+            return
+        drafts: list[Draft] = []
+        ids: list[str] = []
+        for k in range(52):
+            made = self._session(st, start + k * 180_000, None, samples=2)
+            drafts += made
+            ids += [d.body["session_id"] for d in made if d.rtype == "session"]
+        m = st.meter
+        self.faults.append(
+            Fault("session_burst", m.pile.pile_id, m.meter_id, start, {"sessions": 52}, ids, drafts)
+        )
 
     def _session_fault(self) -> str | None:
         u = self.rnd.random()
-        for name in SESSION_FAULTS:
+        for name in PER_SESSION:
             u -= self.rates.get(name, 0.0)
             if u < 0:
                 return name
@@ -449,10 +484,21 @@ class Simulation:
             "account": f"1{30 + digest[22] % 70}****{int.from_bytes(digest[23:25]) % 10000:04d}",
         }
 
-    def _session(self, st: MeterState, start: int, fault: str | None) -> None:
+    def _session(
+        self, st: MeterState, start: int, fault: str | None, samples: int | None = None
+    ) -> list[Draft]:
         meter, pile, rnd = st.meter, st.meter.pile, self.rnd
         start += rnd.randrange(1000)  # millisecond texture, sessions do not start on the second
         curve = self._curve(st)
+        if samples is not None:
+            curve = curve[:samples]
+        if fault == "energy_cap":
+            if pile.kind != "DC" or pile.rated_power_w < 60_000:
+                fault = None
+            else:  # a bus: 9/10 of the rating until past 500 kWh
+                n = -(-520_000 * 60 // (pile.rated_power_w * 9 // 10)) + rnd.randint(0, 30)
+                noise = self.rng.uniform(0.99, 1.0, n)
+                curve = (pile.rated_power_w * 0.9 * noise).astype(np.int64)
         cls = float(meter.accuracy_class)
         detail: dict[str, Any] = {}
         if fault == "over_power":
@@ -468,6 +514,9 @@ class Simulation:
             detail["error_pct"] = round(error * 100, 3)
         energy = round(integral * (1 + error))
         stop = start + len(power) * INTERVAL_S * 1000
+        if fault == "long_session":  # the stop was never recorded in time
+            stop += 3 * DAY_MS + rnd.randint(HOUR_MS, 20 * HOUR_MS)
+            detail["duration_ms"] = stop - start
         if fault == "zero_duration":
             energy = rnd.randint(1_000, 30_000)
             power, stop = [], start
@@ -480,6 +529,10 @@ class Simulation:
             detail["previous_stop_wh"] = st.register_wh
             detail["jump_wh"] = start_wh - st.register_wh
         stop_wh = start_wh + energy
+        if fault == "register_mismatch":  # the meter's stop register disagrees with its energy
+            delta = rnd.randint(50, 5_000) * (1 if rnd.random() < 0.5 else -1)
+            stop_wh = max(start_wh, stop_wh + delta)
+            detail["register_delta_minus_energy_wh"] = stop_wh - start_wh - energy
         scale = energy / integral if integral else 0.0
         cum = _NO_SAMPLES
         if power:
@@ -490,10 +543,18 @@ class Simulation:
         st.busy_until = max(st.busy_until, stop)
         st.session_seq += 1
         session_id = f"{meter.meter_id}-{st.session_seq:06d}"
+        named_pile = pile.pile_id
+        if fault == "pile_mismatch":
+            others = [p for p in self._piles_of[pile.operator_id] if p != pile.pile_id]
+            if others:
+                named_pile = others[rnd.randrange(len(others))]
+                detail["named_pile_id"] = named_pile
+            else:
+                fault = None
         body: dict[str, Any] = {
             "session_id": session_id,
             "meter_id": meter.meter_id,
-            "pile_id": pile.pile_id,
+            "pile_id": named_pile,
             "connector": meter.connector,
             "start_ms": start,
             "stop_ms": stop,
@@ -505,7 +566,7 @@ class Simulation:
             "pii": self._vehicle(),
         }
         emit = stop + rnd.randint(1_000, 5_000)
-        session = self._emit(Draft("session", body, "meter", emit))
+        session = self._emit_of(st, Draft("session", body, "meter", emit))
         billed = energy
         price_factor = 10_000
         if fault == "overbilling":
@@ -514,31 +575,76 @@ class Simulation:
         elif fault == "price_above_tariff":
             price_factor = rnd.randint(11_000, 14_000)
             detail["price_factor_pct"] = price_factor / 100
-        billing = self._emit(
-            Draft(
-                "billing",
-                self._billing(st, body, billed, price_factor),
-                model.operator_label(pile.operator_id),
-                emit + rnd.randint(2_000, 30_000),
-            )
-        )
+        bill_body = self._billing(st, body, billed, price_factor)
+        signer = model.operator_label(pile.operator_id)
+        if fault == "foreign_operator_bill":
+            others = [
+                o.operator_id for o in self.fleet.operators if o.operator_id != pile.operator_id
+            ]
+            bill_body["operator_id"] = others[rnd.randrange(len(others))]
+            signer = model.operator_label(bill_body["operator_id"])
+            detail["operator_id"] = bill_body["operator_id"]
+        billing = Draft("billing", bill_body, signer, emit + rnd.randint(2_000, 30_000))
         self.stats["sessions"] += 1
-        self.stats["billing"] += 1
-        drafts = [session, billing]
+        drafts = [session]
+        if fault != "unbilled":
+            self._emit_of(st, billing)
+            self.stats["billing"] += 1
+            drafts.append(billing)
         session_ids = [session_id]
+        if fault == "bill_without_session":
+            ghost = f"{meter.meter_id}-G{st.session_seq:06d}"
+            drafts = [
+                self._emit_of(
+                    st,
+                    Draft(
+                        "billing",
+                        {**bill_body, "session_id": ghost},
+                        signer,
+                        billing.emit_ms + rnd.randint(60_000, 3_600_000),
+                    ),
+                )
+            ]
+            session_ids = []
+            detail["ghost_session_id"] = ghost
+        elif fault == "double_billing":
+            again = {**bill_body, "stop_ms": bill_body["stop_ms"] + 1_000}
+            drafts.append(
+                self._emit_of(
+                    st,
+                    Draft(
+                        "billing",
+                        again,
+                        signer,
+                        billing.emit_ms + rnd.randint(HOUR_MS, 6 * HOUR_MS),
+                    ),
+                )
+            )
+        elif fault == "session_id_reuse":
+            again = {**body, "stop_ms": stop + 60_000}
+            drafts.append(
+                self._emit_of(
+                    st, Draft("session", again, "meter", emit + rnd.randint(HOUR_MS, 6 * HOUR_MS))
+                )
+            )
+        withheld = st.withheld_fault
+        if withheld is not None and withheld.at_ms + 2 * DAY_MS < start < st.withheld_until:
+            withheld.drafts.append(session)
+            withheld.session_ids.append(session_id)
         if fault == "duplicate":
             st.session_seq += 1
             dup_id = f"{meter.meter_id}-{st.session_seq:06d}"
             dup_body = {**body, "session_id": dup_id}
             dup_emit = billing.emit_ms + rnd.randint(60_000, 3_600_000)
-            dup = self._emit(Draft("session", dup_body, "meter", dup_emit))
-            dup_bill = self._emit(
+            dup = self._emit_of(st, Draft("session", dup_body, "meter", dup_emit))
+            dup_bill = self._emit_of(
+                st,
                 Draft(
                     "billing",
                     {**billing.body, "session_id": dup_id},
                     billing.signer,
                     dup_emit + rnd.randint(2_000, 30_000),
-                )
+                ),
             )
             drafts += [dup, dup_bill]
             session_ids.append(dup_id)
@@ -559,9 +665,19 @@ class Simulation:
                     detail,
                     session_ids,
                     drafts,
-                    until_ms=0,
+                    until_ms=stop + DAY_MS if fault == "unbilled" else 0,
                 )
             )
+        return drafts
+
+    def _emit_of(self, st: MeterState, draft: Draft) -> Draft:
+        """Emits a draft of the meter's; a gateway holding the meter's records back
+        (late_delivery) sends it when it comes back, out of time order."""
+        late = st.late_fault
+        if late is not None and late.at_ms <= draft.emit_ms < st.late_until:
+            draft.emit_ms = st.late_until + self.rnd_feed.randint(0, 600_000)
+            late.drafts.append(draft)
+        return self._emit(draft)
 
     def _billing(
         self, st: MeterState, session: dict[str, Any], billed_wh: int, price_factor_e4: int
@@ -605,12 +721,16 @@ class Simulation:
         temp_noise = self.rng.integers(-5, 6, (n, per_hour)).tolist()
         ambient_dc = round((self._ambient_c(h0 + HOUR_MS // 2) + 3.0) * 10)
         emitted = self._hour_batch
+        held: list[Draft] = []
         seq = self._seq
         for i, st in enumerate(self.states):
             t = h0 + (st.hb_phase_ms - h0) % period
             k = 0
             while t < h1:
-                if not (st.silent_from <= t < st.silent_until):
+                withheld = st.withheld_fault is not None and (
+                    st.withheld_fault.at_ms <= t < st.withheld_until
+                )
+                if not (st.silent_from <= t < st.silent_until) and not withheld:
                     offset = max(-999, min(999, st.clock_offset_ms + jitter[i][k]))
                     drifting = t < st.drift_until
                     if drifting:
@@ -632,13 +752,21 @@ class Simulation:
                     }
                     seq += 1
                     draft = Draft("heartbeat", body, "meter", t, seq)
-                    emitted.append(draft)
+                    if st.late_fault is not None and st.late_fault.at_ms <= t < st.late_until:
+                        held.append(draft)  # onto the heap after the loop (late delivery)
+                    else:
+                        emitted.append(draft)
                     if drifting and st.drift_fault is not None:
                         st.drift_fault.drafts.append(draft)
+                    if st.seq_fault is not None:
+                        st.seq_fault.drafts.append(draft)
+                        st.seq_fault = None
                 t += period
                 k += 1
         self.stats["heartbeat"] += seq - self._seq
         self._seq = seq
+        for draft in held:
+            self._emit_of(self.by_id[draft.body["meter_id"]], draft)
 
     def _fill_seal_closes(self, h1: int) -> None:
         """A later 'closed' seal event reports the register once the simulation reaches it."""
@@ -651,6 +779,107 @@ class Simulation:
         self._pending_close = keep
 
     # ---- meter faults --------------------------------------------------------------
+
+    # ---- issue 14's meter faults (own random stream) ------------------------------
+
+    def _feed_faults(self, h0: int, h1: int) -> None:
+        names = tuple(FEED_FAULTS)
+        probs = np.array([self.rates.get(n, 0.0) / 24 for n in names])
+        if not probs.any():
+            return
+        hits = self.rng_feed.random((len(self.states), len(names))) < probs
+        for index, col in zip(*np.nonzero(hits)):
+            st = self.states[int(index)]
+            t = int(self.rng_feed.integers(h0, h1))
+            getattr(self, "_fault_" + names[int(col)])(st, t)
+
+    def _busy_feed(self, st: MeterState, t: int) -> bool:
+        """One delivery or heartbeat fault at a time per meter, none during a silence."""
+        return (
+            self.silent_at(st, t)
+            or t < st.silent_until + DAY_MS
+            or t < st.withheld_until + DAY_MS
+            or t < st.late_until + DAY_MS
+        )
+
+    def _fault_heartbeat_backwards(self, st: MeterState, t: int) -> None:
+        if self._busy_feed(st, t) or st.seq_fault is not None:
+            return
+        m, rnd = st.meter, self.rnd_feed
+        fault = Fault("heartbeat_backwards", m.pile.pile_id, m.meter_id, t, {}, [], [])
+        if rnd.random() < 0.5 and st.hb_seq > 60:
+            drop = rnd.randint(5, 50)
+            st.hb_seq -= drop  # the next heartbeat repeats an older number
+            fault.detail = {"kind": "seq", "seq_drop": drop}
+            st.seq_fault = fault
+        else:  # one heartbeat shows a register below everything of the last two intervals
+            dip = rnd.randint(100, 5_000)
+            st.hb_seq += 1
+            body = {
+                "meter_id": m.meter_id,
+                "pile_id": m.pile.pile_id,
+                "seq": st.hb_seq,
+                "ref_ms": t,
+                "meter_ms": t + st.clock_offset_ms,
+                "register_wh": max(0, st.register_at(t - 2 * self.heartbeat_ms) - dip),
+                "temp_dc": 250,
+            }
+            fault.detail = {"kind": "register", "dip_wh": dip}
+            fault.drafts.append(self._emit_of(st, Draft("heartbeat", body, "meter", t)))
+            self.stats["heartbeat"] += 1
+        self.faults.append(fault)
+
+    def _fault_heartbeats_withheld(self, st: MeterState, t: int) -> None:
+        if self._busy_feed(st, t):
+            return
+        until = t + int(self.rnd_feed.uniform(3, 5) * DAY_MS)
+        m = st.meter
+        st.withheld_until = until
+        st.withheld_fault = Fault(
+            "heartbeats_withheld",
+            m.pile.pile_id,
+            m.meter_id,
+            t,
+            {"withheld_from_ms": t, "withheld_until_ms": until},
+            until_ms=until,
+        )
+        self.faults.append(st.withheld_fault)
+
+    def _fault_late_delivery(self, st: MeterState, t: int) -> None:
+        if self._busy_feed(st, t):
+            return
+        until = t + int(self.rnd_feed.uniform(2, 12) * HOUR_MS)
+        m = st.meter
+        st.late_until = until
+        st.late_fault = Fault(
+            "late_delivery",
+            m.pile.pile_id,
+            m.meter_id,
+            t,
+            {"held_from_ms": t, "delivered_from_ms": until},
+            until_ms=until + 600_000,
+        )
+        self.faults.append(st.late_fault)
+
+    def _fault_rated_power_slip(self, st: MeterState, t: int) -> None:
+        pile = st.meter.pile
+        if pile.pile_id in self.slipped:
+            return
+        self.slipped.add(pile.pile_id)
+        body = model.pile_body(pile, t)
+        body["rated_power_w"] = pile.rated_power_w * 1000
+        draft = self._emit(Draft("pile", body, model.operator_label(pile.operator_id), t))
+        self.faults.append(
+            Fault(
+                "rated_power_slip",
+                pile.pile_id,
+                st.meter.meter_id,
+                t,
+                {"rated_power_w": body["rated_power_w"]},
+                [],
+                [draft],
+            )
+        )
 
     def _fault_silent(self, st: MeterState, t: int) -> None:
         if t < st.silent_until:
@@ -693,7 +922,8 @@ class Simulation:
             return
         m, rnd = st.meter, self.rnd
         st.seal_seq += 1
-        opened = self._emit(
+        opened = self._emit_of(
+            st,
             Draft(
                 "seal",
                 {
@@ -706,7 +936,7 @@ class Simulation:
                 },
                 "meter",
                 t,
-            )
+            ),
         )
         drafts, closed_at = [opened], None
         if rnd.random() < 0.7:
@@ -720,7 +950,7 @@ class Simulation:
                 "at_ms": closed_at,
                 "register_wh": 0,
             }
-            drafts.append(self._emit(Draft("seal", closed_body, "meter", closed_at)))
+            drafts.append(self._emit_of(st, Draft("seal", closed_body, "meter", closed_at)))
             self._pending_close.append((closed_at, st, closed_body))
         self.stats["seal"] += len(drafts)
         self.faults.append(
@@ -759,7 +989,7 @@ class Simulation:
 
 def fault_counts(faults: Iterable[Fault]) -> dict[str, int]:
     """Injected faults per kind (every kind listed, zeros included)."""
-    counts = dict.fromkeys([*SESSION_FAULTS, *METER_FAULTS], 0)
+    counts = dict.fromkeys([*PER_SESSION, *METER_FAULTS, *FEED_FAULTS], 0)
     for fault in faults:
         counts[fault.fault] += 1
     return counts

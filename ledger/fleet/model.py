@@ -431,6 +431,25 @@ def build_fleet(seed: int, piles: int | None = None, start_ms: int | None = None
 AUTHORITY_LABEL = "authority"
 
 
+def pile_body(pile: Pile, at_ms: int) -> dict[str, Any]:
+    """A pile's registry record body (also re-sent by the ``rated_power_slip`` fault)."""
+    body: dict[str, Any] = {
+        "pile_id": pile.pile_id,
+        "station_id": pile.station_id,
+        "operator_id": pile.operator_id,
+        "kind": pile.kind,
+        "rated_power_w": pile.rated_power_w,
+        "rated_voltage_v": pile.rated_voltage_v,
+        "connectors": pile.connectors,
+        "model": pile.model,
+        "commissioned_ms": pile.commissioned_ms,
+        "at_ms": at_ms,
+    }
+    if pile.max_current_a is not None:
+        body["max_current_a"] = pile.max_current_a
+    return body
+
+
 def operator_label(operator_id: str) -> str:
     return f"operator/{operator_id}"
 
@@ -537,21 +556,7 @@ def registry_bodies(
             operator_label(st.operator_id),
         )
     for pile in fleet.piles:
-        body: dict[str, Any] = {
-            "pile_id": pile.pile_id,
-            "station_id": pile.station_id,
-            "operator_id": pile.operator_id,
-            "kind": pile.kind,
-            "rated_power_w": pile.rated_power_w,
-            "rated_voltage_v": pile.rated_voltage_v,
-            "connectors": pile.connectors,
-            "model": pile.model,
-            "commissioned_ms": pile.commissioned_ms,
-            "at_ms": t(),
-        }
-        if pile.max_current_a is not None:
-            body["max_current_a"] = pile.max_current_a
-        yield "pile", body, operator_label(pile.operator_id)
+        yield "pile", pile_body(pile, t()), operator_label(pile.operator_id)
     for meter in fleet.meters:
         key = public_key(meter_label(meter.meter_id))
         yield (

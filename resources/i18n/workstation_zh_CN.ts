@@ -1829,44 +1829,84 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/settings_dialog.py" line="24"/>
+        <location filename="../../app/settings_dialog.py" line="33"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="27"/>
+        <location filename="../../app/settings_dialog.py" line="36"/>
         <source>empty: run the built-in demo platform</source>
         <translation>留空：运行内置演示平台</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="32"/>
+        <location filename="../../app/settings_dialog.py" line="41"/>
         <source>empty: local SQLite; or postgresql+psycopg://user@host/db</source>
         <translation>留空：本地 SQLite；或 postgresql+psycopg://user@host/db</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="40"/>
+        <location filename="../../app/settings_dialog.py" line="49"/>
         <source>Platform URL</source>
         <translation>平台地址</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="41"/>
+        <location filename="../../app/settings_dialog.py" line="50"/>
         <source>Log verifier key</source>
         <translation>账本验证公钥</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="42"/>
+        <location filename="../../app/settings_dialog.py" line="51"/>
         <source>Database URL</source>
         <translation>数据库地址</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="43"/>
+        <location filename="../../app/settings_dialog.py" line="52"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="44"/>
+        <location filename="../../app/settings_dialog.py" line="53"/>
         <source>Changes take effect after restarting the workstation.</source>
         <translation>更改在重启工作站后生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="91"/>
+        <source>Alarm policy</source>
+        <translation>告警策略</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="104"/>
+        <source>Default: opens an alarm</source>
+        <translation>默认:产生告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="104"/>
+        <source>Default: finding only</source>
+        <translation>默认:仅记录异常</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="106"/>
+        <source>Always opens an alarm</source>
+        <translation>始终产生告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="107"/>
+        <source>Never opens an alarm</source>
+        <translation>从不产生告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="118"/>
+        <source>Stored in the shared database: every workstation of the office applies it.</source>
+        <translation>保存在共享数据库中:本单位所有工作站均按此执行。</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="120"/>
+        <source>Only a regulator can change the alarm policy.</source>
+        <translation>只有监管人员可以更改告警策略。</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="159"/>
+        <source>The alarm policy was not saved: %1</source>
+        <translation>告警策略未保存:%1</translation>
     </message>
 </context>
 <context>

@@ -44,7 +44,7 @@ def test_rebuild_from_the_event_tables_equals_what_the_projection_wrote(store: S
         w.apply(store, a, b)
     written = _dump(store)
     assert len(written["session_facts"]) == 3 and len(written["billing_facts"]) == 3
-    hb_records = sum(len(row[-1]) for row in written["heartbeat_days"]) // 32
+    hb_records = sum(len(row[-1]) for row in written["heartbeat_days"]) // facts._HEARTBEAT.size
     assert hb_records == 2 * 31
     with store.transaction() as conn:
         facts.rebuild(conn)
