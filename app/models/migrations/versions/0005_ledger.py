@@ -8,7 +8,7 @@ raised R08 "double charge" against the operator). Entries applied before this
 revision keep NULL: twins among them are found only after a rebuild of the store.
 
 Revision ID: 0005_ledger
-Revises: 0005_sync
+Revises: 0005_rules
 Create Date: 2026-12-06 06:40:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_ledger"
-down_revision: str | None = "0005_sync"
+down_revision: str | None = "0005_rules"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -11,7 +11,7 @@
   the packed heartbeats are rebuilt from the event table (a city-year: minutes, once).
 
 Revision ID: 0005_rules
-Revises: 0004
+Revises: 0005_sync
 Create Date: 2026-12-06 07:00:00
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from app.models import facts
 
 revision: str = "0005_rules"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005_sync"
 branch_labels: str | None = None
 depends_on: str | None = None
 
