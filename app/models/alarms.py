@@ -42,7 +42,7 @@ from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from app.models import store as st
 from app.models.rules import ALARM_SEVERITIES, CATALOGUE, SEVERITIES, Finding
-from app.models.users import Session, require
+from app.models.users import RULES_ENGINE, Session, require
 
 DEBOUNCE_MS = 10 * 60_000
 """Findings of one (pile, rule) closer than this (data time) belong to one alarm."""
@@ -351,7 +351,9 @@ def _refresh_pile_status(conn: Connection, pile_id: str | None) -> None:
     conn.execute(update(st.piles).where(st.piles.c.pile_id == pile_id).values(status=status))
 
 
-def resolve_disproved(conn: Connection, closures: Sequence[Any], user: str = "rules") -> list[int]:
+def resolve_disproved(
+    conn: Connection, closures: Sequence[Any], actor: Session | None = None
+) -> list[int]:
     """Resolves open alarms all of whose findings the rules closed (later data disproved
     them: ``rules.Closure`` items); the audit note names the closing entries. An alarm
     with one finding still open stays as it is. Returns the resolved alarm ids."""
@@ -371,7 +373,9 @@ def resolve_disproved(conn: Connection, closures: Sequence[Any], user: str = "ru
             {closed[i].entry for i in ids if i in closed and closed[i].entry is not None}
         )
         note = f"disproved by later data: entries {entries}"
-        if st.transition_alarm(conn, alarm.id, alarm.version, "resolved", user, note):
+        if st.transition_alarm(
+            conn, alarm.id, alarm.version, "resolved", actor or RULES_ENGINE, note
+        ):
             resolved.append(alarm.id)
             _refresh_pile_status(conn, alarm.pile_id)
     return resolved

@@ -17,4 +17,4 @@ def analyse_batch(conn: Connection, summary: BatchSummary) -> None:
     alarms.open_alarms_for(
         conn, rule_policy.apply(conn, findings), seal_entries=summary.seal_entries
     )
-    alarms.resolve_disproved(conn, closed, rules.RULES_ACTOR)
+    alarms.resolve_disproved(conn, closed)

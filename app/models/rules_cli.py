@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
                 opened = alarms.open_alarms_for(conn, rule_policy.apply(conn, new))
         if not args.no_alarms and closed:
             with store.transaction() as conn:
-                alarms.resolve_disproved(conn, closed, rules.RULES_ACTOR)
+                alarms.resolve_disproved(conn, closed)
     counts = Counter(f.rule_id for f in new)
     print(f"rescan of {store.url}: {len(new)} new findings in {elapsed:.1f} s")
     if closed:

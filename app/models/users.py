@@ -90,6 +90,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "inspector": frozenset({"verification.sign", "results.upload", "package.export"}),
     "checker": frozenset({"verification.check", "certificate.print"}),
     "approver": frozenset({"verification.approve", "certificate.print"}),
+    # Not a role anyone can have (not in ROLES, so no account and no sign-in): the rules
+    # engine's own principal, which resolves alarms that later data disproved.
+    "system": frozenset({"alarms.handle"}),
 }
 
 _hasher = PasswordHasher()  # argon2id
@@ -140,6 +143,11 @@ class Session:
             raise ValueError(f"unknown action {action!r}")
         if not self.can(action):
             raise PermissionDenied(f"{self.who} may not {ACTIONS[action]}")
+
+
+#: The rules engine acting on its own findings (automatic closing when later data disproves
+#: an alarm); audited as "rules". Built in code only: no account holds this role.
+RULES_ENGINE = Session(user_id=0, username="rules", display_name="规则引擎", role="system")
 
 
 def require(session: Session | None, action: str) -> Session:
