@@ -13,7 +13,7 @@ longer than ``--hang`` seconds), next to the target: 0 and 0.
 Exit status 1 when any parser had an uncaught exception or a hang; the first few
 offending inputs are written to ``--out`` (default ``/tmp/fuzz-findings``) as
 ``<parser>-<n>.bin`` to replay. The same targets and mutators run, bounded, in the
-test suite (tests/test_fuzz_parsers.py).
+test suite (tests/test_fuzz_parsers.py; field packages in tests/planning/test_field_seal.py).
 """
 
 from __future__ import annotations
@@ -296,6 +296,47 @@ def _bundle(data: bytes) -> object:
     return result
 
 
+@cache
+def _package_dir() -> Path:
+    """An office, one sealed field package exported from it, and a laptop that pinned
+    the office's key by opening it once: every mutation is then judged on its seal."""
+    import tempfile
+
+    from app.models.field_package import export_field_package, open_field_package
+    from app.models.workorders import create_work_order
+    from tests.planning.conftest import make_office
+
+    work = Path(tempfile.mkdtemp(prefix="fuzz-package-"))
+    office = make_office(f"sqlite:///{work / 'office.sqlite'}")
+    with office.store.transaction() as conn:
+        order = create_work_order(conn, office.regulator, ["P3", "P8"], "li", reassign=True)
+    export_field_package(office.store, office.inspector, order, work / "pkg.sqlite", key_dir=work)
+    (work / "laptop").mkdir()
+    open_field_package(work / "pkg.sqlite", trust_dir=work / "laptop").close()
+    return work
+
+
+def _package_seeds() -> list[bytes]:
+    return [(_package_dir() / "pkg.sqlite").read_bytes()]
+
+
+def _package(data: bytes) -> None:
+    from app.models.field_package import open_field_package
+
+    work = _package_dir()
+    trial = work / "trial.sqlite"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{trial}{suffix}").unlink(missing_ok=True)
+    trial.write_bytes(data)
+    open_field_package(trial, trust_dir=work / "laptop").close()
+
+
+def _package_error() -> tuple[type[BaseException], ...]:
+    from app.models.field_package import PackageError
+
+    return (PackageError,)
+
+
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in (
@@ -307,6 +348,7 @@ TARGETS: dict[str, Target] = {
         Target("dlt645", _dlt645_seeds, _dlt645, (FrameError,)),
         Target("modbus", _modbus_seeds, _modbus, (FrameError,)),
         Target("verify-bundle", _bundle_seeds, _bundle, ()),
+        Target("field-package", _package_seeds, _package, _package_error()),
     )
 }
 
