@@ -5,12 +5,19 @@ the log, the role and same-person checks, the signatures, the audit). The dialog
 the results, enables "Check" / "Approve" for the role the session holds and shows the
 model's refusal if it refuses anyway. Every model call runs on the
 :class:`~app.views.table_models.StoreReader` pool, never on the GUI thread.
+
+Printing: "Print final certificate…" (a checked and approved result) and "Print draft…"
+(any other) are enabled for roles with ``certificate.print``. The office has no run, only
+the signed record, so :func:`~app.models.signoff_workflow.print_final` rebuilds the result
+from it; the PDF is written on the pool too (the certificate writer only paints on a
+QPdfWriter, which a worker thread may do).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt, Slot
 from PySide6.QtWidgets import (
@@ -18,6 +25,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -75,6 +83,8 @@ def refusal_text(exc: Exception) -> str:
         text = tr("Not yet checked and approved: only a draft can be printed.")
     elif isinstance(exc, so.SignOffError):
         text = tr("This step cannot be done now.")
+    elif isinstance(exc, ValueError):  # RecordIncomplete, CertificateRefused
+        text = tr("No certificate can be printed from this signed record.")
     else:
         return str(exc)
     return text + " (" + str(exc) + ")"
@@ -165,6 +175,15 @@ class CountersignDialog(QDialog):
             self.check_button.setToolTip(tr("Only a checker countersigns a check"))
         if not self.can_approve:
             self.approve_button.setToolTip(tr("Only an approver approves"))
+        self.print_button = QPushButton(tr("Print final certificate…"))
+        self.draft_button = QPushButton(tr("Print draft…"))
+        self.can_print = bool(session and session.can("certificate.print"))
+        if not self.can_print:
+            for button in (self.print_button, self.draft_button):
+                button.setToolTip(tr("Your role may not print certificates"))
+        #: Asks where to write the PDF (a suggested file name in, a path or None out);
+        #: a test replaces it.
+        self.ask_path: Callable[[str], str | None] = self._ask_path
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
 
         bar = QHBoxLayout()
@@ -173,6 +192,8 @@ class CountersignDialog(QDialog):
         bar.addWidget(self.fetch_button)
         bar.addWidget(self.check_button)
         bar.addWidget(self.approve_button)
+        bar.addWidget(self.draft_button)
+        bar.addWidget(self.print_button)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(who))
         layout.addWidget(intro)
@@ -186,6 +207,8 @@ class CountersignDialog(QDialog):
         self.fetch_button.clicked.connect(self.fetch)
         self.check_button.clicked.connect(lambda: self._countersign("check"))
         self.approve_button.clicked.connect(lambda: self._countersign("approve"))
+        self.print_button.clicked.connect(lambda: self._print(final=True))
+        self.draft_button.clicked.connect(lambda: self._print(final=False))
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.resize(1100, 460)
         self._update_buttons()
@@ -285,6 +308,8 @@ class CountersignDialog(QDialog):
         self.approve_button.setEnabled(
             self.can_approve and row is not None and row.stage == "approve"
         )
+        self.print_button.setEnabled(self.can_print and row is not None and row.stage == "final")
+        self.draft_button.setEnabled(self.can_print and row is not None and row.stage != "final")
 
     # ---- actions ---------------------------------------------------------------------
     def _countersign(self, step: str) -> None:
@@ -311,6 +336,38 @@ class CountersignDialog(QDialog):
                 done.format(id=row.verification_id, name=session.display_name)
             ),
             self._failed,
+        )
+
+    def _ask_path(self, suggested: str) -> str | None:
+        path, _filter = QFileDialog.getSaveFileName(
+            self, tr("Save the certificate as"), suggested, tr("PDF files (*.pdf)")
+        )
+        return path or None
+
+    def _print(self, *, final: bool) -> None:
+        """Writes the selected result's certificate / notice (final or draft) to a PDF."""
+        row, session, store = self.selected(), self.session, self.store
+        if row is None or session is None:
+            return
+        suffix = "" if final else "-draft"
+        chosen = self.ask_path(f"{row.certificate_no or row.verification_id}{suffix}.pdf")
+        if not chosen:
+            return
+        path, leaf = Path(chosen), row.leaf_hash
+        write = so.print_final if final else so.print_draft
+
+        def run() -> Path:
+            from app.reports.certificate import CertificateInfo, write_certificate
+
+            with store.transaction() as conn:
+                info = CertificateInfo(**so.certificate_details(conn, leaf))
+                return write(conn, session, leaf, None, path, writer=write_certificate, info=info)
+
+        self.print_button.setEnabled(False)
+        self.draft_button.setEnabled(False)
+        done = tr("Final certificate written to {path}") if final else tr("Draft written to {path}")
+        self.reader.submit_call(
+            run, lambda written: self._signed(done.format(path=written)), self._failed
         )
 
     def _signed(self, message: str) -> None:
