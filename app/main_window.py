@@ -109,45 +109,12 @@ def prove_inclusion(store_url, platform: str, vkey: str, index: int):
 
 
 def _pile_specs(store_url, limit: int = 20000) -> list:
-    """Worker-thread function: the registry's piles as the wizard's nameplate data."""
-    from decimal import Decimal
+    """Worker-thread function: the registry's piles as the wizard's nameplate data, every
+    gun with its own meter (app.models.result_record.registry_pile_specs)."""
+    from app.models.result_record import registry_pile_specs
 
-    from sqlalchemy import select
-
-    from app.models.verification import PileSpec
-
-    p, m, s = st.piles, st.meters, st.stations
     with st.Store.open(store_url) as store, store.engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                p.c.pile_id,
-                m.c.meter_id,
-                p.c.kind,
-                p.c.rated_power_w,
-                p.c.rated_voltage_v,
-                p.c.max_current_a,
-                m.c.accuracy_class,
-                s.c.name,
-            )
-            .join(m, m.c.pile_id == p.c.pile_id)
-            .join(s, s.c.station_id == p.c.station_id)
-            .where(m.c.connector == 1)
-            .order_by(p.c.pile_id)
-            .limit(limit)
-        ).all()
-    return [
-        PileSpec(
-            pile_id=r.pile_id,
-            meter_id=r.meter_id,
-            kind=r.kind,
-            rated_power_w=r.rated_power_w,
-            rated_voltage_v=Decimal(r.rated_voltage_v if r.kind == "DC" else 220),
-            max_current_a=Decimal(r.max_current_a) if r.max_current_a else None,
-            accuracy_class=r.accuracy_class,
-            station=r.name,
-        )
-        for r in rows
-    ]
+        return registry_pile_specs(conn, limit=limit)
 
 
 def _grab_alone(scroll: QScrollArea, settle: Callable[[], None]):

@@ -436,3 +436,49 @@ def test_the_office_prints_the_final_certificate_from_the_signed_record_alone(
         for reading in point.readings:
             assert str(reading.pulses) in text
     assert "kW" not in text.split("型号规格")[1].split("\n")[0]  # rated power not carried: —
+
+
+# ---- the registry's nameplate data: every gun with its own meter ---------------------------
+
+
+def test_registry_gives_the_wizard_every_gun_and_its_meter(office: Office) -> None:
+    from app.main_window import _pile_specs
+    from app.models.result_record import registry_pile_specs
+    from ledger.records import sign_record
+    from tests.planning.conftest import T0
+
+    oper = office.world.oper
+    records = []
+    for pid, guns, metered in (("PX2", 2, (1, 2)), ("PX3", 3, (1, 3))):
+        records.append(
+            sign_record(
+                "pile",
+                {"pile_id": pid, "station_id": "ST1", "operator_id": "OP1", "kind": "DC",
+                 "rated_power_w": 240_000, "rated_voltage_v": 750, "connectors": guns,
+                 "commissioned_ms": T0, "at_ms": T0},
+                oper,
+            )
+        )  # fmt: skip
+        for gun in metered:
+            mid = f"M{pid}-{gun}"
+            records.append(
+                sign_record(
+                    "meter",
+                    {"meter_id": mid, "pile_id": pid, "operator_id": "OP1", "connector": gun,
+                     "accuracy_class": "1" if gun == 1 else "2",
+                     "key": office.world.meter_key(mid).public_key.text, "heartbeat_s": 900,
+                     "installed_ms": T0, "at_ms": T0},
+                    oper,
+                )
+            )  # fmt: skip
+    office.loader.apply(records)
+    with office.store.engine.connect() as conn:
+        two, three = registry_pile_specs(conn, ["PX2", "PX3"])
+    assert (two.pile_id, two.connectors) == ("PX2", 2)
+    assert [two.meter_of(g)[0] for g in (1, 2)] == ["MPX2-1", "MPX2-2"]
+    assert two.operator == "测试运营商" and two.station == "文三路充电站"
+    assert two.accuracy_class == "1"  # gun 1's meter
+    # gun 2 has no registered meter: only gun 1 can be verified from the registry
+    assert (three.connectors, three.meter_of(1)[0]) == (1, "MPX3-1")
+    every = {p.pile_id: p for p in _pile_specs(office.store.url)}
+    assert every["PX2"].connectors == 2 and every["P1"].meter_id == "MP1"
