@@ -117,6 +117,15 @@ def _pile_specs(store_url, limit: int = 20000) -> list:
         return registry_pile_specs(conn, limit=limit)
 
 
+def _wizard_setup(store_url) -> tuple[list, str]:
+    """Worker-thread function: the piles and the office's 计量标准考核证书 number."""
+    from app.models.office_settings import approval_certificate_no
+
+    with st.Store.open(store_url) as store, store.engine.connect() as conn:
+        approval = approval_certificate_no(conn)
+    return _pile_specs(store_url), approval
+
+
 def _grab_alone(scroll: QScrollArea, settle: Callable[[], None]):
     """Renders a dock's view alone at 1600×1000 (for `main.py screenshot`), then puts it
     back in its dock. A view in a hidden tab has never painted, so its lazy tables have
@@ -305,7 +314,7 @@ class MainWindow(QMainWindow):
 
     def open_verification_wizard(self) -> None:
         """The guided on-site verification; piles come from the store (on a worker)."""
-        call = Call(_pile_specs, self.store_url)
+        call = Call(_wizard_setup, self.store_url)
         call.done.connect(self._show_wizard)
         call.failed.connect(lambda m: QMessageBox.warning(self, tr("Verification"), m))
         thread = start_in_thread(call, self)
@@ -314,11 +323,14 @@ class MainWindow(QMainWindow):
         self._threads.append(thread)
         self._workers.append(call)
 
-    def _show_wizard(self, piles: list) -> None:
+    def _show_wizard(self, setup: tuple[list, str]) -> None:
+        """On the GUI thread (a bound slot: queued from the worker)."""
         from app.models.outbox import Outbox
+        from app.models.verification import VerificationConfig
         from app.paths import data_dir
         from app.views.verification_wizard import VerificationWizard
 
+        piles, approval_no = setup
         root = data_dir() / "verification"
         root.mkdir(parents=True, exist_ok=True)
         session = self.session
@@ -331,6 +343,7 @@ class MainWindow(QMainWindow):
             inspector_id=getattr(session, "inspector_id", None) or "",
             inspector_name=getattr(session, "display_name", "") if session else "",
             explicit_ports=self.rig_ports,
+            config=VerificationConfig(approval_certificate_no=approval_no),
             parent=self,
         )
         wizard.resize(1400, 900)
