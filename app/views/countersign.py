@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import signoff_workflow as so
+from app.models.office_settings import approval_certificate_no, set_approval_certificate_no
 from app.models.store import Store
 from app.models.users import Session
 from app.views.table_models import StoreReader
@@ -181,9 +183,18 @@ class CountersignDialog(QDialog):
         if not self.can_print:
             for button in (self.print_button, self.draft_button):
                 button.setToolTip(tr("Your role may not print certificates"))
-        #: Asks where to write the PDF (a suggested file name in, a path or None out);
-        #: a test replaces it.
+        # Asks where to write the PDF (a suggested file name in, a path or None out);
+        # a test replaces it.
         self.ask_path: Callable[[str], str | None] = self._ask_path
+        # The office's 计量标准考核证书 number, for verifications still to come (a signed
+        # result keeps the number it was signed with).
+        self.approval_no = QLineEdit()
+        self.approval_no.setMaxLength(64)
+        self.approval_no.setPlaceholderText(tr("Not set: certificates print —"))
+        self.save_approval = QPushButton(tr("Save"))
+        self.can_edit_approval = bool(session and session.can("register.edit"))
+        self.approval_no.setReadOnly(not self.can_edit_approval)
+        self.save_approval.setEnabled(self.can_edit_approval)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
 
         bar = QHBoxLayout()
@@ -200,6 +211,13 @@ class CountersignDialog(QDialog):
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status)
+        approval = QHBoxLayout()
+        approval.addWidget(
+            QLabel(tr("Measurement standard approval certificate (for new verifications)"))
+        )
+        approval.addWidget(self.approval_no, 1)
+        approval.addWidget(self.save_approval)
+        layout.addLayout(approval)
         layout.addWidget(close)
 
         close.rejected.connect(self.reject)
@@ -210,6 +228,9 @@ class CountersignDialog(QDialog):
         self.print_button.clicked.connect(lambda: self._print(final=True))
         self.draft_button.clicked.connect(lambda: self._print(final=False))
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.save_approval.clicked.connect(self._save_approval)
+        self.approval_loaded = False
+        self.reader.submit(approval_certificate_no, self._approval_saved, self._failed)
         self.resize(1100, 460)
         self._update_buttons()
         if pull is not None:
@@ -337,6 +358,25 @@ class CountersignDialog(QDialog):
             ),
             self._failed,
         )
+
+    def _save_approval(self) -> None:
+        """Stores the office's 计量标准考核证书 number (register.edit, audited by the model)."""
+        session, store, number = self.session, self.store, self.approval_no.text()
+        if session is None:
+            return
+
+        def run() -> str:
+            with store.transaction() as conn:
+                return set_approval_certificate_no(conn, session, number)
+
+        self.reader.submit_call(run, self._approval_saved, self._failed)
+
+    def _approval_saved(self, saved: str) -> None:
+        if self.approval_loaded:
+            self.status.setStyleSheet("")
+            self.status.setText(tr("Approval certificate number saved"))
+        self.approval_no.setText(saved)
+        self.approval_loaded = True
 
     def _ask_path(self, suggested: str) -> str | None:
         path, _filter = QFileDialog.getSaveFileName(

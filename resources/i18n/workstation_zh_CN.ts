@@ -141,235 +141,255 @@
 <context>
     <name>CountersignDialog</name>
     <message>
-        <location filename="../../app/views/countersign.py" line="147"/>
+        <location filename="../../app/views/countersign.py" line="149"/>
         <source>Verification</source>
         <translation>检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="148"/>
+        <location filename="../../app/views/countersign.py" line="150"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="56"/>
+        <location filename="../../app/views/countersign.py" line="58"/>
         <source>Awaiting check</source>
         <extracomment>``pull(store) -&gt; count``: takes up newly synced results (see :func:`log_pull`).</extracomment>
         <translation>待核验</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="57"/>
+        <location filename="../../app/views/countersign.py" line="59"/>
         <source>Awaiting approval</source>
         <translation>待批准</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="58"/>
+        <location filename="../../app/views/countersign.py" line="60"/>
         <source>Final</source>
         <translation>已批准（正式）</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="63"/>
+        <location filename="../../app/views/countersign.py" line="65"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="63"/>
+        <location filename="../../app/views/countersign.py" line="65"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="72"/>
+        <location filename="../../app/views/countersign.py" line="74"/>
         <source>You may not countersign this result: you signed it already, as its inspector or in the other role. Another person must.</source>
         <translation>您不能会签此结果：您已作为检定员或以另一角色签署过，须由他人会签。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="76"/>
+        <location filename="../../app/views/countersign.py" line="78"/>
         <source>Your role may not do this.</source>
         <translation>您的角色无权执行此操作。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="79"/>
+        <location filename="../../app/views/countersign.py" line="81"/>
         <source>A signature on this result does not verify: the record or a countersignature was altered. Do not release it; report it.</source>
         <translation>此结果的签名验证失败：记录或会签已被篡改。请勿发布，并上报。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="83"/>
+        <location filename="../../app/views/countersign.py" line="85"/>
         <source>Not yet checked and approved: only a draft can be printed.</source>
         <translation>尚未核验和批准：只能打印草稿。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="85"/>
+        <location filename="../../app/views/countersign.py" line="87"/>
         <source>This step cannot be done now.</source>
         <translation>此步骤当前无法执行。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="123"/>
+        <location filename="../../app/views/countersign.py" line="125"/>
         <source>Countersign verification results</source>
         <translation>检定结果会签</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="129"/>
+        <location filename="../../app/views/countersign.py" line="131"/>
         <source>Signed in as {name} ({role})</source>
         <translation>当前用户：{name}（{role}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="133"/>
+        <location filename="../../app/views/countersign.py" line="135"/>
         <source>Nobody is signed in</source>
         <translation>未登录</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="137"/>
+        <location filename="../../app/views/countersign.py" line="139"/>
         <source>A signed result is final only after a checker (核验员) and then an approver (批准人) countersign it, each with their own key; neither may be its inspector, nor the same person twice.</source>
         <translation>已签名的检定结果须先经核验员核验、再经批准人批准（各用本人密钥会签）后方为正式结果；核验员和批准人均不得为该结果的检定员，也不得由同一人兼任。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="143"/>
+        <location filename="../../app/views/countersign.py" line="145"/>
         <source>Show final results too</source>
         <translation>同时显示已批准结果</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="149"/>
+        <location filename="../../app/views/countersign.py" line="151"/>
         <source>Inspector</source>
         <translation>检定员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="150"/>
+        <location filename="../../app/views/countersign.py" line="152"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="151"/>
+        <location filename="../../app/views/countersign.py" line="153"/>
         <source>Verified at</source>
         <translation>检定时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="152"/>
+        <location filename="../../app/views/countersign.py" line="154"/>
         <source>Certificate no.</source>
         <translation>证书编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="153"/>
+        <location filename="../../app/views/countersign.py" line="155"/>
         <source>Checker</source>
         <translation>核验员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="154"/>
+        <location filename="../../app/views/countersign.py" line="156"/>
         <source>Approver</source>
         <translation>批准人</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="155"/>
+        <location filename="../../app/views/countersign.py" line="157"/>
         <source>Stage</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="168"/>
+        <location filename="../../app/views/countersign.py" line="170"/>
         <source>Fetch new results from the log</source>
         <translation>从账本获取新结果</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="170"/>
+        <location filename="../../app/views/countersign.py" line="172"/>
         <source>Check</source>
         <translation>核验</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="171"/>
+        <location filename="../../app/views/countersign.py" line="173"/>
         <source>Approve</source>
         <translation>批准</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="175"/>
+        <location filename="../../app/views/countersign.py" line="177"/>
         <source>Only a checker countersigns a check</source>
         <translation>仅核验员可核验</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="177"/>
+        <location filename="../../app/views/countersign.py" line="179"/>
         <source>Only an approver approves</source>
         <translation>仅批准人可批准</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="223"/>
+        <location filename="../../app/views/countersign.py" line="244"/>
         <source>checker</source>
         <translation>核验员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="224"/>
+        <location filename="../../app/views/countersign.py" line="245"/>
         <source>approver</source>
         <translation>批准人</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="225"/>
+        <location filename="../../app/views/countersign.py" line="246"/>
         <source>inspector</source>
         <translation>检定员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="226"/>
+        <location filename="../../app/views/countersign.py" line="247"/>
         <source>regulator</source>
         <translation>监管人员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="227"/>
+        <location filename="../../app/views/countersign.py" line="248"/>
         <source>administrator</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="252"/>
+        <location filename="../../app/views/countersign.py" line="273"/>
         <source>{n} new result(s) fetched from the log</source>
         <translation>已从账本获取 {n} 条新结果</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="288"/>
+        <location filename="../../app/views/countersign.py" line="309"/>
         <source>No results await countersigning.</source>
         <translation>没有待会签的结果。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="329"/>
+        <location filename="../../app/views/countersign.py" line="350"/>
         <source>{id}: checked by {name}</source>
         <translation>{id}：已由 {name} 核验</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="331"/>
+        <location filename="../../app/views/countersign.py" line="352"/>
         <source>{id}: approved by {name}; it may now be printed as final</source>
         <translation>{id}：已由 {name} 批准，现可正式打印</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="87"/>
+        <location filename="../../app/views/countersign.py" line="89"/>
         <source>No certificate can be printed from this signed record.</source>
         <translation>无法依据此签名记录打印证书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="178"/>
+        <location filename="../../app/views/countersign.py" line="180"/>
         <source>Print final certificate…</source>
         <translation>打印正式证书…</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="179"/>
+        <location filename="../../app/views/countersign.py" line="181"/>
         <source>Print draft…</source>
         <translation>打印草稿…</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="183"/>
+        <location filename="../../app/views/countersign.py" line="185"/>
         <source>Your role may not print certificates</source>
         <translation>您的角色无权打印证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="343"/>
+        <location filename="../../app/views/countersign.py" line="383"/>
         <source>Save the certificate as</source>
         <translation>证书另存为</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="343"/>
+        <location filename="../../app/views/countersign.py" line="383"/>
         <source>PDF files (*.pdf)</source>
         <translation>PDF 文件 (*.pdf)</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="368"/>
+        <location filename="../../app/views/countersign.py" line="408"/>
         <source>Final certificate written to {path}</source>
         <translation>正式证书已保存至 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="368"/>
+        <location filename="../../app/views/countersign.py" line="408"/>
         <source>Draft written to {path}</source>
         <translation>草稿已保存至 {path}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="193"/>
+        <source>Not set: certificates print —</source>
+        <translation>未设置：证书上打印“—”</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="194"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="216"/>
+        <source>Measurement standard approval certificate (for new verifications)</source>
+        <translation>计量标准考核证书编号（用于今后的检定）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="377"/>
+        <source>Approval certificate number saved</source>
+        <translation>计量标准考核证书编号已保存</translation>
     </message>
 </context>
 <context>

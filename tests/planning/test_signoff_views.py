@@ -247,3 +247,31 @@ def test_dialog_prints_a_draft_then_the_final_certificate_from_the_stored_record
         import shutil
 
         shutil.copy(final, Path(target) / f"final_certificate_{lang}.pdf")
+
+
+def test_the_office_approval_number_is_edited_by_register_edit_roles_only(
+    office: Office, reader: StoreReader, qtbot: QtBot
+) -> None:
+    from app.models.office_settings import approval_certificate_no
+
+    language("zh_CN")
+    dialog = CountersignDialog(office.store, reader, office.regulator)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.approval_loaded, timeout=5000)
+    assert dialog.approval_no.text() == ""  # not set yet
+    assert dialog.save_approval.isEnabled() and not dialog.approval_no.isReadOnly()
+    dialog.approval_no.setText("[2024]浙量标杭证字第123号")
+    dialog.save_approval.click()
+    qtbot.waitUntil(lambda: "已保存" in dialog.status.text(), timeout=5000)
+    with office.store.engine.connect() as conn:
+        assert approval_certificate_no(conn) == "[2024]浙量标杭证字第123号"
+
+    checker = CountersignDialog(office.store, reader, office.checker)
+    qtbot.addWidget(checker)
+    qtbot.waitUntil(lambda: checker.approval_no.text() == "[2024]浙量标杭证字第123号", timeout=5000)
+    assert checker.approval_no.isReadOnly() and not checker.save_approval.isEnabled()
+    checker.approval_no.setText("forged")  # a view that forgot the read-only flag
+    checker._save_approval()
+    qtbot.waitUntil(lambda: "无权" in checker.status.text(), timeout=5000)
+    with office.store.engine.connect() as conn:
+        assert approval_certificate_no(conn) == "[2024]浙量标杭证字第123号"
