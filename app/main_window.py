@@ -109,45 +109,21 @@ def prove_inclusion(store_url, platform: str, vkey: str, index: int):
 
 
 def _pile_specs(store_url, limit: int = 20000) -> list:
-    """Worker-thread function: the registry's piles as the wizard's nameplate data."""
-    from decimal import Decimal
+    """Worker-thread function: the registry's piles as the wizard's nameplate data, every
+    gun with its own meter (app.models.result_record.registry_pile_specs)."""
+    from app.models.result_record import registry_pile_specs
 
-    from sqlalchemy import select
-
-    from app.models.verification import PileSpec
-
-    p, m, s = st.piles, st.meters, st.stations
     with st.Store.open(store_url) as store, store.engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                p.c.pile_id,
-                m.c.meter_id,
-                p.c.kind,
-                p.c.rated_power_w,
-                p.c.rated_voltage_v,
-                p.c.max_current_a,
-                m.c.accuracy_class,
-                s.c.name,
-            )
-            .join(m, m.c.pile_id == p.c.pile_id)
-            .join(s, s.c.station_id == p.c.station_id)
-            .where(m.c.connector == 1)
-            .order_by(p.c.pile_id)
-            .limit(limit)
-        ).all()
-    return [
-        PileSpec(
-            pile_id=r.pile_id,
-            meter_id=r.meter_id,
-            kind=r.kind,
-            rated_power_w=r.rated_power_w,
-            rated_voltage_v=Decimal(r.rated_voltage_v if r.kind == "DC" else 220),
-            max_current_a=Decimal(r.max_current_a) if r.max_current_a else None,
-            accuracy_class=r.accuracy_class,
-            station=r.name,
-        )
-        for r in rows
-    ]
+        return registry_pile_specs(conn, limit=limit)
+
+
+def _wizard_setup(store_url) -> tuple[list, str]:
+    """Worker-thread function: the piles and the office's 计量标准考核证书 number."""
+    from app.models.office_settings import approval_certificate_no
+
+    with st.Store.open(store_url) as store, store.engine.connect() as conn:
+        approval = approval_certificate_no(conn)
+    return _pile_specs(store_url), approval
 
 
 def _grab_alone(scroll: QScrollArea, settle: Callable[[], None]):
@@ -338,7 +314,7 @@ class MainWindow(QMainWindow):
 
     def open_verification_wizard(self) -> None:
         """The guided on-site verification; piles come from the store (on a worker)."""
-        call = Call(_pile_specs, self.store_url)
+        call = Call(_wizard_setup, self.store_url)
         call.done.connect(self._show_wizard)
         call.failed.connect(lambda m: QMessageBox.warning(self, tr("Verification"), m))
         thread = start_in_thread(call, self)
@@ -347,11 +323,14 @@ class MainWindow(QMainWindow):
         self._threads.append(thread)
         self._workers.append(call)
 
-    def _show_wizard(self, piles: list) -> None:
+    def _show_wizard(self, setup: tuple[list, str]) -> None:
+        """On the GUI thread (a bound slot: queued from the worker)."""
         from app.models.outbox import Outbox
+        from app.models.verification import VerificationConfig
         from app.paths import data_dir
         from app.views.verification_wizard import VerificationWizard
 
+        piles, approval_no = setup
         root = data_dir() / "verification"
         root.mkdir(parents=True, exist_ok=True)
         session = self.session
@@ -364,6 +343,7 @@ class MainWindow(QMainWindow):
             inspector_id=getattr(session, "inspector_id", None) or "",
             inspector_name=getattr(session, "display_name", "") if session else "",
             explicit_ports=self.rig_ports,
+            config=VerificationConfig(approval_certificate_no=approval_no),
             parent=self,
         )
         wizard.resize(1400, 900)

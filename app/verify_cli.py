@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from app.devices.errors import DeviceError
+from app.models.store import StoreError
 from app.models.verification import (
     CHECKLIST,
     AutoPrompt,
@@ -95,9 +96,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rig-serial", default="")
     s.add_argument("--rig-lab", default="")
     o = p.add_argument_group("the verifying body")
-    o.add_argument("--approval-no", default="", help="计量标准考核证书 number")
+    o.add_argument("--approval-cert", "--approval-no", dest="approval_no", default=None,
+                   metavar="NO", help="计量标准考核证书 number (default: the office setting "
+                   "in the store)")  # fmt: skip
+    o.add_argument("--db", default=None, metavar="URL",
+                   help="the workstation store to read the office setting from (default: "
+                   "$EVM_DB_URL or the local SQLite file, when it exists)")  # fmt: skip
     o.add_argument("--cycle-years", type=int, default=3, help="verification cycle (有效期)")
     return p
+
+
+def approval_number(args: argparse.Namespace) -> str:
+    """--approval-cert, else the office's setting in the store (none: "", printed "—").
+
+    The default store is read only when it exists: a lab without a workstation store
+    gets no SQLite file created by a verification.
+    """
+    if args.approval_no is not None:
+        return str(args.approval_no).strip()
+    from app.models import store as st
+    from app.models.office_settings import approval_certificate_no
+
+    url = args.db or st.default_url()
+    if args.db is None and url.startswith("sqlite:///") and not Path(url[10:]).exists():
+        return ""
+    with st.Store.open(url) as store, store.engine.connect() as conn:
+        return approval_certificate_no(conn)
 
 
 def _pile(args: argparse.Namespace) -> PileSpec:
@@ -172,6 +196,7 @@ def result_json(result: VerificationResult) -> dict[str, Any]:
         "valid_until": due.isoformat() if due else None,
         "rig": result.rig_identity,
         "standard": None if result.standard is None else result.standard.to_json(),
+        "approval_certificate_no": result.plan.config.approval_certificate_no,
         "site": None
         if result.site is None
         else {"temperature_c": str(result.site.temperature_c),
@@ -203,8 +228,9 @@ def result_json(result: VerificationResult) -> dict[str, Any]:
         if clock is None
         else {"error_s": str(clock.error_s), "limit_s": str(clock.limit_s),
               "applicable": clock.applicable, "passed": clock.passed,
-              "meter_time": clock.meter_time.isoformat(),
-              "reference_time": clock.reference_time.isoformat(timespec="milliseconds")},
+              "meter_time": clock.meter_time.isoformat() if clock.meter_time else None,
+              "reference_time": clock.reference_time.isoformat(timespec="milliseconds")
+              if clock.reference_time else None},
         "short_windows": result.short_windows,
     }  # fmt: skip
 
@@ -240,9 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         pile = _pile(args)
         config = VerificationConfig(kind=KINDS[args.kind], connector=args.connector,
                                     cycle_years=args.cycle_years,
-                                    approval_certificate_no=args.approval_no)  # fmt: skip
+                                    approval_certificate_no=approval_number(args))  # fmt: skip
         plan = plan_verification(pile, config)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, StoreError) as exc:
         print(f"verify: {exc}", file=sys.stderr)
         return 2
     prompt, site = _answers(args)

@@ -64,8 +64,10 @@ __all__ = [
     "StoredResult",
     "approve",
     "awaiting",
+    "certificate_details",
     "check",
     "message",
+    "print_draft",
     "print_final",
     "pull_from_log",
     "signoff_of",
@@ -510,6 +512,37 @@ def awaiting(conn: Connection, *, include_final: bool = False) -> list[ResultSta
 CertificateWriter = Callable[..., Any]
 
 
+def _run_of(conn: Connection, stored: StoredResult, result: Any) -> Any:
+    """The run to print: the one given (checked against the record), else the record's own."""
+    from app.models.result_record import registry_pile_specs, result_from_record
+    from app.models.verification import verification_id
+
+    body: Mapping[str, Any] = stored.record.body
+    if result is None:
+        piles = registry_pile_specs(conn, [str(body["pile_id"])])
+        return result_from_record(body, piles[0] if piles else None)
+    if verification_id(result) != body["verification_id"] or result.verdict != body["result"]:
+        raise SignOffError(
+            f"the run given is not {stored.verification_id}: print the run that was signed"
+        )
+    return result
+
+
+def certificate_details(conn: Connection, ref: str) -> dict[str, str]:
+    """What the certificate's header and footer take from the signed record itself:
+    the certificate number as signed, the inspector, the signing key and the leaf hash
+    (``CertificateInfo`` fields)."""
+    stored = _stored(conn, ref)
+    body = stored.record.body
+    return {
+        "certificate_no": str(body.get("certificate_no", "")),
+        "inspector_id": str(body["inspector_id"]),
+        "inspector_name": _inspector_name(conn, str(body["inspector_id"])),
+        "signature_key_id": stored.record.key_id,
+        "record_digest": stored.leaf_hash,
+    }
+
+
 def print_final(
     conn: Connection,
     session: Session,
@@ -522,14 +555,14 @@ def print_final(
 ) -> Path:
     """Writes the final certificate / result notice of a checked and approved result.
 
-    ``result`` is the run's :class:`~app.models.verification.VerificationResult`; it must be
-    the run the stored record was signed from. ``writer`` is
-    ``app.reports.certificate.write_certificate`` (passed in: the model layer imports no
-    Qt). Refused (:class:`NotFinal`) before both countersignatures; a draft is printed
-    by calling the writer with :func:`signoff_of`'s non-final sign-off instead.
+    ``result`` is the run's :class:`~app.models.verification.VerificationResult` (it must
+    be the run the stored record was signed from), or None: the office has only the
+    signed record, so the result is rebuilt from it
+    (:func:`app.models.result_record.result_from_record`, nameplate fields the record
+    lacks from the registry). ``writer`` is ``app.reports.certificate.write_certificate``
+    (passed in: the model layer imports no Qt). Refused (:class:`NotFinal`) before both
+    countersignatures; :func:`print_draft` prints a draft.
     """
-    from app.models.verification import verification_id
-
     require(session, "certificate.print")
     stored = _stored(conn, ref)
     signoff = signoff_of(conn, stored.leaf_hash)
@@ -539,17 +572,47 @@ def print_final(
             f"{stored.verification_id} is still a draft (awaiting the {missing}); "
             "it cannot be printed as final"
         )
-    body: Mapping[str, Any] = stored.record.body
-    if verification_id(result) != body["verification_id"] or result.verdict != body["result"]:
-        raise SignOffError(
-            f"the run given is not {stored.verification_id}: print the run that was signed"
-        )
-    written = writer(result, Path(path), info, signoff=signoff)
+    run = _run_of(conn, stored, result)
+    written = writer(run, Path(path), info, signoff=signoff)
     st.write_audit(
         conn,
         session.username,
         "certificate.print",
         f"verification {stored.verification_id}",
         {"leaf_hash": stored.leaf_hash, "path": str(path), "final": True},
+    )
+    return Path(written) if written is not None else Path(path)
+
+
+def print_draft(
+    conn: Connection,
+    session: Session,
+    ref: str,
+    result: Any,
+    path: Path | str,
+    *,
+    writer: CertificateWriter,
+    info: Any = None,
+) -> Path:
+    """Writes a draft (marked as such on every page) of a result not yet approved.
+
+    Why refuse a draft of a final result: a second, draft-marked paper of a released
+    certificate only confuses; print the final one. Audited like the final print.
+    """
+    require(session, "certificate.print")
+    stored = _stored(conn, ref)
+    signoff = signoff_of(conn, stored.leaf_hash)
+    if signoff.final:
+        raise SignOffError(
+            f"{stored.verification_id} is checked and approved: print the final certificate"
+        )
+    run = _run_of(conn, stored, result)
+    written = writer(run, Path(path), info, signoff=signoff)
+    st.write_audit(
+        conn,
+        session.username,
+        "certificate.print",
+        f"verification {stored.verification_id}",
+        {"leaf_hash": stored.leaf_hash, "path": str(path), "final": False},
     )
     return Path(written) if written is not None else Path(path)

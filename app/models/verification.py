@@ -566,8 +566,10 @@ class ClockResult:
     is still read (for the record) but the item is not judged.
     """
 
-    meter_time: dt.datetime
-    reference_time: dt.datetime
+    #: None when rebuilt from a signed record, which carries only the error
+    #: (app.models.result_record); the certificate then prints no instants.
+    meter_time: dt.datetime | None
+    reference_time: dt.datetime | None
     error_s: Decimal
     limit_s: Decimal
     applicable: bool = True

@@ -381,7 +381,8 @@ def _draw(
     due = first.valid_until() if passed else None
     if passed:
         due = min(r.valid_until() for r in results)  # type: ignore[type-var]
-    rating = f"{pile.model}  {pile.rated_power_w / 1000:g} kW / {pile.rated_voltage_v} V"
+    power = f"{pile.rated_power_w / 1000:g} kW" if pile.rated_power_w > 0 else "—"  # unknown
+    rating = f"{pile.model}  {power} / {pile.rated_voltage_v} V"
     imin_point = plan.points[-1]
     currents = (
         f"{pile.imax_a:.1f} A{'（由额定功率/标称电压导出）' if pile.imax_derived else ''} / "
@@ -459,7 +460,7 @@ def _draw(
     insulation = (
         "—"
         if first.insulation_mohm is None
-        else f"{first.insulation_mohm} MΩ（试验电压 {first.insulation_test_v} V，"
+        else f"{first.insulation_mohm} MΩ（试验电压 {first.insulation_test_v or '—'} V，"
         f"要求 ≥ {m.INSULATION_MIN_MOHM} MΩ），满足"
     )
     conditions = [
@@ -589,6 +590,9 @@ def _draw_gun(
     elif not clock.applicable:
         clock_text = f"不适用（无分时计费功能）；实测 {clock.error_s:+.1f} s，仅作记录"
         clock_ok = None
+    elif clock.meter_time is None or clock.reference_time is None:  # from a signed record
+        clock_text = f"{clock.error_s:+.1f} s（最大允许 ±{clock.limit_s:g} s）"
+        clock_ok = clock.passed
     else:
         clock_text = (
             f"{clock.error_s:+.1f} s（最大允许 ±{clock.limit_s:g} s；于电能表秒跳变时刻比对，"

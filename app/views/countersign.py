@@ -5,12 +5,19 @@ the log, the role and same-person checks, the signatures, the audit). The dialog
 the results, enables "Check" / "Approve" for the role the session holds and shows the
 model's refusal if it refuses anyway. Every model call runs on the
 :class:`~app.views.table_models.StoreReader` pool, never on the GUI thread.
+
+Printing: "Print final certificate…" (a checked and approved result) and "Print draft…"
+(any other) are enabled for roles with ``certificate.print``. The office has no run, only
+the signed record, so :func:`~app.models.signoff_workflow.print_final` rebuilds the result
+from it; the PDF is written on the pool too (the certificate writer only paints on a
+QPdfWriter, which a worker thread may do).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt, Slot
 from PySide6.QtWidgets import (
@@ -18,9 +25,11 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -29,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import signoff_workflow as so
+from app.models.office_settings import approval_certificate_no, set_approval_certificate_no
 from app.models.store import Store
 from app.models.users import Session
 from app.views.table_models import StoreReader
@@ -75,6 +85,8 @@ def refusal_text(exc: Exception) -> str:
         text = tr("Not yet checked and approved: only a draft can be printed.")
     elif isinstance(exc, so.SignOffError):
         text = tr("This step cannot be done now.")
+    elif isinstance(exc, ValueError):  # RecordIncomplete, CertificateRefused
+        text = tr("No certificate can be printed from this signed record.")
     else:
         return str(exc)
     return text + " (" + str(exc) + ")"
@@ -165,6 +177,24 @@ class CountersignDialog(QDialog):
             self.check_button.setToolTip(tr("Only a checker countersigns a check"))
         if not self.can_approve:
             self.approve_button.setToolTip(tr("Only an approver approves"))
+        self.print_button = QPushButton(tr("Print final certificate…"))
+        self.draft_button = QPushButton(tr("Print draft…"))
+        self.can_print = bool(session and session.can("certificate.print"))
+        if not self.can_print:
+            for button in (self.print_button, self.draft_button):
+                button.setToolTip(tr("Your role may not print certificates"))
+        # Asks where to write the PDF (a suggested file name in, a path or None out);
+        # a test replaces it.
+        self.ask_path: Callable[[str], str | None] = self._ask_path
+        # The office's 计量标准考核证书 number, for verifications still to come (a signed
+        # result keeps the number it was signed with).
+        self.approval_no = QLineEdit()
+        self.approval_no.setMaxLength(64)
+        self.approval_no.setPlaceholderText(tr("Not set: certificates print —"))
+        self.save_approval = QPushButton(tr("Save"))
+        self.can_edit_approval = bool(session and session.can("register.edit"))
+        self.approval_no.setReadOnly(not self.can_edit_approval)
+        self.save_approval.setEnabled(self.can_edit_approval)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
 
         bar = QHBoxLayout()
@@ -173,12 +203,21 @@ class CountersignDialog(QDialog):
         bar.addWidget(self.fetch_button)
         bar.addWidget(self.check_button)
         bar.addWidget(self.approve_button)
+        bar.addWidget(self.draft_button)
+        bar.addWidget(self.print_button)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(who))
         layout.addWidget(intro)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status)
+        approval = QHBoxLayout()
+        approval.addWidget(
+            QLabel(tr("Measurement standard approval certificate (for new verifications)"))
+        )
+        approval.addWidget(self.approval_no, 1)
+        approval.addWidget(self.save_approval)
+        layout.addLayout(approval)
         layout.addWidget(close)
 
         close.rejected.connect(self.reject)
@@ -186,7 +225,12 @@ class CountersignDialog(QDialog):
         self.fetch_button.clicked.connect(self.fetch)
         self.check_button.clicked.connect(lambda: self._countersign("check"))
         self.approve_button.clicked.connect(lambda: self._countersign("approve"))
+        self.print_button.clicked.connect(lambda: self._print(final=True))
+        self.draft_button.clicked.connect(lambda: self._print(final=False))
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.save_approval.clicked.connect(self._save_approval)
+        self.approval_loaded = False
+        self.reader.submit(approval_certificate_no, self._approval_saved, self._failed)
         self.resize(1100, 460)
         self._update_buttons()
         if pull is not None:
@@ -285,6 +329,8 @@ class CountersignDialog(QDialog):
         self.approve_button.setEnabled(
             self.can_approve and row is not None and row.stage == "approve"
         )
+        self.print_button.setEnabled(self.can_print and row is not None and row.stage == "final")
+        self.draft_button.setEnabled(self.can_print and row is not None and row.stage != "final")
 
     # ---- actions ---------------------------------------------------------------------
     def _countersign(self, step: str) -> None:
@@ -311,6 +357,57 @@ class CountersignDialog(QDialog):
                 done.format(id=row.verification_id, name=session.display_name)
             ),
             self._failed,
+        )
+
+    def _save_approval(self) -> None:
+        """Stores the office's 计量标准考核证书 number (register.edit, audited by the model)."""
+        session, store, number = self.session, self.store, self.approval_no.text()
+        if session is None:
+            return
+
+        def run() -> str:
+            with store.transaction() as conn:
+                return set_approval_certificate_no(conn, session, number)
+
+        self.reader.submit_call(run, self._approval_saved, self._failed)
+
+    def _approval_saved(self, saved: str) -> None:
+        if self.approval_loaded:
+            self.status.setStyleSheet("")
+            self.status.setText(tr("Approval certificate number saved"))
+        self.approval_no.setText(saved)
+        self.approval_loaded = True
+
+    def _ask_path(self, suggested: str) -> str | None:
+        path, _filter = QFileDialog.getSaveFileName(
+            self, tr("Save the certificate as"), suggested, tr("PDF files (*.pdf)")
+        )
+        return path or None
+
+    def _print(self, *, final: bool) -> None:
+        """Writes the selected result's certificate / notice (final or draft) to a PDF."""
+        row, session, store = self.selected(), self.session, self.store
+        if row is None or session is None:
+            return
+        suffix = "" if final else "-draft"
+        chosen = self.ask_path(f"{row.certificate_no or row.verification_id}{suffix}.pdf")
+        if not chosen:
+            return
+        path, leaf = Path(chosen), row.leaf_hash
+        write = so.print_final if final else so.print_draft
+
+        def run() -> Path:
+            from app.reports.certificate import CertificateInfo, write_certificate
+
+            with store.transaction() as conn:
+                info = CertificateInfo(**so.certificate_details(conn, leaf))
+                return write(conn, session, leaf, None, path, writer=write_certificate, info=info)
+
+        self.print_button.setEnabled(False)
+        self.draft_button.setEnabled(False)
+        done = tr("Final certificate written to {path}") if final else tr("Draft written to {path}")
+        self.reader.submit_call(
+            run, lambda written: self._signed(done.format(path=written)), self._failed
         )
 
     def _signed(self, message: str) -> None:

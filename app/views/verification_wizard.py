@@ -349,6 +349,12 @@ class PrecheckPage(QWizardPage):
         site_form.addRow(tr("Ambient temperature"), self.temperature)
         site_form.addRow(tr("Relative humidity"), self.humidity)
         site_form.addRow(tr("Seal number"), self.seal_no)
+        # The office's number comes in with the config (office setting); the inspector may
+        # correct it here for this run. It is signed into the result and printed.
+        self.approval_no = QLineEdit(wizard.base_config.approval_certificate_no)
+        self.approval_no.setMaxLength(64)
+        self.approval_no.setPlaceholderText(tr("Not set in the office: printed as —"))
+        site_form.addRow(tr("Measurement standard approval certificate"), self.approval_no)
         left = QVBoxLayout()
         left.addWidget(checks, 1)
         left.addWidget(site_box)
@@ -1342,7 +1348,8 @@ class VerificationWizard(QWizard):
             cycle_years=cfg.cycle_years,
             budget_s=cfg.budget_s,
             connector=self.pile_page.connector.value(),
-            approval_certificate_no=cfg.approval_certificate_no,
+            approval_certificate_no=self.precheck_page.approval_no.text().strip()
+            or cfg.approval_certificate_no,
         )
         return plan_verification(pile, config)
 

@@ -141,195 +141,255 @@
 <context>
     <name>CountersignDialog</name>
     <message>
-        <location filename="../../app/views/countersign.py" line="137"/>
+        <location filename="../../app/views/countersign.py" line="149"/>
         <source>Verification</source>
         <translation>检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="138"/>
+        <location filename="../../app/views/countersign.py" line="150"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="48"/>
+        <location filename="../../app/views/countersign.py" line="58"/>
         <source>Awaiting check</source>
         <extracomment>``pull(store) -&gt; count``: takes up newly synced results (see :func:`log_pull`).</extracomment>
         <translation>待核验</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="49"/>
+        <location filename="../../app/views/countersign.py" line="59"/>
         <source>Awaiting approval</source>
         <translation>待批准</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="50"/>
+        <location filename="../../app/views/countersign.py" line="60"/>
         <source>Final</source>
         <translation>已批准（正式）</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="55"/>
+        <location filename="../../app/views/countersign.py" line="65"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="55"/>
+        <location filename="../../app/views/countersign.py" line="65"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="64"/>
+        <location filename="../../app/views/countersign.py" line="74"/>
         <source>You may not countersign this result: you signed it already, as its inspector or in the other role. Another person must.</source>
         <translation>您不能会签此结果：您已作为检定员或以另一角色签署过，须由他人会签。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="68"/>
+        <location filename="../../app/views/countersign.py" line="78"/>
         <source>Your role may not do this.</source>
         <translation>您的角色无权执行此操作。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="71"/>
+        <location filename="../../app/views/countersign.py" line="81"/>
         <source>A signature on this result does not verify: the record or a countersignature was altered. Do not release it; report it.</source>
         <translation>此结果的签名验证失败：记录或会签已被篡改。请勿发布，并上报。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="75"/>
+        <location filename="../../app/views/countersign.py" line="85"/>
         <source>Not yet checked and approved: only a draft can be printed.</source>
         <translation>尚未核验和批准：只能打印草稿。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="77"/>
+        <location filename="../../app/views/countersign.py" line="87"/>
         <source>This step cannot be done now.</source>
         <translation>此步骤当前无法执行。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="113"/>
+        <location filename="../../app/views/countersign.py" line="125"/>
         <source>Countersign verification results</source>
         <translation>检定结果会签</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="119"/>
+        <location filename="../../app/views/countersign.py" line="131"/>
         <source>Signed in as {name} ({role})</source>
         <translation>当前用户：{name}（{role}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="123"/>
+        <location filename="../../app/views/countersign.py" line="135"/>
         <source>Nobody is signed in</source>
         <translation>未登录</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="127"/>
+        <location filename="../../app/views/countersign.py" line="139"/>
         <source>A signed result is final only after a checker (核验员) and then an approver (批准人) countersign it, each with their own key; neither may be its inspector, nor the same person twice.</source>
         <translation>已签名的检定结果须先经核验员核验、再经批准人批准（各用本人密钥会签）后方为正式结果；核验员和批准人均不得为该结果的检定员，也不得由同一人兼任。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="133"/>
+        <location filename="../../app/views/countersign.py" line="145"/>
         <source>Show final results too</source>
         <translation>同时显示已批准结果</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="139"/>
+        <location filename="../../app/views/countersign.py" line="151"/>
         <source>Inspector</source>
         <translation>检定员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="140"/>
+        <location filename="../../app/views/countersign.py" line="152"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="141"/>
+        <location filename="../../app/views/countersign.py" line="153"/>
         <source>Verified at</source>
         <translation>检定时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="142"/>
+        <location filename="../../app/views/countersign.py" line="154"/>
         <source>Certificate no.</source>
         <translation>证书编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="143"/>
+        <location filename="../../app/views/countersign.py" line="155"/>
         <source>Checker</source>
         <translation>核验员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="144"/>
+        <location filename="../../app/views/countersign.py" line="156"/>
         <source>Approver</source>
         <translation>批准人</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="145"/>
+        <location filename="../../app/views/countersign.py" line="157"/>
         <source>Stage</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="158"/>
+        <location filename="../../app/views/countersign.py" line="170"/>
         <source>Fetch new results from the log</source>
         <translation>从账本获取新结果</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="160"/>
+        <location filename="../../app/views/countersign.py" line="172"/>
         <source>Check</source>
         <translation>核验</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="161"/>
+        <location filename="../../app/views/countersign.py" line="173"/>
         <source>Approve</source>
         <translation>批准</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="165"/>
+        <location filename="../../app/views/countersign.py" line="177"/>
         <source>Only a checker countersigns a check</source>
         <translation>仅核验员可核验</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="167"/>
+        <location filename="../../app/views/countersign.py" line="179"/>
         <source>Only an approver approves</source>
         <translation>仅批准人可批准</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="200"/>
+        <location filename="../../app/views/countersign.py" line="244"/>
         <source>checker</source>
         <translation>核验员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="201"/>
+        <location filename="../../app/views/countersign.py" line="245"/>
         <source>approver</source>
         <translation>批准人</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="202"/>
+        <location filename="../../app/views/countersign.py" line="246"/>
         <source>inspector</source>
         <translation>检定员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="203"/>
+        <location filename="../../app/views/countersign.py" line="247"/>
         <source>regulator</source>
         <translation>监管人员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="204"/>
+        <location filename="../../app/views/countersign.py" line="248"/>
         <source>administrator</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="229"/>
+        <location filename="../../app/views/countersign.py" line="273"/>
         <source>{n} new result(s) fetched from the log</source>
         <translation>已从账本获取 {n} 条新结果</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="265"/>
+        <location filename="../../app/views/countersign.py" line="309"/>
         <source>No results await countersigning.</source>
         <translation>没有待会签的结果。</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="304"/>
+        <location filename="../../app/views/countersign.py" line="350"/>
         <source>{id}: checked by {name}</source>
         <translation>{id}：已由 {name} 核验</translation>
     </message>
     <message>
-        <location filename="../../app/views/countersign.py" line="306"/>
+        <location filename="../../app/views/countersign.py" line="352"/>
         <source>{id}: approved by {name}; it may now be printed as final</source>
         <translation>{id}：已由 {name} 批准，现可正式打印</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="89"/>
+        <source>No certificate can be printed from this signed record.</source>
+        <translation>无法依据此签名记录打印证书。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="180"/>
+        <source>Print final certificate…</source>
+        <translation>打印正式证书…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="181"/>
+        <source>Print draft…</source>
+        <translation>打印草稿…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="185"/>
+        <source>Your role may not print certificates</source>
+        <translation>您的角色无权打印证书</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="383"/>
+        <source>Save the certificate as</source>
+        <translation>证书另存为</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="383"/>
+        <source>PDF files (*.pdf)</source>
+        <translation>PDF 文件 (*.pdf)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="408"/>
+        <source>Final certificate written to {path}</source>
+        <translation>正式证书已保存至 {path}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="408"/>
+        <source>Draft written to {path}</source>
+        <translation>草稿已保存至 {path}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="193"/>
+        <source>Not set: certificates print —</source>
+        <translation>未设置：证书上打印“—”</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="194"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="216"/>
+        <source>Measurement standard approval certificate (for new verifications)</source>
+        <translation>计量标准考核证书编号（用于今后的检定）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/countersign.py" line="377"/>
+        <source>Approval certificate number saved</source>
+        <translation>计量标准考核证书编号已保存</translation>
     </message>
 </context>
 <context>
@@ -709,7 +769,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="183"/>
+        <location filename="../../app/main_window.py" line="159"/>
         <source>Anxin Charging — Metrology Supervision Workstation</source>
         <translation>安心充电 — 计量监管工作站</translation>
     </message>
@@ -718,190 +778,190 @@
         <translation type="vanished">尚未同步账本。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="201"/>
+        <location filename="../../app/main_window.py" line="177"/>
         <source>Not synced</source>
         <translation>未同步</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="267"/>
+        <location filename="../../app/main_window.py" line="243"/>
         <source>Operators, stations, piles</source>
         <translation>运营商、充电站、充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="268"/>
+        <location filename="../../app/main_window.py" line="244"/>
         <source>Pile detail</source>
         <translation>充电桩详情</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="269"/>
+        <location filename="../../app/main_window.py" line="245"/>
         <source>Session lookup</source>
         <translation>充电记录查询</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="289"/>
-        <location filename="../../app/main_window.py" line="575"/>
+        <location filename="../../app/main_window.py" line="265"/>
+        <location filename="../../app/main_window.py" line="555"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="271"/>
         <source>Alarms</source>
         <translation>告警</translation>
     </message>
     <message>
+        <location filename="../../app/main_window.py" line="375"/>
+        <location filename="../../app/main_window.py" line="378"/>
         <location filename="../../app/main_window.py" line="395"/>
-        <location filename="../../app/main_window.py" line="398"/>
-        <location filename="../../app/main_window.py" line="415"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="395"/>
+        <location filename="../../app/main_window.py" line="375"/>
         <source>Needs a platform to fetch proofs.</source>
         <translation>需连接平台才能获取证明。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="403"/>
+        <location filename="../../app/main_window.py" line="383"/>
         <source>Save evidence bundle</source>
         <translation>保存证据包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="412"/>
+        <location filename="../../app/main_window.py" line="392"/>
         <source>Evidence bundle written: %1</source>
         <translation>证据包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="446"/>
+        <location filename="../../app/main_window.py" line="426"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="447"/>
+        <location filename="../../app/main_window.py" line="427"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="450"/>
+        <location filename="../../app/main_window.py" line="430"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="453"/>
+        <location filename="../../app/main_window.py" line="433"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="461"/>
+        <location filename="../../app/main_window.py" line="441"/>
         <source>&amp;Evidence</source>
         <translation>证据(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="462"/>
+        <location filename="../../app/main_window.py" line="442"/>
         <source>Export evidence bundle for a session…</source>
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="499"/>
+        <location filename="../../app/main_window.py" line="479"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="510"/>
+        <location filename="../../app/main_window.py" line="490"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="536"/>
+        <location filename="../../app/main_window.py" line="516"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="539"/>
+        <location filename="../../app/main_window.py" line="519"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="542"/>
+        <location filename="../../app/main_window.py" line="522"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="545"/>
+        <location filename="../../app/main_window.py" line="525"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="550"/>
+        <location filename="../../app/main_window.py" line="530"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="580"/>
+        <location filename="../../app/main_window.py" line="560"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="398"/>
+        <location filename="../../app/main_window.py" line="378"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="512"/>
+        <location filename="../../app/main_window.py" line="492"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="272"/>
+        <location filename="../../app/main_window.py" line="248"/>
         <source>Verification due</source>
         <translation>检定到期</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="281"/>
+        <location filename="../../app/main_window.py" line="257"/>
         <source>Work orders</source>
         <translation>工单</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="329"/>
+        <location filename="../../app/main_window.py" line="305"/>
         <source>Field package written: %1</source>
         <translation>现场离线包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="332"/>
+        <location filename="../../app/main_window.py" line="308"/>
         <source>Field package</source>
         <translation>现场离线包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="432"/>
+        <location filename="../../app/main_window.py" line="412"/>
         <source>OCMF records</source>
         <translation>OCMF 记录</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="435"/>
+        <location filename="../../app/main_window.py" line="415"/>
         <source>Meter public key</source>
         <translation>电能表公钥</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="454"/>
+        <location filename="../../app/main_window.py" line="434"/>
         <source>Veri&amp;fication</source>
         <translation>检定(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="455"/>
+        <location filename="../../app/main_window.py" line="435"/>
         <source>On-site verification with the rig…</source>
         <translation>使用检定装置现场检定…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="465"/>
+        <location filename="../../app/main_window.py" line="445"/>
         <source>Import OCMF signed meter data…</source>
         <translation>导入 OCMF 签名计量数据…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="343"/>
+        <location filename="../../app/main_window.py" line="319"/>
         <source>Verification</source>
         <translation>检定</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="458"/>
+        <location filename="../../app/main_window.py" line="438"/>
         <source>Countersign results (check / approve)…</source>
         <translation>检定结果会签（核验 / 批准）…</translation>
     </message>
@@ -2163,7 +2223,7 @@
     </message>
     <message>
         <location filename="../../app/views/verification_wizard.py" line="249"/>
-        <location filename="../../app/views/verification_wizard.py" line="995"/>
+        <location filename="../../app/views/verification_wizard.py" line="1001"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
@@ -2199,290 +2259,290 @@
     </message>
     <message>
         <location filename="../../app/views/verification_wizard.py" line="333"/>
-        <location filename="../../app/views/verification_wizard.py" line="999"/>
+        <location filename="../../app/views/verification_wizard.py" line="1005"/>
         <source>Appearance and function</source>
         <translation>外观及功能</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="356"/>
+        <location filename="../../app/views/verification_wizard.py" line="362"/>
         <source>Step</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="356"/>
-        <location filename="../../app/views/verification_wizard.py" line="644"/>
+        <location filename="../../app/views/verification_wizard.py" line="362"/>
+        <location filename="../../app/views/verification_wizard.py" line="650"/>
         <source>Rig time (s)</source>
         <translation>装置用时 (s)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="361"/>
+        <location filename="../../app/views/verification_wizard.py" line="367"/>
         <source>Time plan</source>
         <translation>时间计划</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="378"/>
+        <location filename="../../app/views/verification_wizard.py" line="384"/>
         <source>Connect, reset, self-test, configure</source>
         <translation>连接、复位、自检、配置</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="379"/>
+        <location filename="../../app/views/verification_wizard.py" line="385"/>
         <source>Insulation resistance</source>
         <translation>绝缘电阻</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="381"/>
+        <location filename="../../app/views/verification_wizard.py" line="387"/>
         <source>Sources off</source>
         <translation>关闭输出</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="382"/>
+        <location filename="../../app/views/verification_wizard.py" line="388"/>
         <source>Meter clock (DL/T 645)</source>
         <translation>电能表时钟（DL/T 645）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="383"/>
+        <location filename="../../app/views/verification_wizard.py" line="389"/>
         <source>Meter register for the payment check</source>
         <translation>付费金额检查用电能表示值</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="389"/>
+        <location filename="../../app/views/verification_wizard.py" line="395"/>
         <source>Total %1 s of rig time (target %2 s)</source>
         <translation>装置用时共 %1 s（目标 %2 s）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="394"/>
+        <location filename="../../app/views/verification_wizard.py" line="400"/>
         <source>— over the 10-minute target</source>
         <translation>— 超出 10 分钟目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="447"/>
+        <location filename="../../app/views/verification_wizard.py" line="453"/>
         <source>3. Connect the rig</source>
         <translation>3. 连接检定装置</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="449"/>
+        <location filename="../../app/views/verification_wizard.py" line="455"/>
         <source>Plug the rig into USB. It is detected automatically; you can also type a port.</source>
         <translation>将检定装置接入 USB，系统自动识别；也可手动输入端口。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="457"/>
+        <location filename="../../app/views/verification_wizard.py" line="463"/>
         <source>Detect again</source>
         <translation>重新检测</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="467"/>
+        <location filename="../../app/views/verification_wizard.py" line="473"/>
         <source>Rig port</source>
         <translation>装置端口</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="469"/>
+        <location filename="../../app/views/verification_wizard.py" line="475"/>
         <source>Journal</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="496"/>
+        <location filename="../../app/views/verification_wizard.py" line="502"/>
         <source>Start verification</source>
         <translation>开始检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="504"/>
+        <location filename="../../app/views/verification_wizard.py" line="510"/>
         <source>(unfinished run found: it will be resumed)</source>
         <translation>（发现未完成的检定，将继续进行）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="509"/>
+        <location filename="../../app/views/verification_wizard.py" line="515"/>
         <source>Searching for rigs…</source>
         <translation>正在搜索检定装置…</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="521"/>
+        <location filename="../../app/views/verification_wizard.py" line="527"/>
         <source>Found %1 on %2</source>
         <translation>在 %2 上找到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="524"/>
+        <location filename="../../app/views/verification_wizard.py" line="530"/>
         <source>No rig found. Check the USB cable or type the port.</source>
         <translation>未找到检定装置。请检查 USB 线缆或手动输入端口。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="559"/>
+        <location filename="../../app/views/verification_wizard.py" line="565"/>
         <source>4. Measurement</source>
         <translation>4. 测量</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="560"/>
+        <location filename="../../app/views/verification_wizard.py" line="566"/>
         <source>Keep the leads connected. The run pauses if the rig is unplugged.</source>
         <translation>请保持测试线连接。检定装置断开时检定将暂停。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="583"/>
+        <location filename="../../app/views/verification_wizard.py" line="589"/>
         <source>Time left</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="596"/>
+        <location filename="../../app/views/verification_wizard.py" line="602"/>
         <source>OK</source>
         <translation>确定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="597"/>
-        <location filename="../../app/views/verification_wizard.py" line="897"/>
+        <location filename="../../app/views/verification_wizard.py" line="603"/>
+        <location filename="../../app/views/verification_wizard.py" line="903"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="613"/>
+        <location filename="../../app/views/verification_wizard.py" line="619"/>
         <source>Rig disconnected. Plug the USB cable back in: the run resumes by itself.</source>
         <translation>检定装置已断开。重新插上 USB 线缆后检定将自动继续。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="617"/>
+        <location filename="../../app/views/verification_wizard.py" line="623"/>
         <source>or type the new port</source>
         <translation>或输入新端口</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="619"/>
+        <location filename="../../app/views/verification_wizard.py" line="625"/>
         <source>Reconnect</source>
         <translation>重新连接</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="633"/>
+        <location filename="../../app/views/verification_wizard.py" line="639"/>
         <source>Voltage (V)</source>
         <translation>电压 (V)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="634"/>
-        <location filename="../../app/views/verification_wizard.py" line="659"/>
-        <location filename="../../app/views/verification_wizard.py" line="985"/>
+        <location filename="../../app/views/verification_wizard.py" line="640"/>
+        <location filename="../../app/views/verification_wizard.py" line="665"/>
+        <location filename="../../app/views/verification_wizard.py" line="991"/>
         <source>Current (A)</source>
         <translation>电流 (A)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="636"/>
+        <location filename="../../app/views/verification_wizard.py" line="642"/>
         <source>Running error (%)</source>
         <translation>实时误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="659"/>
-        <location filename="../../app/views/verification_wizard.py" line="985"/>
+        <location filename="../../app/views/verification_wizard.py" line="665"/>
+        <location filename="../../app/views/verification_wizard.py" line="991"/>
         <source>Point</source>
         <translation>负载点</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="659"/>
+        <location filename="../../app/views/verification_wizard.py" line="665"/>
         <source>Reading 1 (%)</source>
         <translation>读数1 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="659"/>
+        <location filename="../../app/views/verification_wizard.py" line="665"/>
         <source>Reading 2 (%)</source>
         <translation>读数2 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="660"/>
+        <location filename="../../app/views/verification_wizard.py" line="666"/>
         <source>Mean (%)</source>
         <translation>平均值 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="660"/>
-        <location filename="../../app/views/verification_wizard.py" line="985"/>
+        <location filename="../../app/views/verification_wizard.py" line="666"/>
+        <location filename="../../app/views/verification_wizard.py" line="991"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="669"/>
-        <location filename="../../app/views/verification_wizard.py" line="997"/>
+        <location filename="../../app/views/verification_wizard.py" line="675"/>
+        <location filename="../../app/views/verification_wizard.py" line="1003"/>
         <source>Insulation</source>
         <translation>绝缘电阻</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="670"/>
-        <location filename="../../app/views/verification_wizard.py" line="998"/>
+        <location filename="../../app/views/verification_wizard.py" line="676"/>
+        <location filename="../../app/views/verification_wizard.py" line="1004"/>
         <source>Clock error</source>
         <translation>时钟误差</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="671"/>
+        <location filename="../../app/views/verification_wizard.py" line="677"/>
         <source>Stream</source>
         <translation>数据流</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="676"/>
+        <location filename="../../app/views/verification_wizard.py" line="682"/>
         <source>Load points</source>
         <translation>负载点</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="679"/>
+        <location filename="../../app/views/verification_wizard.py" line="685"/>
         <source>Log</source>
         <translation>日志</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="775"/>
+        <location filename="../../app/views/verification_wizard.py" line="781"/>
         <source>Stopping…</source>
         <translation>正在停止…</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="826"/>
+        <location filename="../../app/views/verification_wizard.py" line="832"/>
         <source>%1 frames, %2 lost, %3 garbled</source>
         <translation>%1 帧，丢失 %2，错误 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="851"/>
+        <location filename="../../app/views/verification_wizard.py" line="857"/>
         <source>Reading %1 at %2: %3 %</source>
         <translation>%2 第 %1 次读数：%3 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="875"/>
+        <location filename="../../app/views/verification_wizard.py" line="881"/>
         <source>%1 s (limit ±%2 s)</source>
         <translation>%1 s（限值 ±%2 s）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="882"/>
+        <location filename="../../app/views/verification_wizard.py" line="888"/>
         <source>Rig disconnected: %1</source>
         <translation>检定装置已断开：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="886"/>
+        <location filename="../../app/views/verification_wizard.py" line="892"/>
         <source>Reconnected to %1; resuming</source>
         <translation>已重新连接 %1，继续检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="897"/>
+        <location filename="../../app/views/verification_wizard.py" line="903"/>
         <source>Skip</source>
         <translation>跳过</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="917"/>
+        <location filename="../../app/views/verification_wizard.py" line="923"/>
         <source>Finished: %1</source>
         <translation>完成：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="925"/>
+        <location filename="../../app/views/verification_wizard.py" line="931"/>
         <source>The run stopped with an error</source>
         <translation>检定因出错而中止</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="930"/>
+        <location filename="../../app/views/verification_wizard.py" line="936"/>
         <source>Stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="978"/>
+        <location filename="../../app/views/verification_wizard.py" line="984"/>
         <source>5. Result</source>
         <translation>5. 结果</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="979"/>
+        <location filename="../../app/views/verification_wizard.py" line="985"/>
         <source>Check the figures, then sign the result and issue the certificate.</source>
         <translation>核对数据后签署结果并出具检定证书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="985"/>
+        <location filename="../../app/views/verification_wizard.py" line="991"/>
         <source>Mean error (%)</source>
         <translation>平均误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="996"/>
+        <location filename="../../app/views/verification_wizard.py" line="1002"/>
         <source>Standard (rig)</source>
         <translation>标准装置</translation>
     </message>
@@ -2491,117 +2551,117 @@
         <translation type="vanished">下次检定到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1001"/>
+        <location filename="../../app/views/verification_wizard.py" line="1007"/>
         <source>Interruptions</source>
         <translation>中断次数</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1024"/>
+        <location filename="../../app/views/verification_wizard.py" line="1030"/>
         <source>Passphrase of your signing key</source>
         <translation>签名密钥口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1027"/>
+        <location filename="../../app/views/verification_wizard.py" line="1033"/>
         <source>Create key with this passphrase</source>
         <translation>用此口令创建密钥</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1029"/>
+        <location filename="../../app/views/verification_wizard.py" line="1035"/>
         <source>Sign and queue for upload</source>
         <translation>签名并加入上传队列</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1031"/>
+        <location filename="../../app/views/verification_wizard.py" line="1037"/>
         <source>Save certificate PDF</source>
         <translation>保存证书 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1033"/>
+        <location filename="../../app/views/verification_wizard.py" line="1039"/>
         <source>Upload now</source>
         <translation>立即上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1047"/>
+        <location filename="../../app/views/verification_wizard.py" line="1053"/>
         <source>Inspector name</source>
         <translation>检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1048"/>
+        <location filename="../../app/views/verification_wizard.py" line="1054"/>
         <source>Signing key</source>
         <translation>签名密钥</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1049"/>
+        <location filename="../../app/views/verification_wizard.py" line="1055"/>
         <source>Passphrase</source>
         <translation>口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1055"/>
+        <location filename="../../app/views/verification_wizard.py" line="1061"/>
         <source>Sign, issue and upload</source>
         <translation>签名、出证并上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1094"/>
+        <location filename="../../app/views/verification_wizard.py" line="1100"/>
         <source>No key yet at %1</source>
         <translation>%1 处尚无密钥</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1107"/>
+        <location filename="../../app/views/verification_wizard.py" line="1113"/>
         <source>Key created (%1). Have its public key registered before uploading.</source>
         <translation>密钥已创建（%1）。上传前请先登记其公钥。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1120"/>
+        <location filename="../../app/views/verification_wizard.py" line="1126"/>
         <source>Enter your inspector ID first.</source>
         <translation>请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1134"/>
+        <location filename="../../app/views/verification_wizard.py" line="1140"/>
         <source>Signed with key %1 and queued as %2.</source>
         <translation>已用密钥 %1 签名，并以 %2 加入上传队列。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1168"/>
+        <location filename="../../app/views/verification_wizard.py" line="1174"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1177"/>
+        <location filename="../../app/views/verification_wizard.py" line="1183"/>
         <source>Uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1188"/>
+        <location filename="../../app/views/verification_wizard.py" line="1194"/>
         <source>Uploaded: %1, already there: %2</source>
         <translation>已上传：%1，已存在：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1193"/>
+        <location filename="../../app/views/verification_wizard.py" line="1199"/>
         <source>Kept %1: %2</source>
         <translation>%1 保留在队列中：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1196"/>
+        <location filename="../../app/views/verification_wizard.py" line="1202"/>
         <source>Platform unreachable, entries stay queued: %1</source>
         <translation>无法连接平台，条目仍在队列中：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1246"/>
+        <location filename="../../app/views/verification_wizard.py" line="1252"/>
         <source>All items conform</source>
         <translation>全部符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1279"/>
+        <location filename="../../app/views/verification_wizard.py" line="1285"/>
         <source>Pile verification</source>
         <translation>充电桩检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="994"/>
+        <location filename="../../app/views/verification_wizard.py" line="1000"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1046"/>
+        <location filename="../../app/views/verification_wizard.py" line="1052"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
@@ -2616,7 +2676,7 @@
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="468"/>
+        <location filename="../../app/views/verification_wizard.py" line="474"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
@@ -2626,12 +2686,12 @@
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="635"/>
+        <location filename="../../app/views/verification_wizard.py" line="641"/>
         <source>Power (kW)</source>
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="579"/>
+        <location filename="../../app/views/verification_wizard.py" line="585"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
@@ -2705,82 +2765,82 @@
         <translation>封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="380"/>
+        <location filename="../../app/views/verification_wizard.py" line="386"/>
         <source>Reference standard and environment (conditions)</source>
         <translation>计量标准器及环境（检定条件）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="471"/>
+        <location filename="../../app/views/verification_wizard.py" line="477"/>
         <source>Register the rig's certificate (only if the rig does not report it)</source>
         <translation>登记检定装置证书（仅当装置不能报告时）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="480"/>
+        <location filename="../../app/views/verification_wizard.py" line="486"/>
         <source>DC (JJG 1192-2023)</source>
         <translation>直流（JJG 1192-2023）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="480"/>
+        <location filename="../../app/views/verification_wizard.py" line="486"/>
         <source>AC (JJG 1193-2023)</source>
         <translation>交流（JJG 1193-2023）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="481"/>
+        <location filename="../../app/views/verification_wizard.py" line="487"/>
         <source>AC and DC</source>
         <translation>交直流</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="486"/>
+        <location filename="../../app/views/verification_wizard.py" line="492"/>
         <source>Certificate number</source>
         <translation>证书编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="487"/>
+        <location filename="../../app/views/verification_wizard.py" line="493"/>
         <source>Valid until</source>
         <translation>有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="488"/>
+        <location filename="../../app/views/verification_wizard.py" line="494"/>
         <source>Verified as</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="489"/>
+        <location filename="../../app/views/verification_wizard.py" line="495"/>
         <source>Class or uncertainty</source>
         <translation>准确度等级或不确定度</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="490"/>
+        <location filename="../../app/views/verification_wizard.py" line="496"/>
         <source>Rig serial number</source>
         <translation>装置出厂编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="869"/>
+        <location filename="../../app/views/verification_wizard.py" line="875"/>
         <source>%1 s (not judged: no time-of-use billing)</source>
         <translation>%1 s（无分时计费功能，不判定）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1000"/>
+        <location filename="../../app/views/verification_wizard.py" line="1006"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1162"/>
+        <location filename="../../app/views/verification_wizard.py" line="1168"/>
         <source>Verification conditions not met: no certificate or notice is issued.</source>
         <translation>不满足检定条件：不出具检定证书或检定结果通知书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1209"/>
+        <location filename="../../app/views/verification_wizard.py" line="1215"/>
         <source>Verification conditions not met</source>
         <translation>不满足检定条件</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1236"/>
+        <location filename="../../app/views/verification_wizard.py" line="1242"/>
         <source>certificate %1, valid until %2</source>
         <translation>证书 %1，有效期至 %2</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1241"/>
+        <location filename="../../app/views/verification_wizard.py" line="1247"/>
         <source>gun %1</source>
         <translation>%1 号枪</translation>
     </message>
@@ -2790,9 +2850,19 @@
         <translation>可选核查（JJG 1149-2018）：付费金额误差 %1 元，超过 ±0.01 元</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1035"/>
+        <location filename="../../app/views/verification_wizard.py" line="1041"/>
         <source>Verify the next gun</source>
         <translation>检定下一把充电枪</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="356"/>
+        <source>Not set in the office: printed as —</source>
+        <translation>办公室未设置：打印为“—”</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/verification_wizard.py" line="357"/>
+        <source>Measurement standard approval certificate</source>
+        <translation>计量标准考核证书编号</translation>
     </message>
 </context>
 <context>

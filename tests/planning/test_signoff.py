@@ -394,3 +394,91 @@ def test_results_are_taken_up_from_the_real_platforms_log(tmp_path: Path) -> Non
     finally:
         platform.stop()
         office.close()
+
+
+def test_the_office_prints_the_final_certificate_from_the_signed_record_alone(
+    qapp: Any, office: Office, run_result: Any, tmp_path: Path
+) -> None:
+    """No run in the office: the PDF is rebuilt from the stored record and shows the run's
+    per-point means, every reading's pulses, the rig's certificate and all three names."""
+    from app.models.verification import record_body
+    from app.reports.certificate import CertificateInfo, write_certificate
+    from tests.verification.test_certificate import pdf_text
+
+    assert office.inspector.signing_key is not None
+    office.loader.apply([office.world.inspector(office.inspector.signing_key.public_key.text)])
+    body = record_body(run_result, inspector_id=INSPECTOR_ID)
+    record = sign_verification(office.inspector, body)
+    with office.store.transaction() as conn:
+        stored = so.take_up(conn, record.to_bytes())
+        info = CertificateInfo(**so.certificate_details(conn, stored.leaf_hash))
+    draft, final = tmp_path / "draft.pdf", tmp_path / "final.pdf"
+    with office.store.transaction() as conn:
+        so.print_draft(conn, office.regulator, stored.leaf_hash, None, draft,
+                       writer=write_certificate, info=info)  # fmt: skip
+    assert "草稿" in pdf_text(draft)
+    checked(office, stored.leaf_hash)
+    approved(office, stored.leaf_hash)
+    with office.store.transaction() as conn, pytest.raises(so.SignOffError, match="final"):
+        so.print_draft(conn, office.regulator, stored.leaf_hash, None, draft,
+                       writer=write_certificate, info=info)  # fmt: skip
+    with office.store.transaction() as conn:
+        so.print_final(conn, office.regulator, stored.leaf_hash, None, final,
+                       writer=write_certificate, info=info)  # fmt: skip
+    text = pdf_text(final)
+    assert "检定证书" in text and "草稿" not in text
+    assert "钱核验" in text and "孙批准" in text and INSPECTOR_ID in text
+    assert body["certificate_no"] in text and stored.leaf_hash in text
+    assert run_result.standard.certificate_no in text
+    for point in run_result.points:
+        assert f"{point.mean_error_percent:+.3f}" in text
+        assert f"{point.rounded_error_percent:+.1f}" in text
+        for reading in point.readings:
+            assert str(reading.pulses) in text
+    assert "kW" not in text.split("型号规格")[1].split("\n")[0]  # rated power not carried: —
+
+
+# ---- the registry's nameplate data: every gun with its own meter ---------------------------
+
+
+def test_registry_gives_the_wizard_every_gun_and_its_meter(office: Office) -> None:
+    from app.main_window import _pile_specs
+    from app.models.result_record import registry_pile_specs
+    from ledger.records import sign_record
+    from tests.planning.conftest import T0
+
+    oper = office.world.oper
+    records = []
+    for pid, guns, metered in (("PX2", 2, (1, 2)), ("PX3", 3, (1, 3))):
+        records.append(
+            sign_record(
+                "pile",
+                {"pile_id": pid, "station_id": "ST1", "operator_id": "OP1", "kind": "DC",
+                 "rated_power_w": 240_000, "rated_voltage_v": 750, "connectors": guns,
+                 "commissioned_ms": T0, "at_ms": T0},
+                oper,
+            )
+        )  # fmt: skip
+        for gun in metered:
+            mid = f"M{pid}-{gun}"
+            records.append(
+                sign_record(
+                    "meter",
+                    {"meter_id": mid, "pile_id": pid, "operator_id": "OP1", "connector": gun,
+                     "accuracy_class": "1" if gun == 1 else "2",
+                     "key": office.world.meter_key(mid).public_key.text, "heartbeat_s": 900,
+                     "installed_ms": T0, "at_ms": T0},
+                    oper,
+                )
+            )  # fmt: skip
+    office.loader.apply(records)
+    with office.store.engine.connect() as conn:
+        two, three = registry_pile_specs(conn, ["PX2", "PX3"])
+    assert (two.pile_id, two.connectors) == ("PX2", 2)
+    assert [two.meter_of(g)[0] for g in (1, 2)] == ["MPX2-1", "MPX2-2"]
+    assert two.operator == "测试运营商" and two.station == "文三路充电站"
+    assert two.accuracy_class == "1"  # gun 1's meter
+    # gun 2 has no registered meter: only gun 1 can be verified from the registry
+    assert (three.connectors, three.meter_of(1)[0]) == (1, "MPX3-1")
+    every = {p.pile_id: p for p in _pile_specs(office.store.url)}
+    assert every["PX2"].connectors == 2 and every["P1"].meter_id == "MP1"

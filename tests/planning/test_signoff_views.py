@@ -185,3 +185,93 @@ def test_main_window_menu_opens_the_dialog_for_the_signed_in_user(
         dialogs[0].close()
     finally:
         window.shutdown()
+
+
+@pytest.fixture(scope="module")
+def run_result():
+    from tests.verification.conftest import _run_once
+
+    return _run_once(true_error_pct=0.6)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_dialog_prints_a_draft_then_the_final_certificate_from_the_stored_record(
+    office: Office, reader: StoreReader, qtbot: QtBot, tmp_path: Path, run_result, lang: str
+) -> None:
+    from app.models.verification import record_body
+    from tests.planning.test_signoff import approved, checked
+    from tests.verification.test_certificate import pdf_text
+
+    language(lang)
+    assert office.inspector.signing_key is not None
+    office.loader.apply([office.world.inspector(office.inspector.signing_key.public_key.text)])
+    record = sign_verification(office.inspector, record_body(run_result, inspector_id="INS-HZ-007"))
+    with office.store.transaction() as conn:
+        stored = so.take_up(conn, record.to_bytes())
+
+    inspector = CountersignDialog(office.store, reader, office.inspector)  # no certificate.print
+    qtbot.addWidget(inspector)
+    qtbot.waitUntil(lambda: len(inspector.rows) == 1, timeout=5000)
+    assert inspector.select(stored.verification_id)
+    assert not inspector.draft_button.isEnabled() and not inspector.print_button.isEnabled()
+    inspector.close()
+
+    dialog = CountersignDialog(office.store, reader, office.regulator)
+    qtbot.addWidget(dialog)
+    dialog.show_final.setChecked(True)
+    qtbot.waitUntil(lambda: len(dialog.rows) == 1, timeout=5000)
+    assert dialog.select(stored.verification_id)
+    assert dialog.draft_button.isEnabled() and not dialog.print_button.isEnabled()
+    asked: list[str] = []
+    dialog.ask_path = lambda name: asked.append(name) or str(tmp_path / name)
+    dialog.draft_button.click()
+    draft = tmp_path / f"{stored.record.body['certificate_no']}-draft.pdf"
+    qtbot.waitUntil(lambda: str(draft) in dialog.status.text(), timeout=10000)
+    assert "草稿" in pdf_text(draft)
+
+    checked(office, stored.leaf_hash)
+    approved(office, stored.leaf_hash)
+    dialog.refresh()
+    qtbot.waitUntil(lambda: dialog.rows and dialog.rows[0].stage == "final", timeout=5000)
+    assert dialog.select(stored.verification_id)
+    assert dialog.print_button.isEnabled() and not dialog.draft_button.isEnabled()
+    shot(dialog, f"countersign_print_{lang}", (1250, 420))
+    dialog.print_button.click()
+    final = tmp_path / f"{stored.record.body['certificate_no']}.pdf"
+    qtbot.waitUntil(lambda: str(final) in dialog.status.text(), timeout=10000)
+    text = pdf_text(final)
+    assert "检定证书" in text and "草稿" not in text and "钱核验" in text and "孙批准" in text
+    assert asked == [draft.name, final.name]
+    target = os.environ.get("SIGNOFF_PNG_DIR")
+    if target:
+        import shutil
+
+        shutil.copy(final, Path(target) / f"final_certificate_{lang}.pdf")
+
+
+def test_the_office_approval_number_is_edited_by_register_edit_roles_only(
+    office: Office, reader: StoreReader, qtbot: QtBot
+) -> None:
+    from app.models.office_settings import approval_certificate_no
+
+    language("zh_CN")
+    dialog = CountersignDialog(office.store, reader, office.regulator)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.approval_loaded, timeout=5000)
+    assert dialog.approval_no.text() == ""  # not set yet
+    assert dialog.save_approval.isEnabled() and not dialog.approval_no.isReadOnly()
+    dialog.approval_no.setText("[2024]浙量标杭证字第123号")
+    dialog.save_approval.click()
+    qtbot.waitUntil(lambda: "已保存" in dialog.status.text(), timeout=5000)
+    with office.store.engine.connect() as conn:
+        assert approval_certificate_no(conn) == "[2024]浙量标杭证字第123号"
+
+    checker = CountersignDialog(office.store, reader, office.checker)
+    qtbot.addWidget(checker)
+    qtbot.waitUntil(lambda: checker.approval_no.text() == "[2024]浙量标杭证字第123号", timeout=5000)
+    assert checker.approval_no.isReadOnly() and not checker.save_approval.isEnabled()
+    checker.approval_no.setText("forged")  # a view that forgot the read-only flag
+    checker._save_approval()
+    qtbot.waitUntil(lambda: "无权" in checker.status.text(), timeout=5000)
+    with office.store.engine.connect() as conn:
+        assert approval_certificate_no(conn) == "[2024]浙量标杭证字第123号"

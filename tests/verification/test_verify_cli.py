@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import main as entry
 from tests.verification.conftest import METER_ADDRESS
@@ -69,3 +70,64 @@ def test_conditions_must_be_given(sim_factory, tmp_path, capsys) -> None:
     sim = sim_factory()
     assert verify(sim, tmp_path, "--yes") == 2
     assert "--temperature" in capsys.readouterr().err
+
+
+def test_the_approval_number_is_the_office_setting_unless_the_flag_overrides(
+    sim_factory, tmp_path, capsys
+) -> None:
+    """计量标准考核证书: set once in the office store (register.edit, audited), used by the
+    headless run and printed; ``--approval-cert`` overrides; the inspector cannot set it."""
+    import pytest
+    from sqlalchemy import select
+
+    from app.models import store as st
+    from app.models.office_settings import approval_certificate_no, set_approval_certificate_no
+    from app.models.users import (
+        PermissionDenied,
+        create_first_administrator,
+        create_user,
+        sign_in,
+    )
+    from app.verify_cli import approval_number, build_parser
+    from tests.verification.test_certificate import pdf_text
+
+    url = f"sqlite:///{tmp_path / 'office.sqlite'}"
+    with st.Store.open(url) as store:
+        with store.transaction() as conn:
+            admin = create_first_administrator(conn, "admin", "管理员", "Zq7!correct-horse")
+            create_user(conn, admin, "wang", "王监管", "regulator", "Zq7!correct-horse")
+            create_user(conn, admin, "li", "李检定", "inspector", "Zq7!correct-horse",
+                        inspector_id="INS-1")  # fmt: skip
+        with store.transaction() as conn:
+            regulator = sign_in(conn, "wang", "Zq7!correct-horse")
+            inspector = sign_in(conn, "li", "Zq7!correct-horse")
+        with store.transaction() as conn, pytest.raises(PermissionDenied):
+            set_approval_certificate_no(conn, inspector, "[2099]浙量标杭证字第999号")
+        for bad in ("line\nbreak", "x" * 65):
+            with store.transaction() as conn, pytest.raises(ValueError):
+                set_approval_certificate_no(conn, regulator, bad)
+        with store.transaction() as conn:
+            set_approval_certificate_no(conn, regulator, " [2024]浙量标杭证字第123号 ")
+        with store.engine.connect() as conn:
+            assert approval_certificate_no(conn) == "[2024]浙量标杭证字第123号"
+            audited = conn.execute(
+                select(st.audit_log.c.user, st.audit_log.c.action)
+            ).all()  # fmt: skip
+            assert ("wang", "register.approval_certificate") in [tuple(a) for a in audited]
+    base = ["--rig", "x", "--pile", "P", "--out", "o.json"]
+    assert approval_number(build_parser().parse_args([*base, "--db", url])) == (
+        "[2024]浙量标杭证字第123号"
+    )
+    override = [*base, "--db", url, "--approval-cert", "A-1"]
+    assert approval_number(build_parser().parse_args(override)) == "A-1"
+    assert approval_number(build_parser().parse_args(base)) == ""  # no store here: none
+    assert not Path(st.default_url().removeprefix("sqlite:///")).exists()  # none created
+
+    sim = sim_factory(true_error_pct=0.3)
+    pdf = tmp_path / "draft.pdf"
+    code = verify(sim, tmp_path, "--temperature", "20", "--humidity", "50", "--yes",
+                  "--db", url, "--certificate", str(pdf))  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["approval_certificate_no"] == "[2024]浙量标杭证字第123号"
+    assert "浙量标杭证字第123号" in pdf_text(pdf)

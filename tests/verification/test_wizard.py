@@ -248,3 +248,27 @@ def test_two_gun_pile_gun_by_gun_on_one_document(qtbot, sim_factory, wizard_fact
     assert "检定结果通知书" in flat  # one gun failed: a notice for the pile
     assert "检定结果（充电枪1）" in flat and "检定结果（充电枪2）" in flat
     assert "2号枪：" in flat
+
+
+def test_the_office_approval_number_is_prefilled_and_may_be_corrected(qtbot, tmp_path) -> None:
+    """计量标准考核证书: the office setting arrives in the config; what the pre-check page
+    shows is what the run signs (and the certificate prints)."""
+    from app.models.verification import VerificationConfig
+
+    wizard = VerificationWizard(
+        [make_pile()],
+        journal_dir=tmp_path,
+        discover=lambda: [],
+        config=VerificationConfig(approval_certificate_no="[2024]浙量标杭证字第123号"),
+    )
+    qtbot.addWidget(wizard)
+    try:
+        qtbot.keyClicks(wizard.pile_page.pile_id, "HZ-P000123")
+        wizard.next()
+        field = wizard.precheck_page.approval_no
+        assert field.text() == "[2024]浙量标杭证字第123号"
+        assert wizard.make_plan().config.approval_certificate_no == field.text()
+        field.setText(" [2025]浙量标杭证字第7号 ")
+        assert wizard.make_plan().config.approval_certificate_no == "[2025]浙量标杭证字第7号"
+    finally:
+        wizard.shutdown()
