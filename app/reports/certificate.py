@@ -99,8 +99,14 @@ def _ok(passed: bool | None) -> str:
     return "合格" if passed else "不合格"
 
 
+def _signed(value: Decimal, places: int) -> str:
+    """``+0.0``, never ``-0.0``: a value that rounds to zero has no sign on a certificate."""
+    shown = Decimal(value).quantize(Decimal(1).scaleb(-places))
+    return f"{abs(shown) if shown == 0 else shown:+.{places}f}"
+
+
 def _pct(value: Decimal | None, places: int = 3) -> str:
-    return "—" if value is None else f"{value:+.{places}f}"
+    return "—" if value is None else _signed(value, places)
 
 
 class _Page(Page):
@@ -588,14 +594,14 @@ def _draw_gun(
     if clock is None:
         clock_text, clock_ok = "—", None
     elif not clock.applicable:
-        clock_text = f"不适用（无分时计费功能）；实测 {clock.error_s:+.1f} s，仅作记录"
+        clock_text = f"不适用（无分时计费功能）；实测 {_signed(clock.error_s, 1)} s，仅作记录"
         clock_ok = None
     elif clock.meter_time is None or clock.reference_time is None:  # from a signed record
-        clock_text = f"{clock.error_s:+.1f} s（最大允许 ±{clock.limit_s:g} s）"
+        clock_text = f"{_signed(clock.error_s, 1)} s（最大允许 ±{clock.limit_s:g} s）"
         clock_ok = clock.passed
     else:
         clock_text = (
-            f"{clock.error_s:+.1f} s（最大允许 ±{clock.limit_s:g} s；于电能表秒跳变时刻比对，"
+            f"{_signed(clock.error_s, 1)} s（最大允许 ±{clock.limit_s:g} s；于电能表秒跳变时刻比对，"
             f"电能表 {clock.meter_time:%H:%M:%S}，北京时间 {clock.reference_time:%H:%M:%S.%f}"
         )[:-3] + "）"
         clock_ok = clock.passed
@@ -605,7 +611,7 @@ def _draw_gun(
         more.append(
             (
                 "附：付费金额误差",
-                f"（可选核查，JJG 1149-2018 项目，非 2022 版检定项目）{pay.error_yuan:+.2f} 元"
+                f"（可选核查，JJG 1149-2018 项目，非 2022 版检定项目）{_signed(pay.error_yuan, 2)} 元"
                 f"（显示 {pay.amount_yuan} 元，电能 {pay.energy_kwh} kWh × {pay.unit_price_yuan} "
                 "元/kWh，允许 ±0.01 元）",
                 pay.passed,

@@ -155,3 +155,17 @@ def test_english_reading_copy(qapp, tmp_path, passed_result) -> None:
     text = pdf_text(write_certificate(passed_result, tmp_path / "e.pdf", info))
     assert "Verification certificate" in text and "DRAFT" in text
     assert "Chinese document prevails" in text
+
+
+def test_values_that_round_to_zero_print_without_a_minus_sign() -> None:
+    """A clock 0.04 s slow or a mean error of −0.0004 % is "+0.0" / "+0.000", not "-0.0"."""
+    from decimal import Decimal
+
+    from app.reports.certificate import _pct, _signed
+
+    assert _signed(Decimal("-0.04"), 1) == "+0.0"
+    assert _pct(Decimal("-0.0004")) == "+0.000"
+    assert _pct(Decimal("-0.04"), 1) == "+0.0"
+    assert _signed(Decimal("-0.05"), 1) == "+0.0"  # half to even: 0.0
+    assert _signed(Decimal("-0.06"), 1) == "-0.1"
+    assert _pct(Decimal("0.6"), 1) == "+0.6" and _pct(None) == "—"
