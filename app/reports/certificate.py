@@ -601,7 +601,8 @@ def _draw_gun(
         clock_ok = clock.passed
     else:
         clock_text = (
-            f"{_signed(clock.error_s, 1)} s（最大允许 ±{clock.limit_s:g} s；于电能表秒跳变时刻比对，"
+            f"{_signed(clock.error_s, 1)} s（最大允许 ±{clock.limit_s:g} s；"
+            "于电能表秒跳变时刻比对，"
             f"电能表 {clock.meter_time:%H:%M:%S}，北京时间 {clock.reference_time:%H:%M:%S.%f}"
         )[:-3] + "）"
         clock_ok = clock.passed
@@ -611,7 +612,8 @@ def _draw_gun(
         more.append(
             (
                 "附：付费金额误差",
-                f"（可选核查，JJG 1149-2018 项目，非 2022 版检定项目）{_signed(pay.error_yuan, 2)} 元"
+                "（可选核查，JJG 1149-2018 项目，非 2022 版检定项目）"
+                f"{_signed(pay.error_yuan, 2)} 元"
                 f"（显示 {pay.amount_yuan} 元，电能 {pay.energy_kwh} kWh × {pay.unit_price_yuan} "
                 "元/kWh，允许 ±0.01 元）",
                 pay.passed,
