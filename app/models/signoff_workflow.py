@@ -572,16 +572,7 @@ def print_final(
             f"{stored.verification_id} is still a draft (awaiting the {missing}); "
             "it cannot be printed as final"
         )
-    run = _run_of(conn, stored, result)
-    written = writer(run, Path(path), info, signoff=signoff)
-    st.write_audit(
-        conn,
-        session.username,
-        "certificate.print",
-        f"verification {stored.verification_id}",
-        {"leaf_hash": stored.leaf_hash, "path": str(path), "final": True},
-    )
-    return Path(written) if written is not None else Path(path)
+    return _print(conn, session, stored, signoff, result, Path(path), writer, info)
 
 
 def print_draft(
@@ -606,13 +597,27 @@ def print_draft(
         raise SignOffError(
             f"{stored.verification_id} is checked and approved: print the final certificate"
         )
+    return _print(conn, session, stored, signoff, result, Path(path), writer, info)
+
+
+def _print(
+    conn: Connection,
+    session: Session,
+    stored: Any,
+    signoff: SignOff,
+    result: Any,
+    path: Path,
+    writer: CertificateWriter,
+    info: Any,
+) -> Path:
+    """Writes the document and audits the print (final or draft, as the sign-off says)."""
     run = _run_of(conn, stored, result)
-    written = writer(run, Path(path), info, signoff=signoff)
+    written = writer(run, path, info, signoff=signoff)
     st.write_audit(
         conn,
         session.username,
         "certificate.print",
         f"verification {stored.verification_id}",
-        {"leaf_hash": stored.leaf_hash, "path": str(path), "final": False},
+        {"leaf_hash": stored.leaf_hash, "path": str(path), "final": signoff.final},
     )
-    return Path(written) if written is not None else Path(path)
+    return Path(written) if written is not None else path
