@@ -2419,15 +2419,15 @@ def _facts_heartbeat_pass(
     n = len(hb)
     same_prev = np.zeros(n, bool)
     same_prev[1:] = hb.run[1:] == hb.run[:-1]
-    prev_off = np.zeros(n, np.int64)
-    prev_off[1:] = hb.offset[:-1]
-    bad_mask = np.abs(hb.offset) > CLOCK_WARN_MS
+    # Per-row work only where a rule fires: a chunk holds ~2 M heartbeats, so no
+    # full-length "previous"/"next" copies, only masks and the hits' indexes.
+    kb = np.flatnonzero(np.abs(hb.offset) > CLOCK_WARN_MS)
     bad = {
-        "meter_id": run_names[hb.run[bad_mask]],
-        "t1": hb.ref[bad_mask],
-        "e1": hb.entry[bad_mask],
-        "off": hb.offset[bad_mask],
-        "poff": np.where(same_prev, prev_off, 0)[bad_mask],
+        "meter_id": run_names[hb.run[kb]],
+        "t1": hb.ref[kb],
+        "e1": hb.entry[kb],
+        "off": hb.offset[kb],
+        "poff": np.where(same_prev[kb], hb.offset[kb - 1], 0),
     }
     run_hb_s = np.fromiter(
         (reg.meter_hb_ms.get(name, 0) // 1000 for name in run_names.tolist()),
@@ -2435,21 +2435,28 @@ def _facts_heartbeat_pass(
         len(run_names),
     )
     hb_s = run_hb_s[hb.run]
-    same_next = np.zeros(n, bool)
-    same_next[:-1] = same_prev[1:]
-    t2 = np.full(n, _NEVER)
-    e2 = np.full(n, -1)
-    t2[:-1] = np.where(same_next[:-1], hb.ref[1:], _NEVER)
-    e2[:-1] = np.where(same_next[:-1], hb.entry[1:], -1)
-    gap = (hb_s > 0) & ((t2 == _NEVER) | (t2 - hb.ref > SILENT_FACTOR * 1000 * hb_s))
+    # A gap follows heartbeat i when its run ends there or the next one comes late.
+    late = np.ones(n, bool)
+    if n > 1:
+        nxt = hb.ref[1:]
+        late[:-1] = (
+            ~same_prev[1:]
+            | (nxt == _NEVER)
+            | (nxt - hb.ref[:-1] > SILENT_FACTOR * 1000 * hb_s[:-1])
+        )
+    g = np.flatnonzero((hb_s > 0) & late)
+    follows = np.zeros(len(g), bool)
+    inner = g < n - 1
+    follows[inner] = same_prev[g[inner] + 1]
+    after = np.minimum(g + 1, max(n - 1, 0))
     gaps = {
-        "meter_id": run_names[hb.run[gap]],
-        "t1": hb.ref[gap],
-        "e1": hb.entry[gap],
-        "c1": np.zeros(int(gap.sum()), np.int64),
-        "t2": t2[gap],
-        "e2": e2[gap],
-        "hb_s": hb_s[gap],
+        "meter_id": run_names[hb.run[g]],
+        "t1": hb.ref[g],
+        "e1": hb.entry[g],
+        "c1": np.zeros(len(g), np.int64),
+        "t2": np.where(follows, hb.ref[after], _NEVER),
+        "e2": np.where(follows, hb.entry[after], -1),
+        "hb_s": hb_s[g],
     }
     # Counters going backwards: compared with the predecessor in place (no full-length
     # "previous" copies: a chunk holds ~2 M heartbeats).
@@ -2610,8 +2617,8 @@ def _scan_facts_chunk(
     clock.lap("sessions")
     bf = facts.read_billing(conn, lo, hi)
     if ids is not None:  # (code, entry) of every session and bill, for R22/R24 store-wide
-        ids.append(np.stack([sf["session_no"], sf["entry_index"]]))
-        ids.append(np.stack([bf["session_no"], -1 - bf["entry_index"]]))
+        ids.append(_by_code(sf["session_no"], sf["entry_index"]))
+        ids.append(_by_code(bf["session_no"], -1 - bf["entry_index"]))
     bill, rows = _pair_bills(sf["session_no"][order], bf["session_no"])
     b: Cols = {k: v[bill] for k, v in bf.items()}
     b["tcode"] = _lookup_codes(reg.tariff_of_hash, b["tariff_no"])
@@ -3143,26 +3150,36 @@ def _store_integrity(
     return _registry_rule(reg) + out.findings
 
 
+def _by_code(codes: np.ndarray, entries: np.ndarray) -> np.ndarray:
+    """A chunk's (code, entry) pairs as a 2 × n array sorted by code: the parent merges the
+    chunks' sorted runs (cheap) and finds a code's entries by binary search, instead of
+    re-sorting ~21 M pairs of a city-year in one process."""
+    order = np.argsort(codes, kind="stable")
+    return np.stack([codes[order], entries[order]])
+
+
 def _repeated_ids(conn: Connection, ids: list[np.ndarray]) -> tuple[list[str], list[str]]:
-    """From the chunks' (session code, entry) pairs (bills with entries as -1 - entry):
-    the session IDs billed more than once and those carried by more than one session,
-    confirmed by their real IDs (a hash collision must not make a finding)."""
-    if not ids:
-        return [], []
-    pairs = np.concatenate(ids, axis=1)
+    """From the chunks' (session code, entry) pairs sorted by code (:func:`_by_code`; bills
+    with entries as -1 - entry): the session IDs billed more than once and those carried
+    by more than one session, confirmed by their real IDs (a hash collision must not make
+    a finding)."""
     out: tuple[list[str], list[str]] = ([], [])
-    for k, (table, mask) in enumerate((("billing", pairs[1] < 0), ("sessions", pairs[1] >= 0))):
-        codes, entries = pairs[0][mask], pairs[1][mask]
-        order = np.argsort(codes, kind="stable")
-        codes, entries = codes[order], entries[order]
-        twice = np.zeros(len(codes), bool)
-        if len(codes) > 1:
-            same = codes[1:] == codes[:-1]
-            twice[1:] |= same
-            twice[:-1] |= same
+    for k, table in enumerate(("billing", "sessions")):
+        parts = [p for p in ids if p.shape[1] and (p[1, 0] < 0) == (table == "billing")]
+        if not parts:
+            continue
+        codes = np.concatenate([p[0] for p in parts])
+        codes.sort(kind="stable")  # merges the chunks' sorted runs
+        twice = np.unique(codes[1:][codes[1:] == codes[:-1]])
+        del codes
+        entries: list[int] = []
+        for p in parts:
+            lo = np.searchsorted(p[0], twice, "left")
+            hi = np.searchsorted(p[0], twice, "right")
+            for a, b in zip(lo[hi > lo].tolist(), hi[hi > lo].tolist(), strict=True):
+                entries += p[1, a:b].tolist()
         found = {
-            _fetch_one(conn, table, "session_id", int(e if e >= 0 else -1 - e))
-            for e in entries[twice].tolist()
+            _fetch_one(conn, table, "session_id", int(e if e >= 0 else -1 - e)) for e in entries
         }
         out[k].extend(sorted(sid for sid in found if sid is not None))
     return out
