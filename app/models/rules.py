@@ -1728,16 +1728,22 @@ def _silence_rule(s: Cols, seals: Cols, reg: _Registry, g: Cols, out: _Out) -> N
     ng = len(g["t1"])
     if not ng:
         return
-    ev_meter = np.concatenate([s["meter_id"], s["meter_id"], seals["meter_id"]])
     ev_t = np.concatenate([s["start_ms"], s["stop_ms"], seals["at_ms"]])
     ev_e = np.concatenate([s["entry_index"], s["entry_index"], seals["entry_index"]])
     ev_c = np.concatenate([s["ctx"], s["ctx"], seals["ctx"]])
-    # Meter IDs as integers by first appearance: only equality matters here (no string
-    # sort of every session's meter per chunk).
+    # Meter IDs as integers by first appearance: only equality matters here. Sessions
+    # come grouped by meter (``code``), so their IDs are numbered once per meter, not per row.
     number: dict[str, int] = {}
-    names = np.concatenate([g["meter_id"], ev_meter]).tolist()
-    codes = np.fromiter((number.setdefault(m, len(number)) for m in names), np.int64, len(names))
-    gcode, ecode = codes[:ng], codes[ng:]
+
+    def numbered(names: np.ndarray) -> np.ndarray:
+        values = names.tolist()
+        found = (number.setdefault(m, len(number)) for m in values)
+        return np.fromiter(found, np.int64, len(values))
+
+    gcode = numbered(g["meter_id"])
+    head = np.r_[True, s["code"][1:] != s["code"][:-1]] if len(s["code"]) else np.zeros(0, bool)
+    scode = numbered(s["meter_id"][head])[np.cumsum(head) - 1]
+    ecode = np.concatenate([scode, scode, numbered(seals["meter_id"])])
     # Which candidate gap (if any) each session/seal event falls in.
     gkey = gcode * _KEY_SHIFT + g["t1"]
     order = np.argsort(gkey, kind="stable")
@@ -3343,18 +3349,15 @@ def full_rescan(
     are read outside any write transaction (a rescan never blocks the sync) and each
     chunk's findings are stored in a short transaction of their own. Chunks are
     independent: ``workers > 1`` scans them in that many processes (file or server
-    databases only), the parent only stores findings. ``timings`` (sequential runs)
+    databases only); the parent stores their findings and, while they scan, runs the
+    store-wide rules that need no chunk. ``timings`` (sequential runs)
     collects seconds per phase.
     """
-    clock = _Stopwatch(timings)
     with store.engine.connect() as conn:
-        reg = _Registry.load(conn)
-        seals = _all_seals(conn)
         if chunks is None:
             top = conn.execute(text("SELECT MAX(entry_index) FROM entries")).scalar()
             chunks = max(1, -(-(int(top or 0) + 1) // ENTRIES_PER_CHUNK))
         keyed = [r[0] for r in conn.execute(text("SELECT DISTINCT meter_id FROM meter_keys"))]
-    clock.lap("registry")
     ranges = facts.pile_ranges(chunks)
     new: list[Finding] = []
     produced: set[tuple[str, str]] = set()
@@ -3367,26 +3370,40 @@ def full_rescan(
             new.extend(insert_findings(conn, found))
         clock.lap("store")
 
+    def store_wide(conn: Connection) -> tuple[_Registry, Cols, list[Finding]]:
+        """The registry, the seals and the store-wide rules that need no chunk (R17 keys,
+        trailing silences); the parallel rescan runs this while the workers scan."""
+        clock = _Stopwatch(timings)
+        reg = _Registry.load(conn)
+        seals = _all_seals(conn)
+        clock.lap("registry")
+        found = _key_rule(conn, reg, sorted(keyed))
+        clock.lap("keys")
+        found += _trailing_silence(conn, reg)
+        clock.lap("trailing")
+        return reg, seals, found
+
     database = store.engine.url.database or ""
     if workers > 1 and len(ranges) > 1 and ":memory:" not in database:
         url = store.engine.url.render_as_string(hide_password=False)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, context, _worker_init, (url, os.getpid())) as pool:
-            for found, chunk_ids in pool.map(_worker_scan, *zip(*ranges, strict=True)):
+            results = pool.map(_worker_scan, *zip(*ranges, strict=True))  # submits all
+            with store.engine.connect() as conn:
+                reg, _seals, wide = store_wide(conn)
+            for found, chunk_ids in results:
                 ids += chunk_ids
                 store_found(found)
     else:
+        with store.engine.connect() as conn:
+            reg, seals, wide = store_wide(conn)
         for lo, hi in ranges:
             with store.engine.connect() as conn:
                 found = _scan_facts_chunk(conn, reg, lo, hi, seals, timings, ids)
             store_found(found)
     clock = _Stopwatch(timings)
     with store.engine.connect() as conn:
-        found = _key_rule(conn, reg, sorted(keyed))
-        clock.lap("keys")
-        found += _trailing_silence(conn, reg)
-        clock.lap("trailing")
-        found += _store_integrity(conn, reg, _repeated_ids(conn, ids))
+        found = wide + _store_integrity(conn, reg, _repeated_ids(conn, ids))
     clock.lap("bills and identity")
     store_found(found)
     with store.transaction() as conn:
