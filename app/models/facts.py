@@ -13,7 +13,7 @@ numpy (≈ 2 M blobs/s, then no per-row Python at all):
   prices instead of re-reading ~55 power samples per session);
 * ``billing_facts`` — one row per bill, clustered by pile;
 * ``heartbeat_days`` — one row per (pile, meter, UTC day), the day's heartbeats appended
-  as 32-byte records in C by an ``INSERT … ON CONFLICT DO UPDATE SET data = data || new``,
+  as 40-byte records in C by an ``INSERT … ON CONFLICT DO UPDATE SET data = data || new``,
   so the sync writes one small upsert per heartbeat and a rescan reads ~24 heartbeats per
   blob.
 
