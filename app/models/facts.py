@@ -13,7 +13,7 @@ numpy (≈ 2 M blobs/s, then no per-row Python at all):
   prices instead of re-reading ~55 power samples per session);
 * ``billing_facts`` — one row per bill, clustered by pile;
 * ``heartbeat_days`` — one row per (pile, meter, UTC day), the day's heartbeats appended
-  as 32-byte records in C by an ``INSERT … ON CONFLICT DO UPDATE SET data = data || new``,
+  as 40-byte records in C by an ``INSERT … ON CONFLICT DO UPDATE SET data = data || new``,
   so the sync writes one small upsert per heartbeat and a rescan reads ~24 heartbeats per
   blob.
 
@@ -258,7 +258,7 @@ def read_sessions(conn: Connection, lo: int, hi: int) -> tuple[Cols, np.ndarray,
         cols = {f: np.zeros(0, np.int64) for f in (*SESSION_FIELDS, "pile_no")}
         cols["other_pile"] = np.zeros(0, bool)
         return cols, np.zeros(0, np.int64), np.zeros(1, np.int64)
-    parts = [bytes(r[1]) for r in rows]
+    parts = [r[1] for r in rows]  # bytes (or a memoryview: join and len take both)
     words = np.fromiter(map(len, parts), np.int64, n) // 8
     flat = np.frombuffer(b"".join(parts), "<i8")
     start = np.zeros(n + 1, np.int64)
@@ -284,7 +284,7 @@ def read_billing(conn: Connection, lo: int, hi: int) -> Cols:
         lo,
         hi,
     )
-    flat = np.frombuffer(b"".join(bytes(r[0]) for r in rows), "<i8").reshape(-1, _BILL.size // 8)
+    flat = np.frombuffer(b"".join([r[0] for r in rows]), "<i8").reshape(-1, _BILL.size // 8)
     return {name: flat[:, k].copy() for k, name in enumerate(BILLING_FIELDS)}
 
 
@@ -300,7 +300,7 @@ def read_heartbeats(conn: Connection, lo: int, hi: int) -> Cols:
         hi,
     )
     width = _HEARTBEAT.size // 8
-    parts = [bytes(r[1]) for r in rows]
+    parts = [r[1] for r in rows]
     counts = np.fromiter(map(len, parts), np.int64, len(parts)) // _HEARTBEAT.size
     flat = np.frombuffer(b"".join(parts), "<i8").reshape(-1, width)
     meter = np.repeat(np.fromiter((r[0] for r in rows), np.int64, len(rows)), counts)

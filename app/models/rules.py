@@ -1728,12 +1728,22 @@ def _silence_rule(s: Cols, seals: Cols, reg: _Registry, g: Cols, out: _Out) -> N
     ng = len(g["t1"])
     if not ng:
         return
-    ev_meter = np.concatenate([s["meter_id"], s["meter_id"], seals["meter_id"]])
     ev_t = np.concatenate([s["start_ms"], s["stop_ms"], seals["at_ms"]])
     ev_e = np.concatenate([s["entry_index"], s["entry_index"], seals["entry_index"]])
     ev_c = np.concatenate([s["ctx"], s["ctx"], seals["ctx"]])
-    codes = _codes(np.concatenate([g["meter_id"], ev_meter]))
-    gcode, ecode = codes[:ng], codes[ng:]
+    # Meter IDs as integers by first appearance: only equality matters here. Sessions
+    # come grouped by meter (``code``), so their IDs are numbered once per meter, not per row.
+    number: dict[str, int] = {}
+
+    def numbered(names: np.ndarray) -> np.ndarray:
+        values = names.tolist()
+        found = (number.setdefault(m, len(number)) for m in values)
+        return np.fromiter(found, np.int64, len(values))
+
+    gcode = numbered(g["meter_id"])
+    head = np.r_[True, s["code"][1:] != s["code"][:-1]] if len(s["code"]) else np.zeros(0, bool)
+    scode = numbered(s["meter_id"][head])[np.cumsum(head) - 1]
+    ecode = np.concatenate([scode, scode, numbered(seals["meter_id"])])
     # Which candidate gap (if any) each session/seal event falls in.
     gkey = gcode * _KEY_SHIFT + g["t1"]
     order = np.argsort(gkey, kind="stable")
@@ -2324,13 +2334,27 @@ class _LazyText:
         return self.cache[entry]
 
 
+def _unique(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_index=True, return_inverse=True)`` (inverse as int64),
+    in one linear pass when ``codes`` is already sorted: a chunk's sessions and
+    heartbeats come sorted by meter, and a sort per lookup cost ~5 % of a rescan."""
+    if len(codes) and not (codes[1:] >= codes[:-1]).all():
+        uniq, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        return uniq, first, inverse.astype(np.int64)
+    head = np.empty(len(codes), bool)
+    head[:1] = True
+    np.not_equal(codes[1:], codes[:-1], out=head[1:])
+    first = np.flatnonzero(head)
+    return codes[first], first, np.cumsum(head, dtype=np.int64) - 1
+
+
 def _names(
     codes: np.ndarray, known: Mapping[int, str], unknown: Callable[[int], str | None]
 ) -> np.ndarray:
     """IDs for hashed codes: the registry's, else ``unknown(row)`` for one row per code."""
     if not len(codes):
         return np.zeros(0, object)
-    uniq, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    uniq, first, inverse = _unique(codes)
     values = [known.get(c) for c in uniq.tolist()]
     for k, value in enumerate(values):
         if value is None:
@@ -2419,15 +2443,15 @@ def _facts_heartbeat_pass(
     n = len(hb)
     same_prev = np.zeros(n, bool)
     same_prev[1:] = hb.run[1:] == hb.run[:-1]
-    prev_off = np.zeros(n, np.int64)
-    prev_off[1:] = hb.offset[:-1]
-    bad_mask = np.abs(hb.offset) > CLOCK_WARN_MS
+    # Per-row work only where a rule fires: a chunk holds ~2 M heartbeats, so no
+    # full-length "previous"/"next" copies, only masks and the hits' indexes.
+    kb = np.flatnonzero(np.abs(hb.offset) > CLOCK_WARN_MS)
     bad = {
-        "meter_id": run_names[hb.run[bad_mask]],
-        "t1": hb.ref[bad_mask],
-        "e1": hb.entry[bad_mask],
-        "off": hb.offset[bad_mask],
-        "poff": np.where(same_prev, prev_off, 0)[bad_mask],
+        "meter_id": run_names[hb.run[kb]],
+        "t1": hb.ref[kb],
+        "e1": hb.entry[kb],
+        "off": hb.offset[kb],
+        "poff": np.where(same_prev[kb], hb.offset[kb - 1], 0),
     }
     run_hb_s = np.fromiter(
         (reg.meter_hb_ms.get(name, 0) // 1000 for name in run_names.tolist()),
@@ -2435,21 +2459,28 @@ def _facts_heartbeat_pass(
         len(run_names),
     )
     hb_s = run_hb_s[hb.run]
-    same_next = np.zeros(n, bool)
-    same_next[:-1] = same_prev[1:]
-    t2 = np.full(n, _NEVER)
-    e2 = np.full(n, -1)
-    t2[:-1] = np.where(same_next[:-1], hb.ref[1:], _NEVER)
-    e2[:-1] = np.where(same_next[:-1], hb.entry[1:], -1)
-    gap = (hb_s > 0) & ((t2 == _NEVER) | (t2 - hb.ref > SILENT_FACTOR * 1000 * hb_s))
+    # A gap follows heartbeat i when its run ends there or the next one comes late.
+    late = np.ones(n, bool)
+    if n > 1:
+        nxt = hb.ref[1:]
+        late[:-1] = (
+            ~same_prev[1:]
+            | (nxt == _NEVER)
+            | (nxt - hb.ref[:-1] > SILENT_FACTOR * 1000 * hb_s[:-1])
+        )
+    g = np.flatnonzero((hb_s > 0) & late)
+    follows = np.zeros(len(g), bool)
+    inner = g < n - 1
+    follows[inner] = same_prev[g[inner] + 1]
+    after = np.minimum(g + 1, max(n - 1, 0))
     gaps = {
-        "meter_id": run_names[hb.run[gap]],
-        "t1": hb.ref[gap],
-        "e1": hb.entry[gap],
-        "c1": np.zeros(int(gap.sum()), np.int64),
-        "t2": t2[gap],
-        "e2": e2[gap],
-        "hb_s": hb_s[gap],
+        "meter_id": run_names[hb.run[g]],
+        "t1": hb.ref[g],
+        "e1": hb.entry[g],
+        "c1": np.zeros(len(g), np.int64),
+        "t2": np.where(follows, hb.ref[after], _NEVER),
+        "e2": np.where(follows, hb.entry[after], -1),
+        "hb_s": hb_s[g],
     }
     # Counters going backwards: compared with the predecessor in place (no full-length
     # "previous" copies: a chunk holds ~2 M heartbeats).
@@ -2472,13 +2503,13 @@ def _facts_heartbeat_pass(
 def _facts_frozen(
     conn: Connection,
     s: Cols,
-    billed_nos: np.ndarray,
-    session_no: np.ndarray,
+    billed: np.ndarray,
     hb: _HeartbeatIndex,
     out: _Out,
 ) -> None:
-    """R10 frozen (:func:`_frozen_rule`) with the chunk's heartbeats in memory."""
-    cand = np.flatnonzero((s["energy_wh"] > RESOLUTION_WH) & np.isin(session_no, billed_nos))
+    """R10 frozen (:func:`_frozen_rule`) with the chunk's heartbeats in memory; ``billed``:
+    the sessions a bill of the chunk names by session code."""
+    cand = np.flatnonzero((s["energy_wh"] > RESOLUTION_WH) & billed)
     if not len(cand) or not len(hb):
         return
     a = hb.last_at_or_before(s["meter_no"][cand], s["start_ms"][cand])
@@ -2600,7 +2631,7 @@ def _scan_facts_chunk(
     s["rated_w"] = _per_code(meter_no, s["pile_id"], reg.pile_rated_w, -1)  # one pile a meter
     s["class_pm"] = _per_code(meter_no, s["meter_id"], reg.meter_class_pm, UNKNOWN_CLASS_PERMILLE)
     s["meter_no"] = meter_no
-    s["code"] = np.unique(meter_no, return_inverse=True)[1].astype(np.int64)  # small: keys
+    s["code"] = _unique(meter_no)[2]  # small: keys
     fact_row = order
     clock.lap("read sessions")
     copy = _session_rules(s, reg, out)
@@ -2610,8 +2641,8 @@ def _scan_facts_chunk(
     clock.lap("sessions")
     bf = facts.read_billing(conn, lo, hi)
     if ids is not None:  # (code, entry) of every session and bill, for R22/R24 store-wide
-        ids.append(np.stack([sf["session_no"], sf["entry_index"]]))
-        ids.append(np.stack([bf["session_no"], -1 - bf["entry_index"]]))
+        ids.append(_by_code(sf["session_no"], sf["entry_index"]))
+        ids.append(_by_code(bf["session_no"], -1 - bf["entry_index"]))
     bill, rows = _pair_bills(sf["session_no"][order], bf["session_no"])
     b: Cols = {k: v[bill] for k, v in bf.items()}
     b["tcode"] = _lookup_codes(reg.tariff_of_hash, b["tariff_no"])
@@ -2647,7 +2678,7 @@ def _scan_facts_chunk(
     clock.lap("read heartbeats")
     _first_session_register(None, s, copy, out, hb)
     _facts_unbilled(conn, reg, s, billed, hb, run_names, out)
-    _facts_frozen(conn, s, bf["session_no"], sf["session_no"][order], hb, out)
+    _facts_frozen(conn, s, billed, hb, out)
     mine = (seals["pile_no"] >= lo) & (seals["pile_no"] <= hi)
     chunk_seals = {k: v[mine] for k, v in seals.items()}
     _seal_rule(chunk_seals, reg, out)
@@ -2666,7 +2697,7 @@ def _per_code_names(
     """``mapping[name]`` per row (looked up once per distinct code), else ``fallback``."""
     if not len(codes):
         return np.zeros(0, object)
-    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    _, first, inverse = _unique(codes)
     values = np.empty(len(first), object)
     values[:] = [mapping.get(name) for name in names[first].tolist()]
     out = values[inverse]
@@ -2681,7 +2712,7 @@ def _per_code(
     """``mapping[name]`` per row, looked up once per distinct code."""
     if not len(codes):
         return np.zeros(0, np.int64)
-    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    _, first, inverse = _unique(codes)
     values = [mapping.get(name, default) for name in names[first].tolist()]
     return np.array(values, np.int64)[inverse]
 
@@ -3143,26 +3174,36 @@ def _store_integrity(
     return _registry_rule(reg) + out.findings
 
 
+def _by_code(codes: np.ndarray, entries: np.ndarray) -> np.ndarray:
+    """A chunk's (code, entry) pairs as a 2 × n array sorted by code: the parent merges the
+    chunks' sorted runs (cheap) and finds a code's entries by binary search, instead of
+    re-sorting ~21 M pairs of a city-year in one process."""
+    order = np.argsort(codes, kind="stable")
+    return np.stack([codes[order], entries[order]])
+
+
 def _repeated_ids(conn: Connection, ids: list[np.ndarray]) -> tuple[list[str], list[str]]:
-    """From the chunks' (session code, entry) pairs (bills with entries as -1 - entry):
-    the session IDs billed more than once and those carried by more than one session,
-    confirmed by their real IDs (a hash collision must not make a finding)."""
-    if not ids:
-        return [], []
-    pairs = np.concatenate(ids, axis=1)
+    """From the chunks' (session code, entry) pairs sorted by code (:func:`_by_code`; bills
+    with entries as -1 - entry): the session IDs billed more than once and those carried
+    by more than one session, confirmed by their real IDs (a hash collision must not make
+    a finding)."""
     out: tuple[list[str], list[str]] = ([], [])
-    for k, (table, mask) in enumerate((("billing", pairs[1] < 0), ("sessions", pairs[1] >= 0))):
-        codes, entries = pairs[0][mask], pairs[1][mask]
-        order = np.argsort(codes, kind="stable")
-        codes, entries = codes[order], entries[order]
-        twice = np.zeros(len(codes), bool)
-        if len(codes) > 1:
-            same = codes[1:] == codes[:-1]
-            twice[1:] |= same
-            twice[:-1] |= same
+    for k, table in enumerate(("billing", "sessions")):
+        parts = [p for p in ids if p.shape[1] and (p[1, 0] < 0) == (table == "billing")]
+        if not parts:
+            continue
+        codes = np.concatenate([p[0] for p in parts])
+        codes.sort(kind="stable")  # merges the chunks' sorted runs
+        twice = np.unique(codes[1:][codes[1:] == codes[:-1]])
+        del codes
+        entries: list[int] = []
+        for p in parts:
+            lo = np.searchsorted(p[0], twice, "left")
+            hi = np.searchsorted(p[0], twice, "right")
+            for a, b in zip(lo[hi > lo].tolist(), hi[hi > lo].tolist(), strict=True):
+                entries += p[1, a:b].tolist()
         found = {
-            _fetch_one(conn, table, "session_id", int(e if e >= 0 else -1 - e))
-            for e in entries[twice].tolist()
+            _fetch_one(conn, table, "session_id", int(e if e >= 0 else -1 - e)) for e in entries
         }
         out[k].extend(sorted(sid for sid in found if sid is not None))
     return out
@@ -3308,18 +3349,15 @@ def full_rescan(
     are read outside any write transaction (a rescan never blocks the sync) and each
     chunk's findings are stored in a short transaction of their own. Chunks are
     independent: ``workers > 1`` scans them in that many processes (file or server
-    databases only), the parent only stores findings. ``timings`` (sequential runs)
+    databases only); the parent stores their findings and, while they scan, runs the
+    store-wide rules that need no chunk. ``timings`` (sequential runs)
     collects seconds per phase.
     """
-    clock = _Stopwatch(timings)
     with store.engine.connect() as conn:
-        reg = _Registry.load(conn)
-        seals = _all_seals(conn)
         if chunks is None:
             top = conn.execute(text("SELECT MAX(entry_index) FROM entries")).scalar()
             chunks = max(1, -(-(int(top or 0) + 1) // ENTRIES_PER_CHUNK))
         keyed = [r[0] for r in conn.execute(text("SELECT DISTINCT meter_id FROM meter_keys"))]
-    clock.lap("registry")
     ranges = facts.pile_ranges(chunks)
     new: list[Finding] = []
     produced: set[tuple[str, str]] = set()
@@ -3332,26 +3370,40 @@ def full_rescan(
             new.extend(insert_findings(conn, found))
         clock.lap("store")
 
+    def store_wide(conn: Connection) -> tuple[_Registry, Cols, list[Finding]]:
+        """The registry, the seals and the store-wide rules that need no chunk (R17 keys,
+        trailing silences); the parallel rescan runs this while the workers scan."""
+        clock = _Stopwatch(timings)
+        reg = _Registry.load(conn)
+        seals = _all_seals(conn)
+        clock.lap("registry")
+        found = _key_rule(conn, reg, sorted(keyed))
+        clock.lap("keys")
+        found += _trailing_silence(conn, reg)
+        clock.lap("trailing")
+        return reg, seals, found
+
     database = store.engine.url.database or ""
     if workers > 1 and len(ranges) > 1 and ":memory:" not in database:
         url = store.engine.url.render_as_string(hide_password=False)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, context, _worker_init, (url, os.getpid())) as pool:
-            for found, chunk_ids in pool.map(_worker_scan, *zip(*ranges, strict=True)):
+            results = pool.map(_worker_scan, *zip(*ranges, strict=True))  # submits all
+            with store.engine.connect() as conn:
+                reg, _seals, wide = store_wide(conn)
+            for found, chunk_ids in results:
                 ids += chunk_ids
                 store_found(found)
     else:
+        with store.engine.connect() as conn:
+            reg, seals, wide = store_wide(conn)
         for lo, hi in ranges:
             with store.engine.connect() as conn:
                 found = _scan_facts_chunk(conn, reg, lo, hi, seals, timings, ids)
             store_found(found)
     clock = _Stopwatch(timings)
     with store.engine.connect() as conn:
-        found = _key_rule(conn, reg, sorted(keyed))
-        clock.lap("keys")
-        found += _trailing_silence(conn, reg)
-        clock.lap("trailing")
-        found += _store_integrity(conn, reg, _repeated_ids(conn, ids))
+        found = wide + _store_integrity(conn, reg, _repeated_ids(conn, ids))
     clock.lap("bills and identity")
     store_found(found)
     with store.transaction() as conn:
