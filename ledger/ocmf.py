@@ -219,15 +219,17 @@ def _decode(decoder: json.JSONDecoder, text: str, pos: int, what: str) -> tuple[
     """One JSON value of the record; `OcmfError` for anything the decoder refuses,
     including what it refuses by raising something else: nesting deeper than the
     interpreter's recursion limit (RecursionError) and integers over 4,300 digits
-    (ValueError from int()); both escaped before, found by bench/fuzz.py."""
+    (ValueError from int()), and numbers whose exponent is beyond what Decimal can hold
+    (decimal.InvalidOperation, an ArithmeticError: "1e99999999999999999999"); all
+    escaped before, found by bench/fuzz.py."""
     try:
         return decoder.raw_decode(text, pos)
     except json.JSONDecodeError as exc:
         raise OcmfError(f"OCMF {what} is not valid JSON: {exc.msg} at {exc.pos}") from None
     except RecursionError:
         raise OcmfError(f"OCMF {what}: JSON nested too deeply") from None
-    except ValueError as exc:
-        raise OcmfError(f"OCMF {what}: a JSON value is out of range ({exc})") from None
+    except (ValueError, ArithmeticError) as exc:
+        raise OcmfError(f"OCMF {what}: a JSON value is out of range ({exc!r})") from None
 
 
 _RV_MAX_EXPONENT = 18

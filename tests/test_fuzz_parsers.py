@@ -80,6 +80,9 @@ def _ocmf(payload: str) -> str:
         _ocmf(
             '{"RD":[{"TM":"2026-01-01T00:00:00,000+0000 S","RV":1e-999999999,"RU":"kWh","TX":"B"}]}'
         ),
+        _ocmf('{"RD":[{"RV":1e99999999999999999999,"RU":"kWh","TX":"B"}]}'),
+        # ^ decimal.InvalidOperation from the JSON decoder (exponent beyond Decimal's),
+        #   found by the 10-minute bench/fuzz.py run
         '{"signedMeterData":' + "[" * 3000 + "]" * 3000 + "}",
     ],
 )
