@@ -503,7 +503,7 @@ def open_field_package(path: Path | str, *, trust_dir: Path | None = None) -> st
         RecursionError,
         OSError,
     ) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        reason = _first_line(exc)
         raise PackageError(
             f"{path} is damaged or not a field package ({type(exc).__name__}: {reason}); "
             "copy it again from the office"
@@ -743,3 +743,11 @@ def release_conflict(pkg: st.Store, session: Session, verification_id: str) -> N
         st.write_audit(
             conn, session.username, "result.release_conflict", f"verification {verification_id}"
         )
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of what an error says, for a one-line message; an error that says
+    nothing (``ValueError()``) gives its type's name instead of an IndexError (found by
+    bench/fuzz.py)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return (text.splitlines() or [type(exc).__name__])[0][:200]

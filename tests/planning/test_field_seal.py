@@ -221,3 +221,15 @@ def test_corrupted_packages_raise_only_package_error(office: Office, tmp_path: P
 
     mutate()
     assert outcomes["refused"] > 0
+
+
+def test_an_error_that_says_nothing_still_gives_a_one_line_reason() -> None:
+    """bench/fuzz.py found an IndexError: a driver error with an empty message had no first
+    line to quote, so a damaged package escaped its documented PackageError."""
+    from app.models.field_package import _first_line
+
+    assert _first_line(ValueError()) == "ValueError"
+    assert _first_line(sqlite3.DatabaseError("   ")) == "DatabaseError"
+    assert _first_line(sqlite3.DatabaseError("file is not a database\nmore")) == (
+        "file is not a database"
+    )
