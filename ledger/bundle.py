@@ -42,7 +42,7 @@ from ledger.client import LogClient
 from ledger.keys import key_id_of
 from ledger.note import Verifier, open_checkpoint
 from ledger.ocmf import OcmfBundleItem
-from ledger.records import SIGNED_BY, Record
+from ledger.records import SIGNED_BY, SIGNER_FIELDS, Record
 from ledger.registry import TRANSFERABLE
 from ledger.tiles import TileHashReader
 from ledger.tlog_proof import format_tlog_proof
@@ -71,7 +71,7 @@ LOG_KEY = "log.vkey"
 OLD_CHECKPOINT = "consistency/old-checkpoint"
 CONSISTENCY_PROOF = "consistency/proof"
 ROLES = ("subject", "registry")
-_SOURCE_FIELD = {"operator": "operator_id", "meter": "meter_id", "inspector": "inspector_id"}
+_SOURCE_FIELD = SIGNER_FIELDS
 _RESERVED = frozenset({MANIFEST, MANIFEST_SUM, CHECKPOINT, LOG_KEY})
 _ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed: the same inputs give the same bytes
 

@@ -46,7 +46,7 @@ from typing import Any
 from ledger import merkle, ocmf
 from ledger.keys import PublicKey, key_id_of
 from ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
-from ledger.records import SIGNED_BY, Record, RecordError
+from ledger.records import SIGNED_BY, SIGNER_FIELDS, TRANSFERABLE, Record, RecordError
 from ledger.tlog_proof import TlogProofError, parse_tlog_proof, verify_tlog_proof_hash
 
 __all__ = ["Check", "EntryVerdict", "Result", "main", "verify_bundle", "verify_single_proof"]
@@ -56,8 +56,14 @@ MANIFEST, MANIFEST_SUM = "manifest.json", "manifest.sha256"
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_MEMBERS = 200_000
 _REGISTRY = {"authority", "operator", "inspector", "meter"}
-_SOURCE = {"operator": "operator_id", "meter": "meter_id", "inspector": "inspector_id"}
-_KIND_ZH = {"authority": "监管机构", "operator": "运营商", "meter": "计量表", "inspector": "检定员"}
+_SOURCE = SIGNER_FIELDS  # signer -> ID field, with every registered kind's signers
+_KIND_ZH = {
+    "authority": "监管机构",
+    "operator": "运营商",
+    "meter": "计量表",
+    "inspector": "检定员",
+    "dispenser": "加油机监控模块",
+}
 _TIME_FIELDS = ("start_ms", "at_ms", "ref_ms", "valid_from_ms")
 
 
@@ -449,13 +455,12 @@ def _check_one(
     return record
 
 
-_TRANSFERABLE = frozenset({"station", "pile", "meter"})
-"""Registry records the authority may sign in the operator's stead (ledger.registry)."""
+_TRANSFERABLE = TRANSFERABLE  # the authority may sign these in the operator's stead
 
 
 def _check_signatures(verdicts: Sequence[tuple[EntryVerdict, Record | None]]) -> None:
     """Resolves each signer from the registry entries before it, in log order."""
-    keys: dict[str, dict[str, tuple[PublicKey, int]]] = {k: {} for k in _KIND_ZH}
+    keys: dict[str, dict[str, tuple[PublicKey, int]]] = {k: {} for k in ("authority", *_SOURCE)}
     for v, record in verdicts:
         if record is None:
             continue
@@ -497,7 +502,9 @@ def _check_signatures(verdicts: Sequence[tuple[EntryVerdict, Record | None]]) ->
         else:
             ident = "" if kind == "authority" else who.split(" ", 1)[1] + " "
             v.signer = f"{kind} {ident}key {key.key_id}, registered by entry #{by}"
-            v.signer_zh = f"{_KIND_ZH[kind]} {ident}的密钥 {key.key_id}，由条目 #{by} 登记"
+            v.signer_zh = (
+                f"{_KIND_ZH.get(kind, kind)} {ident}的密钥 {key.key_id}，由条目 #{by} 登记"
+            )
         if v.included and record.type in _REGISTRY and not v.reasons:
             new = PublicKey.parse(record.body["key"])
             if record.type == "authority":

@@ -25,13 +25,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from ledger.keys import ALGORITHMS, PublicKey, SigningKey
+from ledger.kinds import KindError, Ownership, RecordKind
 
 VERSION = 1
 DOMAIN = b"evmetrology-record/v1\n"
@@ -73,141 +74,79 @@ SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
         "key": (_S, True),
         "at_ms": (_I, True),
     },
-    "station": {
-        "station_id": (_S, True),
-        "operator_id": (_S, True),
-        "name": (_S, True),
-        "district": (_S, True),
-        "lon_e6": (_I, True),
-        "lat_e6": (_I, True),
-        "address": (_S, False),
-        "at_ms": (_I, True),
-    },
-    "pile": {
-        "pile_id": (_S, True),
-        "station_id": (_S, True),
-        "operator_id": (_S, True),
-        "kind": (_S, True),
-        "rated_power_w": (_I, True),
-        "rated_voltage_v": (_I, True),
-        "max_current_a": (_I, False),
-        "connectors": (_I, True),
-        "model": (_S, False),
-        "commissioned_ms": (_I, True),
-        "at_ms": (_I, True),
-    },
-    "meter": {
-        "meter_id": (_S, True),
-        "pile_id": (_S, True),
-        "operator_id": (_S, True),
-        "connector": (_I, True),
-        "accuracy_class": (_S, True),
-        "key": (_S, True),
-        "maker": (_S, False),
-        "model": (_S, False),
-        "heartbeat_s": (_I, True),
-        "cert_no": (_S, False),
-        "cert_date": (_S, False),
-        "cert_verifier": (_S, False),
-        "installed_ms": (_I, True),
-        "at_ms": (_I, True),
-    },
-    "tariff": {
-        "tariff_id": (_S, True),
-        "operator_id": (_S, True),
-        "station_id": (_S, True),
-        "valid_from_ms": (_I, True),
-        "periods": (_L, True),
-        "at_ms": (_I, True),
-    },
-    "session": {
-        "session_id": (_S, True),
-        "meter_id": (_S, True),
-        "pile_id": (_S, True),
-        "connector": (_I, True),
-        "start_ms": (_I, True),
-        "stop_ms": (_I, True),
-        "start_wh": (_I, True),
-        "stop_wh": (_I, True),
-        "energy_wh": (_I, True),
-        "interval_s": (_I, True),
-        "power_w": (_L, True),
-        "pii": (_S, False),
-    },
-    "billing": {
-        "session_id": (_S, True),
-        "operator_id": (_S, True),
-        "pile_id": (_S, True),
-        "tariff_id": (_S, True),
-        "billed_wh": (_I, True),
-        "energy_fen": (_I, True),
-        "service_fen": (_I, True),
-        "amount_fen": (_I, True),
-        "start_ms": (_I, True),
-        "stop_ms": (_I, True),
-    },
-    "seal": {
-        "meter_id": (_S, True),
-        "pile_id": (_S, True),
-        "seq": (_I, True),
-        "event": (_S, True),
-        "at_ms": (_I, True),
-        "register_wh": (_I, True),
-    },
-    "heartbeat": {
-        "meter_id": (_S, True),
-        "pile_id": (_S, True),
-        "seq": (_I, True),
-        "ref_ms": (_I, True),
-        "meter_ms": (_I, True),
-        "register_wh": (_I, True),
-        "temp_dc": (_I, True),
-    },
-    "verification": {
-        "verification_id": (_S, True),
-        "pile_id": (_S, True),
-        "meter_id": (_S, True),
-        "inspector_id": (_S, True),
-        "at_ms": (_I, True),
-        "kind": (_S, True),
-        "regulation": (_S, True),
-        "points": (_L, True),
-        "clock_error_ms": (_I, True),
-        "insulation_kohm": (_I, True),
-        "result": (_S, True),
-        "certificate_no": (_S, True),
-        "next_due": (_S, True),
-        "seal_closed": (_B, True),
-        "accuracy_class": (_S, True),
-        "connector": (_I, False),
-        "clock_judged": (_B, False),
-        "standard": (_D, False),
-        "conditions": (_D, False),
-    },
 }
-ENUMS: dict[tuple[str, str], frozenset[str]] = {
-    ("pile", "kind"): frozenset({"AC", "DC"}),
-    ("meter", "accuracy_class"): frozenset({"0.5", "1", "2"}),
-    ("seal", "event"): frozenset({"opened", "closed", "tamper"}),
-    ("verification", "kind"): frozenset({"first", "periodic", "triggered"}),
-    ("verification", "result"): frozenset({"pass", "fail"}),
-    ("verification", "accuracy_class"): frozenset({"0.5", "1", "2"}),
-}
+ENUMS: dict[tuple[str, str], frozenset[str]] = {}
 # Which registry record vouches for the key that signs each type.
 SIGNED_BY: dict[str, str] = {
     "authority": "authority",
     "operator": "authority",
     "inspector": "authority",
-    "station": "operator",
-    "pile": "operator",
-    "meter": "operator",
-    "tariff": "operator",
-    "billing": "operator",
-    "session": "meter",
-    "seal": "meter",
-    "heartbeat": "meter",
-    "verification": "inspector",
 }
+SIGNER_FIELDS: dict[str, str] = {"operator": "operator_id", "inspector": "inspector_id"}
+"""signer -> the ID field naming it in what it signs; the registry record of the same
+type carries its key. Kinds add theirs (a pile's meter, a dispenser's module)."""
+OWNERSHIP: dict[str, Ownership] = {}
+"""Operator-signed record types and what they own or name (`ledger.registry.Owners`)."""
+KINDS: dict[str, RecordKind] = {}
+"""The registered instrument kinds by name (`register_kind`)."""
+_KIND_OF: dict[str, str] = {}
+KEY_TYPES: set[str] = {"authority", "operator", "inspector"}
+"""Registry records that carry a signer's public key (``key``): they change the registry."""
+OWNED_TYPES: set[str] = set()
+"""Operator-signed types: checked by `ledger.registry.Owners`."""
+TRANSFERABLE: set[str] = set()
+"""Registry records the authority may sign instead of the operator: moving a station, pile
+or dispenser between operators (or re-keying another operator's meter) needs the authority."""
+_SUBJECT_FIELDS: list[str] = ["operator_id", "inspector_id", "authority_id"]
+_POSITIVE: dict[str, tuple[str, ...]] = {}
+_SEMANTICS: dict[str, Callable[[str, Mapping[str, Any]], None]] = {}
+
+
+def kind_of(rtype: str) -> str | None:
+    """The instrument kind a record type belongs to; None for the core's own types."""
+    return _KIND_OF.get(rtype)
+
+
+def register_kind(kind: RecordKind) -> None:
+    """Adds an instrument kind's record types to the core's tables (once, at start-up).
+
+    Registering the same kind object again is a no-op; a kind that would redefine
+    another's record type, signer or enumeration is refused (`KindError`)."""
+    if KINDS.get(kind.name) is kind:
+        return
+    if kind.name in KINDS:
+        raise KindError(f"instrument kind {kind.name!r} is already registered")
+    taken = set(kind.schemas) & set(SCHEMAS)
+    if taken:
+        raise KindError(f"kind {kind.name!r}: record type(s) {sorted(taken)} already exist")
+    for rtype in kind.schemas:
+        if rtype not in kind.signed_by:
+            raise KindError(f"kind {kind.name!r}: record type {rtype!r} has no signer")
+    for rtype, signer in kind.signed_by.items():
+        if signer not in SIGNER_FIELDS and signer not in kind.signers and signer != "authority":
+            raise KindError(f"kind {kind.name!r}: {rtype!r} is signed by unknown {signer!r}")
+    clash = set(kind.signers) & set(SIGNER_FIELDS)
+    if clash:
+        raise KindError(f"kind {kind.name!r}: signer(s) {sorted(clash)} already exist")
+    KINDS[kind.name] = kind
+    SCHEMAS.update(kind.schemas)
+    ENUMS.update(kind.enums)
+    SIGNED_BY.update(kind.signed_by)
+    SIGNER_FIELDS.update(kind.signers)
+    KEY_TYPES.update(kind.signers)
+    OWNERSHIP.update(kind.owned)
+    OWNED_TYPES.update(kind.owned)
+    TRANSFERABLE.update(t for t, o in kind.owned.items() if o.own is not None)
+    _FAST_LISTS.update(kind.int_lists)
+    _POSITIVE.update(kind.positive)
+    _SUBJECT_FIELDS[:0] = [f for f in kind.subject_fields if f not in _SUBJECT_FIELDS]
+    for rtype in kind.schemas:
+        _KIND_OF[rtype] = kind.name
+        if kind.semantics is not None:
+            _SEMANTICS[rtype] = kind.semantics
+        spec = _fast_spec(rtype)
+        if spec is not None:
+            _FAST[rtype] = spec
 _INT_LIMIT = 2**53
 _RECORD_KEYS = {"b", "s", "t", "v"}
 _SIGNATURE_KEYS = {"a", "k", "v"}
@@ -284,28 +223,12 @@ def validate_body(rtype: str, body: Mapping[str, Any]) -> None:
 
 
 def _check_semantics(rtype: str, body: Mapping[str, Any]) -> None:
-    if rtype == "session":
-        if any(not isinstance(p, int) or isinstance(p, bool) for p in body["power_w"]):
-            raise RecordError("session record: field 'power_w' must hold integers (W)")
-        if body["interval_s"] <= 0:
-            raise RecordError("session record: field 'interval_s' must be positive")
-    elif rtype == "tariff":
-        for i, period in enumerate(body["periods"]):
-            if not isinstance(period, dict) or set(period) != {
-                "start_min",
-                "end_min",
-                "energy_e4",
-                "service_e4",
-            }:
-                raise RecordError(
-                    f"tariff record: periods[{i}] needs start_min, end_min, energy_e4, service_e4"
-                )
-            if not 0 <= period["start_min"] < period["end_min"] <= 1440:
-                raise RecordError(f"tariff record: periods[{i}] has an invalid time span")
-    elif rtype == "verification":
-        for i, point in enumerate(body["points"]):
-            if not isinstance(point, dict) or "error_ppm" not in point:
-                raise RecordError(f"verification record: points[{i}] needs 'error_ppm'")
+    for name in _POSITIVE.get(rtype, ()):
+        if body[name] <= 0:
+            raise RecordError(f"{rtype} record: field {name!r} must be positive")
+    check = _SEMANTICS.get(rtype)
+    if check is not None:
+        check(rtype, body)
     for name in ("key",):
         if name in body:
             try:
@@ -320,7 +243,7 @@ def _check_semantics(rtype: str, body: Mapping[str, Any]) -> None:
 # public key (authority, operator, inspector, meter) or with nested lists (tariff,
 # verification) have none and always take the reference path: they are rare.
 _REQ_STR, _OPT_STR, _INT, _BOOL, _INT_LIST = "str", "str?", "int", "bool", "[int]"
-_FAST_LISTS = {("session", "power_w")}
+_FAST_LISTS: set[tuple[str, str]] = set()
 
 
 def _fast_spec(rtype: str) -> tuple[frozenset[str], frozenset[str], dict[str, Any]] | None:
@@ -380,7 +303,8 @@ def _body_ok(rtype: str, body: Any) -> bool:
                 return False
         elif type(value) is not str or value not in test:
             return False
-    return rtype != "session" or body["interval_s"] > 0
+    positive = _POSITIVE.get(rtype)
+    return positive is None or all(body[name] > 0 for name in positive)
 
 
 @dataclass(frozen=True)
@@ -415,17 +339,7 @@ class Record:
     def subject(self) -> str:
         """The ID a person would use to name this record in an error message."""
         body = self.body
-        for field_name in (
-            "session_id",
-            "verification_id",
-            "meter_id",
-            "pile_id",
-            "station_id",
-            "tariff_id",
-            "operator_id",
-            "inspector_id",
-            "authority_id",
-        ):
+        for field_name in _SUBJECT_FIELDS:
             if field_name in body:
                 extra = f" #{body['seq']}" if "seq" in body else ""
                 return f"{self.type} {body[field_name]}{extra}"

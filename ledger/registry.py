@@ -17,7 +17,16 @@ from typing import Any
 import orjson
 
 from ledger.keys import PublicKey
-from ledger.records import SIGNED_BY, Record, RecordError, identity_of_entry
+from ledger.records import (  # noqa: F401 (OWNED_TYPES, TRANSFERABLE re-exported)
+    OWNED_TYPES,
+    OWNERSHIP,
+    SIGNED_BY,
+    SIGNER_FIELDS,
+    TRANSFERABLE,
+    Record,
+    RecordError,
+    identity_of_entry,
+)
 
 
 class UnknownKeyError(RecordError):
@@ -29,30 +38,37 @@ class SignerRuleError(UnknownKeyError):
     station, pile or meter, or a move between operators without the authority."""
 
 
-_SOURCE_FIELD = {
-    "operator": "operator_id",
-    "meter": "meter_id",
-    "inspector": "inspector_id",
-}
-TRANSFERABLE = frozenset({"station", "pile", "meter"})
-"""Registry records the authority may sign instead of the operator: moving a station, pile
-or meter between operators (or re-keying another operator's meter) needs the authority."""
-OWNED_TYPES = frozenset({"station", "pile", "meter", "tariff", "billing"})
-"""Operator-signed types: checked by `Owners.check`."""
+_SOURCE_FIELD = SIGNER_FIELDS  # signer -> ID field; the kinds add theirs (ledger.kinds)
 
 
 @dataclass
 class KeyRegistry:
+    """The registered keys, per signer: ``sources[signer][id]`` (``sources["meter"]``,
+    ``sources["operator"]``, … one table per signer any registered kind names)."""
+
     authority: dict[str, PublicKey] = field(default_factory=dict)  # key_id -> key
-    operators: dict[str, PublicKey] = field(default_factory=dict)
-    meters: dict[str, PublicKey] = field(default_factory=dict)
-    inspectors: dict[str, PublicKey] = field(default_factory=dict)
+    sources: dict[str, dict[str, PublicKey]] = field(default_factory=dict)
     enc_key: str | None = None
 
+    @property
+    def operators(self) -> dict[str, PublicKey]:
+        return self._table("operator")
+
+    @property
+    def inspectors(self) -> dict[str, PublicKey]:
+        return self._table("inspector")
+
+    @property
+    def meters(self) -> dict[str, PublicKey]:
+        return self._table("meter")
+
     def _table(self, kind: str) -> dict[str, PublicKey]:
-        if kind == "meter":  # the signer of nearly every entry: checked first
-            return self.meters
-        return {"operator": self.operators, "inspector": self.inspectors}[kind]
+        table = self.sources.get(kind)
+        if table is None:
+            if kind not in _SOURCE_FIELD:
+                raise KeyError(kind)
+            table = self.sources[kind] = {}
+        return table
 
     def signer_of(self, record: Record) -> PublicKey:
         """The registered key that must have signed ``record``; raises UnknownKeyError."""
@@ -99,9 +115,7 @@ class KeyRegistry:
     def copy(self) -> KeyRegistry:
         return KeyRegistry(
             dict(self.authority),
-            dict(self.operators),
-            dict(self.meters),
-            dict(self.inspectors),
+            {kind: dict(table) for kind, table in self.sources.items()},
             self.enc_key,
         )
 
@@ -133,42 +147,46 @@ class Owners:
     False), since its store also holds entries from before these rules.
     """
 
-    stations: dict[str, str] = field(default_factory=dict)  # station_id -> operator_id
-    piles: dict[str, str] = field(default_factory=dict)  # pile_id -> operator_id
-    meters: dict[str, str] = field(default_factory=dict)  # meter_id -> operator_id
+    held: dict[str, dict[str, str]] = field(default_factory=dict)
+    """record type -> {own ID -> operator ID}, for the types that own something."""
+
+    def table(self, rtype: str) -> dict[str, str]:
+        """The holders of the things ``rtype`` registers (``table("pile")``)."""
+        found = self.held.get(rtype)
+        if found is None:
+            found = self.held[rtype] = {}
+        return found
 
     def copy(self) -> Owners:
-        return Owners(dict(self.stations), dict(self.piles), dict(self.meters))
+        return Owners({rtype: dict(table) for rtype, table in self.held.items()})
 
     def check(
         self, rtype: str, body: Mapping[str, Any], by_authority: bool, strict: bool = True
     ) -> None:
         """Raises SignerRuleError, naming the record, the owner and what to do."""
-        if rtype not in OWNED_TYPES:
+        rule = OWNERSHIP.get(rtype)
+        if rule is None:
             return
         operator = body["operator_id"]
-        if by_authority and rtype not in TRANSFERABLE:
+        if by_authority and rule.own is None:
             raise SignerRuleError(
                 f"{rtype} record of operator {operator}: only the operator signs its "
                 f"{rtype} records, not the registry authority"
             )
-        own_id = body.get(f"{rtype}_id") if rtype in TRANSFERABLE else None
+        own_id = body.get(rule.own) if rule.own is not None else None
         if own_id is not None and not by_authority:
-            table = {"station": self.stations, "pile": self.piles, "meter": self.meters}[rtype]
-            holder = table.get(own_id)
+            holder = self.table(rtype).get(own_id)
             if holder is not None and holder != operator:
                 raise SignerRuleError(
                     f"{rtype} {own_id} belongs to operator {holder}: operator {operator} may "
                     f"not register, re-key or take it over; moving a {rtype} between "
                     "operators needs a record signed by the registry authority"
                 )
-        parent_kind, parent_table = (
-            ("station", self.stations) if rtype in ("pile", "tariff") else ("pile", self.piles)
-        )
-        if rtype == "station":
+        if rule.parent is None:
             return
-        parent_id = body[f"{parent_kind}_id"]
-        parent_owner = parent_table.get(parent_id)
+        parent_kind, parent_field = rule.parent
+        parent_id = body[parent_field]
+        parent_owner = self.table(parent_kind).get(parent_id)
         if parent_owner is None:
             if strict:
                 raise SignerRuleError(
@@ -184,10 +202,10 @@ class Owners:
             )
 
     def apply(self, rtype: str, body: Mapping[str, Any]) -> None:
-        """Records the holder named by an accepted station, pile or meter record."""
-        if rtype in TRANSFERABLE:
-            table = {"station": self.stations, "pile": self.piles, "meter": self.meters}[rtype]
-            table[body[f"{rtype}_id"]] = body["operator_id"]
+        """Records the holder named by an accepted record that owns something."""
+        rule = OWNERSHIP.get(rtype)
+        if rule is not None and rule.own is not None:
+            self.table(rtype)[body[rule.own]] = body["operator_id"]
 
 
 @dataclass(slots=True)

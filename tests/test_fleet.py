@@ -409,13 +409,7 @@ class FakePlatform:
         lines = (await request.read()).rstrip(b"\n").split(b"\n")
         if len(lines) > 1000:
             return web.json_response({"error": "too many"}, status=413)
-        registry = KeyRegistry(
-            dict(self.registry.authority),
-            dict(self.registry.operators),
-            dict(self.registry.meters),
-            dict(self.registry.inspectors),
-            self.registry.enc_key,
-        )
+        registry = self.registry.copy()
         for number, line in enumerate(lines, 1):
             if line in self.seen:
                 return web.json_response({"error": f"line {number}: duplicate"}, status=409)

@@ -16,6 +16,7 @@ AUTH = SigningKey.from_seed("p256", b"authority")
 OPER = SigningKey.from_seed("ed25519", b"operator")
 METER = SigningKey.from_seed("p256", b"meter")
 INSP = SigningKey.from_seed("p256", b"inspector")
+MODULE = SigningKey.from_seed("ed25519", b"dispenser monitoring module")
 ENC = X25519PrivateKey.from_private_bytes(bytes(range(32)))
 
 BODIES = {
@@ -140,6 +141,149 @@ BODIES = {
         "seal_closed": True,
         "accuracy_class": "1",
     },
+    # The fuel kind (安心加油): a station, a tank, a two-nozzle dispenser, ...
+    "fuel_station": {
+        "station_id": "FS0001",
+        "operator_id": "OP001",
+        "name": "中石化西湖加油站",
+        "district": "西湖区",
+        "lon_e6": 120_120_000,
+        "lat_e6": 30_260_000,
+        "at_ms": 1_700_000_000_007,
+    },
+    "tank": {
+        "tank_id": "FS0001-T1",
+        "station_id": "FS0001",
+        "operator_id": "OP001",
+        "product": "92",
+        "capacity_ml": 30_000_000,
+        "at_ms": 1_700_000_000_008,
+    },
+    "dispenser": {
+        "dispenser_id": "FD000001",
+        "station_id": "FS0001",
+        "operator_id": "OP001",
+        "key": MODULE.public_key.text,
+        "serial": "TQ2025-0001",
+        "board_id": "CB-7781",
+        "nozzles": [
+            {"nozzle": 1, "product": "92", "tank_id": "FS0001-T1", "encoder_id": "EN-1"},
+            {"nozzle": 2, "product": "92", "tank_id": "FS0001-T1", "encoder_id": "EN-2"},
+        ],
+        "seals": ["transducer_adjust", "encoder_transducer", "board_housing"],
+        "commissioned_ms": 1_600_000_000_000,
+        "at_ms": 1_700_000_000_009,
+    },
+    "fuel_price": {
+        "station_id": "FS0001",
+        "operator_id": "OP001",
+        "product": "92",
+        "price_fen_l": 785,
+        "valid_from_ms": 1_700_000_000_000,
+        "at_ms": 1_700_000_000_010,
+    },
+    "fuelling": {
+        "fuelling_id": "FD000001-1-42",
+        "dispenser_id": "FD000001",
+        "station_id": "FS0001",
+        "nozzle": 1,
+        "product": "92",
+        "seq": 42,
+        "start_ms": 1_700_000_500_000,
+        "stop_ms": 1_700_000_590_000,
+        "volume_ml": 30_000,
+        "amount_fen": 23_550,
+        "price_fen_l": 785,
+        "total_before_ml": 123_456_780,
+        "total_after_ml": 123_486_780,
+    },
+    "fuel_sale": {
+        "sale_id": "POS-1",
+        "fuelling_id": "FD000001-1-42",
+        "station_id": "FS0001",
+        "operator_id": "OP001",
+        "dispenser_id": "FD000001",
+        "nozzle": 1,
+        "product": "92",
+        "volume_ml": 30_000,
+        "amount_fen": 23_550,
+        "price_fen_l": 785,
+        "at_ms": 1_700_000_600_000,
+    },
+    "totalizer": {
+        "dispenser_id": "FD000001",
+        "station_id": "FS0001",
+        "nozzle": 1,
+        "seq": 43,
+        "at_ms": 1_700_000_700_000,
+        "volume_total_ml": 123_486_780,
+        "amount_total_fen": 96_937_123,
+        "tax_volume_total_ml": 123_486_780,
+        "tax_amount_total_fen": 96_937_123,
+    },
+    "fuel_seal": {
+        "dispenser_id": "FD000001",
+        "station_id": "FS0001",
+        "seq": 44,
+        "position": "encoder_transducer",
+        "event": "opened",
+        "at_ms": 1_700_000_800_000,
+        "volume_total_ml": 123_486_780,
+    },
+    "component": {
+        "dispenser_id": "FD000001",
+        "station_id": "FS0001",
+        "seq": 45,
+        "component": "encoder",
+        "old_id": "EN-1",
+        "new_id": "EN-9",
+        "at_ms": 1_700_000_900_000,
+    },
+    "component_init": {
+        "dispenser_id": "FD000001",
+        "inspector_id": "INS01",
+        "component": "encoder",
+        "new_id": "EN-9",
+        "at_ms": 1_700_001_000_000,
+    },
+    "tank_delivery": {
+        "delivery_id": "DLV-1",
+        "tank_id": "FS0001-T1",
+        "station_id": "FS0001",
+        "operator_id": "OP001",
+        "product": "92",
+        "volume_ml": 20_000_000,
+        "at_ms": 1_700_001_100_000,
+    },
+    "tank_level": {
+        "tank_id": "FS0001-T1",
+        "station_id": "FS0001",
+        "operator_id": "OP001",
+        "seq": 3,
+        "at_ms": 1_700_001_200_000,
+        "volume_ml": 25_000_000,
+        "temp_dc": 182,
+    },
+    "fuel_verification": {
+        "verification_id": "FV1",
+        "dispenser_id": "FD000001",
+        "nozzle": 1,
+        "inspector_id": "INS01",
+        "at_ms": 1_700_001_300_000,
+        "kind": "periodic",
+        "regulation": "JJG 443-2023",
+        "points": [
+            {
+                "flow_ml_min": 40_000,
+                "runs": [{"standard_ml": 20_000, "indicated_ml": 20_020, "error_ppm": 1000}],
+                "error_ppm": 1000,
+            }
+        ],
+        "result": "pass",
+        "certificate_no": "HZ2026-F0001",
+        "next_due": "2027-05-25",
+        "seal_closed": True,
+    },
 }
 SIGNER = {
     "authority": AUTH,
@@ -154,6 +298,13 @@ SIGNER = {
     "seal": METER,
     "heartbeat": METER,
     "verification": INSP,
+    **dict.fromkeys(
+        ("fuel_station", "tank", "dispenser", "fuel_price", "fuel_sale", "tank_delivery"), OPER
+    ),
+    "tank_level": OPER,
+    **dict.fromkeys(("fuelling", "totalizer", "fuel_seal", "component"), MODULE),
+    "component_init": INSP,
+    "fuel_verification": INSP,
 }
 
 

@@ -116,6 +116,8 @@ def test_fast_encoder_equals_reference_on_record_values(value: Any):
 def test_common_types_take_the_fast_path(rtype):
     """Not correctness: the sync's speed rests on these types never needing the slow path."""
     common = {"heartbeat", "session", "billing", "seal", "station", "pile"}
+    common |= {"fuelling", "fuel_sale", "totalizer", "fuel_seal", "tank_level", "tank_delivery"}
+    common |= {"fuel_station", "tank", "fuel_price", "component", "component_init"}
     assert (rtype in _FAST) == (rtype in common)
     assert _body_ok(rtype, BODIES[rtype]) == (rtype in common)
 

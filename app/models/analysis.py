@@ -8,12 +8,16 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from app.models import alarms, rule_policy, rules
+from app.models.kinds import PROJECTIONS
 from app.models.projection import BatchSummary
 
 
 def analyse_batch(conn: Connection, summary: BatchSummary) -> None:
     closed: list[rules.Closure] = []
     findings = rules.run_incremental(conn, summary, closed)
+    for kind in PROJECTIONS.values():
+        if kind.analyse is not None:
+            findings += kind.analyse(conn, summary)
     alarms.open_alarms_for(
         conn, rule_policy.apply(conn, findings), seal_entries=summary.seal_entries
     )

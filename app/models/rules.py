@@ -72,10 +72,15 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from app.models import facts
 from app.models import store as st
+from app.models.findings import (  # noqa: F401 (re-exported: the rules' public names)
+    ALARM_SEVERITIES,
+    CATALOGUE,
+    SEVERITIES,
+    Finding,
+    Rule,
+    register_rules,
+)
 from app.models.projection import BatchSummary
-
-SEVERITIES = ("info", "warning", "high", "critical")
-ALARM_SEVERITIES = frozenset({"high", "critical"})
 
 RESOLUTION_WH = 10
 """One register resolution step (0.01 kWh): added to every energy tolerance."""
@@ -118,24 +123,8 @@ _KEY_SHIFT = np.int64(1 << 42)
 # ---- catalogue -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One numbered rule as the regulator sees it (titles and explanations zh + en)."""
-
-    rule_id: str
-    severity: str
-    title_zh: str
-    title_en: str
-    explain_zh: str
-    explain_en: str
-    evidence: str
-    """Which entries a finding cites, in its evidence list (for the UI and the report)."""
-    in_engine: bool = True
-
-
-CATALOGUE: dict[str, Rule] = {
-    r.rule_id: r
-    for r in (
+register_rules(
+    (
         Rule(
             "R01",
             "high",
@@ -417,30 +406,7 @@ CATALOGUE: dict[str, Rule] = {
             "last heartbeat entry before the gap",
         ),
     )
-}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One rule hit: what, where, when, how bad, and the entries it rests on."""
-
-    rule_id: str
-    pile_id: str | None
-    meter_id: str | None
-    at_ms: int
-    severity: str
-    evidence: tuple[int, ...]
-    detail: Mapping[str, Any] = field(default_factory=dict)
-    anomaly_id: int | None = None
-    """The ``anomalies`` row id once stored."""
-
-    @property
-    def evidence_key(self) -> str:
-        return st.evidence_key(self.evidence)
-
-    @property
-    def rule(self) -> Rule:
-        return CATALOGUE[self.rule_id]
+)
 
 
 # ---- loading -------------------------------------------------------------------------

@@ -48,13 +48,14 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 
 from app.models import store as st
+from app.models.kinds import PROJECTIONS
 from app.models.projection import apply_records, gc_paused
 from ledger import merkle
 from ledger.client import BadAnswer, FetchError, LogClient
 from ledger.keys import PublicKey
 from ledger.merkle import CompactRange, ProofError
 from ledger.note import Checkpoint
-from ledger.records import Record, RecordError
+from ledger.records import KEY_TYPES, Record, RecordError
 from ledger.registry import EntryHead, KeyRegistry, UnknownKeyError
 from ledger.sigcheck import SignatureChecker
 from ledger.tiles import TILE_WIDTH, TileError, TileHashReader, parse_tile_path, tile_path
@@ -66,7 +67,7 @@ BATCH_BYTES = 32 << 20
 """A batch also ends once its entries reach this many bytes. Ordinary records (~300
 bytes) never get there (16,384 of them are ~5 MiB); a log of huge entries cannot make
 the two or three batches in the pipeline take gigabytes."""
-_REGISTRY_TYPES = frozenset({"authority", "operator", "inspector", "meter"})
+_REGISTRY_TYPES = KEY_TYPES  # live: every registered kind's signers
 
 
 class SyncError(RuntimeError):
@@ -128,11 +129,15 @@ def registry_from_store(conn) -> KeyRegistry:
         key = PublicKey.parse(row.key)
         registry.authority[key.key_id] = key
         registry.enc_key = row.enc_key
-    for table, column, target in (
-        (st.operators, "operator_id", registry.operators),
-        (st.meters, "meter_id", registry.meters),
-        (st.inspectors, "inspector_id", registry.inspectors),
-    ):
+    key_tables = [
+        (st.operators, "operator_id", "operator"),
+        (st.meters, "meter_id", "meter"),
+        (st.inspectors, "inspector_id", "inspector"),
+    ]
+    for kind in PROJECTIONS.values():
+        key_tables.extend(kind.key_tables)
+    for table, column, signer in key_tables:
+        target = registry.sources.setdefault(signer, {})
         for source_id, key in conn.execute(select(table.c[column], table.c.key)):
             target[source_id] = PublicKey.parse(key)
     return registry

@@ -19,11 +19,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.records import Record, identity_of_entry
+from ledger.records import KEY_TYPES, OWNED_TYPES, Record, identity_of_entry
 from ledger.registry import TRANSFERABLE, EntryHead, KeyRegistry, Owners, UnknownKeyError
 
-REGISTRY_TYPES = frozenset({"authority", "operator", "inspector", "meter"})
-_OWNED_TYPES = ("station", "pile", "meter", "tariff", "billing")
+REGISTRY_TYPES = KEY_TYPES  # live: the registered kinds add their signers (ledger.kinds)
 _REBUILD_TYPES = "('authority', 'inspector', 'meter', 'operator', 'pile', 'station')"
 
 
@@ -180,7 +179,7 @@ class Sequencer:
                         f"while the entry was being checked; resend it"
                     )
                 head = cand.head
-                if head.type in _OWNED_TYPES:
+                if head.type in OWNED_TYPES:
                     by_authority = (
                         head.type in TRANSFERABLE and head.key_id in self.registry.authority
                     )

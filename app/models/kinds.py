@@ -1,0 +1,66 @@
+"""The workstation side of an instrument kind: how its records reach the store and its
+rules (docs/architecture.md).
+
+The sync, projection and analysis are the core; a kind plugs in with one
+`ProjectionKind`: the record types it projects, the tables holding its signers' keys
+(so the sync can rebuild the signer registry), the tables holding what its operators
+own (so the sync can re-check who may sign what), a function writing a batch's records
+of its types, and a function running its rules on a synced batch. Kinds register at
+start-up in `app/models/__init__.py` (the composition root); the core imports no kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Table
+
+if TYPE_CHECKING:
+    from app.models.findings import Finding
+    from app.models.projection import BatchSummary
+
+Items = list[tuple[int, Mapping[str, Any]]]
+"""(entry index, record body) in entry order."""
+
+
+@dataclass(frozen=True)
+class ProjectionKind:
+    name: str
+    record_types: frozenset[str]
+    apply: Callable[[Connection, Mapping[str, Items], BatchSummary], None]
+    """Writes one batch's records of ``record_types`` (grouped by type, in entry order),
+    inside the sync's transaction; adds what changed to the summary."""
+    key_tables: Sequence[tuple[Table, str, str]] = ()
+    """(table, ID column, signer) for each signer of this kind: the table has a ``key``
+    column with the signer's current public key text."""
+    owner_tables: Mapping[str, tuple[Table, str]] = field(default_factory=dict)
+    """owned record type -> (table, ID column); the table has ``operator_id``."""
+    analyse: Callable[[Connection, BatchSummary], list[Finding]] | None = None
+    """The kind's rules over a synced batch: stores and returns the new findings."""
+
+
+PROJECTIONS: dict[str, ProjectionKind] = {}
+
+
+def register_projection(kind: ProjectionKind) -> None:
+    known = PROJECTIONS.get(kind.name)
+    if known is kind:
+        return
+    if known is not None:
+        raise ValueError(f"instrument kind {kind.name!r} is already registered")
+    for other in PROJECTIONS.values():
+        if other.record_types & kind.record_types:
+            raise ValueError(
+                f"kind {kind.name!r}: record types "
+                f"{sorted(other.record_types & kind.record_types)} belong to {other.name!r}"
+            )
+    PROJECTIONS[kind.name] = kind
+
+
+def projection_for(rtype: str) -> ProjectionKind | None:
+    for kind in PROJECTIONS.values():
+        if rtype in kind.record_types:
+            return kind
+    return None

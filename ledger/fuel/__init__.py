@@ -1,0 +1,1 @@
+"""The fuel-dispenser instrument kind (安心加油): its ledger side."""
