@@ -63,5 +63,20 @@ class RecordKind:
     """ID fields that name a record of this kind in an error message, most specific first."""
 
 
+def site_schema() -> Schema:
+    """A site an operator registers on the map (a charging station, a fuel station): the
+    fields every kind's site record has."""
+    return {
+        "station_id": (str, True),
+        "operator_id": (str, True),
+        "name": (str, True),
+        "district": (str, True),
+        "lon_e6": (int, True),
+        "lat_e6": (int, True),
+        "address": (str, False),
+        "at_ms": (int, True),
+    }
+
+
 class KindError(ValueError):
     """A kind that would change or shadow another kind's record types."""

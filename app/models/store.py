@@ -206,21 +206,25 @@ inspectors = Table(
     _entry_ref(),
 )
 
-stations = Table(
-    "stations",
-    metadata,
-    Column("station_id", Text, primary_key=True),
-    Column("operator_id", Text, nullable=False, index=True),
-    Column("name", Text, nullable=False),
-    Column("district", Text, nullable=False, index=True),
-    Column("lon_e6", BigInteger, nullable=False),
-    Column("lat_e6", BigInteger, nullable=False),
-    Column("lon", Float, nullable=False, comment="GCJ-02 degrees, for the map"),
-    Column("lat", Float, nullable=False, comment="GCJ-02 degrees, for the map"),
-    Column("address", Text),
-    Column("at_ms", BigInteger, nullable=False),
-    _entry_ref(),
-)
+def site_columns() -> list[Column[Any]]:
+    """The columns of a site on the map, for every kind's station table (the site record
+    of ledger.kinds.site_schema, plus degrees for the map)."""
+    return [
+        Column("station_id", Text, primary_key=True),
+        Column("operator_id", Text, nullable=False, index=True),
+        Column("name", Text, nullable=False),
+        Column("district", Text, nullable=False, index=True),
+        Column("lon_e6", BigInteger, nullable=False),
+        Column("lat_e6", BigInteger, nullable=False),
+        Column("lon", Float, nullable=False, comment="GCJ-02 degrees, for the map"),
+        Column("lat", Float, nullable=False, comment="GCJ-02 degrees, for the map"),
+        Column("address", Text),
+        Column("at_ms", BigInteger, nullable=False),
+        _entry_ref(),
+    ]
+
+
+stations = Table("stations", metadata, *site_columns())
 
 piles = Table(
     "piles",

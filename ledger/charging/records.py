@@ -12,22 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ledger.kinds import Ownership, RecordKind
+from ledger.kinds import Ownership, RecordKind, site_schema
 from ledger.records import RecordError
 
 _I, _S, _L, _D, _B = int, str, list, dict, bool
 
 _SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
-    "station": {
-        "station_id": (_S, True),
-        "operator_id": (_S, True),
-        "name": (_S, True),
-        "district": (_S, True),
-        "lon_e6": (_I, True),
-        "lat_e6": (_I, True),
-        "address": (_S, False),
-        "at_ms": (_I, True),
-    },
+    "station": site_schema(),
     "pile": {
         "pile_id": (_S, True),
         "station_id": (_S, True),

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ledger.kinds import Ownership, RecordKind
+from ledger.kinds import Ownership, RecordKind, site_schema
 from ledger.records import RecordError
 
 _I, _S, _L, _D, _B = int, str, list, dict, bool
@@ -37,16 +37,7 @@ PRODUCTS = frozenset({"92", "95", "98", "0", "-10", "-20", "-35", "E92", "E95"})
 """Product codes as stations post them: 92#/95#/98# petrol, 0#/-10#/… diesel, E92/E95 ethanol."""
 
 _SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
-    "fuel_station": {
-        "station_id": (_S, True),
-        "operator_id": (_S, True),
-        "name": (_S, True),
-        "district": (_S, True),
-        "lon_e6": (_I, True),
-        "lat_e6": (_I, True),
-        "address": (_S, False),
-        "at_ms": (_I, True),
-    },
+    "fuel_station": site_schema(),
     "tank": {
         "tank_id": (_S, True),
         "station_id": (_S, True),

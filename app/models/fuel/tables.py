@@ -4,25 +4,11 @@ one Alembic chain owns both kinds' schema (migration 0006_fuel)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, Table, Text
 
-from app.models.store import Json, _entry_pk, _entry_ref, metadata
+from app.models.store import Json, _entry_pk, _entry_ref, metadata, site_columns
 
-fuel_stations = Table(
-    "fuel_stations",
-    metadata,
-    Column("station_id", Text, primary_key=True),
-    Column("operator_id", Text, nullable=False, index=True),
-    Column("name", Text, nullable=False),
-    Column("district", Text, nullable=False, index=True),
-    Column("lon_e6", BigInteger, nullable=False),
-    Column("lat_e6", BigInteger, nullable=False),
-    Column("lon", Float, nullable=False, comment="GCJ-02 degrees, for the map"),
-    Column("lat", Float, nullable=False, comment="GCJ-02 degrees, for the map"),
-    Column("address", Text),
-    Column("at_ms", BigInteger, nullable=False),
-    _entry_ref(),
-)
+fuel_stations = Table("fuel_stations", metadata, *site_columns())
 
 tanks = Table(
     "tanks",
