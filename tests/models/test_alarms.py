@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -196,7 +195,8 @@ def pg_store(pg_url: str) -> Iterator[Store]:
         yield opened
 
 
-RACE_SECONDS = 6.0
+RACES = 100
+"""Races per run: a fixed amount of work (a time budget made the count depend on the load)."""
 
 
 def race(store: Store, alarm_ids: list[int]) -> tuple[int, list[str]]:
@@ -239,12 +239,11 @@ def race(store: Store, alarm_ids: list[int]) -> tuple[int, list[str]]:
 def test_two_regulators_race_to_dispatch_on_postgresql(pg_store: Store) -> None:
     """Exactly one wins every race; the loser is told who dispatched it.
 
-    The issue asks for 1,000 races; this runs as many as fit in ~6 s (the bench runs 1,000:
+    The issue asks for 1,000 races; this runs 100 (the bench runs 1,000:
     ``python bench/anomaly_bench.py --races 1000``).
     """
-    deadline = time.monotonic() + RACE_SECONDS
     total, failures = 0, []
-    while time.monotonic() < deadline:
+    while total < RACES:
         batch = [
             a.id
             for a in open_one(
@@ -256,7 +255,7 @@ def test_two_regulators_race_to_dispatch_on_postgresql(pg_store: Store) -> None:
         total += done
         failures += bad
     print(f"{total} dispatch races, {len(failures)} failures")
-    assert total >= 100 and failures == []
+    assert total >= RACES and failures == []
     with pg_store.engine.connect() as conn:
         dispatched = conn.execute(
             select(st.audit_log.c.user).where(st.audit_log.c.action == "alarm.dispatched")
