@@ -1,0 +1,71 @@
+"""docs/flowmeter-protocol.md stays true: its example session checks out line by line."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from app.devices.flowmeter import (
+    BatchState,
+    FlowmeterCalibration,
+    FlowmeterIdentity,
+    GarbledReply,
+    add_checksum,
+    checksum,
+    strip_checksum,
+)
+from app.models.fuel.verification import rounded, run_error_percent
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "flowmeter-protocol.md"
+
+
+def session() -> list[str]:
+    text = DOC.read_text(encoding="utf-8")
+    block = text.split("## 4. Example session", 1)[1].split("```", 2)[1]
+    return [line for line in block.splitlines() if line.startswith(("> ", "< "))]
+
+
+def test_every_reply_has_a_good_checksum() -> None:
+    replies = [line[2:] for line in session() if line.startswith("< ")]
+    assert len(replies) == 13
+    for reply in replies:
+        strip_checksum(reply)  # raises on a bad one
+
+
+def test_example_parses_and_states_the_right_error() -> None:
+    pairs = list(zip(session()[::2], session()[1::2], strict=True))
+    answers = {}
+    for cmd, reply in pairs:
+        answers.setdefault(cmd[2:], []).append(strip_checksum(reply[2:]))
+    FlowmeterIdentity.parse(answers["*IDN?"][0])
+    assert FlowmeterCalibration.parse(answers["CAL?"][0]).expiry == "2027-06-30"
+    final = BatchState.parse(answers["BATCH?"][-1])
+    assert not final.running and final.volume_ml == Decimal("19935.1")
+    shown = int(answers["SIM:DISP?"][-1].split(",")[0])
+    error = run_error_percent(Decimal(shown), final.volume_ml)
+    assert error.quantize(Decimal("0.0001")) == Decimal("0.3256")
+    assert rounded(error) == Decimal("0.33")
+    text = DOC.read_text(encoding="utf-8")
+    assert "+0.3256 %" in text and "+0.33 %" in text
+    assert answers["FOO?"][0].startswith("ERR,10,")
+
+
+def test_checksum_catches_every_single_byte_change() -> None:
+    line = add_checksum("STOP,19935.1,0,18.5")
+    for i in range(len(line)):
+        for b in (0x30, 0x31, 0x39, 0x2A, 0x2C, 0x2E):
+            if ord(line[i]) == b:
+                continue
+            mutated = line[:i] + chr(b) + line[i + 1 :]
+            try:
+                payload = strip_checksum(mutated)
+            except GarbledReply:
+                continue
+            pytest.fail(f"{mutated!r} passed as {payload!r}")
+
+
+def test_checksum_known_value() -> None:
+    # O (0x4F) ^ K (0x4B) = 0x04
+    assert checksum("OK") == "04"
