@@ -1,0 +1,980 @@
+"""Guided verification of a fuel dispenser nozzle to JJG 443-2023.
+
+Pages: dispenser and nozzle → checks before the error test → the standard (a 20 L
+metal measure read by the inspector, or a standard flowmeter on a serial port) →
+readings (typed, or measured over serial by a worker on a QThread) with a live table
+of errors → verdict, signature with the inspector's key, outbox, certificate PDF.
+
+The pages only collect inputs and display; the arithmetic and verdict are
+``app.models.fuel.verification`` (Qt-free), the serial I/O is
+``app.devices.flowmeter`` on a worker thread. Signed results go to the same
+:class:`~app.models.outbox.Outbox` as pile verifications; the inspector's key is the
+same encrypted key file (``create_inspector_key``/``unlock_inspector_key``, imported
+from the charging procedure module, where they live today although they name no kind).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from app.devices.errors import DeviceError
+from app.devices.flowmeter import Flowmeter, SimulatedNozzle
+from app.models.fuel import verification as fv
+from app.models.outbox import Outbox
+from app.models.verification import create_inspector_key, unlock_inspector_key
+from ledger.fuel.records import PRODUCTS
+from ledger.records import Record
+
+__all__ = ["FuelVerificationWizard"]
+
+PASS_COLOR = QColor("#1b7f3b")
+FAIL_COLOR = QColor("#b3261e")
+#: Columns of the readings table.
+COL_POINT, COL_FLOW, COL_RUN, COL_SHOWN, COL_STD, COL_TSTD, COL_TDISP, COL_ERR = range(8)
+EDITABLE = (COL_SHOWN, COL_STD, COL_TSTD, COL_TDISP)
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("FuelVerificationWizard", text)
+
+
+def checklist_label(key: str) -> str:
+    """Display label of a check (the stored key stays language-neutral)."""
+    labels = {
+        "nameplate": tr("Nameplate and markings complete (maker, model, serial, Qmax/Qmin)"),
+        "display": tr("Volume, amount and unit price displays legible and complete"),
+        "price_display": tr("Unit price shown equals the station's posted price"),
+        "seals": tr("Seals intact at all three positions (transducer, encoder, board)"),
+        "software_id": tr("Software identifier shown and matches the type approval"),
+        "hose_nozzle": tr("Hose and nozzle without leaks; nozzle shuts off"),
+    }
+    return labels.get(key, key)
+
+
+def kind_label(kind: str) -> str:
+    return {
+        "first": tr("First verification"),
+        "periodic": tr("Subsequent verification"),
+        "triggered": tr("Verification on an anomaly"),
+    }.get(kind, kind)
+
+
+def _percent(value: Decimal) -> str:
+    return f"{value:+.2f}"
+
+
+def _bold(label: QLabel, size: int | None = None) -> QLabel:
+    font = QFont(label.font())
+    font.setBold(True)
+    if size:
+        font.setPointSize(size)
+    label.setFont(font)
+    return label
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip().replace(",", ""))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+# --------------------------------------------------------------------------- worker
+
+
+class _Job(QObject):
+    """Runs ``fn(progress, should_stop)`` on a QThread: serial I/O never on the GUI thread."""
+
+    progress = Signal(object)
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: Callable[[Callable[[object], None], Callable[[], bool]], object]):
+        super().__init__()
+        self.fn = fn
+        self.stop_requested = False
+
+    def run(self) -> None:
+        try:
+            result = self.fn(self.progress.emit, lambda: self.stop_requested)
+        except (DeviceError, fv.VerificationError, OSError, ValueError) as exc:
+            self.failed.emit(str(exc))
+        else:
+            self.done.emit(result)
+
+
+class _Runner:
+    """Owns one job and its thread; ``join`` before the wizard goes away."""
+
+    def __init__(self) -> None:
+        self.thread: QThread | None = None
+        self.job: _Job | None = None
+
+    def start(
+        self,
+        fn: Callable[[Callable[[object], None], Callable[[], bool]], object],
+        *,
+        progress: Callable[[object], None] | None = None,
+        done: Callable[[object], None],
+        failed: Callable[[str], None],
+    ) -> None:
+        self.join()
+        job, thread = _Job(fn), QThread()
+        job.moveToThread(thread)
+        thread.started.connect(job.run)
+        if progress is not None:
+            job.progress.connect(progress)
+        job.done.connect(done)
+        job.failed.connect(failed)
+        job.done.connect(thread.quit)
+        job.failed.connect(thread.quit)
+        self.job, self.thread = job, thread
+        thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.isRunning()
+
+    def stop(self) -> None:
+        if self.job is not None:
+            self.job.stop_requested = True
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.stop()
+            self.thread.quit()
+            self.thread.wait(30_000)
+        self.thread = self.job = None
+
+
+# --------------------------------------------------------------------------- pages
+
+
+class DispenserPage(QWizardPage):
+    """1. Which dispenser and nozzle, its flows and the kind of verification."""
+
+    def __init__(self, dispensers: Sequence[fv.DispenserSpec]) -> None:
+        super().__init__()
+        self.setTitle(tr("1. Dispenser and nozzle"))
+        self.setSubTitle(tr("Choose the dispenser from the list or type its ID."))
+        self.dispensers = {(d.dispenser_id, d.nozzle): d for d in dispensers}
+        self.list = QListWidget()
+        for d in dispensers:
+            text = f"{d.dispenser_id}  #{d.nozzle}  {d.product}#  {d.station}"
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, (d.dispenser_id, d.nozzle))
+            self.list.addItem(item)
+        self.list.currentItemChanged.connect(self._picked)
+        self.dispenser_id = QLineEdit()
+        self.dispenser_id.textChanged.connect(self.completeChanged)
+        self.nozzle = QSpinBox()
+        self.nozzle.setRange(1, 16)
+        self.product = QComboBox()
+        for code in sorted(PRODUCTS):
+            self.product.addItem(code, code)
+        self.product.setCurrentIndex(self.product.findData("92"))
+        self.qmax = QDoubleSpinBox()
+        self.qmax.setRange(1, 200)
+        self.qmax.setValue(float(fv.DEFAULT_QMAX_L_MIN))
+        self.qmin = QDoubleSpinBox()
+        self.qmin.setRange(0.5, 100)
+        self.qmin.setValue(float(fv.DEFAULT_QMIN_L_MIN))
+        for box in (self.qmax, self.qmin):
+            box.setSuffix(" L/min")
+            box.valueChanged.connect(self.completeChanged)
+        self.medium = QCheckBox(tr("Also a medium flow point"))
+        self.medium.setChecked(True)
+        self.kind = QComboBox()
+        for kind in ("periodic", "first", "triggered"):
+            self.kind.addItem(kind_label(kind), kind)
+        self.volume = QSpinBox()
+        self.volume.setRange(1, 200)
+        self.volume.setValue(fv.DEFAULT_RUN_VOLUME_ML // 1000)
+        self.volume.setSuffix(" L")
+        form = QFormLayout()
+        form.addRow(tr("Dispenser ID"), self.dispenser_id)
+        form.addRow(tr("Nozzle"), self.nozzle)
+        form.addRow(tr("Product"), self.product)
+        form.addRow(tr("Maximum flow Qmax"), self.qmax)
+        form.addRow(tr("Minimum flow Qmin"), self.qmin)
+        form.addRow("", self.medium)
+        form.addRow(tr("Volume per run"), self.volume)
+        form.addRow(tr("Verification"), self.kind)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(form, 1)
+
+    def _picked(self, item: QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        d = self.dispensers[item.data(Qt.ItemDataRole.UserRole)]
+        self.dispenser_id.setText(d.dispenser_id)
+        self.nozzle.setValue(d.nozzle)
+        self.product.setCurrentIndex(self.product.findData(d.product))
+        self.qmax.setValue(float(d.qmax_l_min))
+        self.qmin.setValue(float(d.qmin_l_min))
+
+    def spec(self) -> fv.DispenserSpec | None:
+        key = (self.dispenser_id.text().strip(), self.nozzle.value())
+        known = self.dispensers.get(key)
+        try:
+            base = fv.DispenserSpec(key[0], key[1]) if known is None else known
+            return fv.DispenserSpec(
+                **{
+                    **base.__dict__,
+                    "product": str(self.product.currentData()),
+                    "qmax_l_min": Decimal(str(self.qmax.value())),
+                    "qmin_l_min": Decimal(str(self.qmin.value())),
+                }
+            )
+        except fv.VerificationError:
+            return None
+
+    def plan(self) -> fv.FuelPlan:
+        spec = self.spec()
+        if spec is None:
+            raise fv.VerificationError("no dispenser chosen")
+        return fv.plan_verification(
+            spec,
+            kind=str(self.kind.currentData()),
+            run_volume_ml=self.volume.value() * 1000,
+            medium_point=self.medium.isChecked(),
+        )
+
+    def isComplete(self) -> bool:
+        return self.spec() is not None
+
+
+class ChecklistPage(QWizardPage):
+    """2. Checks before the error test: tick what conforms."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle(tr("2. Checks before the error test"))
+        self.setSubTitle(tr("Tick every item that conforms; an unticked item fails the nozzle."))
+        self.boxes: dict[str, QCheckBox] = {}
+        layout = QVBoxLayout(self)
+        for item in fv.CHECKLIST:
+            box = QCheckBox(checklist_label(item.key))
+            self.boxes[item.key] = box
+            layout.addWidget(box)
+        all_ok = QPushButton(tr("All conform"))
+        all_ok.clicked.connect(lambda: self.set_all(True))
+        self.seal_no = QLineEdit()
+        self.seal_no.setPlaceholderText(tr("Number of the seal applied after verification"))
+        self.ambient = QDoubleSpinBox()
+        self.ambient.setRange(-40, 60)
+        self.ambient.setDecimals(1)
+        self.ambient.setValue(20.0)
+        self.ambient.setSuffix(" °C")
+        form = QFormLayout()
+        form.addRow(tr("Seal number"), self.seal_no)
+        form.addRow(tr("Ambient temperature"), self.ambient)
+        layout.addWidget(all_ok, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addLayout(form)
+        layout.addStretch(1)
+
+    def set_all(self, conforms: bool) -> None:
+        for box in self.boxes.values():
+            box.setChecked(conforms)
+
+    def answers(self) -> dict[str, bool]:
+        return {key: box.isChecked() for key, box in self.boxes.items()}
+
+    def conditions(self) -> dict[str, Any]:
+        return {
+            "ambient_temp_dc": round(self.ambient.value() * 10),
+            "seal_no": self.seal_no.text().strip(),
+        }
+
+
+class StandardPage(QWizardPage):
+    """3. The standard: a metal measure read by the inspector, or a serial flowmeter."""
+
+    def __init__(self, flowmeter_path: str, simulated_dispenser: bool) -> None:
+        super().__init__()
+        self.setTitle(tr("3. Standard"))
+        self.setSubTitle(tr("Choose the standard and check that its certificate is valid."))
+        self.simulated_dispenser = simulated_dispenser
+        self.measure_radio = QRadioButton(tr("Standard metal measure (readings typed)"))
+        self.flow_radio = QRadioButton(tr("Standard flowmeter on a serial port"))
+        group = QButtonGroup(self)
+        group.addButton(self.measure_radio)
+        group.addButton(self.flow_radio)
+        self.measure_radio.setChecked(True)
+        self.measure_radio.toggled.connect(self._mode_changed)
+        self.measure_serial = QLineEdit()
+        self.measure_cert = QLineEdit()
+        self.measure_expiry = QLineEdit()
+        self.measure_expiry.setPlaceholderText("YYYY-MM-DD")
+        for edit in (self.measure_serial, self.measure_cert, self.measure_expiry):
+            edit.textChanged.connect(self.completeChanged)
+        measure_box = QGroupBox(tr("Metal measure"))
+        mform = QFormLayout(measure_box)
+        mform.addRow(tr("Serial number"), self.measure_serial)
+        mform.addRow(tr("Certificate number"), self.measure_cert)
+        mform.addRow(tr("Certificate valid until"), self.measure_expiry)
+        self.port = QLineEdit(flowmeter_path)
+        self.connect_button = QPushButton(tr("Connect"))
+        self.connect_button.clicked.connect(self.connect_flowmeter)
+        self.flow_status = QLabel()
+        self.flow_status.setWordWrap(True)
+        flow_box = QGroupBox(tr("Flowmeter"))
+        fform = QFormLayout(flow_box)
+        row = QHBoxLayout()
+        row.addWidget(self.port, 1)
+        row.addWidget(self.connect_button)
+        fform.addRow(tr("Serial port"), row)
+        fform.addRow(tr("Status"), self.flow_status)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.measure_radio)
+        layout.addWidget(measure_box)
+        layout.addWidget(self.flow_radio)
+        layout.addWidget(flow_box)
+        layout.addWidget(self.problem)
+        layout.addStretch(1)
+        self.runner = _Runner()
+        self.flowmeter: dict[str, str] | None = None
+
+    @property
+    def uses_flowmeter(self) -> bool:
+        return self.flow_radio.isChecked()
+
+    def _mode_changed(self) -> None:
+        self.completeChanged.emit()
+
+    def connect_flowmeter(self) -> None:
+        path = self.port.text().strip()
+        self.flowmeter = None
+        self.flow_status.setText(tr("Connecting…"))
+        self.connect_button.setEnabled(False)
+
+        def work(progress: Callable[[object], None], should_stop: Callable[[], bool]) -> object:
+            with Flowmeter.from_path(path) as meter:
+                identity = meter.connect()
+                cal = meter.calibration()
+                return {"type": "flowmeter", "identity": str(identity), **cal.to_json()}
+
+        self.runner.start(work, done=self._connected, failed=self._not_connected)
+
+    def _connected(self, info: object) -> None:
+        assert isinstance(info, dict)
+        self.connect_button.setEnabled(True)
+        self.flowmeter = info
+        self.flow_status.setText(
+            tr("%1 — accuracy %2 %, certificate %3, valid until %4")
+            .replace("%1", info["identity"])
+            .replace("%2", info["accuracy"])
+            .replace("%3", info["certificate_no"])
+            .replace("%4", info["expiry"])
+        )
+        self.completeChanged.emit()
+
+    def _not_connected(self, message: str) -> None:
+        self.connect_button.setEnabled(True)
+        self.flow_status.setText(message)
+        self.completeChanged.emit()
+
+    def standard(self) -> dict[str, str] | None:
+        if self.uses_flowmeter:
+            return self.flowmeter
+        return {
+            "type": "measure",
+            "serial": self.measure_serial.text().strip(),
+            "certificate_no": self.measure_cert.text().strip(),
+            "expiry": self.measure_expiry.text().strip(),
+        }
+
+    def refusal(self) -> str | None:
+        """Why the standard cannot be used today (None: it can)."""
+        std = self.standard()
+        if std is None:
+            return tr("Connect the flowmeter first.")
+        if not std["certificate_no"]:
+            return tr("Enter the standard's certificate number.")
+        try:
+            expiry = dt.date.fromisoformat(std["expiry"])
+        except ValueError:
+            return tr("Enter the certificate's expiry as YYYY-MM-DD.")
+        if expiry < dt.date.today():
+            return tr("The standard's certificate expired on %1: it cannot be used.").replace(
+                "%1", std["expiry"]
+            )
+        return None
+
+    def isComplete(self) -> bool:
+        refusal = self.refusal()
+        self.problem.setText(refusal or "")
+        return refusal is None
+
+
+class ReadingsPage(QWizardPage):
+    """4. Readings per flow point and run, with the live table of errors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle(tr("4. Readings"))
+        self.table = QTableWidget(0, 8)
+        self.table.setHorizontalHeaderLabels(
+            [
+                tr("Point"),
+                tr("Flow (L/min)"),
+                tr("Run"),
+                tr("Dispenser shows (mL)"),
+                tr("Standard reads (mL)"),
+                tr("Standard °C"),
+                tr("Dispenser °C"),
+                tr("Error (%)"),
+            ]
+        )
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.cellChanged.connect(self._cell_changed)
+        self.summary = QTableWidget(0, 4)
+        self.summary.setHorizontalHeaderLabels(
+            [tr("Point"), tr("Largest error (%)"), tr("Repeatability (%)"), tr("Result")]
+        )
+        self.summary.verticalHeader().setVisible(False)
+        self.summary.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.summary.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.summary.setMaximumHeight(140)
+        self.limits = QLabel(
+            tr("Limits: every run within ±%1 %, repeatability (max − min) ≤ %2 %.")
+            .replace("%1", str(fv.MPE_PERCENT))
+            .replace("%2", str(fv.REPEATABILITY_MAX_PERCENT))
+        )
+        self.measure_button = QPushButton(tr("Measure all runs with the flowmeter"))
+        self.measure_button.clicked.connect(self.measure)
+        self.stop_button = QPushButton(tr("Stop"))
+        self.stop_button.clicked.connect(lambda: self.runner.stop())
+        self.progress = QProgressBar()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.measure_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.progress, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.limits)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.status)
+        self.runner = _Runner()
+        self.plan: fv.FuelPlan | None = None
+        self.measured: dict[tuple[int, int], fv.RunReading] = {}
+        self._filling = False
+
+    def _wiz(self) -> FuelVerificationWizard:
+        wizard = self.wizard()
+        assert isinstance(wizard, FuelVerificationWizard)
+        return wizard
+
+    def initializePage(self) -> None:
+        wizard = self._wiz()
+        plan = wizard.dispenser_page.plan()
+        flow = wizard.standard_page.uses_flowmeter
+        self.setSubTitle(
+            tr("Measure each run with the flowmeter.")
+            if flow
+            else tr("Type the dispenser's display, the measure's reading and both temperatures.")
+        )
+        self.measure_button.setVisible(flow)
+        self.stop_button.setVisible(flow)
+        self.progress.setVisible(flow)
+        if self.plan != plan:
+            self.plan = plan
+            self.measured.clear()
+            self._fill_rows(editable=not flow)
+        self._refresh()
+
+    def _fill_rows(self, *, editable: bool) -> None:
+        assert self.plan is not None
+        self._filling = True
+        self.table.setRowCount(0)
+        for point in self.plan.points:
+            for j in range(self.plan.runs_per_point):
+                row = self.table.rowCount()
+                self.table.insertRow(row)
+                fixed = (
+                    (COL_POINT, point.label),
+                    (COL_FLOW, f"{Decimal(point.flow_ml_min) / 1000:g}"),
+                    (COL_RUN, str(j + 1)),
+                    (COL_ERR, ""),
+                )
+                for col, text in fixed:
+                    item = QTableWidgetItem(text)
+                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                    self.table.setItem(row, col, item)
+                for col in EDITABLE:
+                    item = QTableWidgetItem("")
+                    if not editable:
+                        item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                    self.table.setItem(row, col, item)
+        self.progress.setRange(0, self.table.rowCount())
+        self.progress.setValue(0)
+        self._filling = False
+
+    def _row(self, point_index: int, run_index: int) -> int:
+        assert self.plan is not None
+        return point_index * self.plan.runs_per_point + run_index
+
+    def set_reading(self, point_index: int, run_index: int, values: Sequence[str]) -> None:
+        """Type one run's four values (as an inspector would, cell by cell)."""
+        row = self._row(point_index, run_index)
+        for col, text in zip(EDITABLE, values, strict=True):
+            self.table.item(row, col).setText(text)
+
+    def _typed(self, row: int) -> fv.RunReading | None:
+        assert self.plan is not None
+        cells = [
+            self.table.item(row, c).text() if self.table.item(row, c) else "" for c in EDITABLE
+        ]
+        shown, reading = _decimal(cells[0]), _decimal(cells[1])
+        t_std, t_disp = _decimal(cells[2]), _decimal(cells[3])
+        if shown is None or reading is None or reading <= 0 or shown != shown.to_integral():
+            return None
+        if (cells[2].strip() and t_std is None) or (cells[3].strip() and t_disp is None):
+            return None
+        point = self.plan.points[row // self.plan.runs_per_point]
+        return fv.RunReading(
+            point.index, row % self.plan.runs_per_point, int(shown), reading, t_std, t_disp
+        )
+
+    def readings(self) -> list[fv.RunReading]:
+        if self.plan is None:
+            return []
+        if self._wiz().standard_page.uses_flowmeter:
+            return [self.measured[k] for k in sorted(self.measured)]
+        return [r for row in range(self.table.rowCount()) if (r := self._typed(row)) is not None]
+
+    def _cell_changed(self, row: int, col: int) -> None:
+        if not self._filling and col in EDITABLE:
+            self._refresh()
+
+    def _set_error_cell(self, row: int, text: str, passed: bool | None) -> None:
+        self._filling = True
+        item = self.table.item(row, COL_ERR)
+        item.setText(text)
+        if passed is not None:
+            item.setForeground(PASS_COLOR if passed else FAIL_COLOR)
+        self._filling = False
+
+    def _refresh(self) -> None:
+        """Recompute every run's error and each complete point's verdict."""
+        if self.plan is None:
+            return
+        product = self.plan.dispenser.product
+        readings = {(r.point_index, r.run_index): r for r in self.readings()}
+        for row in range(self.table.rowCount()):
+            key = (row // self.plan.runs_per_point, row % self.plan.runs_per_point)
+            r = readings.get(key)
+            if r is None:
+                self._set_error_cell(row, "", None)
+                continue
+            e = fv.rounded(r.error_percent(product))
+            self._set_error_cell(row, _percent(e), abs(e) <= fv.MPE_PERCENT)
+        self.summary.setRowCount(0)
+        for point in self.plan.points:
+            runs = [readings[k] for k in sorted(readings) if k[0] == point.index]
+            if len(runs) < self.plan.runs_per_point:
+                continue
+            pr = fv.point_result(point, runs, product)
+            row = self.summary.rowCount()
+            self.summary.insertRow(row)
+            result = QTableWidgetItem(tr("Pass") if pr.passed else tr("Fail"))
+            result.setForeground(PASS_COLOR if pr.passed else FAIL_COLOR)
+            for col, item in enumerate(
+                (
+                    QTableWidgetItem(point.label),
+                    QTableWidgetItem(_percent(pr.worst_percent)),
+                    QTableWidgetItem(f"{pr.repeat_percent:.2f}"),
+                    result,
+                )
+            ):
+                self.summary.setItem(row, col, item)
+        self.completeChanged.emit()
+
+    def measure(self) -> None:
+        """Run every run not yet measured on the flowmeter, on a worker thread."""
+        wizard = self._wiz()
+        plan = self.plan
+        assert plan is not None
+        path = wizard.standard_page.port.text().strip()
+        todo = [
+            (point, j)
+            for point in plan.points
+            for j in range(plan.runs_per_point)
+            if (point.index, j) not in self.measured
+        ]
+        timing = wizard.run_timing
+        if not wizard.standard_page.simulated_dispenser:
+            # On site the inspector presets the dispenser and reads its display; this
+            # version drives only the simulator's dispenser (SIM: commands).
+            self.status.setText(
+                tr("With a real flowmeter, type the readings: automatic runs need the simulator.")
+            )
+            return
+
+        def work(progress: Callable[[object], None], should_stop: Callable[[], bool]) -> object:
+            with Flowmeter.from_path(path) as meter:
+                meter.connect()
+                nozzle = SimulatedNozzle(meter)
+                for point, j in todo:
+                    if should_stop():
+                        break
+                    progress(
+                        fv.measure_run_on_flowmeter(
+                            meter, nozzle, point, j, timing=timing, should_stop=should_stop
+                        )
+                    )
+            return None
+
+        self.measure_button.setEnabled(False)
+        self.status.setText(tr("Measuring…"))
+        self.runner.start(work, progress=self._measured, done=self._done, failed=self._failed)
+
+    def _measured(self, reading: object) -> None:
+        assert isinstance(reading, fv.RunReading)
+        self.measured[(reading.point_index, reading.run_index)] = reading
+        row = self._row(reading.point_index, reading.run_index)
+        self._filling = True
+        values = (
+            str(reading.indicated_ml),
+            f"{reading.reading_ml:.1f}",
+            "" if reading.standard_temp_c is None else f"{reading.standard_temp_c:.1f}",
+            "" if reading.dispenser_temp_c is None else f"{reading.dispenser_temp_c:.1f}",
+        )
+        for col, text in zip(EDITABLE, values, strict=True):
+            self.table.item(row, col).setText(text)
+        self._filling = False
+        self.progress.setValue(len(self.measured))
+        self._refresh()
+
+    def _done(self, _: object) -> None:
+        self.measure_button.setEnabled(True)
+        self.status.setText(
+            tr("%1 of %2 runs measured.")
+            .replace("%1", str(len(self.measured)))
+            .replace("%2", str(self.table.rowCount()))
+        )
+        self.completeChanged.emit()
+
+    def _failed(self, message: str) -> None:
+        self.measure_button.setEnabled(True)
+        self.status.setText(message)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return (
+            self.plan is not None
+            and not self.runner.running
+            and len(self.readings()) == self.table.rowCount() > 0
+        )
+
+
+class ResultPage(QWizardPage):
+    """5. Verdict, signature and certificate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle(tr("5. Result"))
+        self.setSubTitle(tr("Check the figures, then sign the result and issue the certificate."))
+        self.verdict = _bold(QLabel(), 20)
+        self.reasons = QLabel()
+        self.reasons.setWordWrap(True)
+        self.facts = QFormLayout()
+        self.fact_labels: dict[str, QLabel] = {}
+        for key, text in (
+            ("dispenser", tr("Dispenser and nozzle")),
+            ("kind", tr("Verification")),
+            ("standard", tr("Standard")),
+            ("checks", tr("Checks before the error test")),
+            ("valid", tr("Certificate valid until")),
+        ):
+            label = QLabel("—")
+            label.setWordWrap(True)
+            self.fact_labels[key] = label
+            self.facts.addRow(text, label)
+        self.inspector_id = QLineEdit()
+        self.inspector_name = QLineEdit()
+        self.passphrase = QLineEdit()
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setPlaceholderText(tr("Passphrase of your signing key"))
+        self.key_label = QLabel()
+        self.key_label.setWordWrap(True)
+        self.create_key_button = QPushButton(tr("Create key with this passphrase"))
+        self.create_key_button.clicked.connect(self.create_key)
+        self.sign_button = QPushButton(tr("Sign and queue for upload"))
+        self.sign_button.clicked.connect(self.sign)
+        self.certificate_button = QPushButton(tr("Save certificate PDF"))
+        self.certificate_button.clicked.connect(self.save_certificate)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form = QFormLayout()
+        form.addRow(tr("Inspector ID"), self.inspector_id)
+        form.addRow(tr("Inspector name"), self.inspector_name)
+        form.addRow(tr("Signing key"), self.key_label)
+        form.addRow(tr("Passphrase"), self.passphrase)
+        buttons = QHBoxLayout()
+        for button in (self.create_key_button, self.sign_button, self.certificate_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        sign_box = QGroupBox(tr("Sign and issue"))
+        sign_layout = QVBoxLayout(sign_box)
+        sign_layout.addLayout(form)
+        sign_layout.addLayout(buttons)
+        sign_layout.addWidget(self.status)
+        left = QVBoxLayout()
+        left.addWidget(self.verdict)
+        left.addWidget(self.reasons)
+        left.addLayout(self.facts)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(sign_box)
+        right.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 1)
+        layout.addLayout(right, 1)
+        self.result: fv.FuelResult | None = None
+        self.record: Record | None = None
+        self.certificate_path: Path | None = None
+
+    def _wiz(self) -> FuelVerificationWizard:
+        wizard = self.wizard()
+        assert isinstance(wizard, FuelVerificationWizard)
+        return wizard
+
+    def initializePage(self) -> None:
+        wizard = self._wiz()
+        self.inspector_id.setText(self.inspector_id.text() or wizard.inspector_id)
+        self.inspector_name.setText(self.inspector_name.text() or wizard.inspector_name)
+        result = wizard.judge()
+        if self.result is None or result.points != self.result.points:
+            self.record = None
+            self.certificate_path = None
+            self.status.setText("")
+        self.result = result
+        self.show_result(result)
+        self._update_key_label()
+
+    def show_result(self, result: fv.FuelResult) -> None:
+        self.verdict.setText(tr("PASS") if result.passed else tr("FAIL"))
+        palette = self.verdict.palette()
+        palette.setColor(self.verdict.foregroundRole(), PASS_COLOR if result.passed else FAIL_COLOR)
+        self.verdict.setPalette(palette)
+        self.reasons.setText("\n".join(self._reason_text(r) for r in result.reasons))
+        d = result.plan.dispenser
+        std = result.standard or {}
+        self.fact_labels["dispenser"].setText(f"{d.dispenser_id} #{d.nozzle} ({d.product}#)")
+        self.fact_labels["kind"].setText(f"{kind_label(result.plan.kind)} · {fv.REGULATION}")
+        self.fact_labels["standard"].setText(
+            f"{std.get('identity') or std.get('serial', '—')} · {std.get('certificate_no', '—')}"
+        )
+        failed = [k for k, ok in result.checklist.items() if not ok]
+        self.fact_labels["checks"].setText(
+            tr("All conform") if not failed else "; ".join(checklist_label(k) for k in failed)
+        )
+        due = result.valid_until()
+        self.fact_labels["valid"].setText(due.isoformat() if due else tr("— (failed)"))
+
+    @staticmethod
+    def _reason_text(reason: str) -> str:
+        """The model's reasons are English; the first word decides the translation."""
+        if reason.startswith("check failed: "):
+            return tr("Check failed: %1").replace(
+                "%1", checklist_label(reason.removeprefix("check failed: "))
+            )
+        label, _, rest = reason.partition(": ")
+        if rest.startswith("repeatability"):
+            figure = rest.split()[1]
+            return (
+                tr("%1: repeatability %2 over the limit").replace("%1", label).replace("%2", figure)
+            )
+        figure = rest.split()[1] if rest.startswith("error") else rest
+        return tr("%1: error %2 beyond the limit").replace("%1", label).replace("%2", figure)
+
+    def _update_key_label(self) -> None:
+        path = self._wiz().key_path
+        exists = path.exists()
+        self.key_label.setText(
+            str(path) if exists else tr("No key yet at %1").replace("%1", str(path))
+        )
+        self.create_key_button.setVisible(not exists)
+        self.sign_button.setEnabled(exists and self.record is None)
+
+    def create_key(self) -> None:
+        try:
+            key = create_inspector_key(self._wiz().key_path, self.passphrase.text())
+        except (ValueError, OSError) as exc:
+            self.status.setText(str(exc))
+            return
+        self.status.setText(
+            tr("Key created (%1). Have its public key registered before uploading.").replace(
+                "%1", key.key_id
+            )
+        )
+        self._update_key_label()
+
+    def sign(self) -> None:
+        """Unlock the key, sign the result and queue it in the outbox (no network)."""
+        wizard = self._wiz()
+        if self.result is None:
+            return
+        inspector = self.inspector_id.text().strip()
+        if not inspector:
+            self.status.setText(tr("Enter your inspector ID first."))
+            return
+        try:
+            key = unlock_inspector_key(wizard.key_path, self.passphrase.text())
+            record = fv.sign_result(self.result, key, inspector_id=inspector)
+            entry = wizard.outbox.enqueue(record)
+        except (ValueError, OSError) as exc:
+            self.status.setText(str(exc))
+            return
+        finally:
+            self.passphrase.clear()
+        self.record = record
+        self.sign_button.setEnabled(False)
+        self.status.setText(
+            tr("Signed with key %1 and queued as %2.")
+            .replace("%1", record.key_id)
+            .replace("%2", entry.entry_id)
+        )
+
+    def save_certificate(self) -> Path | None:
+        """Write the certificate (pass) or notice (fail) PDF; a draft until signed."""
+        from app.reports.fuel_certificate import FuelCertificateInfo, write_fuel_certificate
+
+        wizard = self._wiz()
+        if self.result is None:
+            return None
+        record = self.record
+        info = FuelCertificateInfo(
+            inspector_name=self.inspector_name.text().strip(),
+            inspector_id=self.inspector_id.text().strip(),
+            certificate_no=str(record.body["certificate_no"])
+            if record
+            else fv.certificate_number(self.result),
+            signature_key_id=record.key_id if record else "",
+            record_digest=record.leaf_digest.hex() if record else "",
+        )
+        path = wizard.certificate_dir / f"{info.certificate_no}.pdf"
+        try:
+            self.certificate_path = write_fuel_certificate(self.result, path, info)
+        except OSError as exc:
+            self.status.setText(str(exc))
+            return None
+        self.status.setText(tr("Certificate saved to %1").replace("%1", str(path)))
+        return self.certificate_path
+
+
+# --------------------------------------------------------------------------- wizard
+
+
+class FuelVerificationWizard(QWizard):
+    """Guided JJG 443-2023 verification of one nozzle."""
+
+    DISPENSER, CHECKS, STANDARD, READINGS, RESULT = range(5)
+
+    def __init__(
+        self,
+        dispensers: Sequence[fv.DispenserSpec] = (),
+        *,
+        work_dir: Path,
+        flowmeter_path: str = "",
+        simulated_dispenser: bool = True,
+        outbox: Outbox | None = None,
+        key_path: Path | None = None,
+        certificate_dir: Path | None = None,
+        inspector_id: str = "",
+        inspector_name: str = "",
+        run_timing: fv.RunTiming | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Fuel dispenser verification"))
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.outbox = outbox or Outbox(work_dir / "outbox")
+        self.key_path = key_path or work_dir / "inspector.pem"
+        self.certificate_dir = certificate_dir or work_dir / "certificates"
+        self.inspector_id = inspector_id
+        self.inspector_name = inspector_name
+        self.run_timing = run_timing or fv.RunTiming()
+        self.dispenser_page = DispenserPage(dispensers)
+        self.checklist_page = ChecklistPage()
+        self.standard_page = StandardPage(flowmeter_path, simulated_dispenser)
+        self.readings_page = ReadingsPage()
+        self.result_page = ResultPage()
+        for page_id, page in enumerate(
+            (
+                self.dispenser_page,
+                self.checklist_page,
+                self.standard_page,
+                self.readings_page,
+                self.result_page,
+            )
+        ):
+            self.setPage(page_id, page)
+
+    def judge(self) -> fv.FuelResult:
+        plan = self.readings_page.plan
+        assert plan is not None
+        return fv.judge(
+            plan,
+            self.checklist_page.answers(),
+            self.readings_page.readings(),
+            seal_closed=bool(self.checklist_page.seal_no.text().strip()),
+            standard=self.standard_page.standard(),
+            conditions=self.checklist_page.conditions(),
+        )
+
+    @property
+    def result(self) -> fv.FuelResult | None:
+        return self.result_page.result
+
+    def shutdown(self) -> None:
+        """Stop and join worker threads; call before discarding the wizard."""
+        self.readings_page.runner.join()
+        self.standard_page.runner.join()
+
+    def done(self, code: int) -> None:
+        self.shutdown()
+        super().done(code)

@@ -1,0 +1,196 @@
+"""End to end: the fuel verification wizard on the simulated flowmeter (real pty, QThread).
+
+Screenshots of every page go to ``$FUEL_WIZARD_SHOTS`` (e.g. /tmp) when it is set, in the
+language of ``$FUEL_WIZARD_LANG`` (zh_CN by default, or en).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from app.devices.flowmeter_sim import FlowmeterSimulator, FlowSimConfig
+from app.models.fuel import verification as fv
+from app.models.outbox import Outbox
+from app.views.fuel.verification_wizard import FuelVerificationWizard
+from ledger.keys import PublicKey
+from ledger.records import Record
+
+SHOTS = os.environ.get("FUEL_WIZARD_SHOTS")
+LANG = os.environ.get("FUEL_WIZARD_LANG", "zh_CN")
+PASSPHRASE = "fuel-inspector-1"
+DISPENSERS = [
+    fv.DispenserSpec("FD000001", 1, "92", station="西湖区文三路加油站", model="JY-4"),
+    fv.DispenserSpec("FD000001", 2, "0", station="西湖区文三路加油站", model="JY-4"),
+    fv.DispenserSpec("FD000002", 1, "95", Decimal(50), Decimal(5), station="拱墅区加油站"),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fonts_and_language(qapp) -> Iterator[None]:
+    from app.application import install_language, load_fonts
+
+    family = load_fonts()
+    if family:
+        font = qapp.font()
+        font.setFamily(family)
+        font.setPointSize(10)
+        qapp.setFont(font)
+    install_language(qapp, LANG)
+    yield
+    install_language(qapp, "en")
+
+
+@pytest.fixture
+def make(qtbot, tmp_path) -> Iterator:
+    made: list[tuple[FuelVerificationWizard, FlowmeterSimulator | None]] = []
+
+    def factory(error_pct: float | None) -> FuelVerificationWizard:
+        sim = None
+        if error_pct is not None:
+            sim = FlowmeterSimulator(
+                FlowSimConfig(dispenser_error_pct=error_pct, speed=3000, seed=5)
+            )
+            sim.start()
+        wizard = FuelVerificationWizard(
+            DISPENSERS,
+            work_dir=tmp_path,
+            flowmeter_path=sim.path if sim else "",
+            outbox=Outbox(tmp_path / "outbox"),
+            inspector_id="INS01",
+            inspector_name="张检定",
+            run_timing=fv.RunTiming(timeout_s=20, poll_s=0.01),
+        )
+        qtbot.addWidget(wizard)
+        wizard.resize(1400, 900)
+        wizard.show()
+        made.append((wizard, sim))
+        return wizard
+
+    yield factory
+    for wizard, sim in made:
+        wizard.shutdown()
+        if sim is not None:
+            sim.stop()
+
+
+def shot(wizard: FuelVerificationWizard, name: str) -> None:
+    if SHOTS:
+        QApplication.processEvents()
+        wizard.grab().save(str(Path(SHOTS) / f"fuel_wizard_{LANG}_{name}.png"))
+
+
+def to_readings(qtbot, wizard: FuelVerificationWizard, *, flowmeter: bool) -> None:
+    page = wizard.dispenser_page
+    page.list.setCurrentRow(0)
+    assert page.spec() == DISPENSERS[0]
+    shot(wizard, "1_dispenser")
+    wizard.next()
+    wizard.checklist_page.set_all(True)
+    wizard.checklist_page.seal_no.setText("QF2026-0101")
+    shot(wizard, "2_checks")
+    wizard.next()
+    std = wizard.standard_page
+    if flowmeter:
+        std.flow_radio.setChecked(True)
+        assert not std.isComplete()  # not connected yet
+        std.connect_button.click()
+        qtbot.waitUntil(std.isComplete, timeout=10_000)
+        assert "SFM-50" in std.flow_status.text()
+    else:
+        assert not std.isComplete()  # no certificate typed
+        std.measure_serial.setText("BZ20-0117")
+        std.measure_cert.setText("ZJJL2026-LQ-0088")
+        std.measure_expiry.setText("2020-01-01")
+        assert not std.isComplete()  # expired standard refused
+        std.measure_expiry.setText("2099-12-31")
+        assert std.isComplete()
+    shot(wizard, "3_standard")
+    wizard.next()
+    assert wizard.currentId() == wizard.READINGS
+
+
+def sign(wizard: FuelVerificationWizard) -> Record:
+    result = wizard.result_page
+    result.passphrase.setText(PASSPHRASE)
+    result.create_key_button.click()
+    result.passphrase.setText(PASSPHRASE)
+    result.sign_button.click()
+    assert result.record is not None, result.status.text()
+    pending = wizard.outbox.pending()
+    assert len(pending) == 1
+    return result.record
+
+
+@pytest.mark.parametrize(("error_pct", "verdict"), [(0.28, "pass"), (0.32, "fail")])
+def test_flowmeter_run_end_to_end(qtbot, make, error_pct: float, verdict: str) -> None:
+    wizard = make(error_pct)
+    to_readings(qtbot, wizard, flowmeter=True)
+    page = wizard.readings_page
+    assert not page.isComplete()
+    page.measure_button.click()
+    qtbot.waitUntil(page.isComplete, timeout=30_000)
+    assert page.summary.rowCount() == 3
+    shot(wizard, f"4_readings_{verdict}")
+    wizard.next()
+    result = wizard.result
+    assert result is not None and result.verdict == verdict, result.reasons
+    for pr in result.points:
+        assert all(abs(e - Decimal(str(error_pct))) <= Decimal("0.03") for e in pr.errors_percent)
+    record = sign(wizard)
+    shot(wizard, f"5_result_{verdict}")
+    again = Record.parse(record.to_bytes())
+    again.verify(PublicKey.parse(wizard.key_path.with_suffix(".pub").read_text().strip()))
+    assert again.type == "fuel_verification" and again.body["result"] == verdict
+    assert again.body["standard"]["type"] == "flowmeter"
+    assert [p["label"] for p in again.body["points"]] == ["Qmax", "Qmid", "Qmin"]
+    path = wizard.result_page.save_certificate()
+    assert path is not None and path.read_bytes().startswith(b"%PDF")
+
+
+def test_typed_measure_readings(qtbot, make) -> None:
+    """Hand-typed can readings: Qmin's third run is 0.11 % off the first (repeatability)."""
+    wizard = make(None)
+    to_readings(qtbot, wizard, flowmeter=False)
+    page = wizard.readings_page
+    assert page.table.rowCount() == 9 and not page.isComplete()
+    typed = {0: ["20040", "20050", "20056"], 1: ["20040", "20050", "20056"],
+             2: ["20020", "20030", "20042"]}  # fmt: skip
+    for point, values in typed.items():
+        for j, shown in enumerate(values):
+            page.set_reading(point, j, [shown, "20000", "", ""])
+    assert page.isComplete()
+    # 20056 / 20000 → +0.28 % in the live table
+    assert page.table.item(2, 7).text() == "+0.28"
+    shot(wizard, "4_readings_typed")
+    wizard.next()
+    result = wizard.result
+    assert result is not None and result.verdict == "fail"
+    assert [pr.passed for pr in result.points] == [True, True, False]
+    assert result.points[2].repeat_percent == Decimal("0.11")
+    shot(wizard, "5_result_typed")
+    # a typed garbage cell makes the page incomplete again
+    wizard.back()
+    page.set_reading(0, 0, ["20040", "2o000", "", ""])
+    assert not page.isComplete()
+
+
+def test_sign_refuses_a_wrong_passphrase(qtbot, make) -> None:
+    wizard = make(None)
+    to_readings(qtbot, wizard, flowmeter=False)
+    for point in range(3):
+        for j in range(3):
+            wizard.readings_page.set_reading(point, j, ["20000", "20000", "18.0", "18.0"])
+    wizard.next()
+    result = wizard.result_page
+    result.passphrase.setText(PASSPHRASE)
+    result.create_key_button.click()
+    result.passphrase.setText("not-the-passphrase")
+    result.sign_button.click()
+    assert result.record is None and wizard.outbox.pending() == []
+    assert result.status.text()
