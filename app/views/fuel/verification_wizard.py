@@ -61,7 +61,7 @@ __all__ = ["FuelVerificationWizard"]
 
 PASS_COLOR = QColor("#1b7f3b")
 FAIL_COLOR = QColor("#b3261e")
-#: Columns of the readings table.
+# Columns of the readings table.
 COL_POINT, COL_FLOW, COL_RUN, COL_SHOWN, COL_STD, COL_TSTD, COL_TDISP, COL_ERR = range(8)
 EDITABLE = (COL_SHOWN, COL_STD, COL_TSTD, COL_TDISP)
 
