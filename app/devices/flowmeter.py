@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from types import TracebackType
 from typing import TypeVar
 
 import serial
@@ -204,25 +203,18 @@ class Flowmeter:
         with contextlib.suppress(serial.SerialException, OSError):
             self.port.close()
 
-    def __enter__(self) -> Flowmeter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     # ------------------------------------------------------------- I/O
 
     def _io(self, op: Callable[[], T]) -> T:
+        """``op()`` on the port; a pulled cable (SerialException/OSError) closes it and
+        raises DeviceDisconnected, which the worker reports and never retries."""
+        failure: Exception
         try:
             return op()
         except (serial.SerialException, OSError) as exc:
-            self.close()
-            raise DeviceDisconnected(f"flowmeter port {self.port.port!r} vanished: {exc}") from exc
+            failure = exc
+        self.close()
+        raise DeviceDisconnected(f"flowmeter port {self.port.port!r} vanished: {failure}")
 
     def _readline(self, deadline: float) -> str | None:
         while True:

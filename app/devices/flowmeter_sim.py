@@ -265,26 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dispenser-error-pct", type=float, default=0.0, metavar="PCT")
     p.add_argument("--dispenser-noise-pct", type=float, default=0.005, metavar="PCT")
     p.add_argument("--meter-noise-pct", type=float, default=0.005, metavar="PCT")
-    p.add_argument("--fuel-temp", type=float, default=18.5, metavar="C")
-    p.add_argument("--dispenser-temp-offset", type=float, default=0.0, metavar="C")
+    p.add_argument("--fuel-temp", dest="fuel_temp_c", type=float, default=18.5, metavar="C")
+    p.add_argument(
+        "--dispenser-temp-offset", dest="dispenser_temp_offset_c", type=float, default=0.0
+    )
     p.add_argument("--speed", type=float, default=1.0, metavar="X")
     p.add_argument("--seed", type=int, default=None)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.speed <= 0:
+    config = FlowSimConfig(**vars(build_parser().parse_args(argv)))  # option dest = field
+    if config.speed <= 0:
         raise SystemExit("error: --speed must be positive")
-    config = FlowSimConfig(
-        dispenser_error_pct=args.dispenser_error_pct,
-        dispenser_noise_pct=args.dispenser_noise_pct,
-        meter_noise_pct=args.meter_noise_pct,
-        fuel_temp_c=args.fuel_temp,
-        dispenser_temp_offset_c=args.dispenser_temp_offset,
-        speed=args.speed,
-        seed=args.seed,
-    )
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())

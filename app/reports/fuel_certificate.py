@@ -18,7 +18,6 @@ Needs a QGuiApplication (fonts); paints only on a QPdfWriter.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter
 
 from app.models.fuel import verification as fv
-from app.reports.certificate import _Page
+from app.reports.certificate import CertificateInfo, _Page
 from app.reports.page import PAGE_H, PAGE_W, font_family, pdf_writer
 
 __all__ = ["FuelCertificateInfo", "write_fuel_certificate"]
@@ -87,17 +86,9 @@ _EN = {
 }
 
 
-@dataclass(frozen=True)
-class FuelCertificateInfo:
-    """Who issues and signs; what the result itself does not know."""
-
-    issuer: str = "杭州市计量检定测试院（示例）"
-    inspector_name: str = ""
-    inspector_id: str = ""
-    certificate_no: str | None = None
-    signature_key_id: str = ""
-    record_digest: str = ""
-    lang: str = "zh"
+FuelCertificateInfo = CertificateInfo
+"""Who issues and signs: the pile certificate's own info (issuer, inspector, number,
+signature key and record digest, language)."""
 
 
 def write_fuel_certificate(

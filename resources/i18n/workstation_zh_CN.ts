@@ -769,463 +769,438 @@
 <context>
     <name>FuelVerificationWizard</name>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="235"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="725"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="224"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="712"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="751"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="721"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="620"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="609"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="620"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="609"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="470"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="349"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="728"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="338"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="715"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="361"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="350"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="76"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="78"/>
         <source>Nameplate and markings complete (maker, model, serial, Qmax/Qmin)</source>
         <translation>铭牌和标志齐全（制造单位、型号、出厂编号、Qmax/Qmin）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="77"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="79"/>
         <source>Volume, amount and unit price displays legible and complete</source>
         <translation>体积、金额、单价显示清晰完整</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="78"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="80"/>
         <source>Unit price shown equals the station's posted price</source>
         <translation>显示单价与加油站公示价格一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="79"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="81"/>
         <source>Seals intact at all three positions (transducer, encoder, board)</source>
         <translation>三处封印完好（流量测量变换器、编码器、主板）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="80"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="82"/>
         <source>Software identifier shown and matches the type approval</source>
         <translation>软件标识可显示且与型式批准一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="81"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="83"/>
         <source>Hose and nozzle without leaks; nozzle shuts off</source>
         <translation>油枪、胶管无渗漏，油枪自封正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="88"/>
-        <source>First verification</source>
-        <translation>首次检定</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="89"/>
-        <source>Subsequent verification</source>
-        <translation>后续检定</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="90"/>
-        <source>Verification on an anomaly</source>
-        <translation>异常触发的检定</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="191"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="180"/>
         <source>1. Dispenser and nozzle</source>
         <translation>1. 加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="192"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="181"/>
         <source>Choose the dispenser from the list or type its ID.</source>
         <translation>从列表中选择加油机，或输入其编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="218"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="207"/>
         <source>Also a medium flow point</source>
         <translation>增加中间流量点</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="228"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="217"/>
         <source>Dispenser ID</source>
         <translation>加油机编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="229"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="218"/>
         <source>Nozzle</source>
         <translation>油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="230"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="219"/>
         <source>Product</source>
         <translation>油品</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="231"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="220"/>
         <source>Maximum flow Qmax</source>
         <translation>最大流量 Qmax</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="232"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="221"/>
         <source>Minimum flow Qmin</source>
         <translation>最小流量 Qmin</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="234"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="223"/>
         <source>Volume per run</source>
         <translation>每次检定体积</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="286"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="275"/>
         <source>2. Checks before the error test</source>
         <translation>2. 示值误差检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="287"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="276"/>
         <source>Tick every item that conforms; an unticked item fails the nozzle.</source>
         <translation>勾选每一项符合要求的项目；未勾选的项目判该油枪不合格。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="294"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="812"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="283"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="795"/>
         <source>All conform</source>
         <translation>全部符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="297"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="286"/>
         <source>Number of the seal applied after verification</source>
         <translation>检定后加施的封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="304"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="293"/>
         <source>Seal number</source>
         <translation>封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="305"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="294"/>
         <source>Ambient temperature</source>
         <translation>环境温度</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="329"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="318"/>
         <source>3. Standard</source>
         <translation>3. 计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="330"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="319"/>
         <source>Choose the standard and check that its certificate is valid.</source>
         <translation>选择计量标准器，并确认其检定证书在有效期内。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="332"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="321"/>
         <source>Standard metal measure (readings typed)</source>
         <translation>标准金属量器（手工录入读数）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="333"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="322"/>
         <source>Standard flowmeter on a serial port</source>
         <translation>串口连接的标准流量计</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="345"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="334"/>
         <source>Metal measure</source>
         <translation>标准金属量器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="347"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="336"/>
         <source>Serial number</source>
         <translation>出厂编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="348"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="337"/>
         <source>Certificate number</source>
         <translation>证书编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="351"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="340"/>
         <source>Connect</source>
         <translation>连接</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="355"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="344"/>
         <source>Flowmeter</source>
         <translation>标准流量计</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="360"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="349"/>
         <source>Serial port</source>
         <translation>串口</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="384"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="373"/>
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="400"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="389"/>
         <source>%1 — accuracy %2 %, certificate %3, valid until %4</source>
         <translation>%1 — 准确度 %2 %，证书 %3，有效期至 %4</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="427"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="416"/>
         <source>Connect the flowmeter first.</source>
         <translation>请先连接标准流量计。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="429"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="418"/>
         <source>Enter the standard's certificate number.</source>
         <translation>请输入标准器的证书编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="433"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="422"/>
         <source>Enter the certificate's expiry as YYYY-MM-DD.</source>
         <translation>请按 YYYY-MM-DD 输入证书有效期。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="435"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="424"/>
         <source>The standard's certificate expired on %1: it cannot be used.</source>
         <translation>标准器证书已于 %1 过期，不能使用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="451"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="440"/>
         <source>4. Readings</source>
         <translation>4. 测量读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="455"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="470"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="444"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
         <source>Point</source>
         <translation>流量点</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="456"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="445"/>
         <source>Flow (L/min)</source>
         <translation>流量（L/min）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="457"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="446"/>
         <source>Run</source>
         <translation>次</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="458"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="447"/>
         <source>Dispenser shows (mL)</source>
         <translation>加油机示值（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="448"/>
         <source>Standard reads (mL)</source>
         <translation>标准器读数（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="460"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="449"/>
         <source>Standard °C</source>
         <translation>标准器油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="461"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="450"/>
         <source>Dispenser °C</source>
         <translation>加油机油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="462"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="451"/>
         <source>Error (%)</source>
         <translation>误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="470"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
         <source>Largest error (%)</source>
         <translation>最大示值误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="470"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
         <source>Repeatability (%)</source>
         <translation>重复性（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="477"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="466"/>
         <source>Limits: every run within ±%1 %, repeatability (max − min) ≤ %2 %.</source>
         <translation>限值：每次误差在 ±%1 % 以内，重复性（最大值-最小值）≤ %2 %。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="481"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="470"/>
         <source>Measure all runs with the flowmeter</source>
         <translation>用标准流量计测量全部次数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="483"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="472"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="513"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="502"/>
         <source>Measure each run with the flowmeter.</source>
         <translation>用标准流量计测量每一次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="515"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="504"/>
         <source>Type the dispenser's display, the measure's reading and both temperatures.</source>
         <translation>录入加油机示值、量器读数及两处油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="650"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="639"/>
         <source>With a real flowmeter, type the readings: automatic runs need the simulator.</source>
         <translation>使用实际流量计时请手工录入读数：自动测量仅支持模拟器。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="669"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="658"/>
         <source>Measuring…</source>
         <translation>正在测量…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="692"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="681"/>
         <source>%1 of %2 runs measured.</source>
         <translation>已测量 %1 / %2 次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="716"/>
-        <source>5. Result</source>
-        <translation>5. 检定结果</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="717"/>
-        <source>Check the figures, then sign the result and issue the certificate.</source>
-        <translation>核对数据，然后签名并出具证书。</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="724"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="711"/>
         <source>Dispenser and nozzle</source>
         <translation>加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="726"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="713"/>
         <source>Standard</source>
         <translation>计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="727"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="714"/>
         <source>Checks before the error test</source>
         <translation>检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="738"/>
-        <source>Passphrase of your signing key</source>
-        <translation>签名密钥的口令</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="741"/>
-        <source>Create key with this passphrase</source>
-        <translation>用此口令创建密钥</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="743"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="731"/>
         <source>Sign and queue for upload</source>
         <translation>签名并排队上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="745"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="733"/>
         <source>Save certificate PDF</source>
         <translation>保存证书 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="752"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="722"/>
         <source>Inspector name</source>
         <translation>检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="753"/>
-        <source>Signing key</source>
-        <translation>签名密钥</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="754"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="723"/>
         <source>Passphrase</source>
         <translation>口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="759"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="738"/>
         <source>Sign and issue</source>
         <translation>签名与出具</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="798"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="781"/>
         <source>PASS</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="798"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="781"/>
         <source>FAIL</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="815"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="798"/>
         <source>— (failed)</source>
         <translation>—（不合格）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="821"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="804"/>
         <source>Check failed: %1</source>
         <translation>检查不符合：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="828"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="811"/>
         <source>%1: repeatability %2 over the limit</source>
         <translation>%1：重复性 %2 超出限值</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="831"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="814"/>
         <source>%1: error %2 beyond the limit</source>
         <translation>%1：示值误差 %2 超出最大允许误差</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="837"/>
-        <source>No key yet at %1</source>
-        <translation>%1 尚无密钥</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="849"/>
-        <source>Key created (%1). Have its public key registered before uploading.</source>
-        <translation>密钥已创建（%1）。上传前请先登记其公钥。</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="862"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="834"/>
         <source>Enter your inspector ID first.</source>
         <translation>请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="876"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="848"/>
         <source>Signed with key %1 and queued as %2.</source>
         <translation>已用密钥 %1 签名，并以 %2 排队上传。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="904"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="882"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="932"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="910"/>
         <source>Fuel dispenser verification</source>
         <translation>燃油加油机检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="705"/>
+        <source>5. Verdict</source>
+        <translation>5. 检定结论</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="706"/>
+        <source>Check the figures; sign, then save the certificate or notice.</source>
+        <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="820"/>
+        <source>Signs with the key in %1.</source>
+        <translation>使用 %1 中的密钥签名。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="822"/>
+        <source>No key yet: signing creates one at %1, encrypted with this passphrase.</source>
+        <translation>尚无密钥：签名时将在 %1 创建密钥，并用此口令加密。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="853"/>
+        <source>New key: have its public key registered before uploading.</source>
+        <translation>新密钥：上传前请先登记其公钥。</translation>
     </message>
 </context>
 <context>

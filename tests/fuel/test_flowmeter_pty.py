@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -137,7 +138,7 @@ def test_cli_prints_a_path_that_answers() -> None:
     try:
         assert proc.stdout is not None
         path = proc.stdout.readline().strip()
-        with Flowmeter.from_path(path, timeout=2) as meter:
+        with contextlib.closing(Flowmeter.from_path(path, timeout=2)) as meter:
             assert meter.connect().maker == "HZFLOW"
     finally:
         proc.terminate()

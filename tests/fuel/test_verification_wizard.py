@@ -118,10 +118,9 @@ def to_readings(qtbot, wizard: FuelVerificationWizard, *, flowmeter: bool) -> No
 def sign(wizard: FuelVerificationWizard) -> Record:
     result = wizard.result_page
     result.passphrase.setText(PASSPHRASE)
-    result.create_key_button.click()
-    result.passphrase.setText(PASSPHRASE)
-    result.sign_button.click()
+    result.sign_button.click()  # the first signature creates the key
     assert result.record is not None, result.status.text()
+    assert wizard.key_path.exists() and not result.sign_button.isEnabled()
     pending = wizard.outbox.pending()
     assert len(pending) == 1
     return result.record
@@ -188,9 +187,16 @@ def test_sign_refuses_a_wrong_passphrase(qtbot, make) -> None:
             wizard.readings_page.set_reading(point, j, ["20000", "20000", "18.0", "18.0"])
     wizard.next()
     result = wizard.result_page
-    result.passphrase.setText(PASSPHRASE)
-    result.create_key_button.click()
+    result.passphrase.setText("short")  # a new key needs ≥ 8 characters
+    result.sign_button.click()
+    assert result.record is None and not wizard.key_path.exists()
+    from app.models.verification import create_inspector_key
+
+    create_inspector_key(wizard.key_path, PASSPHRASE)
     result.passphrase.setText("not-the-passphrase")
     result.sign_button.click()
     assert result.record is None and wizard.outbox.pending() == []
-    assert result.status.text()
+    assert result.status.text() and result.sign_button.isEnabled()
+    result.passphrase.setText(PASSPHRASE)
+    result.sign_button.click()
+    assert result.record is not None and len(wizard.outbox.pending()) == 1

@@ -12,8 +12,9 @@ these functions.
 
 Arithmetic is :class:`~decimal.Decimal` end to end; the ledger stores integers (mL,
 ppm, 0.1 °C). The generic rounding helpers (``round_to_step``, ``to_ppm``,
-``add_years``-style date arithmetic) are imported from ``app.models.metrology`` — they
-name no instrument kind; the lead may move them to a core module.
+and ``ChecklistItem`` from the pile procedure) are imported from ``app.models.metrology``
+and ``app.models.verification`` — they name no instrument kind; the lead may move them
+to a core module.
 
 Readings come from either
 
@@ -38,6 +39,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Protocol
 
 from app.models.metrology import round_to_step, to_ppm
+from app.models.verification import ChecklistItem
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record
 
@@ -122,14 +124,6 @@ class VerificationError(ValueError):
 
 
 # --------------------------------------------------------------------------- checklist
-
-
-@dataclass(frozen=True)
-class ChecklistItem:
-    """One check before the error test; ``key`` is stored, ``text`` is the English label."""
-
-    key: str
-    text: str
 
 
 #: Checks before the error test (通用技术要求 / 外观检查), in the wizard's order.

@@ -15,6 +15,7 @@ from the charging procedure module, where they live today although they name no 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -54,6 +56,7 @@ from app.devices.flowmeter import Flowmeter, SimulatedNozzle
 from app.models.fuel import verification as fv
 from app.models.outbox import Outbox
 from app.models.verification import create_inspector_key, unlock_inspector_key
+from app.views.verification_wizard import _bold, kind_label
 from ledger.fuel.records import PRODUCTS
 from ledger.records import Record
 
@@ -70,38 +73,24 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("FuelVerificationWizard", text)
 
 
+#: Labels of the checks, translated when asked for (the stored keys stay language-neutral).
+_CHECK_LABELS: dict[str, Callable[[], str]] = {
+    "nameplate": lambda: tr("Nameplate and markings complete (maker, model, serial, Qmax/Qmin)"),
+    "display": lambda: tr("Volume, amount and unit price displays legible and complete"),
+    "price_display": lambda: tr("Unit price shown equals the station's posted price"),
+    "seals": lambda: tr("Seals intact at all three positions (transducer, encoder, board)"),
+    "software_id": lambda: tr("Software identifier shown and matches the type approval"),
+    "hose_nozzle": lambda: tr("Hose and nozzle without leaks; nozzle shuts off"),
+}
+
+
 def checklist_label(key: str) -> str:
-    """Display label of a check (the stored key stays language-neutral)."""
-    labels = {
-        "nameplate": tr("Nameplate and markings complete (maker, model, serial, Qmax/Qmin)"),
-        "display": tr("Volume, amount and unit price displays legible and complete"),
-        "price_display": tr("Unit price shown equals the station's posted price"),
-        "seals": tr("Seals intact at all three positions (transducer, encoder, board)"),
-        "software_id": tr("Software identifier shown and matches the type approval"),
-        "hose_nozzle": tr("Hose and nozzle without leaks; nozzle shuts off"),
-    }
-    return labels.get(key, key)
-
-
-def kind_label(kind: str) -> str:
-    return {
-        "first": tr("First verification"),
-        "periodic": tr("Subsequent verification"),
-        "triggered": tr("Verification on an anomaly"),
-    }.get(kind, kind)
+    label = _CHECK_LABELS.get(key)
+    return label() if label else key
 
 
 def _percent(value: Decimal) -> str:
     return f"{value:+.2f}"
-
-
-def _bold(label: QLabel, size: int | None = None) -> QLabel:
-    font = QFont(label.font())
-    font.setBold(True)
-    if size:
-        font.setPointSize(size)
-    label.setFont(font)
-    return label
 
 
 def _decimal(text: str) -> Decimal | None:
@@ -385,7 +374,7 @@ class StandardPage(QWizardPage):
         self.connect_button.setEnabled(False)
 
         def work(progress: Callable[[object], None], should_stop: Callable[[], bool]) -> object:
-            with Flowmeter.from_path(path) as meter:
+            with contextlib.closing(Flowmeter.from_path(path)) as meter:
                 identity = meter.connect()
                 cal = meter.calibration()
                 return {"type": "flowmeter", "identity": str(identity), **cal.to_json()}
@@ -652,7 +641,7 @@ class ReadingsPage(QWizardPage):
             return
 
         def work(progress: Callable[[object], None], should_stop: Callable[[], bool]) -> object:
-            with Flowmeter.from_path(path) as meter:
+            with contextlib.closing(Flowmeter.from_path(path)) as meter:
                 meter.connect()
                 nozzle = SimulatedNozzle(meter)
                 for point, j in todo:
@@ -713,33 +702,32 @@ class ResultPage(QWizardPage):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle(tr("5. Result"))
-        self.setSubTitle(tr("Check the figures, then sign the result and issue the certificate."))
+        self.setTitle(tr("5. Verdict"))
+        self.setSubTitle(tr("Check the figures; sign, then save the certificate or notice."))
         self.verdict = _bold(QLabel(), 20)
-        self.reasons = QLabel()
-        self.reasons.setWordWrap(True)
+        self.reasons = QLabel(wordWrap=True)
         self.facts = QFormLayout()
-        self.fact_labels: dict[str, QLabel] = {}
-        for key, text in (
-            ("dispenser", tr("Dispenser and nozzle")),
-            ("kind", tr("Verification")),
-            ("standard", tr("Standard")),
-            ("checks", tr("Checks before the error test")),
-            ("valid", tr("Certificate valid until")),
-        ):
-            label = QLabel("—")
-            label.setWordWrap(True)
-            self.fact_labels[key] = label
-            self.facts.addRow(text, label)
-        self.inspector_id = QLineEdit()
-        self.inspector_name = QLineEdit()
-        self.passphrase = QLineEdit()
+        rows = {
+            "dispenser": tr("Dispenser and nozzle"),
+            "kind": tr("Verification"),
+            "standard": tr("Standard"),
+            "checks": tr("Checks before the error test"),
+            "valid": tr("Certificate valid until"),
+        }
+        self.fact_labels = {key: QLabel("—", wordWrap=True) for key in rows}
+        for key, text in rows.items():
+            self.facts.addRow(text, self.fact_labels[key])
+        self.sign_fields = {
+            "inspector_id": (tr("Inspector ID"), QLineEdit()),
+            "inspector_name": (tr("Inspector name"), QLineEdit()),
+            "passphrase": (tr("Passphrase"), QLineEdit()),
+        }
+        self.inspector_id = self.sign_fields["inspector_id"][1]
+        self.inspector_name = self.sign_fields["inspector_name"][1]
+        self.passphrase = self.sign_fields["passphrase"][1]
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase.setPlaceholderText(tr("Passphrase of your signing key"))
-        self.key_label = QLabel()
-        self.key_label.setWordWrap(True)
-        self.create_key_button = QPushButton(tr("Create key with this passphrase"))
-        self.create_key_button.clicked.connect(self.create_key)
+        self.key_note = QLabel()
+        self.key_note.setWordWrap(True)
         self.sign_button = QPushButton(tr("Sign and queue for upload"))
         self.sign_button.clicked.connect(self.sign)
         self.certificate_button = QPushButton(tr("Save certificate PDF"))
@@ -747,31 +735,25 @@ class ResultPage(QWizardPage):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form = QFormLayout()
-        form.addRow(tr("Inspector ID"), self.inspector_id)
-        form.addRow(tr("Inspector name"), self.inspector_name)
-        form.addRow(tr("Signing key"), self.key_label)
-        form.addRow(tr("Passphrase"), self.passphrase)
-        buttons = QHBoxLayout()
-        for button in (self.create_key_button, self.sign_button, self.certificate_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
         sign_box = QGroupBox(tr("Sign and issue"))
-        sign_layout = QVBoxLayout(sign_box)
-        sign_layout.addLayout(form)
-        sign_layout.addLayout(buttons)
-        sign_layout.addWidget(self.status)
-        left = QVBoxLayout()
-        left.addWidget(self.verdict)
-        left.addWidget(self.reasons)
-        left.addLayout(self.facts)
-        left.addStretch(1)
-        right = QVBoxLayout()
-        right.addWidget(sign_box)
-        right.addStretch(1)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 1)
-        layout.addLayout(right, 1)
+        sign_layout = QFormLayout(sign_box)
+        for text, edit in self.sign_fields.values():
+            sign_layout.addRow(text, edit)
+        sign_layout.addRow(self.key_note)
+        row = QHBoxLayout()
+        row.addWidget(self.sign_button)
+        row.addWidget(self.certificate_button)
+        row.addStretch(1)
+        sign_layout.addRow(row)
+        sign_layout.addRow(self.status)
+        grid = QGridLayout(self)
+        grid.addWidget(self.verdict, 0, 0)
+        grid.addWidget(self.reasons, 1, 0)
+        grid.addLayout(self.facts, 2, 0)
+        grid.addWidget(sign_box, 0, 1, 3, 1)
+        grid.setRowStretch(3, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
         self.result: fv.FuelResult | None = None
         self.record: Record | None = None
         self.certificate_path: Path | None = None
@@ -783,8 +765,9 @@ class ResultPage(QWizardPage):
 
     def initializePage(self) -> None:
         wizard = self._wiz()
-        self.inspector_id.setText(self.inspector_id.text() or wizard.inspector_id)
-        self.inspector_name.setText(self.inspector_name.text() or wizard.inspector_name)
+        for name in ("inspector_id", "inspector_name"):
+            edit = self.sign_fields[name][1]
+            edit.setText(edit.text() or getattr(wizard, name))
         result = wizard.judge()
         if self.result is None or result.points != self.result.points:
             self.record = None
@@ -831,77 +814,72 @@ class ResultPage(QWizardPage):
         return tr("%1: error %2 beyond the limit").replace("%1", label).replace("%2", figure)
 
     def _update_key_label(self) -> None:
+        """Say whose key will sign; the first signature on this laptop creates it."""
         path = self._wiz().key_path
-        exists = path.exists()
-        self.key_label.setText(
-            str(path) if exists else tr("No key yet at %1").replace("%1", str(path))
-        )
-        self.create_key_button.setVisible(not exists)
-        self.sign_button.setEnabled(exists and self.record is None)
-
-    def create_key(self) -> None:
-        try:
-            key = create_inspector_key(self._wiz().key_path, self.passphrase.text())
-        except (ValueError, OSError) as exc:
-            self.status.setText(str(exc))
-            return
-        self.status.setText(
-            tr("Key created (%1). Have its public key registered before uploading.").replace(
-                "%1", key.key_id
-            )
-        )
-        self._update_key_label()
+        if path.exists():
+            note = tr("Signs with the key in %1.")
+        else:
+            note = tr("No key yet: signing creates one at %1, encrypted with this passphrase.")
+        self.key_note.setText(note.replace("%1", str(path)))
+        self.sign_button.setEnabled(self.record is None)
 
     def sign(self) -> None:
-        """Unlock the key, sign the result and queue it in the outbox (no network)."""
+        """Sign the result with the inspector's key (created at the first signature) and
+        put it in the outbox; nothing goes over the network here."""
         wizard = self._wiz()
-        if self.result is None:
-            return
         inspector = self.inspector_id.text().strip()
-        if not inspector:
+        secret = self.passphrase.text()
+        self.passphrase.clear()
+        if self.result is None or not inspector:
             self.status.setText(tr("Enter your inspector ID first."))
             return
+        created = not wizard.key_path.exists()
         try:
-            key = unlock_inspector_key(wizard.key_path, self.passphrase.text())
-            record = fv.sign_result(self.result, key, inspector_id=inspector)
-            entry = wizard.outbox.enqueue(record)
-        except (ValueError, OSError) as exc:
+            key = (create_inspector_key if created else unlock_inspector_key)(
+                wizard.key_path, secret
+            )
+            self.record = fv.sign_result(self.result, key, inspector_id=inspector)
+            entry = wizard.outbox.enqueue(self.record)
+        except (ValueError, OSError) as exc:  # a wrong passphrase is a ValueError
+            self.record = None
             self.status.setText(str(exc))
             return
-        finally:
-            self.passphrase.clear()
-        self.record = record
-        self.sign_button.setEnabled(False)
-        self.status.setText(
+        lines = [
             tr("Signed with key %1 and queued as %2.")
-            .replace("%1", record.key_id)
+            .replace("%1", key.key_id)
             .replace("%2", entry.entry_id)
-        )
+        ]
+        if created:
+            lines.append(tr("New key: have its public key registered before uploading."))
+        self.status.setText("\n".join(lines))
+        self._update_key_label()
 
     def save_certificate(self) -> Path | None:
-        """Write the certificate (pass) or notice (fail) PDF; a draft until signed."""
+        """The certificate (pass) or notice (fail) PDF in the wizard's certificate folder;
+        printed as a draft until the result is signed."""
         from app.reports.fuel_certificate import FuelCertificateInfo, write_fuel_certificate
 
-        wizard = self._wiz()
         if self.result is None:
             return None
-        record = self.record
-        info = FuelCertificateInfo(
-            inspector_name=self.inspector_name.text().strip(),
-            inspector_id=self.inspector_id.text().strip(),
-            certificate_no=str(record.body["certificate_no"])
-            if record
-            else fv.certificate_number(self.result),
-            signature_key_id=record.key_id if record else "",
-            record_digest=record.leaf_digest.hex() if record else "",
-        )
-        path = wizard.certificate_dir / f"{info.certificate_no}.pdf"
+        signed: dict[str, str] = {}
+        if self.record is not None:
+            signed = {
+                "certificate_no": str(self.record.body["certificate_no"]),
+                "signature_key_id": self.record.key_id,
+                "record_digest": self.record.leaf_digest.hex(),
+            }
+        number = signed.pop("certificate_no", "") or fv.certificate_number(self.result)
+        target = self._wiz().certificate_dir / f"{number}.pdf"
+        fields = {name: self.sign_fields[name][1].text().strip() for name in
+                  ("inspector_id", "inspector_name")}  # fmt: skip
         try:
-            self.certificate_path = write_fuel_certificate(self.result, path, info)
+            self.certificate_path = write_fuel_certificate(
+                self.result, target, FuelCertificateInfo(certificate_no=number, **fields, **signed)
+            )
         except OSError as exc:
             self.status.setText(str(exc))
             return None
-        self.status.setText(tr("Certificate saved to %1").replace("%1", str(path)))
+        self.status.setText(tr("Certificate saved to %1").replace("%1", str(target)))
         return self.certificate_path
 
 
