@@ -6,9 +6,10 @@ volume of one *batch* between ``BATCH:START`` and ``BATCH:STOP`` and reports it 
 with its fuel temperature, so a run is: zero the batch, let the dispenser deliver its
 preset, stop, read. One worker thread owns a driver (not thread-safe, like the port).
 
-Why a checksum on every reply (``*XX``, NMEA-style XOR): the volume decides a
-verdict, and a flipped digit on a noisy RS-232 adapter must be a retried garbled
-reply, never a wrong error figure.
+Why a checksum on every reply (``payload|hhhh``, the CRC-16 line checksum of the rig
+protocol, reused from app.devices.rig): the volume decides a verdict, and a flipped
+digit on a noisy RS-232 adapter must be a retried garbled reply, never a wrong error
+figure.
 
 The simulator (app/devices/flowmeter_sim.py) also plays the dispenser under test
 through ``SIM:`` commands; :class:`SimulatedNozzle` drives them. A real flowmeter
@@ -27,7 +28,8 @@ from typing import TypeVar
 
 import serial
 
-from app.devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout, FrameError
+from app.devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout
+from app.devices.rig import GarbledFrame, add_line_crc, line_crc, strip_line_crc
 
 __all__ = [
     "BAUDRATE",
@@ -39,9 +41,9 @@ __all__ = [
     "FlowmeterTimeout",
     "GarbledReply",
     "SimulatedNozzle",
-    "add_checksum",
-    "checksum",
-    "strip_checksum",
+    "add_line_crc",
+    "line_crc",
+    "strip_line_crc",
 ]
 
 BAUDRATE = 9600
@@ -62,30 +64,8 @@ class FlowmeterError(DeviceError):
         self.text = text
 
 
-class GarbledReply(FrameError):
-    """A reply with a wrong or missing checksum or an unreadable field (after retries)."""
-
-
-def checksum(payload: str) -> str:
-    """XOR of the payload's bytes as two upper-case hex digits (NMEA 0183 style)."""
-    value = 0
-    for byte in payload.encode("ascii", "replace"):
-        value ^= byte
-    return f"{value:02X}"
-
-
-def add_checksum(payload: str) -> str:
-    return f"{payload}*{checksum(payload)}"
-
-
-def strip_checksum(line: str) -> str:
-    """The payload of ``payload*XX``; GarbledReply if the checksum is missing or wrong."""
-    payload, sep, tail = line.rpartition("*")
-    if not sep or len(tail) != 2:
-        raise GarbledReply(f"reply {line!r} has no checksum")
-    if tail.upper() != checksum(payload):
-        raise GarbledReply(f"reply {line!r}: checksum {tail} ≠ {checksum(payload)}")
-    return payload
+GarbledReply = GarbledFrame
+"""A reply with a wrong or missing line CRC or an unreadable field (after retries)."""
 
 
 def _decimal(text: str) -> Decimal:
@@ -251,7 +231,7 @@ class Flowmeter:
                 )
                 continue
             try:
-                payload = strip_checksum(line)
+                payload = strip_line_crc(line)
                 error = _error_of(payload)
                 if error is not None:
                     raise FlowmeterError(error[0], error[1], command)

@@ -38,7 +38,7 @@ import tty
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.devices.flowmeter import add_checksum
+from app.devices.rig import add_line_crc
 
 __all__ = ["FlowSimConfig", "FlowmeterSimulator", "main"]
 
@@ -220,7 +220,7 @@ class FlowmeterSimulator:
         reply = self._reply(text)
         if reply is None:
             return
-        data = bytearray(add_checksum(reply).encode("ascii") + b"\n")
+        data = bytearray(add_line_crc(reply).encode("ascii") + b"\n")
         if self.config.garble_rate and self._rng.random() < self.config.garble_rate:
             pos = self._rng.randrange(len(data) - 1)
             data[pos] = (data[pos] + 1 + self._rng.randrange(200)) % 256 or 1
@@ -279,14 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config.speed <= 0:
         raise SystemExit("error: --speed must be positive")
     stopping = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
-    sim = FlowmeterSimulator(config, on_path=lambda path: print(path, flush=True))
-    sim.start()
-    try:
-        stopping.wait()
-    finally:
-        sim.stop()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    with FlowmeterSimulator(config, on_path=lambda path: print(path, flush=True)):
+        stopping.wait()  # until Ctrl-C or SIGTERM; leaving the block stops the thread
     return 0
 
 

@@ -25,6 +25,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter
 
 from app.models.fuel import verification as fv
+from app.reports.certificate import _EN as PILE_LABELS_EN
 from app.reports.certificate import CertificateInfo, _Page
 from app.reports.page import PAGE_H, PAGE_W, font_family, pdf_writer
 
@@ -45,27 +46,16 @@ _PRODUCT_ZH = {"0": "0# 柴油", "-10": "-10# 柴油", "-20": "-20# 柴油", "-3
 _KIND_ZH = {"first": "首次检定", "periodic": "后续检定", "triggered": "使用中检查（异常触发）"}
 _KIND_EN = {"first": "first", "periodic": "subsequent", "triggered": "in-service (anomaly)"}
 _EN = {
-    "检定证书": "Verification certificate",
-    "检定结果通知书": "Verification result notice",
-    "证书编号": "Certificate No.",
-    "通知书编号": "Notice No.",
-    "计量器具名称": "Instrument",
+    **PILE_LABELS_EN,  # 检定证书, 证书编号, 有效期至, 合格 … as the pile certificate words them
     "燃油加油机": "Fuel dispenser",
     "加油机编号 / 油枪": "Dispenser / nozzle",
     "油品": "Product",
     "型号 / 出厂编号": "Model / serial",
-    "制造单位": "Manufacturer",
     "加油站": "Station",
     "流量范围": "Flow range",
-    "检定依据": "Regulation",
-    "检定类别": "Kind",
-    "检定日期": "Date",
-    "有效期至": "Valid until",
     "计量标准器": "Standard",
     "环境温度": "Ambient",
-    "封印编号": "Seal No.",
     "检定前检查": "Checks",
-    "检定结果": "Results",
     "流量点": "Point",
     "次": "Run",
     "示值 mL": "Shown mL",
@@ -76,10 +66,6 @@ _EN = {
     "最大误差 %": "Max err %",
     "重复性 %": "Repeat %",
     "结论": "Result",
-    "合格": "pass",
-    "不合格": "fail",
-    "不合格项": "Failed items",
-    "检定员": "Inspector",
     "全部符合": "all conform",
     "标准金属量器": "standard metal measure",
     "标准流量计": "standard flowmeter",

@@ -12,9 +12,9 @@ from app.devices.flowmeter import (
     FlowmeterCalibration,
     FlowmeterIdentity,
     GarbledReply,
-    add_checksum,
-    checksum,
-    strip_checksum,
+    add_line_crc,
+    line_crc,
+    strip_line_crc,
 )
 from app.models.fuel.verification import rounded, run_error_percent
 
@@ -29,16 +29,16 @@ def session() -> list[str]:
 
 def test_every_reply_has_a_good_checksum() -> None:
     replies = [line[2:] for line in session() if line.startswith("< ")]
-    assert len(replies) == 13
+    assert len(replies) == 14
     for reply in replies:
-        strip_checksum(reply)  # raises on a bad one
+        strip_line_crc(reply)  # raises on a bad one
 
 
 def test_example_parses_and_states_the_right_error() -> None:
     pairs = list(zip(session()[::2], session()[1::2], strict=True))
     answers = {}
     for cmd, reply in pairs:
-        answers.setdefault(cmd[2:], []).append(strip_checksum(reply[2:]))
+        answers.setdefault(cmd[2:], []).append(strip_line_crc(reply[2:]))
     FlowmeterIdentity.parse(answers["*IDN?"][0])
     assert FlowmeterCalibration.parse(answers["CAL?"][0]).expiry == "2027-06-30"
     final = BatchState.parse(answers["BATCH?"][-1])
@@ -53,19 +53,19 @@ def test_example_parses_and_states_the_right_error() -> None:
 
 
 def test_checksum_catches_every_single_byte_change() -> None:
-    line = add_checksum("STOP,19935.1,0,18.5")
+    line = add_line_crc("STOP,19935.1,0,18.5")
     for i in range(len(line)):
-        for b in (0x30, 0x31, 0x39, 0x2A, 0x2C, 0x2E):
+        for b in (0x30, 0x31, 0x39, 0x7C, 0x2C, 0x2E, 0x41):
             if ord(line[i]) == b:
                 continue
             mutated = line[:i] + chr(b) + line[i + 1 :]
             try:
-                payload = strip_checksum(mutated)
+                payload = strip_line_crc(mutated)
             except GarbledReply:
                 continue
             pytest.fail(f"{mutated!r} passed as {payload!r}")
 
 
 def test_checksum_known_value() -> None:
-    # O (0x4F) ^ K (0x4B) = 0x04
-    assert checksum("OK") == "04"
+    # CRC-16/MODBUS check value: "123456789" → 0x4B37 (the catalogue's check figure)
+    assert line_crc("123456789") == "4B37"

@@ -39,7 +39,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Protocol
 
 from app.models.metrology import round_to_step, to_ppm
-from app.models.verification import ChecklistItem
+from app.models.verification import CST, ChecklistItem
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record
 
@@ -72,8 +72,6 @@ __all__ = [
     "valid_until",
     "verification_id",
 ]
-
-CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
 REGULATION = "JJG 443-2023"
 #: Maximum permissible error of the dispenser's volume indication at every flow point, %.
