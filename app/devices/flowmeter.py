@@ -23,13 +23,20 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TypeVar
 
 import serial
 
 from app.devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout
-from app.devices.rig import GarbledFrame, add_line_crc, line_crc, strip_line_crc
+from app.devices.rig import (  # the rig's line grammar: CRC lines, strict numbers
+    GarbledFrame,
+    _decimal,
+    _uint,
+    add_line_crc,
+    line_crc,
+    strip_line_crc,
+)
 
 __all__ = [
     "BAUDRATE",
@@ -66,16 +73,6 @@ class FlowmeterError(DeviceError):
 
 GarbledReply = GarbledFrame
 """A reply with a wrong or missing line CRC or an unreadable field (after retries)."""
-
-
-def _decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise GarbledReply(f"{text!r} is not a number") from None
-    if not value.is_finite():
-        raise GarbledReply(f"{text!r} is not a finite number")
-    return value
 
 
 @dataclass(frozen=True)
@@ -136,11 +133,7 @@ class BatchState:
         volume = _decimal(parts[1])
         if volume < 0:
             raise GarbledReply(f"batch volume {parts[1]} is negative")
-        try:
-            flow = int(parts[2])
-        except ValueError:
-            raise GarbledReply(f"flow {parts[2]!r} is not an integer") from None
-        return cls(parts[0] == "RUN", volume, flow, _decimal(parts[3]))
+        return cls(parts[0] == "RUN", volume, _uint(parts[2]), _decimal(parts[3]))
 
 
 def _error_of(payload: str) -> tuple[int, str] | None:
@@ -276,11 +269,7 @@ class _Display:
         parts = payload.split(",")
         if len(parts) != 3 or parts[1] not in ("FILL", "IDLE"):
             raise GarbledReply(f"dispenser display {payload!r} is not mL,FILL|IDLE,temp")
-        try:
-            shown = int(parts[0])
-        except ValueError:
-            raise GarbledReply(f"display {parts[0]!r} is not whole mL") from None
-        return cls(shown, parts[1] == "FILL", _decimal(parts[2]))
+        return cls(_uint(parts[0]), parts[1] == "FILL", _decimal(parts[2]))
 
 
 class SimulatedNozzle:
