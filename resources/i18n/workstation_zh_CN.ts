@@ -769,39 +769,39 @@
 <context>
     <name>FuelVerificationWizard</name>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="224"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="712"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="243"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="821"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="721"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="830"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="609"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="656"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="609"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="656"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="486"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="338"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="715"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="357"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="824"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="350"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="369"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
@@ -836,371 +836,391 @@
         <translation>油枪、胶管无渗漏，油枪自封正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="180"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="199"/>
         <source>1. Dispenser and nozzle</source>
         <translation>1. 加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="181"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="200"/>
         <source>Choose the dispenser from the list or type its ID.</source>
         <translation>从列表中选择加油机，或输入其编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="207"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="226"/>
         <source>Also a medium flow point</source>
         <translation>增加中间流量点</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="217"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="236"/>
         <source>Dispenser ID</source>
         <translation>加油机编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="218"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="237"/>
         <source>Nozzle</source>
         <translation>油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="219"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="238"/>
         <source>Product</source>
         <translation>油品</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="220"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="239"/>
         <source>Maximum flow Qmax</source>
         <translation>最大流量 Qmax</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="221"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="240"/>
         <source>Minimum flow Qmin</source>
         <translation>最小流量 Qmin</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="223"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="242"/>
         <source>Volume per run</source>
         <translation>每次检定体积</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="275"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="294"/>
         <source>2. Checks before the error test</source>
         <translation>2. 示值误差检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="276"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="295"/>
         <source>Tick every item that conforms; an unticked item fails the nozzle.</source>
         <translation>勾选每一项符合要求的项目；未勾选的项目判该油枪不合格。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="283"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="795"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="302"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="904"/>
         <source>All conform</source>
         <translation>全部符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="286"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="305"/>
         <source>Number of the seal applied after verification</source>
         <translation>检定后加施的封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="293"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="312"/>
         <source>Seal number</source>
         <translation>封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="294"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="313"/>
         <source>Ambient temperature</source>
         <translation>环境温度</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="318"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="337"/>
         <source>3. Standard</source>
         <translation>3. 计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="319"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="338"/>
         <source>Choose the standard and check that its certificate is valid.</source>
         <translation>选择计量标准器，并确认其检定证书在有效期内。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="321"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="340"/>
         <source>Standard metal measure (readings typed)</source>
         <translation>标准金属量器（手工录入读数）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="322"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="341"/>
         <source>Standard flowmeter on a serial port</source>
         <translation>串口连接的标准流量计</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="334"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="353"/>
         <source>Metal measure</source>
         <translation>标准金属量器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="336"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="355"/>
         <source>Serial number</source>
         <translation>出厂编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="337"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="356"/>
         <source>Certificate number</source>
         <translation>证书编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="340"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="359"/>
         <source>Connect</source>
         <translation>连接</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="344"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="363"/>
         <source>Flowmeter</source>
         <translation>标准流量计</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="349"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="368"/>
         <source>Serial port</source>
         <translation>串口</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="373"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="392"/>
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="389"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="408"/>
         <source>%1 — accuracy %2 %, certificate %3, valid until %4</source>
         <translation>%1 — 准确度 %2 %，证书 %3，有效期至 %4</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="416"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="435"/>
         <source>Connect the flowmeter first.</source>
         <translation>请先连接标准流量计。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="418"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="437"/>
         <source>Enter the standard's certificate number.</source>
         <translation>请输入标准器的证书编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="422"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="441"/>
         <source>Enter the certificate's expiry as YYYY-MM-DD.</source>
         <translation>请按 YYYY-MM-DD 输入证书有效期。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="424"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="443"/>
         <source>The standard's certificate expired on %1: it cannot be used.</source>
         <translation>标准器证书已于 %1 过期，不能使用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="440"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="466"/>
         <source>4. Readings</source>
         <translation>4. 测量读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="444"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="470"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="486"/>
         <source>Point</source>
         <translation>流量点</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="445"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="471"/>
         <source>Flow (L/min)</source>
         <translation>流量（L/min）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="446"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="472"/>
         <source>Run</source>
         <translation>次</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="447"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="473"/>
         <source>Dispenser shows (mL)</source>
         <translation>加油机示值（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="448"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="474"/>
         <source>Standard reads (mL)</source>
         <translation>标准器读数（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="449"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="475"/>
         <source>Standard °C</source>
         <translation>标准器油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="450"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="476"/>
         <source>Dispenser °C</source>
         <translation>加油机油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="451"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="477"/>
         <source>Error (%)</source>
         <translation>误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="486"/>
         <source>Largest error (%)</source>
         <translation>最大示值误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="486"/>
         <source>Repeatability (%)</source>
         <translation>重复性（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="466"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="493"/>
         <source>Limits: every run within ±%1 %, repeatability (max − min) ≤ %2 %.</source>
         <translation>限值：每次误差在 ±%1 % 以内，重复性（最大值-最小值）≤ %2 %。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="470"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="497"/>
         <source>Measure all runs with the flowmeter</source>
         <translation>用标准流量计测量全部次数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="472"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="502"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="543"/>
         <source>Measure each run with the flowmeter.</source>
         <translation>用标准流量计测量每一次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="504"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="541"/>
         <source>Type the dispenser's display, the measure's reading and both temperatures.</source>
         <translation>录入加油机示值、量器读数及两处油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="639"/>
-        <source>With a real flowmeter, type the readings: automatic runs need the simulator.</source>
-        <translation>使用实际流量计时请手工录入读数：自动测量仅支持模拟器。</translation>
-    </message>
-    <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="658"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="706"/>
         <source>Measuring…</source>
         <translation>正在测量…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="681"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="726"/>
         <source>%1 of %2 runs measured.</source>
         <translation>已测量 %1 / %2 次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="711"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="820"/>
         <source>Dispenser and nozzle</source>
         <translation>加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="713"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="822"/>
         <source>Standard</source>
         <translation>计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="714"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="823"/>
         <source>Checks before the error test</source>
         <translation>检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="731"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="840"/>
         <source>Sign and queue for upload</source>
         <translation>签名并排队上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="733"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="842"/>
         <source>Save certificate PDF</source>
         <translation>保存证书 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="722"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="831"/>
         <source>Inspector name</source>
         <translation>检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="723"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="832"/>
         <source>Passphrase</source>
         <translation>口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="738"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="847"/>
         <source>Sign and issue</source>
         <translation>签名与出具</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="781"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="890"/>
         <source>PASS</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="781"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="890"/>
         <source>FAIL</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="798"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="907"/>
         <source>— (failed)</source>
         <translation>—（不合格）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="804"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="913"/>
         <source>Check failed: %1</source>
         <translation>检查不符合：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="811"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="920"/>
         <source>%1: repeatability %2 over the limit</source>
         <translation>%1：重复性 %2 超出限值</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="814"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="923"/>
         <source>%1: error %2 beyond the limit</source>
         <translation>%1：示值误差 %2 超出最大允许误差</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="834"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="943"/>
         <source>Enter your inspector ID first.</source>
         <translation>请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="848"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="957"/>
         <source>Signed with key %1 and queued as %2.</source>
         <translation>已用密钥 %1 签名，并以 %2 排队上传。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="882"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="991"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="910"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1019"/>
         <source>Fuel dispenser verification</source>
         <translation>燃油加油机检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="705"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="814"/>
         <source>5. Verdict</source>
         <translation>5. 检定结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="706"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="815"/>
         <source>Check the figures; sign, then save the certificate or notice.</source>
         <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="820"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="929"/>
         <source>Signs with the key in %1.</source>
         <translation>使用 %1 中的密钥签名。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="822"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="931"/>
         <source>No key yet: signing creates one at %1, encrypted with this passphrase.</source>
         <translation>尚无密钥：签名时将在 %1 创建密钥，并用此口令加密。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="853"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="962"/>
         <source>New key: have its public key registered before uploading.</source>
         <translation>新密钥：上传前请先登记其公钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="499"/>
+        <source>Start batch</source>
+        <translation>开始计量</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="501"/>
+        <source>Stop and read</source>
+        <translation>停止并读数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="545"/>
+        <source>Per run: Start batch, deliver the preset, Stop and read, then type the dispenser's display and temperature.</source>
+        <translation>每次：点“开始计量”，按预置量加油，点“停止并读数”，再录入加油机示值和油温。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="769"/>
+        <source>Batch started for %1 run %2: deliver the preset, then Stop and read.</source>
+        <translation>%1 第 %2 次已开始计量：按预置量加油后点“停止并读数”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="796"/>
+        <source>Type the dispenser's display and temperature for this run.</source>
+        <translation>请录入本次加油机示值和油温。</translation>
     </message>
 </context>
 <context>

@@ -6,14 +6,17 @@ language of ``$FUEL_WIZARD_LANG`` (zh_CN by default, or en).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from app.devices.flowmeter import Flowmeter, SimulatedNozzle
 from app.devices.flowmeter_sim import FlowmeterSimulator, FlowSimConfig
 from app.models.fuel import verification as fv
 from app.models.outbox import Outbox
@@ -50,7 +53,7 @@ def _fonts_and_language(qapp) -> Iterator[None]:
 def make(qtbot, tmp_path) -> Iterator:
     made: list[tuple[FuelVerificationWizard, FlowmeterSimulator | None]] = []
 
-    def factory(error_pct: float | None) -> FuelVerificationWizard:
+    def factory(error_pct: float | None, simulated: bool = True) -> FuelVerificationWizard:
         sim = None
         if error_pct is not None:
             sim = FlowmeterSimulator(
@@ -61,6 +64,7 @@ def make(qtbot, tmp_path) -> Iterator:
             DISPENSERS,
             work_dir=tmp_path,
             flowmeter_path=sim.path if sim else "",
+            simulated_dispenser=simulated,
             outbox=Outbox(tmp_path / "outbox"),
             inspector_id="INS01",
             inspector_name="张检定",
@@ -72,6 +76,7 @@ def make(qtbot, tmp_path) -> Iterator:
         made.append((wizard, sim))
         return wizard
 
+    factory.sims = made  # type: ignore[attr-defined]
     yield factory
     for wizard, sim in made:
         wizard.shutdown()
@@ -150,6 +155,44 @@ def test_flowmeter_run_end_to_end(qtbot, make, error_pct: float, verdict: str) -
     assert [p["label"] for p in again.body["points"]] == ["Qmax", "Qmid", "Qmin"]
     path = wizard.result_page.save_certificate()
     assert path is not None and path.read_bytes().startswith(b"%PDF")
+
+
+def test_real_flowmeter_runs_by_hand(qtbot, make) -> None:
+    """A real flowmeter: the wizard starts and reads each batch on its worker; the inspector
+    (here the test, through its own connection to the simulated dispenser) delivers the
+    preset and types the display. +0.32 % must fail as on the automatic path."""
+    wizard = make(0.32, simulated=False)
+    _, sim = make.sims[-1]
+    to_readings(qtbot, wizard, flowmeter=True)
+    page = wizard.readings_page
+    assert page.start_button.isVisible() and not page.measure_button.isVisible()
+    assert page.table.item(0, 4).flags() & Qt.ItemFlag.ItemIsEditable == Qt.ItemFlag(0)
+    plan = page.plan
+    assert plan is not None
+    with contextlib.closing(Flowmeter.from_path(sim.path, timeout=2)) as hands:
+        hands.connect()
+        nozzle = SimulatedNozzle(hands)
+        for row in range(page.table.rowCount()):
+            point = plan.points[row // plan.runs_per_point]
+            page.start_button.click()
+            qtbot.waitUntil(page.read_button.isEnabled, timeout=10_000)
+            assert page.batch_row == row and not page.isComplete()
+            nozzle.fill(point.flow_ml_min, point.run_volume_ml)
+            qtbot.waitUntil(lambda: not nozzle.display()[1], timeout=10_000)
+            shown, _ = nozzle.display()
+            page.read_button.click()
+            qtbot.waitUntil(lambda r=row: r in page.from_meter, timeout=10_000)
+            page.table.item(row, 3).setText(str(shown))
+            page.table.item(row, 6).setText("18.5")
+    qtbot.waitUntil(page.isComplete, timeout=10_000)
+    shot(wizard, "4_readings_manual")
+    wizard.next()
+    result = wizard.result
+    assert result is not None and result.verdict == "fail"
+    runs = [r for pr in result.points for r in pr.runs]
+    assert {r.source for r in runs} == {"flowmeter"}
+    for (true_ml, _), run in zip(sim.deliveries, runs, strict=True):
+        assert abs(run.reading_ml - Decimal(true_ml)) < 5  # the meter saw what flowed
 
 
 def test_typed_measure_readings(qtbot, make) -> None:

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.devices.errors import DeviceError
-from app.devices.flowmeter import Flowmeter, SimulatedNozzle
+from app.devices.flowmeter import BatchState, Flowmeter, SimulatedNozzle
 from app.models.fuel import verification as fv
 from app.models.outbox import Outbox
 from app.models.verification import create_inspector_key, unlock_inspector_key
@@ -93,6 +93,10 @@ def _percent(value: Decimal) -> str:
     return f"{value:+.2f}"
 
 
+def _temp_text(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
 def _decimal(text: str) -> Decimal | None:
     try:
         value = Decimal(text.strip().replace(",", ""))
@@ -125,12 +129,20 @@ class _Job(QObject):
             self.done.emit(result)
 
 
-class _Runner:
-    """Owns one job and its thread; ``join`` before the wizard goes away."""
+class _Runner(QObject):
+    """Owns one job and its thread (GUI side); ``join`` before the wizard goes away.
+
+    ``running`` is this object's own flag, cleared on the GUI thread when the job's
+    result arrives (not QThread.isRunning, which is still true while the result is
+    delivered), so a page's buttons can be set from the result handler itself."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.thread: QThread | None = None
         self.job: _Job | None = None
+        self.running = False
+        self._done: Callable[[object], None] = lambda _: None
+        self._failed: Callable[[str], None] = lambda _: None
 
     def start(
         self,
@@ -146,16 +158,23 @@ class _Runner:
         thread.started.connect(job.run)
         if progress is not None:
             job.progress.connect(progress)
-        job.done.connect(done)
-        job.failed.connect(failed)
+        self._done, self._failed = done, failed
+        job.done.connect(self._on_done)  # queued: this object lives on the GUI thread
+        job.failed.connect(self._on_failed)
         job.done.connect(thread.quit)
         job.failed.connect(thread.quit)
-        self.job, self.thread = job, thread
+        self.job, self.thread, self.running = job, thread, True
         thread.start()
 
-    @property
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.isRunning()
+    @Slot(object)
+    def _on_done(self, result: object) -> None:
+        self.running = False
+        self._done(result)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.running = False
+        self._failed(message)
 
     def stop(self) -> None:
         if self.job is not None:
@@ -433,7 +452,14 @@ class StandardPage(QWizardPage):
 
 
 class ReadingsPage(QWizardPage):
-    """4. Readings per flow point and run, with the live table of errors."""
+    """4. Readings per flow point and run, with the live table of errors.
+
+    Three ways to fill the table, by the standard chosen on page 3: typed (metal
+    measure: every value typed), automatic (the simulator's flowmeter and dispenser:
+    the worker runs every run), manual flowmeter (a real meter: the worker starts and
+    reads each batch, the inspector delivers the preset and types the display). The
+    table is the single source of truth; cells filled from the meter are read-only.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -453,6 +479,7 @@ class ReadingsPage(QWizardPage):
         )
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.cellChanged.connect(self._cell_changed)
         self.summary = QTableWidget(0, 4)
         self.summary.setHorizontalHeaderLabels(
@@ -469,14 +496,17 @@ class ReadingsPage(QWizardPage):
         )
         self.measure_button = QPushButton(tr("Measure all runs with the flowmeter"))
         self.measure_button.clicked.connect(self.measure)
+        self.start_button = QPushButton(tr("Start batch"))
+        self.start_button.clicked.connect(self.start_batch)
+        self.read_button = QPushButton(tr("Stop and read"))
+        self.read_button.clicked.connect(self.stop_and_read)
         self.stop_button = QPushButton(tr("Stop"))
         self.stop_button.clicked.connect(lambda: self.runner.stop())
         self.progress = QProgressBar()
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.status = QLabel(wordWrap=True)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.measure_button)
-        buttons.addWidget(self.stop_button)
+        for button in (self.measure_button, self.start_button, self.read_button, self.stop_button):
+            buttons.addWidget(button)
         buttons.addWidget(self.progress, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.limits)
@@ -486,7 +516,11 @@ class ReadingsPage(QWizardPage):
         layout.addWidget(self.status)
         self.runner = _Runner()
         self.plan: fv.FuelPlan | None = None
-        self.measured: dict[tuple[int, int], fv.RunReading] = {}
+        self.mode = "typed"
+        self.from_meter: set[int] = set()
+        """rows whose standard reading came from the flowmeter"""
+        self.batch_row: int | None = None
+        """the row whose batch is running on the flowmeter (manual mode)"""
         self._filling = False
 
     def _wiz(self) -> FuelVerificationWizard:
@@ -497,92 +531,106 @@ class ReadingsPage(QWizardPage):
     def initializePage(self) -> None:
         wizard = self._wiz()
         plan = wizard.dispenser_page.plan()
-        flow = wizard.standard_page.uses_flowmeter
+        std = wizard.standard_page
+        mode = "typed"
+        if std.uses_flowmeter:
+            mode = "auto" if std.simulated_dispenser else "manual"
         self.setSubTitle(
-            tr("Measure each run with the flowmeter.")
-            if flow
-            else tr("Type the dispenser's display, the measure's reading and both temperatures.")
+            {
+                "typed": tr(
+                    "Type the dispenser's display, the measure's reading and both temperatures."
+                ),
+                "auto": tr("Measure each run with the flowmeter."),
+                "manual": tr(
+                    "Per run: Start batch, deliver the preset, Stop and read, then type the "
+                    "dispenser's display and temperature."
+                ),
+            }[mode]
         )
-        self.measure_button.setVisible(flow)
-        self.stop_button.setVisible(flow)
-        self.progress.setVisible(flow)
-        if self.plan != plan:
-            self.plan = plan
-            self.measured.clear()
-            self._fill_rows(editable=not flow)
+        self.measure_button.setVisible(mode == "auto")
+        self.stop_button.setVisible(mode == "auto")
+        self.progress.setVisible(mode != "typed")
+        self.start_button.setVisible(mode == "manual")
+        self.read_button.setVisible(mode == "manual")
+        if self.plan != plan or self.mode != mode:
+            self.plan, self.mode = plan, mode
+            self.from_meter.clear()
+            self.batch_row = None
+            self._fill_rows()
+        self._buttons()
         self._refresh()
 
-    def _fill_rows(self, *, editable: bool) -> None:
+    def _fill_rows(self) -> None:
+        """One row per run; which value cells the inspector may type depends on the mode."""
         assert self.plan is not None
+        typed = {"typed": EDITABLE, "auto": (), "manual": (COL_SHOWN, COL_TDISP)}[self.mode]
         self._filling = True
         self.table.setRowCount(0)
         for point in self.plan.points:
             for j in range(self.plan.runs_per_point):
                 row = self.table.rowCount()
                 self.table.insertRow(row)
-                fixed = (
-                    (COL_POINT, point.label),
-                    (COL_FLOW, f"{Decimal(point.flow_ml_min) / 1000:g}"),
-                    (COL_RUN, str(j + 1)),
-                    (COL_ERR, ""),
-                )
-                for col, text in fixed:
-                    item = QTableWidgetItem(text)
-                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                    self.table.setItem(row, col, item)
-                for col in EDITABLE:
-                    item = QTableWidgetItem("")
-                    if not editable:
+                texts = {
+                    COL_POINT: point.label,
+                    COL_FLOW: f"{Decimal(point.flow_ml_min) / 1000:g}",
+                    COL_RUN: str(j + 1),
+                }
+                for col in range(self.table.columnCount()):
+                    item = QTableWidgetItem(texts.get(col, ""))
+                    if col not in typed:
                         item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                     self.table.setItem(row, col, item)
         self.progress.setRange(0, self.table.rowCount())
         self.progress.setValue(0)
         self._filling = False
 
-    def _row(self, point_index: int, run_index: int) -> int:
+    def _key(self, row: int) -> tuple[int, int]:
         assert self.plan is not None
-        return point_index * self.plan.runs_per_point + run_index
+        return divmod(row, self.plan.runs_per_point)
+
+    def _put(self, row: int, values: dict[int, str]) -> None:
+        """Fill cells without triggering a recomputation per cell."""
+        self._filling = True
+        for col, text in values.items():
+            self.table.item(row, col).setText(text)
+        self._filling = False
 
     def set_reading(self, point_index: int, run_index: int, values: Sequence[str]) -> None:
         """Type one run's four values (as an inspector would, cell by cell)."""
-        row = self._row(point_index, run_index)
+        assert self.plan is not None
+        row = point_index * self.plan.runs_per_point + run_index
         for col, text in zip(EDITABLE, values, strict=True):
             self.table.item(row, col).setText(text)
 
-    def _typed(self, row: int) -> fv.RunReading | None:
+    def _parse(self, row: int) -> fv.RunReading | None:
+        """The row as a reading, or None while a value is missing or not a number."""
         assert self.plan is not None
-        cells = [
-            self.table.item(row, c).text() if self.table.item(row, c) else "" for c in EDITABLE
-        ]
-        shown, reading = _decimal(cells[0]), _decimal(cells[1])
-        t_std, t_disp = _decimal(cells[2]), _decimal(cells[3])
+        cells = [self.table.item(row, c).text().strip() for c in EDITABLE]
+        values = [_decimal(text) if text else None for text in cells]
+        shown, reading, t_std, t_disp = values
+        if any(text and value is None for text, value in zip(cells, values, strict=True)):
+            return None
         if shown is None or reading is None or reading <= 0 or shown != shown.to_integral():
             return None
-        if (cells[2].strip() and t_std is None) or (cells[3].strip() and t_disp is None):
-            return None
-        point = self.plan.points[row // self.plan.runs_per_point]
+        point_index, run_index = self._key(row)
         return fv.RunReading(
-            point.index, row % self.plan.runs_per_point, int(shown), reading, t_std, t_disp
+            point_index,
+            run_index,
+            int(shown),
+            reading,
+            t_std,
+            t_disp,
+            source="flowmeter" if row in self.from_meter else "measure",
         )
 
     def readings(self) -> list[fv.RunReading]:
         if self.plan is None:
             return []
-        if self._wiz().standard_page.uses_flowmeter:
-            return [self.measured[k] for k in sorted(self.measured)]
-        return [r for row in range(self.table.rowCount()) if (r := self._typed(row)) is not None]
+        return [r for row in range(self.table.rowCount()) if (r := self._parse(row)) is not None]
 
     def _cell_changed(self, row: int, col: int) -> None:
         if not self._filling and col in EDITABLE:
             self._refresh()
-
-    def _set_error_cell(self, row: int, text: str, passed: bool | None) -> None:
-        self._filling = True
-        item = self.table.item(row, COL_ERR)
-        item.setText(text)
-        if passed is not None:
-            item.setForeground(PASS_COLOR if passed else FAIL_COLOR)
-        self._filling = False
 
     def _refresh(self) -> None:
         """Recompute every run's error and each complete point's verdict."""
@@ -591,13 +639,12 @@ class ReadingsPage(QWizardPage):
         product = self.plan.dispenser.product
         readings = {(r.point_index, r.run_index): r for r in self.readings()}
         for row in range(self.table.rowCount()):
-            key = (row // self.plan.runs_per_point, row % self.plan.runs_per_point)
-            r = readings.get(key)
-            if r is None:
-                self._set_error_cell(row, "", None)
-                continue
-            e = fv.rounded(r.error_percent(product))
-            self._set_error_cell(row, _percent(e), abs(e) <= fv.MPE_PERCENT)
+            r = readings.get(self._key(row))
+            e = None if r is None else fv.rounded(r.error_percent(product))
+            self._put(row, {COL_ERR: "" if e is None else _percent(e)})
+            if e is not None:
+                ok = abs(e) <= fv.MPE_PERCENT
+                self.table.item(row, COL_ERR).setForeground(PASS_COLOR if ok else FAIL_COLOR)
         self.summary.setRowCount(0)
         for point in self.plan.points:
             runs = [readings[k] for k in sorted(readings) if k[0] == point.index]
@@ -608,37 +655,39 @@ class ReadingsPage(QWizardPage):
             self.summary.insertRow(row)
             result = QTableWidgetItem(tr("Pass") if pr.passed else tr("Fail"))
             result.setForeground(PASS_COLOR if pr.passed else FAIL_COLOR)
-            for col, item in enumerate(
-                (
-                    QTableWidgetItem(point.label),
-                    QTableWidgetItem(_percent(pr.worst_percent)),
-                    QTableWidgetItem(f"{pr.repeat_percent:.2f}"),
-                    result,
-                )
-            ):
-                self.summary.setItem(row, col, item)
+            cells = (point.label, _percent(pr.worst_percent), f"{pr.repeat_percent:.2f}")
+            for col, text in enumerate(cells):
+                self.summary.setItem(row, col, QTableWidgetItem(text))
+            self.summary.setItem(row, 3, result)
+        self.progress.setValue(len(self.from_meter))
         self.completeChanged.emit()
+
+    def _buttons(self) -> None:
+        busy = self.runner.running
+        self.measure_button.setEnabled(not busy)
+        self.start_button.setEnabled(not busy and self.batch_row is None)
+        self.read_button.setEnabled(not busy and self.batch_row is not None)
+
+    def _run_job(self, fn: Callable, done: Callable[[object], None], **kw: Any) -> None:
+        self.runner.start(fn, done=done, failed=self._failed, **kw)
+        self._buttons()
+
+    def _port(self) -> str:
+        return self._wiz().standard_page.port.text().strip()
+
+    # -- automatic: the simulator's dispenser and flowmeter
 
     def measure(self) -> None:
         """Run every run not yet measured on the flowmeter, on a worker thread."""
-        wizard = self._wiz()
         plan = self.plan
         assert plan is not None
-        path = wizard.standard_page.port.text().strip()
+        path, timing = self._port(), self._wiz().run_timing
         todo = [
-            (point, j)
-            for point in plan.points
-            for j in range(plan.runs_per_point)
-            if (point.index, j) not in self.measured
+            (plan.points[p], j)
+            for row in range(self.table.rowCount())
+            if row not in self.from_meter
+            for p, j in [self._key(row)]
         ]
-        timing = wizard.run_timing
-        if not wizard.standard_page.simulated_dispenser:
-            # On site the inspector presets the dispenser and reads its display; this
-            # version drives only the simulator's dispenser (SIM: commands).
-            self.status.setText(
-                tr("With a real flowmeter, type the readings: automatic runs need the simulator.")
-            )
-            return
 
         def work(progress: Callable[[object], None], should_stop: Callable[[], bool]) -> object:
             with contextlib.closing(Flowmeter.from_path(path)) as meter:
@@ -654,45 +703,105 @@ class ReadingsPage(QWizardPage):
                     )
             return None
 
-        self.measure_button.setEnabled(False)
         self.status.setText(tr("Measuring…"))
-        self.runner.start(work, progress=self._measured, done=self._done, failed=self._failed)
+        self._run_job(work, self._done, progress=self._measured)
 
     def _measured(self, reading: object) -> None:
-        assert isinstance(reading, fv.RunReading)
-        self.measured[(reading.point_index, reading.run_index)] = reading
-        row = self._row(reading.point_index, reading.run_index)
-        self._filling = True
-        values = (
-            str(reading.indicated_ml),
-            f"{reading.reading_ml:.1f}",
-            "" if reading.standard_temp_c is None else f"{reading.standard_temp_c:.1f}",
-            "" if reading.dispenser_temp_c is None else f"{reading.dispenser_temp_c:.1f}",
+        assert isinstance(reading, fv.RunReading) and self.plan is not None
+        row = reading.point_index * self.plan.runs_per_point + reading.run_index
+        self.from_meter.add(row)
+        self._put(
+            row,
+            {
+                COL_SHOWN: str(reading.indicated_ml),
+                COL_STD: f"{reading.reading_ml:.1f}",
+                COL_TSTD: _temp_text(reading.standard_temp_c),
+                COL_TDISP: _temp_text(reading.dispenser_temp_c),
+            },
         )
-        for col, text in zip(EDITABLE, values, strict=True):
-            self.table.item(row, col).setText(text)
-        self._filling = False
-        self.progress.setValue(len(self.measured))
         self._refresh()
 
     def _done(self, _: object) -> None:
-        self.measure_button.setEnabled(True)
         self.status.setText(
             tr("%1 of %2 runs measured.")
-            .replace("%1", str(len(self.measured)))
+            .replace("%1", str(len(self.from_meter)))
             .replace("%2", str(self.table.rowCount()))
         )
+        self._buttons()
         self.completeChanged.emit()
 
     def _failed(self, message: str) -> None:
-        self.measure_button.setEnabled(True)
         self.status.setText(message)
+        self._buttons()
         self.completeChanged.emit()
+
+    # -- manual: a real flowmeter; the inspector delivers and reads the dispenser
+
+    def _target_row(self) -> int | None:
+        """The selected run if it has no meter reading yet, else the first that has none."""
+        selected = self.table.currentRow()
+        if selected >= 0 and selected not in self.from_meter:
+            return selected
+        rest = [r for r in range(self.table.rowCount()) if r not in self.from_meter]
+        return rest[0] if rest else None
+
+    def start_batch(self) -> None:
+        row = self._target_row()
+        if row is None:
+            return
+        path = self._port()
+
+        def work(progress: Callable[[object], None], should_stop: Callable[[], bool]) -> object:
+            with contextlib.closing(Flowmeter.from_path(path)) as meter:
+                meter.connect()
+                meter.start_batch()
+            return row
+
+        self._run_job(work, self._batch_started)
+
+    def _batch_started(self, row: object) -> None:
+        assert isinstance(row, int)
+        self.batch_row = row
+        self.table.selectRow(row)
+        label = self.table.item(row, COL_POINT).text()
+        run = self.table.item(row, COL_RUN).text()
+        self.status.setText(
+            tr("Batch started for %1 run %2: deliver the preset, then Stop and read.")
+            .replace("%1", label)
+            .replace("%2", run)
+        )
+        self._buttons()
+        self.completeChanged.emit()
+
+    def stop_and_read(self) -> None:
+        if self.batch_row is None:
+            return
+        path = self._port()
+
+        def work(progress: Callable[[object], None], should_stop: Callable[[], bool]) -> object:
+            with contextlib.closing(Flowmeter.from_path(path)) as meter:
+                meter.connect()
+                meter.stop_batch()
+                return meter.batch()
+
+        self._run_job(work, self._batch_read)
+
+    def _batch_read(self, state: object) -> None:
+        assert isinstance(state, BatchState) and self.batch_row is not None
+        row, self.batch_row = self.batch_row, None
+        self.from_meter.add(row)
+        self._put(
+            row, {COL_STD: f"{state.volume_ml:.1f}", COL_TSTD: _temp_text(state.temperature_c)}
+        )
+        self.status.setText(tr("Type the dispenser's display and temperature for this run."))
+        self._buttons()
+        self._refresh()
 
     def isComplete(self) -> bool:
         return (
             self.plan is not None
             and not self.runner.running
+            and self.batch_row is None
             and len(self.readings()) == self.table.rowCount() > 0
         )
 
