@@ -770,38 +770,38 @@
     <name>FuelVerificationWizard</name>
     <message>
         <location filename="../../app/views/fuel/verification_wizard.py" line="243"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="821"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="835"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="830"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="844"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="656"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="670"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="656"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="670"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="486"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="500"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
         <location filename="../../app/views/fuel/verification_wizard.py" line="357"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="824"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="838"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="369"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="370"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
@@ -892,7 +892,7 @@
     </message>
     <message>
         <location filename="../../app/views/fuel/verification_wizard.py" line="302"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="904"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="918"/>
         <source>All conform</source>
         <translation>全部符合</translation>
     </message>
@@ -947,280 +947,285 @@
         <translation>证书编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="359"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="360"/>
         <source>Connect</source>
         <translation>连接</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="363"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="364"/>
         <source>Flowmeter</source>
         <translation>标准流量计</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="368"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="369"/>
         <source>Serial port</source>
         <translation>串口</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="392"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="399"/>
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="408"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="415"/>
         <source>%1 — accuracy %2 %, certificate %3, valid until %4</source>
         <translation>%1 — 准确度 %2 %，证书 %3，有效期至 %4</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="435"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="442"/>
         <source>Connect the flowmeter first.</source>
         <translation>请先连接标准流量计。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="437"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="444"/>
         <source>Enter the standard's certificate number.</source>
         <translation>请输入标准器的证书编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="441"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="448"/>
         <source>Enter the certificate's expiry as YYYY-MM-DD.</source>
         <translation>请按 YYYY-MM-DD 输入证书有效期。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="443"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="450"/>
         <source>The standard's certificate expired on %1: it cannot be used.</source>
         <translation>标准器证书已于 %1 过期，不能使用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="466"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="480"/>
         <source>4. Readings</source>
         <translation>4. 测量读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="470"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="486"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="484"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="500"/>
         <source>Point</source>
         <translation>流量点</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="471"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="485"/>
         <source>Flow (L/min)</source>
         <translation>流量（L/min）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="472"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="486"/>
         <source>Run</source>
         <translation>次</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="473"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="487"/>
         <source>Dispenser shows (mL)</source>
         <translation>加油机示值（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="474"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="488"/>
         <source>Standard reads (mL)</source>
         <translation>标准器读数（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="475"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="489"/>
         <source>Standard °C</source>
         <translation>标准器油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="476"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="490"/>
         <source>Dispenser °C</source>
         <translation>加油机油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="477"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="491"/>
         <source>Error (%)</source>
         <translation>误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="486"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="500"/>
         <source>Largest error (%)</source>
         <translation>最大示值误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="486"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="500"/>
         <source>Repeatability (%)</source>
         <translation>重复性（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="493"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="507"/>
         <source>Limits: every run within ±%1 %, repeatability (max − min) ≤ %2 %.</source>
         <translation>限值：每次误差在 ±%1 % 以内，重复性（最大值-最小值）≤ %2 %。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="497"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="511"/>
         <source>Measure all runs with the flowmeter</source>
         <translation>用标准流量计测量全部次数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="517"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="543"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="557"/>
         <source>Measure each run with the flowmeter.</source>
         <translation>用标准流量计测量每一次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="541"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="555"/>
         <source>Type the dispenser's display, the measure's reading and both temperatures.</source>
         <translation>录入加油机示值、量器读数及两处油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="706"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="720"/>
         <source>Measuring…</source>
         <translation>正在测量…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="726"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="740"/>
         <source>%1 of %2 runs measured.</source>
         <translation>已测量 %1 / %2 次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="820"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="834"/>
         <source>Dispenser and nozzle</source>
         <translation>加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="822"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="836"/>
         <source>Standard</source>
         <translation>计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="823"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="837"/>
         <source>Checks before the error test</source>
         <translation>检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="840"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="854"/>
         <source>Sign and queue for upload</source>
         <translation>签名并排队上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="842"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="856"/>
         <source>Save certificate PDF</source>
         <translation>保存证书 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="831"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="845"/>
         <source>Inspector name</source>
         <translation>检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="832"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="846"/>
         <source>Passphrase</source>
         <translation>口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="847"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="861"/>
         <source>Sign and issue</source>
         <translation>签名与出具</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="890"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="904"/>
         <source>PASS</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="890"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="904"/>
         <source>FAIL</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="907"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="921"/>
         <source>— (failed)</source>
         <translation>—（不合格）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="913"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="927"/>
         <source>Check failed: %1</source>
         <translation>检查不符合：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="920"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="934"/>
         <source>%1: repeatability %2 over the limit</source>
         <translation>%1：重复性 %2 超出限值</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="923"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="937"/>
         <source>%1: error %2 beyond the limit</source>
         <translation>%1：示值误差 %2 超出最大允许误差</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="943"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="957"/>
         <source>Enter your inspector ID first.</source>
         <translation>请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="957"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="971"/>
         <source>Signed with key %1 and queued as %2.</source>
         <translation>已用密钥 %1 签名，并以 %2 排队上传。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="991"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1005"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1019"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1033"/>
         <source>Fuel dispenser verification</source>
         <translation>燃油加油机检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="814"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="828"/>
         <source>5. Verdict</source>
         <translation>5. 检定结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="815"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="829"/>
         <source>Check the figures; sign, then save the certificate or notice.</source>
         <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="929"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="943"/>
         <source>Signs with the key in %1.</source>
         <translation>使用 %1 中的密钥签名。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="931"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="945"/>
         <source>No key yet: signing creates one at %1, encrypted with this passphrase.</source>
         <translation>尚无密钥：签名时将在 %1 创建密钥，并用此口令加密。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="962"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="976"/>
         <source>New key: have its public key registered before uploading.</source>
         <translation>新密钥：上传前请先登记其公钥。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="499"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="513"/>
         <source>Start batch</source>
         <translation>开始计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="501"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="515"/>
         <source>Stop and read</source>
         <translation>停止并读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="545"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="559"/>
         <source>Per run: Start batch, deliver the preset, Stop and read, then type the dispenser's display and temperature.</source>
         <translation>每次：点“开始计量”，按预置量加油，点“停止并读数”，再录入加油机示值和油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="769"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="783"/>
         <source>Batch started for %1 run %2: deliver the preset, then Stop and read.</source>
         <translation>%1 第 %2 次已开始计量：按预置量加油后点“停止并读数”。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="796"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="810"/>
         <source>Type the dispenser's display and temperature for this run.</source>
         <translation>请录入本次加油机示值和油温。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="456"/>
+        <source>The flowmeter's accuracy %1 % is coarser than %2 % (a third of the MPE).</source>
+        <translation>标准流量计准确度 %1 % 低于要求的 %2 %（最大允许误差的三分之一），不能使用。</translation>
     </message>
 </context>
 <context>

@@ -53,11 +53,13 @@ def _fonts_and_language(qapp) -> Iterator[None]:
 def make(qtbot, tmp_path) -> Iterator:
     made: list[tuple[FuelVerificationWizard, FlowmeterSimulator | None]] = []
 
-    def factory(error_pct: float | None, simulated: bool = True) -> FuelVerificationWizard:
+    def factory(
+        error_pct: float | None, simulated: bool = True, **sim_kw: object
+    ) -> FuelVerificationWizard:
         sim = None
         if error_pct is not None:
             sim = FlowmeterSimulator(
-                FlowSimConfig(dispenser_error_pct=error_pct, speed=3000, seed=5)
+                FlowSimConfig(dispenser_error_pct=error_pct, speed=3000, seed=5, **sim_kw)  # type: ignore[arg-type]
             )
             sim.start()
         wizard = FuelVerificationWizard(
@@ -243,3 +245,22 @@ def test_sign_refuses_a_wrong_passphrase(qtbot, make) -> None:
     result.passphrase.setText(PASSPHRASE)
     result.sign_button.click()
     assert result.record is not None and len(wizard.outbox.pending()) == 1
+
+
+def test_coarse_or_expired_flowmeter_is_refused(qtbot, make) -> None:
+    """A 0.2 % meter cannot verify a ±0.30 % dispenser (1/3 rule); an expired one neither."""
+    for calibration, words in (
+        ("0.2,ZJJL2026-LL-0999,2099-01-01", "0.2"),
+        ("0.05,ZJJL2020-LL-0001,2021-01-01", "2021-01-01"),
+    ):
+        wizard = make(0.0, calibration=calibration)
+        wizard.dispenser_page.list.setCurrentRow(0)
+        wizard.next()
+        wizard.next()
+        std = wizard.standard_page
+        std.flow_radio.setChecked(True)
+        std.connect_button.click()
+        qtbot.waitUntil(lambda s=std: bool(s.flowmeter), timeout=10_000)
+        assert not std.isComplete() and words in std.problem.text()
+        std.port.setText(std.port.text() + "x")  # another port: connect again
+        assert std.flowmeter is None and not std.isComplete()

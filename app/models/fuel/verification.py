@@ -54,6 +54,7 @@ __all__ = [
     "REPEATABILITY_MAX_PERCENT",
     "ROUNDING_STEP_PERCENT",
     "RUNS_PER_POINT",
+    "STANDARD_MAX_ERROR_PERCENT",
     "ChecklistItem",
     "DispenserSpec",
     "FlowPoint",
@@ -79,6 +80,9 @@ MPE_PERCENT = Decimal("0.30")
 #: Repeatability limit at every flow point, %: the spread (max − min) of the runs'
 #: errors at that point (this workstation's reading of "重复性", see docs/metrology.md).
 REPEATABILITY_MAX_PERCENT = Decimal("0.10")
+#: Coarsest standard accepted, % of volume: a third of the MPE (the usual 1/3 rule for a
+#: verification standard; the text's own figure for the standard was not read).
+STANDARD_MAX_ERROR_PERCENT = MPE_PERCENT / 3
 #: Runs (measurements) per flow point.
 RUNS_PER_POINT = 3
 #: Errors are rounded to this step (half to even) before they are judged and printed.

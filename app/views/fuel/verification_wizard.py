@@ -356,6 +356,7 @@ class StandardPage(QWizardPage):
         mform.addRow(tr("Certificate number"), self.measure_cert)
         mform.addRow(tr("Certificate valid until"), self.measure_expiry)
         self.port = QLineEdit(flowmeter_path)
+        self.port.textChanged.connect(self._port_changed)
         self.connect_button = QPushButton(tr("Connect"))
         self.connect_button.clicked.connect(self.connect_flowmeter)
         self.flow_status = QLabel()
@@ -384,6 +385,12 @@ class StandardPage(QWizardPage):
         return self.flow_radio.isChecked()
 
     def _mode_changed(self) -> None:
+        self.completeChanged.emit()
+
+    def _port_changed(self) -> None:
+        """Another port is another instrument: connect again before using it."""
+        self.flowmeter = None
+        self.flow_status.clear()
         self.completeChanged.emit()
 
     def connect_flowmeter(self) -> None:
@@ -442,6 +449,13 @@ class StandardPage(QWizardPage):
         if expiry < dt.date.today():
             return tr("The standard's certificate expired on %1: it cannot be used.").replace(
                 "%1", std["expiry"]
+            )
+        accuracy = _decimal(std.get("accuracy", "0"))
+        if accuracy is None or accuracy > fv.STANDARD_MAX_ERROR_PERCENT:
+            return (
+                tr("The flowmeter's accuracy %1 % is coarser than %2 % (a third of the MPE).")
+                .replace("%1", std.get("accuracy", "?"))
+                .replace("%2", str(fv.STANDARD_MAX_ERROR_PERCENT))
             )
         return None
 
