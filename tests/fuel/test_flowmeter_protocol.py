@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.devices.flowmeter import (
     BatchState,
@@ -69,3 +71,23 @@ def test_checksum_catches_every_single_byte_change() -> None:
 def test_checksum_known_value() -> None:
     # CRC-16/MODBUS check value: "123456789" → 0x4B37 (the catalogue's check figure)
     assert line_crc("123456789") == "4B37"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([line[2:] for line in session() if line.startswith("< ")]),
+    st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), min_size=1, max_size=3),
+)
+def test_a_mutated_reply_is_refused_or_unchanged(line: str, edits: list[tuple[int, int]]) -> None:
+    """A lying or noisy line never reads as another figure: up to three changed bytes
+    (CRC-16 catches every burst up to 16 bits; the rest it catches with 1 − 2⁻¹⁶)."""
+    data = bytearray(line.encode("ascii"))
+    for pos, value in edits:
+        data[pos % len(data)] = value
+    mutated = data.decode("ascii", "replace")
+    original = strip_line_crc(line)
+    try:
+        payload = strip_line_crc(mutated)
+    except GarbledReply:
+        return
+    assert payload == original or len(edits) > 1  # a single change is always caught
