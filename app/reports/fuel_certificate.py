@@ -230,16 +230,25 @@ def _draw(pg: _Page, result: fv.FuelResult, info: FuelCertificateInfo, title: st
     scale = w / sum(widths)
     y = pg.table(x0, y, [c * scale for c in widths], rows, row_h=6.6, size=8.5, colors=colors)
     y += 2
+    corrected = any(
+        r.standard_temp_c is not None and r.dispenser_temp_c is not None
+        for pr in result.points
+        for r in pr.runs
+    )
     limits = (
         f"最大允许误差 ±{fv.MPE_PERCENT} %；重复性（同一流量点各次误差之差）不大于 "
         f"{fv.REPEATABILITY_MAX_PERCENT} %；误差按 {fv.ROUNDING_STEP_PERCENT} % 修约。"
-        "标准值已按油品与量器的体积膨胀系数修正到加油机处油温。"
+        + ("标准值已按体积膨胀系数修正到加油机处油温。" if corrected else "未作温度修正。")
     )
     if en:
         limits = (
             f"MPE ±{fv.MPE_PERCENT} %; repeatability (max − min of the runs' errors) ≤ "
             f"{fv.REPEATABILITY_MAX_PERCENT} %; errors rounded to {fv.ROUNDING_STEP_PERCENT} %. "
-            "Standard volumes corrected to the fuel temperature at the dispenser."
+            + (
+                "Standard volumes corrected to the fuel temperature at the dispenser."
+                if corrected
+                else "No temperature correction."
+            )
         )
     h = pg.height(w, limits, 8.5, 5.5)
     pg.text(x0, y, w, h, limits, 8.5, color=GREY)

@@ -56,6 +56,7 @@ def test_certificate_of_a_pass(tmp_path: Path) -> None:
     assert "20235.0" in text and "+0.17" in text and "+0.22" in text  # 45/20235 = 0.222 %
     assert "JJG 443-2023" in text and "QF2026-0101" in text and "ZJJL2026-LQ-0088" in text
     assert "草稿" not in text  # signed: no draft mark
+    assert "修正到加油机处油温" in "".join(text.split())  # both temperatures were recorded
 
 
 def test_notice_of_a_fail_names_the_reasons(tmp_path: Path) -> None:
@@ -69,3 +70,14 @@ def test_notice_of_a_fail_names_the_reasons(tmp_path: Path) -> None:
         write_fuel_certificate(res, tmp_path / "n_en.pdf", FuelCertificateInfo(lang="en"))
     )
     assert "Verification result notice" in english and "fail" in english
+
+
+def test_no_correction_is_said_when_temperatures_are_missing(tmp_path: Path) -> None:
+    plan = fv.plan_verification(fv.DispenserSpec("FD000001"), medium_point=False)
+    runs = [
+        fv.RunReading(p.index, j, 20_000, Decimal(20_000)) for p in plan.points for j in range(3)
+    ]
+    res = fv.judge(plan, ALL_OK, runs, finished_ms=AT_MS, standard=STD)
+    text = pdf_text(write_fuel_certificate(res, tmp_path / "c.pdf"))
+    flat = "".join(text.split())  # a wrapped line may split any word
+    assert "未作温度修正" in flat and "修正到加油机处油温" not in flat
