@@ -57,6 +57,17 @@ BAUDRATE = 9600
 POLL_SLICE = 0.02
 T = TypeVar("T")
 
+try:  # a pulled cable surfaces from tcflush as termios.error, which is not an OSError
+    import termios
+
+    PORT_ERRORS: tuple[type[BaseException], ...] = (
+        serial.SerialException,
+        OSError,
+        termios.error,
+    )
+except ImportError:  # Windows
+    PORT_ERRORS = (serial.SerialException, OSError)
+
 
 class FlowmeterTimeout(DeviceTimeout):
     """The flowmeter did not answer (after retries): cable, port or power."""
@@ -173,7 +184,7 @@ class Flowmeter:
         return self.identity
 
     def close(self) -> None:
-        with contextlib.suppress(serial.SerialException, OSError):
+        with contextlib.suppress(*PORT_ERRORS):
             self.port.close()
 
     # ------------------------------------------------------------- I/O
@@ -181,10 +192,10 @@ class Flowmeter:
     def _io(self, op: Callable[[], T]) -> T:
         """``op()`` on the port; a pulled cable (SerialException/OSError) closes it and
         raises DeviceDisconnected, which the worker reports and never retries."""
-        failure: Exception
+        failure: BaseException
         try:
             return op()
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
             failure = exc
         self.close()
         raise DeviceDisconnected(f"flowmeter port {self.port.port!r} vanished: {failure}")
