@@ -232,3 +232,20 @@ def test_spread_decides_when_errors_are_within_mpe(offsets: list[int]) -> None:
     p = fv.plan_verification(fv.DispenserSpec("FD1"), medium_point=False)
     result = fv.judge(p, ALL_OK, runs_for(p, [20_000 + o for o in offsets]), finished_ms=AT_MS)
     assert result.passed == (max(offsets) - min(offsets) <= 20)
+
+
+def test_only_the_registered_inspector_key_is_accepted() -> None:
+    """The ledger's signer rule for fuel_verification: the inspector named in the body,
+    with the key registered for that inspector; an operator's or another key is refused."""
+    from ledger.registry import KeyRegistry, UnknownKeyError
+
+    inspector, operator = SigningKey.generate(), SigningKey.generate()
+    registry = KeyRegistry()
+    registry.inspectors["INS01"] = inspector.public_key
+    registry.operators["OP001"] = operator.public_key
+    result = verdict([20_000] * 3)
+    registry.check(fv.sign_result(result, inspector, inspector_id="INS01"))
+    with pytest.raises(UnknownKeyError, match="registered key"):
+        registry.check(fv.sign_result(result, operator, inspector_id="INS01"))
+    with pytest.raises(UnknownKeyError, match="INS02 is not registered"):
+        registry.check(fv.sign_result(result, inspector, inspector_id="INS02"))
