@@ -769,39 +769,39 @@
 <context>
     <name>FuelVerificationWizard</name>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="243"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="835"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="246"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="841"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="844"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="850"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="670"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="674"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="670"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="674"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="500"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="357"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="838"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="360"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="844"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="370"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="373"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
@@ -836,394 +836,394 @@
         <translation>油枪、胶管无渗漏，油枪自封正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="199"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="202"/>
         <source>1. Dispenser and nozzle</source>
         <translation>1. 加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="200"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="203"/>
         <source>Choose the dispenser from the list or type its ID.</source>
         <translation>从列表中选择加油机，或输入其编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="226"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="229"/>
         <source>Also a medium flow point</source>
         <translation>增加中间流量点</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="236"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="239"/>
         <source>Dispenser ID</source>
         <translation>加油机编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="237"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="240"/>
         <source>Nozzle</source>
         <translation>油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="238"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="241"/>
         <source>Product</source>
         <translation>油品</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="239"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="242"/>
         <source>Maximum flow Qmax</source>
         <translation>最大流量 Qmax</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="240"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="243"/>
         <source>Minimum flow Qmin</source>
         <translation>最小流量 Qmin</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="242"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="245"/>
         <source>Volume per run</source>
         <translation>每次检定体积</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="294"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="297"/>
         <source>2. Checks before the error test</source>
         <translation>2. 示值误差检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="295"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="298"/>
         <source>Tick every item that conforms; an unticked item fails the nozzle.</source>
         <translation>勾选每一项符合要求的项目；未勾选的项目判该油枪不合格。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="302"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="918"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="305"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="924"/>
         <source>All conform</source>
         <translation>全部符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="305"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="308"/>
         <source>Number of the seal applied after verification</source>
         <translation>检定后加施的封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="312"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="315"/>
         <source>Seal number</source>
         <translation>封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="313"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="316"/>
         <source>Ambient temperature</source>
         <translation>环境温度</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="337"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="340"/>
         <source>3. Standard</source>
         <translation>3. 计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="338"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="341"/>
         <source>Choose the standard and check that its certificate is valid.</source>
         <translation>选择计量标准器，并确认其检定证书在有效期内。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="340"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="343"/>
         <source>Standard metal measure (readings typed)</source>
         <translation>标准金属量器（手工录入读数）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="341"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="344"/>
         <source>Standard flowmeter on a serial port</source>
         <translation>串口连接的标准流量计</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="353"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="356"/>
         <source>Metal measure</source>
         <translation>标准金属量器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="355"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="358"/>
         <source>Serial number</source>
         <translation>出厂编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="356"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="359"/>
         <source>Certificate number</source>
         <translation>证书编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="360"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="363"/>
         <source>Connect</source>
         <translation>连接</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="364"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="367"/>
         <source>Flowmeter</source>
         <translation>标准流量计</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="369"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="372"/>
         <source>Serial port</source>
         <translation>串口</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="399"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="402"/>
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="415"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="418"/>
         <source>%1 — accuracy %2 %, certificate %3, valid until %4</source>
         <translation>%1 — 准确度 %2 %，证书 %3，有效期至 %4</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="442"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="445"/>
         <source>Connect the flowmeter first.</source>
         <translation>请先连接标准流量计。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="444"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="447"/>
         <source>Enter the standard's certificate number.</source>
         <translation>请输入标准器的证书编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="448"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="451"/>
         <source>Enter the certificate's expiry as YYYY-MM-DD.</source>
         <translation>请按 YYYY-MM-DD 输入证书有效期。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="450"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="453"/>
         <source>The standard's certificate expired on %1: it cannot be used.</source>
         <translation>标准器证书已于 %1 过期，不能使用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="480"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="483"/>
         <source>4. Readings</source>
         <translation>4. 测量读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="484"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="500"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="487"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
         <source>Point</source>
         <translation>流量点</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="485"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="488"/>
         <source>Flow (L/min)</source>
         <translation>流量（L/min）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="486"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="489"/>
         <source>Run</source>
         <translation>次</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="487"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="490"/>
         <source>Dispenser shows (mL)</source>
         <translation>加油机示值（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="488"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="491"/>
         <source>Standard reads (mL)</source>
         <translation>标准器读数（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="489"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="492"/>
         <source>Standard °C</source>
         <translation>标准器油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="490"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="493"/>
         <source>Dispenser °C</source>
         <translation>加油机油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="491"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="494"/>
         <source>Error (%)</source>
         <translation>误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="500"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
         <source>Largest error (%)</source>
         <translation>最大示值误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="500"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
         <source>Repeatability (%)</source>
         <translation>重复性（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="507"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="510"/>
         <source>Limits: every run within ±%1 %, repeatability (max − min) ≤ %2 %.</source>
         <translation>限值：每次误差在 ±%1 % 以内，重复性（最大值-最小值）≤ %2 %。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="511"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="514"/>
         <source>Measure all runs with the flowmeter</source>
         <translation>用标准流量计测量全部次数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="517"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="520"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="557"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="560"/>
         <source>Measure each run with the flowmeter.</source>
         <translation>用标准流量计测量每一次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="555"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="558"/>
         <source>Type the dispenser's display, the measure's reading and both temperatures.</source>
         <translation>录入加油机示值、量器读数及两处油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="720"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="724"/>
         <source>Measuring…</source>
         <translation>正在测量…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="740"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="746"/>
         <source>%1 of %2 runs measured.</source>
         <translation>已测量 %1 / %2 次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="834"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="840"/>
         <source>Dispenser and nozzle</source>
         <translation>加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="836"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="842"/>
         <source>Standard</source>
         <translation>计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="837"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="843"/>
         <source>Checks before the error test</source>
         <translation>检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="854"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="860"/>
         <source>Sign and queue for upload</source>
         <translation>签名并排队上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="856"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="862"/>
         <source>Save certificate PDF</source>
         <translation>保存证书 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="845"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="851"/>
         <source>Inspector name</source>
         <translation>检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="846"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="852"/>
         <source>Passphrase</source>
         <translation>口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="861"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="867"/>
         <source>Sign and issue</source>
         <translation>签名与出具</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="904"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="910"/>
         <source>PASS</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="904"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="910"/>
         <source>FAIL</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="921"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="927"/>
         <source>— (failed)</source>
         <translation>—（不合格）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="927"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="933"/>
         <source>Check failed: %1</source>
         <translation>检查不符合：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="934"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="940"/>
         <source>%1: repeatability %2 over the limit</source>
         <translation>%1：重复性 %2 超出限值</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="937"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="943"/>
         <source>%1: error %2 beyond the limit</source>
         <translation>%1：示值误差 %2 超出最大允许误差</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="957"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="963"/>
         <source>Enter your inspector ID first.</source>
         <translation>请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="971"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="977"/>
         <source>Signed with key %1 and queued as %2.</source>
         <translation>已用密钥 %1 签名，并以 %2 排队上传。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1005"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1011"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1033"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1039"/>
         <source>Fuel dispenser verification</source>
         <translation>燃油加油机检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="828"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="834"/>
         <source>5. Verdict</source>
         <translation>5. 检定结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="829"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="835"/>
         <source>Check the figures; sign, then save the certificate or notice.</source>
         <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="943"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="949"/>
         <source>Signs with the key in %1.</source>
         <translation>使用 %1 中的密钥签名。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="945"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="951"/>
         <source>No key yet: signing creates one at %1, encrypted with this passphrase.</source>
         <translation>尚无密钥：签名时将在 %1 创建密钥，并用此口令加密。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="976"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="982"/>
         <source>New key: have its public key registered before uploading.</source>
         <translation>新密钥：上传前请先登记其公钥。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="513"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="516"/>
         <source>Start batch</source>
         <translation>开始计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="515"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="518"/>
         <source>Stop and read</source>
         <translation>停止并读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="559"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="562"/>
         <source>Per run: Start batch, deliver the preset, Stop and read, then type the dispenser's display and temperature.</source>
         <translation>每次：点“开始计量”，按预置量加油，点“停止并读数”，再录入加油机示值和油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="783"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="789"/>
         <source>Batch started for %1 run %2: deliver the preset, then Stop and read.</source>
         <translation>%1 第 %2 次已开始计量：按预置量加油后点“停止并读数”。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="810"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="816"/>
         <source>Type the dispenser's display and temperature for this run.</source>
         <translation>请录入本次加油机示值和油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="456"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
         <source>The flowmeter's accuracy %1 % is coarser than %2 % (a third of the MPE).</source>
         <translation>标准流量计准确度 %1 % 低于要求的 %2 %（最大允许误差的三分之一），不能使用。</translation>
     </message>

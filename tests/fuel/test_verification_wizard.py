@@ -264,3 +264,28 @@ def test_coarse_or_expired_flowmeter_is_refused(qtbot, make) -> None:
         assert not std.isComplete() and words in std.problem.text()
         std.port.setText(std.port.text() + "x")  # another port: connect again
         assert std.flowmeter is None and not std.isComplete()
+
+
+def test_changing_the_plan_mid_run_discards_the_old_runs(qtbot, make) -> None:
+    """The inspector starts measuring, goes back and changes Qmax: the running job is
+    stopped and joined, and no reading of the old plan lands in the new table."""
+    wizard = make(0.1)
+    to_readings(qtbot, wizard, flowmeter=True)
+    page = wizard.readings_page
+    page.measure_button.click()
+    qtbot.waitUntil(lambda: len(page.from_meter) >= 1, timeout=10_000)
+    wizard.back()
+    wizard.back()
+    wizard.back()
+    assert wizard.currentId() == wizard.DISPENSER
+    wizard.dispenser_page.qmax.setValue(45)
+    for _ in range(3):
+        wizard.next()
+    assert wizard.currentId() == wizard.READINGS
+    assert not page.runner.running and page.from_meter == set()
+    assert page.table.item(0, 1).text() == "45"
+    QApplication.processEvents()  # late signals of the old job, if any, arrive here
+    assert all(page.table.item(r, 4).text() == "" for r in range(page.table.rowCount()))
+    page.measure_button.click()
+    qtbot.waitUntil(page.isComplete, timeout=30_000)
+    assert wizard.judge().plan.points[0].flow_ml_min == 45_000

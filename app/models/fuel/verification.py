@@ -578,9 +578,16 @@ def measure_run_on_flowmeter(
     Raises VerificationError when the delivery does not end within ``timing.timeout_s``
     (a nozzle left closed, a dispenser that does not stop at its preset)."""
     timing = timing or RunTiming()
+    deadline = time.monotonic() + timing.timeout_s
+    while nozzle.display()[1]:  # a delivery an interrupted run left going must end first
+        if should_stop() or time.monotonic() > deadline:
+            raise VerificationError(
+                f"{point.label} run {run_index + 1}: the dispenser is still delivering; "
+                "hang up the nozzle and start the run again"
+            )
+        timing.sleep(timing.poll_s)
     meter.start_batch()
     nozzle.fill(point.flow_ml_min, point.run_volume_ml)
-    deadline = time.monotonic() + timing.timeout_s
     last: Decimal | None = None
     while True:
         if should_stop():

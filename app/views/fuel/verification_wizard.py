@@ -168,13 +168,15 @@ class _Runner(QObject):
 
     @Slot(object)
     def _on_done(self, result: object) -> None:
-        self.running = False
-        self._done(result)
+        if self.sender() is self.job:  # not a late answer of a job already joined
+            self.running = False
+            self._done(result)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        self.running = False
-        self._failed(message)
+        if self.sender() is self.job:
+            self.running = False
+            self._failed(message)
 
     def stop(self) -> None:
         if self.job is not None:
@@ -186,6 +188,7 @@ class _Runner(QObject):
             self.thread.quit()
             self.thread.wait(30_000)
         self.thread = self.job = None
+        self.running = False
 
 
 # --------------------------------------------------------------------------- pages
@@ -567,6 +570,7 @@ class ReadingsPage(QWizardPage):
         self.start_button.setVisible(mode == "manual")
         self.read_button.setVisible(mode == "manual")
         if self.plan != plan or self.mode != mode:
+            self.runner.join()  # readings of the old plan must not land in the new table
             self.plan, self.mode = plan, mode
             self.from_meter.clear()
             self.batch_row = None
@@ -723,6 +727,8 @@ class ReadingsPage(QWizardPage):
     def _measured(self, reading: object) -> None:
         assert isinstance(reading, fv.RunReading) and self.plan is not None
         row = reading.point_index * self.plan.runs_per_point + reading.run_index
+        if not self.runner.running or row >= self.table.rowCount():
+            return  # a late reading of a run the inspector abandoned (page left, plan changed)
         self.from_meter.add(row)
         self._put(
             row,
