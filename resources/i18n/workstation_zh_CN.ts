@@ -770,22 +770,22 @@
     <name>FuelVerificationWizard</name>
     <message>
         <location filename="../../app/views/fuel/verification_wizard.py" line="246"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="841"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="887"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="850"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="896"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="674"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="720"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="674"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="720"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
@@ -796,7 +796,7 @@
     </message>
     <message>
         <location filename="../../app/views/fuel/verification_wizard.py" line="360"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="844"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="890"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
@@ -892,7 +892,7 @@
     </message>
     <message>
         <location filename="../../app/views/fuel/verification_wizard.py" line="305"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="924"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="970"/>
         <source>All conform</source>
         <translation>全部符合</translation>
     </message>
@@ -1063,137 +1063,137 @@
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="560"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="562"/>
         <source>Measure each run with the flowmeter.</source>
         <translation>用标准流量计测量每一次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="558"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="560"/>
         <source>Type the dispenser's display, the measure's reading and both temperatures.</source>
         <translation>录入加油机示值、量器读数及两处油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="724"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="770"/>
         <source>Measuring…</source>
         <translation>正在测量…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="746"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="792"/>
         <source>%1 of %2 runs measured.</source>
         <translation>已测量 %1 / %2 次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="840"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="886"/>
         <source>Dispenser and nozzle</source>
         <translation>加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="842"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="888"/>
         <source>Standard</source>
         <translation>计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="843"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="889"/>
         <source>Checks before the error test</source>
         <translation>检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="860"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="906"/>
         <source>Sign and queue for upload</source>
         <translation>签名并排队上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="862"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="908"/>
         <source>Save certificate PDF</source>
         <translation>保存证书 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="851"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="897"/>
         <source>Inspector name</source>
         <translation>检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="852"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="898"/>
         <source>Passphrase</source>
         <translation>口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="867"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="913"/>
         <source>Sign and issue</source>
         <translation>签名与出具</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="910"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="956"/>
         <source>PASS</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="910"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="956"/>
         <source>FAIL</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="927"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="973"/>
         <source>— (failed)</source>
         <translation>—（不合格）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="933"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="979"/>
         <source>Check failed: %1</source>
         <translation>检查不符合：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="940"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="986"/>
         <source>%1: repeatability %2 over the limit</source>
         <translation>%1：重复性 %2 超出限值</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="943"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="989"/>
         <source>%1: error %2 beyond the limit</source>
         <translation>%1：示值误差 %2 超出最大允许误差</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="963"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1009"/>
         <source>Enter your inspector ID first.</source>
         <translation>请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="977"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1024"/>
         <source>Signed with key %1 and queued as %2.</source>
         <translation>已用密钥 %1 签名，并以 %2 排队上传。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1011"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1058"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1039"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1086"/>
         <source>Fuel dispenser verification</source>
         <translation>燃油加油机检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="834"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="880"/>
         <source>5. Verdict</source>
         <translation>5. 检定结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="835"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="881"/>
         <source>Check the figures; sign, then save the certificate or notice.</source>
         <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="949"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="995"/>
         <source>Signs with the key in %1.</source>
         <translation>使用 %1 中的密钥签名。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="951"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="997"/>
         <source>No key yet: signing creates one at %1, encrypted with this passphrase.</source>
         <translation>尚无密钥：签名时将在 %1 创建密钥，并用此口令加密。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="982"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1029"/>
         <source>New key: have its public key registered before uploading.</source>
         <translation>新密钥：上传前请先登记其公钥。</translation>
     </message>
@@ -1208,17 +1208,17 @@
         <translation>停止并读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="562"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="564"/>
         <source>Per run: Start batch, deliver the preset, Stop and read, then type the dispenser's display and temperature.</source>
         <translation>每次：点“开始计量”，按预置量加油，点“停止并读数”，再录入加油机示值和油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="789"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="835"/>
         <source>Batch started for %1 run %2: deliver the preset, then Stop and read.</source>
         <translation>%1 第 %2 次已开始计量：按预置量加油后点“停止并读数”。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="816"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="862"/>
         <source>Type the dispenser's display and temperature for this run.</source>
         <translation>请录入本次加油机示值和油温。</translation>
     </message>
@@ -1226,6 +1226,11 @@
         <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
         <source>The flowmeter's accuracy %1 % is coarser than %2 % (a third of the MPE).</source>
         <translation>标准流量计准确度 %1 % 低于要求的 %2 %（最大允许误差的三分之一），不能使用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="626"/>
+        <source>%1 run(s) taken earlier restored from the journal.</source>
+        <translation>已从记录日志恢复此前测量的 %1 次。</translation>
     </message>
 </context>
 <context>

@@ -289,3 +289,38 @@ def test_changing_the_plan_mid_run_discards_the_old_runs(qtbot, make) -> None:
     page.measure_button.click()
     qtbot.waitUntil(page.isComplete, timeout=30_000)
     assert wizard.judge().plan.points[0].flow_ml_min == 45_000
+
+
+def test_readings_survive_a_closed_wizard_until_signed(qtbot, make) -> None:
+    """Typed runs are journaled as they are completed: a new wizard on the same nozzle
+    and plan gets them back; once the result is signed, the next one starts empty."""
+    first = make(None)
+    to_readings(qtbot, first, flowmeter=False)
+    first.readings_page.set_reading(0, 0, ["20040", "20000", "18.0", "18.5"])
+    first.readings_page.set_reading(0, 1, ["20050", "20000", "", ""])
+    first.readings_page.set_reading(0, 2, ["20060", "", "", ""])  # incomplete: not kept
+    first.shutdown()
+    first.close()
+
+    second = make(None)
+    to_readings(qtbot, second, flowmeter=False)
+    page = second.readings_page
+    assert [page.table.item(0, c).text() for c in (3, 4, 5, 6)] == [
+        "20040",
+        "20000",
+        "18.0",
+        "18.5",
+    ]
+    assert page.table.item(1, 3).text() == "20050" and page.table.item(2, 3).text() == ""
+    assert "2" in page.status.text()
+    for point in range(3):
+        for j in range(3):
+            if (point, j) not in ((0, 0), (0, 1)):
+                page.set_reading(point, j, ["20000", "20000", "", ""])
+    second.next()
+    record = sign(second)
+    assert record.body["points"][0]["runs"][0]["indicated_ml"] == 20_040
+
+    third = make(None)
+    to_readings(qtbot, third, flowmeter=False)
+    assert third.readings_page.table.item(0, 3).text() == ""

@@ -64,6 +64,7 @@ __all__ = [
     "RunReading",
     "certificate_number",
     "judge",
+    "plan_fingerprint",
     "plan_verification",
     "point_result",
     "record_body",
@@ -423,6 +424,15 @@ def valid_until(day: dt.date, months: int = CYCLE_MONTHS) -> dt.date:
 
 
 # --------------------------------------------------------------------------- signed result
+
+
+def plan_fingerprint(plan: FuelPlan, mode: str) -> str:
+    """Identifies dispenser, nozzle, flow points, runs and how readings are taken, so a
+    journal of readings is only ever resumed under the same plan."""
+    d = plan.dispenser
+    data = [d.dispenser_id, d.nozzle, d.product, plan.kind, plan.runs_per_point, mode]
+    data += [[p.label, p.flow_ml_min, p.run_volume_ml] for p in plan.points]
+    return hashlib.sha256(repr(data).encode()).hexdigest()[:16]
 
 
 def verification_id(result: FuelResult) -> str:

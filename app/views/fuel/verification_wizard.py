@@ -55,7 +55,7 @@ from app.devices.errors import DeviceError
 from app.devices.flowmeter import BatchState, Flowmeter, SimulatedNozzle
 from app.models.fuel import verification as fv
 from app.models.outbox import Outbox
-from app.models.verification import create_inspector_key, unlock_inspector_key
+from app.models.verification import Journal, create_inspector_key, unlock_inspector_key
 from app.views.verification_wizard import _bold, kind_label
 from ledger.fuel.records import PRODUCTS
 from ledger.records import Record
@@ -539,6 +539,8 @@ class ReadingsPage(QWizardPage):
         self.batch_row: int | None = None
         """the row whose batch is running on the flowmeter (manual mode)"""
         self._filling = False
+        self.journal: Journal | None = None
+        self._journaled: dict[int, list[str]] = {}
 
     def _wiz(self) -> FuelVerificationWizard:
         wizard = self.wizard()
@@ -575,6 +577,7 @@ class ReadingsPage(QWizardPage):
             self.from_meter.clear()
             self.batch_row = None
             self._fill_rows()
+            self._resume(wizard.journal_path(plan, mode))
         self._buttons()
         self._refresh()
 
@@ -601,6 +604,48 @@ class ReadingsPage(QWizardPage):
         self.progress.setRange(0, self.table.rowCount())
         self.progress.setValue(0)
         self._filling = False
+
+    def _resume(self, path: Path) -> None:
+        """Readings already taken under this plan today come back from the journal (each
+        was fsync'ed as it was completed), so a crash or a closed window loses nothing;
+        a journal whose result was signed is not resumed."""
+        self.journal = Journal(path)
+        rows: dict[int, dict[str, Any]] = {}
+        for event in self.journal.load():
+            if event.get("e") == "signed":
+                rows.clear()
+            elif event.get("e") == "row" and 0 <= event["row"] < self.table.rowCount():
+                rows[event["row"]] = event
+        self._journaled = {row: list(ev["cells"]) for row, ev in rows.items()}
+        for row, event in rows.items():
+            self._put(row, dict(zip(EDITABLE, event["cells"], strict=True)))
+            if event.get("meter"):
+                self.from_meter.add(row)
+        if rows:
+            self.status.setText(
+                tr("%1 run(s) taken earlier restored from the journal.").replace(
+                    "%1", str(len(rows))
+                )
+            )
+
+    def _journal_rows(self) -> None:
+        """Append every completed row that changed since it was last journaled."""
+        if self.journal is None:
+            return
+        for row in range(self.table.rowCount()):
+            if self._parse(row) is None:
+                continue
+            cells = [self.table.item(row, c).text().strip() for c in EDITABLE]
+            if self._journaled.get(row) != cells:
+                self.journal.append(
+                    {"e": "row", "row": row, "cells": cells, "meter": row in self.from_meter}
+                )
+                self._journaled[row] = cells
+
+    def signed(self, verification_id: str) -> None:
+        """The result is signed: this journal is closed for resuming."""
+        if self.journal is not None:
+            self.journal.append({"e": "signed", "verification_id": verification_id})
 
     def _key(self, row: int) -> tuple[int, int]:
         assert self.plan is not None
@@ -655,6 +700,7 @@ class ReadingsPage(QWizardPage):
         if self.plan is None:
             return
         product = self.plan.dispenser.product
+        self._journal_rows()
         readings = {(r.point_index, r.run_index): r for r in self.readings()}
         for row in range(self.table.rowCount()):
             r = readings.get(self._key(row))
@@ -969,6 +1015,7 @@ class ResultPage(QWizardPage):
             )
             self.record = fv.sign_result(self.result, key, inspector_id=inspector)
             entry = wizard.outbox.enqueue(self.record)
+            wizard.readings_page.signed(str(self.record.body["verification_id"]))
         except (ValueError, OSError) as exc:  # a wrong passphrase is a ValueError
             self.record = None
             self.status.setText(str(exc))
@@ -1042,6 +1089,7 @@ class FuelVerificationWizard(QWizard):
         self.outbox = outbox or Outbox(work_dir / "outbox")
         self.key_path = key_path or work_dir / "inspector.pem"
         self.certificate_dir = certificate_dir or work_dir / "certificates"
+        self.journal_dir = work_dir / "fuel-journals"
         self.inspector_id = inspector_id
         self.inspector_name = inspector_name
         self.run_timing = run_timing or fv.RunTiming()
@@ -1060,6 +1108,13 @@ class FuelVerificationWizard(QWizard):
             )
         ):
             self.setPage(page_id, page)
+
+    def journal_path(self, plan: fv.FuelPlan, mode: str) -> Path:
+        """Today's journal of this nozzle under this plan (Beijing date)."""
+        d = plan.dispenser
+        day = dt.datetime.now(fv.CST).strftime("%Y%m%d")
+        name = f"{d.dispenser_id}-{d.nozzle}-{day}-{fv.plan_fingerprint(plan, mode)}.jsonl"
+        return self.journal_dir / name
 
     def judge(self) -> fv.FuelResult:
         plan = self.readings_page.plan
