@@ -770,22 +770,22 @@
     <name>FuelVerificationWizard</name>
     <message>
         <location filename="../../app/views/fuel/verification_wizard.py" line="246"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="887"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="900"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="896"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="909"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="720"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="732"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="720"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="732"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
@@ -796,7 +796,7 @@
     </message>
     <message>
         <location filename="../../app/views/fuel/verification_wizard.py" line="360"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="890"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="903"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
@@ -892,7 +892,7 @@
     </message>
     <message>
         <location filename="../../app/views/fuel/verification_wizard.py" line="305"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="970"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="983"/>
         <source>All conform</source>
         <translation>全部符合</translation>
     </message>
@@ -1073,127 +1073,127 @@
         <translation>录入加油机示值、量器读数及两处油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="770"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="782"/>
         <source>Measuring…</source>
         <translation>正在测量…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="792"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="804"/>
         <source>%1 of %2 runs measured.</source>
         <translation>已测量 %1 / %2 次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="886"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="899"/>
         <source>Dispenser and nozzle</source>
         <translation>加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="888"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="901"/>
         <source>Standard</source>
         <translation>计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="889"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="902"/>
         <source>Checks before the error test</source>
         <translation>检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="906"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="919"/>
         <source>Sign and queue for upload</source>
         <translation>签名并排队上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="908"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="921"/>
         <source>Save certificate PDF</source>
         <translation>保存证书 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="897"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="910"/>
         <source>Inspector name</source>
         <translation>检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="898"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="911"/>
         <source>Passphrase</source>
         <translation>口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="913"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="926"/>
         <source>Sign and issue</source>
         <translation>签名与出具</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="956"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="969"/>
         <source>PASS</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="956"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="969"/>
         <source>FAIL</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="973"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="986"/>
         <source>— (failed)</source>
         <translation>—（不合格）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="979"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="992"/>
         <source>Check failed: %1</source>
         <translation>检查不符合：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="986"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="999"/>
         <source>%1: repeatability %2 over the limit</source>
         <translation>%1：重复性 %2 超出限值</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="989"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1002"/>
         <source>%1: error %2 beyond the limit</source>
         <translation>%1：示值误差 %2 超出最大允许误差</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1009"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1022"/>
         <source>Enter your inspector ID first.</source>
         <translation>请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1024"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1037"/>
         <source>Signed with key %1 and queued as %2.</source>
         <translation>已用密钥 %1 签名，并以 %2 排队上传。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1058"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1071"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1086"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1099"/>
         <source>Fuel dispenser verification</source>
         <translation>燃油加油机检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="880"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="893"/>
         <source>5. Verdict</source>
         <translation>5. 检定结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="881"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="894"/>
         <source>Check the figures; sign, then save the certificate or notice.</source>
         <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="995"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1008"/>
         <source>Signs with the key in %1.</source>
         <translation>使用 %1 中的密钥签名。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="997"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1010"/>
         <source>No key yet: signing creates one at %1, encrypted with this passphrase.</source>
         <translation>尚无密钥：签名时将在 %1 创建密钥，并用此口令加密。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1029"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1042"/>
         <source>New key: have its public key registered before uploading.</source>
         <translation>新密钥：上传前请先登记其公钥。</translation>
     </message>
@@ -1213,12 +1213,12 @@
         <translation>每次：点“开始计量”，按预置量加油，点“停止并读数”，再录入加油机示值和油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="835"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="847"/>
         <source>Batch started for %1 run %2: deliver the preset, then Stop and read.</source>
         <translation>%1 第 %2 次已开始计量：按预置量加油后点“停止并读数”。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="862"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="874"/>
         <source>Type the dispenser's display and temperature for this run.</source>
         <translation>请录入本次加油机示值和油温。</translation>
     </message>
@@ -1231,6 +1231,16 @@
         <location filename="../../app/views/fuel/verification_wizard.py" line="626"/>
         <source>%1 run(s) taken earlier restored from the journal.</source>
         <translation>已从记录日志恢复此前测量的 %1 次。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="711"/>
+        <source>ΔT &gt; %1 °C</source>
+        <translation>ΔT &gt; %1 ℃</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="715"/>
+        <source>%1 run %2: the fuel temperatures differ too much; repeat the run.</source>
+        <translation>%1 第 %2 次：两处油温相差过大，请重做本次。</translation>
     </message>
 </context>
 <context>

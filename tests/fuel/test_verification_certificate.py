@@ -29,7 +29,7 @@ def pdf_text(path: Path) -> str:
 def result(shown: list[int], checklist: dict[str, bool] = ALL_OK) -> fv.FuelResult:
     plan = fv.plan_verification(fv.DispenserSpec("FD000001", 2, "92", station="文三路加油站"))
     runs = [
-        fv.RunReading(p.index, j, v, Decimal(20_000), Decimal(15), Decimal(25))
+        fv.RunReading(p.index, j, v, Decimal(20_000), Decimal(18), Decimal(21))
         for p in plan.points
         for j, v in enumerate(shown)
     ]
@@ -43,9 +43,9 @@ def _app(qapp) -> None:
 
 
 def test_certificate_of_a_pass(tmp_path: Path) -> None:
-    # can 15 °C, dispenser 25 °C: V_B = 20235 mL (tests/fuel/test_verification_model.py);
-    # shown 20 270 mL → (20270 − 20235) / 20235 = +0.17 %
-    res = result([20_270, 20_270, 20_280])
+    # can 18 °C, dispenser 21 °C: V_B = 20070 mL (tests/fuel/test_verification_model.py);
+    # shown 20 100 mL → 30 / 20070 = +0.149 % → +0.15 %; 20 110 mL → 40 / 20070 = +0.20 %
+    res = result([20_100, 20_100, 20_110])
     assert res.passed, res.reasons
     info = FuelCertificateInfo(inspector_name="张检定", inspector_id="INS01",
                                signature_key_id="k1", record_digest="ab" * 32)  # fmt: skip
@@ -53,18 +53,18 @@ def test_certificate_of_a_pass(tmp_path: Path) -> None:
     assert "检定证书" in text and "检定结果通知书" not in text
     assert fv.certificate_number(res) in text
     assert "2027-06-05" in text  # 有效期至: 6 months − 1 day
-    assert "20235.0" in text and "+0.17" in text and "+0.22" in text  # 45/20235 = 0.222 %
+    assert "20070.0" in text and "+0.15" in text and "+0.20" in text
     assert "JJG 443-2023" in text and "QF2026-0101" in text and "ZJJL2026-LQ-0088" in text
     assert "草稿" not in text  # signed: no draft mark
     assert "修正到加油机处油温" in "".join(text.split())  # both temperatures were recorded
 
 
 def test_notice_of_a_fail_names_the_reasons(tmp_path: Path) -> None:
-    res = result([20_270, 20_270, 20_310], {**ALL_OK, "seals": False})  # 75/20235 = 0.37 %
+    res = result([20_100, 20_100, 20_150], {**ALL_OK, "seals": False})  # 80/20070 = 0.40 %
     assert not res.passed
     text = pdf_text(write_fuel_certificate(res, tmp_path / "n.pdf"))
     assert "检定结果通知书" in text and "不合格" in text
-    assert "封印" in text and "示值误差 0.37%" in text
+    assert "封印" in text and "示值误差 0.40%" in text
     assert "草稿" in text  # not signed yet
     english = pdf_text(
         write_fuel_certificate(res, tmp_path / "n_en.pdf", FuelCertificateInfo(lang="en"))

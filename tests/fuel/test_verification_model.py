@@ -178,7 +178,7 @@ def test_signed_body_fits_the_schema_and_verifies() -> None:
     key, other = SigningKey.generate(), SigningKey.generate()
     p = plan()
     runs = [
-        fv.RunReading(pt.index, j, 20_056, Decimal(20_000), Decimal(15), Decimal(25))
+        fv.RunReading(pt.index, j, 19_990, Decimal(20_000), Decimal(18), Decimal(21))
         for pt in p.points
         for j in range(3)
     ]
@@ -191,10 +191,11 @@ def test_signed_body_fits_the_schema_and_verifies() -> None:
     body = again.body
     assert body["regulation"] == "JJG 443-2023" and body["nozzle"] == 2
     run = body["points"][0]["runs"][0]
-    # V_B = 20235 mL (test above); E = (20056 − 20235) / 20235 = −0.8846 % → −8846 ppm
-    assert run["standard_ml"] == 20_235 and run["error_ppm"] == -8846
-    assert run["standard_temp_dc"] == 150 and run["dispenser_temp_dc"] == 250
-    assert body["points"][0]["error_ppm"] == -8800  # rounded −0.88 %
+    # can 18 °C, dispenser 21 °C: 1 + 0.0012·3 + 0.00005·(18 − 20) = 1.0035 → V_B = 20070 mL;
+    # E = (19990 − 20070) / 20070 = −0.39861 % → −3986 ppm, judged as −0.40 %
+    assert run["standard_ml"] == 20_070 and run["error_ppm"] == -3986
+    assert run["standard_temp_dc"] == 180 and run["dispenser_temp_dc"] == 210
+    assert body["points"][0]["error_ppm"] == -4000
     assert body["result"] == "fail" and body["next_due"] == fv.NO_DUE_DATE
     assert body["certificate_no"].startswith("HZJLFTZ20261206-")
 
@@ -249,3 +250,19 @@ def test_only_the_registered_inspector_key_is_accepted() -> None:
         registry.check(fv.sign_result(result, operator, inspector_id="INS01"))
     with pytest.raises(UnknownKeyError, match="INS02 is not registered"):
         registry.check(fv.sign_result(result, inspector, inspector_id="INS02"))
+
+
+def test_a_run_with_fuel_temperatures_4_degrees_apart_does_not_count() -> None:
+    """4.0 °C apart is still a run; 4.1 °C apart is refused (the run must be repeated)."""
+    p = plan(medium_point=False)
+
+    def runs(t_disp: str) -> list[fv.RunReading]:
+        return [
+            fv.RunReading(pt.index, j, 20_000, Decimal(20_000), Decimal(18), Decimal(t_disp))
+            for pt in p.points
+            for j in range(3)
+        ]
+
+    fv.judge(p, ALL_OK, runs("22.0"), finished_ms=AT_MS)
+    with pytest.raises(fv.VerificationError, match=r"differ by 4\.1 °C"):
+        fv.judge(p, ALL_OK, runs("22.1"), finished_ms=AT_MS)

@@ -222,6 +222,11 @@ def test_typed_measure_readings(qtbot, make) -> None:
     wizard.back()
     page.set_reading(0, 0, ["20040", "2o000", "", ""])
     assert not page.isComplete()
+    # fuel 5 °C warmer at the dispenser than in the can: the run does not count
+    page.set_reading(0, 0, ["20040", "20000", "18.0", "23.0"])
+    assert not page.isComplete() and "ΔT" in page.table.item(0, 7).text()
+    page.set_reading(0, 0, ["20040", "20000", "18.0", "21.0"])
+    assert page.isComplete()
 
 
 def test_sign_refuses_a_wrong_passphrase(qtbot, make) -> None:

@@ -48,6 +48,7 @@ __all__ = [
     "BETA_STEEL_MEASURE_PER_C",
     "CHECKLIST",
     "CYCLE_MONTHS",
+    "MAX_TEMPERATURE_DIFFERENCE_C",
     "MPE_PERCENT",
     "NO_DUE_DATE",
     "REGULATION",
@@ -96,10 +97,10 @@ ROUNDING_STEP_PERCENT = Decimal("0.01")
 CYCLE_MONTHS = 6
 #: next_due of a failed verification (the ledger field is required and non-empty).
 NO_DUE_DATE = "none"
-#: Volume temperature expansion coefficients used for the correction, 1/°C. Values from
-#: common practice for JJG 443 (product tables were not read): petrol 12×10⁻⁴, diesel
-#: 9×10⁻⁴ (ethanol petrol as petrol); the cubic coefficient of a stainless-steel
-#: standard measure 50×10⁻⁶ (3 × 16.7×10⁻⁶ linear).
+#: Volume temperature expansion coefficients of the correction, 1/°C, as JJG 443-2006
+#: §7.6 gives them (quoted by a secondary source; the 2023 text's table was not read):
+#: petrol 12×10⁻⁴ (ethanol petrol taken as petrol), light diesel 9×10⁻⁴, a stainless-steel
+#: measure 50×10⁻⁶ (a carbon-steel one would be 33×10⁻⁶).
 BETA_FUEL_PER_C: Mapping[str, Decimal] = {
     "92": Decimal("0.0012"),
     "95": Decimal("0.0012"),
@@ -112,6 +113,9 @@ BETA_FUEL_PER_C: Mapping[str, Decimal] = {
     "-35": Decimal("0.0009"),
 }
 BETA_STEEL_MEASURE_PER_C = Decimal("0.000050")
+#: Largest fuel temperature difference between the dispenser and the standard for a
+#: valid run, °C (JJG 443-98 as quoted: "否则不能进行检测"; the 2023 figure was not read).
+MAX_TEMPERATURE_DIFFERENCE_C = Decimal(4)
 #: Reference temperature of a standard metal measure's nominal volume, °C.
 MEASURE_REFERENCE_C = Decimal(20)
 #: Flow points of a car dispenser when the nameplate gives none, L/min (workstation's
@@ -292,6 +296,18 @@ class RunReading:
     def error_percent(self, product: str) -> Decimal:
         return run_error_percent(Decimal(self.indicated_ml), self.standard_ml(product))
 
+    @property
+    def temperature_difference_c(self) -> Decimal | None:
+        if self.standard_temp_c is None or self.dispenser_temp_c is None:
+            return None
+        return Decimal(self.dispenser_temp_c) - Decimal(self.standard_temp_c)
+
+    @property
+    def valid(self) -> bool:
+        """False when the fuel temperatures differ too much for the run to count."""
+        diff = self.temperature_difference_c
+        return diff is None or abs(diff) <= MAX_TEMPERATURE_DIFFERENCE_C
+
 
 @dataclass(frozen=True)
 class PointResult:
@@ -383,6 +399,13 @@ def judge(
     results = []
     for point in plan.points:
         mine = sorted((r for r in runs if r.point_index == point.index), key=lambda r: r.run_index)
+        for r in mine:
+            if not r.valid:
+                raise VerificationError(
+                    f"{point.label} run {r.run_index + 1}: fuel temperatures differ by "
+                    f"{r.temperature_difference_c} °C (more than "
+                    f"{MAX_TEMPERATURE_DIFFERENCE_C} °C): the run does not count; repeat it"
+                )
         if len(mine) < plan.runs_per_point:
             raise VerificationError(
                 f"{point.label}: {len(mine)} of {plan.runs_per_point} runs taken; "

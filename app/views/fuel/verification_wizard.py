@@ -705,6 +705,18 @@ class ReadingsPage(QWizardPage):
         for row in range(self.table.rowCount()):
             r = readings.get(self._key(row))
             e = None if r is None else fv.rounded(r.error_percent(product))
+            if r is not None and not r.valid:
+                self._put(
+                    row,
+                    {COL_ERR: tr("ΔT > %1 °C").replace("%1", str(fv.MAX_TEMPERATURE_DIFFERENCE_C))},
+                )
+                self.table.item(row, COL_ERR).setForeground(FAIL_COLOR)
+                self.status.setText(
+                    tr("%1 run %2: the fuel temperatures differ too much; repeat the run.")
+                    .replace("%1", self.table.item(row, COL_POINT).text())
+                    .replace("%2", self.table.item(row, COL_RUN).text())
+                )
+                continue
             self._put(row, {COL_ERR: "" if e is None else _percent(e)})
             if e is not None:
                 ok = abs(e) <= fv.MPE_PERCENT
@@ -712,7 +724,7 @@ class ReadingsPage(QWizardPage):
         self.summary.setRowCount(0)
         for point in self.plan.points:
             runs = [readings[k] for k in sorted(readings) if k[0] == point.index]
-            if len(runs) < self.plan.runs_per_point:
+            if len(runs) < self.plan.runs_per_point or not all(r.valid for r in runs):
                 continue
             pr = fv.point_result(point, runs, product)
             row = self.summary.rowCount()
@@ -868,7 +880,8 @@ class ReadingsPage(QWizardPage):
             self.plan is not None
             and not self.runner.running
             and self.batch_row is None
-            and len(self.readings()) == self.table.rowCount() > 0
+            and len(readings := self.readings()) == self.table.rowCount() > 0
+            and all(r.valid for r in readings)
         )
 
 
