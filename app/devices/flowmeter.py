@@ -31,6 +31,7 @@ import serial
 from app.devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 from app.devices.rig import (  # the rig's line grammar: CRC lines, strict numbers
     GarbledFrame,
+    Identity,
     _decimal,
     _uint,
     add_line_crc,
@@ -86,22 +87,8 @@ GarbledReply = GarbledFrame
 """A reply with a wrong or missing line CRC or an unreadable field (after retries)."""
 
 
-@dataclass(frozen=True)
-class FlowmeterIdentity:
-    maker: str
-    model: str
-    serial: str
-    firmware: str
-
-    @classmethod
-    def parse(cls, payload: str) -> FlowmeterIdentity:
-        parts = payload.split(",")
-        if len(parts) != 4 or not all(parts):
-            raise GarbledReply(f"identity {payload!r} is not maker,model,serial,firmware")
-        return cls(*parts)
-
-    def __str__(self) -> str:
-        return f"{self.maker} {self.model} #{self.serial} ({self.firmware})"
+FlowmeterIdentity = Identity
+"""``*IDN?``: vendor, model, serial, firmware — the rig's identification grammar."""
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,7 @@ def test_cli_prints_a_path_that_answers() -> None:
         assert proc.stdout is not None
         path = proc.stdout.readline().strip()
         with contextlib.closing(Flowmeter.from_path(path, timeout=2)) as meter:
-            assert meter.connect().maker == "HZFLOW"
+            assert meter.connect().vendor == "HZFLOW"
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
