@@ -767,6 +767,483 @@
     </message>
 </context>
 <context>
+    <name>FuelVerificationWizard</name>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="246"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="900"/>
+        <source>Verification</source>
+        <translation>检定类别</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="909"/>
+        <source>Inspector ID</source>
+        <translation>检定员编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="732"/>
+        <source>Pass</source>
+        <translation>合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="732"/>
+        <source>Fail</source>
+        <translation>不合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
+        <source>Result</source>
+        <translation>结论</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="360"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="903"/>
+        <source>Certificate valid until</source>
+        <translation>证书有效期至</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="373"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="78"/>
+        <source>Nameplate and markings complete (maker, model, serial, Qmax/Qmin)</source>
+        <translation>铭牌和标志齐全（制造单位、型号、出厂编号、Qmax/Qmin）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="79"/>
+        <source>Volume, amount and unit price displays legible and complete</source>
+        <translation>体积、金额、单价显示清晰完整</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="80"/>
+        <source>Unit price shown equals the station's posted price</source>
+        <translation>显示单价与加油站公示价格一致</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="81"/>
+        <source>Seals intact at all three positions (transducer, encoder, board)</source>
+        <translation>三处封印完好（流量测量变换器、编码器、主板）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="82"/>
+        <source>Software identifier shown and matches the type approval</source>
+        <translation>软件标识可显示且与型式批准一致</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="83"/>
+        <source>Hose and nozzle without leaks; nozzle shuts off</source>
+        <translation>油枪、胶管无渗漏，油枪自封正常</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="202"/>
+        <source>1. Dispenser and nozzle</source>
+        <translation>1. 加油机与油枪</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="203"/>
+        <source>Choose the dispenser from the list or type its ID.</source>
+        <translation>从列表中选择加油机，或输入其编号。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="229"/>
+        <source>Also a medium flow point</source>
+        <translation>增加中间流量点</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="239"/>
+        <source>Dispenser ID</source>
+        <translation>加油机编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="240"/>
+        <source>Nozzle</source>
+        <translation>油枪</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="241"/>
+        <source>Product</source>
+        <translation>油品</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="242"/>
+        <source>Maximum flow Qmax</source>
+        <translation>最大流量 Qmax</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="243"/>
+        <source>Minimum flow Qmin</source>
+        <translation>最小流量 Qmin</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="245"/>
+        <source>Volume per run</source>
+        <translation>每次检定体积</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="297"/>
+        <source>2. Checks before the error test</source>
+        <translation>2. 示值误差检定前检查</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="298"/>
+        <source>Tick every item that conforms; an unticked item fails the nozzle.</source>
+        <translation>勾选每一项符合要求的项目；未勾选的项目判该油枪不合格。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="305"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="983"/>
+        <source>All conform</source>
+        <translation>全部符合</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="308"/>
+        <source>Number of the seal applied after verification</source>
+        <translation>检定后加施的封印编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="315"/>
+        <source>Seal number</source>
+        <translation>封印编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="316"/>
+        <source>Ambient temperature</source>
+        <translation>环境温度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="340"/>
+        <source>3. Standard</source>
+        <translation>3. 计量标准器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="341"/>
+        <source>Choose the standard and check that its certificate is valid.</source>
+        <translation>选择计量标准器，并确认其检定证书在有效期内。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="343"/>
+        <source>Standard metal measure (readings typed)</source>
+        <translation>标准金属量器（手工录入读数）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="344"/>
+        <source>Standard flowmeter on a serial port</source>
+        <translation>串口连接的标准流量计</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="356"/>
+        <source>Metal measure</source>
+        <translation>标准金属量器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="358"/>
+        <source>Serial number</source>
+        <translation>出厂编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="359"/>
+        <source>Certificate number</source>
+        <translation>证书编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="363"/>
+        <source>Connect</source>
+        <translation>连接</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="367"/>
+        <source>Flowmeter</source>
+        <translation>标准流量计</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="372"/>
+        <source>Serial port</source>
+        <translation>串口</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="402"/>
+        <source>Connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="418"/>
+        <source>%1 — accuracy %2 %, certificate %3, valid until %4</source>
+        <translation>%1 — 准确度 %2 %，证书 %3，有效期至 %4</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="445"/>
+        <source>Connect the flowmeter first.</source>
+        <translation>请先连接标准流量计。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="447"/>
+        <source>Enter the standard's certificate number.</source>
+        <translation>请输入标准器的证书编号。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="451"/>
+        <source>Enter the certificate's expiry as YYYY-MM-DD.</source>
+        <translation>请按 YYYY-MM-DD 输入证书有效期。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="453"/>
+        <source>The standard's certificate expired on %1: it cannot be used.</source>
+        <translation>标准器证书已于 %1 过期，不能使用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="483"/>
+        <source>4. Readings</source>
+        <translation>4. 测量读数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="487"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
+        <source>Point</source>
+        <translation>流量点</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="488"/>
+        <source>Flow (L/min)</source>
+        <translation>流量（L/min）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="489"/>
+        <source>Run</source>
+        <translation>次</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="490"/>
+        <source>Dispenser shows (mL)</source>
+        <translation>加油机示值（mL）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="491"/>
+        <source>Standard reads (mL)</source>
+        <translation>标准器读数（mL）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="492"/>
+        <source>Standard °C</source>
+        <translation>标准器油温 ℃</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="493"/>
+        <source>Dispenser °C</source>
+        <translation>加油机油温 ℃</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="494"/>
+        <source>Error (%)</source>
+        <translation>误差（%）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
+        <source>Largest error (%)</source>
+        <translation>最大示值误差（%）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
+        <source>Repeatability (%)</source>
+        <translation>重复性（%）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="510"/>
+        <source>Limits: every run within ±%1 %, repeatability (max − min) ≤ %2 %.</source>
+        <translation>限值：每次误差在 ±%1 % 以内，重复性（最大值-最小值）≤ %2 %。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="514"/>
+        <source>Measure all runs with the flowmeter</source>
+        <translation>用标准流量计测量全部次数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="520"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="562"/>
+        <source>Measure each run with the flowmeter.</source>
+        <translation>用标准流量计测量每一次。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="560"/>
+        <source>Type the dispenser's display, the measure's reading and both temperatures.</source>
+        <translation>录入加油机示值、量器读数及两处油温。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="782"/>
+        <source>Measuring…</source>
+        <translation>正在测量…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="804"/>
+        <source>%1 of %2 runs measured.</source>
+        <translation>已测量 %1 / %2 次。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="899"/>
+        <source>Dispenser and nozzle</source>
+        <translation>加油机与油枪</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="901"/>
+        <source>Standard</source>
+        <translation>计量标准器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="902"/>
+        <source>Checks before the error test</source>
+        <translation>检定前检查</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="919"/>
+        <source>Sign and queue for upload</source>
+        <translation>签名并排队上传</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="921"/>
+        <source>Save certificate PDF</source>
+        <translation>保存证书 PDF</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="910"/>
+        <source>Inspector name</source>
+        <translation>检定员姓名</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="911"/>
+        <source>Passphrase</source>
+        <translation>口令</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="926"/>
+        <source>Sign and issue</source>
+        <translation>签名与出具</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="969"/>
+        <source>PASS</source>
+        <translation>合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="969"/>
+        <source>FAIL</source>
+        <translation>不合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="986"/>
+        <source>— (failed)</source>
+        <translation>—（不合格）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="992"/>
+        <source>Check failed: %1</source>
+        <translation>检查不符合：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="999"/>
+        <source>%1: repeatability %2 over the limit</source>
+        <translation>%1：重复性 %2 超出限值</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1002"/>
+        <source>%1: error %2 beyond the limit</source>
+        <translation>%1：示值误差 %2 超出最大允许误差</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1022"/>
+        <source>Enter your inspector ID first.</source>
+        <translation>请先输入检定员编号。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1037"/>
+        <source>Signed with key %1 and queued as %2.</source>
+        <translation>已用密钥 %1 签名，并以 %2 排队上传。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1071"/>
+        <source>Certificate saved to %1</source>
+        <translation>证书已保存到 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1099"/>
+        <source>Fuel dispenser verification</source>
+        <translation>燃油加油机检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="893"/>
+        <source>5. Verdict</source>
+        <translation>5. 检定结论</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="894"/>
+        <source>Check the figures; sign, then save the certificate or notice.</source>
+        <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1008"/>
+        <source>Signs with the key in %1.</source>
+        <translation>使用 %1 中的密钥签名。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1010"/>
+        <source>No key yet: signing creates one at %1, encrypted with this passphrase.</source>
+        <translation>尚无密钥：签名时将在 %1 创建密钥，并用此口令加密。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="1042"/>
+        <source>New key: have its public key registered before uploading.</source>
+        <translation>新密钥：上传前请先登记其公钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="516"/>
+        <source>Start batch</source>
+        <translation>开始计量</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="518"/>
+        <source>Stop and read</source>
+        <translation>停止并读数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="564"/>
+        <source>Per run: Start batch, deliver the preset, Stop and read, then type the dispenser's display and temperature.</source>
+        <translation>每次：点“开始计量”，按预置量加油，点“停止并读数”，再录入加油机示值和油温。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="847"/>
+        <source>Batch started for %1 run %2: deliver the preset, then Stop and read.</source>
+        <translation>%1 第 %2 次已开始计量：按预置量加油后点“停止并读数”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="874"/>
+        <source>Type the dispenser's display and temperature for this run.</source>
+        <translation>请录入本次加油机示值和油温。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
+        <source>The flowmeter's accuracy %1 % is coarser than %2 % (a third of the MPE).</source>
+        <translation>标准流量计准确度 %1 % 低于要求的 %2 %（最大允许误差的三分之一），不能使用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="626"/>
+        <source>%1 run(s) taken earlier restored from the journal.</source>
+        <translation>已从记录日志恢复此前测量的 %1 次。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="711"/>
+        <source>ΔT &gt; %1 °C</source>
+        <translation>ΔT &gt; %1 ℃</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="715"/>
+        <source>%1 run %2: the fuel temperatures differ too much; repeat the run.</source>
+        <translation>%1 第 %2 次：两处油温相差过大，请重做本次。</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <location filename="../../app/main_window.py" line="159"/>
