@@ -6,7 +6,9 @@ list (`ledger.taxi.feed`) and the ride-hailing platform's client that checks it
 lines. docs/taxi-status.md is the contract; the rules, in the order they are applied
 (the first that holds is the taxi's status):
 
-1. ``unverified`` — the vehicle has no meter, or its meter has no verification record;
+1. ``unverified`` — the vehicle has no meter, or its meter has no verification record in
+   this vehicle, or the meter is registered with another K constant than the one the
+   latest verification recorded (an adjusted meter needs a new verification);
 2. ``failed`` — the meter's latest verification (latest ``at_ms``, then log order) did
    not pass: ``result`` "fail", or a distance error outside −4 % … +1 % whatever the
    result says (`ledger.taxi.records.verification_outcome`);
@@ -90,6 +92,10 @@ class TaxiStatus:
         if len(parts) != 4 or not all(parts):
             raise ValueError(f"a status line has 4 fields separated by one space: {line[:80]!r}")
         plate, serial, status, evidence = (unescape(p) for p in parts)
+        if [escape(f) for f in (plate, serial, status, evidence)] != parts:
+            raise ValueError(
+                f"a status line field is not escaped as the contract says: {line[:80]!r}"
+            )
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r} in line {line[:80]!r}")
         return cls(plate, serial, status, evidence)
@@ -110,13 +116,17 @@ def escape(text: str) -> str:
 
 
 def unescape(text: str) -> str:
+    """The inverse of `escape`; ValueError for a malformed escape or invalid UTF-8."""
     if "%" not in text:
         return text
     data = bytearray()
     i = 0
     while i < len(text):
         if text[i] == "%":
-            data.append(int(text[i + 1 : i + 3], 16))
+            digits = text[i + 1 : i + 3]
+            if len(digits) != 2 or not all(c in "0123456789ABCDEF" for c in digits):
+                raise ValueError(f"malformed escape {text[i : i + 3]!r}")
+            data.append(int(digits, 16))
             i += 3
         else:
             data.extend(text[i].encode("utf-8"))
@@ -128,6 +138,7 @@ def unescape(text: str) -> str:
 class _Meter:
     plate: str
     terminal_id: str
+    k_constant: int
     index: int
 
 
@@ -143,7 +154,9 @@ class TaxiLedger:
     vehicles: dict[str, int] = field(default_factory=dict)
     meters: dict[str, _Meter] = field(default_factory=dict)
     plate_meter: dict[str, str] = field(default_factory=dict)
-    verifications: dict[str, tuple[int, int, dict]] = field(default_factory=dict)
+    verifications: dict[tuple[str, str], tuple[int, int, dict]] = field(default_factory=dict)
+    """(serial, plate) -> the latest verification: an installed meter is verified in
+    its vehicle (tyres, K constant), so a meter moved to another taxi needs a new one."""
     seal_breaks: dict[str, tuple[int, int]] = field(default_factory=dict)
     trips: dict[tuple[str, str], tuple[int, str, int, int]] = field(default_factory=dict)
     gnss: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -178,13 +191,16 @@ class TaxiLedger:
             self.vehicles.setdefault(body["plate"], index)
         elif rtype == "taximeter":
             serial = body["meter_serial"]
-            self.meters[serial] = _Meter(body["plate"], body["terminal_id"], index)
+            self.meters[serial] = _Meter(
+                body["plate"], body["terminal_id"], body["k_constant"], index
+            )
             self.plate_meter[body["plate"]] = serial
         elif rtype == "taxi_verification":
             key = (body["at_ms"], index)
-            held = self.verifications.get(body["meter_serial"])
+            where = (body["meter_serial"], body["plate"])
+            held = self.verifications.get(where)
             if held is None or key > held[:2]:
-                self.verifications[body["meter_serial"]] = (*key, dict(body))
+                self.verifications[where] = (*key, dict(body))
         elif rtype == "taxi_seal":
             meter = self.meters.get(body["meter_serial"])
             if meter is None or meter.terminal_id != body["terminal_id"]:
@@ -231,8 +247,10 @@ class TaxiLedger:
         meter = self.meters.get(serial) if serial is not None else None
         if meter is None or meter.plate != plate:  # never fitted, or moved to another taxi
             return TaxiStatus(plate, NO_METER, "unverified", f"vehicle@{self.vehicles[plate]}")
-        held = self.verifications.get(serial)
-        if held is None:
+        held = self.verifications.get((serial, plate))
+        if held is None or held[2]["k_constant"] != meter.k_constant:
+            # Never verified in this taxi, or the meter was registered since with another
+            # K constant than the one verified: an adjusted meter needs a new verification.
             return TaxiStatus(plate, serial, "unverified", f"meter@{meter.index}")
         at_ms, v_index, body = held
         passed, until_ms, _reason = verification_outcome(body)

@@ -200,7 +200,7 @@ def test_expired_outranks_a_broken_seal_and_drift():
     assert _status(records).status == "expired"
 
 
-def test_a_meter_moved_to_another_taxi_leaves_the_first_unverified():
+def test_a_meter_moved_to_another_taxi_leaves_both_unverified():
     town = Town()
     records = [
         *_base(town),
@@ -213,7 +213,10 @@ def test_a_meter_moved_to_another_taxi_leaves_the_first_unverified():
     ]
     first, second = _status(records), _status(records, "浙A·T0002")
     assert (first.meter_serial, first.status) == ("-", "unverified")
-    assert (second.meter_serial, second.status) == (SERIAL, "valid")
+    # Its verification was of the installation in the first taxi.
+    assert (second.meter_serial, second.status) == (SERIAL, "unverified")
+    records.append(town.verification("浙A·T0002", SERIAL, T0 + 2 * DAY, DUE, vid="moved"))
+    assert _status(records, "浙A·T0002").status == "valid"
 
 
 # ---- the list line -------------------------------------------------------------------------
@@ -227,3 +230,22 @@ def test_a_line_round_trips_whatever_the_plate(plate, status):
     assert "\n" not in line and line.count(" ") == 3
     assert TaxiStatus.parse(line) == item
     assert unescape(escape(plate)) == plate
+
+
+def test_a_verification_in_another_taxi_does_not_cover_the_meter():
+    town = Town()
+    records = _base(town, verified=False)
+    records.append(town.verification("浙A·OTHER", SERIAL, T0, DUE))
+    assert _status(records).status == "unverified"
+
+
+def test_a_meter_re_registered_with_another_k_constant_needs_a_new_verification():
+    town = Town()
+    records = _base(town)
+    adjusted = town.meter(PLATE, SERIAL, TERM, at=T0 + DAY)
+    body = {**adjusted.body, "k_constant": 1_020}
+    records.append(sign_record("taximeter", body, town.companies["OP1"]))
+    status = _status(records)
+    assert (status.status, status.evidence) == ("unverified", f"meter@{len(records) - 1}")
+    records.append(town.verification(PLATE, SERIAL, T0 + 2 * DAY, DUE, vid="v-k", k_constant=1_020))
+    assert _status(records).status == "valid"

@@ -125,6 +125,7 @@ class Town:
         error_ppm: int = -5_000,
         result: str = "pass",
         vid: str | None = None,
+        k_constant: int = 1000,
     ) -> Record:
         return sign_record(
             "taxi_verification",
@@ -139,7 +140,7 @@ class Town:
                 "regulation": "JJG 517-2016",
                 "distance_error_ppm": error_ppm,
                 "time_error_ppm": 300,
-                "k_constant": 1000,
+                "k_constant": k_constant,
                 "result": result,
                 "certificate_no": f"HZ-T-{serial}-{at_ms}",
                 "next_due": next_due,
