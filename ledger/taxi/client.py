@@ -28,6 +28,7 @@ import base64
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -116,6 +117,18 @@ def check_not_replayed(document: StatusDocument, state: dict | None) -> None:
         raise Refused(
             f"two different logs of size {document.size} signed with the same key: the "
             "platform shows a split view (keep both lists as evidence)"
+        )
+
+
+def check_fresh(document: StatusDocument, max_age_s: float | None, now_s: float) -> None:
+    """With ``--max-age``: the list's as-of time is recent by this machine's clock."""
+    if max_age_s is None:
+        return
+    age_s = now_s - document.as_of_ms / 1000
+    if age_s > max_age_s:
+        raise Refused(
+            f"stale list: as-of {document.as_of_ms} is {age_s:.0f} s old, more than "
+            f"--max-age {max_age_s:g} s (an old list replayed, or the log stopped moving)"
         )
 
 
@@ -265,6 +278,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--since", type=int, default=None, help="only the changes since N")
     parser.add_argument("--state", type=Path, default=None, help="last accepted list (JSON)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--max-age",
+        type=float,
+        default=None,
+        help="refuse a list whose as-of time is more than this many seconds before now "
+        "(a replayed old list reaching a client without --state)",
+    )
     args = parser.parse_args(argv)
     try:
         vkey = _read_vkey(args.log_key)
@@ -276,6 +296,7 @@ def main(argv: list[str]) -> int:
     try:
         data = fetch_list(args.platform, args.since)
         accepted = verify(args.platform, vkey, data, args.since, state)
+        check_fresh(accepted.document, args.max_age, time.time())
     except Refused as exc:
         print(f"taxi-status: REFUSED: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -283,3 +283,9 @@ def test_the_list_is_never_taken_for_a_checkpoint(platform):
     data, _ = _genuine(platform)
     with pytest.raises(ValueError):
         open_checkpoint(data, Verifier(platform.vkey()), platform.vkey().split("+")[0])
+
+
+def test_a_stale_list_is_refused_with_max_age(platform):
+    # The town's log times are 2026-01; by this machine's clock that list is stale.
+    run = _cli(platform.url, platform.vkey(), "--max-age", "600")
+    assert run.returncode == 1 and "stale list" in run.stderr
