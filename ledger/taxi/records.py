@@ -25,6 +25,7 @@ Who signs what, and why:
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +36,7 @@ _I, _S, _B = int, str, bool
 REGULATION = "JJG 517-2016"
 DISTANCE_MPE_PPM = (-40_000, 10_000)
 """JJG 517-2016 §5.2: an installed taximeter's distance error is within −4 % … +1 %."""
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CST = _dt.timezone(_dt.timedelta(hours=8))
 """Dates on certificates are China Standard Time (UTC+8) calendar days."""
 
@@ -132,7 +134,7 @@ def due_limit_ms(next_due: str) -> int:
 
     A meter is valid through its next_due date; from 00:00 CST the next day it is
     expired. ValueError for a date that is not YYYY-MM-DD."""
-    if len(next_due) != 10:
+    if not _DATE.fullmatch(next_due):
         raise ValueError(f"{next_due!r} is not YYYY-MM-DD")
     day = _dt.date.fromisoformat(next_due)
     return _end_of_day_ms(day)
@@ -161,12 +163,17 @@ def verification_outcome(body: Mapping[str, Any]) -> tuple[bool, int, str]:
     therefore trusts the measurement: it fails a meter whose distance error is outside
     the limits whatever ``result`` says, and a validity never runs past one calendar year
     after the verification day (UTC+8), whatever ``next_due`` says."""
-    day = _dt.datetime.fromtimestamp(body["at_ms"] // 1000, CST).date()
-    cycle_end = _end_of_day_ms(one_year_after(day))
+    try:
+        day = _dt.datetime.fromtimestamp(body["at_ms"] // 1000, CST).date()
+        cycle_end = _end_of_day_ms(one_year_after(day))
+    except (ValueError, OverflowError, OSError):  # a year beyond 1..9998
+        return False, body["at_ms"], f"verification time {body['at_ms']} is not a usable date"
     try:
         until = min(due_limit_ms(body["next_due"]), cycle_end)
-    except ValueError:
+    except (ValueError, OverflowError):
         return False, body["at_ms"], f"next_due {body['next_due']!r} is not a date"
+    if until <= body["at_ms"]:
+        return False, until, f"next_due {body['next_due']} is not after the verification"
     low, high = DISTANCE_MPE_PPM
     error = body["distance_error_ppm"]
     if not low <= error <= high:

@@ -4,6 +4,8 @@ JJG 517-2016 judgement of a verification record from its own numbers."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.records import Record, sign_record
 from ledger.registry import KeyRegistry, Owners, SignerRuleError, UnknownKeyError
@@ -127,3 +129,19 @@ def test_next_due_is_valid_through_the_whole_day_in_china_standard_time():
     assert due_limit_ms("2026-12-31") == 1_798_732_800_000
     with pytest.raises(ValueError):
         due_limit_ms("20261231")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(-(2**53) + 1, 2**53 - 1),
+    st.text(max_size=12) | st.dates().map(str),
+    st.integers(-(2**53) + 1, 2**53 - 1),
+)
+def test_any_signed_verification_is_judged_without_crashing(at_ms, next_due, error_ppm):
+    """A verification with absurd dates must not take the suspension list down: it is
+    judged (failed if unusable), never an exception."""
+    body = _verification(Town(), at_ms=at_ms, next_due=next_due, distance_error_ppm=error_ppm)
+    passed, until, reason = verification_outcome(body)
+    assert isinstance(until, int) and reason
+    if passed:
+        assert -40_000 <= error_ppm <= 10_000 and until > at_ms
