@@ -249,3 +249,24 @@ def test_a_meter_re_registered_with_another_k_constant_needs_a_new_verification(
     assert (status.status, status.evidence) == ("unverified", f"meter@{len(records) - 1}")
     records.append(town.verification(PLATE, SERIAL, T0 + 2 * DAY, DUE, vid="v-k", k_constant=1_020))
     assert _status(records).status == "valid"
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(9_000, 11_000), st.integers(1_000, 20_000)), min_size=15, max_size=30
+    )
+)
+def test_drift_agrees_with_the_statistics_module(pairs):
+    """An independent oracle: statistics.median over exact fractions, the limits as the
+    regulation states them (−4 % … +1 %, inclusive), at least 20 trips."""
+    import statistics
+    from fractions import Fraction
+
+    town = Town()
+    trips = [(gnss * meter // 10_000, gnss) for meter, gnss in pairs]
+    status = _status(_base(town) + _trips(town, trips))
+    errors = [Fraction(m - g, g) for m, g in trips]
+    median = statistics.median(errors)
+    drifting = len(trips) >= 20 and not Fraction(-4, 100) <= median <= Fraction(1, 100)
+    assert (status.status == "drift_suspected") is drifting
