@@ -103,6 +103,10 @@ def check_not_replayed(document: StatusDocument, state: dict | None) -> None:
     """Step 2: neither the sequence nor the as-of time may go back."""
     if not state:
         return
+    if state.get("origin", document.origin) != document.origin:
+        raise Refused(
+            f"the state file is for log {state['origin']!r}, the list for {document.origin!r}"
+        )
     if document.size < state["size"]:
         raise Refused(
             f"replayed or old list: sequence {document.size} is older than sequence "
