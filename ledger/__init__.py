@@ -17,4 +17,3 @@ from ledger.taxi.records import TAXI as _TAXI
 
 for _kind in (_CHARGING, _FUEL, _TAXI):
     _register_kind(_kind)
-

@@ -37,7 +37,7 @@ from ledger.platform.sequencer import REGISTRY_TYPES, Candidate, Outcome, Sequen
 from ledger.records import MAX_ENTRY_BYTES, Record, RecordError, identity_of_entry
 from ledger.registry import OWNED_TYPES, TRANSFERABLE, EntryHead, UnknownKeyError
 from ledger.sigcheck import MALFORMED, SignatureChecker
-from ledger.taxi.feed import FeedError, TaxiFeed
+from ledger.taxi.feed import FeedError, ListGone, TaxiFeed
 from ledger.tiles import TileLog, parse_tile_path
 
 DEFAULT_ORIGIN = "hangzhou.evmetrology.example/2026"
@@ -428,7 +428,7 @@ class Platform:
                 None if since is None else int(since),
             )
         except (FeedError, ValueError) as exc:
-            return self._reject(400, f"since={since}: {exc}")
+            return self._reject(410 if isinstance(exc, ListGone) else 400, f"since={since}: {exc}")
         return web.Response(
             body=note,
             content_type="text/plain",

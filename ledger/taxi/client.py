@@ -297,9 +297,21 @@ def main(argv: list[str]) -> int:
     except (ValueError, OSError) as exc:
         print(f"taxi-status: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    since = args.since
     try:
-        data = fetch_list(args.platform, args.since)
-        accepted = verify(args.platform, vkey, data, args.since, state)
+        try:
+            data = fetch_list(args.platform, since)
+        except FetchError as exc:
+            if exc.status != 410:
+                raise
+            print(
+                f"taxi-status: the platform no longer holds the list at {since}; "
+                "verifying the full list instead",
+                file=sys.stderr,
+            )
+            since = None
+            data = fetch_list(args.platform, since)
+        accepted = verify(args.platform, vkey, data, since, state)
         check_fresh(accepted.document, args.max_age, time.time())
     except Refused as exc:
         print(f"taxi-status: REFUSED: {exc}", file=sys.stderr)

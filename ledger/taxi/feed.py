@@ -35,13 +35,19 @@ from ledger.note import Signer, sign_note
 from ledger.taxi.status import TaxiLedger, TaxiStatus
 
 HEADER = "taxi-status v1"
-MAX_HISTORY = 64
-"""Lists kept in memory by tree size, to answer ``since=N`` without replaying the log."""
+MAX_HISTORY = 32
+"""Lists kept in memory by tree size (the sizes recently served), to answer ``since=N``.
+A list of 10,000 taxis is a few MB at most: 32 of them stay well under the platform's
+memory; an older N is answered 410 (fetch the full list)."""
 READ_STEP = 65_536
 
 
 class FeedError(ValueError):
     """A request the feed cannot answer (``since`` beyond the list, not a number)."""
+
+
+class ListGone(FeedError):
+    """``since=N`` names a list the platform no longer holds (HTTP 410)."""
 
 
 class DocumentError(ValueError):
@@ -158,10 +164,17 @@ class TaxiFeed:
         if held is not None:
             self.history.move_to_end(size)
             return held
-        if size >= self.ledger.size:
-            ledger = self.ledger
-        else:  # an older list nobody asked for lately: replay the log up to it
-            ledger = TaxiLedger()
+        if size == 0:
+            return 0, ()
+        if size < self.ledger.size:
+            # Replaying the log from entry 0 for any old N would let one request hold the
+            # integrator thread for minutes on a city's log: the client asks for the full
+            # list instead (docs/taxi-status.md, 410).
+            raise ListGone(
+                f"the list at sequence {size} is no longer held by the platform; fetch the "
+                "full list (without since) and compare it with yours"
+            )
+        ledger = self.ledger
         while ledger.size < size:
             start = ledger.size
             for i, data in enumerate(read(start, min(size, start + READ_STEP)), start):

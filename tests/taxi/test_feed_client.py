@@ -59,7 +59,12 @@ def _post_and_wait(platform: PlatformProcess, records: list) -> int:
 def platform(tmp_path_factory):
     proc = PlatformProcess(tmp_path_factory.mktemp("taxi") / "platform")
     town = Town()
-    proc.size = _post_and_wait(proc, _town_records(town))
+    records = _town_records(town)
+    # The list before the last entry (the seal event) is served once, so the platform
+    # holds it for ``since``.
+    _post_and_wait(proc, records[:-1])
+    fetch_list(proc.url, None)
+    proc.size = _post_and_wait(proc, records[-1:])
     proc.town = town
     yield proc
     proc.stop()
@@ -289,3 +294,13 @@ def test_a_stale_list_is_refused_with_max_age(platform):
     # The town's log times are 2026-01; by this machine's clock that list is stale.
     run = _cli(platform.url, platform.vkey(), "--max-age", "600")
     assert run.returncode == 1 and "stale list" in run.stderr
+
+
+def test_changes_since_a_list_never_served_are_gone_and_the_cli_falls_back(platform):
+    with pytest.raises(FetchError, match="HTTP 410") as info:
+        fetch_list(platform.url, 3)
+    assert info.value.status == 410
+    run = _cli(platform.url, platform.vkey(), "--since", "3")
+    assert run.returncode == 0, run.stderr
+    assert "verifying the full list instead" in run.stderr
+    assert "full list, 5 taxi(s)" in run.stdout
