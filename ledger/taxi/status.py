@@ -51,6 +51,13 @@ DRIFT_LIMITS = (Fraction(-4, 100), Fraction(1, 100))
 MIN_GNSS_M = 1_000
 """Trips shorter than 1 km by GNSS are not used: a few metres of positioning error at the
 start and end would weigh more than the meter's own error."""
+PAIRING_MS = 7 * DAY_MS
+PRUNE_EVERY = 65_536
+"""Every `PRUNE_EVERY` entries (a point fixed by the log, so every recomputation prunes
+at the same places), trip and GNSS halves older than `PAIRING_MS` before the as-of time
+are forgotten: a half that found no partner within a week never will, and a city's
+300,000 trips a day must not grow the projection forever. A trip record whose
+(terminal, trip ID) repeats after that is then a new trip."""
 
 STATUSES = (
     "unverified",
@@ -151,6 +158,7 @@ class TaxiLedger:
 
     size: int = 0
     as_of_ms: int = 0
+    prune_every: int = PRUNE_EVERY
     vehicles: dict[str, int] = field(default_factory=dict)
     meters: dict[str, _Meter] = field(default_factory=dict)
     plate_meter: dict[str, str] = field(default_factory=dict)
@@ -159,7 +167,8 @@ class TaxiLedger:
     its vehicle (tyres, K constant), so a meter moved to another taxi needs a new one."""
     seal_breaks: dict[str, tuple[int, int]] = field(default_factory=dict)
     trips: dict[tuple[str, str], tuple[int, str, int, int]] = field(default_factory=dict)
-    gnss: dict[tuple[str, str], int] = field(default_factory=dict)
+    gnss: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    """(terminal_id, trip_id) -> (gnss_m, at_ms)"""
     matched: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)
     """serial -> [(hire_ms, trip entry index, meter_m, gnss_m)], the latest trips."""
 
@@ -173,6 +182,8 @@ class TaxiLedger:
         if index != self.size:
             raise ValueError(f"entry {index} applied to a projection of {self.size} entries")
         self.size += 1
+        if self.size % self.prune_every == 0:
+            self._prune()
         tail = data.rfind(_TAIL)
         start = tail + len(_TAIL)
         if tail < 0 or data[start : data.find(b'"', start)] not in _TYPE_BYTES:
@@ -223,13 +234,19 @@ class TaxiLedger:
         elif rtype == "trip_gnss":
             key = (body["terminal_id"], body["trip_id"])
             if key not in self.gnss:
-                self.gnss[key] = body["gnss_m"]
+                self.gnss[key] = (body["gnss_m"], body["at_ms"])
                 self._match(key)
 
+    def _prune(self) -> None:
+        horizon = self.as_of_ms - PAIRING_MS
+        self.trips = {k: v for k, v in self.trips.items() if v[2] >= horizon}
+        self.gnss = {k: v for k, v in self.gnss.items() if v[1] >= horizon}
+
     def _match(self, key: tuple[str, str]) -> None:
-        trip, gnss_m = self.trips.get(key), self.gnss.get(key)
-        if trip is None or gnss_m is None or gnss_m < MIN_GNSS_M:
+        trip, gnss = self.trips.get(key), self.gnss.get(key)
+        if trip is None or gnss is None or gnss[0] < MIN_GNSS_M:
             return
+        gnss_m = gnss[0]
         index, serial, hire_ms, meter_m = trip
         window = self.matched.setdefault(serial, [])
         window.append((hire_ms, index, meter_m, gnss_m))

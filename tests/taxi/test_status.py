@@ -270,3 +270,18 @@ def test_drift_agrees_with_the_statistics_module(pairs):
     median = statistics.median(errors)
     drifting = len(trips) >= 20 and not Fraction(-4, 100) <= median <= Fraction(1, 100)
     assert (status.status == "drift_suspected") is drifting
+
+
+def test_trip_halves_without_a_partner_for_a_week_are_forgotten():
+    from ledger.taxi.status import TaxiLedger
+
+    town = Town()
+    records = _base(town)
+    stale_trip, stale_gnss = town.trip(PLATE, SERIAL, TERM, T0 + DAY, 12_000, 10_000)
+    fresh = town.trip(PLATE, SERIAL, TERM, T0 + 9 * DAY, 12_000, 10_000)
+    ledger = TaxiLedger(prune_every=4).apply_all(entries([*records, stale_trip]))
+    ledger.apply_all(entries([_clock(town, T0 + 8 * DAY + 1)]))
+    ledger.apply_all([b"padding"] * 4)  # reaches a pruning point
+    assert ledger.trips == {}
+    ledger.apply_all(entries([stale_gnss, *fresh]))
+    assert [t[1] for t in ledger.matched[SERIAL]] == [ledger.size - 2]
