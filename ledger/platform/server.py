@@ -418,6 +418,8 @@ class Platform:
         if checkpoint is None:
             return self._reject(404, "no checkpoint yet: the log is empty")
         since = request.query.get("since")
+        if since is not None and not (since.isascii() and since.isdigit()):
+            return self._reject(400, f"since={since[:20]}: a list sequence is a decimal number")
         try:
             note = await asyncio.get_running_loop().run_in_executor(
                 self.tile_thread,
@@ -427,7 +429,7 @@ class Platform:
                 self.integrator.tiles.read_entries,
                 None if since is None else int(since),
             )
-        except (FeedError, ValueError) as exc:
+        except FeedError as exc:
             return self._reject(410 if isinstance(exc, ListGone) else 400, f"since={since}: {exc}")
         return web.Response(
             body=note,

@@ -277,9 +277,11 @@ def test_an_old_list_replayed_is_refused(tmp_path):
         platform.stop()
 
 
-def test_a_since_beyond_the_list_is_an_http_400(platform):
-    with pytest.raises(FetchError, match="HTTP 400"):
+def test_a_since_beyond_the_list_or_not_a_number_is_an_http_400(platform):
+    with pytest.raises(FetchError, match="HTTP 400.*since=.* latest list is at sequence"):
         fetch_list(platform.url, platform.size + 5)
+    with pytest.raises(urllib.error.HTTPError, match="400"):
+        get(f"{platform.url}/taxi/status?since=%C2%B2")  # a superscript two: not a decimal
 
 
 def test_the_list_is_never_taken_for_a_checkpoint(platform):
