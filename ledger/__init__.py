@@ -13,7 +13,7 @@ anything parses a record.
 from ledger.charging.records import CHARGING as _CHARGING
 from ledger.fuel.records import FUEL as _FUEL
 from ledger.records import register_kind as _register_kind
+from ledger.taxi.records import TAXI as _TAXI
 
-for _kind in (_CHARGING, _FUEL):
+for _kind in (_CHARGING, _FUEL, _TAXI):
     _register_kind(_kind)
-

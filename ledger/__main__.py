@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("ledger.platform.server", "run the reference supervision platform"),
     "simulate": ("ledger.fleet.cli", "run the Hangzhou fleet simulator against a platform"),
     "verify-bundle": ("ledger.bundle_verify", "check an evidence bundle offline"),
+    "taxi-status": ("ledger.taxi.client", "fetch and verify the signed taxi suspension list"),
 }
 
 

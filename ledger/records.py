@@ -147,6 +147,8 @@ def register_kind(kind: RecordKind) -> None:
         spec = _fast_spec(rtype)
         if spec is not None:
             _FAST[rtype] = spec
+
+
 _INT_LIMIT = 2**53
 _RECORD_KEYS = {"b", "s", "t", "v"}
 _SIGNATURE_KEYS = {"a", "k", "v"}

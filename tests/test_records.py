@@ -17,6 +17,8 @@ OPER = SigningKey.from_seed("ed25519", b"operator")
 METER = SigningKey.from_seed("p256", b"meter")
 INSP = SigningKey.from_seed("p256", b"inspector")
 MODULE = SigningKey.from_seed("ed25519", b"dispenser monitoring module")
+TERMINAL = SigningKey.from_seed("p256", b"taxi in-vehicle terminal")
+MONITOR = SigningKey.from_seed("ed25519", b"transport bureau monitoring platform")
 ENC = X25519PrivateKey.from_private_bytes(bytes(range(32)))
 
 BODIES = {
@@ -284,6 +286,74 @@ BODIES = {
         "next_due": "2027-05-25",
         "seal_closed": True,
     },
+    # The taxi kind (安心打车): the operator is the taxi company.
+    "vehicle": {"plate": "浙A·D12345", "operator_id": "OP001", "at_ms": 1_700_002_000_000},
+    "taximeter": {
+        "meter_serial": "JJ2025-000123",
+        "plate": "浙A·D12345",
+        "operator_id": "OP001",
+        "model": "JBC-11",
+        "k_constant": 1000,
+        "terminal_id": "T-0001",
+        "key": TERMINAL.public_key.text,
+        "installed_ms": 1_690_000_000_000,
+        "at_ms": 1_700_002_000_001,
+    },
+    "monitor": {
+        "monitor_id": "HZ-TAXI-MON",
+        "name": "杭州市出租汽车车载监控平台",
+        "key": MONITOR.public_key.text,
+        "at_ms": 1_700_002_000_002,
+    },
+    "taxi_verification": {
+        "verification_id": "TV1",
+        "plate": "浙A·D12345",
+        "meter_serial": "JJ2025-000123",
+        "inspector_id": "INS01",
+        "at_ms": 1_700_002_100_000,
+        "kind": "periodic",
+        "method": "roller",
+        "regulation": "JJG 517-2016",
+        "distance_error_ppm": -12_000,
+        "time_error_ppm": 500,
+        "k_constant": 1000,
+        "result": "pass",
+        "certificate_no": "HZ2026-T0001",
+        "next_due": "2024-11-14",
+        "seal_closed": True,
+    },
+    "taxi_seal": {
+        "terminal_id": "T-0001",
+        "plate": "浙A·D12345",
+        "meter_serial": "JJ2025-000123",
+        "seq": 9,
+        "event": "opened",
+        "at_ms": 1_700_002_200_000,
+    },
+    "trip": {
+        "trip_id": "T-0001-42",
+        "terminal_id": "T-0001",
+        "plate": "浙A·D12345",
+        "meter_serial": "JJ2025-000123",
+        "hire_ms": 1_700_002_300_000,
+        "vacant_ms": 1_700_003_200_000,
+        "start_lon_e6": 120_163_000,
+        "start_lat_e6": 30_279_000,
+        "end_lon_e6": 120_210_000,
+        "end_lat_e6": 30_245_000,
+        "meter_m": 8_300,
+        "wait_s": 240,
+        "fare_fen": 3_100,
+    },
+    "trip_gnss": {
+        "trip_id": "T-0001-42",
+        "terminal_id": "T-0001",
+        "plate": "浙A·D12345",
+        "monitor_id": "HZ-TAXI-MON",
+        "gnss_m": 8_260,
+        "points": 180,
+        "at_ms": 1_700_003_260_000,
+    },
 }
 SIGNER = {
     "authority": AUTH,
@@ -305,6 +375,13 @@ SIGNER = {
     **dict.fromkeys(("fuelling", "totalizer", "fuel_seal", "component"), MODULE),
     "component_init": INSP,
     "fuel_verification": INSP,
+    "vehicle": OPER,
+    "taximeter": OPER,
+    "monitor": AUTH,
+    "taxi_verification": INSP,
+    "taxi_seal": TERMINAL,
+    "trip": TERMINAL,
+    "trip_gnss": MONITOR,
 }
 
 

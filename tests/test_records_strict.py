@@ -118,6 +118,7 @@ def test_common_types_take_the_fast_path(rtype):
     common = {"heartbeat", "session", "billing", "seal", "station", "pile"}
     common |= {"fuelling", "fuel_sale", "totalizer", "fuel_seal", "tank_level", "tank_delivery"}
     common |= {"fuel_station", "tank", "fuel_price", "component", "component_init"}
+    common |= {"vehicle", "taxi_verification", "taxi_seal", "trip", "trip_gnss"}
     assert (rtype in _FAST) == (rtype in common)
     assert _body_ok(rtype, BODIES[rtype]) == (rtype in common)
 

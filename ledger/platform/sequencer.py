@@ -23,7 +23,6 @@ from ledger.records import KEY_TYPES, OWNED_TYPES, Record, identity_of_entry
 from ledger.registry import TRANSFERABLE, EntryHead, KeyRegistry, Owners, UnknownKeyError
 
 REGISTRY_TYPES = KEY_TYPES  # live: the registered kinds add their signers (ledger.kinds)
-_REBUILD_TYPES = "('authority', 'inspector', 'meter', 'operator', 'pile', 'station')"
 
 
 class DuplicateEntry(ValueError):
@@ -86,8 +85,13 @@ class Sequencer:
         self._index_identities()
         self.registry = KeyRegistry()
         self.owners = Owners()
+        # Every registered kind's key and owner records (a taxi's terminal key, a
+        # dispenser's module), not only the charging ones: read at start-up, once the
+        # kinds are registered.
+        rebuild = sorted(REGISTRY_TYPES | TRANSFERABLE)
         rows = self.db.execute(
-            f"SELECT data FROM entries WHERE type IN {_REBUILD_TYPES} ORDER BY idx"
+            f"SELECT data FROM entries WHERE type IN ({','.join('?' * len(rebuild))}) ORDER BY idx",
+            rebuild,
         )
         for (data,) in rows:
             record = Record.parse(data)

@@ -6,6 +6,7 @@ Endpoints:
     GET  /tile/...        tlog-tiles hash tiles and entry bundles
     GET  /log.vkey        the log's verifier key
     GET  /status          JSON: sizes, origin, counters
+    GET  /taxi/status     the signed taxi suspension list (``?since=N``: changes since N)
 
 Ingest answers 200 only after the entries are committed to the durable sequence;
 the integrator publishes a new checkpoint at most ``--interval`` seconds later.
@@ -36,6 +37,7 @@ from ledger.platform.sequencer import REGISTRY_TYPES, Candidate, Outcome, Sequen
 from ledger.records import MAX_ENTRY_BYTES, Record, RecordError, identity_of_entry
 from ledger.registry import OWNED_TYPES, TRANSFERABLE, EntryHead, UnknownKeyError
 from ledger.sigcheck import MALFORMED, SignatureChecker
+from ledger.taxi.feed import FeedError, ListGone, TaxiFeed
 from ledger.tiles import TileLog, parse_tile_path
 
 DEFAULT_ORIGIN = "hangzhou.evmetrology.example/2026"
@@ -200,6 +202,7 @@ class Platform:
         self.new_entries = asyncio.Event()
         self.new_checkpoint = asyncio.Condition()
         self.counters = {"accepted": 0, "rejected": 0, "requests": 0}
+        self.taxi = TaxiFeed(origin, self.signer)
         self._tasks: list[asyncio.Task] = []
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -210,6 +213,7 @@ class Platform:
         app.router.add_get("/log.vkey", self.handle_vkey)
         app.router.add_get("/status", self.handle_status)
         app.router.add_get("/tile/{path:.+}", self.handle_tile)
+        app.router.add_get("/taxi/status", self.handle_taxi_status)
         app.on_startup.append(self._on_startup)
         app.on_cleanup.append(self._on_cleanup)
         return app
@@ -406,6 +410,32 @@ class Platform:
             body=file.read_bytes(),
             content_type="application/octet-stream",
             headers={"Cache-Control": IMMUTABLE},
+        )
+
+    async def handle_taxi_status(self, request: web.Request) -> web.Response:
+        """The taxi suspension list at the latest checkpoint (docs/taxi-status.md)."""
+        checkpoint = self.integrator.checkpoint
+        if checkpoint is None:
+            return self._reject(404, "no checkpoint yet: the log is empty")
+        since = request.query.get("since")
+        if since is not None and not (since.isascii() and since.isdigit()):
+            return self._reject(400, f"since={since[:20]}: a list sequence is a decimal number")
+        try:
+            note = await asyncio.get_running_loop().run_in_executor(
+                self.tile_thread,
+                self.taxi.document,
+                checkpoint.size,
+                checkpoint.root,
+                self.integrator.tiles.read_entries,
+                None if since is None else int(since),
+            )
+        except FeedError as exc:
+            return self._reject(410 if isinstance(exc, ListGone) else 400, f"since={since}: {exc}")
+        return web.Response(
+            body=note,
+            content_type="text/plain",
+            charset="utf-8",
+            headers={"Cache-Control": "no-cache"},
         )
 
 

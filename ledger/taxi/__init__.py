@@ -1,0 +1,1 @@
+"""The taxi-meter kind (安心打车): records, statuses and the signed suspension list."""
