@@ -206,23 +206,29 @@ class Traffic:
             used.add(k)
             return k
 
-        def busy_nozzle(st: fm.Station) -> tuple[int, int]:
+        taken: set[tuple[int, int]] = set()
+        """(station, dispenser) pairs holding a fault: one fault per dispenser while possible"""
+
+        def busy_nozzle(k: int) -> tuple[int, int]:
             pairs = [
                 (d, n)
-                for d, disp in enumerate(st.dispensers)
+                for d, disp in enumerate(stations[k].dispensers)
                 for n, noz in enumerate(disp.nozzles)
                 if noz.product == "92"
             ]
-            return rnd.choice(pairs)
+            d, n = rnd.choice([(d, n) for d, n in pairs if (k, d) not in taken] or pairs)
+            taken.add((k, d))
+            return d, n
 
         for name, count in self.counts.items():
-            for _ in range(count):
+            flip = rnd.randrange(2)  # variants alternate: two of a class show both
+            for i in range(count):
                 if name in ("cheat_board", "round_amounts"):
                     window = self._whole_days(rnd)
                     if window is None:
                         continue
                     k = pick(by_volume if name == "cheat_board" else order)
-                    d = rnd.randrange(len(stations[k].dispensers))
+                    d, _n = busy_nozzle(k)
                     params: dict[str, Any] = (
                         {"overcount_ppm": rnd.randint(10_000, 50_000)}
                         if name == "cheat_board"
@@ -231,14 +237,14 @@ class Traffic:
                     out.append(Planned(name, k, d, 0, *window, params))
                     continue
                 k = pick(order)
-                d, n = busy_nozzle(stations[k])
+                d, n = busy_nozzle(k)
                 if name in ("cheat_software", "price"):
                     t0, t1 = self._daytime(rnd, 4, 8)
-                    kind = rnd.choice(
+                    kind = (
                         ("tax_cut", "pos_edit")
                         if name == "cheat_software"
                         else ("posted", "amount")
-                    )
+                    )[(i + flip) % 2]
                     params = {"kind": kind}
                     if kind == "tax_cut":
                         params["cut_ppm"] = rnd.randint(50_000, 200_000)
@@ -253,7 +259,7 @@ class Traffic:
                     t0, _ = self._daytime(rnd, 1, 2)
                     if t0 > self.end_ms - 12 * HOUR_MS:  # leave fuellings to show it
                         t0 = max(self.start_ms + HOUR_MS, t0 - DAY_MS)
-                    kind = rnd.choice(("backwards", "jump"))
+                    kind = ("backwards", "jump")[(i + flip) % 2]
                     step = rnd.randint(100, 5_000) * 1000
                     out.append(Planned(name, k, d, n, t0, t0, {"kind": kind, "step_ml": step}))
                 elif name == "seal":
