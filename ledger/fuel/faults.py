@@ -128,3 +128,94 @@ class Planned:
     from_ms: int
     to_ms: int
     params: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- scoring a detector against the truth (bench/anomaly_bench.py --kind fuel) ------------
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+SLACK_MS: dict[str, tuple[int, int]] = {
+    "F01": (0, 2 * HOUR_MS),  # the next totalizer reading shows it
+    "F02": (0, 2 * HOUR_MS),
+    "F03": (0, 0),
+    "F04": (0, DAY_MS + 2 * HOUR_MS),  # a missing sale is a finding a day later
+    "F05": (0, 0),
+    "F06": (0, 2 * DAY_MS),  # a totalizer set back stays below its old readings
+    "F07": (0, DAY_MS),  # found once the 7 days are out
+    "F08": (HOUR_MS, HOUR_MS),
+    "F09": (0, DAY_MS),
+    "F10": (0, DAY_MS),
+}
+"""How far before / after a truth entry's window a finding of the rule may be dated."""
+
+
+@dataclass(frozen=True)
+class FoundRow:
+    """What scoring needs of a finding (an ``anomalies`` row): the rule, the instrument
+    (dispenser ID), the measuring part (``D…#n`` nozzle or a tank ID) and its time."""
+
+    rule_id: str
+    pile_id: str | None
+    meter_id: str | None
+    at_ms: int
+
+
+def matches(entry: dict[str, Any], row: FoundRow) -> bool:
+    """The finding is about this truth entry's instrument and time (any rule)."""
+    before, after = SLACK_MS.get(row.rule_id, (0, 0))
+    if not entry["from_ms"] - before <= row.at_ms <= entry["to_ms"] + after:
+        return False
+    tank = entry.get("tank_id")
+    if tank is not None and row.meter_id == tank:
+        return True
+    if row.pile_id != entry["dispenser_id"] and row.meter_id != entry["dispenser_id"]:
+        # a station-wide cheat shows at any of its dispensers' tanks (checked above)
+        return False
+    nozzle = entry.get("nozzle")
+    if nozzle is None or not row.meter_id or "#" not in row.meter_id:
+        return True
+    return row.meter_id.rsplit("#", 1)[1] == str(nozzle)
+
+
+def observable(entry: dict[str, Any], end_ms: int) -> bool:
+    """Whether the run lasted long enough for the entry's rules to be able to fire."""
+    if entry["fault"] == "component_swap":
+        return entry["to_ms"] + HOUR_MS <= end_ms
+    return entry["from_ms"] < end_ms
+
+
+def score(
+    rows: list[FoundRow], truth: list[dict[str, Any]], end_ms: int
+) -> tuple[dict[str, tuple[int, int]], dict[tuple[str, str], tuple[int, int]]]:
+    """({rule: (findings matching a fault that claims the rule, findings)},
+    {(fault, rule): (entries found by the rule, observable entries requiring it)}).
+
+    A finding is right when a truth entry of a fault class that claims its rule
+    (``FAULTS``) is at its instrument and time — also an entry with no required rule
+    (a cheat too small for one tank-day still is a cheat); recall counts the entries
+    whose ``rules`` list the rule."""
+    precision: dict[str, list[int]] = {}
+    found: set[tuple[int, str]] = set()
+    for row in rows:
+        cell = precision.setdefault(row.rule_id, [0, 0])
+        cell[1] += 1
+        hits = [
+            k
+            for k, e in enumerate(truth)
+            if row.rule_id in FAULTS.get(e["fault"], ()) and matches(e, row)
+        ]
+        if hits:
+            cell[0] += 1
+            found.update((k, row.rule_id) for k in hits)
+    recall: dict[tuple[str, str], list[int]] = {}
+    for k, e in enumerate(truth):
+        if not observable(e, end_ms):
+            continue
+        for rule in e["rules"]:
+            cell = recall.setdefault((e["fault"], rule), [0, 0])
+            cell[1] += 1
+            cell[0] += (k, rule) in found
+    return (
+        {r: (a, b) for r, (a, b) in precision.items()},
+        {key: (a, b) for key, (a, b) in recall.items()},
+    )

@@ -24,7 +24,7 @@ import pytest
 
 from ledger.fleet.generate import DAY_MS, HOUR_MS
 from ledger.fuel import fleet as fm
-from ledger.fuel.faults import FAULTS, FaultSpecError, Truth, parse_spec
+from ledger.fuel.faults import FAULTS, FaultSpecError, FoundRow, Truth, parse_spec, score
 from ledger.fuel.fleet_cli import simulate
 from ledger.fuel.fleet_sign import ALG, FuelSigner
 from ledger.fuel.fleet_traffic import Traffic, preset_volume, round_half_up_fen
@@ -360,3 +360,42 @@ def test_cli_writes_entries_and_truth(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert bad.returncode == 2 and "unknown fault class" in bad.stderr
+
+
+# ---- the bench's scoring (ledger.fuel.faults.score), on hand-made findings ------------------
+
+
+def test_scoring_matches_findings_to_truth_by_instrument_rule_and_time() -> None:
+    day = fm.local_midnight(START + DAY_MS)
+    truth = [
+        {"fault": "price", "rules": ["F05"], "dispenser_id": "FD1", "nozzle": 2,
+         "from_ms": day + 9 * HOUR_MS, "to_ms": day + 14 * HOUR_MS},
+        {"fault": "cheat_board", "rules": ["F09"], "dispenser_id": "FD7", "tank_id": "FS3-T1",
+         "from_ms": day, "to_ms": day + DAY_MS},
+        {"fault": "cheat_board", "rules": [], "dispenser_id": "FD7", "tank_id": "FS3-T2",
+         "from_ms": day, "to_ms": day + DAY_MS},
+        {"fault": "seal", "rules": ["F08"], "dispenser_id": "FD9",
+         "from_ms": day + HOUR_MS, "to_ms": day + HOUR_MS},
+        {"fault": "component_swap", "rules": ["F07"], "dispenser_id": "FD4",
+         "from_ms": day, "to_ms": day + 7 * DAY_MS},  # not observable in a 3-day run
+    ]  # fmt: skip
+    end = day + 2 * DAY_MS
+    rows = [
+        FoundRow("F05", "FD1", "FD1#2", day + 10 * HOUR_MS),  # right
+        FoundRow("F05", "FD1", "FD1#3", day + 10 * HOUR_MS),  # other nozzle: wrong
+        FoundRow("F03", "FD1", "FD1#2", day + 10 * HOUR_MS),  # price claims F03 (amount variant)
+        FoundRow("F09", "FS3", "FS3-T1", day),  # right
+        FoundRow("F09", "FS3", "FS3-T2", day),  # small cheat, still right, not required
+        FoundRow("F08", "FD9", "FD9", day + HOUR_MS + 1_000),  # right
+        FoundRow("F08", "FD9", "FD9", day + 5 * HOUR_MS),  # hours later: wrong
+        FoundRow("F08", "FD8", "FD8", day + HOUR_MS),  # another dispenser: wrong
+    ]
+    precision, recall = score(rows, truth, end)
+    assert precision == {"F05": (1, 2), "F03": (1, 1), "F09": (2, 2), "F08": (1, 3)}
+    assert recall == {
+        ("price", "F05"): (1, 1),
+        ("cheat_board", "F09"): (1, 1),
+        ("seal", "F08"): (1, 1),
+    }
+    assert score([], truth, end)[1][("seal", "F08")] == (0, 1)
+    assert score(rows, truth, day + 9 * DAY_MS)[1][("component_swap", "F07")] == (0, 1)
