@@ -569,7 +569,7 @@ class _Station:
             while mark <= t.end_ms:
                 at = mark
                 i = bisect.bisect_right(starts, at) - 1
-                if i >= 0 and ns.spans[i][0] <= at < ns.spans[i][1]:
+                if i >= 0 and ns.spans[i][0] <= at <= ns.spans[i][1]:
                     at = ns.spans[i][1] + 1_000  # the module reads between fuellings
                 at = max(at, last + 1_000)
                 last = at
