@@ -369,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=("charging", "fuel"), default="charging")
     parser.add_argument("--stations", type=int, default=30, help="fuel stations (--kind fuel)")
     parser.add_argument("--faults-each", type=int, default=3, help="faults per class (fuel)")
+    parser.add_argument(
+        "--verifications-per-year",
+        type=float,
+        default=2.0,
+        help="periodic verifications per dispenser (fuel; each opens and closes a seal)",
+    )
     args = parser.parse_args(argv)
     if args.kind == "fuel":
         return fuel_bench(args)
@@ -512,12 +518,19 @@ def fuel_bench(args: argparse.Namespace) -> int:
     for name, spec in runs:
         t0 = time.perf_counter()
         types, entries, truth, stats = fuel_simulate(
-            args.stations, days, args.seed, parse_spec(spec), FUEL_START_MS, workers=workers
+            args.stations,
+            days,
+            args.seed,
+            parse_spec(spec),
+            FUEL_START_MS,
+            workers=workers,
+            verifications_per_year=args.verifications_per_year,
         )
         t_gen = time.perf_counter() - t0
         print(
             f"{name} fuel fleet: {args.stations} stations × {days} days (seed {args.seed}): "
-            f"{len(entries):,} signed entries ({stats.get('fuellings', 0):,} fuellings), "
+            f"{len(entries):,} signed entries ({stats.get('fuellings', 0):,} fuellings, "
+            f"{stats.get('verifications', 0)} verifications opening a seal), "
             f"{len(truth)} truth entries, in {t_gen:.1f} s"
         )
         with tempfile.TemporaryDirectory(prefix="fuel-bench-") as tmp:
@@ -544,7 +557,7 @@ def fuel_bench(args: argparse.Namespace) -> int:
 
 def print_fuel_score(rows: list, truth: list[dict], end_ms: int, classes: set[str]) -> bool:
     """Prints per-rule precision and per-(fault, rule) recall; True when all targets hold."""
-    from ledger.fuel.faults import score
+    from ledger.fuel.faults import score, unmatched
 
     precision, recall = score(rows, truth, end_ms)
     ok = True
@@ -563,6 +576,8 @@ def print_fuel_score(rows: list, truth: list[dict], end_ms: int, classes: set[st
         left = f"{rule_id}  {total:>8}  {p:9.3f}{' ' if good else '!'}"
         for k, right in enumerate(lines.get(rule_id, ["-"])):
             print(f"{left if k == 0 else ' ' * len(left)} | {right}")
+    for row in unmatched(rows, truth)[:10]:
+        print(f"  unmatched: {row.rule_id} {row.pile_id} {row.meter_id} at {row.at_ms}")
     missing = classes - {e["fault"] for e in truth}
     if missing:
         print(f"fault classes not injected (too short a run?): {sorted(missing)}")

@@ -219,3 +219,12 @@ def score(
         {r: (a, b) for r, (a, b) in precision.items()},
         {key: (a, b) for key, (a, b) in recall.items()},
     )
+
+
+def unmatched(rows: list[FoundRow], truth: list[dict[str, Any]]) -> list[FoundRow]:
+    """The findings no truth entry of a class claiming their rule explains (false alarms)."""
+    return [
+        row
+        for row in rows
+        if not any(row.rule_id in FAULTS.get(e["fault"], ()) and matches(e, row) for e in truth)
+    ]

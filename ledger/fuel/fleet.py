@@ -205,7 +205,7 @@ def build_fleet(seed: int, stations: int, start_ms: int) -> FuelFleet:
                     tank_id=f"{station_id}-T{t + 1}",
                     product=product,
                     capacity_ml=cap,
-                    initial_ml=int(cap * rnd.uniform(0.45, 0.85)) // 1000 * 1000,
+                    initial_ml=int(cap * rnd.uniform(0.28, 0.9)) // 1000 * 1000,
                     temp_dc=rnd.randint(160, 220),
                 )
             )

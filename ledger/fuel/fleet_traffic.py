@@ -533,7 +533,7 @@ class _Station:
             "total_after_ml": ns.total_ml,
         }
         self.module[disp.dispenser_id].append(
-            self.t._emit("fuelling", body, disp.label, stop + rnd.randint(1_000, 3_000))
+            self.t._emit("fuelling", body, disp.label, stop + rnd.randint(200, 800))
         )
         self.t.stats["fuellings"] += 1
         sale_volume, sale_amount = volume, amount
@@ -586,7 +586,7 @@ class _Station:
                     "tax_amount_total_fen": e.tax_fen,
                 }
                 self.module[ns.disp.dispenser_id].append(
-                    t._emit("totalizer", body, ns.disp.label, at + rnd.randint(0, 2_000))
+                    t._emit("totalizer", body, ns.disp.label, at + rnd.randint(1_000, 2_000))
                 )
                 mark += TOTALIZER_EVERY_MS
 

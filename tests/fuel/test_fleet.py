@@ -317,6 +317,23 @@ def test_clean_fleet_keeps_every_invariant_the_rules_rely_on(clean: Bodies) -> N
     assert len(clean["fuel_sale"]) == len(clean["fuelling"])
 
 
+def test_the_module_sends_a_fuelling_before_any_reading_that_counts_it(clean: Bodies) -> None:
+    """The monitoring module numbers its records in the order it sends them: a totalizer
+    reading (or seal event) never counts a fuelling the module had not yet sent."""
+    fuellings = _by_nozzle(clean["fuelling"])
+    for key, reads in _by_nozzle(clean["totalizer"]).items():
+        rows = fuellings[key]
+        for r in reads:
+            for f in rows:
+                assert (f["stop_ms"] <= r["at_ms"]) == (f["seq"] < r["seq"]), (f, r)
+    module = [
+        (b["dispenser_id"], b["seq"])
+        for t in ("fuelling", "totalizer", "fuel_seal")
+        for b in clean[t]
+    ]
+    assert len(module) == len(set(module)), "one counter per module, never repeated"
+
+
 def test_clean_fleet_has_a_daily_rush_hour_profile(clean: Bodies) -> None:
     by_hour = [0] * 24
     for f in clean["fuelling"]:
