@@ -234,14 +234,19 @@ def test_fleet_shape_follows_the_brief() -> None:
             assert all(tanks[n.tank_id] == n.product for n in d.nozzles)
 
 
-def test_prices_are_posted_around_the_published_range_and_change_at_midnight() -> None:
-    bodies, _ = _bodies(_traffic(2, 30, 4, "none"))
-    p92 = [p for p in bodies["fuel_price"] if p["product"] == "92"]
-    assert all(735 <= p["price_fen_l"] <= 810 for p in p92)
-    changes = sorted({p["valid_from_ms"] for p in p92})[1:]
-    assert len(changes) >= 2, "30 days hold at least two adjustment dates (every 14 days)"
+def test_prices_stay_in_the_published_range_and_change_at_midnight(clean: Bodies) -> None:
+    traffic = _traffic(3, 60, 4, "none")  # the schedule only: nothing is simulated
+    changes = [t for t, _p in traffic.schedule[1:]]
+    assert len(changes) >= 4, "60 days hold at least four adjustment dates (every 14 days)"
     assert all(t == fm.local_midnight(t) for t in changes)
-    assert all(p["at_ms"] < p["valid_from_ms"] for p in p92 if p["valid_from_ms"] in changes)
+    assert all(b - a == 14 * DAY_MS for a, b in itertools.pairwise(changes))
+    for t, prices in traffic.schedule:
+        assert 750 <= prices["92"] <= 810
+        assert prices["0"] < prices["92"] < prices["95"] < prices["98"]
+        for st in traffic.fleet.stations:
+            assert 0 <= prices["92"] - traffic.price_at(st, "92", t) <= 15
+    for p in clean["fuel_price"]:  # posted before they are valid
+        assert p["at_ms"] >= p["valid_from_ms"] or p["valid_from_ms"] - p["at_ms"] <= 3 * HOUR_MS
 
 
 def test_preset_fuellings_stop_at_the_first_step_reaching_the_preset() -> None:
@@ -416,3 +421,29 @@ def test_scoring_matches_findings_to_truth_by_instrument_rule_and_time() -> None
     }
     assert score([], truth, end)[1][("seal", "F08")] == (0, 1)
     assert score(rows, truth, day + 9 * DAY_MS)[1][("component_swap", "F07")] == (0, 1)
+
+
+def test_post_to_the_real_platform_accepts_every_entry_and_a_resend_is_all_known(
+    tmp_path: Path,
+) -> None:
+    """`fuel-fleet --post` against `python -m ledger serve`: the platform checks every
+    signer and owner rule (strict) and takes all; the same run again is all duplicates."""
+    from tests.world import PlatformProcess, get
+
+    platform = PlatformProcess(tmp_path / "platform")
+    try:
+        argv = [sys.executable, "-m", "ledger", "fuel-fleet", "--stations", "1", "--days", "0.1",
+                "--seed", "9", "--faults", "seal,component_swap", "--start", "2026-03-01",
+                "--post", platform.url]  # fmt: skip
+        first = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
+        summary = json.loads(first.stderr.rsplit("fuel-fleet: ", 1)[1])
+        assert summary["accepted"] == summary["entries"] and summary["refused"] == 0
+        status = json.loads(get(platform.url + "/status"))
+        assert status["sequenced"] == summary["entries"]
+        again = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        resent = json.loads(again.stderr.rsplit("fuel-fleet: ", 1)[1])
+        assert resent["already_in_log"] == summary["entries"] and resent["refused"] == 0
+    finally:
+        platform.stop()
