@@ -8,9 +8,10 @@ fleets can feed one platform. Until ``ledger.keys`` knows SM2 the modules sign w
 P-256 (``ALG``).
 
 Signatures are deterministic where the algorithm allows it (P-256 with RFC 6979 nonces,
-``ledger.fleet.signing.sign_deterministic``; Ed25519 always; SM2 when its key offers
-``sign_deterministic``), so one seed gives byte-identical entries. Records are built as
-``ledger.records.sign_record`` builds them (validated body, canonical bytes).
+``ledger.fleet.signing.sign_deterministic``; Ed25519 always; SM2 through
+``ledger.sm2.Sm2Private.sign_deterministic`` when the key has it), so one seed gives
+byte-identical entries. Records are built as ``ledger.records.sign_record`` builds them
+(validated body, canonical bytes).
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ class FuelSigner:
         body = json.loads(canonical_json(body))
         key = self.key(label)
         message = signed_message(rtype, body)
-        deterministic = getattr(key, "sign_deterministic", None)
-        if key.alg != "p256" and callable(deterministic):
+        # SM2 (h-sm2): ledger.sm2.Sm2Private.sign_deterministic, the wrapped key as
+        # ledger.fleet.signing reaches P-256's; P-256 / Ed25519 through that module
+        deterministic = getattr(getattr(key, "_private", None), "sign_deterministic", None)
+        if key.alg == "sm2" and callable(deterministic):
             signature = deterministic(message)
         else:
             signature = sign_deterministic(key, message)
