@@ -34,7 +34,8 @@ prints its open findings (target 0) and how many transient ones later data close
 
 ``--kind fuel`` scores the fuel rules (F01–F10, app/models/fuel/rules.py) instead: the fuel
 fleet simulator (``ledger.fuel``, the code behind ``python -m ledger fuel-fleet``) signs
-``--stations`` stations over ``--days`` with ``--faults-each`` faults of every class,
+``--stations`` stations over ``--days`` (3 unless given; F07 needs more than 7) with
+``--faults-each`` faults of every class,
 posts them to a real platform (``python -m ledger serve`` on loopback) and syncs them
 into a fresh store with the workstation's ``LogSync`` and its rules; the open findings
 of rules F* are matched to the truth by dispenser / nozzle / tank and time
