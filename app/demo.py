@@ -1,9 +1,12 @@
-"""The embedded demo: a reference platform and the fleet simulator, on loopback.
+"""The embedded demo: a reference platform and the fleet simulators, on loopback.
 
-When nothing is configured, the workstation starts these two in the background
-so a new user sees a living city: the simulator registers Hangzhou's fleet and
-then streams sessions, heartbeats, faults and seal events at a speed-up, and the
-workstation syncs and verifies them like any platform. Each start is fresh.
+When nothing is configured, the workstation starts these in the background so a
+new user sees a living city: the charging simulator registers Hangzhou's fleet and
+then streams sessions, heartbeats, faults and seal events at a speed-up; the fuel
+simulator (``python -m ledger fuel-fleet``) posts a day of a small fleet of fuel
+stations with one fault of each class, so the map shows piles and dispensers
+together. Both use the same seed and so the same authority key. The workstation
+syncs and verifies them like any platform. Each start is fresh.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class Demo:
     piles: int = 0
     speed: float = 60.0
     fault_scale: float = 20.0
+    fuel_stations: int = 20
+    """fuel stations posted once at start (a day of traffic); 0: charging only"""
     url: str = ""
     processes: list[subprocess.Popen] = field(default_factory=list)
 
@@ -115,7 +120,37 @@ class Demo:
                 stderr=subprocess.STDOUT,
             )
         )
+        if self.fuel_stations:
+            self.processes.insert(1, self._start_fuel())  # main() waits on the last one
         return self.url
+
+    def _start_fuel(self) -> subprocess.Popen:
+        """The fuel fleet: the day before today, with one fault of each class, posted
+        once; same seed (and so the same authority) as the charging simulator."""
+        fuel_log = open(self.root / "fuel-simulator.log", "w")  # noqa: SIM115
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ledger",
+                "fuel-fleet",
+                "--post",
+                self.url,
+                "--stations",
+                str(self.fuel_stations),
+                "--days",
+                "1",
+                "--seed",
+                "2026",
+                "--faults",
+                "all",
+                "--out",
+                str(self.root / "fuel"),
+            ],
+            cwd=ROOT,
+            stdout=fuel_log,
+            stderr=subprocess.STDOUT,
+        )
 
     def stop(self) -> None:
         """The simulator first (it flushes what it generated while the platform still
@@ -140,8 +175,11 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--piles", type=int, default=0, help="small fleet instead of Hangzhou")
     parser.add_argument("--speed", type=float, default=60.0)
+    parser.add_argument(
+        "--fuel-stations", type=int, default=20, help="fuel stations (0: charging only)"
+    )
     args = parser.parse_args(argv)
-    demo = Demo(piles=args.piles, speed=args.speed)
+    demo = Demo(piles=args.piles, speed=args.speed, fuel_stations=args.fuel_stations)
     url = demo.start()
     print(f"platform {url}\nlog key {demo.vkey_path}\nstore {demo.store_url}", flush=True)
     try:

@@ -32,6 +32,15 @@ findings are matched to the injected faults:
 ``--clean`` also runs the same fleet with no faults at all, delivered the same way, and
 prints its open findings (target 0) and how many transient ones later data closed.
 
+``--kind fuel`` scores the fuel rules (F01–F10, app/models/fuel/rules.py) instead: the fuel
+fleet simulator (``ledger.fuel``, the code behind ``python -m ledger fuel-fleet``) signs
+``--stations`` stations over ``--days`` (3 unless given; F07 needs more than 7) with
+``--faults-each`` faults of every class,
+posts them to a real platform (``python -m ledger serve`` on loopback) and syncs them
+into a fresh store with the workstation's ``LogSync`` and its rules; the open findings
+of rules F* are matched to the truth by dispenser / nozzle / tank and time
+(``ledger.fuel.faults.score``). ``--clean`` runs the same fleet with no fault (target 0).
+
 The simulation is cut at ``--days`` without draining: faults whose records were not all
 emitted by then, silences begun less than two heartbeats before the end, and sessions
 left unbilled less than a day before the end (not yet detectable by anyone) are left out
@@ -358,7 +367,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--races", type=int, default=0, help="also run N dispatch races (PG)")
     parser.add_argument("--workers", type=int, default=1, help="rescan worker processes")
+    parser.add_argument("--kind", choices=("charging", "fuel"), default="charging")
+    parser.add_argument("--stations", type=int, default=30, help="fuel stations (--kind fuel)")
+    parser.add_argument("--faults-each", type=int, default=3, help="faults per class (fuel)")
+    parser.add_argument(
+        "--verifications-per-year",
+        type=float,
+        default=2.0,
+        help="periodic verifications per dispenser (fuel; each opens and closes a seal)",
+    )
     args = parser.parse_args(argv)
+    if args.kind == "fuel":
+        return fuel_bench(args)
 
     t0 = time.perf_counter()
     entries, faults, index_of, end_ms = simulate(
@@ -481,6 +501,147 @@ def main(argv: list[str] | None = None) -> int:
     if args.races:
         print(race_bench(args.races))
     return 0
+
+
+FUEL_START_MS = 1_772_294_400_000 - 8 * HOUR_MS  # 2026-03-01 00:00 local (UTC+8)
+
+
+def fuel_bench(args: argparse.Namespace) -> int:
+    """``--kind fuel``: the fuel rules against the fuel fleet's truth (see the module doc)."""
+    from ledger.fuel.faults import FAULTS, parse_spec
+    from ledger.fuel.fleet_cli import simulate as fuel_simulate
+
+    days = args.days if args.days != 30 else 3  # the charging default is a month
+    end_ms = FUEL_START_MS + days * DAY_MS
+    workers = max(1, args.workers if args.workers > 1 else (os.cpu_count() or 1))
+    runs = [("faulty", f"all={args.faults_each}")] + ([("clean", "none")] if args.clean else [])
+    ok = True
+    for name, spec in runs:
+        t0 = time.perf_counter()
+        types, entries, truth, stats = fuel_simulate(
+            args.stations,
+            days,
+            args.seed,
+            parse_spec(spec),
+            FUEL_START_MS,
+            workers=workers,
+            verifications_per_year=args.verifications_per_year,
+        )
+        t_gen = time.perf_counter() - t0
+        print(
+            f"{name} fuel fleet: {args.stations} stations × {days} days (seed {args.seed}): "
+            f"{len(entries):,} signed entries ({stats.get('fuellings', 0):,} fuellings, "
+            f"{stats.get('verifications', 0)} verifications opening a seal), "
+            f"{len(truth)} truth entries, in {t_gen:.1f} s"
+        )
+        with tempfile.TemporaryDirectory(prefix="fuel-bench-") as tmp:
+            t0 = time.perf_counter()
+            try:
+                rows = fuel_sync(types, entries, Path(tmp))
+            except Exception as exc:  # reported: the rules may not be merged yet
+                print(f"  platform + sync failed: {exc.__class__.__name__}: {exc}")
+                return 1
+            print(f"  posted to a loopback platform and synced: {time.perf_counter() - t0:.1f} s")
+        if name == "clean":
+            kinds = Counter(r.rule_id for r in rows)
+            print(f"  clean fleet: {len(rows)} open F findings {dict(kinds) or ''} (target 0)")
+            ok &= not rows
+            continue
+        ok &= print_fuel_score(rows, [t.to_json() for t in truth], end_ms, set(FAULTS))
+    print(
+        f"targets (precision ≥ {TARGET_PRECISION}, recall ≥ {TARGET_RECALL} per rule"
+        f"{', clean fleet 0 findings' if args.clean else ''}): "
+        f"{'all met' if ok else 'NOT all met'}"
+    )
+    return 0
+
+
+def print_fuel_score(rows: list, truth: list[dict], end_ms: int, classes: set[str]) -> bool:
+    """Prints per-rule precision and per-(fault, rule) recall; True when all targets hold."""
+    from ledger.fuel.faults import score, unmatched
+
+    precision, recall = score(rows, truth, end_ms)
+    ok = True
+    print("rule  findings  precision | fault kind             entries  recall")
+    lines: dict[str, list[str]] = defaultdict(list)
+    for (fault, rule_id), (hit, total) in sorted(recall.items(), key=lambda kv: kv[0][1]):
+        r = hit / total if total else float("nan")
+        good = total == 0 or r >= TARGET_RECALL
+        ok &= good
+        lines[rule_id].append(f"{fault:<21} {total:>7}  {r:6.3f}{'' if good else '  < target'}")
+    for rule_id in sorted(set(precision) | set(lines)):
+        hit, total = precision.get(rule_id, (0, 0))
+        p = hit / total if total else float("nan")
+        good = total == 0 or p >= TARGET_PRECISION
+        ok &= good
+        left = f"{rule_id}  {total:>8}  {p:9.3f}{' ' if good else '!'}"
+        for k, right in enumerate(lines.get(rule_id, ["-"])):
+            print(f"{left if k == 0 else ' ' * len(left)} | {right}")
+    for row in unmatched(rows, truth)[:10]:
+        print(f"  unmatched: {row.rule_id} {row.pile_id} {row.meter_id} at {row.at_ms}")
+    missing = classes - {e["fault"] for e in truth}
+    if missing:
+        print(f"fault classes not injected (too short a run?): {sorted(missing)}")
+    return ok
+
+
+def fuel_sync(types: list[str], entries: list[bytes], tmp: Path) -> list:
+    """Posts ``entries`` to a fresh loopback platform, syncs them into a fresh SQLite store
+    through ``LogSync`` with the rules, and returns the open F findings (``FoundRow``s)."""
+    import asyncio
+    import json
+    import subprocess
+    import urllib.request
+
+    import sqlalchemy as sa
+
+    from app.models.sync import LogSync
+    from ledger.client import LogClient
+    from ledger.fuel.faults import FoundRow
+    from ledger.fuel.fleet_cli import post
+
+    platform = subprocess.Popen(
+        [sys.executable, "-m", "ledger", "serve", "--data", str(tmp / "platform"),
+         "--port", "0", "--workers", "1", "--interval", "0.05", "--no-fsync"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        line = platform.stdout.readline() if platform.stdout else ""
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"the platform did not start: {line!r}")
+        url = line.split()[-1]
+        poster = asyncio.run(post(url, types, entries, 4))
+        if poster.stats.rejected:
+            raise RuntimeError(f"the platform refused {poster.stats.rejected} entries")
+        for _ in range(600):
+            with urllib.request.urlopen(url + "/status", timeout=10) as answer:
+                if json.loads(answer.read())["checkpoint_size"] >= len(entries):
+                    break
+            time.sleep(0.1)
+        vkey = (tmp / "platform" / "log.vkey").read_text().strip()
+        with st.Store.open(f"sqlite:///{tmp / 'store.sqlite'}") as store:
+            sync = LogSync(store, LogClient(url, vkey), on_batch=analysis.analyse_batch)
+            try:
+                sync.sync_once()
+            finally:
+                sync.close()
+            a = st.anomalies
+            with store.engine.connect() as conn:
+                found = conn.execute(
+                    sa.select(a.c.rule_id, a.c.pile_id, a.c.meter_id, a.c.at_ms).where(
+                        a.c.rule_id.like("F%"), a.c.closed_at.is_(None)
+                    )
+                ).all()
+        return [FoundRow(*row) for row in found]
+    finally:
+        platform.terminate()
+        try:
+            platform.wait(10)
+        except subprocess.TimeoutExpired:
+            platform.kill()
+            platform.wait()
+        if platform.stdout:
+            platform.stdout.close()
 
 
 def clean_run(args: argparse.Namespace, tmp: Path) -> str:
