@@ -19,11 +19,17 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.records import KEY_TYPES, OWNED_TYPES, Record, identity_of_entry
+from ledger.records import KEY_TYPES, OWNED_TYPES, OWNERSHIP, Record, identity_of_entry
 from ledger.registry import TRANSFERABLE, EntryHead, KeyRegistry, Owners, UnknownKeyError
 
 REGISTRY_TYPES = KEY_TYPES  # live: the registered kinds add their signers (ledger.kinds)
-_REBUILD_TYPES = "('authority', 'inspector', 'meter', 'operator', 'pile', 'station')"
+
+
+def _rebuild_types() -> list[str]:
+    """Types that rebuild the signer registry and the owners on start: every registered
+    kind's key-bearing and owning records (a fixed charging list forgot a fuel kind's
+    dispensers, stations and tanks after a restart)."""
+    return sorted(set(REGISTRY_TYPES) | {t for t in OWNED_TYPES if OWNERSHIP[t].own})
 
 
 class DuplicateEntry(ValueError):
@@ -86,8 +92,10 @@ class Sequencer:
         self._index_identities()
         self.registry = KeyRegistry()
         self.owners = Owners()
+        types = _rebuild_types()
         rows = self.db.execute(
-            f"SELECT data FROM entries WHERE type IN {_REBUILD_TYPES} ORDER BY idx"
+            f"SELECT data FROM entries WHERE type IN ({', '.join('?' * len(types))}) ORDER BY idx",
+            types,
         )
         for (data,) in rows:
             record = Record.parse(data)
