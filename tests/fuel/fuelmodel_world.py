@@ -269,12 +269,18 @@ class FuelWorld:
     # ---- a clean day ------------------------------------------------------------------
 
     def clean_day(
-        self, day: int = 0, per_nozzle: int = 6, start_totals: int = 100_000_000
+        self,
+        day: int = 0,
+        per_nozzle: int = 6,
+        start_totals: int = 100_000_000,
+        volumes: dict[str, int] | None = None,
     ) -> list[dict[str, Any]]:
         """A consistent local day of FS1 as (type, body, signer) specs, in time order.
 
         Returned as mutable specs so a test changes one field before signing
-        (:func:`sign_all`); volumes avoid round amounts (F10) and stay in one tank."""
+        (:func:`sign_all`); volumes avoid round amounts (F10) and stay in one tank.
+        ``volumes`` sets some fuellings' volumes by fuelling ID (totals follow)."""
+        volumes = volumes or {}
         s = DAY0 + day * DAY_MS
         specs: list[dict[str, Any]] = []
         tank = 20_000_000
@@ -290,10 +296,12 @@ class FuelWorld:
                     )
                 )
                 for k in range(per_nozzle):
-                    start = s + HOUR_MS * (2 + 3 * k) + nozzle * 600_000 + (did == "FD2") * 900_000
-                    volume = 20_000 + 3_170 * k + 1_230 * nozzle + (did == "FD2") * 777
-                    amount = amount_of(volume, PRICE)
+                    step = 20 * HOUR_MS // per_nozzle
+                    start = s + 2 * HOUR_MS + k * step + nozzle * 600_000 + (did == "FD2") * 900_000
                     fid = f"{did}-{nozzle}-{day}-{k}"
+                    volume = 20_000 + 3_170 * k + 1_230 * nozzle + (did == "FD2") * 777
+                    volume = volumes.get(fid, volume)
+                    amount = amount_of(volume, PRICE)
                     body = {
                         "fuelling_id": fid,
                         "dispenser_id": did,
@@ -388,10 +396,14 @@ class FuelWorld:
             "at_ms": f["stop_ms"] + 30_000,
         }
 
-    def sign_all(self, specs: Iterable[dict[str, Any]]) -> list[Record]:
-        """Signs specs in order, numbering each source's ``seq`` as its module would."""
+    def sign_all(self, specs: Iterable[dict[str, Any] | Record]) -> list[Record]:
+        """Signs specs in order, numbering each source's ``seq`` as its module would
+        (records already signed pass through)."""
         out = []
         for spec in specs:
+            if isinstance(spec, Record):
+                out.append(spec)
+                continue
             body = dict(spec["body"])
             if "seq" in body:
                 source = body.get("dispenser_id") if spec["type"] != "tank_level" else "T1"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from app.models.fuel import tables as ft
 from app.models.fuel.projection import RECORD_TYPES, apply
+from app.models.fuel.rules import analyse
 from app.models.kinds import ProjectionKind
 
 FUEL = ProjectionKind(
@@ -28,5 +29,5 @@ FUEL = ProjectionKind(
         "tank": (ft.tanks, "tank_id"),
         "dispenser": (ft.dispensers, "dispenser_id"),
     },
-    analyse=None,
+    analyse=analyse,
 )
