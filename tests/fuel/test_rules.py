@@ -448,3 +448,17 @@ def test_local_day_is_beijing_time():
     assert fr.local_day_start(DAY0) == DAY0
     assert fr.local_day_start(DAY0 - 1) == DAY0 - DAY_MS
     assert fr.local_day_start(DAY0 + DAY_MS - 1) == DAY0
+
+
+def test_a_charging_full_rescan_leaves_fuel_findings_open(fuelmodel_store, world):
+    """The charging engine's rescan closes the findings *it* no longer derives; fuel
+    findings are not its to close."""
+    from app.models import rules as charging
+
+    specs = world.clean_day()
+    find(specs, "fuel_sale", fuelling_id="FD2-1-0-3")["volume_ml"] -= 10
+    run = Run(fuelmodel_store, world)
+    run.batch(specs)
+    charging.full_rescan(fuelmodel_store)
+    [f] = run.findings()
+    assert (f["rule_id"], f["closed_at"]) == ("F04", None)
