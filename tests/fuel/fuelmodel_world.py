@@ -18,9 +18,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from ledger import pii
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record
+from tests.world import World
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -59,17 +59,7 @@ class FuelWorld:
     def registry(self) -> list[Record]:
         t = DAY0 - DAY_MS
         return [
-            sign_record(
-                "authority",
-                {
-                    "authority_id": "HZ-AMR",
-                    "name": "杭州市市场监督管理局",
-                    "key": self.auth.public_key.text,
-                    "enc_key": pii.enc_key_text(self.enc.public_key()),
-                    "at_ms": t,
-                },
-                self.auth,
-            ),
+            World(auth=self.auth, enc=self.enc).registry()[0],  # the authority
             *(
                 sign_record(
                     "operator",
@@ -168,69 +158,6 @@ class FuelWorld:
         return sign_record("fuel_price", body, self.op1)
 
     # ---- events -----------------------------------------------------------------------
-
-    def fuelling(self, did: str, nozzle: int, fid: str, **body: Any) -> Record:
-        return sign_record(
-            "fuelling",
-            {"fuelling_id": fid, "dispenser_id": did, "station_id": "FS1", "nozzle": nozzle}
-            | {"product": "92", "seq": self.next_seq(did)}
-            | body,
-            self.module(did),
-        )
-
-    def sale(self, f: dict[str, Any], **changes: Any) -> Record:
-        body = {
-            "sale_id": "POS-" + f["fuelling_id"],
-            "fuelling_id": f["fuelling_id"],
-            "station_id": "FS1",
-            "operator_id": "OP1",
-            "dispenser_id": f["dispenser_id"],
-            "nozzle": f["nozzle"],
-            "product": "92",
-            "volume_ml": f["volume_ml"],
-            "amount_fen": f["amount_fen"],
-            "price_fen_l": f["price_fen_l"],
-            "at_ms": f["stop_ms"] + 30_000,
-        } | changes
-        return sign_record("fuel_sale", body, self.op1)
-
-    def totalizer(self, did: str, nozzle: int, at: int, volume: int, amount: int, **tax: int):
-        body = {
-            "dispenser_id": did,
-            "station_id": "FS1",
-            "nozzle": nozzle,
-            "seq": self.next_seq(did),
-            "at_ms": at,
-            "volume_total_ml": volume,
-            "amount_total_fen": amount,
-            "tax_volume_total_ml": tax.get("tax_volume", volume),
-            "tax_amount_total_fen": tax.get("tax_amount", amount),
-        }
-        return sign_record("totalizer", body, self.module(did))
-
-    def level(self, at: int, volume: int) -> Record:
-        body = {
-            "tank_id": "T1",
-            "station_id": "FS1",
-            "operator_id": "OP1",
-            "seq": self.next_seq("T1"),
-            "at_ms": at,
-            "volume_ml": volume,
-            "temp_dc": 180,
-        }
-        return sign_record("tank_level", body, self.op1)
-
-    def delivery(self, at: int, volume: int) -> Record:
-        body = {
-            "delivery_id": f"DLV-{at}",
-            "tank_id": "T1",
-            "station_id": "FS1",
-            "operator_id": "OP1",
-            "product": "92",
-            "volume_ml": volume,
-            "at_ms": at,
-        }
-        return sign_record("tank_delivery", body, self.op1)
 
     def seal(self, did: str, at: int, event: str = "opened") -> Record:
         body = {

@@ -18,18 +18,37 @@ from ledger.client import LogClient
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record
 from tests.fuel.fuelmodel_world import DAY0, DAY_MS, HOUR_MS, FuelWorld
-from tests.models.test_hostile_log import inject, sync_all
+from tests.models.test_hostile_log import inject, lying_platform, sync_all
 from tests.world import PlatformProcess, ndjson, post
 
 
 def publish(data: Path, records: list[Record]) -> None:
     """Posts records through the platform's front door (it checks them) and stops it."""
-    proc = PlatformProcess(data)
-    try:
-        status, answer = post(proc.url, ndjson(records))
-        assert status == 200, answer
-    finally:
-        proc.stop()
+    lying_platform(data, records, [])
+
+
+def synced_registry(store: st.Store, data: Path, checker) -> tuple[FuelWorld, int]:
+    """A world whose registry is logged and synced; returns it and the log size."""
+    w = FuelWorld()
+    registry = w.registry()
+    publish(data, registry)
+    assert sync_all(store, data, len(registry), checker)[1] is None
+    return w, len(registry)
+
+
+def halted_on(store: st.Store, data: Path, size: int, checker, offending: Record) -> dict:
+    """Syncs a log whose last entry the platform should have refused: the sync halts
+    with that entry as evidence; returns the misbehaviour row."""
+    _, error = sync_all(store, data, size, checker)
+    assert error is not None
+    [found] = rows(store, st.misbehaviour)
+    assert (found["evidence"]["index"], found["offending_bytes"]) == (
+        size - 1,
+        offending.to_bytes(),
+    )
+    origin = LogClient("http://unused", (data / "log.vkey").read_text().strip()).origin
+    assert store.get_sync_state(origin).status == "halted"
+    return found
 
 
 def rows(store: st.Store, table) -> list[dict]:
@@ -141,42 +160,25 @@ def test_a_station_record_after_its_dispenser_gives_the_dispenser_its_district(f
     assert districts == {"FD1": "上城区", "FD2": "上城区"}
 
 
-def _vkey(data: Path) -> str:
-    return (data / "log.vkey").read_text().strip()
-
-
 def test_a_fuelling_under_a_key_not_registered_for_its_dispenser_halts_the_sync(
     fuelmodel_store, tmp_path, fuelmodel_checker
 ):
-    w, data = FuelWorld(), tmp_path / "platform"
-    registry = w.registry()
-    publish(data, registry)
-    assert sync_all(fuelmodel_store, data, len(registry), fuelmodel_checker)[1] is None
-    stranger = SigningKey.from_seed("ed25519", b"a cheat board's own key")
-    day = w.clean_day()
-    fuelling = next(s["body"] for s in day if s["type"] == "fuelling")
+    data = tmp_path / "platform"
+    w, size = synced_registry(fuelmodel_store, data, fuelmodel_checker)
+    fuelling = next(s["body"] for s in w.clean_day() if s["type"] == "fuelling")
     # FD1's fuelling, signed by a key the registry does not hold for FD1
-    bad = sign_record("fuelling", {**fuelling, "seq": 999}, stranger)
-    first = inject(data, [bad.to_bytes()])
-    store = fuelmodel_store
-    _, error = sync_all(store, data, len(registry) + 1, fuelmodel_checker)
-    assert error is not None
-    [found] = rows(store, st.misbehaviour)
-    assert (found["kind"], found["evidence"]["index"]) == ("unknown-key", first)
-    assert found["offending_bytes"] == bad.to_bytes()
-    assert rows(store, ft.fuellings) == []
-    assert {r["dispenser_id"] for r in rows(store, ft.dispensers)} == {"FD1", "FD2"}
-    origin = LogClient("http://unused", _vkey(data)).origin
-    assert store.get_sync_state(origin).status == "halted"
+    bad = sign_record("fuelling", fuelling, SigningKey.from_seed("ed25519", b"a cheat board"))
+    inject(data, [bad.to_bytes()])
+    found = halted_on(fuelmodel_store, data, size + 1, fuelmodel_checker, bad)
+    assert found["kind"] == "unknown-key"
+    assert rows(fuelmodel_store, ft.fuellings) == []
 
 
 def test_an_operator_registering_a_dispenser_on_another_operators_station_halts_the_sync(
     fuelmodel_store, tmp_path, fuelmodel_checker
 ):
-    w, data = FuelWorld(), tmp_path / "platform"
-    registry = w.registry()
-    publish(data, registry)
-    assert sync_all(fuelmodel_store, data, len(registry), fuelmodel_checker)[1] is None
+    data = tmp_path / "platform"
+    w, size = synced_registry(fuelmodel_store, data, fuelmodel_checker)
     # OP2 signs a dispenser on OP1's station FS1, as OP2 (the platform must refuse it)
     stolen = w.dispenser("FD9", (1,), operator="OP2", signer=w.op2, key=w.fd2)
     proc = PlatformProcess(data)
@@ -185,10 +187,8 @@ def test_an_operator_registering_a_dispenser_on_another_operators_station_halts_
         assert status != 200  # the honest platform refuses it at the door
     finally:
         proc.stop()
-    first = inject(data, [stolen.to_bytes()])
-    _, error = sync_all(fuelmodel_store, data, len(registry) + 1, fuelmodel_checker)
-    assert error is not None
-    assert "FS1" in str(error) and "OP1" in str(error), error
-    [found] = rows(fuelmodel_store, st.misbehaviour)
-    assert (found["kind"], found["evidence"]["index"]) == ("signer-rule", first)
+    inject(data, [stolen.to_bytes()])
+    found = halted_on(fuelmodel_store, data, size + 1, fuelmodel_checker, stolen)
+    assert found["kind"] == "signer-rule"
+    assert "FS1" in found["description"] and "OP1" in found["description"]
     assert "FD9" not in {r["dispenser_id"] for r in rows(fuelmodel_store, ft.dispensers)}

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, text
 
 from app.models import store
 from app.models.fuel import tables as ft
@@ -49,103 +49,76 @@ def apply(conn: Connection, grouped: Mapping[str, Items], summary: BatchSummary)
             summary.pile_ids.update(b["dispenser_id"] for _, b in items if "dispenser_id" in b)
 
 
-def _apply_stations(conn: Connection, items: Items, summary: BatchSummary) -> None:
-    rows = [
+_DERIVED = frozenset({"entry_index", "lon", "lat", "district", "status"})
+"""Registry columns the workstation derives rather than copies from the record."""
+
+
+def _registry_rows(
+    items: Items, table: Table, key: str, **derived: Callable[[Mapping[str, Any]], Any]
+) -> list[dict[str, Any]]:
+    """The upsert rows of a registry table: the last record per ``key`` in the batch, its
+    fields copied by column name (absent optional fields as NULL), ``derived`` columns
+    computed from the body, and the entry that wrote the row."""
+    fields = [c.name for c in table.columns if c.name not in _DERIVED]
+    return [
         {
-            "station_id": b["station_id"],
-            "operator_id": b["operator_id"],
-            "name": b["name"],
-            "district": b["district"],
-            "lon_e6": b["lon_e6"],
-            "lat_e6": b["lat_e6"],
-            "lon": b["lon_e6"] / 1e6,
-            "lat": b["lat_e6"] / 1e6,
-            "address": b.get("address"),
-            "at_ms": b["at_ms"],
-            "entry_index": i,
+            **{f: body.get(f) for f in fields},
+            **{column: make(body) for column, make in derived.items()},
+            "entry_index": index,
         }
-        for i, b in _latest(items, "station_id")
+        for index, body in _latest(items, key)
     ]
-    store.upsert(conn, ft.fuel_stations, rows, ("station_id",), newer_than="entry_index")
-    changed = {row["station_id"] for row in rows}
-    summary.station_ids |= changed
-    _station_district_to_dispensers(conn, changed)
 
 
-def _station_district_to_dispensers(conn: Connection, station_ids: set[str]) -> None:
-    """Dispensers carry their station's district (a station record may come after them,
-    or move its district)."""
-    if not station_ids:
-        return
-    s, d = ft.fuel_stations, ft.dispensers
-    district = select(s.c.district).where(s.c.station_id == d.c.station_id).scalar_subquery()
-    stmt = (
-        update(d)
-        .where(d.c.station_id.in_(bindparam("ids", expanding=True)))
-        .values(district=district)
+def _apply_stations(conn: Connection, items: Items, summary: BatchSummary) -> None:
+    rows = _registry_rows(
+        items,
+        ft.fuel_stations,
+        "station_id",
+        district=itemgetter("district"),
+        lon=lambda b: b["lon_e6"] / 1e6,
+        lat=lambda b: b["lat_e6"] / 1e6,
     )
-    for chunk in _chunks(sorted(station_ids)):
-        conn.execute(stmt, {"ids": list(chunk)})
+    store.upsert(conn, ft.fuel_stations, rows, ("station_id",), newer_than="entry_index")
+    changed = sorted({row["station_id"] for row in rows})
+    summary.station_ids.update(changed)
+    # Dispensers carry their station's district (a station record may come after its
+    # dispensers, or move the station to another district).
+    follow = text(
+        "UPDATE dispensers SET district = (SELECT s.district FROM fuel_stations s"
+        " WHERE s.station_id = dispensers.station_id) WHERE station_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    for chunk in _chunks(changed):
+        conn.execute(follow, {"ids": list(chunk)})
 
 
 def _apply_tanks(conn: Connection, items: Items, summary: BatchSummary) -> None:
-    rows = [
-        {
-            "tank_id": b["tank_id"],
-            "station_id": b["station_id"],
-            "operator_id": b["operator_id"],
-            "product": b["product"],
-            "capacity_ml": b["capacity_ml"],
-            "at_ms": b["at_ms"],
-            "entry_index": i,
-        }
-        for i, b in _latest(items, "tank_id")
-    ]
+    rows = _registry_rows(items, ft.tanks, "tank_id")
     store.upsert(conn, ft.tanks, rows, ("tank_id",), newer_than="entry_index")
 
 
 def _apply_dispensers(conn: Connection, items: Items, summary: BatchSummary) -> None:
-    latest = _latest(items, "dispenser_id")
-    district = _lookup(
-        conn, ft.fuel_stations, "station_id", "district", {b["station_id"] for _, b in latest}
+    stations = {b["station_id"] for _, b in items}
+    district = _lookup(conn, ft.fuel_stations, "station_id", "district", stations)
+    rows = _registry_rows(
+        items, ft.dispensers, "dispenser_id", district=lambda b: district.get(b["station_id"])
     )
-    rows = [
-        {
-            "dispenser_id": b["dispenser_id"],
-            "station_id": b["station_id"],
-            "operator_id": b["operator_id"],
-            "district": district.get(b["station_id"]),
-            "key": b["key"],
-            "serial": b["serial"],
-            "board_id": b["board_id"],
-            "maker": b.get("maker"),
-            "model": b.get("model"),
-            "nozzles": b["nozzles"],
-            "seals": b["seals"],
-            "cert_no": b.get("cert_no"),
-            "cert_date": b.get("cert_date"),
-            "commissioned_ms": b["commissioned_ms"],
-            "at_ms": b["at_ms"],
-            "entry_index": i,
-        }
-        for i, b in latest
-    ]
     store.upsert(conn, ft.dispensers, rows, ("dispenser_id",), newer_than="entry_index")
     ids = {row["dispenser_id"] for row in rows}
     summary.pile_ids |= ids
     # Nozzles follow the dispenser record the registry holds (an older entry applied late
     # lost the upsert above and must not replace them either).
     held = _lookup(conn, ft.dispensers, "dispenser_id", "entry_index", ids)
-    current = [(i, b) for i, b in latest if held.get(b["dispenser_id"]) == i]
+    current = [row for row in rows if held.get(row["dispenser_id"]) == row["entry_index"]]
     if not current:
         return
     stmt = delete(ft.nozzles).where(ft.nozzles.c.dispenser_id.in_(bindparam("ids", expanding=True)))
-    for chunk in _chunks(sorted(b["dispenser_id"] for _, b in current)):
+    for chunk in _chunks(sorted(row["dispenser_id"] for row in current)):
         conn.execute(stmt, {"ids": list(chunk)})
     nozzle_rows = [
-        (b["dispenser_id"], n["nozzle"], n["product"], n["tank_id"], n["encoder_id"])
-        for _, b in current
-        for n in b["nozzles"]
+        (row["dispenser_id"], *itemgetter(*_NOZZLE_COLS[1:])(n))
+        for row in current
+        for n in row["nozzles"]
     ]
     _insert_rows(conn, ft.nozzles, _NOZZLE_COLS, nozzle_rows)
 
