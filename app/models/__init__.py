@@ -1,1 +1,18 @@
-"""Qt-free domain and persistence: store schema, sync, rules, alarms, planning."""
+"""Qt-free domain and persistence: store schema, sync, rules, alarms, planning.
+
+This package is the workstation's composition root of the instrument kinds
+(docs/architecture.md): the core modules name no kind; each kind's projection tables
+(on the store's metadata, so one Alembic chain owns them) and its `ProjectionKind`
+(projection, signer and owner tables, rules) are registered here, once, before anything
+creates, migrates or syncs the store.
+"""
+
+import app.models.fuel.tables  # noqa: F401 - the fuel kind's tables join store.metadata
+from app.models.alarms import STATUS_HOOKS as _STATUS_HOOKS
+from app.models.fuel.kind import FUEL as _FUEL
+from app.models.fuel.rules import refresh_dispenser_status as _refresh_dispenser_status
+from app.models.kinds import register_projection as _register_projection
+
+_register_projection(_FUEL)
+if _refresh_dispenser_status not in _STATUS_HOOKS:
+    _STATUS_HOOKS.append(_refresh_dispenser_status)

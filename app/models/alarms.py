@@ -33,7 +33,7 @@ the pile, not pushed at anyone). Why the rules below:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,6 +58,10 @@ MAX_FINDINGS_KEPT = 200
 """Findings listed in an alarm's evidence (all entries are kept; the list is for the UI)."""
 SEAL_RULE = "R11"
 SYSTEM_USER = "system"
+STATUS_HOOKS: list[Callable[[Connection, str, frozenset[str]], None]] = []
+"""Instrument kinds keep their own instrument's status column in step with its open
+alarms (a fuel dispenser's: registered by the composition root); each is called with the
+instrument ID (``alarms.pile_id``) and the rule IDs of its open alarms."""
 
 
 class AlarmConflict(RuntimeError):
@@ -349,6 +353,8 @@ def _refresh_pile_status(conn: Connection, pile_id: str | None) -> None:
     }
     status = "seal_open" if SEAL_RULE in rules else "alarm" if rules else "normal"
     conn.execute(update(st.piles).where(st.piles.c.pile_id == pile_id).values(status=status))
+    for hook in STATUS_HOOKS:
+        hook(conn, pile_id, frozenset(rules))
 
 
 def resolve_disproved(

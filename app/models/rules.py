@@ -407,6 +407,9 @@ register_rules(
         ),
     )
 )
+ENGINE_RULE_IDS = frozenset(r for r in CATALOGUE if r.startswith("R"))
+"""The charging rules this engine derives. Other kinds register theirs in the same
+catalogue (fuel: F01…); a full rescan of this engine must not close their findings."""
 
 
 # ---- loading -------------------------------------------------------------------------
@@ -3383,7 +3386,7 @@ def full_rescan(
 def _close_unfound(conn: Connection, produced: set[tuple[str, str]]) -> list[Closure]:
     """After a full rescan: open findings it did not derive are closed, by the store's
     newest entry (the state of the log that no longer supports them)."""
-    engine_rules = [r for r, rule in CATALOGUE.items() if rule.in_engine]
+    engine_rules = [r for r, rule in CATALOGUE.items() if rule.in_engine and r in ENGINE_RULE_IDS]
     stale = [
         f for f in _open_findings(conn, engine_rules) if (f.rule_id, f.evidence_key) not in produced
     ]

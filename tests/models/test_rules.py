@@ -153,7 +153,7 @@ def stored_keys(store: Store) -> set[tuple[str, str]]:
 
 
 def test_catalogue_is_numbered_and_bilingual() -> None:
-    assert list(rules.CATALOGUE) == [f"R{i:02d}" for i in range(1, 28)]
+    assert [r for r in rules.CATALOGUE if r[0] == "R"] == [f"R{i:02d}" for i in range(1, 28)]
     for rule in rules.CATALOGUE.values():
         assert rule.severity in rules.SEVERITIES
         assert rule.title_zh and rule.title_en and rule.explain_zh and rule.explain_en
