@@ -49,6 +49,11 @@ _SEVERITY_RANK[list(SEVERITY_ORDER)] = np.arange(N_STATUS)[::-1]
 
 AC, DC = 0, 1
 
+# Instrument kinds on the map (the filter bar's 充电桩 / 加油机 boxes): each is a layer
+# with its own MapData, pyramid and symbols.
+PILES, DISPENSERS = 0, 1
+INSTRUMENT_KINDS = (PILES, DISPENSERS)
+
 
 def project(lon: np.ndarray | float, lat: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """GCJ-02 lon/lat degrees to map units (see the module docstring)."""
@@ -146,6 +151,32 @@ class MapFilter:
     districts: frozenset[int] = frozenset()
     statuses: frozenset[int] = frozenset()
     kinds: frozenset[int] = frozenset()
+    instruments: frozenset[int] = frozenset()
+    """Layers shown (PILES, DISPENSERS); empty means both. ``kinds`` (AC/DC) is the pile
+    layer's own filter and does not hide dispensers."""
+
+    def shows(self, instrument: int) -> bool:
+        """True if the layer ``instrument`` (PILES or DISPENSERS) is shown at all."""
+        return not self.instruments or instrument in self.instruments
+
+    def for_layer(self, source: MapData, target: MapData) -> MapFilter:
+        """This filter, whose operator/district codes index ``source``'s names, for a
+        layer with its own codes (``target``): codes are matched by name, and a name the
+        target lacks matches nothing there. The AC/DC filter stays with the piles."""
+
+        def recode(codes: frozenset[int], names: tuple[str, ...], into: tuple[str, ...]):
+            if not codes:
+                return frozenset()
+            index = {name: i for i, name in enumerate(into)}
+            wanted = {names[c] for c in codes if 0 <= c < len(names)}
+            return frozenset(index[n] for n in wanted if n in index) or frozenset({2**31 - 1})
+
+        return MapFilter(
+            operators=recode(self.operators, source.operator_names, target.operator_names),
+            districts=recode(self.districts, source.district_names, target.district_names),
+            statuses=self.statuses,
+            instruments=self.instruments,
+        )
 
     def mask(self, data: MapData) -> np.ndarray:
         """Boolean mask over ``data``'s rows (vectorised; ~5 ms for a million piles)."""
@@ -164,6 +195,7 @@ class MapFilter:
         return keep
 
     def is_all(self) -> bool:
+        """True if every row of a layer passes (``instruments`` is the caller's business)."""
         return not (self.operators or self.districts or self.statuses or self.kinds)
 
 
@@ -751,4 +783,23 @@ def synthetic_map_data(
         station=station,
         station_names=tuple(f"Station {i + 1:04d}" for i in range(n_stations)),
         anomaly_rate=district_rates,
+    )
+
+
+def synthetic_dispenser_data(
+    n: int = 5_000, seed: int = 2023, path: Path = BASEMAP, n_stations: int | None = None
+) -> MapData:
+    """A plausible city of fuel dispensers (NOT real data): ~10 per station, as Hangzhou's
+    ~500 stations have, a handful of operators, placed like ``synthetic_map_data``."""
+    import dataclasses
+
+    base = synthetic_map_data(
+        n, seed=seed, path=path, n_operators=6, n_stations=n_stations or max(1, n // 10)
+    )
+    return dataclasses.replace(
+        base,
+        pile_ids=np.array([f"FD{i:06d}" for i in range(n)], dtype=object),
+        kind=np.zeros(n, np.uint8),
+        operator_names=("中石化", "中石油", "中海油", "壳牌", "杭燃", "民营"),
+        station_names=tuple(f"Fuel station {i + 1:03d}" for i in range(len(base.station_names))),
     )
