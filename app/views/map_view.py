@@ -85,6 +85,7 @@ from app.views.map_data import (
     Region,
     load_basemap,
     merge_overlapping,
+    nudge_apart,
     points_in_rings,
 )
 
@@ -1056,14 +1057,19 @@ class MapView(pg.GraphicsView):
         self._feed(self.scatters, self.data, self.current.piles)
         self.clusters.set_clusters(self.current)
         if len(self.fuel):
-            self.fuel_current = merge_overlapping(
-                self.fuel_pyramid.view(window, upp, CLUSTER_CELL_PX),
-                self.fuel.x,
-                self.fuel.y,
-                self.fuel.status,
+            self.fuel_current = nudge_apart(
+                merge_overlapping(
+                    self.fuel_pyramid.view(window, upp, CLUSTER_CELL_PX),
+                    self.fuel.x,
+                    self.fuel.y,
+                    self.fuel.status,
+                    upp,
+                    bubble_diameter,
+                    pile_px=16.0,
+                ),
+                self.current,
                 upp,
                 bubble_diameter,
-                pile_px=16.0,
             )
             self._feed(self.fuel_scatters, self.fuel, self.fuel_current.piles)
             self.fuel_clusters.set_clusters(self.fuel_current)

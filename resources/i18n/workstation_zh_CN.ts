@@ -580,7 +580,7 @@
     <message>
         <location filename="../../app/views/fuel/dispenser_detail.py" line="197"/>
         <source>Δ total − Σ (mL)</source>
-        <translation>累计差 − 加油合计（毫升）</translation>
+        <translation>Δ累计 − Σ加油（毫升）</translation>
     </message>
     <message>
         <location filename="../../app/views/fuel/dispenser_detail.py" line="198"/>

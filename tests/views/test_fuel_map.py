@@ -170,3 +170,35 @@ def test_a_store_layer_from_an_empty_world_is_empty(qtbot) -> None:
     widget.set_dispensers(MapData.empty())
     assert "fuel" not in widget.count_label.text()
     assert widget.legend.fuel_count.isHidden()
+
+
+def test_dispenser_bubbles_slide_off_the_pile_bubbles_they_would_hide() -> None:
+    from app.views.map_data import ClusterView, nudge_apart
+    from app.views.map_view import bubble_diameter
+
+    def bubbles(x, y, count) -> ClusterView:
+        n = len(x)
+        return ClusterView(
+            level=5,
+            x=np.array(x, float),
+            y=np.array(y, float),
+            count=np.array(count),
+            worst=np.zeros(n, np.uint8),
+            status_counts=np.c_[np.array(count), np.zeros((n, 4), np.int64)],
+            bounds=np.zeros((n, 4)),
+            piles=np.zeros(0, np.int64),
+        )
+
+    upp = 0.001  # map units per pixel
+    piles = bubbles([0.0, 1.0], [0.0, 0.0], [500, 20])
+    # One on a pile bubble's centre, one half-covering it, one far away.
+    fuel = bubbles([0.0, 0.010, 0.5], [0.0, 0.005, 0.5], [40, 7, 3])
+    moved = nudge_apart(fuel, piles, upp, bubble_diameter)
+    r = bubble_diameter(moved.count) / 2 * upp
+    rp = bubble_diameter(piles.count) / 2 * upp
+    d = np.hypot(moved.x[:, None] - piles.x[None, :], moved.y[:, None] - piles.y[None, :])
+    assert (d >= r[:, None] + rp[None, :] - 1e-9).all()
+    assert (moved.x[2], moved.y[2]) == (0.5, 0.5)  # not in the way: not moved
+    assert moved.count.tolist() == [40, 7, 3]
+    # The half-covering one moved straight away from the pile bubble's centre.
+    assert np.isclose(moved.y[1] / moved.x[1], 0.5)

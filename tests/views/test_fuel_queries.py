@@ -281,6 +281,7 @@ def test_detail_has_registry_nozzles_seal_states_and_open_items(fuel_world):
     assert [(i.kind, i.rule_id, i.severity) for i in detail.open_items] == [
         ("alarm", "F08", "critical")
     ]
+    assert detail.open_items[0].at_ms == T0 + 2 * HOUR  # when it happened, not when synced
 
 
 def test_nozzle_series_hold_the_rows_and_the_totalizer_deltas(fuel_world):

@@ -279,6 +279,13 @@ def dispenser_detail(conn: Connection, dispenser_id: str) -> DispenserDetail:
     )
 
 
+def _alarm_at_ms(row: Any) -> int:
+    """When it happened (the first finding's data time), else when the alarm was opened."""
+    evidence = row.evidence if isinstance(row.evidence, dict) else {}
+    at = evidence.get("first_at_ms")
+    return int(at) if at is not None else int(row.created_at.timestamp() * 1000)
+
+
 def open_items(conn: Connection, instrument_id: str) -> list[OpenItem]:
     """Open alarms, then open findings, about one instrument (newest first in each)."""
     from app.models.findings import CATALOGUE
@@ -289,7 +296,7 @@ def open_items(conn: Connection, instrument_id: str) -> list[OpenItem]:
             "alarm",
             r.rule_id,
             r.severity,
-            int(r.created_at.timestamp() * 1000),
+            _alarm_at_ms(r),
             r.title_zh,
             r.title_en,
             None,

@@ -162,7 +162,9 @@ class DispenserDetailView(QWidget):
         tables = QSplitter(Qt.Orientation.Horizontal)
         tables.addWidget(self.seals)
         tables.addWidget(self.findings)
-        tables.setStretchFactor(1, 2)
+        tables.setStretchFactor(0, 2)
+        tables.setStretchFactor(1, 3)
+        tables.setSizes([480, 720])
         tables.setMaximumHeight(170)
 
         self.nozzle_combo = QComboBox()
