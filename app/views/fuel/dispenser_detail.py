@@ -168,6 +168,7 @@ class DispenserDetailView(QWidget):
         tables.setMaximumHeight(170)
 
         self.nozzle_combo = QComboBox()
+        self.nozzle_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.nozzle_combo.currentIndexChanged.connect(self._on_nozzle_changed)
         self.summary = QLabel(" ")
         self.summary.setStyleSheet("color: #424242;")
