@@ -645,30 +645,43 @@ def merge_overlapping(
     status_counts[np.arange(n_b, n_b + n_p), data_status[view.piles]] = 1
     bounds = np.r_[view.bounds, np.column_stack([x[n_b:], y[n_b:], x[n_b:], y[n_b:]])]
     radius = np.r_[diameter_px(view.count), np.full(n_p, pile_px)] / 2 * units_per_pixel
-    d = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
-    overlap = d < 0.9 * (radius[:, None] + radius[None, :])
-    if not overlap[:n_b].sum(axis=1).max(initial=1) > 1:
+    # Only bubbles absorb, so only their rows are needed: n_b x n, not n x n (zoomed in,
+    # a window holds a few hundred bubbles but thousands of single piles).
+    d = np.hypot(x[:n_b, None] - x[None, :], y[:n_b, None] - y[None, :])
+    overlap = d < 0.9 * (radius[:n_b, None] + radius[None, :])
+    if not overlap.sum(axis=1).max(initial=1) > 1:
         return view  # nothing overlaps a bubble (piles may touch piles: that is fine)
-    order = np.argsort(-count, kind="stable")
+    # Bubbles (count >= 2) biggest first; the stable sort keeps the grid order on ties.
+    order = np.argsort(-count[:n_b], kind="stable")
     taken = np.zeros(n_b + n_p, bool)
-    groups: list[np.ndarray] = []
-    for i in order[count[order] > 1].tolist():
+    group = np.full(n_b + n_p, -1, np.int64)
+    n_groups = 0
+    for i in order.tolist():
         if taken[i]:
             continue
-        members = np.flatnonzero(overlap[i] & ~taken)
-        taken[members] = True
-        groups.append(members)
+        members = overlap[i] & ~taken
+        taken |= members
+        group[members] = n_groups
+        n_groups += 1
     keep_piles = view.piles[~taken[n_b:]]
-    m_count = np.array([count[g].sum() for g in groups], np.int64)
-    m_x = np.array([(x[g] * count[g]).sum() for g in groups]) / m_count
-    m_y = np.array([(y[g] * count[g]).sum() for g in groups]) / m_count
-    m_status = np.array([status_counts[g].sum(axis=0) for g in groups], np.int64)
-    m_bounds = np.array(
+    # Sums per group in one pass each (bincount), not a Python loop per group.
+    g = group[taken]
+    w = count[taken]
+    m_count = np.bincount(g, weights=w, minlength=n_groups).astype(np.int64)
+    m_x = np.bincount(g, weights=x[taken] * w, minlength=n_groups) / m_count
+    m_y = np.bincount(g, weights=y[taken] * w, minlength=n_groups) / m_count
+    m_status = np.column_stack(
         [
-            (bounds[g, 0].min(), bounds[g, 1].min(), bounds[g, 2].max(), bounds[g, 3].max())
-            for g in groups
+            np.bincount(g, weights=status_counts[taken, k], minlength=n_groups)
+            for k in range(N_STATUS)
         ]
-    )
+    ).astype(np.int64)
+    b = bounds[taken]
+    m_bounds = np.empty((n_groups, 4))
+    m_bounds[:, :2] = np.inf
+    m_bounds[:, 2:] = -np.inf
+    for k, ufunc in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+        ufunc.at(m_bounds[:, k], g, b[:, k])
     return ClusterView(
         level=view.level,
         x=m_x,

@@ -443,6 +443,8 @@ class LabelItem(pg.GraphicsObject):
         self._inside_cache: dict[tuple[int, float, float, float, int], bool] = {}
         self.reserved: list[QRectF] = []
         """Viewport rectangles covered by overlays (the legend): no label goes there."""
+        self._last_key: tuple | None = None
+        self._last_draw: list[tuple[QPointF, QPixmap]] = []
 
     def update_anchors(self, window: tuple[float, float, float, float]) -> None:
         """Finds an in-view anchor for districts whose label point is off screen.
@@ -550,6 +552,28 @@ class LabelItem(pg.GraphicsObject):
         device = painter.device()
         viewport = QRectF(0, 0, device.width(), device.height()) if device else QRectF()
         language = _ui_language()
+        # A repaint that changes nothing the placement depends on (a hover, a tooltip, the
+        # frame after a re-cluster) redraws the last frame's labels: placing them costs
+        # ~3 ms of Python per frame on the city view.
+        c = self.clusters
+        key = (
+            tuple(round(v, 9) for v in (transform.m11(), transform.m12(), transform.m21(),
+                                        transform.m22(), transform.dx(), transform.dy())),
+            (viewport.width(), viewport.height()),
+            language,
+            None if c is None else (id(c.x), c.version),
+            tuple((r.x(), r.y(), r.width(), r.height()) for r in self.reserved),
+            id(self.anchors),
+        )  # fmt: skip
+        if key == self._last_key:
+            painter.save()
+            painter.resetTransform()
+            for point, pixmap in self._last_draw:
+                painter.drawPixmap(point, pixmap)
+            painter.restore()
+            return
+        self._last_key = key
+        self._last_draw = []
         bubbles = self._bubbles(transform)
         placed: list[QRectF] = list(self.reserved)
         self.placed = {}
@@ -576,6 +600,7 @@ class LabelItem(pg.GraphicsObject):
                     placed.append(rect)
                     self.placed[name] = rect
                     painter.drawPixmap(rect.topLeft(), pixmap)
+                    self._last_draw.append((rect.topLeft(), pixmap))
                     break
         painter.restore()
 
@@ -608,8 +633,11 @@ class ClusterItem(pg.GraphicsObject):
         self.font.setWeight(QFont.Weight.Bold)
         self._texts: dict[int, QStaticText] = {}
         self._sprites: dict[tuple[int, int, tuple[int, ...]], QPixmap] = {}
+        self.version = 0
+        """Bumped by every ``set_clusters`` (the labels redo their placement then)."""
 
     def set_clusters(self, view: ClusterView) -> None:
+        self.version += 1
         # Big bubbles first, so the small ones on top of them stay visible.
         order = np.argsort(-view.count, kind="stable")
         self.x = view.x[order]
@@ -705,9 +733,65 @@ class ClusterItem(pg.GraphicsObject):
         painter.restore()
 
 
+def pump_sprite(code: int) -> QPixmap:
+    """The dispenser marker of a status, rendered once (blitted per dispenser)."""
+    size = PUMP_SIZES[code]
+    side = math.ceil(size) + 3
+    pixmap = QPixmap(side, side)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.translate(side / 2, side / 2)
+    painter.scale(size, size)
+    painter.setPen(QPen(PUMP_OUTLINE, 1.0 / size))
+    painter.setBrush(STATUS_COLORS[code])
+    painter.drawPath(PUMP_SYMBOL)
+    painter.end()
+    return pixmap
+
+
 class FuelClusterItem(ClusterItem):
-    """Bubbles of the dispenser layer: rounded squares with a navy outline and a status-mix
-    bar, so a group of dispensers never reads as a group of piles (round bubbles)."""
+    """The whole dispenser layer in one item: single dispensers as pump glyphs and groups
+    as rounded-square bubbles with a navy outline and a status-mix bar (a group of
+    dispensers never reads as a group of piles, which are round).
+
+    One scene item instead of one scatter per status plus the bubbles: the dispensers in
+    view are few (a tenth of the piles), so blitting a cached glyph each costs less than
+    five more items in every paint traversal and five ``setData`` per re-cluster.
+    """
+
+    def __init__(self, bounds: QRectF) -> None:
+        super().__init__(bounds)
+        self.marker_x = np.zeros(0)
+        self.marker_y = np.zeros(0)
+        self.marker_status = np.zeros(0, np.uint8)
+        self._pumps: dict[int, QPixmap] = {}
+
+    def set_markers(self, x: np.ndarray, y: np.ndarray, status: np.ndarray) -> None:
+        """The single dispensers to draw (map units), worst status painted last (on top)."""
+        order = np.argsort(_Z_ARRAY[status], kind="stable")
+        self.marker_x, self.marker_y, self.marker_status = x[order], y[order], status[order]
+        self.update()
+
+    def paint(self, painter: QPainter, *args: object) -> None:
+        if len(self.marker_x):
+            t = painter.transform()
+            dx = t.m11() * self.marker_x + t.m21() * self.marker_y + t.dx()
+            dy = t.m12() * self.marker_x + t.m22() * self.marker_y + t.dy()
+            device = painter.device()
+            w, h = (device.width(), device.height()) if device else (1e9, 1e9)
+            visible = np.flatnonzero((dx > -12) & (dx < w + 12) & (dy > -12) & (dy < h + 12))
+            painter.save()
+            painter.resetTransform()
+            for i in visible.tolist():
+                code = int(self.marker_status[i])
+                pixmap = self._pumps.get(code)
+                if pixmap is None:
+                    pixmap = self._pumps[code] = pump_sprite(code)
+                half = pixmap.width() / 2
+                painter.drawPixmap(QPointF(round(dx[i] - half), round(dy[i] - half)), pixmap)
+            painter.restore()
+        super().paint(painter, *args)
 
     def _sprite(self, key: tuple[int, int, tuple[int, ...]]) -> QPixmap:
         pixmap = self._sprites.get(key)
@@ -808,23 +892,8 @@ class MapView(pg.GraphicsView):
         self.clusters.setZValue(20)
         self.labels.clusters = self.clusters
         self.vb.addItem(self.clusters, ignoreBounds=True)
-        # The dispenser layer: same statuses and colours, its own glyph and bubbles, drawn
-        # above the piles (there are ten times fewer of them).
-        self.fuel_scatters: dict[int, pg.ScatterPlotItem] = {}
-        for code in range(N_STATUS):
-            item = pg.ScatterPlotItem(
-                pxMode=True,
-                symbol=PUMP_SYMBOL,
-                size=PUMP_SIZES[code],
-                brush=pg.mkBrush(STATUS_COLORS[code]),
-                pen=pg.mkPen(PUMP_OUTLINE, width=1.0),
-                hoverable=False,
-                useCache=True,
-                antialias=True,
-            )
-            item.setZValue(15 + STATUS_Z[code] / 10)
-            self.vb.addItem(item, ignoreBounds=True)
-            self.fuel_scatters[code] = item
+        # The dispenser layer: same statuses and colours, its own glyph and bubbles, one
+        # item drawn above the piles (there are ten times fewer of them).
         self.fuel_clusters = FuelClusterItem(WORLD)
         self.fuel_clusters.setZValue(21)
         self.vb.addItem(self.fuel_clusters, ignoreBounds=True)
@@ -1056,29 +1125,35 @@ class MapView(pg.GraphicsView):
         )
         self._feed(self.scatters, self.data, self.current.piles)
         self.clusters.set_clusters(self.current)
-        if len(self.fuel):
-            self.fuel_current = nudge_apart(
-                merge_overlapping(
-                    self.fuel_pyramid.view(window, upp, CLUSTER_CELL_PX),
-                    self.fuel.x,
-                    self.fuel.y,
-                    self.fuel.status,
-                    upp,
-                    bubble_diameter,
-                    pile_px=16.0,
-                ),
-                self.current,
-                upp,
-                bubble_diameter,
-            )
-            self._feed(self.fuel_scatters, self.fuel, self.fuel_current.piles)
-            self.fuel_clusters.set_clusters(self.fuel_current)
-        elif len(self.fuel_current.x) or len(self.fuel_current.piles):
-            self.fuel_current = ClusterView.empty()
-            self._feed(self.fuel_scatters, self.fuel, self.fuel_current.piles)
-            self.fuel_clusters.set_clusters(self.fuel_current)
+        self._refresh_fuel(window, upp)
         self.labels.update_anchors(window)
         self.view_updated.emit()
+
+    def _refresh_fuel(self, window: tuple[float, float, float, float], upp: float) -> None:
+        """The dispenser layer's share of ``refresh`` (nothing when there is no layer)."""
+        if not len(self.fuel):
+            if len(self.fuel_current.x) or len(self.fuel_current.piles):
+                self.fuel_current = ClusterView.empty()
+                self.fuel_clusters.set_markers(np.zeros(0), np.zeros(0), np.zeros(0, np.uint8))
+                self.fuel_clusters.set_clusters(self.fuel_current)
+            return
+        self.fuel_current = nudge_apart(
+            merge_overlapping(
+                self.fuel_pyramid.view(window, upp, CLUSTER_CELL_PX),
+                self.fuel.x,
+                self.fuel.y,
+                self.fuel.status,
+                upp,
+                bubble_diameter,
+                pile_px=16.0,
+            ),
+            self.current,
+            upp,
+            bubble_diameter,
+        )
+        rows = self.fuel_current.piles
+        self.fuel_clusters.set_markers(self.fuel.x[rows], self.fuel.y[rows], self.fuel.status[rows])
+        self.fuel_clusters.set_clusters(self.fuel_current)
 
     @staticmethod
     def _feed(scatters: dict[int, pg.ScatterPlotItem], data: MapData, rows: np.ndarray) -> None:
@@ -1087,6 +1162,8 @@ class MapView(pg.GraphicsView):
         x, y = data.x[rows], data.y[rows]
         for code, item in scatters.items():
             keep = status == code
+            if not len(item.data) and not keep.any():
+                continue  # empty and staying empty: setData would still re-layout the item
             item.setData(x=x[keep], y=y[keep])
 
     # ----------------------------------------------------------------- hit testing

@@ -57,9 +57,7 @@ def _point(view: MapView, x: float, y: float) -> QPoint:
 
 def _drawn(view: MapView) -> int:
     """Dispenser markers plus the dispensers inside drawn dispenser bubbles."""
-    return sum(len(item.data) for item in view.fuel_scatters.values()) + int(
-        view.fuel_clusters.count.sum()
-    )
+    return len(view.fuel_clusters.marker_x) + int(view.fuel_clusters.count.sum())
 
 
 def test_filter_recodes_operator_and_district_by_name() -> None:
