@@ -159,12 +159,15 @@ class MapFilter:
         """True if the layer ``instrument`` (PILES or DISPENSERS) is shown at all."""
         return not self.instruments or instrument in self.instruments
 
-    def for_layer(self, source: MapData, target: MapData) -> MapFilter:
-        """This filter, whose operator/district codes index ``source``'s names, for a
-        layer with its own codes (``target``): codes are matched by name, and a name the
-        target lacks matches nothing there. The AC/DC filter stays with the piles."""
+    def for_layer(
+        self, operator_names: Sequence[str], district_names: Sequence[str], target: MapData
+    ) -> MapFilter:
+        """This filter, whose operator/district codes index ``operator_names`` and
+        ``district_names`` (the filter bar's lists), for a layer with its own codes
+        (``target``): codes are matched by name, and a name the target lacks matches
+        nothing there. The AC/DC filter stays with the piles."""
 
-        def recode(codes: frozenset[int], names: tuple[str, ...], into: tuple[str, ...]):
+        def recode(codes: frozenset[int], names: Sequence[str], into: tuple[str, ...]):
             if not codes:
                 return frozenset()
             index = {name: i for i, name in enumerate(into)}
@@ -172,8 +175,8 @@ class MapFilter:
             return frozenset(index[n] for n in wanted if n in index) or frozenset({2**31 - 1})
 
         return MapFilter(
-            operators=recode(self.operators, source.operator_names, target.operator_names),
-            districts=recode(self.districts, source.district_names, target.district_names),
+            operators=recode(self.operators, operator_names, target.operator_names),
+            districts=recode(self.districts, district_names, target.district_names),
             statuses=self.statuses,
             instruments=self.instruments,
         )
@@ -846,6 +849,14 @@ def synthetic_map_data(
         station_names=tuple(f"Station {i + 1:04d}" for i in range(n_stations)),
         anomaly_rate=district_rates,
     )
+
+
+def union_names(first: Sequence[str], second: Sequence[str]) -> tuple[str, ...]:
+    """``first`` in its order, then the names only ``second`` has: the filter bar's list
+    for two layers, whose codes stay valid for the first layer (a code past its names
+    simply matches none of its rows)."""
+    known = set(first)
+    return tuple(first) + tuple(sorted({n for n in second if n not in known}))
 
 
 def synthetic_dispenser_data(

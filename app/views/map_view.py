@@ -87,6 +87,7 @@ from app.views.map_data import (
     merge_overlapping,
     nudge_apart,
     points_in_rings,
+    union_names,
 )
 
 # --------------------------------------------------------------------------- style
@@ -959,7 +960,7 @@ class MapView(pg.GraphicsView):
             self.mask[:] = False
         whole = map_filter.is_all() and map_filter.shows(PILES)
         self.pyramid.set_mask(None if whole else self.mask)
-        fuel_filter = map_filter.for_layer(self.data, self.fuel)
+        fuel_filter = map_filter.for_layer(self.operator_choices, self.district_choices, self.fuel)
         self.fuel_mask = fuel_filter.mask(self.fuel)
         if not map_filter.shows(DISPENSERS):
             self.fuel_mask[:] = False
@@ -1010,11 +1011,22 @@ class MapView(pg.GraphicsView):
             [DISTRICT_FILL if r is None else choropleth_color((r - low) / span) for r in rates]
         )
 
+    @property
+    def operator_choices(self) -> tuple[str, ...]:
+        """The filter bar's operators: the piles' (their codes), then dispensers-only ones."""
+        return union_names(self.data.operator_names, self.fuel.operator_names)
+
+    @property
+    def district_choices(self) -> tuple[str, ...]:
+        """The filter bar's districts: the piles' (their codes), then dispensers-only ones."""
+        return union_names(self.data.district_names, self.fuel.district_names)
+
     def district_label(self, code: int) -> str:
         """A district code's display name in the UI language (basemap names if they match)."""
-        if not 0 <= code < len(self.data.district_names):
+        names = self.district_choices
+        if not 0 <= code < len(names):
             return ""
-        return self._district_name(self.data.district_names[code])
+        return self._district_name(names[code])
 
     def _district_name(self, name: str) -> str:
         for region in self.basemap.districts:
@@ -1720,15 +1732,21 @@ class MapPanel(QWidget):
     def set_data(self, data: MapData) -> None:
         """Replaces the piles; keeps the current filter and view window."""
         self.view.set_data(data)
-        districts = [
-            (code, self.view.district_label(code)) for code in range(len(data.district_names))
-        ]
-        self.filter_bar.set_choices(data.operator_names, districts)
+        self._update_choices()
         self._update_counts()
+
+    def _update_choices(self) -> None:
+        """Operators and districts of both layers in the filter bar (codes: the piles')."""
+        districts = [
+            (code, self.view.district_label(code))
+            for code in range(len(self.view.district_choices))
+        ]
+        self.filter_bar.set_choices(self.view.operator_choices, districts)
 
     def set_dispensers(self, data: MapData) -> None:
         """Replaces the dispenser layer; keeps the current filter and view window."""
         self.view.set_dispensers(data)
+        self._update_choices()
         self._update_counts()
 
     def set_filter(self, map_filter: MapFilter) -> None:

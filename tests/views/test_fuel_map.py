@@ -74,12 +74,13 @@ def test_filter_recodes_operator_and_district_by_name() -> None:
         kind=[0, 0],
     )
     f = MapFilter(operators=frozenset({1}), districts=frozenset({0}), kinds=frozenset({1}))
-    layer = f.for_layer(piles, fuel)
+    layer = f.for_layer(piles.operator_names, piles.district_names, fuel)
     assert layer.operators == frozenset({0}) and layer.districts == frozenset({1})
     assert not layer.kinds  # AC/DC is the piles' own filter
     assert layer.mask(fuel).tolist() == [False, True]
     # An operator the dispensers do not have matches none of them (not all of them).
-    assert MapFilter(operators=frozenset({0})).for_layer(piles, fuel).mask(fuel).tolist() == [
+    only_grid = MapFilter(operators=frozenset({0}))
+    assert only_grid.for_layer(piles.operator_names, (), fuel).mask(fuel).tolist() == [
         False,
         False,
     ]
@@ -200,3 +201,13 @@ def test_dispenser_bubbles_slide_off_the_pile_bubbles_they_would_hide() -> None:
     assert moved.count.tolist() == [40, 7, 3]
     # The half-covering one moved straight away from the pile bubble's centre.
     assert np.isclose(moved.y[1] / moved.x[1], 0.5)
+
+
+def test_a_district_only_dispensers_have_is_offered_and_filters_both_layers(panel) -> None:
+    view, bar = panel.view, panel.filter_bar
+    names = [bar.district_combo.itemText(i) for i in range(bar.district_combo.count())]
+    assert any("上城" in n or "Shangcheng" in n for n in names)  # no pile is in 上城区
+    code = view.district_choices.index("上城区")
+    bar.district_combo.setCurrentIndex(bar.district_combo.findData(code))
+    assert view.shown_count == 0
+    assert set(view.fuel.pile_ids[view.fuel_mask]) == {FD3, FD4}
