@@ -558,93 +558,93 @@
         <translation>时间（北京时间）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="173"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="176"/>
         <source>Nozzle</source>
         <translation>油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="185"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="188"/>
         <source>No dispenser selected</source>
         <translation>未选择加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="195"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="198"/>
         <source>Volume (L)</source>
         <translation>加油量（升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="196"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="199"/>
         <source>Totalizer (L)</source>
         <translation>累计数（升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="197"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="200"/>
         <source>Δ total − Σ (mL)</source>
         <translation>Δ累计 − Σ加油（毫升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="198"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="201"/>
         <source>Price (¥/L)</source>
         <translation>单价（元/升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="199"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="202"/>
         <source>Tank balance (L)</source>
         <translation>油罐日平衡（升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="229"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="232"/>
         <source>Dispenser</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="231"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="234"/>
         <source>Tax box</source>
         <translation>税控</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="241"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="244"/>
         <source>Tolerance: one display step (10 mL)</source>
         <translation>允差：一个显示分度（10 毫升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="260"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="263"/>
         <source>Loading dispenser %1…</source>
         <translation>正在读取加油机 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="302"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="305"/>
         <source>No. %1 (%2, tank %3)</source>
         <translation>%1 号枪（%2，油罐 %3）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="317"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="320"/>
         <source>Fuel dispenser %1</source>
         <translation>加油机 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="326"/>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="330"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="329"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="333"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="366"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="369"/>
         <source>alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="366"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="369"/>
         <source>finding</source>
         <translation>发现</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="378"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="381"/>
         <source>No open findings or alarms</source>
         <translation>无未关闭的发现或告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="425"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="428"/>
         <source>%1 fuellings, %2 L; %3 totalizer readings, %4 off by more than 10 mL</source>
         <translation>加油 %1 笔，共 %2 升；累计数读数 %3 次，其中 %4 次偏差超过 10 毫升</translation>
     </message>
@@ -1231,138 +1231,138 @@
 <context>
     <name>MapView</name>
     <message>
-        <location filename="../../app/views/map_view.py" line="127"/>
+        <location filename="../../app/views/map_view.py" line="129"/>
         <source>Normal</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="128"/>
+        <location filename="../../app/views/map_view.py" line="130"/>
         <source>Anomaly</source>
         <translation>异常</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="129"/>
+        <location filename="../../app/views/map_view.py" line="131"/>
         <source>Open alarm</source>
         <translation>未处理告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="130"/>
+        <location filename="../../app/views/map_view.py" line="132"/>
         <source>Verification overdue</source>
         <translation>检定逾期</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="131"/>
+        <location filename="../../app/views/map_view.py" line="133"/>
         <source>Silent</source>
         <translation>无数据</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="139"/>
+        <location filename="../../app/views/map_view.py" line="141"/>
         <source>Fuel dispenser</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="140"/>
+        <location filename="../../app/views/map_view.py" line="142"/>
         <source>Charging pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="145"/>
-        <location filename="../../app/views/map_view.py" line="1451"/>
+        <location filename="../../app/views/map_view.py" line="147"/>
+        <location filename="../../app/views/map_view.py" line="1546"/>
         <source>DC</source>
         <translation>直流</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="146"/>
-        <location filename="../../app/views/map_view.py" line="1450"/>
+        <location filename="../../app/views/map_view.py" line="148"/>
+        <location filename="../../app/views/map_view.py" line="1545"/>
         <source>AC</source>
         <translation>交流</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1145"/>
-        <location filename="../../app/views/map_view.py" line="1178"/>
+        <location filename="../../app/views/map_view.py" line="1240"/>
+        <location filename="../../app/views/map_view.py" line="1273"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1150"/>
-        <location filename="../../app/views/map_view.py" line="1183"/>
-        <location filename="../../app/views/map_view.py" line="1446"/>
+        <location filename="../../app/views/map_view.py" line="1245"/>
+        <location filename="../../app/views/map_view.py" line="1278"/>
+        <location filename="../../app/views/map_view.py" line="1541"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1156"/>
-        <location filename="../../app/views/map_view.py" line="1189"/>
-        <location filename="../../app/views/map_view.py" line="1447"/>
+        <location filename="../../app/views/map_view.py" line="1251"/>
+        <location filename="../../app/views/map_view.py" line="1284"/>
+        <location filename="../../app/views/map_view.py" line="1542"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1690"/>
+        <location filename="../../app/views/map_view.py" line="1791"/>
         <source>, %1 / %2 fuel dispensers</source>
         <translation>，加油机 %1 / %2 台</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1141"/>
-        <location filename="../../app/views/map_view.py" line="1193"/>
+        <location filename="../../app/views/map_view.py" line="1236"/>
+        <location filename="../../app/views/map_view.py" line="1288"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1159"/>
-        <location filename="../../app/views/map_view.py" line="1195"/>
-        <location filename="../../app/views/map_view.py" line="1557"/>
+        <location filename="../../app/views/map_view.py" line="1254"/>
+        <location filename="../../app/views/map_view.py" line="1290"/>
+        <location filename="../../app/views/map_view.py" line="1652"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1165"/>
+        <location filename="../../app/views/map_view.py" line="1260"/>
         <source>Click for the dispenser's detail</source>
         <translation>点击查看加油机详情</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1212"/>
+        <location filename="../../app/views/map_view.py" line="1307"/>
         <source>%1 fuel dispensers</source>
         <translation>%1 台加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1214"/>
+        <location filename="../../app/views/map_view.py" line="1309"/>
         <source>%1 charging piles</source>
         <translation>%1 个充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1225"/>
+        <location filename="../../app/views/map_view.py" line="1320"/>
         <source>Click to zoom in</source>
         <translation>点击放大</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1396"/>
+        <location filename="../../app/views/map_view.py" line="1491"/>
         <source>All operators</source>
         <translation>全部运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1400"/>
+        <location filename="../../app/views/map_view.py" line="1495"/>
         <source>All districts</source>
         <translation>全部行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1406"/>
+        <location filename="../../app/views/map_view.py" line="1501"/>
         <source>Search operator…</source>
         <translation>搜索运营商…</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1453"/>
+        <location filename="../../app/views/map_view.py" line="1548"/>
         <source>Charging piles</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1456"/>
-        <location filename="../../app/views/map_view.py" line="1571"/>
+        <location filename="../../app/views/map_view.py" line="1551"/>
+        <location filename="../../app/views/map_view.py" line="1666"/>
         <source>Fuel dispensers</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1458"/>
+        <location filename="../../app/views/map_view.py" line="1553"/>
         <source>Whole city</source>
         <translation>全市</translation>
     </message>
@@ -1371,27 +1371,27 @@
         <translation type="vanished">充电桩状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1561"/>
+        <location filename="../../app/views/map_view.py" line="1656"/>
         <source>Number of piles nearby</source>
         <translation>附近充电桩数量</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1564"/>
+        <location filename="../../app/views/map_view.py" line="1659"/>
         <source>Centre: worst status; ring: status mix</source>
         <translation>中心：最差状态；外环：状态构成</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1568"/>
+        <location filename="../../app/views/map_view.py" line="1663"/>
         <source>Anomaly rate by district</source>
         <translation>各行政区异常率</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1573"/>
+        <location filename="../../app/views/map_view.py" line="1668"/>
         <source>Colour: status; square: a group</source>
         <translation>颜色：状态；方块：一组加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1682"/>
+        <location filename="../../app/views/map_view.py" line="1783"/>
         <source>Showing %1 / %2 charging piles</source>
         <translation>显示 %1 / %2 个充电桩</translation>
     </message>
