@@ -437,6 +437,8 @@ class LabelItem(pg.GraphicsObject):
         self._sprites: dict[tuple[str, bool], tuple[QPixmap, QRectF]] = {}
         self.clusters: ClusterItem | None = None
         """Set by the view: labels give way to its bubbles."""
+        self.more_clusters: list[ClusterItem] = []
+        """Other layers' bubbles (the dispensers') labels give way to as well."""
         self.placed: dict[str, QRectF] = {}
         """Device rectangles of the labels drawn in the last frame, by name (for tests)."""
         self.anchors: dict[int, tuple[float, float]] = {}
@@ -485,15 +487,19 @@ class LabelItem(pg.GraphicsObject):
     def boundingRect(self) -> QRectF:
         return self._bounds
 
+    def _layers(self) -> list[ClusterItem]:
+        return [c for c in (self.clusters, *self.more_clusters) if c is not None]
+
     def _bubbles(self, transform: QTransform) -> np.ndarray:
         """(n, 3) device x, y, radius of the bubbles drawn above the labels."""
-        c = self.clusters
-        if c is None or not len(c.x):
-            return np.zeros((0, 3))
+        parts = [np.zeros((0, 3))]
         t = transform
-        dx = t.m11() * c.x + t.m21() * c.y + t.dx()
-        dy = t.m12() * c.x + t.m22() * c.y + t.dy()
-        return np.column_stack([dx, dy, c.diameter / 2 + 2])
+        for c in self._layers():
+            if len(c.x):
+                dx = t.m11() * c.x + t.m21() * c.y + t.dx()
+                dy = t.m12() * c.x + t.m22() * c.y + t.dy()
+                parts.append(np.column_stack([dx, dy, c.diameter / 2 + 2]))
+        return np.concatenate(parts)
 
     def _inside_own_district(self, region: Region, transform: QTransform, k: int) -> bool:
         """True if nudge ``k`` keeps the label's centre inside its own district.
@@ -556,13 +562,12 @@ class LabelItem(pg.GraphicsObject):
         # A repaint that changes nothing the placement depends on (a hover, a tooltip, the
         # frame after a re-cluster) redraws the last frame's labels: placing them costs
         # ~3 ms of Python per frame on the city view.
-        c = self.clusters
         key = (
             tuple(round(v, 9) for v in (transform.m11(), transform.m12(), transform.m21(),
                                         transform.m22(), transform.dx(), transform.dy())),
             (viewport.width(), viewport.height()),
             language,
-            None if c is None else (id(c.x), c.version),
+            tuple((id(c.x), c.version) for c in self._layers()),
             tuple((r.x(), r.y(), r.width(), r.height()) for r in self.reserved),
             id(self.anchors),
         )  # fmt: skip
@@ -898,6 +903,7 @@ class MapView(pg.GraphicsView):
         self.fuel_clusters = FuelClusterItem(WORLD)
         self.fuel_clusters.setZValue(21)
         self.vb.addItem(self.fuel_clusters, ignoreBounds=True)
+        self.labels.more_clusters = [self.fuel_clusters]
         # A ring around the pile the user came for (from an alarm, a search).
         self.highlight = pg.ScatterPlotItem(
             pxMode=True,
