@@ -177,19 +177,25 @@ class DispenserDetailView(QWidget):
         bar.addWidget(self.nozzle_combo)
         bar.addWidget(self.summary, 1)
 
-        self._build_plots()
-        layout = QVBoxLayout(self)
+        self.plots: pg.GraphicsLayoutWidget | None = None
+        self.plot: dict[str, pg.PlotItem] = {}
+        self._layout = layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(6)
         layout.addWidget(header)
         layout.addWidget(tables)
         layout.addLayout(bar)
-        layout.addWidget(self.plots, 1)
+        layout.addStretch(1)
         self.title.setText(tr("No dispenser selected"))
 
     # ---- construction ----------------------------------------------------------------
 
     def _build_plots(self) -> None:
+        """Built on the first dispenser shown: five plots cost ~0.2 s of the GUI thread,
+        which the workstation's cold start (a hidden, tabbed dock) should not pay."""
+        if self.plots is not None:
+            return
+        self._layout.takeAt(self._layout.count() - 1)  # the stretch
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
         self.plots.setMinimumHeight(420)
@@ -201,7 +207,6 @@ class DispenserDetailView(QWidget):
             ("price", tr("Price (¥/L)")),
             ("tank", tr("Tank balance (L)")),
         ]
-        self.plot: dict[str, pg.PlotItem] = {}
         first: pg.PlotItem | None = None
         for row, (key, label) in enumerate(specs):
             axes = {"bottom": LocalDateAxis("bottom"), "left": OpaqueGridAxis("left")}
@@ -252,6 +257,7 @@ class DispenserDetailView(QWidget):
         self.tank_tol_lo = pg.PlotDataItem(pen=LIMIT_PEN)
         for item in (self.tank_bars, self.tank_tol_hi, self.tank_tol_lo):
             p["tank"].addItem(item)
+        self._layout.addWidget(self.plots, 1)
 
     # ---- loading ---------------------------------------------------------------------
 
@@ -296,6 +302,7 @@ class DispenserDetailView(QWidget):
         if generation != self._generation:
             return  # the user has moved on
         self.detail, self.series, self.reconciliation = detail, series, recon
+        self._build_plots()
         self._fill_header(detail)
         self._fill_tables(detail)
         self.nozzle_combo.blockSignals(True)
