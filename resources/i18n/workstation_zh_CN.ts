@@ -415,7 +415,7 @@
     <message>
         <location filename="../../app/views/fuel/dispenser_detail.py" line="77"/>
         <source>critical</source>
-        <translation>严重</translation>
+        <translation>紧急</translation>
     </message>
     <message>
         <location filename="../../app/views/fuel/dispenser_detail.py" line="78"/>
