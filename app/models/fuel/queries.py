@@ -17,7 +17,6 @@ import numpy as np
 from sqlalchemy import Connection, and_, func, inspect, or_, select
 
 from app.models import store as st
-from app.models.fuel import tables as ft
 from app.models.map_query import ALARM, ANOMALY, NORMAL, OPEN_ALARM_STATES, OVERDUE
 
 DAY_MS = 86_400_000
@@ -29,9 +28,26 @@ RECONCILIATION_SHARE = 0.005
 _RANK = {NORMAL: 0, OVERDUE: 1, ANOMALY: 2, ALARM: 4}
 
 
+class _LazyTables:
+    """``app.models.fuel.tables``, imported on first use.
+
+    Importing it adds the fuel tables to the store's shared metadata. Until a store has
+    them (migration 0006_fuel), a charging-only workstation must not register them just
+    by opening the map: the map asks :func:`fuel_tables_present` first, by table name.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        from app.models.fuel import tables
+
+        return getattr(tables, name)
+
+
+ft = _LazyTables()
+
+
 def fuel_tables_present(conn: Connection) -> bool:
     """False on a store whose fuel migration has not run yet (the map then shows piles only)."""
-    return inspect(conn).has_table(ft.dispensers.name)
+    return inspect(conn).has_table("dispensers")
 
 
 def beijing_day(ms: int) -> date:
