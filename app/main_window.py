@@ -31,10 +31,12 @@ def tr(text: str) -> str:
 
 
 def load_map(store_url: str | None):
-    """Worker-thread function: the map's columns as MapData, plus the open alarm count."""
+    """Worker-thread function: the map's columns as MapData, the open alarm count, and the
+    dispenser layer (empty on a store without the fuel tables)."""
     from sqlalchemy import func, select
 
     from app.models.map_query import OPEN_ALARM_STATES, load_map_columns
+    from app.views.fuel.map_layer import load_dispenser_layer
     from app.views.map_data import MapData
 
     with st.Store.open(store_url) as store, store.engine.connect() as conn:
@@ -44,7 +46,8 @@ def load_map(store_url: str | None):
             .select_from(st.alarms)
             .where(st.alarms.c.state.in_(OPEN_ALARM_STATES))
         ).scalar_one()
-    return MapData(**cols.__dict__), alarms
+        dispensers = load_dispenser_layer(conn)
+    return MapData(**cols.__dict__), alarms, dispensers
 
 
 def _export_bundle(store_url, platform: str, vkey: str, session_id: str, path: str) -> str:
@@ -242,9 +245,15 @@ class MainWindow(QMainWindow):
         # One column of tabbed docks beside the map keeps 1600-px screens usable.
         self.add_dock("explorer", tr("Operators, stations, piles"), self.explorer)
         self.add_dock("pile", tr("Pile detail"), self.pile_detail)
+        from app.views.fuel.dispenser_detail import DispenserDetailView
+
+        self.dispenser_detail = DispenserDetailView(self.reader)
+        self.map_panel.dispenser_clicked.connect(self.open_dispenser)
+        self.add_dock("dispenser", tr("Dispenser detail"), self.dispenser_detail)
         self.add_dock("lookup", tr("Session lookup"), self.session_lookup)
         self.tabifyDockWidget(self.docks["explorer"], self.docks["pile"])
-        self.tabifyDockWidget(self.docks["pile"], self.docks["lookup"])
+        self.tabifyDockWidget(self.docks["pile"], self.docks["dispenser"])
+        self.tabifyDockWidget(self.docks["dispenser"], self.docks["lookup"])
         self.add_dock("due", tr("Verification due"), self.due_list)
         self.tabifyDockWidget(self.docks["lookup"], self.docks["due"])
         if self.session is not None:
@@ -267,6 +276,7 @@ class MainWindow(QMainWindow):
         self.alarm_view.critical_alarm.connect(lambda alarm: announce(self, alarm))
         self.alarm_view.critical_alarm.connect(lambda _alarm: self._map_timer.start(500))
         self.alarm_view.open_pile.connect(self.open_pile)
+        self.alarm_view.open_dispenser.connect(self.open_dispenser)
         self.add_dock(
             "alarms", tr("Alarms"), self.alarm_view, Qt.DockWidgetArea.BottomDockWidgetArea
         )
@@ -366,6 +376,12 @@ class MainWindow(QMainWindow):
         if detail is not None:
             detail.show_pile(pile_id, at_ms)
             self.docks["pile"].raise_()
+
+    def open_dispenser(self, dispenser_id: str, at_ms=None) -> None:
+        """Shows one fuel dispenser: on the map, and in the dispenser detail view."""
+        self.map_panel.focus_dispenser(dispenser_id)
+        self.dispenser_detail.show_dispenser(dispenser_id, at_ms)
+        self.docks["dispenser"].raise_()
 
     def export_session_evidence(self, session_id: str | None = None, path: str | None = None):
         """Evidence bundle (entries, tlog-proofs, checkpoint, keys, reports) for a dispute."""
@@ -549,9 +565,11 @@ class MainWindow(QMainWindow):
 
     def _on_map_loaded(self, result) -> None:
         self._map_pending = False
-        data, open_alarms = result
+        data, open_alarms, dispensers = result
         if len(data.pile_ids):
             self.map_panel.set_data(data)
+        if len(dispensers) or len(self.map_panel.view.fuel):
+            self.map_panel.set_dispensers(dispensers)
         self.alarm_label.setText(tr("Open alarms: %1").replace("%1", str(open_alarms)))
         self._start_up_done()
 

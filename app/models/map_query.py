@@ -111,3 +111,32 @@ def load_map_columns(conn: Connection, today: datetime | None = None) -> MapColu
         station_names,
         rate,
     )
+
+
+INSTRUMENT_TABLES: tuple[tuple[str, str, str], ...] = (
+    ("pile", "piles", "pile_id"),
+    ("dispenser", "dispensers", "dispenser_id"),
+)
+"""(kind, registry table, ID column) of each instrument kind, by table *name*: an alarm's
+or finding's ``pile_id`` column names any kind's instrument, and the queue asks which.
+A kind whose table is not in the store yet (its migration has not run) is skipped."""
+
+
+def instrument_kinds(conn: Connection, ids: list[str]) -> dict[str, str]:
+    """``id -> kind`` for the IDs found in a kind's registry table; unknown IDs are absent."""
+    from sqlalchemy import column, inspect, table
+
+    wanted = sorted({i for i in ids if i})
+    found: dict[str, str] = {}
+    if not wanted:
+        return found
+    present = set(inspect(conn).get_table_names())
+    for kind, name, id_column in INSTRUMENT_TABLES:
+        if name not in present:
+            continue
+        t = table(name, column(id_column))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for (pid,) in conn.execute(select(t.c[id_column]).where(t.c[id_column].in_(chunk))):
+                found.setdefault(pid, kind)
+    return found

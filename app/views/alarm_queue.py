@@ -69,25 +69,53 @@ def _severity_label(severity: str) -> str:
     }.get(severity, severity)
 
 
+def instrument_label(kind: str | None, instrument_id: str | None) -> str:
+    """ "加油机 FD000001" / "充电桩 P000123": an alarm's ``pile_id`` names any instrument
+    kind, so the queue says which; an ID in no registry (not yet synced) stays bare."""
+    if not instrument_id:
+        return "—"
+    label = {"pile": tr("Charging pile"), "dispenser": tr("Fuel dispenser")}.get(kind or "")
+    return f"{label} {instrument_id}" if label else instrument_id
+
+
+def alarm_title(alarm, english: bool) -> str:
+    """The stored title, or the catalogue's when the alarm was opened before its kind's
+    rules were registered (the title was then stored as the bare rule ID)."""
+    title = alarm.title_en if english else alarm.title_zh
+    if alarm.rule_id and title == alarm.rule_id:
+        from app.models.findings import CATALOGUE
+
+        rule = CATALOGUE.get(alarm.rule_id)
+        if rule is not None:
+            title = rule.title_en if english else rule.title_zh
+    return f"{alarm.rule_id} {title}" if alarm.rule_id and title != alarm.rule_id else title
+
+
 class AlarmTableModel(QAbstractTableModel):
     def __init__(self) -> None:
         super().__init__()
         self.alarms: list = []
+        self.kinds: dict[str, str] = {}
+        """Instrument ID -> kind ("pile", "dispenser") for the alarms shown."""
 
     def headers(self) -> list[str]:
         return [
             tr("Severity"),
             tr("Alarm"),
-            tr("Pile"),
+            tr("Instrument"),
             tr("State"),
             tr("Assigned to"),
             tr("Opened (UTC+8)"),
         ]
 
-    def set_alarms(self, alarms: list) -> None:
+    def set_alarms(self, alarms: list, kinds: dict[str, str] | None = None) -> None:
         self.beginResetModel()
         self.alarms = alarms
+        self.kinds = dict(kinds or {})
         self.endResetModel()
+
+    def kind_of(self, alarm) -> str | None:
+        return self.kinds.get(alarm.pile_id) if alarm.pile_id else None
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.alarms)
@@ -109,8 +137,8 @@ class AlarmTableModel(QAbstractTableModel):
             english = not QLocale().name().startswith("zh")
             return [
                 _severity_label(alarm.severity),
-                alarm.title_en if english else alarm.title_zh,
-                alarm.pile_id or "—",
+                alarm_title(alarm, english),
+                instrument_label(self.kind_of(alarm), alarm.pile_id),
                 _state_label(alarm.state),
                 alarm.assigned_to or "",
                 alarm.created_at.astimezone(HANGZHOU).strftime("%Y-%m-%d %H:%M:%S"),
@@ -126,7 +154,8 @@ class AlarmTableModel(QAbstractTableModel):
 class AlarmPoller(QObject):
     """Reads the open queue every ``interval`` seconds on its own thread."""
 
-    loaded = Signal(list)
+    loaded = Signal(list, dict)
+    """Open alarms, and the instrument kind of each alarm's ``pile_id`` found in a registry."""
     failed = Signal(str)
 
     def __init__(self, store_url: str | None, interval: float = 2.0) -> None:
@@ -145,6 +174,7 @@ class AlarmPoller(QObject):
     @Slot()
     def run(self) -> None:
         from app.models import alarms
+        from app.models.map_query import instrument_kinds
         from app.models.store import Store
 
         store = Store.open(self.store_url)
@@ -152,7 +182,9 @@ class AlarmPoller(QObject):
             while not self._stop.is_set():
                 try:
                     with store.engine.connect() as conn:
-                        self.loaded.emit(alarms.list_open(conn))
+                        found = alarms.list_open(conn)
+                        kinds = instrument_kinds(conn, [a.pile_id for a in found if a.pile_id])
+                        self.loaded.emit(found, kinds)
                 except Exception as exc:
                     self.failed.emit(f"{type(exc).__name__}: {exc}")
                 self._wake.wait(self.interval)
@@ -206,6 +238,7 @@ class AlarmAction(QObject):
 
 class AlarmQueueView(QWidget):
     open_pile = Signal(str, object)  # pile_id, at_ms (or None)
+    open_dispenser = Signal(str, object)  # dispenser_id, at_ms (or None)
     critical_alarm = Signal(object)  # a new critical alarm (for the window's notification)
     count_changed = Signal(int)
 
@@ -243,7 +276,7 @@ class AlarmQueueView(QWidget):
             button.setVisible(allowed)
             self.buttons[step] = button
             row.addWidget(button)
-        open_button = QPushButton(tr("Open pile"))
+        open_button = QPushButton(tr("Open instrument"))
         open_button.clicked.connect(self._open_selected)
         row.addWidget(open_button)
         self.summary = QLabel("")
@@ -268,9 +301,9 @@ class AlarmQueueView(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self.model.alarms[rows[0].row()] if rows else None
 
-    def _on_loaded(self, alarms: list) -> None:
+    def _on_loaded(self, alarms: list, kinds: dict | None = None) -> None:
         selected = self.selected()
-        self.model.set_alarms(alarms)
+        self.model.set_alarms(alarms, kinds)
         if selected is not None:
             for i, alarm in enumerate(alarms):
                 if alarm.id == selected.id:
@@ -296,7 +329,10 @@ class AlarmQueueView(QWidget):
             evidence = alarm.evidence or {}
             if isinstance(evidence, dict):
                 at_ms = evidence.get("at_ms") or evidence.get("first_at_ms")
-            self.open_pile.emit(alarm.pile_id, at_ms)
+            if self.model.kind_of(alarm) == "dispenser":
+                self.open_dispenser.emit(alarm.pile_id, at_ms)
+            else:
+                self.open_pile.emit(alarm.pile_id, at_ms)
 
     def act(self, step: str, inspector: str | None = None) -> None:
         alarm = self.selected()
@@ -343,7 +379,7 @@ def announce(window: QWidget, alarm) -> None:
             tray.show()
         tray.showMessage(
             tr("Critical alarm"),
-            f"{alarm.pile_id or ''} {alarm.title_zh}",
+            f"{alarm.pile_id or ''} {alarm_title(alarm, False)}",
             QSystemTrayIcon.MessageIcon.Critical,
             10000,
         )

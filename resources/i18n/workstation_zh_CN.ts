@@ -49,17 +49,17 @@
         <translation>提示</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="79"/>
+        <location filename="../../app/views/alarm_queue.py" line="103"/>
         <source>Severity</source>
         <translation>级别</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="80"/>
+        <location filename="../../app/views/alarm_queue.py" line="104"/>
         <source>Alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="83"/>
+        <location filename="../../app/views/alarm_queue.py" line="107"/>
         <source>Assigned to</source>
         <translation>处理人</translation>
     </message>
@@ -68,74 +68,92 @@
         <translation type="vanished">发生时间 (UTC)</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="229"/>
+        <location filename="../../app/views/alarm_queue.py" line="262"/>
         <source>Note for the audit log</source>
         <translation>审计日志备注</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="233"/>
+        <location filename="../../app/views/alarm_queue.py" line="266"/>
         <source>Acknowledge</source>
         <translation>确认</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="234"/>
+        <location filename="../../app/views/alarm_queue.py" line="267"/>
         <source>Dispatch to inspector…</source>
         <translation>派给检定员…</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="235"/>
+        <location filename="../../app/views/alarm_queue.py" line="268"/>
         <source>Resolve</source>
         <translation>处置完毕</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="236"/>
+        <location filename="../../app/views/alarm_queue.py" line="269"/>
         <source>Dismiss as false alarm</source>
         <translation>判为误报</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="246"/>
         <source>Open pile</source>
-        <translation>查看充电桩</translation>
+        <translation type="vanished">查看充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="280"/>
+        <location filename="../../app/views/alarm_queue.py" line="313"/>
         <source>%1 open alarms, %2 critical</source>
         <translation>%1 条未处理告警，其中紧急 %2 条</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="306"/>
+        <location filename="../../app/views/alarm_queue.py" line="342"/>
         <source>Dispatch</source>
         <translation>派单</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="321"/>
+        <location filename="../../app/views/alarm_queue.py" line="357"/>
         <source>Alarm not changed</source>
         <translation>告警未更改</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="345"/>
+        <location filename="../../app/views/alarm_queue.py" line="381"/>
         <source>Critical alarm</source>
         <translation>紧急告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="81"/>
         <source>Pile</source>
-        <translation>充电桩</translation>
+        <translation type="vanished">充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="82"/>
+        <location filename="../../app/views/alarm_queue.py" line="106"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="306"/>
+        <location filename="../../app/views/alarm_queue.py" line="342"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="84"/>
+        <location filename="../../app/views/alarm_queue.py" line="108"/>
         <source>Opened (UTC+8)</source>
         <translation>发生时间（北京时间）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="77"/>
+        <source>Charging pile</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="77"/>
+        <source>Fuel dispenser</source>
+        <translation>加油机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="105"/>
+        <source>Instrument</source>
+        <translation>计量器具</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="279"/>
+        <source>Open instrument</source>
+        <translation>查看器具</translation>
     </message>
 </context>
 <context>
@@ -390,6 +408,245 @@
         <location filename="../../app/views/countersign.py" line="377"/>
         <source>Approval certificate number saved</source>
         <translation>计量标准考核证书编号已保存</translation>
+    </message>
+</context>
+<context>
+    <name>DispenserDetailView</name>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="77"/>
+        <source>critical</source>
+        <translation>紧急</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="78"/>
+        <source>high</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="79"/>
+        <source>warning</source>
+        <translation>警告</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="80"/>
+        <source>info</source>
+        <translation>提示</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="153"/>
+        <source>Severity</source>
+        <translation>级别</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="150"/>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="125"/>
+        <source>Station</source>
+        <translation>加油站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="127"/>
+        <source>District</source>
+        <translation>区县</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="134"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="126"/>
+        <source>Operator</source>
+        <translation>经营者</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="61"/>
+        <source>Transducer adjustment</source>
+        <translation>计量器调整机构</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="62"/>
+        <source>Encoder ↔ transducer</source>
+        <translation>编码器与计量器连接处</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="63"/>
+        <source>Control board ↔ housing</source>
+        <translation>主板与机壳</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="69"/>
+        <source>intact</source>
+        <translation>完好</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="70"/>
+        <source>opened</source>
+        <translation>已打开</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="71"/>
+        <source>tampered</source>
+        <translation>被破坏</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="128"/>
+        <source>Serial no.</source>
+        <translation>出厂编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="129"/>
+        <source>Control board</source>
+        <translation>主板</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="130"/>
+        <source>Maker / model</source>
+        <translation>制造商 / 型号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="131"/>
+        <source>Certificate</source>
+        <translation>检定证书</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="132"/>
+        <source>Commissioned</source>
+        <translation>投用日期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="133"/>
+        <source>Nozzles</source>
+        <translation>油枪</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="137"/>
+        <source>:</source>
+        <translation>：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="150"/>
+        <source>Seal position</source>
+        <translation>铅封位置</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="150"/>
+        <source>Last event</source>
+        <translation>最近事件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="153"/>
+        <source>Rule</source>
+        <translation>规则</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="153"/>
+        <source>Finding</source>
+        <translation>发现</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="153"/>
+        <source>Nozzle / tank</source>
+        <translation>油枪 / 油罐</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="153"/>
+        <source>Time (UTC+8)</source>
+        <translation>时间（北京时间）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="176"/>
+        <source>Nozzle</source>
+        <translation>油枪</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="188"/>
+        <source>No dispenser selected</source>
+        <translation>未选择加油机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="198"/>
+        <source>Volume (L)</source>
+        <translation>加油量（升）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="199"/>
+        <source>Totalizer (L)</source>
+        <translation>累计数（升）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="200"/>
+        <source>Δ total − Σ (mL)</source>
+        <translation>Δ累计 − Σ加油（毫升）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="201"/>
+        <source>Price (¥/L)</source>
+        <translation>单价（元/升）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="202"/>
+        <source>Tank balance (L)</source>
+        <translation>油罐日平衡（升）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="232"/>
+        <source>Dispenser</source>
+        <translation>加油机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="234"/>
+        <source>Tax box</source>
+        <translation>税控</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="244"/>
+        <source>Tolerance: one display step (10 mL)</source>
+        <translation>允差：一个显示分度（10 毫升）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="263"/>
+        <source>Loading dispenser %1…</source>
+        <translation>正在读取加油机 %1…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="305"/>
+        <source>No. %1 (%2, tank %3)</source>
+        <translation>%1 号枪（%2，油罐 %3）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="320"/>
+        <source>Fuel dispenser %1</source>
+        <translation>加油机 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="329"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="333"/>
+        <source>none on record</source>
+        <translation>无记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="369"/>
+        <source>alarm</source>
+        <translation>告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="369"/>
+        <source>finding</source>
+        <translation>发现</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="381"/>
+        <source>No open findings or alarms</source>
+        <translation>无未关闭的发现或告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="428"/>
+        <source>%1 fuellings, %2 L; %3 totalizer readings, %4 off by more than 10 mL</source>
+        <translation>加油 %1 笔，共 %2 升；累计数读数 %3 次，其中 %4 次偏差超过 10 毫升</translation>
     </message>
 </context>
 <context>
@@ -1246,7 +1503,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="159"/>
+        <location filename="../../app/main_window.py" line="162"/>
         <source>Anxin Charging — Metrology Supervision Workstation</source>
         <translation>安心充电 — 计量监管工作站</translation>
     </message>
@@ -1255,312 +1512,363 @@
         <translation type="vanished">尚未同步账本。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="177"/>
+        <location filename="../../app/main_window.py" line="180"/>
         <source>Not synced</source>
         <translation>未同步</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="243"/>
+        <location filename="../../app/main_window.py" line="246"/>
         <source>Operators, stations, piles</source>
         <translation>运营商、充电站、充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="244"/>
+        <location filename="../../app/main_window.py" line="247"/>
         <source>Pile detail</source>
         <translation>充电桩详情</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="245"/>
+        <location filename="../../app/main_window.py" line="253"/>
         <source>Session lookup</source>
         <translation>充电记录查询</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="265"/>
-        <location filename="../../app/main_window.py" line="555"/>
+        <location filename="../../app/main_window.py" line="274"/>
+        <location filename="../../app/main_window.py" line="573"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="271"/>
+        <location filename="../../app/main_window.py" line="281"/>
         <source>Alarms</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="375"/>
-        <location filename="../../app/main_window.py" line="378"/>
-        <location filename="../../app/main_window.py" line="395"/>
+        <location filename="../../app/main_window.py" line="391"/>
+        <location filename="../../app/main_window.py" line="394"/>
+        <location filename="../../app/main_window.py" line="411"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="375"/>
+        <location filename="../../app/main_window.py" line="391"/>
         <source>Needs a platform to fetch proofs.</source>
         <translation>需连接平台才能获取证明。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="383"/>
+        <location filename="../../app/main_window.py" line="399"/>
         <source>Save evidence bundle</source>
         <translation>保存证据包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="392"/>
+        <location filename="../../app/main_window.py" line="408"/>
         <source>Evidence bundle written: %1</source>
         <translation>证据包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="426"/>
+        <location filename="../../app/main_window.py" line="442"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="427"/>
+        <location filename="../../app/main_window.py" line="443"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="430"/>
+        <location filename="../../app/main_window.py" line="446"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="433"/>
+        <location filename="../../app/main_window.py" line="449"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="441"/>
+        <location filename="../../app/main_window.py" line="457"/>
         <source>&amp;Evidence</source>
         <translation>证据(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="442"/>
+        <location filename="../../app/main_window.py" line="458"/>
         <source>Export evidence bundle for a session…</source>
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="479"/>
+        <location filename="../../app/main_window.py" line="495"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="490"/>
+        <location filename="../../app/main_window.py" line="506"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="516"/>
+        <location filename="../../app/main_window.py" line="532"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="519"/>
+        <location filename="../../app/main_window.py" line="535"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="522"/>
+        <location filename="../../app/main_window.py" line="538"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="525"/>
+        <location filename="../../app/main_window.py" line="541"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="530"/>
+        <location filename="../../app/main_window.py" line="546"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="560"/>
+        <location filename="../../app/main_window.py" line="578"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="378"/>
+        <location filename="../../app/main_window.py" line="394"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="492"/>
+        <location filename="../../app/main_window.py" line="508"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="248"/>
+        <location filename="../../app/main_window.py" line="257"/>
         <source>Verification due</source>
         <translation>检定到期</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="257"/>
+        <location filename="../../app/main_window.py" line="266"/>
         <source>Work orders</source>
         <translation>工单</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="305"/>
+        <location filename="../../app/main_window.py" line="315"/>
         <source>Field package written: %1</source>
         <translation>现场离线包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="308"/>
+        <location filename="../../app/main_window.py" line="318"/>
         <source>Field package</source>
         <translation>现场离线包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="412"/>
+        <location filename="../../app/main_window.py" line="428"/>
         <source>OCMF records</source>
         <translation>OCMF 记录</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="415"/>
+        <location filename="../../app/main_window.py" line="431"/>
         <source>Meter public key</source>
         <translation>电能表公钥</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="434"/>
+        <location filename="../../app/main_window.py" line="450"/>
         <source>Veri&amp;fication</source>
         <translation>检定(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="435"/>
+        <location filename="../../app/main_window.py" line="451"/>
         <source>On-site verification with the rig…</source>
         <translation>使用检定装置现场检定…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="445"/>
+        <location filename="../../app/main_window.py" line="461"/>
         <source>Import OCMF signed meter data…</source>
         <translation>导入 OCMF 签名计量数据…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="319"/>
+        <location filename="../../app/main_window.py" line="329"/>
         <source>Verification</source>
         <translation>检定</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="438"/>
+        <location filename="../../app/main_window.py" line="454"/>
         <source>Countersign results (check / approve)…</source>
         <translation>检定结果会签（核验 / 批准）…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="252"/>
+        <source>Dispenser detail</source>
+        <translation>加油机详情</translation>
     </message>
 </context>
 <context>
     <name>MapView</name>
     <message>
-        <location filename="../../app/views/map_view.py" line="125"/>
+        <location filename="../../app/views/map_view.py" line="129"/>
         <source>Normal</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="126"/>
+        <location filename="../../app/views/map_view.py" line="130"/>
         <source>Anomaly</source>
         <translation>异常</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="127"/>
+        <location filename="../../app/views/map_view.py" line="131"/>
         <source>Open alarm</source>
         <translation>未处理告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="128"/>
+        <location filename="../../app/views/map_view.py" line="132"/>
         <source>Verification overdue</source>
         <translation>检定逾期</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="129"/>
+        <location filename="../../app/views/map_view.py" line="133"/>
         <source>Silent</source>
         <translation>无数据</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="136"/>
-        <location filename="../../app/views/map_view.py" line="1210"/>
+        <location filename="../../app/views/map_view.py" line="141"/>
+        <source>Fuel dispenser</source>
+        <translation>加油机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="142"/>
+        <source>Charging pile</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="147"/>
+        <location filename="../../app/views/map_view.py" line="1546"/>
         <source>DC</source>
         <translation>直流</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="137"/>
-        <location filename="../../app/views/map_view.py" line="1209"/>
+        <location filename="../../app/views/map_view.py" line="148"/>
+        <location filename="../../app/views/map_view.py" line="1545"/>
         <source>AC</source>
         <translation>交流</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="956"/>
+        <location filename="../../app/views/map_view.py" line="1240"/>
+        <location filename="../../app/views/map_view.py" line="1273"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="961"/>
-        <location filename="../../app/views/map_view.py" line="1205"/>
+        <location filename="../../app/views/map_view.py" line="1245"/>
+        <location filename="../../app/views/map_view.py" line="1278"/>
+        <location filename="../../app/views/map_view.py" line="1541"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="967"/>
-        <location filename="../../app/views/map_view.py" line="1206"/>
+        <location filename="../../app/views/map_view.py" line="1251"/>
+        <location filename="../../app/views/map_view.py" line="1284"/>
+        <location filename="../../app/views/map_view.py" line="1542"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="971"/>
+        <location filename="../../app/views/map_view.py" line="1791"/>
+        <source>, %1 / %2 fuel dispensers</source>
+        <translation>，加油机 %1 / %2 台</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1236"/>
+        <location filename="../../app/views/map_view.py" line="1288"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="973"/>
+        <location filename="../../app/views/map_view.py" line="1254"/>
+        <location filename="../../app/views/map_view.py" line="1290"/>
+        <location filename="../../app/views/map_view.py" line="1652"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="989"/>
+        <location filename="../../app/views/map_view.py" line="1260"/>
+        <source>Click for the dispenser's detail</source>
+        <translation>点击查看加油机详情</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1307"/>
+        <source>%1 fuel dispensers</source>
+        <translation>%1 台加油机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1309"/>
         <source>%1 charging piles</source>
         <translation>%1 个充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1001"/>
+        <location filename="../../app/views/map_view.py" line="1320"/>
         <source>Click to zoom in</source>
         <translation>点击放大</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1159"/>
+        <location filename="../../app/views/map_view.py" line="1491"/>
         <source>All operators</source>
         <translation>全部运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1163"/>
+        <location filename="../../app/views/map_view.py" line="1495"/>
         <source>All districts</source>
         <translation>全部行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1169"/>
+        <location filename="../../app/views/map_view.py" line="1501"/>
         <source>Search operator…</source>
         <translation>搜索运营商…</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1211"/>
+        <location filename="../../app/views/map_view.py" line="1548"/>
+        <source>Charging piles</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1551"/>
+        <location filename="../../app/views/map_view.py" line="1666"/>
+        <source>Fuel dispensers</source>
+        <translation>加油机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1553"/>
         <source>Whole city</source>
         <translation>全市</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1297"/>
         <source>Pile status</source>
-        <translation>充电桩状态</translation>
+        <translation type="vanished">充电桩状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1301"/>
+        <location filename="../../app/views/map_view.py" line="1656"/>
         <source>Number of piles nearby</source>
         <translation>附近充电桩数量</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1304"/>
+        <location filename="../../app/views/map_view.py" line="1659"/>
         <source>Centre: worst status; ring: status mix</source>
         <translation>中心：最差状态；外环：状态构成</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1308"/>
+        <location filename="../../app/views/map_view.py" line="1663"/>
         <source>Anomaly rate by district</source>
         <translation>各行政区异常率</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1402"/>
+        <location filename="../../app/views/map_view.py" line="1668"/>
+        <source>Colour: status; square: a group</source>
+        <translation>颜色：状态；方块：一组加油机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/map_view.py" line="1783"/>
         <source>Showing %1 / %2 charging piles</source>
         <translation>显示 %1 / %2 个充电桩</translation>
     </message>

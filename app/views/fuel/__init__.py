@@ -1,0 +1,1 @@
+"""The fuel kind's views: the dispenser map layer's data and the dispenser/nozzle detail."""
