@@ -278,7 +278,7 @@ def test_an_old_list_replayed_is_refused(tmp_path):
 
 
 def test_a_since_beyond_the_list_or_not_a_number_is_an_http_400(platform):
-    with pytest.raises(FetchError, match="HTTP 400.*since=.* latest list is at sequence"):
+    with pytest.raises(FetchError, match=r"HTTP 400.*since=.* latest list is at sequence"):
         fetch_list(platform.url, platform.size + 5)
     with pytest.raises(urllib.error.HTTPError, match="400"):
         get(f"{platform.url}/taxi/status?since=%C2%B2")  # a superscript two: not a decimal
