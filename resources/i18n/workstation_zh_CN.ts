@@ -563,88 +563,88 @@
         <translation>油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="188"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="189"/>
         <source>No dispenser selected</source>
         <translation>未选择加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="198"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="204"/>
         <source>Volume (L)</source>
         <translation>加油量（升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="199"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="205"/>
         <source>Totalizer (L)</source>
         <translation>累计数（升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="200"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="206"/>
         <source>Δ total − Σ (mL)</source>
         <translation>Δ累计 − Σ加油（毫升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="201"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="207"/>
         <source>Price (¥/L)</source>
         <translation>单价（元/升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="202"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="208"/>
         <source>Tank balance (L)</source>
         <translation>油罐日平衡（升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="232"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="237"/>
         <source>Dispenser</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="234"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="239"/>
         <source>Tax box</source>
         <translation>税控</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="244"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="249"/>
         <source>Tolerance: one display step (10 mL)</source>
         <translation>允差：一个显示分度（10 毫升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="263"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="269"/>
         <source>Loading dispenser %1…</source>
         <translation>正在读取加油机 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="305"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="312"/>
         <source>No. %1 (%2, tank %3)</source>
         <translation>%1 号枪（%2，油罐 %3）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="320"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="327"/>
         <source>Fuel dispenser %1</source>
         <translation>加油机 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="329"/>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="333"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="336"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="340"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="369"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="376"/>
         <source>alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="369"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="376"/>
         <source>finding</source>
         <translation>发现</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="381"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="388"/>
         <source>No open findings or alarms</source>
         <translation>无未关闭的发现或告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="428"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="435"/>
         <source>%1 fuellings, %2 L; %3 totalizer readings, %4 off by more than 10 mL</source>
         <translation>加油 %1 笔，共 %2 升；累计数读数 %3 次，其中 %4 次偏差超过 10 毫升</translation>
     </message>
@@ -1744,102 +1744,102 @@
     </message>
     <message>
         <location filename="../../app/views/map_view.py" line="147"/>
-        <location filename="../../app/views/map_view.py" line="1546"/>
+        <location filename="../../app/views/map_view.py" line="1552"/>
         <source>DC</source>
         <translation>直流</translation>
     </message>
     <message>
         <location filename="../../app/views/map_view.py" line="148"/>
-        <location filename="../../app/views/map_view.py" line="1545"/>
+        <location filename="../../app/views/map_view.py" line="1551"/>
         <source>AC</source>
         <translation>交流</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1240"/>
-        <location filename="../../app/views/map_view.py" line="1273"/>
+        <location filename="../../app/views/map_view.py" line="1246"/>
+        <location filename="../../app/views/map_view.py" line="1279"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1245"/>
-        <location filename="../../app/views/map_view.py" line="1278"/>
-        <location filename="../../app/views/map_view.py" line="1541"/>
+        <location filename="../../app/views/map_view.py" line="1251"/>
+        <location filename="../../app/views/map_view.py" line="1284"/>
+        <location filename="../../app/views/map_view.py" line="1547"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1251"/>
-        <location filename="../../app/views/map_view.py" line="1284"/>
-        <location filename="../../app/views/map_view.py" line="1542"/>
+        <location filename="../../app/views/map_view.py" line="1257"/>
+        <location filename="../../app/views/map_view.py" line="1290"/>
+        <location filename="../../app/views/map_view.py" line="1548"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1791"/>
+        <location filename="../../app/views/map_view.py" line="1797"/>
         <source>, %1 / %2 fuel dispensers</source>
         <translation>，加油机 %1 / %2 台</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1236"/>
-        <location filename="../../app/views/map_view.py" line="1288"/>
+        <location filename="../../app/views/map_view.py" line="1242"/>
+        <location filename="../../app/views/map_view.py" line="1294"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1254"/>
-        <location filename="../../app/views/map_view.py" line="1290"/>
-        <location filename="../../app/views/map_view.py" line="1652"/>
+        <location filename="../../app/views/map_view.py" line="1260"/>
+        <location filename="../../app/views/map_view.py" line="1296"/>
+        <location filename="../../app/views/map_view.py" line="1658"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1260"/>
+        <location filename="../../app/views/map_view.py" line="1266"/>
         <source>Click for the dispenser's detail</source>
         <translation>点击查看加油机详情</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1307"/>
+        <location filename="../../app/views/map_view.py" line="1313"/>
         <source>%1 fuel dispensers</source>
         <translation>%1 台加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1309"/>
+        <location filename="../../app/views/map_view.py" line="1315"/>
         <source>%1 charging piles</source>
         <translation>%1 个充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1320"/>
+        <location filename="../../app/views/map_view.py" line="1326"/>
         <source>Click to zoom in</source>
         <translation>点击放大</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1491"/>
+        <location filename="../../app/views/map_view.py" line="1497"/>
         <source>All operators</source>
         <translation>全部运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1495"/>
+        <location filename="../../app/views/map_view.py" line="1501"/>
         <source>All districts</source>
         <translation>全部行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1501"/>
+        <location filename="../../app/views/map_view.py" line="1507"/>
         <source>Search operator…</source>
         <translation>搜索运营商…</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1548"/>
+        <location filename="../../app/views/map_view.py" line="1554"/>
         <source>Charging piles</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1551"/>
-        <location filename="../../app/views/map_view.py" line="1666"/>
+        <location filename="../../app/views/map_view.py" line="1557"/>
+        <location filename="../../app/views/map_view.py" line="1672"/>
         <source>Fuel dispensers</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1553"/>
+        <location filename="../../app/views/map_view.py" line="1559"/>
         <source>Whole city</source>
         <translation>全市</translation>
     </message>
@@ -1848,27 +1848,27 @@
         <translation type="vanished">充电桩状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1656"/>
+        <location filename="../../app/views/map_view.py" line="1662"/>
         <source>Number of piles nearby</source>
         <translation>附近充电桩数量</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1659"/>
+        <location filename="../../app/views/map_view.py" line="1665"/>
         <source>Centre: worst status; ring: status mix</source>
         <translation>中心：最差状态；外环：状态构成</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1663"/>
+        <location filename="../../app/views/map_view.py" line="1669"/>
         <source>Anomaly rate by district</source>
         <translation>各行政区异常率</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1668"/>
+        <location filename="../../app/views/map_view.py" line="1674"/>
         <source>Colour: status; square: a group</source>
         <translation>颜色：状态；方块：一组加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1783"/>
+        <location filename="../../app/views/map_view.py" line="1789"/>
         <source>Showing %1 / %2 charging piles</source>
         <translation>显示 %1 / %2 个充电桩</translation>
     </message>
