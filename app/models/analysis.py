@@ -17,7 +17,7 @@ def analyse_batch(conn: Connection, summary: BatchSummary) -> None:
     findings = rules.run_incremental(conn, summary, closed)
     for kind in PROJECTIONS.values():
         if kind.analyse is not None:
-            findings += kind.analyse(conn, summary)
+            findings += kind.analyse(conn, summary, closed)
     alarms.open_alarms_for(
         conn, rule_policy.apply(conn, findings), seal_entries=summary.seal_entries
     )

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table
 if TYPE_CHECKING:
     from app.models.findings import Finding
     from app.models.projection import BatchSummary
+    from app.models.rules import Closure
 
 Items = list[tuple[int, Mapping[str, Any]]]
 """(entry index, record body) in entry order."""
@@ -37,8 +38,10 @@ class ProjectionKind:
     column with the signer's current public key text."""
     owner_tables: Mapping[str, tuple[Table, str]] = field(default_factory=dict)
     """owned record type -> (table, ID column); the table has ``operator_id``."""
-    analyse: Callable[[Connection, BatchSummary], list[Finding]] | None = None
-    """The kind's rules over a synced batch: stores and returns the new findings."""
+    analyse: Callable[[Connection, BatchSummary, list[Closure]], list[Finding]] | None = None
+    """The kind's rules over a synced batch: stores and returns the new findings, and adds
+    the stored findings the batch disproved (closed) to the list it is given, so the core
+    resolves their alarms."""
 
 
 PROJECTIONS: dict[str, ProjectionKind] = {}

@@ -3005,7 +3005,9 @@ def _disproved_in_window(
     return out
 
 
-def _close(conn: Connection, items: Sequence[tuple[Finding, int | None, str]]) -> list[Closure]:
+def close_findings(
+    conn: Connection, items: Sequence[tuple[Finding, int | None, str]]
+) -> list[Closure]:
     """Marks findings closed and writes one audit entry each (actor :data:`RULES_ACTOR`),
     in two statements whatever their number."""
     if not items:
@@ -3062,7 +3064,7 @@ def close_disproved(
     items = _disproved_silences(conn, reg, summary, meter_ids) + _disproved_bills(conn, reg)
     if since is not None and summary.first_index is not None:
         items += _disproved_in_window(conn, meter_ids, since, keys, summary)
-    return _close(conn, items)
+    return close_findings(conn, items)
 
 
 def _reopen(conn: Connection, findings: Sequence[Finding]) -> list[Finding]:
@@ -3393,7 +3395,7 @@ def _close_unfound(conn: Connection, produced: set[tuple[str, str]]) -> list[Clo
     if not stale:
         return []
     top = conn.execute(text("SELECT MAX(entry_index) FROM entries")).scalar()
-    return _close(conn, [(f, top, "not derived by a full rescan") for f in stale])
+    return close_findings(conn, [(f, top, "not derived by a full rescan") for f in stale])
 
 
 def open_findings(conn: Connection) -> list[Finding]:

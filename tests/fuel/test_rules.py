@@ -21,7 +21,7 @@ from app.models.fuel import rules as fr
 from app.models.fuel import tables as ft
 from app.models.projection import apply_records
 from app.models.users import Session
-from ledger.records import Record
+from ledger.records import Record, sign_record
 from tests.fuel.fuelmodel_world import DAY0, DAY_MS, HOUR_MS, PRICE, FuelWorld, amount_of, find
 
 Spec = dict[str, Any]
@@ -462,3 +462,62 @@ def test_a_charging_full_rescan_leaves_fuel_findings_open(fuelmodel_store, world
     charging.full_rescan(fuelmodel_store)
     [f] = run.findings()
     assert (f["rule_id"], f["closed_at"]) == ("F04", None)
+
+
+def _verification(world, did: str, at: int, seal_closed: bool = True):
+    """The inspector's JJG 443 verification of nozzle 1, re-sealing the dispenser."""
+    body = {
+        "verification_id": f"V-{did}-{at}",
+        "dispenser_id": did,
+        "nozzle": 1,
+        "inspector_id": "INS1",
+        "at_ms": at,
+        "kind": "periodic",
+        "regulation": "JJG 443-2023",
+        "points": [{"flow_ml_min": 40_000, "runs": [], "error_ppm": 500}],
+        "result": "pass",
+        "certificate_no": f"C-{did}",
+        "next_due": "2026-07-01",
+        "seal_closed": seal_closed,
+    }
+    return sign_record("fuel_verification", body, world.insp)
+
+
+def test_f08_an_opening_the_inspectors_verification_closes_is_no_finding(fuelmodel_store, world):
+    """As R11 for piles: the inspector breaks the seal to verify and seals again."""
+    run = Run(fuelmodel_store, world)
+    run.batch([world.seal("FD1", DAY0 + HOUR_MS), _verification(world, "FD1", DAY0 + 2 * HOUR_MS)])
+    assert run.findings() == []
+
+
+def test_f08_a_later_seal_closing_verification_closes_the_finding_and_resolves_its_alarm(
+    fuelmodel_store, world
+):
+    run = Run(fuelmodel_store, world)
+    run.batch([world.seal("FD1", DAY0 + HOUR_MS)])
+    [finding] = run.findings()
+    with fuelmodel_store.engine.connect() as conn:
+        [alarm] = conn.execute(select(st.alarms)).mappings().all()
+    assert (finding["rule_id"], finding["closed_at"], alarm["state"]) == ("F08", None, "new")
+    # a verification that leaves the seal open closes nothing
+    run.batch([_verification(world, "FD1", DAY0 + 2 * HOUR_MS, seal_closed=False)])
+    assert run.findings()[0]["closed_at"] is None
+    run.batch([_verification(world, "FD1", DAY0 + 3 * HOUR_MS)])
+    [finding] = run.findings()
+    with fuelmodel_store.engine.connect() as conn:
+        [alarm] = conn.execute(select(st.alarms)).mappings().all()
+        status = conn.execute(
+            select(ft.dispensers.c.status).where(ft.dispensers.c.dispenser_id == "FD1")
+        ).scalar_one()
+    assert finding["closed_at"] is not None and finding["closed_entry"] == run.next - 1
+    assert (alarm["state"], status) == ("resolved", "normal")
+
+
+def test_f08_a_verification_of_another_dispenser_or_before_the_opening_closes_nothing(
+    fuelmodel_store, world
+):
+    run = Run(fuelmodel_store, world)
+    run.batch([_verification(world, "FD1", DAY0), world.seal("FD1", DAY0 + HOUR_MS)])
+    run.batch([_verification(world, "FD2", DAY0 + 2 * HOUR_MS)])
+    [finding] = run.findings()
+    assert (finding["rule_id"], finding["closed_at"]) == ("F08", None)

@@ -43,7 +43,7 @@ from sqlalchemy import Connection, bindparam, text, update
 from app.models.findings import Finding, Rule, register_rules
 from app.models.fuel import tables as ft
 from app.models.projection import BatchSummary
-from app.models.rules import insert_findings
+from app.models.rules import Closure, close_findings, insert_findings
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -210,8 +210,12 @@ register_rules(RULES)
 # ---- running --------------------------------------------------------------------------
 
 
-def analyse(conn: Connection, summary: BatchSummary) -> list[Finding]:
-    """Runs F01–F10 over what ``summary`` brought; stores and returns the new findings."""
+def analyse(
+    conn: Connection, summary: BatchSummary, closed: list[Closure] | None = None
+) -> list[Finding]:
+    """Runs F01–F10 over what ``summary`` brought; stores and returns the new findings.
+    Findings the batch disproves (an F08 seal opening the regulator's verification closed)
+    are closed and listed in ``closed``."""
     new = summary.new_entries
     fuellings = new.get("fuelling", [])
     totalizers = new.get("totalizer", [])
@@ -227,6 +231,10 @@ def analyse(conn: Connection, summary: BatchSummary) -> list[Finding]:
         findings += _sale_mismatch(conn, fuellings, sales)
     if new.get("fuel_seal"):
         findings += _seal_rule(conn, new["fuel_seal"])
+    if new.get("fuel_verification"):
+        closures = _seal_closures(conn, new["fuel_verification"])
+        if closed is not None:
+            closed.extend(closures)
     spans = _station_spans(conn, new)
     if spans:
         findings += _overdue_rules(conn, spans)
@@ -659,7 +667,11 @@ def _seal_rule(conn: Connection, entries: Sequence[int]) -> list[Finding]:
     rows = _rows(
         conn,
         "SELECT entry_index, dispenser_id, at_ms, position, event, volume_total_ml "
-        "FROM fuel_seal_events WHERE entry_index IN :ids AND event IN ('opened', 'tamper')",
+        "FROM fuel_seal_events s WHERE entry_index IN :ids AND event IN ('opened', 'tamper')"
+        # as R11 for piles: a seal-closing verification of the dispenser after the opening
+        # (the inspector's own seal break) leaves nothing to report
+        " AND NOT EXISTS (SELECT 1 FROM fuel_verifications v WHERE v.dispenser_id ="
+        " s.dispenser_id AND v.seal_closed AND v.at_ms >= s.at_ms)",
         entries,
     )
     return [
@@ -674,6 +686,32 @@ def _seal_rule(conn: Connection, entries: Sequence[int]) -> list[Finding]:
         )
         for entry, d, at, position, event, total in rows
     ]
+
+
+def _seal_closures(conn: Connection, verifications: Sequence[int]) -> list[Closure]:
+    """Closes the open F08 findings a seal-closing verification disproves: openings of the
+    same dispenser at or before the verification (the alarm then resolves as disproved)."""
+    items: list[tuple[Finding, int | None, str]] = []
+    rows = _rows(
+        conn,
+        "SELECT entry_index, dispenser_id, at_ms FROM fuel_verifications"
+        " WHERE entry_index IN :ids AND seal_closed",
+        verifications,
+    )
+    for entry, dispenser, at_ms in rows:
+        found = conn.execute(
+            text(
+                "SELECT id, at_ms FROM anomalies WHERE rule_id = 'F08' AND closed_at IS NULL"
+                " AND pile_id = :d AND at_ms <= :at"
+            ),
+            {"d": dispenser, "at": int(at_ms)},
+        )
+        for anomaly_id, opened_ms in found:
+            finding = Finding(
+                "F08", dispenser, None, int(opened_ms), "critical", (), anomaly_id=anomaly_id
+            )
+            items.append((finding, int(entry), f"seal closed by verification entry {entry}"))
+    return close_findings(conn, items)
 
 
 # ---- F09: wet stock per tank and local day ---------------------------------------------
