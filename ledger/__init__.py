@@ -12,8 +12,12 @@ anything parses a record.
 
 from ledger.charging.records import CHARGING as _CHARGING
 from ledger.fuel.records import FUEL as _FUEL
+from ledger.kinds import SignedFeed as _SignedFeed
+from ledger.kinds import register_feed as _register_feed
 from ledger.records import register_kind as _register_kind
+from ledger.taxi.feed import TaxiFeed as _TaxiFeed
 from ledger.taxi.records import TAXI as _TAXI
 
 for _kind in (_CHARGING, _FUEL, _TAXI):
     _register_kind(_kind)
+_register_feed(_SignedFeed("/taxi/status", _TaxiFeed))  # docs/taxi-status.md

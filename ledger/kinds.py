@@ -78,5 +78,38 @@ def site_schema() -> Schema:
     }
 
 
+class FeedError(ValueError):
+    """A request a kind's signed feed cannot answer (HTTP 400; `FeedGone`: 410)."""
+
+
+class FeedGone(FeedError):
+    """The feed no longer keeps what was asked for (HTTP 410: fetch the full document)."""
+
+
+@dataclass(frozen=True)
+class SignedFeed:
+    """A signed document a kind's platform serves beside the log (the taxi suspension list,
+    docs/taxi-status.md): computed from the log's entries at a checkpoint and signed with
+    the log's key, so a consumer can prove what it was told and recompute it.
+
+    ``make(origin, signer)`` builds the feed once per platform; the feed's
+    ``document(size, root, read_entries, since)`` returns the signed note's bytes or raises
+    `FeedError`."""
+
+    path: str
+    make: Callable[[str, Any], Any]
+
+
+FEEDS: dict[str, SignedFeed] = {}
+"""Registered feeds by URL path (`register_feed`, from the composition root)."""
+
+
+def register_feed(feed: SignedFeed) -> None:
+    known = FEEDS.get(feed.path)
+    if known is not None and known is not feed:
+        raise KindError(f"a feed is already served at {feed.path}")
+    FEEDS[feed.path] = feed
+
+
 class KindError(ValueError):
     """A kind that would change or shadow another kind's record types."""

@@ -30,6 +30,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ledger.keys import is_low_s
+from ledger.kinds import FEEDS, FeedError, FeedGone
 from ledger.merkle import leaf_hash
 from ledger.note import Checkpoint, Signer, Verifier, generate_signer, open_checkpoint
 from ledger.note import sign_checkpoint as sign_cp
@@ -37,7 +38,6 @@ from ledger.platform.sequencer import REGISTRY_TYPES, Candidate, Outcome, Sequen
 from ledger.records import MAX_ENTRY_BYTES, Record, RecordError, identity_of_entry
 from ledger.registry import OWNED_TYPES, TRANSFERABLE, EntryHead, UnknownKeyError
 from ledger.sigcheck import MALFORMED, SignatureChecker
-from ledger.taxi.feed import FeedError, ListGone, TaxiFeed
 from ledger.tiles import TileLog, parse_tile_path
 
 DEFAULT_ORIGIN = "hangzhou.evmetrology.example/2026"
@@ -202,7 +202,7 @@ class Platform:
         self.new_entries = asyncio.Event()
         self.new_checkpoint = asyncio.Condition()
         self.counters = {"accepted": 0, "rejected": 0, "requests": 0}
-        self.taxi = TaxiFeed(origin, self.signer)
+        self.feeds = {path: feed.make(origin, self.signer) for path, feed in FEEDS.items()}
         self._tasks: list[asyncio.Task] = []
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -213,7 +213,8 @@ class Platform:
         app.router.add_get("/log.vkey", self.handle_vkey)
         app.router.add_get("/status", self.handle_status)
         app.router.add_get("/tile/{path:.+}", self.handle_tile)
-        app.router.add_get("/taxi/status", self.handle_taxi_status)
+        for path in self.feeds:  # the kinds' signed documents (ledger.kinds.SignedFeed)
+            app.router.add_get(path, self.handle_feed)
         app.on_startup.append(self._on_startup)
         app.on_cleanup.append(self._on_cleanup)
         return app
@@ -412,8 +413,10 @@ class Platform:
             headers={"Cache-Control": IMMUTABLE},
         )
 
-    async def handle_taxi_status(self, request: web.Request) -> web.Response:
-        """The taxi suspension list at the latest checkpoint (docs/taxi-status.md)."""
+    async def handle_feed(self, request: web.Request) -> web.Response:
+        """A kind's signed document at the latest checkpoint (the taxi suspension list:
+        docs/taxi-status.md)."""
+        feed = self.feeds[request.path]
         checkpoint = self.integrator.checkpoint
         if checkpoint is None:
             return self._reject(404, "no checkpoint yet: the log is empty")
@@ -423,14 +426,14 @@ class Platform:
         try:
             note = await asyncio.get_running_loop().run_in_executor(
                 self.tile_thread,
-                self.taxi.document,
+                feed.document,
                 checkpoint.size,
                 checkpoint.root,
                 self.integrator.tiles.read_entries,
                 None if since is None else int(since),
             )
         except FeedError as exc:
-            return self._reject(410 if isinstance(exc, ListGone) else 400, f"since={since}: {exc}")
+            return self._reject(410 if isinstance(exc, FeedGone) else 400, f"since={since}: {exc}")
         return web.Response(
             body=note,
             content_type="text/plain",

@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ledger import kinds
 from ledger.note import Signer, sign_note
 from ledger.taxi.status import TaxiLedger, TaxiStatus
 
@@ -42,11 +43,11 @@ memory; an older N is answered 410 (fetch the full list)."""
 READ_STEP = 65_536
 
 
-class FeedError(ValueError):
+class FeedError(kinds.FeedError):
     """A request the feed cannot answer (``since`` beyond the list, not a number)."""
 
 
-class ListGone(FeedError):
+class ListGone(FeedError, kinds.FeedGone):
     """``since=N`` names a list the platform no longer holds (HTTP 410)."""
 
 
