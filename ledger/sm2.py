@@ -341,9 +341,7 @@ def _pbkdf2(passphrase: bytes, salt: bytes, iterations: int) -> bytes:
     return PBKDF2HMAC(hashes.SHA256(), 32, salt, iterations).derive(passphrase)
 
 
-_PEM = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END \1-----\s*\Z"
-)
+_PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END \1-----\s*\Z")
 
 
 def _pem(label: str, der: bytes) -> bytes:
@@ -361,4 +359,3 @@ def _unpem(data: bytes) -> tuple[str, bytes]:
     except ValueError as exc:
         raise Sm2KeyError("PEM key file: bad base64") from exc
     return match.group(1).decode(), der
-
