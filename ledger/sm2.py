@@ -28,6 +28,8 @@ that only verifies SM2, does not care about; real dispensers sign in their chip.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import re
 
@@ -146,6 +148,22 @@ class Sm2Private:
             signature = self._signer.sign(message)
             if any(signature[:32]) and any(signature[32:]):
                 return signature
+
+    def deterministic_nonce(self, message: bytes) -> int:
+        """k in [1, n − 1] from HMAC-SHA512(d, message): the same record, the same bytes."""
+        mac = hmac.new(self._d, b"evm-sm2-nonce\x00" + message, hashlib.sha512).digest()
+        return int.from_bytes(mac, "big") % (N - 1) + 1
+
+    def sign_deterministic(self, message: bytes) -> bytes:
+        """`sign` with the nonce from :meth:`deterministic_nonce`, for the simulator's
+        reproducible fleets (as RFC 6979 is for P-256 there). Never for real keys: a
+        chip signs with its own nonces."""
+        k = self.deterministic_nonce(message).to_bytes(32, "little")  # gmalglib reads LE
+        signer = _LibSM2(sk=self._d, uid=SM2_DEFAULT_ID, rnd_fn=lambda _size: k)
+        signature = signer.sign(message)
+        if not (any(signature[:32]) and any(signature[32:])):  # r + k = n: ~2^-256
+            raise Sm2KeyError("deterministic nonce unusable for this message")
+        return signature
 
     # -- PKCS#8 ---------------------------------------------------------------------
 

@@ -243,6 +243,17 @@ def test_our_keys_sign_and_verify_as_the_standard_says() -> None:
     assert KEY.public_key.verify(MESSAGE, raw_sig(r, s))
 
 
+def test_deterministic_signing_for_the_simulator_is_the_standard_with_a_derived_nonce() -> None:
+    private = KEY._private
+    signature = private.sign_deterministic(MESSAGE)
+    assert signature == private.sign_deterministic(MESSAGE)
+    assert signature != private.sign_deterministic(MESSAGE + b" ")
+    d, k = int.from_bytes(private._d, "big"), private.deterministic_nonce(MESSAGE)
+    assert 1 <= k < N
+    assert split(signature) == RECOMMENDED.sign(d, k, SM2_DEFAULT_ID, MESSAGE)
+    assert KEY.public_key.verify(MESSAGE, signature)
+
+
 # OpenSSL test/recipes/30-test_evp_data/evppkey_sm2.txt, SM2_key1 and its SM3 vectors
 OPENSSL_KEY = b"""-----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqBHM9VAYItBG0wawIBAQQg0JFWczAXva2An9m7
