@@ -9,7 +9,7 @@ is what the library leaves to the application and what we must not take on trust
 * the **signer ID**: Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA) binds every
   signature to an ID that GB/T 32918.2 leaves to the application. Our records use the
   default ID of GB/T 35276-2017 (GM/T 0009-2012), ``1234567812345678``
-  (:data:`SM2_DEFAULT_ID`), which is what dispenser chips use unless told otherwise;
+  (:data:`SM2_DEFAULT_ID`), the one that standard prescribes when none is agreed;
   it is passed to the library explicitly, never left to its default;
 * **point checks** in Python, independent of the library: a public key is a SEC1
   compressed point (33 bytes) with x < p whose y² = x³ + ax + b has a root; the point
