@@ -25,6 +25,7 @@ import base64
 import hashlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -102,6 +103,8 @@ class PublicKey:
                 obj = sm2.verifier(raw)  # checks: compressed, x < p, on the curve
             else:
                 obj = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+        except sm2.Sm2Unavailable as exc:
+            raise KeyFormatError(f"public key {text[:40]!r}: {exc}") from exc
         except ValueError as exc:
             raise KeyFormatError(
                 f"public key {text[:40]!r}: not a valid {alg} key ({exc})"
@@ -115,7 +118,7 @@ class PublicKey:
         return f"{self.alg}:{base64.b64encode(self.raw).decode()}"
 
     def __reduce__(self) -> tuple:
-        # The backend objects (cryptography's, gmalglib's) cannot be pickled; the text can.
+        # The backend objects (cryptography's, OpenSSL's) cannot be pickled; the text can.
         return (PublicKey.parse, (self.text,))
 
     @cached_property
@@ -147,6 +150,14 @@ def key_id_of(public_key_text: str) -> str:
     return hashlib.sha256(public_key_text.encode()).digest()[:8].hex()
 
 
+def _sm2_private(make: Callable[..., sm2.Sm2Private], *args: bytes) -> sm2.Sm2Private:
+    """An SM2 private key, with the library's refusal (e.g. no OpenSSL 3) as KeyFormatError."""
+    try:
+        return make(*args)
+    except sm2.Sm2KeyError as exc:
+        raise KeyFormatError(str(exc)) from exc
+
+
 class SigningKey:
     """A private key that signs records. Never logged, only stored encrypted when asked."""
 
@@ -174,7 +185,7 @@ class SigningKey:
         if alg == "ed25519":
             return cls(alg, ed25519.Ed25519PrivateKey.generate())
         if alg == "sm2":
-            return cls(alg, sm2.Sm2Private.generate())
+            return cls(alg, _sm2_private(sm2.Sm2Private.generate))
         raise KeyFormatError(f"unknown signature algorithm {alg!r}; use one of {ALGORITHMS}")
 
     @classmethod
@@ -184,7 +195,7 @@ class SigningKey:
         if alg == "ed25519":
             return cls(alg, ed25519.Ed25519PrivateKey.from_private_bytes(digest))
         if alg == "sm2":
-            return cls(alg, sm2.Sm2Private.from_seed_digest(digest))
+            return cls(alg, _sm2_private(sm2.Sm2Private.from_seed_digest, digest))
         if alg != "p256":
             raise KeyFormatError(f"unknown signature algorithm {alg!r}; use one of {ALGORITHMS}")
         value = int.from_bytes(digest, "big") % (2**256 - 2**224 - 1) or 1

@@ -2,41 +2,66 @@
 fuel dispensers (GB/T 9081-2023): curve facts, point encoding and PKCS#8 key files.
 
 pyca/cryptography has no SM2 (its OpenSSL knows the curve, its API refuses it:
-"Curve 1.2.156.10197.1.301 is not supported"), so the arithmetic comes from
-``gmalglib`` (C extension, MIT; `ledger.keys` is the only user). What this module adds
-is what the library leaves to the application and what we must not take on trust:
+"Curve 1.2.156.10197.1.301 is not supported"), so the arithmetic comes from the
+system's **OpenSSL 3 libcrypto through ctypes** (`ledger.keys` is the only user of this
+module). Why that library: it is on every machine that runs our Python (Debian's
+python3.11 depends on libssl3, which ships ``libcrypto.so.3``), so nothing is compiled
+at set-up, and its SM2 verifies about twice as fast as the C extension used before
+(gmalglib 0.5.9, a source-only package that needed gcc and python3.11-dev). If the
+library or its SM2/SM3 is missing, the rest of the ledger works and only using an SM2
+key raises :class:`Sm2Unavailable`, naming the package to install.
+
+What this module adds is what the library leaves to the application and what we must
+not take on trust:
 
 * the **signer ID**: Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA) binds every
   signature to an ID that GB/T 32918.2 leaves to the application. Our records use the
   default ID of GB/T 35276-2017 (GM/T 0009-2012), ``1234567812345678``
   (:data:`SM2_DEFAULT_ID`), the one that standard prescribes when none is agreed;
-  it is passed to the library explicitly, never left to its default;
+  it is passed to the library explicitly (``EVP_PKEY_CTX_set1_id``), never left to
+  its default;
 * **point checks** in Python, independent of the library: a public key is a SEC1
   compressed point (33 bytes) with x < p whose y² = x³ + ax + b has a root; the point
   at infinity has no such encoding. The curve's cofactor is 1, so every point on it is
-  in the prime-order group;
+  in the prime-order group. (OpenSSL checks the point again when it reads the key.)
+* **signatures** travel as raw r ‖ s; OpenSSL takes the DER ECDSA-Sig-Value, built
+  here from the two integers, and checks 1 ≤ r, s ≤ n − 1 and (r + s) mod n ≠ 0
+  (GB/T 32918.2 §7.1 B1, B2, B5) before the point arithmetic;
 * **key files**: PKCS#8 as OpenSSL writes SM2 keys (id-ecPublicKey with the SM2 curve
   OID), optionally encrypted as PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) with the same
   parameters cryptography's ``BestAvailableEncryption`` gives the P-256 and Ed25519 key
   files, so ``openssl pkey`` reads our files and we read its.
 
-Signing here is for simulators and tests: the library's fixed-base multiplication
-indexes its table by secret bytes (cache timing), which a regulator's workstation,
-that only verifies SM2, does not care about; real dispensers sign in their chip.
+Signing here is for simulators and tests (real dispensers sign in their chip):
+:meth:`Sm2Private.sign` is OpenSSL's (fresh nonce from its RNG);
+:meth:`Sm2Private.sign_deterministic` does the two lines of GB/T 32918.2 §6.1 A4-A5 in
+Python around OpenSSL's k·G, with a nonce derived from the key and the message, so a
+simulated fleet is reproducible. Its Python modular arithmetic is not constant-time,
+which a regulator's workstation, that only verifies SM2, does not care about.
+
+Every libcrypto call that fails leaves errors on the thread's OpenSSL error queue,
+which Python's own ``ssl`` and ``hashlib`` share (same libcrypto): we clear it after
+every failure, so a bad signature here never surfaces as a stray error there.
 """
 
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import hashlib
 import hmac
 import os
 import re
+import secrets
 
 from cryptography.hazmat.primitives import hashes, padding
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-from gmalglib.core import SM2 as _LibSM2
 
 # Recommended curve parameters, GB/T 32918.5-2017 (= GM/T 0003.5-2012).
 P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
@@ -58,6 +83,145 @@ _MAX_ITERATIONS = 10_000_000  # a hostile file must not make us spin for hours
 
 class Sm2KeyError(ValueError):
     """An SM2 key or key file that cannot be used; the message says why."""
+
+
+class Sm2Unavailable(Sm2KeyError):
+    """This machine's OpenSSL cannot do SM2: the message names what to install."""
+
+
+# ---- libcrypto (OpenSSL 3) through ctypes ----------------------------------------------
+
+_c = ctypes
+_P, _INT_T, _SIZE, _BUF = _c.c_void_p, _c.c_int, _c.c_size_t, _c.c_char_p
+_SIGNATURES = {  # name: (result, arguments); all in OpenSSL 3.0's public API
+    "OpenSSL_version_num": (_c.c_ulong, []),
+    "ERR_clear_error": (None, []),
+    "ERR_peek_error": (_c.c_ulong, []),
+    "EVP_sm3": (_P, []),
+    "d2i_PUBKEY": (_P, [_P, _c.POINTER(_BUF), _c.c_long]),
+    "d2i_AutoPrivateKey": (_P, [_P, _c.POINTER(_BUF), _c.c_long]),
+    "EVP_PKEY_free": (None, [_P]),
+    "EVP_PKEY_get_octet_string_param": (_INT_T, [_P, _BUF, _BUF, _SIZE, _c.POINTER(_SIZE)]),
+    "EVP_PKEY_CTX_new": (_P, [_P, _P]),
+    "EVP_PKEY_CTX_free": (None, [_P]),
+    "EVP_PKEY_CTX_set1_id": (_INT_T, [_P, _BUF, _INT_T]),
+    "EVP_PKEY_verify_init": (_INT_T, [_P]),
+    "EVP_PKEY_verify": (_INT_T, [_P, _BUF, _SIZE, _BUF, _SIZE]),
+    "EVP_MD_CTX_new": (_P, []),
+    "EVP_MD_CTX_free": (None, [_P]),
+    "EVP_MD_CTX_set_pkey_ctx": (None, [_P, _P]),
+    "EVP_DigestVerifyInit": (_INT_T, [_P, _P, _P, _P, _P]),
+    "EVP_DigestVerify": (_INT_T, [_P, _BUF, _SIZE, _BUF, _SIZE]),
+    "EVP_DigestSignInit": (_INT_T, [_P, _P, _P, _P, _P]),
+    "EVP_DigestSign": (_INT_T, [_P, _BUF, _c.POINTER(_SIZE), _BUF, _SIZE]),
+}
+_INSTALL = "SM2 keys need OpenSSL 3's libcrypto with SM2/SM3 (Debian/Ubuntu: apt install libssl3)"
+
+
+def _candidates() -> list[str]:
+    """libcrypto 3 by its soname first (Linux, macOS, Windows), then what the system's
+    search finds if it is a version 3 too: loading an older or a foreign libcrypto
+    (macOS's LibreSSL stub aborts the process when loaded) is never tried."""
+    names = ["libcrypto.so.3", "libcrypto.3.dylib", "libcrypto-3-x64.dll", "libcrypto-3.dll"]
+    found = ctypes.util.find_library("crypto")
+    if found and "3" in os.path.basename(found) and found not in names:
+        names.append(found)
+    return names
+
+
+def _load() -> tuple[ctypes.CDLL | None, str]:
+    """The bound library, or None and why not (said when an SM2 key is used)."""
+    reasons = []
+    for name in _candidates():
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        try:
+            for symbol, (result, arguments) in _SIGNATURES.items():
+                function = getattr(lib, symbol)
+                function.restype, function.argtypes = result, arguments
+        except AttributeError as exc:
+            reasons.append(f"{name} lacks {exc}")
+            continue
+        version = lib.OpenSSL_version_num()
+        if version < 0x30000000:
+            reasons.append(f"{name} is OpenSSL {version:#x}, not 3")
+            continue
+        if not lib.EVP_sm3():
+            reasons.append(f"{name} has no SM3")
+            continue
+        return lib, ""
+    return None, "; ".join(reasons) or "no libcrypto.so.3 found"
+
+
+_LIB, _WHY_NOT = _load()
+_SM3 = _LIB.EVP_sm3() if _LIB is not None else None
+
+
+def _lib() -> ctypes.CDLL:
+    if _LIB is None:
+        raise Sm2Unavailable(f"{_INSTALL}: {_WHY_NOT}")
+    return _LIB
+
+
+def available() -> bool:
+    """Whether SM2 works on this machine (OpenSSL 3 libcrypto with SM2 and SM3)."""
+    return _LIB is not None
+
+
+class _Pkey:
+    """An OpenSSL EVP_PKEY, freed with this object; never copied or pickled (the
+    pointer would be freed twice): `ledger.keys.PublicKey` pickles its text instead."""
+
+    __slots__ = ("_ptr",)
+
+    def __init__(self, ptr: int) -> None:
+        self._ptr = ptr
+
+    def __del__(self) -> None:
+        ptr, self._ptr = self._ptr, None
+        if ptr and _LIB is not None:
+            _LIB.EVP_PKEY_free(ptr)
+
+    def __reduce__(self) -> tuple:
+        raise TypeError("an OpenSSL key object cannot be copied or pickled")
+
+
+def _d2i(function_name: str, der: bytes) -> _Pkey:
+    lib = _lib()
+    cursor = ctypes.c_char_p(der)
+    ptr = getattr(lib, function_name)(None, ctypes.byref(cursor), len(der))
+    if not ptr:
+        lib.ERR_clear_error()
+        raise Sm2KeyError("OpenSSL refused the SM2 key")
+    return _Pkey(ptr)
+
+
+def _encoded_public(pkey: _Pkey) -> bytes:
+    """The 65-byte uncompressed public point of an OpenSSL SM2 key."""
+    lib = _lib()
+    out, size = ctypes.create_string_buffer(65), ctypes.c_size_t(0)
+    if lib.EVP_PKEY_get_octet_string_param(pkey._ptr, b"pub", out, 65, ctypes.byref(size)) != 1:
+        lib.ERR_clear_error()
+        raise Sm2KeyError("OpenSSL gave no public key for the SM2 private key")
+    if size.value != 65 or out.raw[0] != 4:
+        raise Sm2KeyError("OpenSSL gave an unexpected SM2 public key encoding")
+    return out.raw
+
+
+def _with_id(lib: ctypes.CDLL, pkey: _Pkey) -> tuple[int, int]:
+    """(EVP_MD_CTX, EVP_PKEY_CTX) with our signer ID, or (0, 0) (errors cleared).
+    The caller frees both: EVP_MD_CTX_free does not free a context it was given."""
+    mctx = lib.EVP_MD_CTX_new()
+    pctx = lib.EVP_PKEY_CTX_new(pkey._ptr, None)
+    if mctx and pctx and lib.EVP_PKEY_CTX_set1_id(pctx, SM2_DEFAULT_ID, 16) == 1:
+        lib.EVP_MD_CTX_set_pkey_ctx(mctx, pctx)
+        return mctx, pctx
+    lib.EVP_MD_CTX_free(mctx)
+    lib.EVP_PKEY_CTX_free(pctx)
+    lib.ERR_clear_error()
+    return 0, 0
 
 
 # ---- points ----------------------------------------------------------------------------
@@ -92,25 +256,91 @@ def compress(point: bytes) -> bytes:
     return bytes([2 | (y & 1)]) + point[1:33]
 
 
-def verifier(compressed: bytes) -> _LibSM2:
-    """A library verifier for a compressed public key, with our ID (checked point)."""
-    return _LibSM2(pk=decompress(compressed), uid=SM2_DEFAULT_ID)
+# SubjectPublicKeyInfo { {id-ecPublicKey, SM2 curve 1.2.156.10197.1.301}, BIT STRING }:
+# a fixed prefix, then the 65-byte uncompressed point.
+_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a811ccf5501822d034200")
 
 
-def verify(lib: _LibSM2, message: bytes, signature: bytes) -> bool:
-    """SM2 verification; False for any bad input, never an exception.
+def verifier(compressed: bytes) -> _Pkey:
+    """An OpenSSL public key for a compressed SM2 point (checked here, then by OpenSSL):
+    what `ledger.keys.PublicKey` caches, so a verify is one context and one call."""
+    return _d2i("d2i_PUBKEY", _SPKI_PREFIX + decompress(compressed))
 
-    The library checks 1 ≤ r, s ≤ n − 1 and (r + s) mod n ≠ 0 before the point
-    arithmetic (GB/T 32918.2 §7.1 B1, B2, B5)."""
+
+def _dss(signature: bytes) -> bytes:
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    return encode_dss_signature(r, s)
+
+
+def verify(pkey: _Pkey, message: bytes, signature: bytes) -> bool:
+    """SM2 verification with SM3 and our signer ID; False for any bad input or library
+    failure, never an exception (the error queue is cleared)."""
     if len(signature) != 64:
         return False
-    try:
-        return bool(lib.verify(message, signature))
-    except (ValueError, OverflowError):  # a message beyond SM3's 2^64 bits
+    lib = _LIB
+    if lib is None:  # no such key object can exist then; be safe anyway
         return False
+    der, message = _dss(signature), bytes(message)
+    mctx, pctx = _with_id(lib, pkey)
+    if not mctx:
+        return False
+    try:
+        ok = (
+            lib.EVP_DigestVerifyInit(mctx, None, _SM3, None, pkey._ptr) == 1
+            and lib.EVP_DigestVerify(mctx, der, len(der), message, len(message)) == 1
+        )
+    finally:
+        lib.EVP_MD_CTX_free(mctx)
+        lib.EVP_PKEY_CTX_free(pctx)
+    if not ok:
+        lib.ERR_clear_error()
+    return ok
+
+
+def verify_digest(pkey: _Pkey, e: bytes, signature: bytes) -> bool:
+    """Verification of a given 32-byte e = SM3(Z_A ‖ M) (published vectors give e);
+    the same range checks as :func:`verify`. False for any bad input."""
+    if len(signature) != 64 or len(e) != 32:
+        return False
+    lib = _lib()
+    der = _dss(signature)
+    pctx = lib.EVP_PKEY_CTX_new(pkey._ptr, None)
+    try:
+        ok = bool(pctx) and (
+            lib.EVP_PKEY_verify_init(pctx) == 1
+            and lib.EVP_PKEY_verify(pctx, der, len(der), e, 32) == 1
+        )
+    finally:
+        lib.EVP_PKEY_CTX_free(pctx)
+    if not ok:
+        lib.ERR_clear_error()
+    return ok
+
+
+def sm3(data: bytes) -> bytes:
+    """SM3 (GB/T 32905), from OpenSSL through cryptography."""
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(data)
+    return digest.finalize()
+
+
+def z_digest(public_point: bytes, ident: bytes = SM2_DEFAULT_ID) -> bytes:
+    """Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA), GB/T 32918.2 §5.5."""
+    words = b"".join(v.to_bytes(32, "big") for v in (A, B, GX, GY))
+    return sm3((8 * len(ident)).to_bytes(2, "big") + ident + words + public_point[1:])
 
 
 # ---- private keys ----------------------------------------------------------------------
+
+
+def _private_pkey(d: bytes) -> _Pkey:
+    """OpenSSL's key for scalar d (PKCS#8 without the public key: OpenSSL computes d·G)."""
+    return _d2i("d2i_AutoPrivateKey", _private_key_info(d, None))
+
+
+def _base_multiple(k: int) -> bytes:
+    """k·G as 65 bytes, by OpenSSL (k in [1, n − 1])."""
+    return _encoded_public(_private_pkey(k.to_bytes(32, "big")))
 
 
 class Sm2Private:
@@ -120,13 +350,14 @@ class Sm2Private:
         if len(d) != 32 or not 1 <= int.from_bytes(d, "big") <= N - 2:
             raise Sm2KeyError("SM2 private key must be an integer in [1, n − 2]")
         self._d = d
-        self._signer = _LibSM2(sk=d, uid=SM2_DEFAULT_ID)
-        self.public_point = _LibSM2.get_pk(d)  # 65 bytes, 04 ‖ x ‖ y
+        self._pkey = _private_pkey(d)
+        self.public_point = _encoded_public(self._pkey)  # 65 bytes, 04 ‖ x ‖ y
+        compress(self.public_point)  # on the curve, by our own check too
 
     @classmethod
     def generate(cls) -> Sm2Private:
-        d, _ = _LibSM2().generate_keypair()  # from /dev/urandom, in [1, n − 2]
-        return cls(d)
+        """A new key, d uniform in [1, n − 2] from the OS's CSPRNG."""
+        return cls((secrets.randbelow(N - 2) + 1).to_bytes(32, "big"))
 
     @classmethod
     def from_seed_digest(cls, digest: bytes) -> Sm2Private:
@@ -138,16 +369,26 @@ class Sm2Private:
         return compress(self.public_point)
 
     def sign(self, message: bytes) -> bytes:
-        """Raw r ‖ s (64 bytes). A fresh nonce k from /dev/urandom for each signature.
-
-        gmalglib 0.5.9 meant to draw a new k when r = 0, r + k = n or s = 0 (GB/T
-        32918.2 §6.1 A5, A6) but its retry loop is ``do { … continue; } while (0)``,
-        which leaves the loop with r or s zero instead. Such a signature never
-        verifies; we draw again (probability ~2^-255, but a wrong record is forever)."""
-        while True:
-            signature = self._signer.sign(message)
-            if any(signature[:32]) and any(signature[32:]):
-                return signature
+        """Raw r ‖ s (64 bytes), by OpenSSL with a fresh nonce from its RNG."""
+        lib = _lib()
+        mctx, pctx = _with_id(lib, self._pkey)
+        if not mctx:
+            raise Sm2KeyError("OpenSSL could not set up SM2 signing")
+        out, size = ctypes.create_string_buffer(80), ctypes.c_size_t(80)
+        message = bytes(message)
+        try:
+            ok = (
+                lib.EVP_DigestSignInit(mctx, None, _SM3, None, self._pkey._ptr) == 1
+                and lib.EVP_DigestSign(mctx, out, ctypes.byref(size), message, len(message)) == 1
+            )
+        finally:
+            lib.EVP_MD_CTX_free(mctx)
+            lib.EVP_PKEY_CTX_free(pctx)
+        if not ok:
+            lib.ERR_clear_error()
+            raise Sm2KeyError("OpenSSL failed to make an SM2 signature")
+        r, s = decode_dss_signature(out.raw[: size.value])
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
     def deterministic_nonce(self, message: bytes) -> int:
         """k in [1, n − 1] from HMAC-SHA512(d, message): the same record, the same bytes."""
@@ -155,15 +396,19 @@ class Sm2Private:
         return int.from_bytes(mac, "big") % (N - 1) + 1
 
     def sign_deterministic(self, message: bytes) -> bytes:
-        """`sign` with the nonce from :meth:`deterministic_nonce`, for the simulator's
-        reproducible fleets (as RFC 6979 is for P-256 there). Never for real keys: a
-        chip signs with its own nonces."""
-        k = self.deterministic_nonce(message).to_bytes(32, "little")  # gmalglib reads LE
-        signer = _LibSM2(sk=self._d, uid=SM2_DEFAULT_ID, rnd_fn=lambda _size: k)
-        signature = signer.sign(message)
-        if not (any(signature[:32]) and any(signature[32:])):  # r + k = n: ~2^-256
+        """GB/T 32918.2 §6.1 with the nonce from :meth:`deterministic_nonce`, for the
+        simulator's reproducible fleets (as RFC 6979 is for P-256 there). OpenSSL has no
+        way to take a nonce for SM2, so: e = SM3(Z_A ‖ M), (x1, y1) = k·G by OpenSSL,
+        r = (e + x1) mod n, s = (1 + d)⁻¹(k − r·d) mod n. Never for real keys: a chip
+        signs with its own nonces."""
+        d = int.from_bytes(self._d, "big")
+        k = self.deterministic_nonce(message)
+        e = int.from_bytes(sm3(z_digest(self.public_point) + message), "big")
+        r = (e + int.from_bytes(_base_multiple(k)[1:33], "big")) % N
+        s = pow(1 + d, -1, N) * (k - r * d) % N
+        if r == 0 or r + k == N or s == 0:  # §6.1 A5, A6: a new k; probability ~2^-255
             raise Sm2KeyError("deterministic nonce unusable for this message")
-        return signature
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
     # -- PKCS#8 ---------------------------------------------------------------------
 
@@ -251,11 +496,10 @@ def _read_int(content: bytes) -> int:
     return int.from_bytes(content, "big")
 
 
-def _private_key_info(d: bytes, public_point: bytes) -> bytes:
-    ec_private_key = _tlv(
-        _SEQ,
-        _int(1) + _tlv(_OCTETS, d) + _tlv(0xA1, _tlv(_BITS, b"\x00" + public_point)),
-    )
+def _private_key_info(d: bytes, public_point: bytes | None) -> bytes:
+    """PKCS#8 PrivateKeyInfo of an SM2 key; the public key is optional (RFC 5915)."""
+    public = _tlv(0xA1, _tlv(_BITS, b"\x00" + public_point)) if public_point else b""
+    ec_private_key = _tlv(_SEQ, _int(1) + _tlv(_OCTETS, d) + public)
     algorithm = _tlv(_SEQ, _tlv(_OID, _OID_EC_PUBLIC_KEY) + _tlv(_OID, _OID_SM2))
     return _tlv(_SEQ, _int(0) + algorithm + _tlv(_OCTETS, ec_private_key))
 

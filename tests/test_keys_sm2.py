@@ -4,9 +4,11 @@
 Sources of the vectors (each cited where used):
 * GB/T 32905-2016 (SM3) Annex A, examples 1 and 2.
 * GB/T 32918.2-2016 (= GM/T 0003.2-2012) Annex A.2: the signature example. It runs on
-  the Annex's *example* curve, which gmalglib (recommended curve only) cannot use, so a
+  the Annex's *example* curve, which OpenSSL (recommended curve only) cannot use, so a
   small textbook SM2 written here from the standard's formulas runs it; the same code
-  then checks the library and `ledger.keys` on the recommended curve, nonce for nonce.
+  then checks the library (OpenSSL 3's libcrypto) and `ledger.keys` on the recommended
+  curve: each verifies what the other signs, and the simulator's deterministic
+  signatures are the textbook's nonce for nonce.
   The Annex values are also in Botan's src/tests/data/pubkey/sm2_sig.vec and Bouncy
   Castle's SM2SignerTest.
 * GB/T 32918.5-2017 (= GM/T 0003.5-2012): the recommended curve parameters.
@@ -17,14 +19,16 @@ Sources of the vectors (each cited where used):
 from __future__ import annotations
 
 import base64
+import copy
+import hashlib
 import os
 import pickle
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import gmalglib.core
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -174,8 +178,9 @@ MESSAGE = b'evmetrology-record/v1\nfuelling\n{"volume_ml":40120}'
 )
 def test_sm3_vectors_of_gbt_32905(message: bytes, digest: str) -> None:
     expected = bytes.fromhex(digest.replace(" ", ""))
-    assert sm3(message) == expected  # the reference's hash
-    assert gmalglib.core.SM3(message).digest() == expected  # the library's
+    assert sm3(message) == expected  # the reference's hash (cryptography's own OpenSSL)
+    if "sm3" in hashlib.algorithms_available:  # the system libcrypto that ledger.sm2 loads
+        assert hashlib.new("sm3", message).digest() == expected
 
 
 # ---- the standard's example, and the library against it --------------------------------
@@ -207,26 +212,34 @@ def test_library_and_our_constants_are_the_recommended_curve_of_gbt_32918_5() ->
     c = RECOMMENDED
     ours = (sm2.P, sm2.A, sm2.B, sm2.N, sm2.GX, sm2.GY)
     assert ours == (c.p, c.a, c.b, c.n, c.gx, c.gy)
-    lib = gmalglib.core
-    assert [int.from_bytes(v, "big") for v in (lib.SM2_PARAMS_P, lib.SM2_PARAMS_A)] == [c.p, c.a]
-    assert int.from_bytes(lib.SM2_PARAMS_B, "big") == c.b
-    assert int.from_bytes(lib.SM2_PARAMS_N, "big") == c.n
-    assert [int.from_bytes(v, "big") for v in lib.SM2_PARAMS_G] == [c.gx, c.gy]
     assert (c.gy**2 - c.gx**3 - c.a * c.gx - c.b) % c.p == 0
     assert c.mul(c.n, c.G) is None  # G has order n (cofactor 1)
+    # OpenSSL's curve: its 1·G is G, its (n − 1)·G is −G, its 7·G is the textbook's
+    g = c.gx.to_bytes(32, "big")
+    assert sm2._base_multiple(1) == b"\x04" + g + c.gy.to_bytes(32, "big")
+    assert sm2._base_multiple(c.n - 1) == b"\x04" + g + (c.p - c.gy).to_bytes(32, "big")
+    x7, y7 = c.mul(7, c.G)
+    assert sm2._base_multiple(7) == b"\x04" + x7.to_bytes(32, "big") + y7.to_bytes(32, "big")
 
 
-def test_library_signs_exactly_as_the_standard_with_our_id() -> None:
-    """Same d, same k, same ID: gmalglib's (r, s) is the textbook's, bit for bit.
-
-    (gmalglib reads its 32 random bytes as a little-endian number.)"""
+def test_library_and_textbook_agree_with_our_id_for_a_random_key() -> None:
+    """OpenSSL takes no nonce for SM2, so no bit-for-bit signature: each side verifies
+    what the other signs, and neither accepts it under another ID."""
+    assert SM2_DEFAULT_ID == b"1234567812345678"
     d = int.from_bytes(os.urandom(32), "big") % (N - 2) + 1
     k = int.from_bytes(os.urandom(32), "big") % (N - 1) + 1
-    lib = gmalglib.core.SM2(
-        sk=d.to_bytes(32, "big"), uid=SM2_DEFAULT_ID, rnd_fn=lambda _n: k.to_bytes(32, "little")
-    )
-    assert split(lib.sign(MESSAGE)) == RECOMMENDED.sign(d, k, SM2_DEFAULT_ID, MESSAGE)
-    assert SM2_DEFAULT_ID == b"1234567812345678" == gmalglib.core.SM2_DEFAULT_UID
+    private = sm2.Sm2Private(d.to_bytes(32, "big"))
+    public = RECOMMENDED.mul(d, RECOMMENDED.G)
+    assert private.public_point == b"\x04" + b"".join(v.to_bytes(32, "big") for v in public)
+    assert sm2.z_digest(private.public_point) == RECOMMENDED.z(SM2_DEFAULT_ID, public)
+    pkey = sm2.verifier(private.public_compressed)
+    ours = private.sign(MESSAGE)
+    assert RECOMMENDED.verify(public, SM2_DEFAULT_ID, MESSAGE, *split(ours))
+    assert not RECOMMENDED.verify(public, b"1234567812345679", MESSAGE, *split(ours))
+    textbook = raw_sig(*RECOMMENDED.sign(d, k, SM2_DEFAULT_ID, MESSAGE))
+    assert sm2.verify(pkey, MESSAGE, textbook)
+    other_id = raw_sig(*RECOMMENDED.sign(d, k, b"ALICE123@YAHOO.COM", MESSAGE))
+    assert not sm2.verify(pkey, MESSAGE, other_id)
 
 
 def test_our_keys_sign_and_verify_as_the_standard_says() -> None:
@@ -283,9 +296,9 @@ def test_openssl_published_signatures_on_the_recommended_curve(digest: str, der:
     e = bytes.fromhex(digest)
     verifier = key.public_key._obj
     assert RECOMMENDED.verify_e(point_of(key.public_key), int(digest, 16), r, s)
-    assert verifier.verify_digest(e, raw_sig(r, s))
-    assert not verifier.verify_digest(e, raw_sig(r, s ^ 1))
-    assert not verifier.verify_digest(bytes([e[0] ^ 0x80]) + e[1:], raw_sig(r, s))
+    assert sm2.verify_digest(verifier, e, raw_sig(r, s))
+    assert not sm2.verify_digest(verifier, e, raw_sig(r, s ^ 1))
+    assert not sm2.verify_digest(verifier, bytes([e[0] ^ 0x80]) + e[1:], raw_sig(r, s))
 
 
 # ---- no keyless twin (why there is no low-S rule for SM2) ----------------------------
@@ -317,7 +330,8 @@ def test_the_only_twin_needs_the_private_key_and_nonce() -> None:
 def test_out_of_range_encodings_of_a_valid_signature_are_refused() -> None:
     """r + n and s + n fit in 32 bytes when r or s < 2^256 − n (≈ 2^224). Such signatures
     are built here for a chosen digest e (the library's verify_digest, the same range
-    checks as verify): r = 1 by choosing e, s = 1 by choosing the key."""
+    checks as verify, OpenSSL's EVP_PKEY_verify): r = 1 by choosing e, s = 1 by choosing
+    the key."""
     k = 0xDEADBEEF
     x1 = RECOMMENDED.mul(k, RECOMMENDED.G)[0]
     e = (1 - x1) % N  # so r = (e + x1) mod n = 1
@@ -327,10 +341,10 @@ def test_out_of_range_encodings_of_a_valid_signature_are_refused() -> None:
         public = PublicKey.parse(_text(sm2.Sm2Private(d.to_bytes(32, "big")).public_compressed))
         lib, digest = public._obj, e.to_bytes(32, "big")
         assert RECOMMENDED.verify_e(point_of(public), e, r, s)
-        assert lib.verify_digest(digest, raw_sig(r, s))
-        assert not lib.verify_digest(digest, raw_sig(r, s + N))
-        assert not lib.verify_digest(digest, raw_sig(r + N, s))
-        assert not lib.verify_digest(digest, raw_sig(r + N, s + N))
+        assert sm2.verify_digest(lib, digest, raw_sig(r, s))
+        assert not sm2.verify_digest(lib, digest, raw_sig(r, s + N))
+        assert not sm2.verify_digest(lib, digest, raw_sig(r + N, s))
+        assert not sm2.verify_digest(lib, digest, raw_sig(r + N, s + N))
 
 
 # ---- public keys -----------------------------------------------------------------------
@@ -389,7 +403,10 @@ def test_compress_decompress_roundtrip_on_and_off_the_curve(x: bytes, prefix: in
     px, py = int.from_bytes(full[1:33], "big"), int.from_bytes(full[33:], "big")
     assert (py * py - px**3 - sm2.A * px - sm2.B) % sm2.P == 0
     assert sm2.compress(full) == raw
-    assert gmalglib.core.SM2.is_pk_valid(full)
+    sm2.verifier(raw)  # OpenSSL takes it ...
+    off_curve = full[:33] + ((py + 1) % sm2.P).to_bytes(32, "big")
+    with pytest.raises(sm2.Sm2KeyError, match="OpenSSL refused"):  # ... and checks it itself
+        sm2._d2i("d2i_PUBKEY", sm2._SPKI_PREFIX + off_curve)
 
 
 # ---- mutations: refused, never an exception --------------------------------------------
@@ -435,6 +452,85 @@ def test_another_keys_signature_is_refused() -> None:
     assert other.public_key != KEY.public_key
     assert not other.public_key.verify(MESSAGE, SIGNATURE)
     assert not KEY.public_key.verify(MESSAGE, other.sign(MESSAGE))
+
+
+# ---- the library binding: error queue, threads, key objects, absence ------------------
+
+
+def test_refusals_leave_nothing_on_openssl_error_queue() -> None:
+    """Python's ssl and hashlib share the system libcrypto and its per-thread error
+    queue: a refused signature or key here must not leave an error there."""
+    bad = bytearray(SIGNATURE)
+    bad[5] ^= 1
+    refusals = [
+        lambda: KEY.public_key.verify(MESSAGE, bytes(bad)),
+        lambda: KEY.public_key.verify(MESSAGE, raw_sig(0, N)),  # out of range: OpenSSL errs
+        lambda: KEY.public_key.verify(MESSAGE, raw_sig(N, 1)),
+        lambda: sm2.verify_digest(KEY.public_key._obj, bytes(32), raw_sig(0, 1)),
+    ]
+    for refuse in refusals:
+        assert refuse() is False
+        assert sm2._LIB.ERR_peek_error() == 0
+    with pytest.raises(sm2.Sm2KeyError):
+        sm2._d2i("d2i_PUBKEY", sm2._SPKI_PREFIX + b"\x04" + bytes(64))
+    assert sm2._LIB.ERR_peek_error() == 0
+
+
+def test_one_key_verifies_from_many_threads_at_once() -> None:
+    """ctypes lets go of the GIL in OpenSSL, so threads really overlap: each verify has
+    its own contexts around the one shared key object."""
+    good = [(MESSAGE + bytes([i]), KEY.sign(MESSAGE + bytes([i]))) for i in range(8)]
+    cases = [(m, sig, True) for m, sig in good] + [(m + b"!", sig, False) for m, sig in good]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda c: KEY.public_key.verify(c[0], c[1]), cases * 10))
+    assert results == [expected for _, _, expected in cases] * 10
+
+
+def test_library_key_objects_cannot_be_copied_or_pickled() -> None:
+    """Each holds an EVP_PKEY that it frees: a copy would free it twice."""
+    for obj in (KEY.public_key._obj, KEY._private._pkey):
+        with pytest.raises(TypeError):
+            copy.copy(obj)
+        with pytest.raises(TypeError):
+            pickle.dumps(obj)
+
+
+WITHOUT_OPENSSL3 = """
+import ctypes, ctypes.util
+real = ctypes.CDLL
+def no_libcrypto(name, *args, **kwargs):
+    if name and "crypto" in str(name):
+        raise OSError(f"{name}: cannot open shared object file")
+    return real(name, *args, **kwargs)
+ctypes.CDLL = no_libcrypto
+ctypes.util.find_library = lambda name: None
+
+from ledger.keys import KeyFormatError, PublicKey, SigningKey
+key = SigningKey.from_seed("p256", b"x")
+assert key.public_key.verify(b"m", key.sign(b"m"))  # the rest of the ledger works
+for attempt in (
+    lambda: PublicKey.parse(%r),
+    lambda: SigningKey.generate("sm2"),
+    lambda: SigningKey.from_seed("sm2", b"x"),
+    lambda: SigningKey.from_pem(%r),
+):
+    try:
+        attempt()
+    except KeyFormatError as exc:
+        assert "libssl3" in str(exc), exc
+    else:
+        raise AssertionError("an SM2 key worked without libcrypto")
+print("ok")
+"""
+
+
+def test_without_openssl_3_only_sm2_keys_fail_and_say_what_to_install() -> None:
+    """A machine whose libcrypto cannot be loaded (here: refused to the process)."""
+    script = WITHOUT_OPENSSL3 % (KEY.public_key.text, KEY.to_pem())
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
 # ---- keys: generation, seeds, files ----------------------------------------------------
