@@ -54,6 +54,7 @@ import hmac
 import os
 import re
 import secrets
+from collections.abc import Iterator
 
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -115,24 +116,30 @@ _SIGNATURES = {  # name: (result, arguments); all in OpenSSL 3.0's public API
     "EVP_DigestSignInit": (_INT_T, [_P, _P, _P, _P, _P]),
     "EVP_DigestSign": (_INT_T, [_P, _BUF, _c.POINTER(_SIZE), _BUF, _SIZE]),
 }
+# SubjectPublicKeyInfo { {id-ecPublicKey, SM2 curve 1.2.156.10197.1.301}, BIT STRING }:
+# a fixed prefix, then the 65-byte uncompressed point.
+_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a811ccf5501822d034200")
 _INSTALL = "SM2 keys need OpenSSL 3's libcrypto with SM2/SM3 (Debian/Ubuntu: apt install libssl3)"
 
 
-def _candidates() -> list[str]:
+def _candidates() -> Iterator[str]:
     """libcrypto 3 by its soname first (Linux, macOS, Windows), then what the system's
-    search finds if it is a version 3 too: loading an older or a foreign libcrypto
-    (macOS's LibreSSL stub aborts the process when loaded) is never tried."""
-    names = ["libcrypto.so.3", "libcrypto.3.dylib", "libcrypto-3-x64.dll", "libcrypto-3.dll"]
+    search finds (only if the first fail: it runs ldconfig) if that is a version 3 too:
+    an older or a foreign libcrypto (macOS's LibreSSL stub aborts the process when
+    loaded) is never tried."""
+    yield from ("libcrypto.so.3", "libcrypto.3.dylib", "libcrypto-3-x64.dll", "libcrypto-3.dll")
     found = ctypes.util.find_library("crypto")
-    if found and "3" in os.path.basename(found) and found not in names:
-        names.append(found)
-    return names
+    if found and "3" in os.path.basename(found):
+        yield found
 
 
 def _load() -> tuple[ctypes.CDLL | None, str]:
     """The bound library, or None and why not (said when an SM2 key is used)."""
-    reasons = []
+    reasons, tried = [], set()
     for name in _candidates():
+        if name in tried:
+            continue
+        tried.add(name)
         try:
             lib = ctypes.CDLL(name)
         except OSError:
@@ -151,8 +158,29 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
         if not lib.EVP_sm3():
             reasons.append(f"{name} has no SM3")
             continue
+        if not _can_verify(lib):
+            reasons.append(f"{name} has no SM2 (some distributions build OpenSSL without)")
+            continue
         return lib, ""
     return None, "; ".join(reasons) or "no libcrypto.so.3 found"
+
+
+def _can_verify(lib: ctypes.CDLL) -> bool:
+    """Whether ``lib`` reads an SM2 public key (the generator) and sets up an SM3
+    verification with our ID: what every verify does."""
+    der = _SPKI_PREFIX + b"\x04" + GX.to_bytes(32, "big") + GY.to_bytes(32, "big")
+    pkey = lib.d2i_PUBKEY(None, ctypes.byref(ctypes.c_char_p(der)), len(der))
+    mctx = lib.EVP_MD_CTX_new()
+    pctx = lib.EVP_PKEY_CTX_new(pkey, None) if pkey else None
+    ok = bool(mctx and pctx and lib.EVP_PKEY_CTX_set1_id(pctx, SM2_DEFAULT_ID, 16) == 1)
+    if ok:
+        lib.EVP_MD_CTX_set_pkey_ctx(mctx, pctx)
+        ok = lib.EVP_DigestVerifyInit(mctx, None, lib.EVP_sm3(), None, pkey) == 1
+    lib.EVP_MD_CTX_free(mctx)
+    lib.EVP_PKEY_CTX_free(pctx)
+    lib.EVP_PKEY_free(pkey)
+    lib.ERR_clear_error()
+    return ok
 
 
 _LIB, _WHY_NOT = _load()
@@ -254,11 +282,6 @@ def compress(point: bytes) -> bytes:
     if not (x < P and y < P and (y * y - (x * x * x + A * x + B)) % P == 0):
         raise Sm2KeyError("not a point on the SM2 curve")
     return bytes([2 | (y & 1)]) + point[1:33]
-
-
-# SubjectPublicKeyInfo { {id-ecPublicKey, SM2 curve 1.2.156.10197.1.301}, BIT STRING }:
-# a fixed prefix, then the 65-byte uncompressed point.
-_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a811ccf5501822d034200")
 
 
 def verifier(compressed: bytes) -> _Pkey:

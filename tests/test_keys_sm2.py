@@ -495,7 +495,7 @@ def test_library_key_objects_cannot_be_copied_or_pickled() -> None:
             pickle.dumps(obj)
 
 
-WITHOUT_OPENSSL3 = """
+NO_LIBCRYPTO = """
 import ctypes, ctypes.util
 real = ctypes.CDLL
 def no_libcrypto(name, *args, **kwargs):
@@ -504,10 +504,12 @@ def no_libcrypto(name, *args, **kwargs):
     return real(name, *args, **kwargs)
 ctypes.CDLL = no_libcrypto
 ctypes.util.find_library = lambda name: None
-
+"""
+WITHOUT_SM2 = """
 from ledger.keys import KeyFormatError, PublicKey, SigningKey
-key = SigningKey.from_seed("p256", b"x")
-assert key.public_key.verify(b"m", key.sign(b"m"))  # the rest of the ledger works
+for alg in ("p256", "ed25519"):  # the rest of the ledger works
+    key = SigningKey.from_seed(alg, b"x")
+    assert key.public_key.verify(b"m", key.sign(b"m"))
 for attempt in (
     lambda: PublicKey.parse(%r),
     lambda: SigningKey.generate("sm2"),
@@ -517,18 +519,41 @@ for attempt in (
     try:
         attempt()
     except KeyFormatError as exc:
-        assert "libssl3" in str(exc), exc
+        assert "libssl3" in str(exc) and %r in str(exc), exc
     else:
-        raise AssertionError("an SM2 key worked without libcrypto")
+        raise AssertionError("an SM2 key worked without OpenSSL's SM2")
 print("ok")
+"""
+# OpenSSL with only its "base" provider: libcrypto loads, has no SM2 key management
+BASE_PROVIDER_ONLY = """openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+base = base_sect
+[base_sect]
+activate = 1
 """
 
 
-def test_without_openssl_3_only_sm2_keys_fail_and_say_what_to_install() -> None:
-    """A machine whose libcrypto cannot be loaded (here: refused to the process)."""
-    script = WITHOUT_OPENSSL3 % (KEY.public_key.text, KEY.to_pem())
+@pytest.mark.parametrize("case", ["no libcrypto", "libcrypto without SM2"])
+def test_without_openssl_sm2_only_sm2_keys_fail_and_say_what_to_install(case, tmp_path) -> None:
+    """A machine whose libcrypto cannot be loaded (here: refused to the process), or
+    whose OpenSSL has no SM2 (here: a real OpenSSL configuration without it)."""
+    env = dict(os.environ)
+    if case == "no libcrypto":
+        prelude, reason = NO_LIBCRYPTO, "no libcrypto.so.3 found"
+    else:
+        (tmp_path / "openssl.cnf").write_text(BASE_PROVIDER_ONLY)
+        env["OPENSSL_CONF"] = str(tmp_path / "openssl.cnf")
+        prelude, reason = "", "has no SM2"
+    script = prelude + WITHOUT_SM2 % (KEY.public_key.text, KEY.to_pem(), reason)
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
