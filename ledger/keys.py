@@ -1,12 +1,21 @@
 """Signing keys of the record sources: meters, operators, inspectors, the authority.
 
 Default algorithm ECDSA P-256 with SHA-256 (the OCMF choice, what meter secure
-elements ship with); Ed25519 accepted. Signatures are fixed-length raw bytes
-(P-256: r||s, 64 bytes, as IEEE P1363) so a signed record has one canonical form.
+elements ship with); Ed25519 accepted; SM2 with SM3 for the 国密 chips of fuel
+dispensers (GB/T 9081-2023; `ledger.sm2`). Signatures are fixed-length raw bytes
+(P-256 and SM2: r||s, 64 bytes, as IEEE P1363) so a signed record has one canonical form.
 
-A public key travels as text ``p256:<base64 SEC1 compressed point>`` or
-``ed25519:<base64 raw>``; its key ID is the first 8 bytes of SHA-256 of that text,
-in hex. The text form is what registry records carry.
+A public key travels as text ``p256:<base64 SEC1 compressed point>``,
+``ed25519:<base64 raw>`` or ``sm2:<base64 SEC1 compressed point>``; its key ID is the
+first 8 bytes of SHA-256 of that text, in hex. The text form is what registry records
+carry.
+
+SM2 signatures have no keyless twin, unlike ECDSA's (r, n − s), so no low-S rule: the
+verifier computes t = r + s and checks r = e + x(sG + tP) mod n. The other point with
+the same x, −(sG + tP), would need s' with s' + (r + s')d ≡ −(s + (r + s)d), i.e.
+s' = −s − 2rd(1 + d)^−1 = s − 2k(1 + d)^−1 (mod n): computing it takes the private key d
+(or the nonce k, which gives d). And r, s must lie in [1, n − 1] in 32 bytes each, so
+r + n or s + n are refused too (checked in `tests/test_keys_sm2.py`).
 """
 
 from __future__ import annotations
@@ -16,11 +25,12 @@ import base64
 import hashlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -28,7 +38,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-ALGORITHMS = ("p256", "ed25519")
+from ledger import sm2
+
+ALGORITHMS = ("p256", "ed25519", "sm2")
+SM2_DEFAULT_ID = sm2.SM2_DEFAULT_ID
+"""The SM2 signer ID in Z_A of every SM2 record: ``1234567812345678``, the default of
+GB/T 35276-2017 (docs/records.md). A dispenser configured with another ID signs
+records that do not verify here."""
 _SIG_LEN = 64
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 """n, the order of the P-256 group: (r, s) and (r, n - s) verify alike."""
@@ -71,7 +87,9 @@ class PublicKey:
     def parse(cls, text: str) -> PublicKey:
         alg, sep, b64 = text.partition(":")
         if not sep or alg not in ALGORITHMS:
-            raise KeyFormatError(f"public key {text[:40]!r}: expected 'p256:…' or 'ed25519:…'")
+            raise KeyFormatError(
+                f"public key {text[:40]!r}: expected 'p256:…', 'ed25519:…' or 'sm2:…'"
+            )
         try:
             raw = base64.b64decode(b64, validate=True)
         except ValueError as exc:
@@ -81,8 +99,12 @@ class PublicKey:
                 obj = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
                 if len(raw) != 33:
                     raise ValueError("not a compressed point")
+            elif alg == "sm2":
+                obj = sm2.verifier(raw)  # checks: compressed, x < p, on the curve
             else:
                 obj = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+        except sm2.Sm2Unavailable as exc:
+            raise KeyFormatError(f"public key {text[:40]!r}: {exc}") from exc
         except ValueError as exc:
             raise KeyFormatError(
                 f"public key {text[:40]!r}: not a valid {alg} key ({exc})"
@@ -95,6 +117,10 @@ class PublicKey:
     def text(self) -> str:
         return f"{self.alg}:{base64.b64encode(self.raw).decode()}"
 
+    def __reduce__(self) -> tuple:
+        # The backend objects (cryptography's, OpenSSL's) cannot be pickled; the text can.
+        return (PublicKey.parse, (self.text,))
+
     @cached_property
     def key_id(self) -> str:  # cached: a full sync asks once per entry
         return key_id_of(self.text)
@@ -104,6 +130,8 @@ class PublicKey:
         if len(signature) != _SIG_LEN:
             return False
         obj = self._obj or PublicKey.parse(self.text)._obj
+        if self.alg == "sm2":
+            return sm2.verify(obj, message, signature)
         try:
             if self.alg == "p256":
                 r = int.from_bytes(signature[:32], "big")
@@ -122,6 +150,14 @@ def key_id_of(public_key_text: str) -> str:
     return hashlib.sha256(public_key_text.encode()).digest()[:8].hex()
 
 
+def _sm2_private(make: Callable[..., sm2.Sm2Private], *args: bytes) -> sm2.Sm2Private:
+    """An SM2 private key, with the library's refusal (e.g. no OpenSSL 3) as KeyFormatError."""
+    try:
+        return make(*args)
+    except sm2.Sm2KeyError as exc:
+        raise KeyFormatError(str(exc)) from exc
+
+
 class SigningKey:
     """A private key that signs records. Never logged, only stored encrypted when asked."""
 
@@ -134,6 +170,8 @@ class SigningKey:
             raw = private.public_key().public_bytes(
                 serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
             )
+        elif alg == "sm2":
+            raw = private.public_compressed
         else:
             raw = private.public_key().public_bytes(
                 serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -146,6 +184,8 @@ class SigningKey:
             return cls(alg, ec.generate_private_key(ec.SECP256R1()))
         if alg == "ed25519":
             return cls(alg, ed25519.Ed25519PrivateKey.generate())
+        if alg == "sm2":
+            return cls(alg, _sm2_private(sm2.Sm2Private.generate))
         raise KeyFormatError(f"unknown signature algorithm {alg!r}; use one of {ALGORITHMS}")
 
     @classmethod
@@ -154,6 +194,10 @@ class SigningKey:
         digest = hashlib.sha256(b"evm-sim-key\x00" + seed).digest()
         if alg == "ed25519":
             return cls(alg, ed25519.Ed25519PrivateKey.from_private_bytes(digest))
+        if alg == "sm2":
+            return cls(alg, _sm2_private(sm2.Sm2Private.from_seed_digest, digest))
+        if alg != "p256":
+            raise KeyFormatError(f"unknown signature algorithm {alg!r}; use one of {ALGORITHMS}")
         value = int.from_bytes(digest, "big") % (2**256 - 2**224 - 1) or 1
         return cls(alg, ec.derive_private_key(value, ec.SECP256R1()))
 
@@ -168,6 +212,9 @@ class SigningKey:
         return self._private.sign(message)
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:
+        """PKCS#8 PEM; with a passphrase, PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC)."""
+        if self.alg == "sm2":
+            return self._private.to_pem(passphrase)
         encryption = (
             serialization.BestAvailableEncryption(passphrase)
             if passphrase
@@ -185,13 +232,19 @@ class SigningKey:
             raise KeyFormatError("the key file is encrypted: a passphrase is needed") from exc
         except ValueError as exc:
             raise KeyFormatError("cannot read the key file: wrong passphrase or not a key") from exc
+        except UnsupportedAlgorithm:
+            # cryptography reads PKCS#8 but refuses the SM2 curve: read it ourselves.
+            try:
+                return cls("sm2", sm2.Sm2Private.from_pem(data, passphrase))
+            except sm2.Sm2KeyError as exc:
+                raise KeyFormatError(f"cannot read the key file: {exc}") from exc
         if isinstance(private, ec.EllipticCurvePrivateKey):
             if not isinstance(private.curve, ec.SECP256R1):
                 raise KeyFormatError(f"EC key on {private.curve.name}; only P-256 is accepted")
             return cls("p256", private)
         if isinstance(private, ed25519.Ed25519PrivateKey):
             return cls("ed25519", private)
-        raise KeyFormatError("unsupported key type; use P-256 or Ed25519")
+        raise KeyFormatError("unsupported key type; use P-256, Ed25519 or SM2")
 
     def save(self, path: Path, passphrase: bytes | None = None) -> None:
         """Writes the key readable by its owner only, from the moment the file exists."""

@@ -48,7 +48,7 @@ def reference_parse(data: bytes) -> Record:
     validate_body(rtype, body)
     if not isinstance(sig, dict) or set(sig) != {"a", "k", "v"}:
         raise RecordError("signature object")
-    if sig["a"] not in ("p256", "ed25519"):
+    if sig["a"] not in ("p256", "ed25519", "sm2"):
         raise RecordError("algorithm")
     if not isinstance(sig["k"], str) or len(sig["k"]) != 16:
         raise RecordError("key id")
