@@ -212,7 +212,9 @@ class EntryHead:
     projection and the platform read it here instead of re-encoding the body."""
 
     @classmethod
-    def peek(cls, data: bytes) -> EntryHead:
+    def peek(cls, data: bytes, identify: bool = True) -> EntryHead:
+        """``identify=False`` leaves ``identity`` b"" for the caller to fill (the sync
+        has its signature workers hash it, off this thread)."""
         try:
             obj = orjson.loads(data)
             rtype, body, sig = obj["t"], obj["b"], obj["s"]
@@ -225,6 +227,8 @@ class EntryHead:
         if field_name and type(body.get(field_name)) is not str:
             raise RecordError(f"{rtype} record: missing field {field_name!r}")
         key_text = key_id if type(key_id) is str else str(key_id)
+        if not identify:
+            return cls(rtype, body, key_text, sig)
         try:
             identity = identity_of_entry(rtype, key_text, data)
         except ValueError:

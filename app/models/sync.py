@@ -54,7 +54,7 @@ from ledger.client import BadAnswer, FetchError, LogClient
 from ledger.keys import PublicKey
 from ledger.merkle import CompactRange, ProofError
 from ledger.note import Checkpoint
-from ledger.records import Record, RecordError
+from ledger.records import IDENTITY_BYTES, Record, RecordError
 from ledger.registry import EntryHead, KeyRegistry, UnknownKeyError
 from ledger.sigcheck import SignatureChecker
 from ledger.tiles import TILE_WIDTH, TileError, TileHashReader, parse_tile_path, tile_path
@@ -414,7 +414,7 @@ class LogSync:
         peek, signer_of = EntryHead.peek, working.signer_of
         for index, data in batch:
             try:
-                head = peek(data)
+                head = peek(data, False)  # identity: hashed by the signature workers
                 keys.append(signer_of(head).text)
                 if head.type in _REGISTRY_TYPES:
                     if working is registry:
@@ -427,24 +427,33 @@ class LogSync:
                     kind, f"entry {index}: {exc}", offending_bytes=data, index=index
                 ) from exc
             heads.append((index, head))
-        futures = self.checker.submit(entries, keys)
+        futures = self.checker.submit(entries, keys, identify=True)
         return _Batch(batch, heads, futures, keys=keys), working
 
     def _finish_batch(self, pending: _Batch) -> list[tuple[int, Record]]:
-        results = []
+        results: list = []
+        ids: list[bytes] = []
+        width = IDENTITY_BYTES
         for future in pending.futures:
-            results.extend(future.result())
-        for at, ((index, data), outcome) in enumerate(zip(pending.batch, results, strict=True)):
-            if outcome is not None:
-                raise Misbehaviour(
-                    "bad-signature" if outcome[0] == "signature" else "bad-entry",
-                    f"entry {index}: {outcome[1]}",
-                    offending_bytes=data,
-                    index=index,
-                    signer_key=pending.keys[at],
-                )
-        # The heads carry exactly what the projection reads (type, body); the worker
-        # processes have parsed and checked the full records.
+            outcomes, joined = future.result()
+            results.extend(outcomes)
+            ids.extend([joined[at : at + width] for at in range(0, len(joined), width)])
+        if len(results) != len(pending.batch):
+            raise ValueError(f"{len(results)} signature results for {len(pending.batch)} entries")
+        if results.count(None) != len(results):  # all verified: counted in C, no loop here
+            at = next(at for at, outcome in enumerate(results) if outcome is not None)
+            (index, data), outcome = pending.batch[at], results[at]
+            raise Misbehaviour(
+                "bad-signature" if outcome[0] == "signature" else "bad-entry",
+                f"entry {index}: {outcome[1]}",
+                offending_bytes=data,
+                index=index,
+                signer_key=pending.keys[at],
+            )
+        # The heads carry exactly what the projection reads (type, body, identity); the
+        # worker processes have parsed and checked the full records.
+        for (_, head), identity in zip(pending.heads, ids, strict=True):
+            head.identity = identity
         return pending.heads
 
     # ---- evidence -----------------------------------------------------------------------
