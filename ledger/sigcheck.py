@@ -15,9 +15,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from functools import lru_cache
 
-from ledger.keys import PublicKey
 from ledger.records import (
     IDENTITY_BYTES,
     Record,
@@ -26,12 +24,10 @@ from ledger.records import (
     identity_of,
     message_from_entry,
     parse_fields,
+    public_key,
 )
 
-
-@lru_cache(maxsize=65536)
-def _key(text: str) -> PublicKey:
-    return PublicKey.parse(text)
+_key = public_key  # one cache with the records' validation: a key is decoded once per process
 
 
 def _started() -> None:
