@@ -229,24 +229,25 @@ class LogClient:
         for reused in (True, False):
             conn, fresh = self._connection(parts, remaining)
             ticket = self._watchdog.arm(deadline, conn)
+            answer: http.client.HTTPResponse | None = None
             try:
                 conn.request("GET", target, headers={"Accept-Encoding": "identity"})
                 answer = conn.getresponse()
                 data = _read_capped(answer, cap)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self._drop(parts)
+                self._drop(parts, answer)
                 if self._watchdog.disarm(ticket):
                     raise _DeadlineExceeded from None
                 if fresh or not reused:
                     raise
                 continue  # the platform closed an idle kept-alive connection: reconnect once
             except BaseException:
-                self._drop(parts)
+                self._drop(parts, answer)
                 if self._watchdog.disarm(ticket):
                     raise _DeadlineExceeded from None
                 raise
             if self._watchdog.disarm(ticket):
-                self._drop(parts)  # cut off by the deadline: what was read may be partial
+                self._drop(parts, answer)  # cut off by the deadline: may be partial
                 raise _DeadlineExceeded
             location = answer.getheader("Location")
             if answer.status in (301, 302, 303, 307, 308) and location and redirects > 0:
@@ -308,7 +309,22 @@ class LogClient:
             conn.sock.settimeout(timeout)
         return conn, fresh
 
-    def _drop(self, parts: urllib.parse.SplitResult) -> None:
+    def _drop(
+        self, parts: urllib.parse.SplitResult, answer: http.client.HTTPResponse | None = None
+    ) -> None:
+        """Closes this thread's connection to the platform and ``answer`` (the response
+        being read when the request failed), so the socket is closed now, not when the
+        garbage collector finds it.
+
+        A socket's descriptor is released only once the socket *and* every file made
+        from it are closed. An answer without a length (``Connection: close``) owns the
+        socket alone (http.client closes the connection at once and hands it over), and
+        an answer cut off mid-read is not closed by http.client: left to the traceback
+        that holds it, its descriptor stayed open until a garbage collection, which then
+        warned "unclosed <socket.socket [closed] fd=...>" in whatever code it ran in."""
+        if answer is not None:
+            with contextlib.suppress(OSError):
+                answer.close()
         conn = self._local.__dict__.get("connections", {}).pop((parts.scheme, parts.netloc), None)
         if conn is not None:
             conn.close()

@@ -10,7 +10,7 @@ so a record the platform accepted but a client rejects is proof of misbehaviour.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,15 +102,16 @@ class KeyRegistry:
             )
         return key
 
-    def apply(self, record: Record) -> None:
-        """Updates the registry with a verified registry record."""
+    def apply(self, record: Record, key_of: Callable[[str], PublicKey] = PublicKey.parse) -> None:
+        """Updates the registry with a verified registry record. ``key_of`` reads its key
+        (the sync passes one that leaves the strict parse to its signature workers)."""
         rtype, body = record.type, record.body
         if rtype == "authority":
-            key = PublicKey.parse(body["key"])
+            key = key_of(body["key"])
             self.authority[key.key_id] = key
             self.enc_key = body["enc_key"]
         elif rtype in _SOURCE_FIELD:
-            self._table(rtype)[body[_SOURCE_FIELD[rtype]]] = PublicKey.parse(body["key"])
+            self._table(rtype)[body[_SOURCE_FIELD[rtype]]] = key_of(body["key"])
 
     def copy(self) -> KeyRegistry:
         return KeyRegistry(
@@ -230,7 +231,9 @@ class EntryHead:
     projection and the platform read it here instead of re-encoding the body."""
 
     @classmethod
-    def peek(cls, data: bytes) -> EntryHead:
+    def peek(cls, data: bytes, identify: bool = True) -> EntryHead:
+        """``identify=False`` leaves ``identity`` b"" for the caller to fill (the sync
+        has its signature workers hash it, off this thread)."""
         try:
             obj = orjson.loads(data)
             rtype, body, sig = obj["t"], obj["b"], obj["s"]
@@ -243,6 +246,8 @@ class EntryHead:
         if field_name and type(body.get(field_name)) is not str:
             raise RecordError(f"{rtype} record: missing field {field_name!r}")
         key_text = key_id if type(key_id) is str else str(key_id)
+        if not identify:
+            return cls(rtype, body, key_text, sig)
         try:
             identity = identity_of_entry(rtype, key_text, data)
         except ValueError:

@@ -15,15 +15,19 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from functools import lru_cache
 
-from ledger.keys import PublicKey
-from ledger.records import Record, RecordError, SignatureError, message_from_entry, parse_fields
+from ledger.records import (
+    IDENTITY_BYTES,
+    Record,
+    RecordError,
+    SignatureError,
+    identity_of,
+    message_from_entry,
+    parse_fields,
+    public_key,
+)
 
-
-@lru_cache(maxsize=65536)
-def _key(text: str) -> PublicKey:
-    return PublicKey.parse(text)
+_key = public_key  # one cache with the records' validation: a key is decoded once per process
 
 
 def _started() -> None:
@@ -74,6 +78,28 @@ def check_entries(entries: Sequence[bytes], keys: Sequence[str]) -> list[tuple[s
 
     The one loop a full sync runs per entry on every core, around a ~60 µs verify:
     no Record is built unless there is an error to name (`Record.verify` words it)."""
+    return _check(entries, keys, None)
+
+
+def check_and_identify(
+    entries: Sequence[bytes], keys: Sequence[str]
+) -> tuple[list[tuple[str, str] | None], bytes]:
+    """`check_entries`, and each entry's record identity (`ledger.records.identity_of`,
+    IDENTITY_BYTES each, concatenated in entry order; zeros for an entry that fails).
+
+    The identity is a hash of the signed message the check slices anyway, so here, on
+    every core, it costs one SHA-256; on the sync's single ordering thread it cost ~2 µs
+    an entry. One bytes object per chunk pickles back at no cost to speak of."""
+    ids: list[bytes] = []
+    return _check(entries, keys, ids), b"".join(ids)
+
+
+_NO_IDENTITY = bytes(IDENTITY_BYTES)
+
+
+def _check(
+    entries: Sequence[bytes], keys: Sequence[str], ids: list[bytes] | None
+) -> list[tuple[str, str] | None]:
     results: list[tuple[str, str] | None] = []
     append = results.append
     for data, key_text in zip(entries, keys, strict=True):
@@ -81,17 +107,23 @@ def check_entries(entries: Sequence[bytes], keys: Sequence[str]) -> list[tuple[s
             rtype, body, alg, key_id, signature = parse_fields(data)
         except RecordError as exc:
             append((MALFORMED, str(exc)))
+            if ids is not None:
+                ids.append(_NO_IDENTITY)
             continue
         try:
             key = _key(key_text)
             message = message_from_entry(rtype, data)
             if key.key_id == key_id and key.alg == alg and key.verify(message, signature):
                 append(None)
+                if ids is not None:
+                    ids.append(identity_of(key_id, message))
                 continue
             Record(rtype, body, alg, key_id, signature).verify(key, message)
             raise SignatureError(f"{rtype} record: signature does not verify")  # unreachable
         except (RecordError, ValueError) as exc:
             append((BAD_SIGNATURE, str(exc)))
+            if ids is not None:
+                ids.append(_NO_IDENTITY)
     return results
 
 
@@ -115,17 +147,21 @@ class SignatureChecker:
             for _ in range(self.workers):
                 self._pool.submit(_started)
 
-    def submit(self, entries: Sequence[bytes], keys: Sequence[str]) -> list[Future]:
-        """Futures of result lists, one per chunk, in order."""
+    def submit(
+        self, entries: Sequence[bytes], keys: Sequence[str], identify: bool = False
+    ) -> list[Future]:
+        """Futures of result lists, one per chunk, in order: of `check_entries`, or
+        with ``identify`` of `check_and_identify` ((results, identities) per chunk)."""
+        work = check_and_identify if identify else check_entries
         futures: list[Future] = []
         for start in range(0, len(entries), self.chunk):
             part_e = list(entries[start : start + self.chunk])
             part_k = list(keys[start : start + self.chunk])
             if self._pool is None:
                 future: Future = Future()
-                future.set_result(check_entries(part_e, part_k))
+                future.set_result(work(part_e, part_k))
             else:
-                future = self._pool.submit(check_entries, part_e, part_k)
+                future = self._pool.submit(work, part_e, part_k)
             futures.append(future)
         return futures
 

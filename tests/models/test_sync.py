@@ -309,3 +309,68 @@ def test_logged_entry_with_bad_signature_or_unknown_key_is_refused(store, tmp_pa
     assert_halted(store, sync.origin, fault, 0)
     server.stop()
     sync.close()
+
+
+def _static_log(tmp_path: Path, entries: list[bytes]) -> tuple[str, TamperedServer]:
+    """A signed tlog-tiles log of ``entries`` served as static files: (vkey, server)."""
+    from ledger.note import generate_signer
+
+    skey, vkey = generate_signer("static.example/log")
+    log = TileLog(tmp_path / "log", fsync=False)
+    log.append(entries)
+    note = sign_checkpoint(Checkpoint("static.example/log", log.size, log.root()), Signer(skey))
+    (tmp_path / "log" / "checkpoint").write_bytes(note)
+    return vkey, TamperedServer(tmp_path / "log")
+
+
+def test_each_entry_is_stored_with_its_own_record_identity(store, tmp_path):
+    """The identity the signature workers hash from an entry's bytes is the record's
+    (`Record.identity`: type, signer, canonical body), entry by entry, also for records
+    whose bodies differ only in one field; on worker processes, as in a real sync."""
+    world = World()
+    records = world.registry() + world.heartbeats(0, 40)
+    vkey, server = _static_log(tmp_path, [r.to_bytes() for r in records])
+    with SignatureChecker(workers=1, chunk=16) as pool:
+        sync = LogSync(store, LogClient(server.url, vkey), pool, batch=32)
+        sync.sync_once()
+        sync.close()
+    server.stop()
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(st.entries.c.entry_index, st.entries.c.record_id)).all()
+    assert {i: bytes(rid) for i, rid in stored} == {i: r.identity for i, r in enumerate(records)}
+
+
+def test_a_logged_meter_key_that_is_no_curve_point_halts_at_its_own_entry(store, tmp_path, checker):
+    """The ordering thread keeps registry keys as text (no point decoding); a meter
+    record whose key is not a P-256 point must still halt the sync at that record, the
+    platform's fault, not at the first entry that names the meter."""
+    import base64
+
+    from ledger.records import Record, signed_message
+
+    world = World()
+    body = {
+        "meter_id": "M2",
+        "pile_id": "P1",
+        "operator_id": "OP1",
+        "connector": 1,
+        "accuracy_class": "1",
+        "key": "p256:" + base64.b64encode(b"\x02" + b"\xff" * 32).decode(),  # x >= p
+        "heartbeat_s": 900,
+        "installed_ms": T0,
+        "at_ms": T0,
+    }
+    signature = world.oper.sign(signed_message("meter", body))
+    bad = Record("meter", body, world.oper.alg, world.oper.key_id, signature)
+    good = world.registry() + world.heartbeats(0, 5)
+    vkey, server = _static_log(
+        tmp_path, [r.to_bytes() for r in [*good, bad, *world.heartbeats(5, 5)]]
+    )
+    sync = LogSync(store, LogClient(server.url, vkey), checker, batch=1000)
+    with pytest.raises(Misbehaviour, match="field 'key'") as info:
+        sync.sync_once()
+    assert info.value.kind == "bad-entry"
+    assert info.value.evidence["index"] == len(good)
+    assert_halted(store, sync.origin, "bad-entry", 0)
+    server.stop()
+    sync.close()

@@ -8,7 +8,6 @@ byte: it serves a genuine tlog-tiles log, except for the paths it lies about.
 
 from __future__ import annotations
 
-import gc
 import shutil
 import socket
 import socketserver
@@ -35,22 +34,6 @@ from ledger.sigcheck import SignatureChecker
 from ledger.tiles import TileLog, encode_bundle
 from tests.world import ROOT, T0, World
 
-# A request cut off at its deadline can leave a Python socket object whose descriptor is
-# already closed ("unclosed <socket.socket [closed]>": no descriptor leaks, only the flag);
-# it is collected here, in the test that made it, instead of failing whichever test the
-# garbage collector happens to run in. To be fixed in the client (see the closing note).
-pytestmark = [
-    pytest.mark.filterwarnings(r"ignore:unclosed <socket\.socket \[closed\]:ResourceWarning"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-]
-
-
-@pytest.fixture(autouse=True)
-def _collect_cut_off_sockets() -> Iterator[None]:
-    yield
-    gc.collect()
-
-
 ORIGIN = "hostile.example/log"
 SIZES = (80, 200, 520)  # an older checkpoint, the verified one, the one being synced
 
@@ -70,6 +53,8 @@ class LyingPlatform:
         self.lies: dict[str, Lie] = {}
         self.sent: dict[str, int] = {}
         self.requests: list[str] = []
+        self._told: dict[str, threading.Event] = {}
+        self._told_lock = threading.Lock()
         platform = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -84,6 +69,12 @@ class LyingPlatform:
             target=self.server.serve_forever, args=(0.02,), daemon=True
         )  # a short poll: shutdown() returns at once, not after 0.5 s
         self.thread.start()
+
+    def told(self, path: str) -> threading.Event:
+        """Set when a lie about ``path`` has ended: written to the end, or cut off by
+        the client closing its socket (so ``sent[path]`` is final)."""
+        with self._told_lock:
+            return self._told.setdefault(path, threading.Event())
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -110,7 +101,10 @@ class _Connection:
                 self.platform.requests.append(self.path)
                 lie = self.platform.lies.get(self.path)
                 if lie is not None:
-                    lie(self, self.file_bytes())
+                    try:
+                        lie(self, self.file_bytes())
+                    finally:
+                        self.platform.told(self.path).set()
                     return  # a liar's connection ends with its lie
                 self.answer(self.file_bytes())
         except OSError:
@@ -443,10 +437,10 @@ def test_an_oversized_answer_is_not_read_past_its_cap(synced, logs, checker, ann
         tracemalloc.stop()
     assert_offline(store, before, exc, "larger than the 1.0 MiB this kind of file can hold")
     assert peak < 3 * MAX_CHECKPOINT_BYTES + (4 << 20)
-    deadline = time.monotonic() + 5
-    while platform.sent.get(CHECKPOINT, 0) == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)  # waiting for the server thread's count, not for timing
-    assert platform.sent[CHECKPOINT] < 32 << 20
+    # The lie ends when the client has closed its socket (the server's send fails): a
+    # client that kept it open would leave the server blocked on a full socket buffer.
+    assert platform.told(CHECKPOINT).wait(10), "the client never closed the oversized answer"
+    assert platform.sent.get(CHECKPOINT, 0) < 32 << 20
 
 
 def test_a_consistent_older_checkpoint_is_stale_not_misbehaviour(synced, logs, checker):
