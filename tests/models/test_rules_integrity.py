@@ -417,7 +417,7 @@ def test_the_rescan_closes_what_it_does_not_derive_and_reopens_what_it_does(
     bogus = rules.Finding("R15", "P000001", "M000001", T0, "warning", (9,), {"session_id": "x"})
     with sqlite_store.transaction() as conn:
         rules.insert_findings(conn, [bogus])
-        rules._close(conn, [(stored[0], 9, "test: closed by hand")])
+        rules.close_findings(conn, [(stored[0], 9, "test: closed by hand")])
     closed: list[rules.Closure] = []
     again = rules.full_rescan(sqlite_store, closed=closed)
     assert [(f.rule_id, f.anomaly_id) for f in again] == [("R04", stored[0].anomaly_id)]
