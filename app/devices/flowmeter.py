@@ -27,6 +27,7 @@ from app.devices.line_protocol import (  # the shared checked-line client
     LineDevice,
     LineDeviceError,
     LineDeviceTimeout,
+    StandardCalibration,
 )
 from app.devices.rig import (  # the rig's line grammar: CRC lines, strict numbers
     Identity,
@@ -69,27 +70,8 @@ FlowmeterIdentity = Identity
 """``*IDN?``: vendor, model, serial, firmware — the rig's identification grammar."""
 
 
-@dataclass(frozen=True)
-class FlowmeterCalibration:
-    """What ``CAL?`` says about the meter's own verification (its traceability)."""
-
-    accuracy: str  # e.g. "0.05" (% of volume), as on its certificate
-    certificate_no: str
-    expiry: str  # YYYY-MM-DD
-
-    @classmethod
-    def parse(cls, payload: str) -> FlowmeterCalibration:
-        parts = payload.split(",")
-        if len(parts) != 3 or len(parts[2]) != 10:
-            raise GarbledReply(f"calibration {payload!r} is not accuracy,certificate,expiry")
-        return cls(*parts)
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "accuracy": self.accuracy,
-            "certificate_no": self.certificate_no,
-            "expiry": self.expiry,
-        }
+FlowmeterCalibration = StandardCalibration
+"""``CAL?``: the meter's own verification (accuracy %, certificate, expiry)."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import threading
 import time
 import tty
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Self, TypeVar
 
 import serial
@@ -36,6 +37,7 @@ __all__ = [
     "LineDeviceError",
     "LineDeviceTimeout",
     "LinePtySimulator",
+    "StandardCalibration",
     "error_of",
 ]
 
@@ -56,6 +58,29 @@ except ImportError:  # Windows
 
 GarbledReply = GarbledFrame
 """A reply with a wrong or missing line CRC or an unreadable field (after retries)."""
+
+
+@dataclass(frozen=True)
+class StandardCalibration:
+    """What ``CAL?`` says about a standard's own verification (its traceability)."""
+
+    accuracy: str  # e.g. "0.05" (% of reading), as on its certificate
+    certificate_no: str
+    expiry: str  # YYYY-MM-DD
+
+    @classmethod
+    def parse(cls, payload: str) -> StandardCalibration:
+        parts = payload.split(",")
+        if len(parts) != 3 or len(parts[2]) != 10:
+            raise GarbledReply(f"calibration {payload!r} is not accuracy,certificate,expiry")
+        return cls(*parts)
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "accuracy": self.accuracy,
+            "certificate_no": self.certificate_no,
+            "expiry": self.expiry,
+        }
 
 
 class LineDeviceTimeout(DeviceTimeout):
