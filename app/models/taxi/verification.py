@@ -27,12 +27,13 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from app.models.metrology import round_to_step, to_ppm
 from app.models.verification import CST, ChecklistItem
+from app.models.verification_result import RunTiming, VerdictMixin
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record
 from ledger.taxi.records import DISTANCE_MPE_PPM, REGULATION, one_year_after
@@ -246,7 +247,7 @@ def _margin(error: Decimal) -> Decimal:
 
 
 @dataclass(frozen=True)
-class TaxiResult:
+class TaxiResult(VerdictMixin):
     plan: TaxiPlan
     checklist: Mapping[str, bool]
     distance: tuple[DistanceReading, ...]
@@ -261,20 +262,9 @@ class TaxiResult:
     standard: Mapping[str, Any] | None = None
     reasons: tuple[str, ...] = ()
 
-    @property
-    def passed(self) -> bool:
-        return not self.reasons
-
-    @property
-    def verdict(self) -> str:
-        return "pass" if self.passed else "fail"
-
-    @property
-    def day(self) -> dt.date:
-        return dt.datetime.fromtimestamp(self.finished_ms / 1000, CST).date()
-
-    def valid_until(self) -> dt.date | None:
-        return valid_until(self.day) if self.passed else None
+    @staticmethod
+    def cycle(day: dt.date) -> dt.date:
+        return valid_until(day)
 
 
 def judge(
@@ -407,15 +397,6 @@ class TaxiLike(Protocol):
     def display(self) -> Any: ...
 
     def clear(self) -> None: ...
-
-
-@dataclass
-class RunTiming:
-    """How long to wait for a run to end (wall seconds) and how often to poll."""
-
-    timeout_s: float = 900.0
-    poll_s: float = 0.05
-    sleep: Callable[[float], None] = field(default=time.sleep)
 
 
 def _until_idle(
