@@ -26,13 +26,11 @@ Faults for tests: ``garble_rate`` (fraction of replies with a corrupted byte),
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.devices.line_protocol import LinePtySimulator
+from app.devices.line_protocol import LinePtySimulator, serve_until_signal
 
 __all__ = ["FlowSimConfig", "FlowmeterSimulator", "main"]
 
@@ -68,15 +66,9 @@ class FlowmeterSimulator(LinePtySimulator):
         *,
         on_path: Callable[[str], None] | None = None,
     ) -> None:
-        self.config = config or FlowSimConfig()
-        if self.config.speed <= 0:
-            raise ValueError("speed must be positive")
-        super().__init__(
-            seed=self.config.seed,
-            garble_rate=self.config.garble_rate,
-            timeout_rate=self.config.timeout_rate,
-            on_path=on_path,
-        )
+        config = config or FlowSimConfig()
+        super().__init__(config, on_path=on_path)
+        self.config: FlowSimConfig = config
         # delivery (the dispenser) and batch (the flowmeter)
         self._flow_ml_s = 0.0
         self._preset_ml = 0.0
@@ -179,14 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = FlowSimConfig(**vars(build_parser().parse_args(argv)))  # option dest = field
-    if config.speed <= 0:
-        raise SystemExit("error: --speed must be positive")
-    stopping = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    with FlowmeterSimulator(config, on_path=lambda path: print(path, flush=True)):
-        stopping.wait()  # until Ctrl-C or SIGTERM; leaving the block stops the thread
-    return 0
+    return serve_until_signal(FlowmeterSimulator, config)
 
 
 if __name__ == "__main__":

@@ -17,12 +17,13 @@ import contextlib
 import os
 import random
 import select
+import signal
 import threading
 import time
 import tty
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Self, TypeVar
+from typing import Protocol, Self, TypeVar
 
 import serial
 
@@ -37,8 +38,10 @@ __all__ = [
     "LineDeviceError",
     "LineDeviceTimeout",
     "LinePtySimulator",
+    "SimConfig",
     "StandardCalibration",
     "error_of",
+    "serve_until_signal",
 ]
 
 POLL_SLICE = 0.02
@@ -208,28 +211,33 @@ class LineDevice:
             raise GarbledReply(f"{command!r} answered {reply!r}, not OK")
 
 
+class SimConfig(Protocol):
+    """What every simulator's config carries (its other fields are its physics)."""
+
+    speed: float
+    seed: int | None
+    garble_rate: float
+    timeout_rate: float
+
+
 class LinePtySimulator:
     """Serve a line protocol on a real pty from a thread, with injectable faults.
 
     Subclasses implement :meth:`reply` (one command → one payload, or None to stay
     silent) and :meth:`advance` (their physics up to ``now``, called under the lock
-    before every command and every tick). ``garble_rate``/``timeout_rate``/``seed`` come
-    from the subclass's config object."""
+    before every command and every tick). ``garble_rate``/``timeout_rate``/``seed``/
+    ``speed`` come from the config object."""
 
     thread_name = "line-sim"
 
-    def __init__(
-        self,
-        *,
-        seed: int | None,
-        garble_rate: float = 0.0,
-        timeout_rate: float = 0.0,
-        on_path: Callable[[str], None] | None = None,
-    ) -> None:
+    def __init__(self, config: SimConfig, *, on_path: Callable[[str], None] | None = None) -> None:
+        if config.speed <= 0:
+            raise ValueError("speed must be positive")
+        self.config = config
         self.on_path = on_path
-        self.garble_rate = garble_rate
-        self.timeout_rate = timeout_rate
-        self._rng = random.Random(seed)
+        self.garble_rate = config.garble_rate
+        self.timeout_rate = config.timeout_rate
+        self._rng = random.Random(config.seed)
         self._fds: tuple[int, int] | None = None
         self.path: str | None = None
         self._rx = bytearray()
@@ -337,3 +345,17 @@ class LinePtySimulator:
                 self._rx.clear()
                 self._tx.clear()
                 self._stop.wait(SIM_TICK_S)
+
+
+def serve_until_signal(make: Callable[[SimConfig], LinePtySimulator], config: SimConfig) -> int:
+    """The simulators' command line: print the pty path, serve until Ctrl-C or SIGTERM."""
+    if config.speed <= 0:
+        raise SystemExit("error: --speed must be positive")
+    sim = make(config)
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    sim.on_path = lambda path: print(path, flush=True)
+    with sim:
+        stopping.wait()  # leaving the block stops the thread
+    return 0

@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.devices.line_protocol import LinePtySimulator
+from app.devices.line_protocol import LinePtySimulator, serve_until_signal
 
 __all__ = ["TaxiSimConfig", "TaxiStandardSimulator", "main"]
 
@@ -62,17 +60,11 @@ class TaxiStandardSimulator(LinePtySimulator):
         *,
         on_path: Callable[[str], None] | None = None,
     ) -> None:
-        self.config = config or TaxiSimConfig()
-        if self.config.speed <= 0:
-            raise ValueError("speed must be positive")
-        if self.config.k_constant <= 0:
+        config = config or TaxiSimConfig()
+        if config.k_constant <= 0:
             raise ValueError("the K constant must be positive")
-        super().__init__(
-            seed=self.config.seed,
-            garble_rate=self.config.garble_rate,
-            timeout_rate=self.config.timeout_rate,
-            on_path=on_path,
-        )
+        super().__init__(config, on_path=on_path)
+        self.config: TaxiSimConfig = config
         self._mode = "IDLE"
         self._speed_m_s = 0.0
         self._target_meter_m = 0.0
@@ -189,14 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = TaxiSimConfig(**vars(build_parser().parse_args(argv)))  # option dest = field
-    if config.speed <= 0:
-        raise SystemExit("error: --speed must be positive")
-    stopping = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    with TaxiStandardSimulator(config, on_path=lambda path: print(path, flush=True)):
-        stopping.wait()  # until Ctrl-C or SIGTERM
-    return 0
+    return serve_until_signal(TaxiStandardSimulator, config)
 
 
 if __name__ == "__main__":
