@@ -10,23 +10,35 @@ here names fuel or taxis.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
 
 from app.devices.errors import DeviceError
 from app.models.outbox import Outbox, OutboxEntry
-from app.models.verification import create_inspector_key, unlock_inspector_key
+from app.models.verification import ChecklistItem, create_inspector_key, unlock_inspector_key
 from ledger.keys import SigningKey
 from ledger.records import Record
 
 __all__ = [
     "FAIL_COLOR",
     "PASS_COLOR",
+    "ChecklistPage",
     "Job",
     "Runner",
     "SignPanel",
@@ -147,6 +159,51 @@ class Runner(QObject):
             self.thread.wait(30_000)
         self.thread = self.job = None
         self.running = False
+
+
+# --------------------------------------------------------------------------- checklist
+
+
+class ChecklistPage(QWizardPage):
+    """Checks before the error test: one box per item, "All conform", the seal number
+    applied after verification, and whatever ``extra`` rows the kind needs."""
+
+    def __init__(
+        self,
+        items: Sequence[ChecklistItem],
+        label: Callable[[str], str],
+        *,
+        title: str,
+        subtitle: str,
+        extra: Sequence[tuple[str, QWidget]] = (),
+    ) -> None:
+        super().__init__()
+        self.setTitle(title)
+        self.setSubTitle(subtitle)
+        self.boxes: dict[str, QCheckBox] = {}
+        layout = QVBoxLayout(self)
+        for item in items:
+            box = QCheckBox(label(item.key))
+            self.boxes[item.key] = box
+            layout.addWidget(box)
+        all_ok = QPushButton(tr("All conform"))
+        all_ok.clicked.connect(lambda: self.set_all(True))
+        self.seal_no = QLineEdit()
+        self.seal_no.setPlaceholderText(tr("Number of the seal applied after verification"))
+        form = QFormLayout()
+        form.addRow(tr("Seal number"), self.seal_no)
+        for text, widget in extra:
+            form.addRow(text, widget)
+        layout.addWidget(all_ok, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addLayout(form)
+        layout.addStretch(1)
+
+    def set_all(self, conforms: bool) -> None:
+        for box in self.boxes.values():
+            box.setChecked(conforms)
+
+    def answers(self) -> dict[str, bool]:
+        return {key: box.isChecked() for key, box in self.boxes.items()}
 
 
 # --------------------------------------------------------------------------- signing

@@ -63,6 +63,7 @@ from app.views.wizard_parts import (
     parse_decimal,
     show_verdict,
 )
+from app.views.wizard_parts import ChecklistPage as SharedChecklistPage
 from ledger.fuel.records import PRODUCTS
 from ledger.records import Record
 
@@ -205,41 +206,23 @@ class DispenserPage(QWizardPage):
         return self.spec() is not None
 
 
-class ChecklistPage(QWizardPage):
-    """2. Checks before the error test: tick what conforms."""
+class ChecklistPage(SharedChecklistPage):
+    """2. Checks before the error test: tick what conforms; the ambient temperature."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.setTitle(tr("2. Checks before the error test"))
-        self.setSubTitle(tr("Tick every item that conforms; an unticked item fails the nozzle."))
-        self.boxes: dict[str, QCheckBox] = {}
-        layout = QVBoxLayout(self)
-        for item in fv.CHECKLIST:
-            box = QCheckBox(checklist_label(item.key))
-            self.boxes[item.key] = box
-            layout.addWidget(box)
-        all_ok = QPushButton(tr("All conform"))
-        all_ok.clicked.connect(lambda: self.set_all(True))
-        self.seal_no = QLineEdit()
-        self.seal_no.setPlaceholderText(tr("Number of the seal applied after verification"))
-        self.ambient = QDoubleSpinBox()
-        self.ambient.setRange(-40, 60)
-        self.ambient.setDecimals(1)
-        self.ambient.setValue(20.0)
-        self.ambient.setSuffix(" °C")
-        form = QFormLayout()
-        form.addRow(tr("Seal number"), self.seal_no)
-        form.addRow(tr("Ambient temperature"), self.ambient)
-        layout.addWidget(all_ok, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addLayout(form)
-        layout.addStretch(1)
-
-    def set_all(self, conforms: bool) -> None:
-        for box in self.boxes.values():
-            box.setChecked(conforms)
-
-    def answers(self) -> dict[str, bool]:
-        return {key: box.isChecked() for key, box in self.boxes.items()}
+        ambient = QDoubleSpinBox()
+        ambient.setRange(-40, 60)
+        ambient.setDecimals(1)
+        ambient.setValue(20.0)
+        ambient.setSuffix(" °C")
+        super().__init__(
+            fv.CHECKLIST,
+            checklist_label,
+            title=tr("2. Checks before the error test"),
+            subtitle=tr("Tick every item that conforms; an unticked item fails the nozzle."),
+            extra=[(tr("Ambient temperature"), ambient)],
+        )
+        self.ambient = ambient
 
     def conditions(self) -> dict[str, Any]:
         return {

@@ -22,7 +22,6 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QCheckBox,
     QComboBox,
     QFormLayout,
     QGridLayout,
@@ -45,7 +44,14 @@ from app.devices.taxi_standard import SimulatedTaxi, TaxiStandard
 from app.models.outbox import Outbox
 from app.models.taxi import verification as tv
 from app.views.verification_wizard import _bold, kind_label
-from app.views.wizard_parts import FAIL_COLOR, Runner, SignPanel, parse_decimal, show_verdict
+from app.views.wizard_parts import (
+    FAIL_COLOR,
+    ChecklistPage,
+    Runner,
+    SignPanel,
+    parse_decimal,
+    show_verdict,
+)
 from ledger.records import Record
 
 __all__ = ["TaxiVerificationWizard"]
@@ -145,35 +151,14 @@ class TaxiPage(QWizardPage):
         return self.spec() is not None
 
 
-class ChecklistPage(QWizardPage):
+def checklist_page() -> ChecklistPage:
     """2. Checks before the error test (JJG 517-2016 §6)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setTitle(tr("2. Checks before the error test"))
-        self.setSubTitle(tr("Tick every item that conforms; an unticked item fails the meter."))
-        self.boxes: dict[str, QCheckBox] = {}
-        layout = QVBoxLayout(self)
-        for item in tv.CHECKLIST:
-            box = QCheckBox(checklist_label(item.key))
-            self.boxes[item.key] = box
-            layout.addWidget(box)
-        all_ok = QPushButton(tr("All conform"))
-        all_ok.clicked.connect(lambda: self.set_all(True))
-        self.seal_no = QLineEdit()
-        self.seal_no.setPlaceholderText(tr("Number of the seal applied after verification"))
-        form = QFormLayout()
-        form.addRow(tr("Seal number"), self.seal_no)
-        layout.addWidget(all_ok, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addLayout(form)
-        layout.addStretch(1)
-
-    def set_all(self, conforms: bool) -> None:
-        for box in self.boxes.values():
-            box.setChecked(conforms)
-
-    def answers(self) -> dict[str, bool]:
-        return {key: box.isChecked() for key, box in self.boxes.items()}
+    return ChecklistPage(
+        tv.CHECKLIST,
+        checklist_label,
+        title=tr("2. Checks before the error test"),
+        subtitle=tr("Tick every item that conforms; an unticked item fails the meter."),
+    )
 
 
 class ReadingsPage(QWizardPage):
@@ -495,7 +480,7 @@ class TaxiVerificationWizard(QWizard):
         self.inspector_name = inspector_name
         self.run_timing = run_timing or tv.RunTiming()
         self.taxi_page = TaxiPage(taxis)
-        self.checklist_page = ChecklistPage()
+        self.checklist_page = checklist_page()
         self.readings_page = ReadingsPage(standard_path)
         self.result_page = ResultPage()
         for page_id, page in enumerate(
