@@ -30,9 +30,9 @@ from app.reports.page import PAGE_W
 from app.reports.verification_pages import (
     GREEN,
     GREY,
-    LABEL_W,
     MARGIN,
     RED,
+    draw_checks,
     draw_conclusion,
     draw_facts,
     draw_foot,
@@ -166,22 +166,9 @@ def _draw(pg: _Page, result: fv.FuelResult, info: FuelCertificateInfo, title: st
         ("环境温度", "—" if ambient is None else f"{Decimal(ambient) / 10:.1f} ℃"),
         ("封印编号", str(conditions.get("seal_no") or "—")),
     ]
-    label_w = LABEL_W
     y = draw_facts(pg, y, facts, t)
     y += 2
-    failed = [k for k, ok in result.checklist.items() if not ok]
-    checks = (
-        t("全部符合")
-        if not failed
-        else (
-            "failed: " + ", ".join(failed)
-            if en
-            else "不符合项：" + "、".join(_CHECKS_ZH.get(k, k) for k in failed)
-        )
-    )
-    pg.text(x0, y, label_w, 6.0, t("检定前检查") + "：", 10)
-    pg.text(x0 + label_w, y, w - label_w, 6.0, checks, 10, color=RED if failed else None)
-    y += 8
+    y = draw_checks(pg, y, result.checklist, _CHECKS_ZH, t, en)
 
     pg.text(x0, y, w, 7, t("检定结果"), 12, bold=True)
     y += 7.5

@@ -23,9 +23,9 @@ from app.reports.page import PAGE_W
 from app.reports.verification_pages import (
     GREEN,
     GREY,
-    LABEL_W,
     MARGIN,
     RED,
+    draw_checks,
     draw_conclusion,
     draw_facts,
     draw_foot,
@@ -131,19 +131,7 @@ def _draw(pg: _Page, result: tv.TaxiResult, info: TaxiCertificateInfo, title: st
         ("计量标准器", standard),
     ]
     y = draw_facts(pg, y, facts, t) + 2
-    failed = [k for k, ok in result.checklist.items() if not ok]
-    checks = (
-        t("全部符合")
-        if not failed
-        else (
-            "failed: " + ", ".join(failed)
-            if en
-            else "不符合项：" + "、".join(_CHECKS_ZH.get(k, k) for k in failed)
-        )
-    )
-    pg.text(x0, y, LABEL_W, 6.0, t("检定前检查") + "：", 10)
-    pg.text(x0 + LABEL_W, y, w - LABEL_W, 6.0, checks, 10, color=RED if failed else None)
-    y += 8
+    y = draw_checks(pg, y, result.checklist, _CHECKS_ZH, t, en)
 
     pg.text(x0, y, w, 7, t("检定结果"), 12, bold=True)
     y += 7.5

@@ -9,7 +9,7 @@ instrument kind. Needs a QGuiApplication (fonts); paints only on a QPdfWriter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -24,6 +24,7 @@ __all__ = [
     "LABEL_W",
     "MARGIN",
     "RED",
+    "draw_checks",
     "draw_conclusion",
     "draw_facts",
     "draw_foot",
@@ -80,6 +81,28 @@ def draw_facts(
         pg.text(x0 + LABEL_W, y, w - LABEL_W, h, value, 10)
         y += h
     return y
+
+
+def draw_checks(
+    pg: _Page,
+    y: float,
+    checklist: Mapping[str, bool],
+    labels_zh: Mapping[str, str],
+    t: Callable[[str], str],
+    en: bool,
+) -> float:
+    """检定前检查：全部符合, or the items that did not conform (in red); returns the next y."""
+    x0, w = MARGIN, PAGE_W - 2 * MARGIN
+    failed = [k for k, ok in checklist.items() if not ok]
+    if not failed:
+        checks = t("全部符合")
+    elif en:
+        checks = "failed: " + ", ".join(failed)
+    else:
+        checks = "不符合项：" + "、".join(labels_zh.get(k, k) for k in failed)
+    pg.text(x0, y, LABEL_W, 6.0, t("检定前检查") + "：", 10)
+    pg.text(x0 + LABEL_W, y, w - LABEL_W, 6.0, checks, 10, color=RED if failed else None)
+    return y + 8
 
 
 def draw_conclusion(
