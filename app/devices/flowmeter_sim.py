@@ -30,7 +30,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.devices.line_protocol import LinePtySimulator, serve_until_signal
+from app.devices.line_protocol import LinePtySimulator, SimConfig, serve_until_signal
 
 __all__ = ["FlowSimConfig", "FlowmeterSimulator", "main"]
 
@@ -38,7 +38,7 @@ DISPLAY_STEP_ML = 10
 
 
 @dataclass
-class FlowSimConfig:
+class FlowSimConfig(SimConfig):
     """What the simulator can be told; one CLI option per field."""
 
     dispenser_error_pct: float = 0.0
@@ -46,10 +46,6 @@ class FlowSimConfig:
     meter_noise_pct: float = 0.005
     fuel_temp_c: float = 18.5
     dispenser_temp_offset_c: float = 0.0
-    speed: float = 1.0
-    seed: int | None = None
-    garble_rate: float = 0.0
-    timeout_rate: float = 0.0
     identity: str = "HZFLOW,SFM-50,SN2026-0042,2.1"
     calibration: str = "0.05,ZJJL2026-LL-0311,2027-06-30"
 

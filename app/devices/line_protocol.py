@@ -23,7 +23,7 @@ import time
 import tty
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, Self, TypeVar
+from typing import Self, TypeVar
 
 import serial
 
@@ -211,13 +211,15 @@ class LineDevice:
             raise GarbledReply(f"{command!r} answered {reply!r}, not OK")
 
 
-class SimConfig(Protocol):
-    """What every simulator's config carries (its other fields are its physics)."""
+@dataclass
+class SimConfig:
+    """What every simulator's config carries; a simulator's config subclasses it with
+    its physics (one CLI option per field)."""
 
-    speed: float
-    seed: int | None
-    garble_rate: float
-    timeout_rate: float
+    speed: float = 1.0
+    seed: int | None = None
+    garble_rate: float = 0.0
+    timeout_rate: float = 0.0
 
 
 class LinePtySimulator:

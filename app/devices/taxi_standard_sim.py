@@ -29,22 +29,18 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.devices.line_protocol import LinePtySimulator, serve_until_signal
+from app.devices.line_protocol import LinePtySimulator, SimConfig, serve_until_signal
 
 __all__ = ["TaxiSimConfig", "TaxiStandardSimulator", "main"]
 
 
 @dataclass
-class TaxiSimConfig:
+class TaxiSimConfig(SimConfig):
     """What the simulator can be told; one CLI option per field."""
 
     distance_error_pct: float = 0.0
     time_error_pct: float = 0.0
     k_constant: int = 1000
-    speed: float = 1.0
-    seed: int | None = None
-    garble_rate: float = 0.0
-    timeout_rate: float = 0.0
     identity: str = "HZTAXI,JJZ-517R,SN2026-0517,1.3"
     calibration: str = "0.1,ZJJL2026-JJQ-0517,2027-09-30"
 
