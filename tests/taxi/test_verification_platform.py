@@ -52,12 +52,25 @@ def test_failed_verification_puts_the_taxi_on_the_list(platform, tmp_path):
     assert status == 200, answer
 
     outbox = Outbox(tmp_path / "outbox", platform.url)
+    results = {}
     for error, plate, serial in ((-4.1, "浙A·K0001", "JJ-1"), (-3.9, "浙A·K0002", "JJ-2")):
-        result = _measure(error, plate, serial)
-        outbox.enqueue(tv.sign_result(result, town.inspector, inspector_id="INS1"))
+        results[plate] = _measure(error, plate, serial)
+        outbox.enqueue(tv.sign_result(results[plate], town.inspector, inspector_id="INS1"))
     report = outbox.upload()
     assert sorted(report.accepted) == sorted(e.entry_id for e in outbox.sent())
     assert len(report.accepted) == 2 and not report.rejected
+
+    # The wrong role: the taxi company signs a "pass" for its own failed taxi. Refused.
+    forged = tv.judge(
+        results["浙A·K0001"].plan,
+        ALL_OK,
+        [tv.DistanceReading(i, 1000, 1000) for i in range(2)],
+        tv.TimeReading(600, 600),
+    )
+    rogue = Outbox(tmp_path / "rogue", platform.url)
+    entry = rogue.enqueue(tv.sign_result(forged, town.companies["OP1"], inspector_id="INS1"))
+    reason = rogue.upload().rejected[entry.entry_id]
+    assert "sign" in reason.lower() or "key" in reason.lower(), reason
 
     size = answer["first_index"] + len(records) + 2
     get(f"{platform.url}/checkpoint?after={size - 1}&wait=20")  # long-poll, no sleeping
