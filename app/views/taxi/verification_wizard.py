@@ -225,7 +225,8 @@ class ReadingsPage(QWizardPage):
         err.setFlags(Qt.ItemFlag.ItemIsEnabled)
         self.table.setItem(row, COL_ERR, err)
 
-    def set_row(self, row: int, standard: Decimal, meter: Decimal) -> None:
+    def set_row(self, row: int, standard: Decimal | str, meter: Decimal | str) -> None:
+        """Put one row's readings (as the inspector would type them)."""
         self.table.item(row, COL_STD).setText(str(standard))
         self.table.item(row, COL_METER).setText(str(meter))
 
