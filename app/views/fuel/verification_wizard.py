@@ -9,8 +9,8 @@ The pages only collect inputs and display; the arithmetic and verdict are
 ``app.models.fuel.verification`` (Qt-free), the serial I/O is
 ``app.devices.flowmeter`` on a worker thread. Signed results go to the same
 :class:`~app.models.outbox.Outbox` as pile verifications; the inspector's key is the
-same encrypted key file (``create_inspector_key``/``unlock_inspector_key``, imported
-from the charging procedure module, where they live today although they name no kind).
+same encrypted key file. The worker, the checklist page, the verdict label and the
+sign-and-issue panel are the kind-free ``app.views.wizard_parts`` the taxi wizard shares.
 """
 
 from __future__ import annotations
