@@ -19,18 +19,17 @@ its display.
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
 
-import serial
-
-from app.devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout
+from app.devices.line_protocol import (  # the shared checked-line client
+    GarbledReply,
+    LineDevice,
+    LineDeviceError,
+    LineDeviceTimeout,
+    StandardCalibration,
+)
 from app.devices.rig import (  # the rig's line grammar: CRC lines, strict numbers
-    GarbledFrame,
     Identity,
     _decimal,
     _uint,
@@ -55,63 +54,24 @@ __all__ = [
 ]
 
 BAUDRATE = 9600
-POLL_SLICE = 0.02
-T = TypeVar("T")
-
-try:  # a pulled cable surfaces from tcflush as termios.error, which is not an OSError
-    import termios
-
-    PORT_ERRORS: tuple[type[BaseException], ...] = (
-        serial.SerialException,
-        OSError,
-        termios.error,
-    )
-except ImportError:  # Windows
-    PORT_ERRORS = (serial.SerialException, OSError)
 
 
-class FlowmeterTimeout(DeviceTimeout):
+class FlowmeterTimeout(LineDeviceTimeout):
     """The flowmeter did not answer (after retries): cable, port or power."""
 
 
-class FlowmeterError(DeviceError):
+class FlowmeterError(LineDeviceError):
     """The flowmeter refused a command (``ERR,<code>,<text>``)."""
 
-    def __init__(self, code: int, text: str, command: str = "") -> None:
-        super().__init__(f"flowmeter refused {command!r}: error {code} ({text})")
-        self.code = code
-        self.text = text
-
-
-GarbledReply = GarbledFrame
-"""A reply with a wrong or missing line CRC or an unreadable field (after retries)."""
+    noun = "flowmeter"
 
 
 FlowmeterIdentity = Identity
 """``*IDN?``: vendor, model, serial, firmware — the rig's identification grammar."""
 
 
-@dataclass(frozen=True)
-class FlowmeterCalibration:
-    """What ``CAL?`` says about the meter's own verification (its traceability)."""
-
-    accuracy: str  # e.g. "0.05" (% of volume), as on its certificate
-    certificate_no: str
-    expiry: str  # YYYY-MM-DD
-
-    @classmethod
-    def parse(cls, payload: str) -> FlowmeterCalibration:
-        parts = payload.split(",")
-        if len(parts) != 3 or len(parts[2]) != 10:
-            raise GarbledReply(f"calibration {payload!r} is not accuracy,certificate,expiry")
-        return cls(*parts)
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "accuracy": self.accuracy,
-            "certificate_no": self.certificate_no,
-            "expiry": self.expiry,
-        }
+FlowmeterCalibration = StandardCalibration
+"""``CAL?``: the meter's own verification (accuracy %, certificate, expiry)."""
 
 
 @dataclass(frozen=True)
@@ -134,107 +94,17 @@ class BatchState:
         return cls(parts[0] == "RUN", volume, _uint(parts[2]), _decimal(parts[3]))
 
 
-def _error_of(payload: str) -> tuple[int, str] | None:
-    if not payload.startswith("ERR,"):
-        return None
-    _, code, text = [*payload.split(",", 2), ""][:3]
-    try:
-        return int(code), text
-    except ValueError:
-        raise GarbledReply(f"error reply {payload!r} has no code") from None
+class Flowmeter(LineDevice):
+    """The flowmeter over a pyserial port; ``timeout`` per try, ``1 + retries`` tries.
 
+    The I/O, retries and checks are :class:`~app.devices.line_protocol.LineDevice`'s;
+    every command may be repeated without harm (BATCH:START only zeroes a batch not yet
+    delivered into)."""
 
-class Flowmeter:
-    """The flowmeter over a pyserial port; ``timeout`` per try, ``1 + retries`` tries."""
-
-    def __init__(self, port: serial.SerialBase, *, timeout: float = 1.0, retries: int = 2) -> None:
-        self.port = port
-        self.timeout = timeout
-        self.retries = retries
-        self._rx = bytearray()
-        self.identity: FlowmeterIdentity | None = None
-
-    @classmethod
-    def from_path(cls, path: str, **kwargs: float | int) -> Flowmeter:
-        port = serial.serial_for_url(path, do_not_open=True, baudrate=BAUDRATE)
-        return cls(port, **kwargs)  # type: ignore[arg-type]
-
-    def connect(self) -> FlowmeterIdentity:
-        """Open the port and identify; DeviceDisconnected if it cannot be opened."""
-        try:
-            if not self.port.is_open:
-                self.port.open()
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceDisconnected(f"cannot open {self.port.port!r}: {exc}") from exc
-        self._io(lambda: self.port.write(b"\n"))  # end any half-sent line
-        self.identity = self.query("*IDN?", FlowmeterIdentity.parse)
-        return self.identity
-
-    def close(self) -> None:
-        with contextlib.suppress(*PORT_ERRORS):
-            self.port.close()
-
-    # ------------------------------------------------------------- I/O
-
-    def _io(self, op: Callable[[], T]) -> T:
-        """``op()`` on the port; a pulled cable (SerialException/OSError) closes it and
-        raises DeviceDisconnected, which the worker reports and never retries."""
-        failure: BaseException
-        try:
-            return op()
-        except PORT_ERRORS as exc:
-            failure = exc
-        self.close()
-        raise DeviceDisconnected(f"flowmeter port {self.port.port!r} vanished: {failure}")
-
-    def _readline(self, deadline: float) -> str | None:
-        while True:
-            idx = self._rx.find(b"\n")
-            if idx >= 0:
-                raw = bytes(self._rx[:idx])
-                del self._rx[: idx + 1]
-                return raw.decode("ascii", "replace").rstrip("\r")
-            if time.monotonic() >= deadline:
-                return None
-            if self.port.timeout != POLL_SLICE:
-                self.port.timeout = POLL_SLICE
-            self._rx += self._io(lambda: self.port.read(max(1, self.port.in_waiting)))
-            if len(self._rx) > 4096:  # garbage without a line end
-                self._rx.clear()
-
-    def query(self, command: str, parse: Callable[[str], T] = str) -> T:  # type: ignore[assignment]
-        """Send ``command`` and return ``parse(payload)`` of its checked reply.
-
-        Timeouts and garbled replies are retried (every command of the protocol may be
-        repeated without harm: BATCH:START only zeroes a batch not yet delivered into);
-        an ``ERR`` reply raises :class:`FlowmeterError` at once.
-        """
-        last: Exception = FlowmeterTimeout("no attempt")
-        for _ in range(self.retries + 1):
-            self._rx.clear()
-            self._io(self.port.reset_input_buffer)
-            self._io(lambda: self.port.write(command.encode("ascii") + b"\n"))
-            line = self._readline(time.monotonic() + self.timeout)
-            if line is None:
-                last = FlowmeterTimeout(
-                    f"the flowmeter did not answer {command!r} within {self.timeout:g} s "
-                    f"({self.retries + 1} tries): check its cable and power"
-                )
-                continue
-            try:
-                payload = strip_line_crc(line)
-                error = _error_of(payload)
-                if error is not None:
-                    raise FlowmeterError(error[0], error[1], command)
-                return parse(payload)
-            except GarbledReply as exc:
-                last = GarbledReply(f"reply to {command!r} garbled: {exc}")
-        raise last
-
-    def _ok(self, command: str) -> None:
-        reply = self.query(command)
-        if reply != "OK":
-            raise GarbledReply(f"{command!r} answered {reply!r}, not OK")
+    noun = "flowmeter"
+    baudrate = BAUDRATE
+    timeout_error = FlowmeterTimeout
+    refusal_error = FlowmeterError
 
     # ------------------------------------------------------------- commands
 

@@ -26,28 +26,19 @@ Faults for tests: ``garble_rate`` (fraction of replies with a corrupted byte),
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import random
-import select
-import signal
 import sys
-import threading
-import time
-import tty
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.devices.rig import add_line_crc
+from app.devices.line_protocol import LinePtySimulator, SimConfig, serve_until_signal
 
 __all__ = ["FlowSimConfig", "FlowmeterSimulator", "main"]
 
-TICK_S = 0.005
 DISPLAY_STEP_ML = 10
 
 
 @dataclass
-class FlowSimConfig:
+class FlowSimConfig(SimConfig):
     """What the simulator can be told; one CLI option per field."""
 
     dispenser_error_pct: float = 0.0
@@ -55,16 +46,15 @@ class FlowSimConfig:
     meter_noise_pct: float = 0.005
     fuel_temp_c: float = 18.5
     dispenser_temp_offset_c: float = 0.0
-    speed: float = 1.0
-    seed: int | None = None
-    garble_rate: float = 0.0
-    timeout_rate: float = 0.0
     identity: str = "HZFLOW,SFM-50,SN2026-0042,2.1"
     calibration: str = "0.05,ZJJL2026-LL-0311,2027-06-30"
 
 
-class FlowmeterSimulator:
-    """Serve the line protocol of docs/flowmeter-protocol.md on a pty from a thread."""
+class FlowmeterSimulator(LinePtySimulator):
+    """Serve the line protocol of docs/flowmeter-protocol.md on a pty from a thread
+    (the serving loop, faults and lifecycle are app.devices.line_protocol's)."""
+
+    thread_name = "flowmeter-sim"
 
     def __init__(
         self,
@@ -72,18 +62,9 @@ class FlowmeterSimulator:
         *,
         on_path: Callable[[str], None] | None = None,
     ) -> None:
-        self.config = config or FlowSimConfig()
-        if self.config.speed <= 0:
-            raise ValueError("speed must be positive")
-        self.on_path = on_path
-        self._rng = random.Random(self.config.seed)
-        self._fds: tuple[int, int] | None = None
-        self.path: str | None = None
-        self._rx = bytearray()
-        self._tx = bytearray()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        config = config or FlowSimConfig()
+        super().__init__(config, on_path=on_path)
+        self.config: FlowSimConfig = config
         # delivery (the dispenser) and batch (the flowmeter)
         self._flow_ml_s = 0.0
         self._preset_ml = 0.0
@@ -92,57 +73,12 @@ class FlowmeterSimulator:
         self._batch_running = False
         self._batch_ml = 0.0
         self._batch_bias = 0.0
-        self._last = 0.0
         self.deliveries: list[tuple[float, float]] = []
         """(true mL delivered, dispenser error fraction) of each finished delivery."""
 
-    # ------------------------------------------------------------- lifecycle
-
-    def start(self) -> str:
-        if self._thread is not None:
-            raise RuntimeError("simulator already started")
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        self._fds = (master, slave)
-        self.path = os.ttyname(slave)
-        if self.on_path:
-            self.on_path(self.path)
-        self._last = time.monotonic()
-        self._thread = threading.Thread(target=self._loop, name="flowmeter-sim", daemon=True)
-        self._thread.start()
-        return self.path
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._close()
-
-    def unplug(self) -> None:
-        """Pull the cable: the pty goes away; the driver sees the port vanish."""
-        with self._lock:
-            self._close()
-
-    def _close(self) -> None:
-        if self._fds is not None:
-            for fd in self._fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._fds = None
-        self.path = None
-
-    def __enter__(self) -> FlowmeterSimulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # ------------------------------------------------------------- physics
 
-    def _advance(self, now: float) -> None:
+    def advance(self, now: float) -> None:
         dt = (now - self._last) * self.config.speed
         self._last = now
         if self._flow_ml_s <= 0 or dt <= 0:
@@ -167,7 +103,7 @@ class FlowmeterSimulator:
 
     # ------------------------------------------------------------- protocol
 
-    def _reply(self, command: str) -> str | None:
+    def reply(self, command: str) -> str | None:
         head, _, arg = command.strip().partition(" ")
         head = head.upper()
         cfg = self.config
@@ -211,51 +147,6 @@ class FlowmeterSimulator:
             return f"{self._display_ml()},{state},{temp:.1f}"
         return "ERR,10,unknown command"
 
-    def _handle(self, line: bytes) -> None:
-        text = line.decode("ascii", "replace").rstrip("\r")
-        if not text.strip():
-            return
-        if self.config.timeout_rate and self._rng.random() < self.config.timeout_rate:
-            return
-        reply = self._reply(text)
-        if reply is None:
-            return
-        data = bytearray(add_line_crc(reply).encode("ascii") + b"\n")
-        if self.config.garble_rate and self._rng.random() < self.config.garble_rate:
-            pos = self._rng.randrange(len(data) - 1)
-            data[pos] = (data[pos] + 1 + self._rng.randrange(200)) % 256 or 1
-            if data[pos] == 0x0A:
-                data[pos] = 0x3F
-        self._tx += data
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            with self._lock:
-                self._advance(time.monotonic())
-                fds = self._fds
-            if fds is None:
-                self._stop.wait(TICK_S)
-                continue
-            master = fds[0]
-            try:
-                readable, _, _ = select.select([master], [], [], TICK_S)
-                if readable:
-                    self._rx += os.read(master, 4096)
-                while (idx := self._rx.find(b"\n")) >= 0:
-                    line = bytes(self._rx[:idx])
-                    del self._rx[: idx + 1]
-                    with self._lock:
-                        self._advance(time.monotonic())
-                        self._handle(line)
-                if self._tx:
-                    del self._tx[: os.write(master, self._tx)]
-            except BlockingIOError:
-                continue
-            except (OSError, ValueError):
-                self._rx.clear()
-                self._tx.clear()
-                self._stop.wait(TICK_S)
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -276,14 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = FlowSimConfig(**vars(build_parser().parse_args(argv)))  # option dest = field
-    if config.speed <= 0:
-        raise SystemExit("error: --speed must be positive")
-    stopping = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    with FlowmeterSimulator(config, on_path=lambda path: print(path, flush=True)):
-        stopping.wait()  # until Ctrl-C or SIGTERM; leaving the block stops the thread
-    return 0
+    return serve_until_signal(FlowmeterSimulator, config)
 
 
 if __name__ == "__main__":

@@ -21,18 +21,27 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor
 
 from app.models.fuel import verification as fv
 from app.reports.certificate import _EN as PILE_LABELS_EN
 from app.reports.certificate import CertificateInfo, _Page
-from app.reports.page import PAGE_H, PAGE_W, font_family, pdf_writer
+from app.reports.page import PAGE_W
+from app.reports.verification_pages import (
+    GREEN,
+    GREY,
+    MARGIN,
+    RED,
+    draw_checks,
+    draw_conclusion,
+    draw_facts,
+    draw_foot,
+    draw_head,
+    write_pdf,
+)
 
 __all__ = ["FuelCertificateInfo", "write_fuel_certificate"]
 
-MARGIN = 16.0
-RED, GREEN, GREY = QColor("#b3261e"), QColor("#1b7f3b"), QColor("#444444")
 
 _CHECKS_ZH = {
     "nameplate": "铭牌和标志",
@@ -82,17 +91,12 @@ def write_fuel_certificate(
 ) -> Path:
     """Render the certificate (pass) or notice (fail) of one nozzle to ``path`` (atomic)."""
     info = info or FuelCertificateInfo()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     title = "检定证书" if result.passed else "检定结果通知书"
-    writer = pdf_writer(str(tmp), f"{title} {result.plan.dispenser.dispenser_id}")
-    painter = QPainter(writer)
-    try:
-        _draw(_Page(painter, font_family()), result, info, title)
-    finally:
-        painter.end()
-    tmp.replace(path)
-    return path
+    return write_pdf(
+        path,
+        f"{title} {result.plan.dispenser.dispenser_id}",
+        lambda pg: _draw(pg, result, info, title),
+    )
 
 
 def _pct(value: Decimal) -> str:
@@ -112,21 +116,9 @@ def _draw(pg: _Page, result: fv.FuelResult, info: FuelCertificateInfo, title: st
 
     d = result.plan.dispenser
     x0, w = MARGIN, PAGE_W - 2 * MARGIN
-    y = 14.0
-    draft = not info.signature_key_id
-    if draft:
-        pg.text(x0, 6, w, 6, "草稿 — 检定记录未签名 / DRAFT — result not signed", 9.5,
-                bold=True, align=Qt.AlignmentFlag.AlignCenter, color=RED)  # fmt: skip
-    pg.text(x0, y, w, 7, info.issuer, 12, align=Qt.AlignmentFlag.AlignCenter)
-    y += 8
-    pg.text(x0, y, w, 13, t(title), 22, bold=True, align=Qt.AlignmentFlag.AlignCenter)
-    y += 14
     number = info.certificate_no or fv.certificate_number(result)
     label = t("证书编号") if result.passed else t("通知书编号")
-    pg.text(x0, y, w, 6, f"{label}：{number}", 10, align=Qt.AlignmentFlag.AlignRight)
-    y += 7
-    pg.line(x0, y, x0 + w, y, 0.5)
-    y += 2.5
+    y = draw_head(pg, info, t(title), label, number)
 
     day = result.day
     due = result.valid_until()
@@ -174,26 +166,9 @@ def _draw(pg: _Page, result: fv.FuelResult, info: FuelCertificateInfo, title: st
         ("环境温度", "—" if ambient is None else f"{Decimal(ambient) / 10:.1f} ℃"),
         ("封印编号", str(conditions.get("seal_no") or "—")),
     ]
-    label_w = 36.0
-    for key, value in facts:
-        h = pg.height(w - label_w, value, 10, 6.0)
-        pg.text(x0, y, label_w, 6.0, t(key) + "：", 10)
-        pg.text(x0 + label_w, y, w - label_w, h, value, 10)
-        y += h
+    y = draw_facts(pg, y, facts, t)
     y += 2
-    failed = [k for k, ok in result.checklist.items() if not ok]
-    checks = (
-        t("全部符合")
-        if not failed
-        else (
-            "failed: " + ", ".join(failed)
-            if en
-            else "不符合项：" + "、".join(_CHECKS_ZH.get(k, k) for k in failed)
-        )
-    )
-    pg.text(x0, y, label_w, 6.0, t("检定前检查") + "：", 10)
-    pg.text(x0 + label_w, y, w - label_w, 6.0, checks, 10, color=RED if failed else None)
-    y += 8
+    y = draw_checks(pg, y, result.checklist, _CHECKS_ZH, t, en)
 
     pg.text(x0, y, w, 7, t("检定结果"), 12, bold=True)
     y += 7.5
@@ -254,43 +229,9 @@ def _draw(pg: _Page, result: fv.FuelResult, info: FuelCertificateInfo, title: st
     pg.text(x0, y, w, h, limits, 8.5, color=GREY)
     y += h + 3
 
-    verdict = t("合格") if result.passed else t("不合格")
-    pg.text(x0, y, w, 9, f"{t('结论')}：{verdict}", 14, bold=True,
-            color=GREEN if result.passed else RED)  # fmt: skip
-    y += 10
-    if not result.passed:
-        reasons = (
-            "; ".join(result.reasons) if en else "；".join(_reason_zh(r) for r in result.reasons)
-        )
-        text = f"{t('不合格项')}：{reasons}"
-        h = pg.height(w, text, 10, 6.0)
-        pg.text(x0, y, w, h, text, 10, color=RED)
-        y += h + 2
-
-    pg.line(x0, y, x0 + w, y, 0.3)
-    y += 3
-    inspector = info.inspector_name or "—"
-    if info.inspector_id:
-        inspector += f"（{info.inspector_id}）"
-    pg.text(x0, y, w / 2, 7, f"{t('检定员')}：{inspector}", 10)
-    pg.text(x0 + w / 2, y, w / 2, 7, f"{t('检定日期')}：{dt.date.isoformat(day)}", 10)
-    y += 8
-    if info.signature_key_id:
-        key_label, digest_label = (
-            ("Signature key ID: ", "Record digest (SHA-256): ")
-            if en
-            else ("电子签名密钥 ID：", "检定记录摘要（SHA-256）：")
-        )
-        pg.text(x0, y, w, 5.5, key_label + info.signature_key_id, 8.5)
-        y += 5.5
-        pg.text(x0, y, w, 5.5, digest_label + info.record_digest, 8.5)
-    foot = (
-        "本证书（通知书）仅对本次检定结果负责；未经检定机构书面批准，不得部分复制。"
-        if not en
-        else "English reading copy; the Chinese document prevails."
-    )
-    pg.text(MARGIN, PAGE_H - 14, PAGE_W - 2 * MARGIN, 6, foot, 8.5,
-            align=Qt.AlignmentFlag.AlignCenter, color=GREY)  # fmt: skip
+    reasons = "; ".join(result.reasons) if en else "；".join(_reason_zh(r) for r in result.reasons)
+    y = draw_conclusion(pg, y, result.passed, reasons, t)
+    draw_foot(pg, y, info, dt.date.isoformat(result.day), t)
 
 
 def _reason_zh(reason: str) -> str:

@@ -1026,476 +1026,460 @@
 <context>
     <name>FuelVerificationWizard</name>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="246"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="900"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="163"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="799"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="909"/>
         <source>Inspector ID</source>
-        <translation>检定员编号</translation>
+        <translation type="vanished">检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="732"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="631"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="732"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="631"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="402"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="360"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="903"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="259"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="802"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="373"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="272"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="78"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="83"/>
         <source>Nameplate and markings complete (maker, model, serial, Qmax/Qmin)</source>
         <translation>铭牌和标志齐全（制造单位、型号、出厂编号、Qmax/Qmin）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="79"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="84"/>
         <source>Volume, amount and unit price displays legible and complete</source>
         <translation>体积、金额、单价显示清晰完整</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="80"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="85"/>
         <source>Unit price shown equals the station's posted price</source>
         <translation>显示单价与加油站公示价格一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="81"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="86"/>
         <source>Seals intact at all three positions (transducer, encoder, board)</source>
         <translation>三处封印完好（流量测量变换器、编码器、主板）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="82"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="87"/>
         <source>Software identifier shown and matches the type approval</source>
         <translation>软件标识可显示且与型式批准一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="83"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="88"/>
         <source>Hose and nozzle without leaks; nozzle shuts off</source>
         <translation>油枪、胶管无渗漏，油枪自封正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="202"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="119"/>
         <source>1. Dispenser and nozzle</source>
         <translation>1. 加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="203"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="120"/>
         <source>Choose the dispenser from the list or type its ID.</source>
         <translation>从列表中选择加油机，或输入其编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="229"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="146"/>
         <source>Also a medium flow point</source>
         <translation>增加中间流量点</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="239"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="156"/>
         <source>Dispenser ID</source>
         <translation>加油机编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="240"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="157"/>
         <source>Nozzle</source>
         <translation>油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="241"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="158"/>
         <source>Product</source>
         <translation>油品</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="242"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="159"/>
         <source>Maximum flow Qmax</source>
         <translation>最大流量 Qmax</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="243"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="160"/>
         <source>Minimum flow Qmin</source>
         <translation>最小流量 Qmin</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="245"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="162"/>
         <source>Volume per run</source>
         <translation>每次检定体积</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="297"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="221"/>
         <source>2. Checks before the error test</source>
         <translation>2. 示值误差检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="298"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="222"/>
         <source>Tick every item that conforms; an unticked item fails the nozzle.</source>
         <translation>勾选每一项符合要求的项目；未勾选的项目判该油枪不合格。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="305"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="983"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="860"/>
         <source>All conform</source>
         <translation>全部符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="308"/>
         <source>Number of the seal applied after verification</source>
-        <translation>检定后加施的封印编号</translation>
+        <translation type="vanished">检定后加施的封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="315"/>
         <source>Seal number</source>
-        <translation>封印编号</translation>
+        <translation type="vanished">封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="316"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="223"/>
         <source>Ambient temperature</source>
         <translation>环境温度</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="340"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="239"/>
         <source>3. Standard</source>
         <translation>3. 计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="341"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="240"/>
         <source>Choose the standard and check that its certificate is valid.</source>
         <translation>选择计量标准器，并确认其检定证书在有效期内。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="343"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="242"/>
         <source>Standard metal measure (readings typed)</source>
         <translation>标准金属量器（手工录入读数）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="344"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="243"/>
         <source>Standard flowmeter on a serial port</source>
         <translation>串口连接的标准流量计</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="356"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="255"/>
         <source>Metal measure</source>
         <translation>标准金属量器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="358"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="257"/>
         <source>Serial number</source>
         <translation>出厂编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="359"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="258"/>
         <source>Certificate number</source>
         <translation>证书编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="363"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="262"/>
         <source>Connect</source>
         <translation>连接</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="367"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="266"/>
         <source>Flowmeter</source>
         <translation>标准流量计</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="372"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="271"/>
         <source>Serial port</source>
         <translation>串口</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="402"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="301"/>
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="418"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="317"/>
         <source>%1 — accuracy %2 %, certificate %3, valid until %4</source>
         <translation>%1 — 准确度 %2 %，证书 %3，有效期至 %4</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="445"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="344"/>
         <source>Connect the flowmeter first.</source>
         <translation>请先连接标准流量计。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="447"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="346"/>
         <source>Enter the standard's certificate number.</source>
         <translation>请输入标准器的证书编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="451"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="350"/>
         <source>Enter the certificate's expiry as YYYY-MM-DD.</source>
         <translation>请按 YYYY-MM-DD 输入证书有效期。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="453"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="352"/>
         <source>The standard's certificate expired on %1: it cannot be used.</source>
         <translation>标准器证书已于 %1 过期，不能使用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="483"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="382"/>
         <source>4. Readings</source>
         <translation>4. 测量读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="487"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="386"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="402"/>
         <source>Point</source>
         <translation>流量点</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="488"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="387"/>
         <source>Flow (L/min)</source>
         <translation>流量（L/min）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="489"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="388"/>
         <source>Run</source>
         <translation>次</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="490"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="389"/>
         <source>Dispenser shows (mL)</source>
         <translation>加油机示值（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="491"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="390"/>
         <source>Standard reads (mL)</source>
         <translation>标准器读数（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="492"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="391"/>
         <source>Standard °C</source>
         <translation>标准器油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="493"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="392"/>
         <source>Dispenser °C</source>
         <translation>加油机油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="494"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="393"/>
         <source>Error (%)</source>
         <translation>误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="402"/>
         <source>Largest error (%)</source>
         <translation>最大示值误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="503"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="402"/>
         <source>Repeatability (%)</source>
         <translation>重复性（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="510"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="409"/>
         <source>Limits: every run within ±%1 %, repeatability (max − min) ≤ %2 %.</source>
         <translation>限值：每次误差在 ±%1 % 以内，重复性（最大值-最小值）≤ %2 %。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="514"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="413"/>
         <source>Measure all runs with the flowmeter</source>
         <translation>用标准流量计测量全部次数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="520"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="419"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="562"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="461"/>
         <source>Measure each run with the flowmeter.</source>
         <translation>用标准流量计测量每一次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="560"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
         <source>Type the dispenser's display, the measure's reading and both temperatures.</source>
         <translation>录入加油机示值、量器读数及两处油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="782"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="681"/>
         <source>Measuring…</source>
         <translation>正在测量…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="804"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="703"/>
         <source>%1 of %2 runs measured.</source>
         <translation>已测量 %1 / %2 次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="899"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="798"/>
         <source>Dispenser and nozzle</source>
         <translation>加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="901"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="800"/>
         <source>Standard</source>
         <translation>计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="902"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="801"/>
         <source>Checks before the error test</source>
         <translation>检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="919"/>
         <source>Sign and queue for upload</source>
-        <translation>签名并排队上传</translation>
+        <translation type="vanished">签名并排队上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="921"/>
         <source>Save certificate PDF</source>
-        <translation>保存证书 PDF</translation>
+        <translation type="vanished">保存证书 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="910"/>
         <source>Inspector name</source>
-        <translation>检定员姓名</translation>
+        <translation type="vanished">检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="911"/>
         <source>Passphrase</source>
-        <translation>口令</translation>
+        <translation type="vanished">口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="926"/>
         <source>Sign and issue</source>
-        <translation>签名与出具</translation>
+        <translation type="vanished">签名与出具</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="969"/>
         <source>PASS</source>
-        <translation>合格</translation>
+        <translation type="vanished">合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="969"/>
         <source>FAIL</source>
-        <translation>不合格</translation>
+        <translation type="vanished">不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="986"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="863"/>
         <source>— (failed)</source>
         <translation>—（不合格）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="992"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="869"/>
         <source>Check failed: %1</source>
         <translation>检查不符合：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="999"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="876"/>
         <source>%1: repeatability %2 over the limit</source>
         <translation>%1：重复性 %2 超出限值</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1002"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="879"/>
         <source>%1: error %2 beyond the limit</source>
         <translation>%1：示值误差 %2 超出最大允许误差</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1022"/>
         <source>Enter your inspector ID first.</source>
-        <translation>请先输入检定员编号。</translation>
+        <translation type="vanished">请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1037"/>
         <source>Signed with key %1 and queued as %2.</source>
-        <translation>已用密钥 %1 签名，并以 %2 排队上传。</translation>
+        <translation type="vanished">已用密钥 %1 签名，并以 %2 排队上传。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1071"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="918"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1099"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="946"/>
         <source>Fuel dispenser verification</source>
         <translation>燃油加油机检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="893"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="792"/>
         <source>5. Verdict</source>
         <translation>5. 检定结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="894"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="793"/>
         <source>Check the figures; sign, then save the certificate or notice.</source>
         <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1008"/>
         <source>Signs with the key in %1.</source>
-        <translation>使用 %1 中的密钥签名。</translation>
+        <translation type="vanished">使用 %1 中的密钥签名。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1010"/>
         <source>No key yet: signing creates one at %1, encrypted with this passphrase.</source>
-        <translation>尚无密钥：签名时将在 %1 创建密钥，并用此口令加密。</translation>
+        <translation type="vanished">尚无密钥：签名时将在 %1 创建密钥，并用此口令加密。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="1042"/>
         <source>New key: have its public key registered before uploading.</source>
-        <translation>新密钥：上传前请先登记其公钥。</translation>
+        <translation type="vanished">新密钥：上传前请先登记其公钥。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="516"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="415"/>
         <source>Start batch</source>
         <translation>开始计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="518"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="417"/>
         <source>Stop and read</source>
         <translation>停止并读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="564"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="463"/>
         <source>Per run: Start batch, deliver the preset, Stop and read, then type the dispenser's display and temperature.</source>
         <translation>每次：点“开始计量”，按预置量加油，点“停止并读数”，再录入加油机示值和油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="847"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="746"/>
         <source>Batch started for %1 run %2: deliver the preset, then Stop and read.</source>
         <translation>%1 第 %2 次已开始计量：按预置量加油后点“停止并读数”。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="874"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="773"/>
         <source>Type the dispenser's display and temperature for this run.</source>
         <translation>请录入本次加油机示值和油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="358"/>
         <source>The flowmeter's accuracy %1 % is coarser than %2 % (a third of the MPE).</source>
         <translation>标准流量计准确度 %1 % 低于要求的 %2 %（最大允许误差的三分之一），不能使用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="626"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="525"/>
         <source>%1 run(s) taken earlier restored from the journal.</source>
         <translation>已从记录日志恢复此前测量的 %1 次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="711"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="610"/>
         <source>ΔT &gt; %1 °C</source>
         <translation>ΔT &gt; %1 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="715"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="614"/>
         <source>%1 run %2: the fuel temperatures differ too much; repeat the run.</source>
         <translation>%1 第 %2 次：两处油温相差过大，请重做本次。</translation>
     </message>
@@ -2816,6 +2800,251 @@
     </message>
 </context>
 <context>
+    <name>TaxiVerificationWizard</name>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="116"/>
+        <source>Verification</source>
+        <translation>检定类别</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="159"/>
+        <source>2. Checks before the error test</source>
+        <translation>2. 误差检定前检查</translation>
+    </message>
+    <message>
+        <source>All conform</source>
+        <translation type="vanished">全部符合</translation>
+    </message>
+    <message>
+        <source>Number of the seal applied after verification</source>
+        <translation type="vanished">检定后加封的封印编号</translation>
+    </message>
+    <message>
+        <source>Seal number</source>
+        <translation type="vanished">封印编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="181"/>
+        <source>Run</source>
+        <translation>项目</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="177"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="346"/>
+        <source>Check the figures; sign, then save the certificate or notice.</source>
+        <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="181"/>
+        <source>Standard</source>
+        <translation>标准值</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="393"/>
+        <source>— (failed)</source>
+        <translation>—（不合格）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="404"/>
+        <source>Check failed: %1</source>
+        <translation>检查不符合：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="449"/>
+        <source>Certificate saved to %1</source>
+        <translation>证书已保存到 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="181"/>
+        <source>Meter</source>
+        <translation>计价器示值</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="67"/>
+        <source>Appearance and structure intact, no damage (§6.1)</source>
+        <translation>外观与结构完好，无损伤（§6.1）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="68"/>
+        <source>Nameplate complete: maker, model, serial, K constant (§6.2)</source>
+        <translation>铭牌完整：制造单位、型号、出厂编号、K 常数（§6.2）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="69"/>
+        <source>Display legible: fare, distance, waiting time, unit price (§6.3)</source>
+        <translation>显示屏清晰：金额、里程、等候时间、单价（§6.3）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="70"/>
+        <source>Distance sensor and its cable sealed and undamaged (§6.4)</source>
+        <translation>里程测量传感器及其连线已加封、无损伤（§6.4）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="71"/>
+        <source>For-hire / hired switch works (§6.5)</source>
+        <translation>空重车转换装置工作正常（§6.5）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="72"/>
+        <source>Real-time clock correct (§6.6)</source>
+        <translation>永久（实时）时钟准确（§6.6）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="73"/>
+        <source>Receipt prints: plate, time, distance, waiting time, fare</source>
+        <translation>票据打印正常：车牌、时间、里程、等候时间、金额</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="74"/>
+        <source>Seals intact before the test</source>
+        <translation>检定前封印完好</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="88"/>
+        <source>1. Taxi and meter</source>
+        <translation>1. 出租汽车与计价器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="89"/>
+        <source>Pick the taxi or type its plate, meter serial and K constant.</source>
+        <translation>选择出租汽车，或输入车牌号、计价器出厂编号和 K 常数。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="98"/>
+        <source> pulses/km</source>
+        <translation> 脉冲/km</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="99"/>
+        <source>Roller bench (滚轮测距法)</source>
+        <translation>滚轮测距法（滚筒检定装置）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="100"/>
+        <source>Road course (行车测距法)</source>
+        <translation>行车测距法（标准路段）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="110"/>
+        <source>Plate</source>
+        <translation>车牌号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="111"/>
+        <source>Meter serial</source>
+        <translation>计价器出厂编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="112"/>
+        <source>Model</source>
+        <translation>型号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="113"/>
+        <source>K constant</source>
+        <translation>计价器常数 K</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="114"/>
+        <source>Method</source>
+        <translation>检定方法</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="160"/>
+        <source>Tick every item that conforms; an unticked item fails the meter.</source>
+        <translation>勾选每一项符合的项目；未勾选项判计价器不合格。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="169"/>
+        <source>3. Readings</source>
+        <translation>3. 读数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="171"/>
+        <source>Type the standard's and the meter's readings, or measure on the standard.</source>
+        <translation>输入标准器和计价器的读数，或在标准器上测量。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="174"/>
+        <source>Serial port of the standard, e.g. /dev/ttyUSB0</source>
+        <translation>标准器串口，例如 /dev/ttyUSB0</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="175"/>
+        <source>Measure on the standard</source>
+        <translation>在标准器上测量</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="181"/>
+        <source>Error %</source>
+        <translation>误差 %</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="190"/>
+        <source>Standard port</source>
+        <translation>标准器串口</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="211"/>
+        <source>Distance %1 (m)</source>
+        <translation>计程 %1（m）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="213"/>
+        <source>Waiting time (s)</source>
+        <translation>计时（s）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="290"/>
+        <source>Enter the standard's serial port first.</source>
+        <translation>请先输入标准器串口。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="314"/>
+        <source>Measuring on the standard…</source>
+        <translation>正在标准器上测量……</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="324"/>
+        <source>Measured on %1.</source>
+        <translation>已在 %1 上测量。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="345"/>
+        <source>4. Verdict</source>
+        <translation>4. 结论</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="389"/>
+        <source>Distance error %1 %, waiting-time error %2 %</source>
+        <translation>计程误差 %1 %，计时误差 %2 %</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="392"/>
+        <source>Certificate valid until %1</source>
+        <translation>证书有效期至 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="408"/>
+        <source>Waiting time: error %1 beyond the limit</source>
+        <translation>计时：误差 %1 超出限值</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="412"/>
+        <source>Distance run %1: error %2 outside −4 % … +1 %</source>
+        <translation>计程 %1：误差 %2 超出 −4 % ～ +1 %</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="473"/>
+        <source>Taximeter verification</source>
+        <translation>出租汽车计价器检定</translation>
+    </message>
+</context>
+<context>
     <name>VerificationWizard</name>
     <message>
         <location filename="../../app/views/verification_wizard.py" line="90"/>
@@ -3648,6 +3877,89 @@
         <location filename="../../app/views/verification_wizard.py" line="357"/>
         <source>Measurement standard approval certificate</source>
         <translation>计量标准考核证书编号</translation>
+    </message>
+</context>
+<context>
+    <name>VerificationWizardParts</name>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="226"/>
+        <source>Inspector ID</source>
+        <translation>检定员编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="231"/>
+        <source>Sign and queue for upload</source>
+        <translation>签名并排队上传</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="232"/>
+        <source>Save certificate PDF</source>
+        <translation>保存证书 PDF</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="227"/>
+        <source>Inspector name</source>
+        <translation>检定员姓名</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="228"/>
+        <source>Passphrase</source>
+        <translation>口令</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="271"/>
+        <source>Enter your inspector ID first.</source>
+        <translation>请先输入检定员编号。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="282"/>
+        <source>Signed with key %1 and queued as %2.</source>
+        <translation>已用密钥 %1 签名，并以 %2 排队上传。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="69"/>
+        <source>PASS</source>
+        <translation>合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="69"/>
+        <source>FAIL</source>
+        <translation>不合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="220"/>
+        <source>Sign and issue</source>
+        <translation>签名与出具</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="254"/>
+        <source>Signs with the key in %1.</source>
+        <translation>使用 %1 中的密钥签名。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="256"/>
+        <source>No key yet: signing creates one at %1, encrypted with this passphrase.</source>
+        <translation>尚无密钥：签名时将在 %1 创建密钥，并用此口令加密。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="287"/>
+        <source>New key: have its public key registered before uploading.</source>
+        <translation>新密钥：上传前请先登记其公钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="189"/>
+        <source>All conform</source>
+        <translation>全部符合</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="192"/>
+        <source>Number of the seal applied after verification</source>
+        <translation>检定后加封的封印编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/wizard_parts.py" line="194"/>
+        <source>Seal number</source>
+        <translation>封印编号</translation>
     </message>
 </context>
 <context>

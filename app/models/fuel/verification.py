@@ -34,12 +34,13 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Protocol
 
 from app.models.metrology import round_to_step, to_ppm
 from app.models.verification import CST, ChecklistItem
+from app.models.verification_result import RunTiming, VerdictMixin
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record
 
@@ -350,7 +351,7 @@ def point_result(point: FlowPoint, runs: Sequence[RunReading], product: str) -> 
 
 
 @dataclass(frozen=True)
-class FuelResult:
+class FuelResult(VerdictMixin):
     plan: FuelPlan
     checklist: Mapping[str, bool]
     points: tuple[PointResult, ...]
@@ -360,20 +361,9 @@ class FuelResult:
     conditions: Mapping[str, Any] | None = None
     reasons: tuple[str, ...] = ()
 
-    @property
-    def passed(self) -> bool:
-        return not self.reasons
-
-    @property
-    def verdict(self) -> str:
-        return "pass" if self.passed else "fail"
-
-    @property
-    def day(self) -> dt.date:
-        return dt.datetime.fromtimestamp(self.finished_ms / 1000, CST).date()
-
-    def valid_until(self) -> dt.date | None:
-        return valid_until(self.day) if self.passed else None
+    @staticmethod
+    def cycle(day: dt.date) -> dt.date:
+        return valid_until(day)
 
 
 def judge(
@@ -585,15 +575,6 @@ class NozzleLike(Protocol):
         ...
 
     def dispenser_temp_c(self) -> Decimal | None: ...
-
-
-@dataclass
-class RunTiming:
-    """How long to wait for a run to end (wall seconds) and how often to poll."""
-
-    timeout_s: float = 600.0
-    poll_s: float = 0.05
-    sleep: Callable[[float], None] = field(default=time.sleep)
 
 
 def measure_run_on_flowmeter(

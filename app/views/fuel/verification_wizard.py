@@ -9,8 +9,8 @@ The pages only collect inputs and display; the arithmetic and verdict are
 ``app.models.fuel.verification`` (Qt-free), the serial I/O is
 ``app.devices.flowmeter`` on a worker thread. Signed results go to the same
 :class:`~app.models.outbox.Outbox` as pile verifications; the inspector's key is the
-same encrypted key file (``create_inspector_key``/``unlock_inspector_key``, imported
-from the charging procedure module, where they live today although they name no kind).
+same encrypted key file. The worker, the checklist page, the verdict label and the
+sign-and-issue panel are the kind-free ``app.views.wizard_parts`` the taxi wizard shares.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -51,19 +50,25 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.devices.errors import DeviceError
 from app.devices.flowmeter import BatchState, Flowmeter, SimulatedNozzle
 from app.models.fuel import verification as fv
 from app.models.outbox import Outbox
-from app.models.verification import Journal, create_inspector_key, unlock_inspector_key
+from app.models.verification import Journal
 from app.views.verification_wizard import _bold, kind_label
+from app.views.wizard_parts import (
+    FAIL_COLOR,
+    PASS_COLOR,
+    Runner,
+    SignPanel,
+    parse_decimal,
+    show_verdict,
+)
+from app.views.wizard_parts import ChecklistPage as SharedChecklistPage
 from ledger.fuel.records import PRODUCTS
 from ledger.records import Record
 
 __all__ = ["FuelVerificationWizard"]
 
-PASS_COLOR = QColor("#1b7f3b")
-FAIL_COLOR = QColor("#b3261e")
 # Columns of the readings table.
 COL_POINT, COL_FLOW, COL_RUN, COL_SHOWN, COL_STD, COL_TSTD, COL_TDISP, COL_ERR = range(8)
 EDITABLE = (COL_SHOWN, COL_STD, COL_TSTD, COL_TDISP)
@@ -97,98 +102,10 @@ def _temp_text(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
-def _decimal(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+_decimal = parse_decimal
 
 
-# --------------------------------------------------------------------------- worker
-
-
-class _Job(QObject):
-    """Runs ``fn(progress, should_stop)`` on a QThread: serial I/O never on the GUI thread."""
-
-    progress = Signal(object)
-    done = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, fn: Callable[[Callable[[object], None], Callable[[], bool]], object]):
-        super().__init__()
-        self.fn = fn
-        self.stop_requested = False
-
-    def run(self) -> None:
-        try:
-            result = self.fn(self.progress.emit, lambda: self.stop_requested)
-        except (DeviceError, fv.VerificationError, OSError, ValueError) as exc:
-            self.failed.emit(str(exc))
-        else:
-            self.done.emit(result)
-
-
-class _Runner(QObject):
-    """Owns one job and its thread (GUI side); ``join`` before the wizard goes away.
-
-    ``running`` is this object's own flag, cleared on the GUI thread when the job's
-    result arrives (not QThread.isRunning, which is still true while the result is
-    delivered), so a page's buttons can be set from the result handler itself."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.thread: QThread | None = None
-        self.job: _Job | None = None
-        self.running = False
-        self._done: Callable[[object], None] = lambda _: None
-        self._failed: Callable[[str], None] = lambda _: None
-
-    def start(
-        self,
-        fn: Callable[[Callable[[object], None], Callable[[], bool]], object],
-        *,
-        progress: Callable[[object], None] | None = None,
-        done: Callable[[object], None],
-        failed: Callable[[str], None],
-    ) -> None:
-        self.join()
-        job, thread = _Job(fn), QThread()
-        job.moveToThread(thread)
-        thread.started.connect(job.run)
-        if progress is not None:
-            job.progress.connect(progress)
-        self._done, self._failed = done, failed
-        job.done.connect(self._on_done)  # queued: this object lives on the GUI thread
-        job.failed.connect(self._on_failed)
-        job.done.connect(thread.quit)
-        job.failed.connect(thread.quit)
-        self.job, self.thread, self.running = job, thread, True
-        thread.start()
-
-    @Slot(object)
-    def _on_done(self, result: object) -> None:
-        if self.sender() is self.job:  # not a late answer of a job already joined
-            self.running = False
-            self._done(result)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        if self.sender() is self.job:
-            self.running = False
-            self._failed(message)
-
-    def stop(self) -> None:
-        if self.job is not None:
-            self.job.stop_requested = True
-
-    def join(self) -> None:
-        if self.thread is not None:
-            self.stop()
-            self.thread.quit()
-            self.thread.wait(30_000)
-        self.thread = self.job = None
-        self.running = False
+_Runner = Runner  # the shared QThread worker (app/views/wizard_parts.py)
 
 
 # --------------------------------------------------------------------------- pages
@@ -289,41 +206,23 @@ class DispenserPage(QWizardPage):
         return self.spec() is not None
 
 
-class ChecklistPage(QWizardPage):
-    """2. Checks before the error test: tick what conforms."""
+class ChecklistPage(SharedChecklistPage):
+    """2. Checks before the error test: tick what conforms; the ambient temperature."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.setTitle(tr("2. Checks before the error test"))
-        self.setSubTitle(tr("Tick every item that conforms; an unticked item fails the nozzle."))
-        self.boxes: dict[str, QCheckBox] = {}
-        layout = QVBoxLayout(self)
-        for item in fv.CHECKLIST:
-            box = QCheckBox(checklist_label(item.key))
-            self.boxes[item.key] = box
-            layout.addWidget(box)
-        all_ok = QPushButton(tr("All conform"))
-        all_ok.clicked.connect(lambda: self.set_all(True))
-        self.seal_no = QLineEdit()
-        self.seal_no.setPlaceholderText(tr("Number of the seal applied after verification"))
-        self.ambient = QDoubleSpinBox()
-        self.ambient.setRange(-40, 60)
-        self.ambient.setDecimals(1)
-        self.ambient.setValue(20.0)
-        self.ambient.setSuffix(" °C")
-        form = QFormLayout()
-        form.addRow(tr("Seal number"), self.seal_no)
-        form.addRow(tr("Ambient temperature"), self.ambient)
-        layout.addWidget(all_ok, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addLayout(form)
-        layout.addStretch(1)
-
-    def set_all(self, conforms: bool) -> None:
-        for box in self.boxes.values():
-            box.setChecked(conforms)
-
-    def answers(self) -> dict[str, bool]:
-        return {key: box.isChecked() for key, box in self.boxes.items()}
+        ambient = QDoubleSpinBox()
+        ambient.setRange(-40, 60)
+        ambient.setDecimals(1)
+        ambient.setValue(20.0)
+        ambient.setSuffix(" °C")
+        super().__init__(
+            fv.CHECKLIST,
+            checklist_label,
+            title=tr("2. Checks before the error test"),
+            subtitle=tr("Tick every item that conforms; an unticked item fails the nozzle."),
+            extra=[(tr("Ambient temperature"), ambient)],
+        )
+        self.ambient = ambient
 
     def conditions(self) -> dict[str, Any]:
         return {
@@ -905,35 +804,18 @@ class ResultPage(QWizardPage):
         self.fact_labels = {key: QLabel("—", wordWrap=True) for key in rows}
         for key, text in rows.items():
             self.facts.addRow(text, self.fact_labels[key])
-        self.sign_fields = {
-            "inspector_id": (tr("Inspector ID"), QLineEdit()),
-            "inspector_name": (tr("Inspector name"), QLineEdit()),
-            "passphrase": (tr("Passphrase"), QLineEdit()),
-        }
-        self.inspector_id = self.sign_fields["inspector_id"][1]
-        self.inspector_name = self.sign_fields["inspector_name"][1]
-        self.passphrase = self.sign_fields["passphrase"][1]
-        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key_note = QLabel()
-        self.key_note.setWordWrap(True)
-        self.sign_button = QPushButton(tr("Sign and queue for upload"))
+        self.panel = SignPanel()
+        sign_box = self.panel
+        self.sign_fields = self.panel.sign_fields
+        self.inspector_id = self.panel.inspector_id
+        self.inspector_name = self.panel.inspector_name
+        self.passphrase = self.panel.passphrase
+        self.key_note = self.panel.key_note
+        self.sign_button = self.panel.sign_button
         self.sign_button.clicked.connect(self.sign)
-        self.certificate_button = QPushButton(tr("Save certificate PDF"))
+        self.certificate_button = self.panel.certificate_button
         self.certificate_button.clicked.connect(self.save_certificate)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        sign_box = QGroupBox(tr("Sign and issue"))
-        sign_layout = QFormLayout(sign_box)
-        for text, edit in self.sign_fields.values():
-            sign_layout.addRow(text, edit)
-        sign_layout.addRow(self.key_note)
-        row = QHBoxLayout()
-        row.addWidget(self.sign_button)
-        row.addWidget(self.certificate_button)
-        row.addStretch(1)
-        sign_layout.addRow(row)
-        sign_layout.addRow(self.status)
+        self.status = self.panel.status
         grid = QGridLayout(self)
         grid.addWidget(self.verdict, 0, 0)
         grid.addWidget(self.reasons, 1, 0)
@@ -953,9 +835,7 @@ class ResultPage(QWizardPage):
 
     def initializePage(self) -> None:
         wizard = self._wiz()
-        for name in ("inspector_id", "inspector_name"):
-            edit = self.sign_fields[name][1]
-            edit.setText(edit.text() or getattr(wizard, name))
+        self.panel.fill_inspector(wizard.inspector_id, wizard.inspector_name)
         result = wizard.judge()
         if self.result is None or result.points != self.result.points:
             self.record = None
@@ -966,10 +846,7 @@ class ResultPage(QWizardPage):
         self._update_key_label()
 
     def show_result(self, result: fv.FuelResult) -> None:
-        self.verdict.setText(tr("PASS") if result.passed else tr("FAIL"))
-        palette = self.verdict.palette()
-        palette.setColor(self.verdict.foregroundRole(), PASS_COLOR if result.passed else FAIL_COLOR)
-        self.verdict.setPalette(palette)
+        show_verdict(self.verdict, result.passed)
         self.reasons.setText("\n".join(self._reason_text(r) for r in result.reasons))
         d = result.plan.dispenser
         std = result.standard or {}
@@ -1002,46 +879,22 @@ class ResultPage(QWizardPage):
         return tr("%1: error %2 beyond the limit").replace("%1", label).replace("%2", figure)
 
     def _update_key_label(self) -> None:
-        """Say whose key will sign; the first signature on this laptop creates it."""
-        path = self._wiz().key_path
-        if path.exists():
-            note = tr("Signs with the key in %1.")
-        else:
-            note = tr("No key yet: signing creates one at %1, encrypted with this passphrase.")
-        self.key_note.setText(note.replace("%1", str(path)))
-        self.sign_button.setEnabled(self.record is None)
+        self.panel.update_key_note(self._wiz().key_path, signed=self.record is not None)
 
     def sign(self) -> None:
-        """Sign the result with the inspector's key (created at the first signature) and
-        put it in the outbox; nothing goes over the network here."""
+        """Sign the result with the inspector's key and put it in the outbox."""
         wizard = self._wiz()
-        inspector = self.inspector_id.text().strip()
-        secret = self.passphrase.text()
-        self.passphrase.clear()
-        if self.result is None or not inspector:
-            self.status.setText(tr("Enter your inspector ID first."))
+        if self.result is None:
             return
-        created = not wizard.key_path.exists()
-        try:
-            key = (create_inspector_key if created else unlock_inspector_key)(
-                wizard.key_path, secret
-            )
-            self.record = fv.sign_result(self.result, key, inspector_id=inspector)
-            entry = wizard.outbox.enqueue(self.record)
+        result = self.result
+        done = self.panel.sign(
+            wizard.key_path,
+            wizard.outbox,
+            lambda key, inspector: fv.sign_result(result, key, inspector_id=inspector),
+        )
+        self.record = done[0] if done else None
+        if self.record is not None:
             wizard.readings_page.signed(str(self.record.body["verification_id"]))
-        except (ValueError, OSError) as exc:  # a wrong passphrase is a ValueError
-            self.record = None
-            self.status.setText(str(exc))
-            return
-        lines = [
-            tr("Signed with key %1 and queued as %2.")
-            .replace("%1", key.key_id)
-            .replace("%2", entry.entry_id)
-        ]
-        if created:
-            lines.append(tr("New key: have its public key registered before uploading."))
-        self.status.setText("\n".join(lines))
-        self._update_key_label()
 
     def save_certificate(self) -> Path | None:
         """The certificate (pass) or notice (fail) PDF in the wizard's certificate folder;
@@ -1050,13 +903,7 @@ class ResultPage(QWizardPage):
 
         if self.result is None:
             return None
-        signed: dict[str, str] = {}
-        if self.record is not None:
-            signed = {
-                "certificate_no": str(self.record.body["certificate_no"]),
-                "signature_key_id": self.record.key_id,
-                "record_digest": self.record.leaf_digest.hex(),
-            }
+        signed = self.panel.signed_fields(self.record)
         number = signed.pop("certificate_no", "") or fv.certificate_number(self.result)
         target = self._wiz().certificate_dir / f"{number}.pdf"
         fields = {name: self.sign_fields[name][1].text().strip() for name in

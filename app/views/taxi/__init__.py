@@ -1,0 +1,1 @@
+"""Taxi-meter (安心打车) views: the JJG 517 verification wizard."""
