@@ -2834,7 +2834,7 @@
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="346"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="347"/>
         <source>Check the figures; sign, then save the certificate or notice.</source>
         <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
     </message>
@@ -2844,17 +2844,17 @@
         <translation>标准值</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="393"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="394"/>
         <source>— (failed)</source>
         <translation>—（不合格）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="404"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="405"/>
         <source>Check failed: %1</source>
         <translation>检查不符合：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="449"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="450"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存到 %1</translation>
     </message>
@@ -2999,47 +2999,47 @@
         <translation>计时（s）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="290"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="291"/>
         <source>Enter the standard's serial port first.</source>
         <translation>请先输入标准器串口。</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="314"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="315"/>
         <source>Measuring on the standard…</source>
         <translation>正在标准器上测量……</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="324"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="325"/>
         <source>Measured on %1.</source>
         <translation>已在 %1 上测量。</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="345"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="346"/>
         <source>4. Verdict</source>
         <translation>4. 结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="389"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="390"/>
         <source>Distance error %1 %, waiting-time error %2 %</source>
         <translation>计程误差 %1 %，计时误差 %2 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="392"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="393"/>
         <source>Certificate valid until %1</source>
         <translation>证书有效期至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="408"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="409"/>
         <source>Waiting time: error %1 beyond the limit</source>
         <translation>计时：误差 %1 超出限值</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="412"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="413"/>
         <source>Distance run %1: error %2 outside −4 % … +1 %</source>
         <translation>计程 %1：误差 %2 超出 −4 % ～ +1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="473"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="474"/>
         <source>Taximeter verification</source>
         <translation>出租汽车计价器检定</translation>
     </message>
