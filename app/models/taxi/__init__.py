@@ -1,0 +1,1 @@
+"""The taxi-meter instrument kind (安心打车): its projection, statuses and verification."""
