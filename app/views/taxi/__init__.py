@@ -1,0 +1,1 @@
+"""Views of the taxi-meter instrument kind (安心打车)."""
