@@ -195,6 +195,9 @@ class TaxiView(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        self.table.setMinimumHeight(240)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -234,6 +237,7 @@ class TaxiView(QWidget):
         ]
         head = tr("Taxis shown: %1").replace("%1", str(len(self._shown)))
         self.counts.setText(" · ".join([head, *parts]))
+        self.table.clearSelection()  # a highlighted row must be the one the detail shows
         self.table.setRowCount(len(self._shown))
         for i, row in enumerate(self._shown):
             drift = "" if row.drift_pct is None else f"{row.drift_pct:+.2f}"
