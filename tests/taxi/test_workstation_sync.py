@@ -18,6 +18,7 @@ from app.models.taxi.projection import _EVENTS
 from ledger.records import Record
 from ledger.sigcheck import SignatureChecker
 from tests.models.test_hostile_log import lying_platform, sync_all
+from tests.pg import pg_server, pg_url  # noqa: F401 - fixtures, registered by import
 from tests.taxi.town import DAY, T0, Town
 
 
@@ -25,6 +26,14 @@ from tests.taxi.town import DAY, T0, Town
 def taxiws_checker() -> Iterator[SignatureChecker]:
     with SignatureChecker(workers=0) as checker:
         yield checker
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def taxiws_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL on each backend (the projection writes COPY rows on PostgreSQL)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'workstation.sqlite'}"
+    return str(request.getfixturevalue("pg_url"))
 
 
 def rows(store: st.Store, table) -> list[dict]:
@@ -47,8 +56,10 @@ def town_log() -> tuple[Town, list[Record], list[Record]]:
     return town, first, second
 
 
-def test_a_taxi_log_syncs_and_a_reopened_store_knows_the_terminal_keys(tmp_path, taxiws_checker):
-    url = f"sqlite:///{tmp_path / 'workstation.sqlite'}"
+def test_a_taxi_log_syncs_and_a_reopened_store_knows_the_terminal_keys(
+    tmp_path, taxiws_url, taxiws_checker
+):
+    url = taxiws_url
     data: Path = tmp_path / "platform"
     town, first, second = town_log()
     lying_platform(data, first, [])
