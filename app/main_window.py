@@ -256,6 +256,12 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["dispenser"], self.docks["lookup"])
         self.add_dock("due", tr("Verification due"), self.due_list)
         self.tabifyDockWidget(self.docks["lookup"], self.docks["due"])
+        from app.views.taxi.taxi_view import TaxiView
+
+        self.taxi_view = TaxiView(self.reader)
+        self.add_dock("taxi", tr("Taxi meters"), self.taxi_view)
+        self.tabifyDockWidget(self.docks["due"], self.docks["taxi"])
+        self.taxi_view.refresh()
         if self.session is not None:
             from app.views.work_orders import WorkOrdersView
 
@@ -520,6 +526,7 @@ class MainWindow(QMainWindow):
             self.alarm_view.poller.refresh()  # new alarms on screen now, not at the next poll
             self.explorer.refresh()
             self.due_list.refresh()
+            self.taxi_view.refresh()
         self._update_status()
         if info["applied"] and not self._map_timer.isActive():
             self._map_timer.start(1500)

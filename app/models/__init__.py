@@ -12,7 +12,10 @@ from app.models.alarms import STATUS_HOOKS as _STATUS_HOOKS
 from app.models.fuel.kind import FUEL as _FUEL
 from app.models.fuel.rules import refresh_dispenser_status as _refresh_dispenser_status
 from app.models.kinds import register_projection as _register_projection
+from app.models.taxi import tables as _taxi_tables  # noqa: F401 - joins store.metadata
+from app.models.taxi.kind import TAXI as _TAXI
 
 _register_projection(_FUEL)
+_register_projection(_TAXI)
 if _refresh_dispenser_status not in _STATUS_HOOKS:
     _STATUS_HOOKS.append(_refresh_dispenser_status)
