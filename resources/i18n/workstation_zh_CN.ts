@@ -1516,115 +1516,115 @@
         <translation>充电记录查询</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="274"/>
-        <location filename="../../app/main_window.py" line="573"/>
+        <location filename="../../app/main_window.py" line="280"/>
+        <location filename="../../app/main_window.py" line="580"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="281"/>
+        <location filename="../../app/main_window.py" line="287"/>
         <source>Alarms</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="391"/>
-        <location filename="../../app/main_window.py" line="394"/>
-        <location filename="../../app/main_window.py" line="411"/>
+        <location filename="../../app/main_window.py" line="397"/>
+        <location filename="../../app/main_window.py" line="400"/>
+        <location filename="../../app/main_window.py" line="417"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="391"/>
+        <location filename="../../app/main_window.py" line="397"/>
         <source>Needs a platform to fetch proofs.</source>
         <translation>需连接平台才能获取证明。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="399"/>
+        <location filename="../../app/main_window.py" line="405"/>
         <source>Save evidence bundle</source>
         <translation>保存证据包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="408"/>
+        <location filename="../../app/main_window.py" line="414"/>
         <source>Evidence bundle written: %1</source>
         <translation>证据包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="442"/>
+        <location filename="../../app/main_window.py" line="448"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="443"/>
+        <location filename="../../app/main_window.py" line="449"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="446"/>
+        <location filename="../../app/main_window.py" line="452"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="449"/>
+        <location filename="../../app/main_window.py" line="455"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="457"/>
+        <location filename="../../app/main_window.py" line="463"/>
         <source>&amp;Evidence</source>
         <translation>证据(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="458"/>
+        <location filename="../../app/main_window.py" line="464"/>
         <source>Export evidence bundle for a session…</source>
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="495"/>
+        <location filename="../../app/main_window.py" line="501"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="506"/>
+        <location filename="../../app/main_window.py" line="512"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="532"/>
+        <location filename="../../app/main_window.py" line="539"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="535"/>
+        <location filename="../../app/main_window.py" line="542"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="538"/>
+        <location filename="../../app/main_window.py" line="545"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="541"/>
+        <location filename="../../app/main_window.py" line="548"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="546"/>
+        <location filename="../../app/main_window.py" line="553"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="578"/>
+        <location filename="../../app/main_window.py" line="585"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="394"/>
+        <location filename="../../app/main_window.py" line="400"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="508"/>
+        <location filename="../../app/main_window.py" line="514"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
     </message>
@@ -1634,52 +1634,52 @@
         <translation>检定到期</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="266"/>
+        <location filename="../../app/main_window.py" line="272"/>
         <source>Work orders</source>
         <translation>工单</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="315"/>
+        <location filename="../../app/main_window.py" line="321"/>
         <source>Field package written: %1</source>
         <translation>现场离线包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="318"/>
+        <location filename="../../app/main_window.py" line="324"/>
         <source>Field package</source>
         <translation>现场离线包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="428"/>
+        <location filename="../../app/main_window.py" line="434"/>
         <source>OCMF records</source>
         <translation>OCMF 记录</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="431"/>
+        <location filename="../../app/main_window.py" line="437"/>
         <source>Meter public key</source>
         <translation>电能表公钥</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="450"/>
+        <location filename="../../app/main_window.py" line="456"/>
         <source>Veri&amp;fication</source>
         <translation>检定(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="451"/>
+        <location filename="../../app/main_window.py" line="457"/>
         <source>On-site verification with the rig…</source>
         <translation>使用检定装置现场检定…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="461"/>
+        <location filename="../../app/main_window.py" line="467"/>
         <source>Import OCMF signed meter data…</source>
         <translation>导入 OCMF 签名计量数据…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="329"/>
+        <location filename="../../app/main_window.py" line="335"/>
         <source>Verification</source>
         <translation>检定</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="454"/>
+        <location filename="../../app/main_window.py" line="460"/>
         <source>Countersign results (check / approve)…</source>
         <translation>检定结果会签（核验 / 批准）…</translation>
     </message>
@@ -1687,6 +1687,11 @@
         <location filename="../../app/main_window.py" line="252"/>
         <source>Dispenser detail</source>
         <translation>加油机详情</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="262"/>
+        <source>Taxi meters</source>
+        <translation>出租车计价器</translation>
     </message>
 </context>
 <context>
@@ -3042,6 +3047,172 @@
         <location filename="../../app/views/taxi/verification_wizard.py" line="474"/>
         <source>Taximeter verification</source>
         <translation>出租汽车计价器检定</translation>
+    </message>
+</context>
+<context>
+    <name>TaxiView</name>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="82"/>
+        <source>Verification</source>
+        <translation>检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="68"/>
+        <source>Valid</source>
+        <translation>有效</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="143"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="158"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="130"/>
+        <source>All statuses</source>
+        <translation>全部状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="92"/>
+        <source>opened</source>
+        <translation>已开启</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="94"/>
+        <source>tampered</source>
+        <translation>被破坏</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="69"/>
+        <source>Expiring</source>
+        <translation>即将到期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="70"/>
+        <source>Expired</source>
+        <translation>已过期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="71"/>
+        <source>Failed verification</source>
+        <translation>检定不合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="72"/>
+        <source>Seal broken</source>
+        <translation>铅封破坏</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="73"/>
+        <source>Drift suspected</source>
+        <translation>疑似漂移</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="74"/>
+        <source>Unverified</source>
+        <translation>未检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="80"/>
+        <source>Vehicle registered</source>
+        <translation>车辆登记</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="81"/>
+        <source>Meter installed</source>
+        <translation>计价器安装</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="83"/>
+        <source>Seal event</source>
+        <translation>铅封事件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="90"/>
+        <source>pass</source>
+        <translation>合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="91"/>
+        <source>fail</source>
+        <translation>不合格</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="93"/>
+        <source>closed</source>
+        <translation>已关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="134"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="214"/>
+        <source>All companies</source>
+        <translation>全部公司</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="135"/>
+        <source>Expiring soon (≤ 30 days)</source>
+        <translation>即将到期（≤ 30 天）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="145"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="156"/>
+        <source>Company</source>
+        <translation>出租汽车公司</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="155"/>
+        <source>Plate</source>
+        <translation>车牌号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="157"/>
+        <source>Meter serial</source>
+        <translation>计价器编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="159"/>
+        <source>Next due</source>
+        <translation>下次检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="160"/>
+        <source>Drift %</source>
+        <translation>漂移 %</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="170"/>
+        <source>Select a taxi to see its trips' drift</source>
+        <translation>选择一辆出租车，查看其营运里程漂移</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="173"/>
+        <source>(meter − GNSS) / GNSS, %</source>
+        <translation>（计价器 − GNSS）/ GNSS，%</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="193"/>
+        <source>Status history</source>
+        <translation>状态历史</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="234"/>
+        <source>%1: %2</source>
+        <translation>%1：%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="238"/>
+        <source>Taxis shown: %1</source>
+        <translation>显示出租车：%1 辆</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="270"/>
+        <source>%1 — meter %2 — %3</source>
+        <translation>%1 — 计价器 %2 — %3</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_view.py" line="297"/>
+        <source>entry %1: %2 %3</source>
+        <translation>条目 %1：%2 %3</translation>
     </message>
 </context>
 <context>
