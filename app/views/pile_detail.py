@@ -148,6 +148,39 @@ class LocalDateAxis(OpaqueGridAxis, pg.DateAxisItem):
         return out
 
 
+def stacked_plots(
+    layout: pg.GraphicsLayoutWidget, specs: list[tuple[str, str]]
+) -> dict[str, pg.PlotItem]:
+    """One plot per (key, axis label), stacked on a shared local-time axis: x linked and
+    pannable, y fixed, dates shown on the bottom plot only (every instrument's detail)."""
+    plots: dict[str, pg.PlotItem] = {}
+    first: pg.PlotItem | None = None
+    for row, (key, label) in enumerate(specs):
+        axes = {"bottom": LocalDateAxis("bottom"), "left": OpaqueGridAxis("left")}
+        item = layout.addPlot(row=row, col=0, axisItems=axes)
+        for axis in axes.values():
+            axis.setZValue(AXIS_Z)
+        item.setLabel("left", label)
+        # The label names the unit; an automatic "(x0.001)" rescaling would turn a
+        # 0.5 s clock offset into "500" and a ±0.5 % limit into "±500".
+        item.getAxis("left").enableAutoSIPrefix(False)
+        item.getAxis("left").setWidth(70)
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        item.getViewBox().setMouseEnabled(x=True, y=False)
+        item.setAutoVisible(y=True)
+        if row < len(specs) - 1:
+            item.getAxis("bottom").setStyle(showValues=False)
+            item.getAxis("bottom").setHeight(6)
+        if first is None:
+            first = item
+        else:
+            item.setXLink(first)
+        plots[key] = item
+    return plots
+
+
 def _power_for_display(t_s: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Profiles with NaN gaps → the same curve with idle time at 0 W.
 
@@ -304,31 +337,7 @@ class PileDetailView(QWidget):
             ("clock", tr("Clock offset (s)")),
             ("error", tr("Error (%)")),
         ]
-        self.plot: dict[str, pg.PlotItem] = {}
-        first: pg.PlotItem | None = None
-        for row, (key, label) in enumerate(specs):
-            axes = {"bottom": LocalDateAxis("bottom"), "left": OpaqueGridAxis("left")}
-            item = self.plots.addPlot(row=row, col=0, axisItems=axes)
-            for axis in axes.values():
-                axis.setZValue(AXIS_Z)
-            item.setLabel("left", label)
-            # The label names the unit; an automatic "(x0.001)" rescaling would turn a
-            # 0.5 s clock offset into "500" and a ±0.5 % limit into "±500".
-            item.getAxis("left").enableAutoSIPrefix(False)
-            item.getAxis("left").setWidth(70)
-            item.showGrid(x=True, y=True, alpha=0.15)
-            item.setMenuEnabled(False)
-            item.hideButtons()
-            item.getViewBox().setMouseEnabled(x=True, y=False)
-            item.setAutoVisible(y=True)
-            if row < len(specs) - 1:
-                item.getAxis("bottom").setStyle(showValues=False)
-                item.getAxis("bottom").setHeight(6)
-            if first is None:
-                first = item
-            else:
-                item.setXLink(first)
-            self.plot[key] = item
+        self.plot: dict[str, pg.PlotItem] = stacked_plots(self.plots, specs)
 
         p = self.plot
         legend = p["energy"].addLegend(offset=(-8, 2), colCount=2, brush="#ffffffe6", pen="#bdbdbd")

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.models.fuel import queries as fq
 from app.views.map_view import STATUS_COLORS, status_label
-from app.views.pile_detail import AXIS_Z, LocalDateAxis, OpaqueGridAxis
+from app.views.pile_detail import stacked_plots
 from app.views.table_models import StoreReader, format_date, format_ms
 
 DISPLAY_STEP_ML = 10
@@ -207,28 +207,7 @@ class DispenserDetailView(QWidget):
             ("price", tr("Price (¥/L)")),
             ("tank", tr("Tank balance (L)")),
         ]
-        first: pg.PlotItem | None = None
-        for row, (key, label) in enumerate(specs):
-            axes = {"bottom": LocalDateAxis("bottom"), "left": OpaqueGridAxis("left")}
-            item = self.plots.addPlot(row=row, col=0, axisItems=axes)
-            for axis in axes.values():
-                axis.setZValue(AXIS_Z)
-            item.setLabel("left", label)
-            item.getAxis("left").enableAutoSIPrefix(False)
-            item.getAxis("left").setWidth(70)
-            item.showGrid(x=True, y=True, alpha=0.15)
-            item.setMenuEnabled(False)
-            item.hideButtons()
-            item.getViewBox().setMouseEnabled(x=True, y=False)
-            item.setAutoVisible(y=True)
-            if row < len(specs) - 1:
-                item.getAxis("bottom").setStyle(showValues=False)
-                item.getAxis("bottom").setHeight(6)
-            if first is None:
-                first = item
-            else:
-                item.setXLink(first)
-            self.plot[key] = item
+        self.plot.update(stacked_plots(self.plots, specs))
         p = self.plot
         self.volume = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush("#1565c0"))
         p["volume"].addItem(self.volume)
