@@ -253,16 +253,6 @@ def test_map_columns_place_each_dispenser_at_its_station_with_its_worst_status(f
     assert cols.station_names[cols.station[2]] == "中石化钱江加油站"
 
 
-def test_a_store_without_the_fuel_migration_gives_no_dispensers(tmp_path):
-    url = f"sqlite:///{tmp_path / 'plain.sqlite'}"
-    with st.Store.open(url) as store, store.engine.connect() as conn:
-        if fq.fuel_tables_present(conn):
-            pytest.skip("this branch's migrations already create the fuel tables")
-        assert len(fq.load_dispenser_columns(conn)) == 0
-        with pytest.raises(fq.UnknownDispenser, match="FD000001"):
-            fq.dispenser_detail(conn, FD1)
-
-
 def test_detail_has_registry_nozzles_seal_states_and_open_items(fuel_world):
     with fuel_world.store.engine.connect() as conn:
         detail = fq.dispenser_detail(conn, FD1)
