@@ -218,6 +218,69 @@ def test_f05_price_against_the_price_posted_at_the_start(
         assert wrong[0]["detail"]["posted_fen_l"] == PRICE
 
 
+def _open(run: Run) -> Counter[str]:
+    return Counter(f["rule_id"] for f in run.findings() if f["closed_at"] is None)
+
+
+def test_a_fuelling_synced_after_the_readings_around_it_closes_what_its_absence_raised(
+    fuelmodel_store, world
+):
+    """The log's order is arrival order: a station posting on several connections can get
+    a nozzle's closing reading and its next fuelling into the log before a fuelling that
+    happened earlier. What the gap raised (F01: Σ fuellings short of Δ totalizer; F06: the
+    next fuelling starting off the previous total) is closed when the fuelling arrives,
+    with an audit entry naming it, and a real fault in the same interval stays open."""
+    specs = world.clean_day()
+    late = next(
+        s for s in specs if s["type"] == "fuelling" and s["body"]["fuelling_id"] == "FD1-2-0-3"
+    )
+    run = Run(fuelmodel_store, world)
+    run.batch([s for s in specs if s is not late])
+    assert _open(run) == Counter({"F01": 1, "F06": 1})
+    run.batch([late])
+    assert _open(run) == Counter()
+    closed = [f for f in run.findings() if f["closed_at"] is not None]
+    assert {f["closed_entry"] for f in closed} == {run.next - 1}
+    with fuelmodel_store.engine.connect() as conn:
+        audit = (
+            conn.execute(
+                select(st.audit_log.c.detail).where(st.audit_log.c.action == "anomaly.closed")
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(a["rule_id"] for a in audit) == ["F01", "F06"]
+
+
+def test_a_late_fuelling_does_not_close_a_real_shortfall_in_its_interval(fuelmodel_store, world):
+    specs = world.clean_day()
+    closing = [s["body"] for s in specs if s["type"] == "totalizer"][-2]  # FD1 nozzle 2
+    assert (closing["dispenser_id"], closing["nozzle"]) == ("FD1", 2)
+    closing["volume_total_ml"] += 11
+    closing["tax_volume_total_ml"] += 11
+    late = next(
+        s for s in specs if s["type"] == "fuelling" and s["body"]["fuelling_id"] == "FD1-2-0-3"
+    )
+    run = Run(fuelmodel_store, world)
+    run.batch([s for s in specs if s is not late])
+    run.batch([late])
+    assert _open(run) == Counter({"F01": 1})
+    [f01] = [f for f in run.findings() if f["rule_id"] == "F01" and f["closed_at"] is None]
+    assert f01["detail"]["delta_totalizer_ml"] - f01["detail"]["fuellings_ml"] == 11
+
+
+def test_fuellings_synced_in_reverse_order_leave_no_finding(fuelmodel_store, world):
+    """Worst case of arrival order: every fuelling of the day, newest first, one batch each,
+    after the readings."""
+    specs = world.clean_day()
+    fuellings = [s for s in specs if s["type"] == "fuelling"]
+    run = Run(fuelmodel_store, world)
+    run.batch([s for s in specs if s["type"] != "fuelling"])
+    for f in reversed(fuellings):
+        run.batch([f])
+    assert _open(run) == Counter()
+
+
 # ---- F06: totalizer backwards or jumping ---------------------------------------------
 
 

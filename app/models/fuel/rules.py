@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, text, update
+from sqlalchemy import Connection, bindparam, select, text, update
 
+from app.models import store as st
 from app.models.findings import Finding, Rule, register_rules
 from app.models.fuel import tables as ft
 from app.models.projection import BatchSummary
@@ -214,19 +216,25 @@ def analyse(
     conn: Connection, summary: BatchSummary, closed: list[Closure] | None = None
 ) -> list[Finding]:
     """Runs F01–F10 over what ``summary`` brought; stores and returns the new findings.
-    Findings the batch disproves (an F08 seal opening the regulator's verification closed)
-    are closed and listed in ``closed``."""
+    Findings the batch disproves are closed and listed in ``closed``: an F08 seal opening
+    the regulator's verification closed, and an F01/F06 finding whose interval a late
+    record completed (see `_disproved`)."""
     new = summary.new_entries
     fuellings = new.get("fuelling", [])
     totalizers = new.get("totalizer", [])
     sales = new.get("fuel_sale", [])
     findings: list[Finding] = []
+    passed: list[_Passed] = []
     if fuellings:
         findings += _amount_rule(conn, fuellings)
         findings += _price_rule(conn, fuellings)
-        findings += _fuelling_continuity(conn, fuellings)
+        findings += _fuelling_continuity(conn, fuellings, passed)
     if fuellings or totalizers:
-        findings += _totalizer_rules(conn, fuellings, totalizers)
+        findings += _totalizer_rules(conn, fuellings, totalizers, passed)
+    if passed:
+        closures = _disproved(conn, passed)
+        if closed is not None:
+            closed.extend(closures)
     if fuellings or sales:
         findings += _sale_mismatch(conn, fuellings, sales)
     if new.get("fuel_seal"):
@@ -351,6 +359,59 @@ def _price_rule(conn: Connection, entries: Sequence[int]) -> list[Finding]:
     ]
 
 
+# ---- F01/F06 closures: an interval a late record completed -----------------------------
+
+
+@dataclass(frozen=True)
+class _Passed:
+    """A nozzle interval judged again and found consistent: the F01 interval ending at the
+    reading at ``at_ms``, or the F06 step into the fuelling that started at ``at_ms``."""
+
+    rule_id: str
+    meter_id: str
+    at_ms: int
+    entry: int
+
+
+_F06_FUELLING_KINDS = frozenset({"jump", "backwards"})
+
+
+def _disproved(conn: Connection, passed: Sequence[_Passed]) -> list[Closure]:
+    """Closes the open F01/F06 findings that the same interval, judged again with the
+    records that arrived since, no longer supports.
+
+    Why: the log's order is the order records reached the platform, not the order they
+    happened. A station posts over several connections and a module back-fills after an
+    outage, so a totalizer reading can be synced before a fuelling that stopped just before
+    it, and a fuelling before its predecessor. The rule judges what it has (an alarm must
+    not wait for data that may never come) and, like the charging rules, closes the finding
+    with an audit entry naming the record that completed the interval."""
+    by_meter = {(p.rule_id, p.meter_id, p.at_ms): p for p in passed}
+    meters = sorted({p.meter_id for p in passed})
+    a = st.anomalies
+    items: list[tuple[Finding, int | None, str]] = []
+    for start in range(0, len(meters), _CHUNK):
+        rows = conn.execute(
+            select(a.c.id, a.c.rule_id, a.c.pile_id, a.c.meter_id, a.c.at_ms, a.c.detail).where(
+                a.c.rule_id.in_(("F01", "F06")),
+                a.c.closed_at.is_(None),
+                a.c.meter_id.in_(meters[start : start + _CHUNK]),
+            )
+        ).all()
+        for anomaly_id, rule_id, pile_id, meter_id, at_ms, detail in rows:
+            hit = by_meter.get((rule_id, meter_id, int(at_ms)))
+            if hit is None:
+                continue
+            if rule_id == "F06" and (detail or {}).get("kind") not in _F06_FUELLING_KINDS:
+                continue  # a reading below the previous one: no later record changes it
+            finding = Finding(
+                rule_id, pile_id, meter_id, int(at_ms), "high", (), anomaly_id=int(anomaly_id)
+            )
+            reason = f"interval completed: judged again at entry {hit.entry}"
+            items.append((finding, hit.entry, reason))
+    return close_findings(conn, items)
+
+
 # ---- F06 (fuellings): a nozzle's totalizer from fuelling to fuelling ---------------------
 
 _NEIGHBOURS = (
@@ -388,7 +449,9 @@ def _by_entry(
     return {int(r[0]): r for r in rows}
 
 
-def _fuelling_continuity(conn: Connection, entries: Sequence[int]) -> list[Finding]:
+def _fuelling_continuity(
+    conn: Connection, entries: Sequence[int], passed: list[_Passed]
+) -> list[Finding]:
     pairs = sorted(_pairs(conn, "fuellings", "stop_ms", entries))
     if not pairs:
         return []
@@ -402,6 +465,11 @@ def _fuelling_continuity(conn: Connection, entries: Sequence[int]) -> list[Findi
     after = _ints([p for p, _ in rows], 5)
     before = _ints([n for _, n in rows], 4)
     out = []
+    new = set(entries)
+    for i in np.flatnonzero(after == before):
+        prev, cur = rows[i]
+        by = int(cur[0]) if int(cur[0]) in new else int(prev[0])
+        passed.append(_Passed("F06", _nozzle(cur[1], cur[2]), int(cur[3]), by))
     for i in np.flatnonzero(after != before):
         prev, cur = rows[i]
         back = before[i] < after[i]
@@ -437,12 +505,16 @@ _SUM_BETWEEN = (
 
 
 def _totalizer_rules(
-    conn: Connection, fuellings: Sequence[int], totalizers: Sequence[int]
+    conn: Connection, fuellings: Sequence[int], totalizers: Sequence[int], passed: list[_Passed]
 ) -> list[Finding]:
     pairs = _pairs(conn, "totalizers", "at_ms", totalizers) if totalizers else set()
+    completed_by: dict[int, int] = {}  # reading -> the newest late fuelling before it
     if fuellings:
         # a fuelling that arrives after the readings around it: its pair is judged again
-        closing = {int(t) for _, t in _rows(conn, _NEXT_READING, fuellings) if t is not None}
+        for fuelling, reading in _rows(conn, _NEXT_READING, fuellings):
+            if reading is not None:
+                completed_by[int(reading)] = max(int(fuelling), completed_by.get(int(reading), -1))
+        closing = set(completed_by)
         pairs |= {
             p for p in _pairs(conn, "totalizers", "at_ms", sorted(closing)) if p[1] in closing
         }
@@ -498,7 +570,9 @@ def _totalizer_rules(
                 )
             )
         sold, count = conn.execute(stmt, {"d": d, "n": n, "a": a, "b": b}).one()
-        if abs(int(sold) - d_vol) > VOLUME_STEP_ML:
+        if abs(int(sold) - d_vol) <= VOLUME_STEP_ML:
+            passed.append(_Passed("F01", where, b, completed_by.get(n_entry, n_entry)))
+        else:
             out.append(
                 Finding(
                     "F01",
@@ -516,7 +590,22 @@ def _totalizer_rules(
                     },
                 )
             )
+    _refresh_details(conn, [f for f in out if f.rule_id == "F01"])
     return out
+
+
+def _refresh_details(conn: Connection, findings: Sequence[Finding]) -> None:
+    """An interval judged again with late fuellings that still fails keeps its stored
+    finding (same rule and evidence): its figures are brought up to date, so the regulator
+    reads the shortfall that remains, not the one the missing fuelling made."""
+    a = st.anomalies
+    for f in findings:
+        conn.execute(
+            update(a)
+            .where(a.c.rule_id == f.rule_id, a.c.evidence_key == f.evidence_key)
+            .where(a.c.closed_at.is_(None))
+            .values(detail=dict(f.detail))
+        )
 
 
 # ---- F04: POS sale vs fuelling --------------------------------------------------------
