@@ -9,6 +9,20 @@ a single line that an inspector or a regulator can act on.
 
 from __future__ import annotations
 
+import serial
+
+try:  # a pulled cable surfaces from tcflush as termios.error, which is not an OSError
+    import termios
+
+    PORT_ERRORS: tuple[type[BaseException], ...] = (
+        serial.SerialException,
+        OSError,
+        termios.error,
+    )
+except ImportError:  # Windows
+    PORT_ERRORS = (serial.SerialException, OSError)
+"""What pyserial raises when the USB device or the pty master is gone."""
+
 
 class DeviceError(Exception):
     """Base class of every failure raised by ``app.devices``."""

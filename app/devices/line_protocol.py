@@ -27,12 +27,11 @@ from typing import Self, TypeVar
 
 import serial
 
-from app.devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout
+from app.devices.errors import PORT_ERRORS, DeviceDisconnected, DeviceError, DeviceTimeout
 from app.devices.rig import GarbledFrame, Identity, add_line_crc, strip_line_crc
 
 __all__ = [
     "POLL_SLICE",
-    "PORT_ERRORS",
     "GarbledReply",
     "LineDevice",
     "LineDeviceError",
@@ -47,17 +46,6 @@ __all__ = [
 POLL_SLICE = 0.02
 SIM_TICK_S = 0.005
 T = TypeVar("T")
-
-try:  # a pulled cable surfaces from tcflush as termios.error, which is not an OSError
-    import termios
-
-    PORT_ERRORS: tuple[type[BaseException], ...] = (
-        serial.SerialException,
-        OSError,
-        termios.error,
-    )
-except ImportError:  # Windows
-    PORT_ERRORS = (serial.SerialException, OSError)
 
 GarbledReply = GarbledFrame
 """A reply with a wrong or missing line CRC or an unreadable field (after retries)."""

@@ -42,6 +42,7 @@ from typing import TypeVar
 import serial
 
 from app.devices.errors import (
+    PORT_ERRORS,
     DeviceDisconnected,
     DeviceError,
     DeviceTimeout,
@@ -457,7 +458,7 @@ class Rig:
     def _io(self, op: Callable[[], T]) -> T:
         try:
             return op()
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
             # pyserial raises these when the USB device or pty master is gone.
             self.close()
             raise DeviceDisconnected(f"rig port {self.port.port!r} vanished: {exc}") from exc
