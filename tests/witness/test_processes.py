@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -160,6 +161,24 @@ def test_two_of_three_passes_with_one_down_and_refuses_with_two_down(tmp_path, l
         plain.close()
         office.close()
         platform.stop()
+    # A restarted platform does not know the witnesses' sizes: the 409 answers tell it,
+    # and the checkpoint is cosigned again before the platform listens.
+    procs[0] = WitnessProcess(procs[0].data, tmp_path / "w0.skey", data / "log.vkey")
+    config.write_text(
+        WitnessPolicy([Cosigner(c.verifier, p.url) for c, p in zip(cosigners, procs)]).to_text()
+    )
+    platform = PlatformProcess(data, "--witnesses", str(config))
+    office = LogClient(platform.url, vkey, witnesses=office_policy)
+    try:
+        checkpoint, note = office.checkpoint()
+        assert checkpoint.size == size
+        assert set(office_policy.check(note)) == {"witness0.example", "witness2.example"}
+        status = json.loads(get(platform.url + "/status"))
+        assert status["witness_sizes"]["witness0.example"] == size
+        assert "witness1.example" in status["witness_errors"]
+    finally:
+        office.close()
+        platform.stop()
 
 
 class Store:
@@ -198,6 +217,16 @@ def test_split_view_is_refused_and_the_evidence_verifies_for_a_third_party(
     # the other history, same size, shown to the same witness
     assert add_checkpoint(url, format_add_checkpoint(30, [], note(forked, 30))) == (409, b"30\n")
     [kept] = list((procs[0].data / "evidence").glob("*/split-view-*"))
+    # hostile bytes over HTTP: refused with a 4xx, never a server error, never a cosignature
+    rng = random.Random(17)
+    honest_body = format_add_checkpoint(30, honest.consistency_proof(30, 30), note(honest, 30))
+    for _ in range(40):
+        mutated = bytearray(honest_body)
+        for _ in range(rng.randint(1, 3)):
+            mutated[rng.randrange(len(mutated))] ^= rng.randint(1, 255)
+        status, answer = add_checkpoint(url, bytes(mutated))
+        assert 400 <= status < 500 or (status == 200 and bytes(mutated) == honest_body), answer
+    assert add_checkpoint(url, b"\xff" * 70_000)[0] == 413
     # a third party: only the log's published key and the kept files
     out = subprocess.run(
         [sys.executable, "-m", "ledger", "witness", "check-evidence", str(kept),
