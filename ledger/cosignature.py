@@ -171,7 +171,9 @@ class WitnessPolicy:
                     raise PolicyError("expected 'quorum K' or 'witness VKEY [URL]'")
             except (PolicyError, KeyFormatError) as exc:
                 raise PolicyError(f"witness policy line {number}: {exc}") from None
-        return cls(cosigners, DEFAULT_QUORUM if quorum is None else quorum)
+        if quorum is None:  # default 2 (of 3); with a single witness, that one
+            quorum = min(DEFAULT_QUORUM, max(len(cosigners), 1))
+        return cls(cosigners, quorum)
 
     @classmethod
     def load(cls, path: Path | str) -> WitnessPolicy:

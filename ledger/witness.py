@@ -333,7 +333,21 @@ class Witness:
     def _keep_evidence(
         self, kind: str, cosigned: bytes, request: AddCheckpoint, body: bytes
     ) -> None:
-        """Keep the cosigned note and the contradicting one side by side, durably."""
+        """Keep the cosigned note and the contradicting one side by side, durably.
+
+        A disk error here is reported but does not change the answer: the checkpoint is
+        refused whether or not its evidence could be written."""
+        try:
+            self._write_evidence(kind, cosigned, request, body)
+        except OSError as exc:
+            print(
+                f"witness: could not keep {kind} evidence for {_origin_of(cosigned)}: {exc}",
+                file=sys.stderr,
+            )
+
+    def _write_evidence(
+        self, kind: str, cosigned: bytes, request: AddCheckpoint, body: bytes
+    ) -> None:
         log_dir = self.evidence_dir / _safe_name(_origin_of(cosigned))
         digest = hashlib.sha256(request.note).hexdigest()[:16]
         target = log_dir / f"{kind}-{digest}"

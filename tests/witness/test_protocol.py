@@ -249,3 +249,22 @@ def test_policy_two_of_three(tmp_path):
         policy.check(signed(8) + lines[0] + lines[1])
     # round trip of the text form
     assert WitnessPolicy.parse(policy.to_text()).to_text() == policy.to_text()
+
+
+def test_policy_file_mistakes_are_named():
+    keys = [generate_signer(f"w{i}.example", ALG_COSIGNATURE_V1)[1] for i in range(3)]
+    from ledger.cosignature import PolicyError
+
+    one = WitnessPolicy.parse(f"witness {keys[0]} http://127.0.0.1:1\n")
+    assert one.quorum == 1 and one.cosigners[0].url == "http://127.0.0.1:1"
+    assert WitnessPolicy.parse("\n".join(f"witness {k}" for k in keys)).quorum == 2
+    with pytest.raises(PolicyError, match="quorum 4 is impossible with 3"):
+        WitnessPolicy.parse("quorum 4\n" + "\n".join(f"witness {k}" for k in keys))
+    with pytest.raises(PolicyError, match="not a cosigner key"):
+        WitnessPolicy.parse(f"witness {LOG_VKEY}\n")
+    with pytest.raises(PolicyError, match="line 2"):
+        WitnessPolicy.parse(f"witness {keys[0]}\nwitnes {keys[1]}\n")
+    with pytest.raises(PolicyError, match="distinct"):
+        WitnessPolicy.parse(f"witness {keys[0]}\nwitness {keys[0]}\n")
+    with pytest.raises(PolicyError, match="at least one witness"):
+        WitnessPolicy.parse("quorum 1\n")
