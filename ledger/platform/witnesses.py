@@ -48,6 +48,8 @@ class WitnessCollector:
         self.sizes: dict[str, int] = {c.name: 0 for c in self.cosigners}
         self.last_error: dict[str, str] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._lines_for: tuple[int, bytes] | None = None
+        self._lines: dict[str, bytes] = {}
 
     async def close(self) -> None:
         if self._session is not None:
@@ -65,7 +67,14 @@ class WitnessCollector:
         results = await asyncio.gather(
             *(self._one(c, checkpoint, note, proof) for c in self.cosigners)
         )
-        return b"".join(results)
+        # Offered again (a witness was missing): keep the lines already collected for
+        # this very checkpoint, so a witness failing now does not lose its earlier line.
+        if self._lines_for != (checkpoint.size, checkpoint.root):
+            self._lines_for, self._lines = (checkpoint.size, checkpoint.root), {}
+        for cosigner, lines in zip(self.cosigners, results, strict=True):
+            if lines:
+                self._lines[cosigner.name] = lines
+        return b"".join(self._lines.get(c.name, b"") for c in self.cosigners)
 
     async def _one(
         self, cosigner: Cosigner, checkpoint: Checkpoint, note: bytes, proof: Callable
