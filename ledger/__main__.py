@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fuel-fleet": ("ledger.fuel.fleet_cli", "simulate the city's fuel stations (file or platform)"),
     "verify-bundle": ("ledger.bundle_verify", "check an evidence bundle offline"),
     "taxi-status": ("ledger.taxi.client", "fetch and verify the signed taxi suspension list"),
+    "witness": ("ledger.witness", "run a C2SP tlog-witness that cosigns consistent checkpoints"),
 }
 
 

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ledger.cosignature import QuorumError, WitnessPolicy
 from ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from ledger.tiles import MAX_ENTRY_SIZE, decode_bundle, entries_path, parse_tile_path
 
@@ -119,10 +120,22 @@ class LogClient:
 
     ``timeout`` is the deadline of one whole request (connect, headers and body), in
     seconds: a platform that never answers and one that trickles its answer byte by
-    byte are both given up on after it."""
+    byte are both given up on after it.
 
-    def __init__(self, base: str, vkey: str, origin: str | None = None, timeout: float = 15):
+    With ``witnesses`` (a k-of-n `WitnessPolicy`, docs/witness.md) a checkpoint is
+    accepted only with valid cosignatures of k named witnesses (`MissingCosignatures`
+    otherwise); without it, the log's signature alone is checked, as before."""
+
+    def __init__(
+        self,
+        base: str,
+        vkey: str,
+        origin: str | None = None,
+        timeout: float = 15,
+        witnesses: WitnessPolicy | None = None,
+    ):
         self.base = base.rstrip("/")
+        self.witnesses = witnesses
         self.verifier = Verifier(vkey)
         self.origin = origin or self.verifier.name
         self.timeout = timeout
@@ -348,6 +361,12 @@ class LogClient:
                 f"not a valid signed checkpoint of {self.origin} ({exc})",
                 note,
             ) from exc
+        if self.witnesses is not None:
+            what = f"the checkpoint of {self.origin} at size {checkpoint.size}"
+            try:
+                self.witnesses.check(note, what)
+            except QuorumError as exc:
+                raise MissingCosignatures(f"{self.base}/checkpoint", str(exc), note, exc) from exc
         return checkpoint, note
 
     def bundle(self, index: int, tree_size: int) -> list[bytes]:
@@ -435,6 +454,16 @@ class BadCheckpoint(BadAnswer):
     def __init__(self, url: str, reason: str, note: bytes) -> None:
         super().__init__(url, reason)
         self.note = note
+
+
+class MissingCosignatures(BadCheckpoint):
+    """The checkpoint is the log's, but too few of the office's named witnesses cosigned it
+    (ledger.cosignature). Not proof against the platform either (witnesses may be down),
+    but nothing from it is applied: it may be a view the witnesses never saw."""
+
+    def __init__(self, url: str, reason: str, note: bytes, quorum: QuorumError) -> None:
+        super().__init__(url, reason, note)
+        self.quorum = quorum
 
 
 class _DeadlineExceeded(Exception):

@@ -51,7 +51,7 @@ from app.models import store as st
 from app.models.kinds import PROJECTIONS
 from app.models.projection import apply_records, gc_paused
 from ledger import merkle
-from ledger.client import BadAnswer, FetchError, LogClient
+from ledger.client import BadAnswer, FetchError, LogClient, MissingCosignatures
 from ledger.keys import PublicKey
 from ledger.merkle import CompactRange, ProofError
 from ledger.note import Checkpoint
@@ -231,7 +231,9 @@ class LogSync:
 
     def _offline(self, exc: FetchError, what: str) -> Offline:
         """Records an offline attempt (the verified store is not touched)."""
-        if isinstance(exc, BadAnswer):
+        if isinstance(exc, MissingCosignatures):  # the office's witness policy (docs/witness.md)
+            message = f"checkpoint refused: {exc.quorum}"
+        elif isinstance(exc, BadAnswer):
             message = (
                 f"the platform's answer is unusable: {exc}. Nothing from it was applied; "
                 "the sync will try again (if this persists, check the platform address "

@@ -29,12 +29,14 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ledger.cosignature import PolicyError, WitnessPolicy
 from ledger.keys import is_low_s
 from ledger.kinds import FEEDS, FeedError, FeedGone
 from ledger.merkle import leaf_hash
 from ledger.note import Checkpoint, Signer, Verifier, generate_signer, open_checkpoint
 from ledger.note import sign_checkpoint as sign_cp
 from ledger.platform.sequencer import REGISTRY_TYPES, Candidate, Outcome, Sequencer
+from ledger.platform.witnesses import WitnessCollector
 from ledger.records import MAX_ENTRY_BYTES, Record, RecordError, identity_of_entry
 from ledger.registry import OWNED_TYPES, TRANSFERABLE, EntryHead, UnknownKeyError
 from ledger.sigcheck import MALFORMED, SignatureChecker
@@ -44,6 +46,9 @@ DEFAULT_ORIGIN = "hangzhou.evmetrology.example/2026"
 MAX_LINES = 1000
 MAX_BODY = 4 * 1024 * 1024
 IMMUTABLE = "public, max-age=31536000, immutable"
+RECOSIGN_S = 10.0
+"""With witnesses configured, a checkpoint some witness did not cosign is offered again
+after this many seconds (a witness that was down gets its chance without new entries)."""
 
 
 class LogCorrupted(RuntimeError):
@@ -188,6 +193,7 @@ class Platform:
         workers: int | None = None,
         interval: float = 0.25,
         fsync: bool = True,
+        witnesses: WitnessPolicy | None = None,
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._lock_fd = lock_data_dir(data_dir)  # before anything in it is read or written
@@ -204,6 +210,10 @@ class Platform:
         self.counters = {"accepted": 0, "rejected": 0, "requests": 0}
         self.feeds = {path: feed.make(origin, self.signer) for path, feed in FEEDS.items()}
         self._tasks: list[asyncio.Task] = []
+        # Witness cosignatures (docs/witness.md): with witnesses configured, /checkpoint
+        # serves the newest checkpoint once the witnesses were asked, cosignatures appended.
+        self.collector = WitnessCollector(witnesses) if witnesses else None
+        self.cosigned: tuple[Checkpoint | None, bytes] = (None, b"")
 
     # ---- lifecycle -------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -222,6 +232,8 @@ class Platform:
     async def _on_startup(self, _app: web.Application) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.tile_thread, self.integrator.integrate, self.sequencer.size)
+        if self.collector is not None:
+            await self._cosign()
         self._tasks = [
             asyncio.create_task(self._sequence_loop()),
             asyncio.create_task(self._integrate_loop()),
@@ -231,6 +243,8 @@ class Platform:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.collector is not None:
+            await self.collector.close()
         self.checker.close()
         self.db_thread.shutdown()
         self.tile_thread.shutdown()
@@ -259,15 +273,42 @@ class Platform:
     async def _integrate_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            await self.new_entries.wait()
+            if self.collector is not None and self.collector.last_error:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.new_entries.wait(), RECOSIGN_S)
+            else:
+                await self.new_entries.wait()
             self.new_entries.clear()
             signed = await loop.run_in_executor(
                 self.tile_thread, self.integrator.integrate, self.sequencer.size
             )
+            if self.collector is not None and (signed or self.collector.last_error):
+                await self._cosign()
             if signed:
                 async with self.new_checkpoint:
                     self.new_checkpoint.notify_all()
             await asyncio.sleep(self.interval)
+
+    async def _cosign(self) -> None:
+        """Asks the witnesses to cosign the current checkpoint; publishes it with their lines."""
+        checkpoint, note = self.integrator.checkpoint, self.integrator.checkpoint_note
+        if checkpoint is None or self.collector is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def proof(old: int, new: int) -> asyncio.Future:
+            return loop.run_in_executor(
+                self.tile_thread, self.integrator.tiles.consistency_proof, old, new
+            )
+
+        lines = await self.collector.collect(checkpoint, note, proof)
+        self.cosigned = (checkpoint, note + lines)
+
+    def _served(self) -> tuple[Checkpoint | None, bytes]:
+        """The checkpoint /checkpoint serves: the integrator's, or its cosigned form."""
+        if self.collector is not None:
+            return self.cosigned
+        return self.integrator.checkpoint, self.integrator.checkpoint_note
 
     # ---- handlers ----------------------------------------------------------------------
     async def handle_ingest(self, request: web.Request) -> web.Response:
@@ -367,13 +408,12 @@ class Platform:
                     await asyncio.wait_for(
                         self.new_checkpoint.wait_for(
                             lambda: (
-                                self.integrator.checkpoint is not None
-                                and self.integrator.checkpoint.size > wanted
+                                self._served()[0] is not None and self._served()[0].size > wanted
                             )
                         ),
                         wait,
                     )
-        note = self.integrator.checkpoint_note
+        note = self._served()[1]
         if not note:
             return self._reject(404, "no checkpoint yet: the log is empty")
         return web.Response(
@@ -395,8 +435,19 @@ class Platform:
                 "checkpoint_size": checkpoint.size if checkpoint else 0,
                 "checkpointed_at": self.integrator.checkpointed_at,
                 **self.counters,
+                **self._witness_status(),
             }
         )
+
+    def _witness_status(self) -> dict[str, object]:
+        if self.collector is None:
+            return {}
+        checkpoint = self.cosigned[0]
+        return {
+            "cosigned_size": checkpoint.size if checkpoint else 0,
+            "witness_sizes": dict(self.collector.sizes),
+            "witness_errors": dict(self.collector.last_error),
+        }
 
     async def handle_tile(self, request: web.Request) -> web.StreamResponse:
         path = "tile/" + request.match_info["path"]
@@ -453,16 +504,26 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=None, help="signature-check processes")
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between checkpoints")
     parser.add_argument("--no-fsync", action="store_true", help="faster, not crash-safe (benches)")
+    parser.add_argument(
+        "--witnesses",
+        type=Path,
+        metavar="FILE",
+        help="witness configuration ('witness VKEY URL' lines, docs/witness.md): collect "
+        "their cosignatures for every checkpoint",
+    )
     args = parser.parse_args(argv)
     try:
         return asyncio.run(_serve(args))
-    except (LogCorrupted, DataDirInUse) as exc:
+    except (LogCorrupted, DataDirInUse, PolicyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    platform = Platform(args.data, args.origin, args.workers, args.interval, not args.no_fsync)
+    witnesses = WitnessPolicy.load(args.witnesses) if args.witnesses else None
+    platform = Platform(
+        args.data, args.origin, args.workers, args.interval, not args.no_fsync, witnesses
+    )
     runner = web.AppRunner(platform.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
