@@ -26,6 +26,7 @@ from app.models.analysis import analyse_batch
 from app.models.sync import LogSync, Misbehaviour, Offline, Progress, SyncError
 from app.models.users import PermissionDenied, Session, SignInError, require, sign_in
 from ledger.client import LogClient
+from ledger.cosignature import PolicyError, WitnessPolicy
 from ledger.note import NoteError
 from ledger.sigcheck import SignatureChecker
 
@@ -85,6 +86,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=None, help="signature-check processes")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
+        "--witnesses",
+        default=None,
+        help="witness policy file ('quorum K' and 'witness VKEY [URL]' lines, "
+        "docs/witness.md): refuse a checkpoint without K of the named witnesses' cosignatures",
+    )
+    parser.add_argument(
         "--clear-halt",
         action="store_true",
         help="administrator: resume a log halted after misbehaviour (evidence is kept); "
@@ -99,7 +106,12 @@ def main(argv: list[str]) -> int:
     if args.clear_halt and not args.user:
         parser.error("--clear-halt changes the store: sign in with --user NAME")
     try:
-        client = LogClient(args.platform, read_vkey(args.log_key))
+        policy = WitnessPolicy.load(args.witnesses) if args.witnesses else None
+    except PolicyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        client = LogClient(args.platform, read_vkey(args.log_key), witnesses=policy)
     except NoteError as exc:
         print(f"error: the log key is not valid: {exc}", file=sys.stderr)
         return 2

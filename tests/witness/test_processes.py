@@ -153,6 +153,26 @@ def test_two_of_three_passes_with_one_down_and_refuses_with_two_down(tmp_path, l
             assert "requires 2" in state.last_error
         # without a policy, behaviour is unchanged: the log's signature suffices
         assert plain.checkpoint()[0].size == size
+        # the office's headless sync with its policy file: refused (exit 1, offline) with
+        # the quorum message; the same command without the policy syncs
+        policy_file = tmp_path / "office-witnesses.txt"
+        policy_file.write_text(office_policy.to_text())
+        (tmp_path / "log.vkey").write_text(vkey + "\n")
+        cli = [sys.executable, "main.py", "sync", "--platform", platform.url,
+               "--log-key", str(tmp_path / "log.vkey"), "--quiet", "--workers", "0",
+               "--db", f"sqlite:///{tmp_path / 'cli.sqlite'}"]  # fmt: skip
+        refused = subprocess.run(
+            [*cli, "--witnesses", str(policy_file)], cwd=ROOT, capture_output=True, text=True
+        )
+        assert refused.returncode == 1, refused.stderr
+        assert "witness0.example" in refused.stderr and "requires 2" in refused.stderr
+        synced = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True)
+        assert synced.returncode == 0, synced.stderr
+        policy_file.write_text("quorum 4\n" + office_policy.to_text().split("\n", 1)[1])
+        bad = subprocess.run(
+            [*cli, "--witnesses", str(policy_file)], cwd=ROOT, capture_output=True, text=True
+        )
+        assert bad.returncode == 2 and "quorum 4 is impossible" in bad.stderr, bad.stderr
         # Go's note.Open and ours ignore the unknown witness lines: the served note is
         # the log's note with lines appended, the log's signature first and intact
         served = get(platform.url + "/checkpoint")
