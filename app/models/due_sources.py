@@ -18,9 +18,11 @@ A work-order item names ``(kind, instrument ID)``; IDs are only unique within a 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Connection
 
@@ -131,3 +133,12 @@ def due_rows(
     ``horizon_days``; the kind's own order (most urgent first)."""
     rows = due_source(kind).rows(conn, today)
     return [r for r in rows if r.flagged or r.days_left is None or r.days_left <= horizon_days]
+
+
+def write_csv(path: Path | str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """A table as shown on screen, UTF-8 with BOM (Excel on a Chinese Windows desktop
+    opens it without mojibake), as the charging export does."""
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)

@@ -195,3 +195,48 @@ FUEL_DUE = DueSource(
     verified_since=verified_since,
     minutes_per_item=MINUTES_PER_DISPENSER,
 )
+
+
+def wizard_specs(conn: Connection, today: dt.date) -> list[fv.DispenserSpec]:
+    """Every registered nozzle as the JJG 443 wizard's nameplate data, the due list's
+    most urgent dispensers first (the registry has no flow range: the wizard's default
+    Qmax/Qmin stand until the inspector reads the nameplate). A nozzle whose product the
+    verification arithmetic has no expansion coefficient for is left out (typed by hand)."""
+    order = {r.instrument_id: n for n, r in enumerate(fuel_due(conn, today))}
+    d, s, nz = ft.dispensers, ft.fuel_stations, ft.nozzles
+    out: list[fv.DispenserSpec] = []
+    for r in conn.execute(
+        select(
+            d.c.dispenser_id,
+            nz.c.nozzle,
+            nz.c.product,
+            s.c.name,
+            d.c.operator_id,
+            d.c.maker,
+            d.c.model,
+            d.c.serial,
+        )
+        .select_from(
+            d.join(nz, nz.c.dispenser_id == d.c.dispenser_id).outerjoin(
+                s, s.c.station_id == d.c.station_id
+            )
+        )
+        .order_by(d.c.dispenser_id, nz.c.nozzle)
+    ):
+        try:
+            out.append(
+                fv.DispenserSpec(
+                    r.dispenser_id,
+                    int(r.nozzle),
+                    r.product,
+                    station=r.name or "",
+                    operator=r.operator_id,
+                    maker=r.maker or "",
+                    model=r.model or "",
+                    serial=r.serial or "",
+                )
+            )
+        except fv.VerificationError:
+            continue
+    out.sort(key=lambda spec: (order.get(spec.dispenser_id, len(order)), spec.dispenser_id))
+    return out

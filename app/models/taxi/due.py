@@ -24,6 +24,7 @@ from sqlalchemy import Connection, select
 from app.models.due_sources import DueRow, DueSource, Site, status_for
 from app.models.taxi import tables as tt
 from app.models.taxi.queries import taxi_ledger
+from app.models.taxi.verification import TaxiSpec
 from ledger.taxi.records import CST, verification_outcome
 from ledger.taxi.status import NO_METER, TaxiLedger
 
@@ -189,3 +190,26 @@ TAXI_DUE = DueSource(
     minutes_per_item=MINUTES_PER_TAXI,
     routed=False,
 )
+
+
+def wizard_specs(conn: Connection) -> list[TaxiSpec]:
+    """Every registered taxi's current taximeter (its newest ``taximeter`` record) as the
+    JJG 517 wizard's nameplate data, the due list's taxis first (most urgent first), then
+    the rest by plate."""
+    order = {r.plate: n for n, r in enumerate(due_list(taxi_ledger(conn)))}
+    m = tt.taximeters
+    current: dict[str, TaxiSpec] = {}
+    for r in conn.execute(select(m).order_by(m.c.at_ms, m.c.entry_index)):
+        try:
+            current[r.plate] = TaxiSpec(
+                r.plate,
+                r.meter_serial,
+                int(r.k_constant),
+                model=r.model or "",
+                maker=r.maker or "",
+                operator=r.operator_id,
+                terminal_id=r.terminal_id,
+            )
+        except ValueError:  # VerificationError: a meter the wizard cannot start from
+            current.pop(r.plate, None)  # (not its predecessor either: that one is gone)
+    return sorted(current.values(), key=lambda t: (order.get(t.plate, len(order)), t.plate))
