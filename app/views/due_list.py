@@ -553,7 +553,7 @@ class DueListView(QWidget):
             widths = (
                 (100, 160, 70, 50, 150, 190, 100, 130, 70, 110, 170)
                 if charging
-                else (110, 110, 150, 70, 70, 110, 100, 70, 110, 150)
+                else (110, 110, 150, 70, 70, 150, 100, 70, 130, 170)
             )
             for column, width in enumerate(widths):
                 self.table.setColumnWidth(column, width)

@@ -172,7 +172,7 @@ class WorkOrdersView(QWidget):
         )
         self.items: list[wo.OrderItem] = []
         self.orders_table = _table(self.orders_model, (60, 220, 90, 70, 80, 110))
-        self.items_table = _table(self.items_model, (40, 90, 120, 180, 170, 100))
+        self.items_table = _table(self.items_model, (40, 120, 120, 220, 170, 100))
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
         self.progress = QProgressBar()

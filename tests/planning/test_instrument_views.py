@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from app.views.due_list import DueListView, KindDueModel
+from app.views.fuel.verification_wizard import FuelVerificationWizard
+from app.views.instrument_wizards import load_specs, show_wizard
 from app.views.table_models import StoreReader
+from app.views.taxi.verification_wizard import TaxiVerificationWizard
 from app.views.work_orders import CreateWorkOrderDialog, WorkOrdersView
 from tests.planning.conftest import TODAY, Office
-from tests.planning.test_instrument_orders import TAXI_U, kinds  # noqa: F401 - fixture
+from tests.planning.test_instrument_orders import TAXI_U, TAXI_V, kinds  # noqa: F401 - fixture
 from tests.planning.test_views import reader, render  # noqa: F401 - fixture
 
 
@@ -99,3 +103,58 @@ def test_work_order_with_a_pile_a_dispenser_and_a_taxi(
         view.verify_button.click()
     assert wanted.args == ["fuel", "D-OLD"]
     render(view, "mixed_work_order", tmp_path)
+
+
+def test_wizards_open_on_the_asked_for_instrument(
+    kinds: Office,  # noqa: F811
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    url = str(kinds.store.engine.url)
+    kind, specs, first = load_specs(url, "fuel", "D-OLD")
+    # Every registered nozzle (7 one-nozzle dispensers + D-TWO's two), D-OLD first, then
+    # the due list's order: the broken seal, the failed one ...
+    assert (kind, first, len(specs)) == ("fuel", "D-OLD", 8)
+    assert [s.dispenser_id for s in specs][:3] == ["D-OLD", "D-SEAL", "D-FAIL"]
+    assert specs[0].station == "古墩路加油站" and specs[0].serial == "SN-D-OLD"
+    fuel = show_wizard(None, (kind, specs, first), root=tmp_path / "v", session=kinds.inspector)
+    qtbot.addWidget(fuel)
+    assert isinstance(fuel, FuelVerificationWizard)
+    assert fuel.dispenser_page.dispenser_id.text() == "D-OLD"
+    assert fuel.inspector_id == "INS-HZ-007"
+    render(fuel, "fuel_wizard_from_order", tmp_path, dialog=True)
+
+    taxi_setup = load_specs(url, "taxi", TAXI_V)
+    assert [t.plate for t in taxi_setup[1]] == [TAXI_V, TAXI_U]
+    taxi = show_wizard(None, taxi_setup, root=tmp_path / "v", session=kinds.inspector)
+    qtbot.addWidget(taxi)
+    assert isinstance(taxi, TaxiVerificationWizard)
+    assert taxi.taxi_page.plate.text() == TAXI_V and taxi.taxi_page.serial.text() == "JJ-2"
+    # Not in the registry: the wizard opens with the list, nothing chosen.
+    assert load_specs(url, "taxi", "浙A·NOPE")[2] == ""
+    with pytest.raises(ValueError, match="no verification wizard"):
+        load_specs(url, "boat")
+
+
+def test_main_window_opens_the_kind_wizard_for_a_work_order_item(
+    kinds: Office,  # noqa: F811
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.main_window import MainWindow
+
+    monkeypatch.setenv("EVM_DATA_DIR", str(tmp_path / "data"))
+    window = MainWindow(str(kinds.store.engine.url), session=kinds.regulator)
+    qtbot.addWidget(window)
+    try:
+        titles = [a.text() for m in window.menuBar().actions() for a in m.menu().actions()]
+        assert "Fuel dispenser verification (JJG 443)…" in titles
+        assert "Taximeter verification (JJG 517)…" in titles
+        window.work_orders.verify_requested.emit("taxi", TAXI_U)
+        qtbot.waitUntil(lambda: getattr(window, "_wizard", None) is not None, timeout=15000)
+        assert isinstance(window._wizard, TaxiVerificationWizard)
+        assert window._wizard.taxi_page.plate.text() == TAXI_U
+        window._wizard.close()
+    finally:
+        window.shutdown()
