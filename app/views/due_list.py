@@ -313,10 +313,13 @@ class KindDueModel(QAbstractTableModel):
             "fuel": (tr("Dispenser"), tr("Serial")),
             "taxi": (tr("Plate"), tr("Meter serial")),
         }.get(self.kind, (tr("Instrument"), tr("Serial")))
+        site = {"fuel": tr("Fuel station"), "taxi": tr("Verification site")}.get(
+            self.kind, tr("Station")
+        )
         return [
             ident,
             extra,
-            tr("Station"),
+            site,
             tr("District"),
             tr("Operator"),
             tr("Certificate valid until"),
@@ -558,6 +561,11 @@ class DueListView(QWidget):
             for column, width in enumerate(widths):
                 self.table.setColumnWidth(column, width)
         self.export_xlsx_button.setEnabled(charging)
+        self.search.setPlaceholderText(
+            tr("Search pile, station, district…")
+            if charging
+            else tr("Search instrument, serial, station, company…")
+        )
         self._refilter()
         self.refresh()
 

@@ -163,7 +163,7 @@ class WorkOrdersView(QWidget):
                 tr("#"),
                 tr("Kind"),
                 tr("Instrument"),
-                tr("Station"),
+                tr("Site"),
                 tr("Reason"),
                 tr("Due date"),
                 tr("Done"),

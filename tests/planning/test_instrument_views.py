@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.views.due_list import DueListView, KindDueModel
+from app.views.due_list import DueListView, KindDueModel, kind_label
+from app.views.due_list import tr as due_tr
 from app.views.fuel.verification_wizard import FuelVerificationWizard
 from app.views.instrument_wizards import load_specs, show_wizard
 from app.views.table_models import StoreReader
 from app.views.taxi.verification_wizard import TaxiVerificationWizard
 from app.views.work_orders import CreateWorkOrderDialog, WorkOrdersView
+from app.views.work_orders import tr as orders_tr
 from tests.planning.conftest import TODAY, Office
 from tests.planning.test_instrument_orders import TAXI_U, TAXI_V, kinds  # noqa: F401 - fixture
 from tests.planning.test_views import reader, render  # noqa: F401 - fixture
@@ -55,7 +57,8 @@ def test_due_list_per_kind(
     with qtbot.waitSignal(view.status_message, timeout=5000):
         view.export(tmp_path / "fuel.csv", "csv")
     text = (tmp_path / "fuel.csv").read_text(encoding="utf-8-sig")
-    assert text.splitlines()[0].startswith("Dispenser,Serial") and "D-SEAL" in text
+    header = text.splitlines()[0]
+    assert header.startswith(f"{due_tr('Dispenser')},{due_tr('Serial')}") and "D-SEAL" in text
     with qtbot.waitSignal(view.instrument_activated, timeout=1000) as activated:
         view.table.doubleClicked.emit(view.kind_proxy.index(2, 3))
     assert activated.args == ["fuel", "D-OLD"]
@@ -64,7 +67,7 @@ def test_due_list_per_kind(
     qtbot.waitUntil(lambda: view.kind_model.kind == "taxi", timeout=5000)
     assert [r.instrument_id for r in view.visible_kind_rows()] == [TAXI_U]
     column = KindDueModel.COLUMNS.index("site")
-    assert view.kind_proxy.index(0, column).data() == "Summoned to the station"
+    assert view.kind_proxy.index(0, column).data() == due_tr("Summoned to the station")
     render(view, "due_taxi", tmp_path)
 
 
@@ -91,12 +94,9 @@ def test_work_order_with_a_pile_a_dispenser_and_a_taxi(
     qtbot.addWidget(view)
     view.refresh()
     qtbot.waitUntil(lambda: view.items_model.keys == ["P3", "D-OLD", TAXI_U], timeout=5000)
-    assert [row[1] for row in view.items_model.rows] == [
-        "Charging piles",
-        "Fuel dispensers",
-        "Taxi meters",
-    ]
-    assert view.items_model.rows[2][3] == "Summon to the verification station"
+    kinds_shown = [row[1] for row in view.items_model.rows]
+    assert kinds_shown == [kind_label("charging"), kind_label("fuel"), kind_label("taxi")]
+    assert view.items_model.rows[2][3] == orders_tr("Summon to the verification station")
     view.items_table.selectRow(1)
     assert view.verify_button.isEnabled()
     with qtbot.waitSignal(view.verify_requested, timeout=1000) as wanted:
@@ -143,14 +143,15 @@ def test_main_window_opens_the_kind_wizard_for_a_work_order_item(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from app.main_window import MainWindow
+    from app.main_window import tr as main_tr
 
     monkeypatch.setenv("EVM_DATA_DIR", str(tmp_path / "data"))
     window = MainWindow(str(kinds.store.engine.url), session=kinds.regulator)
     qtbot.addWidget(window)
     try:
         titles = [a.text() for m in window.menuBar().actions() for a in m.menu().actions()]
-        assert "Fuel dispenser verification (JJG 443)…" in titles
-        assert "Taximeter verification (JJG 517)…" in titles
+        assert main_tr("Fuel dispenser verification (JJG 443)…") in titles
+        assert main_tr("Taximeter verification (JJG 517)…") in titles
         window.work_orders.verify_requested.emit("taxi", TAXI_U)
         qtbot.waitUntil(lambda: getattr(window, "_wizard", None) is not None, timeout=15000)
         assert isinstance(window._wizard, TaxiVerificationWizard)
