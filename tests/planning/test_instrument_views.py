@@ -107,6 +107,7 @@ def test_work_order_with_a_pile_a_dispenser_and_a_taxi(
 
 def test_wizards_open_on_the_asked_for_instrument(
     kinds: Office,  # noqa: F811
+    reader: StoreReader,  # noqa: F811 - installs PLAN_LANG for the render
     qtbot: QtBot,
     tmp_path: Path,
 ) -> None:
