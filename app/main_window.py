@@ -241,6 +241,9 @@ class MainWindow(QMainWindow):
 
         self.due_list = DueListView(self.reader, self.session)
         self.due_list.pile_activated.connect(self.open_pile)
+        self.due_list.instrument_activated.connect(
+            lambda kind, instrument: kind == "fuel" and self.open_dispenser(instrument)
+        )
         self.due_list.status_message.connect(lambda m: self.statusBar().showMessage(m, 10000))
         # One column of tabbed docks beside the map keeps 1600-px screens usable.
         self.add_dock("explorer", tr("Operators, stations, piles"), self.explorer)
@@ -272,6 +275,7 @@ class MainWindow(QMainWindow):
             self.add_dock("orders", tr("Work orders"), self.work_orders)
             self.due_list.create_order_requested.connect(self._create_work_order)
             self.work_orders.export_requested.connect(self._export_field_package)
+            self.work_orders.verify_requested.connect(self.open_instrument_wizard)
             self.tabifyDockWidget(self.docks["due"], self.docks["orders"])
         self.docks["explorer"].raise_()
 
@@ -366,6 +370,36 @@ class MainWindow(QMainWindow):
         wizard.show()
         self._wizard = wizard
 
+    def open_instrument_wizard(self, kind: str, instrument_id: str = "") -> None:
+        """The JJG 443 (fuel) or JJG 517 (taxi) wizard, nameplates from the registry (on a
+        worker), ``instrument_id`` chosen; a charging item opens the charging wizard."""
+        if kind == "charging":
+            self.open_verification_wizard()
+            return
+        from app.views.instrument_wizards import load_specs
+
+        call = Call(load_specs, self.store_url, kind, instrument_id)
+        call.done.connect(self._show_instrument_wizard)
+        call.failed.connect(lambda m: QMessageBox.warning(self, tr("Verification"), m))
+        thread = start_in_thread(call, self)
+        call.done.connect(thread.quit)
+        call.failed.connect(thread.quit)
+        self._threads.append(thread)
+        self._workers.append(call)
+
+    def _show_instrument_wizard(self, setup: tuple) -> None:
+        """On the GUI thread (a bound slot: queued from the worker)."""
+        from app.paths import data_dir
+        from app.views.instrument_wizards import show_wizard
+
+        self._wizard = show_wizard(
+            self,
+            setup,
+            root=data_dir() / "verification",
+            session=self.session,
+            platform=self._platform or "",
+        )
+
     def _initial_sizes(self) -> None:
         """The map gets the room; docks start compact (a saved layout overrides this)."""
         self.resizeDocks([self.docks["alarms"]], [230], Qt.Orientation.Vertical)
@@ -457,6 +491,12 @@ class MainWindow(QMainWindow):
         wizard_action = QAction(tr("On-site verification with the rig…"), self)
         wizard_action.triggered.connect(self.open_verification_wizard)
         verification_menu.addAction(wizard_action)
+        fuel_action = QAction(tr("Fuel dispenser verification (JJG 443)…"), self)
+        fuel_action.triggered.connect(lambda: self.open_instrument_wizard("fuel"))
+        verification_menu.addAction(fuel_action)
+        taxi_action = QAction(tr("Taximeter verification (JJG 517)…"), self)
+        taxi_action.triggered.connect(lambda: self.open_instrument_wizard("taxi"))
+        verification_menu.addAction(taxi_action)
         countersign_action = QAction(tr("Countersign results (check / approve)…"), self)
         countersign_action.triggered.connect(self.open_countersign)
         verification_menu.addAction(countersign_action)

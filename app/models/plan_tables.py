@@ -13,8 +13,9 @@ Design choices, and why:
   the raw key is ever stored.
 * ``users.username`` is the name written to ``audit_log.user``, so the audit trail stays
   readable after an account is deactivated (users are never deleted).
-* A pile is on at most one *active* work-order item at a time (partial unique index on
-  ``work_order_items(pile_id) WHERE active``); re-assigning a pile deactivates its old
+* An instrument (a pile, a dispenser, a taxi: ``kind`` + ``pile_id``, migration 0008) is
+  on at most one *active* work-order item at a time (partial unique index on
+  ``work_order_items(kind, pile_id) WHERE active``); re-assigning it deactivates its old
   item, which is how an offline laptop's upload learns of the conflict.
 * The laptop's queue of signed results is ``app.models.outbox.Outbox`` (crash-safe files
   next to the field package), not a table here: one upload mechanism for every caller.
@@ -117,14 +118,32 @@ work_order_items = Table(
         nullable=False,
     ),
     Column("seq", Integer, nullable=False, comment="Position on the route"),
-    Column("pile_id", Text, nullable=False),
-    Column("station_id", Text, nullable=False),
+    Column(
+        "pile_id",
+        Text,
+        nullable=False,
+        comment="The instrument's ID within its kind: pile, dispenser, taxi plate "
+        "(name kept from the charging-only schema)",
+    ),
+    Column(
+        "station_id",
+        Text,
+        comment="The site visited (charging or fuel station); NULL: summoned (a taxi)",
+    ),
     Column("reason", Text, nullable=False),
     Column("due_date", Text, comment="ISO date the pile was due when ordered"),
     Column("active", Boolean, nullable=False, server_default=text("true")),
-    UniqueConstraint("order_id", "pile_id"),
+    Column(
+        "kind",
+        Text,
+        nullable=False,
+        server_default="charging",
+        comment="Instrument kind of the item (app.models.due_sources): charging, fuel, taxi",
+    ),
+    UniqueConstraint("order_id", "kind", "pile_id"),
     Index(
-        "uq_work_order_items_active_pile",
+        "uq_work_order_items_active_item",
+        "kind",
         "pile_id",
         unique=True,
         sqlite_where=text("active"),

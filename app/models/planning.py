@@ -58,13 +58,14 @@ import csv
 import datetime as dt
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, select
 
 from app.models import metrology
+from app.models.due_sources import DueRow, DueSource, Site
 from app.models.plan_tables import (
     DEFAULT_ROTATION_YEARS,
     DEFAULT_VALIDITY_YEARS,
@@ -806,3 +807,73 @@ def export_xlsx(rows: Sequence[PileDue], path: Path | str, *, lang: str = "zh") 
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
     wb.save(path)
+
+
+# ---- the charging piles' due source (app.models.due_sources) ----------------------------
+
+#: Charging's order inside the due list is the due date (the earliest deadline wins);
+#: the priority only lifts the event-driven reasons above the calendar on equal dates.
+_CHARGING_PRIORITY = {"anomaly": 0, "failed": 1, "first": 2, "expiry": 3, "rotation": 4}
+
+
+def charging_due(conn: Connection, today: dt.date) -> list[DueRow]:
+    """:func:`due_list` as the core's rows (the due-list view keeps its richer
+    :class:`PileDue` columns for charging; work orders and other callers use these)."""
+    return [
+        DueRow(
+            kind="charging",
+            instrument_id=r.pile_id,
+            site_id=r.station_id,
+            site_name=r.station_name,
+            district=r.district,
+            operator_id=r.operator_id,
+            reason=r.reason,
+            priority=_CHARGING_PRIORITY.get(r.reason, 9),
+            valid_until=r.valid_until,
+            due_date=r.due_date,
+            days_left=r.days_left,
+            status=r.status,
+            flagged=r.triggered or r.reason == "failed",
+            evidence=r.explain("en"),
+            extra=r.kind,
+        )
+        for r in due_list(conn, today)
+    ]
+
+
+def locate_piles(conn: Connection, pile_ids: Sequence[str]) -> dict[str, Site | None]:
+    """Each pile's station; a pile whose station is not registered has no coordinates."""
+    out: dict[str, Site | None] = {}
+    for r in conn.execute(
+        select(piles.c.pile_id, piles.c.station_id, stations.c.name, stations.c.lon, stations.c.lat)
+        .select_from(piles.outerjoin(stations, stations.c.station_id == piles.c.station_id))
+        .where(piles.c.pile_id.in_(list(pile_ids)))
+    ):
+        out[r.pile_id] = Site(
+            r.station_id,
+            r.name or r.station_id,
+            None if r.lon is None else float(r.lon),
+            None if r.lat is None else float(r.lat),
+        )
+    return out
+
+
+def piles_verified_since(conn: Connection, pile_ids: Collection[str], since_ms: int) -> set[str]:
+    """Piles with a synced verification record at or after ``since_ms``."""
+    return set(
+        conn.execute(
+            select(verifications.c.pile_id)
+            .where(verifications.c.pile_id.in_(list(pile_ids)), verifications.c.at_ms >= since_ms)
+            .distinct()
+        ).scalars()
+    )
+
+
+CHARGING_DUE = DueSource(
+    name="charging",
+    label=("充电桩", "charging piles"),
+    rows=charging_due,
+    locate=locate_piles,
+    verified_since=piles_verified_since,
+    minutes_per_item=10,  # the virtual-load verification's budget (app.models.workorders)
+)

@@ -49,7 +49,7 @@ from app.models import workorders as wo
 from app.models.field_package import FieldUploadReport
 from app.models.store import Store
 from app.models.users import Session
-from app.views.due_list import reason_label
+from app.views.due_list import kind_label, reason_label
 from app.views.table_models import StoreReader
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -135,6 +135,8 @@ class WorkOrdersView(QWidget):
     """The inspector asks to upload the queued results (the window runs it on a worker)."""
     release_requested = Signal(str)
     """Upload this held-back verification ID despite the conflict."""
+    verify_requested = Signal(str, str)
+    """(kind, instrument ID) of the selected item: the window opens that kind's wizard."""
     status_message = Signal(str)
 
     def __init__(
@@ -157,15 +159,24 @@ class WorkOrdersView(QWidget):
             self,
         )
         self.items_model = _Table(
-            lambda: [tr("#"), tr("Pile"), tr("Station"), tr("Reason"), tr("Due date"), tr("Done")],
+            lambda: [
+                tr("#"),
+                tr("Kind"),
+                tr("Instrument"),
+                tr("Site"),
+                tr("Reason"),
+                tr("Due date"),
+                tr("Done"),
+            ],
             self,
         )
+        self.items: list[wo.OrderItem] = []
         self.orders_table = _table(self.orders_model, (60, 220, 90, 70, 80, 110))
-        self.items_table = _table(self.items_model, (40, 130, 200, 200, 100))
+        self.items_table = _table(self.items_model, (40, 120, 120, 220, 170, 100))
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
         self.progress = QProgressBar()
-        self.progress.setFormat(tr("%v of %m piles verified"))
+        self.progress.setFormat(tr("%v of %m instruments verified"))
         self.estimate = QLabel()
         self.offline_button = QPushButton(tr("Take offline…"))
         self.offline_button.setEnabled(False)
@@ -179,6 +190,11 @@ class WorkOrdersView(QWidget):
         self.release_button = QPushButton(tr("Upload anyway"))
         self.release_button.setVisible(False)
         self.upload_status = QLabel()
+        self.verify_button = QPushButton(tr("Verify selected item…"))
+        self.verify_button.setEnabled(False)
+        self.verify_button.setToolTip(
+            tr("Opens the verification wizard of the item's kind with the item chosen")
+        )
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -191,6 +207,7 @@ class WorkOrdersView(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.upload_status, 1)
         buttons.addWidget(self.release_button)
+        buttons.addWidget(self.verify_button)
         buttons.addWidget(self.upload_button)
         buttons.addWidget(self.offline_button)
         right_layout.addLayout(buttons)
@@ -211,6 +228,10 @@ class WorkOrdersView(QWidget):
         self.offline_button.clicked.connect(self._ask_offline)
         self.upload_button.clicked.connect(self.upload_requested)
         self.release_button.clicked.connect(self._release)
+        self.items_table.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self.verify_button.setEnabled(current.isValid())
+        )
+        self.verify_button.clicked.connect(self._verify_selected)
 
     def refresh(self) -> None:
         self._generation += 1
@@ -251,7 +272,7 @@ class WorkOrdersView(QWidget):
         order = self.orders[current.row()]
         self.title.setText(tr("Work order {id}: {title}").format(id=order.id, title=order.title))
         self.estimate.setText(
-            tr("Piles: {n} · estimated {time} (10 min per pile + {km} km at 30 km/h)").format(
+            tr("Items: {n} · estimated {time} (verification time + {km} km at 30 km/h)").format(
                 n=order.piles,
                 time=format_minutes(order.estimated_min),
                 km=f"{order.travel_m / 1000:.1f}",
@@ -268,12 +289,15 @@ class WorkOrdersView(QWidget):
         )
 
     def _items_loaded(self, items: list[wo.OrderItem]) -> None:
+        self.items = items
+        self.verify_button.setEnabled(False)
         self.items_model.set_rows(
             [
                 [
                     i.seq,
+                    kind_label(i.kind),
                     i.pile_id,
-                    i.station_name,
+                    i.station_name if i.station_id else tr("Summon to the verification station"),
                     reason_label(i.reason),
                     i.due_date or "",
                     tr("Verified") if i.done else "",
@@ -283,6 +307,13 @@ class WorkOrdersView(QWidget):
             [i.pile_id for i in items],
             [i.done for i in items],
         )
+
+    @Slot()
+    def _verify_selected(self) -> None:
+        index = self.items_table.currentIndex()
+        if index.isValid():
+            item = self.items[index.row()]
+            self.verify_requested.emit(item.kind, item.pile_id)
 
     def show_upload_report(self, report: FieldUploadReport) -> None:
         """Shows what an upload did; conflicts stay listed until released or re-uploaded."""
@@ -341,15 +372,16 @@ class WorkOrdersView(QWidget):
 
 
 class CreateWorkOrderDialog(QDialog):
-    """Pick an inspector for the checked piles; shows the planned route and time first."""
+    """Pick an inspector for the checked instruments; shows the planned route (and the
+    taxis to summon) and the time first. ``pile_ids``: pile IDs or ``(kind, ID)`` pairs."""
 
     def __init__(
         self,
         store: Store,
         reader: StoreReader,
         session: Session,
-        pile_ids: Sequence[str],
-        reasons: Mapping[str, tuple[str, str | None]] | None = None,
+        pile_ids: Sequence[str | tuple[str, str]],
+        reasons: Mapping[Any, tuple[str, str | None]] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -383,7 +415,7 @@ class CreateWorkOrderDialog(QDialog):
         self.reader.submit(self._load, self._loaded, lambda exc: self.error.setText(str(exc)))
 
     def _load(self, conn: Any) -> tuple[list[tuple[str, str]], wo.Route]:
-        return users_model.inspectors(conn), wo.route_for_piles(conn, self.pile_ids)
+        return users_model.inspectors(conn), wo.route_for_items(conn, self.pile_ids)
 
     def _loaded(self, result: tuple[list[tuple[str, str]], wo.Route]) -> None:
         inspectors, route = result
@@ -400,8 +432,14 @@ class CreateWorkOrderDialog(QDialog):
                     n=n, station=stop.name, piles=piles, km=f"{stop.travel_m / 1000:.1f}"
                 )
             self.route.addItem(text)
+        if route.summoned:
+            self.route.addItem(
+                tr("Summon to the verification station: {items}").format(
+                    items=", ".join(f"{i} ({kind_label(k)})" for k, i in route.summoned)
+                )
+            )
         self.estimate.setText(
-            tr("Piles: {n} · estimated {time}").format(
+            tr("Items: {n} · estimated {time}").format(
                 n=route.pile_count, time=format_minutes(route.estimated_min)
             )
         )

@@ -593,58 +593,58 @@
         <translation>油罐日平衡（升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="237"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="216"/>
         <source>Dispenser</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="239"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="218"/>
         <source>Tax box</source>
         <translation>税控</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="249"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="228"/>
         <source>Tolerance: one display step (10 mL)</source>
         <translation>允差：一个显示分度（10 毫升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="269"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="248"/>
         <source>Loading dispenser %1…</source>
         <translation>正在读取加油机 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="312"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="291"/>
         <source>No. %1 (%2, tank %3)</source>
         <translation>%1 号枪（%2，油罐 %3）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="327"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="306"/>
         <source>Fuel dispenser %1</source>
         <translation>加油机 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="336"/>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="340"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="315"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="319"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="376"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="355"/>
         <source>alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="376"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="355"/>
         <source>finding</source>
         <translation>发现</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="388"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="367"/>
         <source>No open findings or alarms</source>
         <translation>无未关闭的发现或告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="435"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="414"/>
         <source>%1 fuellings, %2 L; %3 totalizer readings, %4 off by more than 10 mL</source>
         <translation>加油 %1 笔，共 %2 升；累计数读数 %3 次，其中 %4 次偏差超过 10 毫升</translation>
     </message>
@@ -652,272 +652,388 @@
 <context>
     <name>DueListView</name>
     <message>
-        <location filename="../../app/views/due_list.py" line="74"/>
-        <location filename="../../app/views/due_list.py" line="319"/>
+        <location filename="../../app/views/due_list.py" line="91"/>
+        <location filename="../../app/views/due_list.py" line="488"/>
         <source>Overdue</source>
         <translation>已逾期</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="62"/>
+        <location filename="../../app/views/due_list.py" line="63"/>
         <source>First verification missing</source>
         <translation>缺少首次检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="63"/>
+        <location filename="../../app/views/due_list.py" line="64"/>
         <source>Rotation period ends</source>
         <translation>到期轮换</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="64"/>
+        <location filename="../../app/views/due_list.py" line="65"/>
         <source>Last verification failed</source>
         <translation>上次检定不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="65"/>
+        <location filename="../../app/views/due_list.py" line="66"/>
         <source>Anomaly: offline re-verification</source>
         <translation>异常警示线下检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="67"/>
+        <location filename="../../app/views/due_list.py" line="68"/>
         <source>Added by the regulator</source>
         <translation>监管人员添加</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="68"/>
+        <location filename="../../app/views/due_list.py" line="69"/>
         <source>Re-assigned</source>
         <translation>重新分配</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="75"/>
-        <location filename="../../app/views/due_list.py" line="320"/>
+        <location filename="../../app/views/due_list.py" line="92"/>
+        <location filename="../../app/views/due_list.py" line="489"/>
         <source>Due within 30 days</source>
         <translation>30 天内到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="76"/>
-        <location filename="../../app/views/due_list.py" line="321"/>
+        <location filename="../../app/views/due_list.py" line="93"/>
+        <location filename="../../app/views/due_list.py" line="490"/>
         <source>Due within 90 days</source>
         <translation>90 天内到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="77"/>
+        <location filename="../../app/views/due_list.py" line="94"/>
         <source>Valid</source>
         <translation>有效</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="168"/>
+        <location filename="../../app/views/due_list.py" line="185"/>
+        <location filename="../../app/views/due_list.py" line="327"/>
         <source>Days left</source>
         <translation>剩余天数</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="171"/>
+        <location filename="../../app/views/due_list.py" line="188"/>
         <source>Detail</source>
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="323"/>
+        <location filename="../../app/views/due_list.py" line="492"/>
+        <location filename="../../app/views/due_list.py" line="565"/>
         <source>Search pile, station, district…</source>
         <translation>搜索充电桩、充电站、行政区…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="326"/>
+        <location filename="../../app/views/due_list.py" line="495"/>
         <source>Export Excel…</source>
         <translation>导出 Excel…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="327"/>
+        <location filename="../../app/views/due_list.py" line="496"/>
         <source>Create work order…</source>
         <translation>创建工单…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="330"/>
+        <location filename="../../app/views/due_list.py" line="499"/>
         <source>Only regulators create work orders</source>
         <translation>仅监管人员可创建工单</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="332"/>
+        <location filename="../../app/views/due_list.py" line="502"/>
         <source>Show</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="390"/>
+        <location filename="../../app/views/due_list.py" line="609"/>
         <source>{overdue} overdue · {due30} due ≤30 d · {due90} ≤90 d · {triggered} anomaly</source>
         <translation>逾期 {overdue} · 30 天内到期 {due30} · 90 天内到期 {due90} · 异常 {triggered}</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="391"/>
+        <location filename="../../app/views/due_list.py" line="610"/>
         <source>{checked} checked</source>
         <translation>已勾选 {checked} 个</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="423"/>
+        <location filename="../../app/views/due_list.py" line="654"/>
         <source>CSV (*.csv)</source>
         <translation>CSV (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="423"/>
+        <location filename="../../app/views/due_list.py" line="654"/>
         <source>Excel (*.xlsx)</source>
         <translation>Excel (*.xlsx)</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="425"/>
+        <location filename="../../app/views/due_list.py" line="656"/>
         <source>Export due list</source>
         <translation>导出到期清单</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="438"/>
+        <location filename="../../app/views/due_list.py" line="679"/>
+        <location filename="../../app/views/due_list.py" line="690"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已导出 {n} 行至 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="452"/>
+        <location filename="../../app/views/due_list.py" line="718"/>
         <source>Check the piles to put on the work order first</source>
         <translation>请先勾选要列入工单的充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="160"/>
+        <location filename="../../app/views/due_list.py" line="177"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="161"/>
+        <location filename="../../app/views/due_list.py" line="178"/>
+        <location filename="../../app/views/due_list.py" line="317"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="162"/>
+        <location filename="../../app/views/due_list.py" line="179"/>
+        <location filename="../../app/views/due_list.py" line="323"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="163"/>
+        <location filename="../../app/views/due_list.py" line="180"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="166"/>
+        <location filename="../../app/views/due_list.py" line="183"/>
+        <location filename="../../app/views/due_list.py" line="326"/>
         <source>Due date</source>
         <translation>到期日</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="169"/>
+        <location filename="../../app/views/due_list.py" line="186"/>
+        <location filename="../../app/views/due_list.py" line="328"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="170"/>
+        <location filename="../../app/views/due_list.py" line="187"/>
+        <location filename="../../app/views/due_list.py" line="329"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="325"/>
+        <location filename="../../app/views/due_list.py" line="494"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="318"/>
+        <location filename="../../app/views/due_list.py" line="487"/>
         <source>All due</source>
         <translation>全部到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="322"/>
+        <location filename="../../app/views/due_list.py" line="491"/>
         <source>Triggered by anomalies</source>
         <translation>异常触发</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="92"/>
+        <location filename="../../app/views/due_list.py" line="109"/>
         <source>critical</source>
         <translation>严重</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="93"/>
+        <location filename="../../app/views/due_list.py" line="110"/>
         <source>high</source>
         <translation>高</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="94"/>
+        <location filename="../../app/views/due_list.py" line="111"/>
         <source>warning</source>
         <translation>警告</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="66"/>
+        <location filename="../../app/views/due_list.py" line="67"/>
         <source>Certificate expires</source>
         <translation>证书有效期届满</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="84"/>
+        <location filename="../../app/views/due_list.py" line="101"/>
         <source>Regulation</source>
         <translation>检定规程</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="85"/>
+        <location filename="../../app/views/due_list.py" line="102"/>
         <source>Supervision policy</source>
         <translation>监管政策</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="86"/>
+        <location filename="../../app/views/due_list.py" line="103"/>
         <source>Anomaly alert</source>
         <translation>异常警示</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="101"/>
+        <location filename="../../app/views/due_list.py" line="118"/>
         <source>Regulation cycle, {years} years</source>
         <translation>检定周期 {years} 年（规程）</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="107"/>
+        <location filename="../../app/views/due_list.py" line="124"/>
         <source>no meter registered for the pile</source>
         <translation>该桩未登记电能表</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="108"/>
+        <location filename="../../app/views/due_list.py" line="125"/>
         <source>meter {meter}: no certificate</source>
         <translation>电能表 {meter}：无检定证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="109"/>
+        <location filename="../../app/views/due_list.py" line="126"/>
         <source>meter {meter}: verification {number} failed</source>
         <translation>电能表 {meter}：检定 {number} 不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="110"/>
+        <location filename="../../app/views/due_list.py" line="127"/>
         <source>meter {meter}: certificate {number} of {date}</source>
         <translation>电能表 {meter}：证书 {number}（{date}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="111"/>
+        <location filename="../../app/views/due_list.py" line="128"/>
         <source>meter {meter}: certificate {number} has no date; from installation</source>
         <translation>电能表 {meter}：证书 {number} 无日期，按安装日计</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="112"/>
+        <location filename="../../app/views/due_list.py" line="129"/>
         <source>{severity} anomaly {rule} (#{id})</source>
         <translation>{rule} 异常（{severity}，#{id}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="113"/>
+        <location filename="../../app/views/due_list.py" line="130"/>
         <source>{severity} alarm {kind} (#{id})</source>
         <translation>{kind} 告警（{severity}，#{id}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="164"/>
+        <location filename="../../app/views/due_list.py" line="181"/>
+        <location filename="../../app/views/due_list.py" line="325"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="165"/>
+        <location filename="../../app/views/due_list.py" line="182"/>
         <source>Validity set by</source>
         <translation>有效期依据</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="167"/>
+        <location filename="../../app/views/due_list.py" line="184"/>
         <source>Due date set by</source>
         <translation>到期日依据</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="252"/>
+        <location filename="../../app/views/due_list.py" line="269"/>
+        <location filename="../../app/views/due_list.py" line="409"/>
         <source>none valid</source>
         <translation>无有效证书</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="85"/>
+        <source>Taxi meters</source>
+        <translation>出租车计价器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="330"/>
+        <source>Evidence</source>
+        <translation>依据</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="315"/>
+        <source>Instrument</source>
+        <translation>计量器具</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="71"/>
+        <source>Seal opened (F08)</source>
+        <translation>铅封开启（F08）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="72"/>
+        <source>Seal broken</source>
+        <translation>铅封被破坏</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="73"/>
+        <source>Validity expired</source>
+        <translation>有效期已届满</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="74"/>
+        <source>Validity ends soon</source>
+        <translation>有效期即将届满</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="75"/>
+        <source>Never verified</source>
+        <translation>从未检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="76"/>
+        <source>Drift suspected</source>
+        <translation>疑似计量漂移</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="83"/>
+        <source>Charging piles</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="84"/>
+        <source>Fuel dispensers</source>
+        <translation>加油机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="313"/>
+        <source>Dispenser</source>
+        <translation>加油机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="313"/>
+        <location filename="../../app/views/due_list.py" line="315"/>
+        <source>Serial</source>
+        <translation>出厂编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="314"/>
+        <source>Plate</source>
+        <translation>车牌号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="314"/>
+        <source>Meter serial</source>
+        <translation>计价器编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="324"/>
+        <source>Operator</source>
+        <translation>运营商</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="403"/>
+        <source>Summoned to the station</source>
+        <translation>通知到检定站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="709"/>
+        <source>Check the instruments to put on the work order first</source>
+        <translation>请先勾选要列入工单的计量器具</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="316"/>
+        <source>Fuel station</source>
+        <translation>加油站</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="316"/>
+        <source>Verification site</source>
+        <translation>检定地点</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="567"/>
+        <source>Search instrument, serial, station, company…</source>
+        <translation>搜索器具、编号、站点、企业…</translation>
     </message>
 </context>
 <context>
@@ -1501,197 +1617,208 @@
         <translation>未同步</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="246"/>
+        <location filename="../../app/main_window.py" line="249"/>
         <source>Operators, stations, piles</source>
         <translation>运营商、充电站、充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="247"/>
+        <location filename="../../app/main_window.py" line="250"/>
         <source>Pile detail</source>
         <translation>充电桩详情</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="253"/>
+        <location filename="../../app/main_window.py" line="256"/>
         <source>Session lookup</source>
         <translation>充电记录查询</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="280"/>
-        <location filename="../../app/main_window.py" line="580"/>
+        <location filename="../../app/main_window.py" line="284"/>
+        <location filename="../../app/main_window.py" line="620"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="287"/>
+        <location filename="../../app/main_window.py" line="291"/>
         <source>Alarms</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="397"/>
-        <location filename="../../app/main_window.py" line="400"/>
-        <location filename="../../app/main_window.py" line="417"/>
+        <location filename="../../app/main_window.py" line="431"/>
+        <location filename="../../app/main_window.py" line="434"/>
+        <location filename="../../app/main_window.py" line="451"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="397"/>
+        <location filename="../../app/main_window.py" line="431"/>
         <source>Needs a platform to fetch proofs.</source>
         <translation>需连接平台才能获取证明。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="405"/>
+        <location filename="../../app/main_window.py" line="439"/>
         <source>Save evidence bundle</source>
         <translation>保存证据包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="414"/>
+        <location filename="../../app/main_window.py" line="448"/>
         <source>Evidence bundle written: %1</source>
         <translation>证据包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="448"/>
+        <location filename="../../app/main_window.py" line="482"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="449"/>
+        <location filename="../../app/main_window.py" line="483"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="452"/>
+        <location filename="../../app/main_window.py" line="486"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="455"/>
+        <location filename="../../app/main_window.py" line="489"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="463"/>
+        <location filename="../../app/main_window.py" line="503"/>
         <source>&amp;Evidence</source>
         <translation>证据(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="464"/>
+        <location filename="../../app/main_window.py" line="504"/>
         <source>Export evidence bundle for a session…</source>
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="501"/>
+        <location filename="../../app/main_window.py" line="541"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="512"/>
+        <location filename="../../app/main_window.py" line="552"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="539"/>
+        <location filename="../../app/main_window.py" line="579"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="542"/>
+        <location filename="../../app/main_window.py" line="582"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="545"/>
+        <location filename="../../app/main_window.py" line="585"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="548"/>
+        <location filename="../../app/main_window.py" line="588"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="553"/>
+        <location filename="../../app/main_window.py" line="593"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="585"/>
+        <location filename="../../app/main_window.py" line="625"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="400"/>
+        <location filename="../../app/main_window.py" line="434"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="514"/>
+        <location filename="../../app/main_window.py" line="554"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="257"/>
+        <location filename="../../app/main_window.py" line="260"/>
         <source>Verification due</source>
         <translation>检定到期</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="272"/>
+        <location filename="../../app/main_window.py" line="275"/>
         <source>Work orders</source>
         <translation>工单</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="321"/>
+        <location filename="../../app/main_window.py" line="325"/>
         <source>Field package written: %1</source>
         <translation>现场离线包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="324"/>
+        <location filename="../../app/main_window.py" line="328"/>
         <source>Field package</source>
         <translation>现场离线包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="434"/>
+        <location filename="../../app/main_window.py" line="468"/>
         <source>OCMF records</source>
         <translation>OCMF 记录</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="437"/>
+        <location filename="../../app/main_window.py" line="471"/>
         <source>Meter public key</source>
         <translation>电能表公钥</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="456"/>
+        <location filename="../../app/main_window.py" line="490"/>
         <source>Veri&amp;fication</source>
         <translation>检定(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="457"/>
+        <location filename="../../app/main_window.py" line="491"/>
         <source>On-site verification with the rig…</source>
         <translation>使用检定装置现场检定…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="467"/>
+        <location filename="../../app/main_window.py" line="507"/>
         <source>Import OCMF signed meter data…</source>
         <translation>导入 OCMF 签名计量数据…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="335"/>
+        <location filename="../../app/main_window.py" line="339"/>
+        <location filename="../../app/main_window.py" line="383"/>
         <source>Verification</source>
         <translation>检定</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="460"/>
+        <location filename="../../app/main_window.py" line="500"/>
         <source>Countersign results (check / approve)…</source>
         <translation>检定结果会签（核验 / 批准）…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="252"/>
+        <location filename="../../app/main_window.py" line="255"/>
         <source>Dispenser detail</source>
         <translation>加油机详情</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="262"/>
+        <location filename="../../app/main_window.py" line="265"/>
         <source>Taxi meters</source>
         <translation>出租车计价器</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="494"/>
+        <source>Fuel dispenser verification (JJG 443)…</source>
+        <translation>加油机检定（JJG 443）…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="497"/>
+        <source>Taximeter verification (JJG 517)…</source>
+        <translation>出租车计价器检定（JJG 517）…</translation>
     </message>
 </context>
 <context>
@@ -2070,222 +2197,222 @@
 <context>
     <name>PileDetailView</name>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="272"/>
+        <location filename="../../app/views/pile_detail.py" line="305"/>
         <source>No pile selected</source>
         <translation>未选择充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="195"/>
+        <location filename="../../app/views/pile_detail.py" line="228"/>
         <source>Rated power</source>
         <translation>额定功率</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="196"/>
+        <location filename="../../app/views/pile_detail.py" line="229"/>
         <source>Meter class</source>
         <translation>准确度等级</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="197"/>
+        <location filename="../../app/views/pile_detail.py" line="230"/>
         <source>Certificate</source>
         <translation>检定证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="201"/>
+        <location filename="../../app/views/pile_detail.py" line="234"/>
         <source>:</source>
         <translation>：</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="286"/>
+        <location filename="../../app/views/pile_detail.py" line="319"/>
         <source>Show all</source>
         <translation>显示全部</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="288"/>
+        <location filename="../../app/views/pile_detail.py" line="321"/>
         <source>Export PNG…</source>
         <translation>导出 PNG…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="301"/>
+        <location filename="../../app/views/pile_detail.py" line="334"/>
         <source>Energy (kWh)</source>
         <translation>电量 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="303"/>
+        <location filename="../../app/views/pile_detail.py" line="336"/>
         <source>Register (kWh)</source>
         <translation>示值 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="304"/>
+        <location filename="../../app/views/pile_detail.py" line="337"/>
         <source>Clock offset (s)</source>
         <translation>时钟偏差 (s)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="305"/>
+        <location filename="../../app/views/pile_detail.py" line="338"/>
         <source>Error (%)</source>
         <translation>误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="343"/>
+        <location filename="../../app/views/pile_detail.py" line="352"/>
         <source>Billed</source>
         <translation>计费</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="346"/>
+        <location filename="../../app/views/pile_detail.py" line="355"/>
         <source>Metered</source>
         <translation>计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="368"/>
+        <location filename="../../app/views/pile_detail.py" line="377"/>
         <source>First verification limit ±5 s</source>
         <translation>首次检定限值 ±5 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="370"/>
+        <location filename="../../app/views/pile_detail.py" line="379"/>
         <source>Subsequent verification limit ±3 min</source>
         <translation>后续检定限值 ±3 min</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="388"/>
+        <location filename="../../app/views/pile_detail.py" line="397"/>
         <source>No verification on record for this pile</source>
         <translation>该充电桩暂无检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="419"/>
+        <location filename="../../app/views/pile_detail.py" line="428"/>
         <source>Loading pile %1…</source>
         <translation>正在加载充电桩 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="528"/>
+        <location filename="../../app/views/pile_detail.py" line="537"/>
         <source>Pile %1</source>
         <translation>充电桩 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="536"/>
+        <location filename="../../app/views/pile_detail.py" line="545"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="549"/>
+        <location filename="../../app/views/pile_detail.py" line="558"/>
         <source>Commissioned %1</source>
         <translation>投运日期 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="602"/>
+        <location filename="../../app/views/pile_detail.py" line="611"/>
         <source>Class limit ±%1 %</source>
         <translation>等级限值 ±%1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="627"/>
+        <location filename="../../app/views/pile_detail.py" line="636"/>
         <source>Seal opened</source>
         <translation>电子铅封开启</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="628"/>
+        <location filename="../../app/views/pile_detail.py" line="637"/>
         <source>Seal closed</source>
         <translation>电子铅封闭合</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="629"/>
+        <location filename="../../app/views/pile_detail.py" line="638"/>
         <source>Seal tampered</source>
         <translation>电子铅封被破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="635"/>
+        <location filename="../../app/views/pile_detail.py" line="644"/>
         <source>%1 at %2 (meter %3, register %4, log entry %5)</source>
         <translation>%1，时间 %2（电能表 %3，示值 %4，账本条目 %5）</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="647"/>
+        <location filename="../../app/views/pile_detail.py" line="656"/>
         <source>Anomaly %1 (%2) at %3</source>
         <translation>异常 %1（%2），时间 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="658"/>
+        <location filename="../../app/views/pile_detail.py" line="667"/>
         <source>The moment asked for: %1</source>
         <translation>查询时刻：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="728"/>
+        <location filename="../../app/views/pile_detail.py" line="737"/>
         <source>session %1: metered %2, billed %3</source>
         <translation>充电记录 %1：计量 %2，计费 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="731"/>
+        <location filename="../../app/views/pile_detail.py" line="740"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="736"/>
+        <location filename="../../app/views/pile_detail.py" line="745"/>
         <source>power %1 kW</source>
         <translation>功率 %1 kW</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="739"/>
+        <location filename="../../app/views/pile_detail.py" line="748"/>
         <source>register %1</source>
         <translation>示值 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="743"/>
+        <location filename="../../app/views/pile_detail.py" line="752"/>
         <source>clock offset %1 s</source>
         <translation>时钟偏差 %1 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="809"/>
+        <location filename="../../app/views/pile_detail.py" line="818"/>
         <source>Export plots</source>
         <translation>导出曲线图</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="809"/>
+        <location filename="../../app/views/pile_detail.py" line="818"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图片 (*.png)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="817"/>
+        <location filename="../../app/views/pile_detail.py" line="826"/>
         <source>Export sessions</source>
         <translation>导出充电记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="817"/>
+        <location filename="../../app/views/pile_detail.py" line="826"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="191"/>
+        <location filename="../../app/views/pile_detail.py" line="224"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="193"/>
+        <location filename="../../app/views/pile_detail.py" line="226"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="194"/>
+        <location filename="../../app/views/pile_detail.py" line="227"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="198"/>
+        <location filename="../../app/views/pile_detail.py" line="231"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="290"/>
+        <location filename="../../app/views/pile_detail.py" line="323"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="192"/>
+        <location filename="../../app/views/pile_detail.py" line="225"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="302"/>
+        <location filename="../../app/views/pile_detail.py" line="335"/>
         <source>Power (kW)</source>
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="535"/>
+        <location filename="../../app/views/pile_detail.py" line="544"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
@@ -4161,196 +4288,241 @@
         <translation>{m} 分钟</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="149"/>
+        <location filename="../../app/views/work_orders.py" line="151"/>
         <source>No.</source>
         <translation>编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="150"/>
-        <location filename="../../app/views/work_orders.py" line="368"/>
+        <location filename="../../app/views/work_orders.py" line="152"/>
+        <location filename="../../app/views/work_orders.py" line="400"/>
         <source>Title</source>
         <translation>标题</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="151"/>
-        <location filename="../../app/views/work_orders.py" line="367"/>
+        <location filename="../../app/views/work_orders.py" line="153"/>
+        <location filename="../../app/views/work_orders.py" line="399"/>
         <source>Inspector</source>
         <translation>检定员</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="153"/>
+        <location filename="../../app/views/work_orders.py" line="155"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="154"/>
+        <location filename="../../app/views/work_orders.py" line="156"/>
         <source>Estimated time</source>
         <translation>预计用时</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="155"/>
+        <location filename="../../app/views/work_orders.py" line="157"/>
         <source>Travel</source>
         <translation>路程</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="160"/>
+        <location filename="../../app/views/work_orders.py" line="163"/>
         <source>#</source>
         <translation>序号</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="160"/>
+        <location filename="../../app/views/work_orders.py" line="169"/>
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="168"/>
         <source>%v of %m piles verified</source>
-        <translation>已检定 %v / %m 个充电桩</translation>
+        <translation type="vanished">已检定 %v / %m 个充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="170"/>
+        <location filename="../../app/views/work_orders.py" line="181"/>
         <source>Take offline…</source>
         <translation>导出离线包…</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="173"/>
+        <location filename="../../app/views/work_orders.py" line="184"/>
         <source>Upload results</source>
         <translation>上传结果</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="179"/>
+        <location filename="../../app/views/work_orders.py" line="190"/>
         <source>Upload anyway</source>
         <translation>仍然上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="203"/>
+        <location filename="../../app/views/work_orders.py" line="220"/>
         <source>All work orders</source>
         <translation>全部工单</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="203"/>
+        <location filename="../../app/views/work_orders.py" line="220"/>
         <source>My work orders</source>
         <translation>我的工单</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="252"/>
+        <location filename="../../app/views/work_orders.py" line="273"/>
         <source>Work order {id}: {title}</source>
         <translation>工单 {id}：{title}</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="254"/>
         <source>Piles: {n} · estimated {time} (10 min per pile + {km} km at 30 km/h)</source>
-        <translation>充电桩：{n} 个 · 预计 {time}（每桩 10 分钟 + 路程 {km} km，按 30 km/h 计）</translation>
+        <translation type="vanished">充电桩：{n} 个 · 预计 {time}（每桩 10 分钟 + 路程 {km} km，按 30 km/h 计）</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="279"/>
+        <location filename="../../app/views/work_orders.py" line="303"/>
         <source>Verified</source>
         <translation>已检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="290"/>
+        <location filename="../../app/views/work_orders.py" line="321"/>
         <source>{n} uploaded</source>
         <translation>已上传 {n} 条</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="291"/>
+        <location filename="../../app/views/work_orders.py" line="322"/>
         <source>{n} waiting</source>
         <translation>待上传 {n} 条</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="294"/>
+        <location filename="../../app/views/work_orders.py" line="325"/>
         <source>platform unreachable</source>
         <translation>无法连接平台</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="296"/>
+        <location filename="../../app/views/work_orders.py" line="327"/>
         <source>{n} refused</source>
         <translation>被拒绝 {n} 条</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="301"/>
+        <location filename="../../app/views/work_orders.py" line="332"/>
         <source>work order {id}</source>
         <translation>工单 {id}</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="303"/>
+        <location filename="../../app/views/work_orders.py" line="334"/>
         <source>no open work order</source>
         <translation>无进行中的工单</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="335"/>
+        <location filename="../../app/views/work_orders.py" line="366"/>
         <source>Take work order offline</source>
         <translation>导出工单离线包</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="337"/>
+        <location filename="../../app/views/work_orders.py" line="368"/>
         <source>Field package (*.sqlite)</source>
         <translation>现场离线包 (*.sqlite)</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="356"/>
+        <location filename="../../app/views/work_orders.py" line="388"/>
         <source>New work order</source>
         <translation>新建工单</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="375"/>
+        <location filename="../../app/views/work_orders.py" line="407"/>
         <source>Route (nearest station next):</source>
-        <translation>路线（依次前往最近的充电站）：</translation>
+        <translation>路线（依次前往最近的站点）：</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="395"/>
+        <location filename="../../app/views/work_orders.py" line="427"/>
         <source>{n}. {station} — {piles} (start)</source>
         <translation>{n}. {station} — {piles}（起点）</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="399"/>
+        <location filename="../../app/views/work_orders.py" line="431"/>
         <source>{n}. {station} — {piles} (+{km} km)</source>
         <translation>{n}. {station} — {piles}（+{km} km）</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="404"/>
         <source>Piles: {n} · estimated {time}</source>
-        <translation>充电桩：{n} 个 · 预计 {time}</translation>
+        <translation type="vanished">充电桩：{n} 个 · 预计 {time}</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="413"/>
+        <location filename="../../app/views/work_orders.py" line="451"/>
         <source>Choose an inspector</source>
         <translation>选择检定员</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="160"/>
         <source>Pile</source>
-        <translation>充电桩</translation>
+        <translation type="vanished">充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="152"/>
+        <location filename="../../app/views/work_orders.py" line="154"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="160"/>
         <source>Station</source>
-        <translation>充电站</translation>
+        <translation type="vanished">充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="160"/>
+        <location filename="../../app/views/work_orders.py" line="168"/>
         <source>Due date</source>
         <translation>到期日</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="160"/>
+        <location filename="../../app/views/work_orders.py" line="167"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="372"/>
+        <location filename="../../app/views/work_orders.py" line="404"/>
         <source>Create</source>
         <translation>创建</translation>
     </message>
     <message>
-        <location filename="../../app/views/work_orders.py" line="307"/>
+        <location filename="../../app/views/work_orders.py" line="338"/>
         <source>Pile {pile} was moved to {where} while you were offline: {vid} not uploaded</source>
         <translation>离线期间充电桩 {pile} 已调整（现属：{where}）：{vid} 未上传</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="165"/>
+        <source>Instrument</source>
+        <translation>计量器具</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="164"/>
+        <source>Kind</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="179"/>
+        <source>%v of %m instruments verified</source>
+        <translation>已检定 %v / %m 台</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="193"/>
+        <source>Verify selected item…</source>
+        <translation>检定所选项目…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="196"/>
+        <source>Opens the verification wizard of the item's kind with the item chosen</source>
+        <translation>按所选项目的类别打开检定向导，并已选中该项目</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="275"/>
+        <source>Items: {n} · estimated {time} (verification time + {km} km at 30 km/h)</source>
+        <translation>项目：{n} · 预计 {time}（检定时间 + {km} 公里，按 30 公里/小时）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="300"/>
+        <source>Summon to the verification station</source>
+        <translation>通知到检定站受检</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="437"/>
+        <source>Summon to the verification station: {items}</source>
+        <translation>通知到检定站受检：{items}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="442"/>
+        <source>Items: {n} · estimated {time}</source>
+        <translation>项目：{n} · 预计 {time}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/work_orders.py" line="166"/>
+        <source>Site</source>
+        <translation>站点</translation>
     </message>
 </context>
 </TS>
