@@ -302,10 +302,15 @@ def export_field_package(
             raise PermissionDenied(
                 f"{session.who} may not take work order {order_id} of {order['inspector']} offline"
             )
+        # The package carries charging piles' history; an order's dispensers and taxis
+        # travel as order items only (their kinds' offline data is not packaged yet), and
+        # a dispenser or plate must never be looked up as a pile of the same ID.
         pile_ids = list(
             src.execute(
                 select(work_order_items.c.pile_id).where(
-                    work_order_items.c.order_id == order_id, work_order_items.c.active.is_(True)
+                    work_order_items.c.order_id == order_id,
+                    work_order_items.c.active.is_(True),
+                    work_order_items.c.kind == "charging",
                 )
             ).scalars()
         )
