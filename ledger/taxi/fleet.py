@@ -249,7 +249,7 @@ def build_fleet(
     if wanted > taxis:
         raise ValueError(f"{wanted} faults need at least as many taxis, not {taxis}")
     rnd = random.Random(f"taxi-fleet/{seed}")
-    n_companies = max(1, min(len(COMPANY_WORDS), round(taxis / 500) or 1))
+    n_companies = max(1, min(len(COMPANY_WORDS), taxis // 15))
     companies = [
         Company(
             f"TOP{k + 1:02d}",
