@@ -593,58 +593,58 @@
         <translation>油罐日平衡（升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="237"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="216"/>
         <source>Dispenser</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="239"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="218"/>
         <source>Tax box</source>
         <translation>税控</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="249"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="228"/>
         <source>Tolerance: one display step (10 mL)</source>
         <translation>允差：一个显示分度（10 毫升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="269"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="248"/>
         <source>Loading dispenser %1…</source>
         <translation>正在读取加油机 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="312"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="291"/>
         <source>No. %1 (%2, tank %3)</source>
         <translation>%1 号枪（%2，油罐 %3）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="327"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="306"/>
         <source>Fuel dispenser %1</source>
         <translation>加油机 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="336"/>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="340"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="315"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="319"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="376"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="355"/>
         <source>alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="376"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="355"/>
         <source>finding</source>
         <translation>发现</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="388"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="367"/>
         <source>No open findings or alarms</source>
         <translation>无未关闭的发现或告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="435"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="414"/>
         <source>%1 fuellings, %2 L; %3 totalizer readings, %4 off by more than 10 mL</source>
         <translation>加油 %1 笔，共 %2 升；累计数读数 %3 次，其中 %4 次偏差超过 10 毫升</translation>
     </message>
@@ -2070,222 +2070,222 @@
 <context>
     <name>PileDetailView</name>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="272"/>
+        <location filename="../../app/views/pile_detail.py" line="305"/>
         <source>No pile selected</source>
         <translation>未选择充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="195"/>
+        <location filename="../../app/views/pile_detail.py" line="228"/>
         <source>Rated power</source>
         <translation>额定功率</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="196"/>
+        <location filename="../../app/views/pile_detail.py" line="229"/>
         <source>Meter class</source>
         <translation>准确度等级</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="197"/>
+        <location filename="../../app/views/pile_detail.py" line="230"/>
         <source>Certificate</source>
         <translation>检定证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="201"/>
+        <location filename="../../app/views/pile_detail.py" line="234"/>
         <source>:</source>
         <translation>：</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="286"/>
+        <location filename="../../app/views/pile_detail.py" line="319"/>
         <source>Show all</source>
         <translation>显示全部</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="288"/>
+        <location filename="../../app/views/pile_detail.py" line="321"/>
         <source>Export PNG…</source>
         <translation>导出 PNG…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="301"/>
+        <location filename="../../app/views/pile_detail.py" line="334"/>
         <source>Energy (kWh)</source>
         <translation>电量 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="303"/>
+        <location filename="../../app/views/pile_detail.py" line="336"/>
         <source>Register (kWh)</source>
         <translation>示值 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="304"/>
+        <location filename="../../app/views/pile_detail.py" line="337"/>
         <source>Clock offset (s)</source>
         <translation>时钟偏差 (s)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="305"/>
+        <location filename="../../app/views/pile_detail.py" line="338"/>
         <source>Error (%)</source>
         <translation>误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="343"/>
+        <location filename="../../app/views/pile_detail.py" line="352"/>
         <source>Billed</source>
         <translation>计费</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="346"/>
+        <location filename="../../app/views/pile_detail.py" line="355"/>
         <source>Metered</source>
         <translation>计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="368"/>
+        <location filename="../../app/views/pile_detail.py" line="377"/>
         <source>First verification limit ±5 s</source>
         <translation>首次检定限值 ±5 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="370"/>
+        <location filename="../../app/views/pile_detail.py" line="379"/>
         <source>Subsequent verification limit ±3 min</source>
         <translation>后续检定限值 ±3 min</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="388"/>
+        <location filename="../../app/views/pile_detail.py" line="397"/>
         <source>No verification on record for this pile</source>
         <translation>该充电桩暂无检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="419"/>
+        <location filename="../../app/views/pile_detail.py" line="428"/>
         <source>Loading pile %1…</source>
         <translation>正在加载充电桩 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="528"/>
+        <location filename="../../app/views/pile_detail.py" line="537"/>
         <source>Pile %1</source>
         <translation>充电桩 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="536"/>
+        <location filename="../../app/views/pile_detail.py" line="545"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="549"/>
+        <location filename="../../app/views/pile_detail.py" line="558"/>
         <source>Commissioned %1</source>
         <translation>投运日期 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="602"/>
+        <location filename="../../app/views/pile_detail.py" line="611"/>
         <source>Class limit ±%1 %</source>
         <translation>等级限值 ±%1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="627"/>
+        <location filename="../../app/views/pile_detail.py" line="636"/>
         <source>Seal opened</source>
         <translation>电子铅封开启</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="628"/>
+        <location filename="../../app/views/pile_detail.py" line="637"/>
         <source>Seal closed</source>
         <translation>电子铅封闭合</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="629"/>
+        <location filename="../../app/views/pile_detail.py" line="638"/>
         <source>Seal tampered</source>
         <translation>电子铅封被破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="635"/>
+        <location filename="../../app/views/pile_detail.py" line="644"/>
         <source>%1 at %2 (meter %3, register %4, log entry %5)</source>
         <translation>%1，时间 %2（电能表 %3，示值 %4，账本条目 %5）</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="647"/>
+        <location filename="../../app/views/pile_detail.py" line="656"/>
         <source>Anomaly %1 (%2) at %3</source>
         <translation>异常 %1（%2），时间 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="658"/>
+        <location filename="../../app/views/pile_detail.py" line="667"/>
         <source>The moment asked for: %1</source>
         <translation>查询时刻：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="728"/>
+        <location filename="../../app/views/pile_detail.py" line="737"/>
         <source>session %1: metered %2, billed %3</source>
         <translation>充电记录 %1：计量 %2，计费 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="731"/>
+        <location filename="../../app/views/pile_detail.py" line="740"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="736"/>
+        <location filename="../../app/views/pile_detail.py" line="745"/>
         <source>power %1 kW</source>
         <translation>功率 %1 kW</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="739"/>
+        <location filename="../../app/views/pile_detail.py" line="748"/>
         <source>register %1</source>
         <translation>示值 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="743"/>
+        <location filename="../../app/views/pile_detail.py" line="752"/>
         <source>clock offset %1 s</source>
         <translation>时钟偏差 %1 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="809"/>
+        <location filename="../../app/views/pile_detail.py" line="818"/>
         <source>Export plots</source>
         <translation>导出曲线图</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="809"/>
+        <location filename="../../app/views/pile_detail.py" line="818"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图片 (*.png)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="817"/>
+        <location filename="../../app/views/pile_detail.py" line="826"/>
         <source>Export sessions</source>
         <translation>导出充电记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="817"/>
+        <location filename="../../app/views/pile_detail.py" line="826"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="191"/>
+        <location filename="../../app/views/pile_detail.py" line="224"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="193"/>
+        <location filename="../../app/views/pile_detail.py" line="226"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="194"/>
+        <location filename="../../app/views/pile_detail.py" line="227"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="198"/>
+        <location filename="../../app/views/pile_detail.py" line="231"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="290"/>
+        <location filename="../../app/views/pile_detail.py" line="323"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="192"/>
+        <location filename="../../app/views/pile_detail.py" line="225"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="302"/>
+        <location filename="../../app/views/pile_detail.py" line="335"/>
         <source>Power (kW)</source>
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="535"/>
+        <location filename="../../app/views/pile_detail.py" line="544"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
@@ -2805,6 +2805,204 @@
     </message>
 </context>
 <context>
+    <name>TaxiDetailView</name>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="91"/>
+        <source>Evidence</source>
+        <translation>证据</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="147"/>
+        <source>Inspector</source>
+        <translation>检定员</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="145"/>
+        <source>Result</source>
+        <translation>结论</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="89"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="92"/>
+        <source>Maker / model</source>
+        <translation>制造商 / 型号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="141"/>
+        <source>Certificate</source>
+        <translation>证书</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="100"/>
+        <source>:</source>
+        <translation>：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
+        <source>first</source>
+        <translation>首次</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
+        <source>periodic</source>
+        <translation>周期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
+        <source>triggered</source>
+        <translation>触发</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="57"/>
+        <source>roller</source>
+        <translation>滚筒法</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="57"/>
+        <source>road</source>
+        <translation>路试法</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="68"/>
+        <source>Taxi detail</source>
+        <translation>出租车详情</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="73"/>
+        <source>No taxi selected</source>
+        <translation>未选择出租车</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="88"/>
+        <source>Taxi company</source>
+        <translation>出租汽车公司</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="90"/>
+        <source>Meter serial</source>
+        <translation>计价器编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="93"/>
+        <source>Median drift</source>
+        <translation>里程偏差中位数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="94"/>
+        <source>K constant (pulses/km)</source>
+        <translation>K 常数（脉冲/km）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="95"/>
+        <source>Valid until</source>
+        <translation>有效期至</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="96"/>
+        <source>In-vehicle terminal</source>
+        <translation>车载终端</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="97"/>
+        <source>Installed</source>
+        <translation>安装日期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="115"/>
+        <source>(meter − GNSS) / GNSS, %</source>
+        <translation>（计价器 − GNSS）/ GNSS，%</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="120"/>
+        <source>JJG 517-2016: −4 % … +1 %</source>
+        <translation>JJG 517-2016：−4 % … +1 %</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="130"/>
+        <source>Trip</source>
+        <translation>营运行程</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="131"/>
+        <source>Median judged by the status rule</source>
+        <translation>状态规则判定的中位数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="140"/>
+        <source>Date</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="142"/>
+        <source>Kind</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="143"/>
+        <source>Method</source>
+        <translation>方法</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="144"/>
+        <source>Distance error %</source>
+        <translation>里程误差 %</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="146"/>
+        <source>Next due</source>
+        <translation>下次检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="159"/>
+        <source>Status history</source>
+        <translation>状态历史</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="164"/>
+        <source>Verification history (JJG 517-2016)</source>
+        <translation>检定历史（JJG 517-2016）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="185"/>
+        <source>%1 — loading…</source>
+        <translation>%1 — 加载中…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="191"/>
+        <source>%1: not in the store</source>
+        <translation>%1：本地库中没有</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="213"/>
+        <source>n/a</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="215"/>
+        <source>%1 % over %2 trips</source>
+        <translation>%1 %（%2 次营运）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="237"/>
+        <source>%1 trips with the monitoring platform's GNSS distance; as of %2 (UTC+8)</source>
+        <translation>%1 次营运有监控平台的 GNSS 里程；截至 %2（UTC+8）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="245"/>
+        <source>entry %1: %2 %3</source>
+        <translation>条目 %1：%2 %3</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="251"/>
+        <source>now: %1 (%2)</source>
+        <translation>当前：%1（%2）</translation>
+    </message>
+</context>
+<context>
     <name>TaxiVerificationWizard</name>
     <message>
         <location filename="../../app/views/taxi/verification_wizard.py" line="116"/>
@@ -3062,13 +3260,13 @@
         <translation>有效</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="143"/>
-        <location filename="../../app/views/taxi/taxi_view.py" line="158"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="145"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="160"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="130"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="132"/>
         <source>All statuses</source>
         <translation>全部状态</translation>
     </message>
@@ -3143,74 +3341,74 @@
         <translation>已关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="134"/>
-        <location filename="../../app/views/taxi/taxi_view.py" line="214"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="136"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="218"/>
         <source>All companies</source>
         <translation>全部公司</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="135"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="137"/>
         <source>Expiring soon (≤ 30 days)</source>
         <translation>即将到期（≤ 30 天）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="145"/>
-        <location filename="../../app/views/taxi/taxi_view.py" line="156"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="147"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="158"/>
         <source>Company</source>
         <translation>出租汽车公司</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="155"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="157"/>
         <source>Plate</source>
         <translation>车牌号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="157"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="159"/>
         <source>Meter serial</source>
         <translation>计价器编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="159"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="161"/>
         <source>Next due</source>
         <translation>下次检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="160"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="162"/>
         <source>Drift %</source>
         <translation>漂移 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="170"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="174"/>
         <source>Select a taxi to see its trips' drift</source>
         <translation>选择一辆出租车，查看其营运里程漂移</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="173"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="177"/>
         <source>(meter − GNSS) / GNSS, %</source>
         <translation>（计价器 − GNSS）/ GNSS，%</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="193"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="197"/>
         <source>Status history</source>
         <translation>状态历史</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="234"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="238"/>
         <source>%1: %2</source>
         <translation>%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="238"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="242"/>
         <source>Taxis shown: %1</source>
         <translation>显示出租车：%1 辆</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="270"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="290"/>
         <source>%1 — meter %2 — %3</source>
         <translation>%1 — 计价器 %2 — %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="297"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="317"/>
         <source>entry %1: %2 %3</source>
         <translation>条目 %1：%2 %3</translation>
     </message>
