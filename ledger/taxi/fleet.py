@@ -274,9 +274,11 @@ def build_fleet(
         r = random.Random(f"taxi-fleet/{seed}/taxi/{n}")
         company = companies[r.choices(range(n_companies), weights=weights)[0]]
         maker, model = r.choice(METERS)
-        age_days = r.uniform(60, 6 * 365)
-        installed = start_ms - int(age_days * DAY_MS)
         fault = classes.get(n)
+        age_days = r.uniform(60, 6 * 365)
+        if fault == "expired":  # installed before its last (expired) verification
+            age_days = max(age_days, 520 + days)
+        installed = start_ms - int(age_days * DAY_MS)
         drift = r.uniform(*HEALTHY)
         if fault == "drift":
             drift = r.uniform(*(DRIFT_HIGH if r.random() < 0.7 else DRIFT_LOW))
@@ -336,6 +338,8 @@ def _verifications(
     while t - 365 * DAY_MS > taxi.installed_ms:
         t -= 365 * DAY_MS + int(r.uniform(-20, 0) * DAY_MS)
         times.append(max(t, taxi.installed_ms))
+    if times[-1] - taxi.installed_ms > DAY_MS:  # the first verification, at installation
+        times.append(taxi.installed_ms + int(r.uniform(1, 8) * 3_600_000))
     times.reverse()
     out = []
     for k, at in enumerate(times):
