@@ -1,13 +1,17 @@
 """The taxi detail (`app.models.taxi.detail`, `app.views.taxi.taxi_detail`) over a store
 synced by `LogSync` from a real platform holding a simulated fleet with one fault of
 each class: what the detail says must be what the simulator's ground truth and the
-status rule say (company names, not IDs; the judged median; every verification)."""
+status rule say (company names, not IDs; the judged median; every verification), and the
+sync's taxi rules (T01–T03, `app.models.taxi.rules`) must have found exactly the seal,
+failed and drift faults."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+
+from sqlalchemy import select
 
 from app.models import store as st
 from app.models.taxi.detail import taxi_detail
@@ -107,3 +111,21 @@ def test_the_view_shows_the_detail_opened_from_the_taxi_view(qtbot, synced):
         assert view.history.count() == len(d.history) + 1
     finally:
         reader.shutdown()
+
+
+def test_taxi_findings_are_exactly_the_injected_faults(synced):
+    fleet, store = synced
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(st.anomalies.c.rule_id, st.anomalies.c.pile_id, st.anomalies.c.meter_id)
+        ).all()
+    taxi = sorted((r, p) for r, p, _m in rows if r in ("T01", "T02"))
+    assert taxi == [("T01", _truth(fleet, "seal").plate), ("T02", _truth(fleet, "failed").plate)]
+    drift = {p for r, p, _m in rows if r == "T03"}
+    # every drifted meter, once; the tampered (seal) meter reads +3 … +12 % after the
+    # tamper, so it may be found drifting too; nothing inside the limits
+    assert len(drift) == sum(r == "T03" for r, _p, _m in rows)
+    beyond = {t.plate for t in fleet.truth if t.fault == "drift"}
+    assert beyond <= drift <= beyond | {_truth(fleet, "seal").plate}
+    serials = {t.plate: t.meter_serial for t in fleet.taxis}
+    assert all(m == serials[p] for r, p, m in rows if r.startswith("T"))
