@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from sqlalchemy import select
 
 from app.models import store as st
@@ -39,9 +38,10 @@ def synced(tmp_path_factory) -> Iterator[tuple[tf.TaxiFleet, st.Store]]:
         get(f"{proc.url}/checkpoint?after={len(entries) - 1}&wait=20")
     finally:
         proc.stop()
-    with SignatureChecker(workers=0) as checker, st.Store.open(
-        f"sqlite:///{root / 'ws.sqlite'}"
-    ) as store:
+    with (
+        SignatureChecker(workers=0) as checker,
+        st.Store.open(f"sqlite:///{root / 'ws.sqlite'}") as store,
+    ):
         assert sync_all(store, root / "platform", len(entries), checker)[1] is None
         yield fleet, store
 
@@ -101,9 +101,9 @@ def test_the_view_shows_the_detail_opened_from_the_taxi_view(qtbot, synced):
         assert view.fields["company"].text() == d.company
         assert view.fields["k"].text() == str(d.k_constant)
         assert f"{d.median_pct:+.2f}" in view.fields["drift"].text()
-        xs, ys = view.points.getData()
+        xs, _ys = view.points.getData()
         assert len(xs) == len(d.points)
-        mx, my = view.median.getData()
+        _mx, my = view.median.getData()
         assert list(my) == [pytest.approx(d.median_pct)] * 2
         assert view.verifications.rowCount() == len(d.verifications)
         newest = d.verifications[-1]
