@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.models import store as st
 from app.models.taxi.detail import taxi_detail
+from app.models.taxi.queries import taxi_rows
 from app.views.table_models import StoreReader
 from app.views.taxi.taxi_detail import TaxiDetailView
 from app.views.taxi.taxi_view import TaxiView, status_label
@@ -89,6 +90,12 @@ def test_the_view_shows_the_detail_opened_from_the_taxi_view(qtbot, synced):
     try:
         taxis = TaxiView(reader)
         qtbot.addWidget(taxis)
+        with store.engine.connect() as conn:
+            taxis.set_rows(taxi_rows(conn))
+        names = {c.name for c in fleet.companies}
+        assert {taxis.table.item(i, 1).text() for i in range(taxis.table.rowCount())} <= names
+        filters = {taxis.company_filter.itemText(i) for i in range(1, taxis.company_filter.count())}
+        assert filters <= names and filters
         plate = _truth(fleet, "drift").plate
         taxis.open_detail(plate)
         view = taxis.detail_window

@@ -216,8 +216,9 @@ class TaxiView(QWidget):
         self.company_filter.blockSignals(True)
         self.company_filter.clear()
         self.company_filter.addItem(tr("All companies"), None)
-        for company in sorted({r.operator_id for r in rows}):
-            self.company_filter.addItem(company, company)
+        names = {r.operator_id: r.company or r.operator_id for r in rows}
+        for company in sorted(names, key=lambda c: (names[c], c)):
+            self.company_filter.addItem(names[company], company)
         found = self.company_filter.findData(current)
         self.company_filter.setCurrentIndex(max(found, 0))
         self.company_filter.blockSignals(False)
@@ -247,7 +248,7 @@ class TaxiView(QWidget):
             drift = "" if row.drift_pct is None else f"{row.drift_pct:+.2f}"
             values = (
                 row.plate,
-                row.operator_id,
+                row.company or row.operator_id,
                 row.meter_serial,
                 status_label(row.status),
                 row.next_due or "",
