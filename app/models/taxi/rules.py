@@ -178,11 +178,19 @@ def _drift_rule(conn: Connection, trips: Sequence[int], gnss: Sequence[int]) -> 
         )
     }
     pairs: dict[str, list[tuple[int, int, int, int]]] = defaultdict(list)
+    # only each meter's latest DRIFT_WINDOW trips since its latest verification: a meter's
+    # year of trips is never loaded (index on trips (meter_serial, hire_ms))
     for serial, entry, hire, meter_m, gnss_m in _rows(
         conn,
-        "SELECT t.meter_serial, t.entry_index, t.hire_ms, t.meter_m, g.gnss_m FROM trips t"
+        "SELECT meter_serial, entry_index, hire_ms, meter_m, gnss_m FROM ("
+        " SELECT t.meter_serial, t.entry_index, t.hire_ms, t.meter_m, g.gnss_m,"
+        " ROW_NUMBER() OVER (PARTITION BY t.meter_serial"
+        " ORDER BY t.hire_ms DESC, t.entry_index DESC) AS rn FROM trips t"
         " JOIN trip_gnss g ON g.terminal_id = t.terminal_id AND g.trip_id = t.trip_id"
-        f" WHERE t.meter_serial IN :ids AND g.gnss_m >= {int(MIN_GNSS_M)}",
+        f" WHERE t.meter_serial IN :ids AND g.gnss_m >= {int(MIN_GNSS_M)}"
+        " AND t.hire_ms >= (SELECT MAX(v.at_ms) FROM taxi_verifications v"
+        " WHERE v.meter_serial = t.meter_serial AND v.plate = t.plate)"
+        f") x WHERE rn <= {int(DRIFT_WINDOW)}",
         sorted(latest),
     ):
         if hire >= latest[serial][0]:
