@@ -25,7 +25,7 @@ from pathlib import Path
 from ledger import pii
 from ledger.fleet.send import Poster, Refused
 from ledger.fleet.signing import enc_private_key
-from ledger.fuel.fleet_sign import sign_all
+from ledger.fuel.fleet_sign import FuelSigner, sign_all
 from ledger.taxi import fleet as tf
 
 
@@ -76,23 +76,13 @@ def chunks(
     fleet: tf.TaxiFleet, *, alg: str = "p256", authority: bool = True, workers: int = 0
 ) -> Iterator[tuple[list[str], list[bytes]]]:
     """(record types, signed entries): the registry, then one chunk per simulated day."""
-    signer_keys = _KeyCache(fleet.seed, alg)
+    keys = FuelSigner(fleet.seed, alg, module_alg=alg)  # the same key derivation by label
     enc = pii.enc_key_text(enc_private_key(fleet.seed).public_key())
-    drafts = tf.registry(fleet, signer_keys.public_key, enc, authority=authority)
+    drafts = tf.registry(fleet, keys.public_key, enc, authority=authority)
     yield [d[0] for d in drafts], sign_all(drafts, fleet.seed, alg, workers, module_alg=alg)
     for day in range(fleet.days):
         drafts = tf.day_traffic(fleet, day)
         yield [d[0] for d in drafts], sign_all(drafts, fleet.seed, alg, workers, module_alg=alg)
-
-
-class _KeyCache:
-    def __init__(self, seed: int, alg: str) -> None:
-        from ledger.fuel.fleet_sign import FuelSigner
-
-        self.signer = FuelSigner(seed, alg, module_alg=alg)
-
-    def public_key(self, label: str) -> str:
-        return self.signer.public_key(label)
 
 
 async def post(url: str, parts: Iterator[tuple[list[str], list[bytes]]], concurrency: int):
