@@ -5,7 +5,8 @@ new user sees a living city: the charging simulator registers Hangzhou's fleet a
 then streams sessions, heartbeats, faults and seal events at a speed-up; the fuel
 simulator (``python -m ledger fuel-fleet``) posts a day of a small fleet of fuel
 stations with one fault of each class, so the map shows piles and dispensers
-together. Both use the same seed and so the same authority key. The workstation
+together; the taxi simulator (``python -m ledger taxi-fleet``) a day of 300 taxis with
+one fault of each class. All use the same seed and so the same authority key. The workstation
 syncs and verifies them like any platform. Each start is fresh.
 """
 
@@ -45,6 +46,8 @@ class Demo:
     fault_scale: float = 20.0
     fuel_stations: int = 20
     """fuel stations posted once at start (a day of traffic); 0: charging only"""
+    taxis: int = 300
+    """taxis posted once at start (a day of trips, one fault of each class); 0: none"""
     url: str = ""
     processes: list[subprocess.Popen] = field(default_factory=list)
 
@@ -122,6 +125,8 @@ class Demo:
         )
         if self.fuel_stations:
             self.processes.insert(1, self._start_fuel())  # main() waits on the last one
+        if self.taxis:
+            self.processes.insert(1, self._start_taxi())
         return self.url
 
     def _start_fuel(self) -> subprocess.Popen:
@@ -152,6 +157,19 @@ class Demo:
             stderr=subprocess.STDOUT,
         )
 
+    def _start_taxi(self) -> subprocess.Popen:
+        """The taxi fleet (``python -m ledger taxi-fleet``): the day before today, one
+        fault of each class, posted once; same seed, so the same authority key."""
+        taxi_log = open(self.root / "taxi-simulator.log", "w")  # noqa: SIM115
+        return subprocess.Popen(
+            [sys.executable, "-m", "ledger", "taxi-fleet", "--post", self.url,
+             "--taxis", str(self.taxis), "--days", "1", "--seed", "2026",
+             "--faults", "all", "--out", str(self.root / "taxi")],
+            cwd=ROOT,
+            stdout=taxi_log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
     def stop(self) -> None:
         """The simulator first (it flushes what it generated while the platform still
         listens), then the platform; anything that does not stop in time is killed."""
@@ -178,8 +196,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--fuel-stations", type=int, default=20, help="fuel stations (0: charging only)"
     )
+    parser.add_argument("--taxis", type=int, default=300, help="taxis (0: none)")
     args = parser.parse_args(argv)
-    demo = Demo(piles=args.piles, speed=args.speed, fuel_stations=args.fuel_stations)
+    demo = Demo(
+        piles=args.piles, speed=args.speed, fuel_stations=args.fuel_stations, taxis=args.taxis
+    )
     url = demo.start()
     print(f"platform {url}\nlog key {demo.vkey_path}\nstore {demo.store_url}", flush=True)
     try:

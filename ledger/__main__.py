@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("ledger.platform.server", "run the reference supervision platform"),
     "simulate": ("ledger.fleet.cli", "run the Hangzhou fleet simulator against a platform"),
     "fuel-fleet": ("ledger.fuel.fleet_cli", "simulate the city's fuel stations (file or platform)"),
+    "taxi-fleet": ("ledger.taxi.fleet_cli", "simulate the city's taxis (file or platform)"),
     "verify-bundle": ("ledger.bundle_verify", "check an evidence bundle offline"),
     "taxi-status": ("ledger.taxi.client", "fetch and verify the signed taxi suspension list"),
     "witness": ("ledger.witness", "run a C2SP tlog-witness that cosigns consistent checkpoints"),

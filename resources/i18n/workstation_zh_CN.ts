@@ -2932,6 +2932,204 @@
     </message>
 </context>
 <context>
+    <name>TaxiDetailView</name>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="91"/>
+        <source>Evidence</source>
+        <translation>证据</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="147"/>
+        <source>Inspector</source>
+        <translation>检定员</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="145"/>
+        <source>Result</source>
+        <translation>结论</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="89"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="92"/>
+        <source>Maker / model</source>
+        <translation>制造商 / 型号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="141"/>
+        <source>Certificate</source>
+        <translation>证书</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="100"/>
+        <source>:</source>
+        <translation>：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
+        <source>first</source>
+        <translation>首次</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
+        <source>periodic</source>
+        <translation>周期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
+        <source>triggered</source>
+        <translation>触发</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="57"/>
+        <source>roller</source>
+        <translation>滚筒法</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="57"/>
+        <source>road</source>
+        <translation>路试法</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="68"/>
+        <source>Taxi detail</source>
+        <translation>出租车详情</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="73"/>
+        <source>No taxi selected</source>
+        <translation>未选择出租车</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="88"/>
+        <source>Taxi company</source>
+        <translation>出租汽车公司</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="90"/>
+        <source>Meter serial</source>
+        <translation>计价器编号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="93"/>
+        <source>Median drift</source>
+        <translation>里程偏差中位数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="94"/>
+        <source>K constant (pulses/km)</source>
+        <translation>K 常数（脉冲/km）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="95"/>
+        <source>Valid until</source>
+        <translation>有效期至</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="96"/>
+        <source>In-vehicle terminal</source>
+        <translation>车载终端</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="97"/>
+        <source>Installed</source>
+        <translation>安装日期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="115"/>
+        <source>(meter − GNSS) / GNSS, %</source>
+        <translation>（计价器 − GNSS）/ GNSS，%</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="120"/>
+        <source>JJG 517-2016: −4 % … +1 %</source>
+        <translation>JJG 517-2016：−4 % … +1 %</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="130"/>
+        <source>Trip</source>
+        <translation>营运行程</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="131"/>
+        <source>Median judged by the status rule</source>
+        <translation>状态规则判定的中位数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="140"/>
+        <source>Date</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="142"/>
+        <source>Kind</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="143"/>
+        <source>Method</source>
+        <translation>方法</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="144"/>
+        <source>Distance error %</source>
+        <translation>里程误差 %</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="146"/>
+        <source>Next due</source>
+        <translation>下次检定</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="159"/>
+        <source>Status history</source>
+        <translation>状态历史</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="164"/>
+        <source>Verification history (JJG 517-2016)</source>
+        <translation>检定历史（JJG 517-2016）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="185"/>
+        <source>%1 — loading…</source>
+        <translation>%1 — 加载中…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="191"/>
+        <source>%1: not in the store</source>
+        <translation>%1：本地库中没有</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="213"/>
+        <source>n/a</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="215"/>
+        <source>%1 % over %2 trips</source>
+        <translation>%1 %（%2 次营运）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="237"/>
+        <source>%1 trips with the monitoring platform's GNSS distance; as of %2 (UTC+8)</source>
+        <translation>%1 次营运有监控平台的 GNSS 里程；截至 %2（UTC+8）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="245"/>
+        <source>entry %1: %2 %3</source>
+        <translation>条目 %1：%2 %3</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="251"/>
+        <source>now: %1 (%2)</source>
+        <translation>当前：%1（%2）</translation>
+    </message>
+</context>
+<context>
     <name>TaxiVerificationWizard</name>
     <message>
         <location filename="../../app/views/taxi/verification_wizard.py" line="116"/>
@@ -3189,13 +3387,13 @@
         <translation>有效</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="143"/>
-        <location filename="../../app/views/taxi/taxi_view.py" line="158"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="145"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="160"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="130"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="132"/>
         <source>All statuses</source>
         <translation>全部状态</translation>
     </message>
@@ -3270,74 +3468,74 @@
         <translation>已关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="134"/>
-        <location filename="../../app/views/taxi/taxi_view.py" line="214"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="136"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="218"/>
         <source>All companies</source>
         <translation>全部公司</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="135"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="137"/>
         <source>Expiring soon (≤ 30 days)</source>
         <translation>即将到期（≤ 30 天）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="145"/>
-        <location filename="../../app/views/taxi/taxi_view.py" line="156"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="147"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="158"/>
         <source>Company</source>
         <translation>出租汽车公司</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="155"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="157"/>
         <source>Plate</source>
         <translation>车牌号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="157"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="159"/>
         <source>Meter serial</source>
         <translation>计价器编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="159"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="161"/>
         <source>Next due</source>
         <translation>下次检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="160"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="162"/>
         <source>Drift %</source>
         <translation>漂移 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="170"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="174"/>
         <source>Select a taxi to see its trips' drift</source>
         <translation>选择一辆出租车，查看其营运里程漂移</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="173"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="177"/>
         <source>(meter − GNSS) / GNSS, %</source>
         <translation>（计价器 − GNSS）/ GNSS，%</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="193"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="197"/>
         <source>Status history</source>
         <translation>状态历史</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="234"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="238"/>
         <source>%1: %2</source>
         <translation>%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="238"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="242"/>
         <source>Taxis shown: %1</source>
         <translation>显示出租车：%1 辆</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="270"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="290"/>
         <source>%1 — meter %2 — %3</source>
         <translation>%1 — 计价器 %2 — %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="297"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="317"/>
         <source>entry %1: %2 %3</source>
         <translation>条目 %1：%2 %3</translation>
     </message>

@@ -7,10 +7,12 @@
   transport bureau's monitoring platform signs GNSS distances as "monitor", found by
   ``monitor_id``. The sync rebuilds both signers from the store after a restart;
 * ``owner_tables``: what a taxi company owns (vehicles by plate, meters by serial), so
-  the sync re-checks that a company signs only for its own vehicles and meters.
+  the sync re-checks that a company signs only for its own vehicles and meters;
+* ``analyse``: rules T01–T03 (`app.models.taxi.rules`: seal broken, failed verification,
+  drift suspected) on each synced batch, for the alarm queue. A taxi's status itself is
+  computed from the log by `ledger.taxi.status` (`app.models.taxi.queries`).
 
-No rules yet: a taxi's status is computed from the log by `ledger.taxi.status`
-(`app.models.taxi.queries`). Registered by the composition root, `app/models/__init__.py`.
+Registered by the composition root, `app/models/__init__.py`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from app.models.kinds import ProjectionKind
 from app.models.taxi import tables as tt
 from app.models.taxi.projection import RECORD_TYPES, apply
+from app.models.taxi.rules import analyse
 
 TAXI = ProjectionKind(
     name="taxi",
@@ -31,4 +34,5 @@ TAXI = ProjectionKind(
         "vehicle": (tt.vehicles, "plate"),
         "taximeter": (tt.taximeters, "meter_serial"),
     },
+    analyse=analyse,
 )

@@ -97,12 +97,15 @@ class TaxiRow:
     days_left: int | None
     drift_pct: float | None
     """Median (meter − GNSS) / GNSS in %, over the trips the status judges drift on."""
+    company: str = ""
+    """The company's registered name ("" when the store has no operator record)."""
 
 
 def taxi_rows(conn: Connection) -> list[TaxiRow]:
     """The taxi view's rows: status from `taxi_ledger`, company from the registry."""
     ledger = taxi_ledger(conn)
     companies = dict(conn.execute(select(tt.vehicles.c.plate, tt.vehicles.c.operator_id)).all())
+    names = dict(conn.execute(select(st.operators.c.operator_id, st.operators.c.name)).all())
     rows = []
     for status in ledger.statuses():
         held = ledger.verifications.get((status.meter_serial, status.plate))
@@ -130,6 +133,7 @@ def taxi_rows(conn: Connection) -> list[TaxiRow]:
                 next_due,
                 days_left,
                 drift,
+                names.get(companies.get(status.plate, ""), ""),
             )
         )
     return rows

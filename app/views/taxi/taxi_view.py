@@ -115,6 +115,8 @@ class TaxiView(QWidget):
     """Taxi list with filters and status counts above a detail pane."""
 
     taxi_selected = Signal(str)
+    taxi_activated = Signal(str)
+    """A row was double-clicked: its taxi detail window opens (`open_detail`)."""
 
     COLUMNS = ("Plate", "Company", "Meter serial", "Status", "Next due", "Drift %")
 
@@ -166,6 +168,8 @@ class TaxiView(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.itemSelectionChanged.connect(self._on_select)
+        self.table.itemDoubleClicked.connect(self._on_activate)
+        self.detail_window = None
 
         self.detail_title = QLabel(tr("Select a taxi to see its trips' drift"))
         self.plot = pg.PlotWidget(axisItems={"bottom": LocalDateAxis(orientation="bottom")})
@@ -212,8 +216,9 @@ class TaxiView(QWidget):
         self.company_filter.blockSignals(True)
         self.company_filter.clear()
         self.company_filter.addItem(tr("All companies"), None)
-        for company in sorted({r.operator_id for r in rows}):
-            self.company_filter.addItem(company, company)
+        names = {r.operator_id: r.company or r.operator_id for r in rows}
+        for company in sorted(names, key=lambda c: (names[c], c)):
+            self.company_filter.addItem(names[company], company)
         found = self.company_filter.findData(current)
         self.company_filter.setCurrentIndex(max(found, 0))
         self.company_filter.blockSignals(False)
@@ -243,7 +248,7 @@ class TaxiView(QWidget):
             drift = "" if row.drift_pct is None else f"{row.drift_pct:+.2f}"
             values = (
                 row.plate,
-                row.operator_id,
+                row.company or row.operator_id,
                 row.meter_serial,
                 status_label(row.status),
                 row.next_due or "",
@@ -261,6 +266,22 @@ class TaxiView(QWidget):
             return
         row = self._shown[selected[0].row()]
         self.show_taxi(row)
+
+    def _on_activate(self, item: QTableWidgetItem) -> None:
+        self.open_detail(self._shown[item.row()].plate)
+
+    def open_detail(self, plate: str) -> None:
+        """Opens (or raises) the taxi detail window on ``plate``."""
+        from app.views.taxi.taxi_detail import TaxiDetailView  # it imports this module
+
+        if self.detail_window is None:
+            self.detail_window = TaxiDetailView(self._reader, self)
+            self.detail_window.setWindowFlag(Qt.WindowType.Window)
+            self.detail_window.resize(1100, 820)
+        self.detail_window.show_taxi(plate)
+        self.detail_window.show()
+        self.detail_window.raise_()
+        self.taxi_activated.emit(plate)
 
     def show_taxi(self, row: tq.TaxiRow) -> None:
         """Loads a taxi's drift points and status history into the detail pane."""
