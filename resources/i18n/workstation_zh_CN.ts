@@ -3520,22 +3520,22 @@
         <translation>状态历史</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="238"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="239"/>
         <source>%1: %2</source>
         <translation>%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="242"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="243"/>
         <source>Taxis shown: %1</source>
         <translation>显示出租车：%1 辆</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="290"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="291"/>
         <source>%1 — meter %2 — %3</source>
         <translation>%1 — 计价器 %2 — %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="317"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="318"/>
         <source>entry %1: %2 %3</source>
         <translation>条目 %1：%2 %3</translation>
     </message>
