@@ -287,6 +287,7 @@ class MainWindow(QMainWindow):
         self.alarm_view.critical_alarm.connect(lambda _alarm: self._map_timer.start(500))
         self.alarm_view.open_pile.connect(self.open_pile)
         self.alarm_view.open_dispenser.connect(self.open_dispenser)
+        self.alarm_view.open_taxi.connect(self.taxi_view.open_detail)
         self.add_dock(
             "alarms", tr("Alarms"), self.alarm_view, Qt.DockWidgetArea.BottomDockWidgetArea
         )

@@ -116,6 +116,7 @@ def load_map_columns(conn: Connection, today: datetime | None = None) -> MapColu
 INSTRUMENT_TABLES: tuple[tuple[str, str, str], ...] = (
     ("pile", "piles", "pile_id"),
     ("dispenser", "dispensers", "dispenser_id"),
+    ("taxi", "vehicles", "plate"),
 )
 """(kind, registry table, ID column) of each instrument kind, by table *name*: an alarm's
 or finding's ``pile_id`` column names any kind's instrument, and the queue asks which.

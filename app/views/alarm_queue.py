@@ -74,7 +74,11 @@ def instrument_label(kind: str | None, instrument_id: str | None) -> str:
     kind, so the queue says which; an ID in no registry (not yet synced) stays bare."""
     if not instrument_id:
         return "—"
-    label = {"pile": tr("Charging pile"), "dispenser": tr("Fuel dispenser")}.get(kind or "")
+    label = {
+        "pile": tr("Charging pile"),
+        "dispenser": tr("Fuel dispenser"),
+        "taxi": tr("Taxi meter"),
+    }.get(kind or "")
     return f"{label} {instrument_id}" if label else instrument_id
 
 
@@ -96,7 +100,7 @@ class AlarmTableModel(QAbstractTableModel):
         super().__init__()
         self.alarms: list = []
         self.kinds: dict[str, str] = {}
-        """Instrument ID -> kind ("pile", "dispenser") for the alarms shown."""
+        """Instrument ID -> kind ("pile", "dispenser", "taxi") for the alarms shown."""
 
     def headers(self) -> list[str]:
         return [
@@ -239,6 +243,7 @@ class AlarmAction(QObject):
 class AlarmQueueView(QWidget):
     open_pile = Signal(str, object)  # pile_id, at_ms (or None)
     open_dispenser = Signal(str, object)  # dispenser_id, at_ms (or None)
+    open_taxi = Signal(str)  # plate
     critical_alarm = Signal(object)  # a new critical alarm (for the window's notification)
     count_changed = Signal(int)
 
@@ -329,8 +334,11 @@ class AlarmQueueView(QWidget):
             evidence = alarm.evidence or {}
             if isinstance(evidence, dict):
                 at_ms = evidence.get("at_ms") or evidence.get("first_at_ms")
-            if self.model.kind_of(alarm) == "dispenser":
+            kind = self.model.kind_of(alarm)
+            if kind == "dispenser":
                 self.open_dispenser.emit(alarm.pile_id, at_ms)
+            elif kind == "taxi":
+                self.open_taxi.emit(alarm.pile_id)
             else:
                 self.open_pile.emit(alarm.pile_id, at_ms)
 

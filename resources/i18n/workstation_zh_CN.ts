@@ -49,17 +49,17 @@
         <translation>提示</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="103"/>
+        <location filename="../../app/views/alarm_queue.py" line="107"/>
         <source>Severity</source>
         <translation>级别</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="104"/>
+        <location filename="../../app/views/alarm_queue.py" line="108"/>
         <source>Alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="107"/>
+        <location filename="../../app/views/alarm_queue.py" line="111"/>
         <source>Assigned to</source>
         <translation>处理人</translation>
     </message>
@@ -68,27 +68,27 @@
         <translation type="vanished">发生时间 (UTC)</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="262"/>
+        <location filename="../../app/views/alarm_queue.py" line="267"/>
         <source>Note for the audit log</source>
         <translation>审计日志备注</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="266"/>
+        <location filename="../../app/views/alarm_queue.py" line="271"/>
         <source>Acknowledge</source>
         <translation>确认</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="267"/>
+        <location filename="../../app/views/alarm_queue.py" line="272"/>
         <source>Dispatch to inspector…</source>
         <translation>派给检定员…</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="268"/>
+        <location filename="../../app/views/alarm_queue.py" line="273"/>
         <source>Resolve</source>
         <translation>处置完毕</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="269"/>
+        <location filename="../../app/views/alarm_queue.py" line="274"/>
         <source>Dismiss as false alarm</source>
         <translation>判为误报</translation>
     </message>
@@ -97,22 +97,22 @@
         <translation type="vanished">查看充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="313"/>
+        <location filename="../../app/views/alarm_queue.py" line="318"/>
         <source>%1 open alarms, %2 critical</source>
         <translation>%1 条未处理告警，其中紧急 %2 条</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="342"/>
+        <location filename="../../app/views/alarm_queue.py" line="350"/>
         <source>Dispatch</source>
         <translation>派单</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="357"/>
+        <location filename="../../app/views/alarm_queue.py" line="365"/>
         <source>Alarm not changed</source>
         <translation>告警未更改</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="381"/>
+        <location filename="../../app/views/alarm_queue.py" line="389"/>
         <source>Critical alarm</source>
         <translation>紧急告警</translation>
     </message>
@@ -121,39 +121,44 @@
         <translation type="vanished">充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="106"/>
+        <location filename="../../app/views/alarm_queue.py" line="110"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="342"/>
+        <location filename="../../app/views/alarm_queue.py" line="350"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="108"/>
+        <location filename="../../app/views/alarm_queue.py" line="112"/>
         <source>Opened (UTC+8)</source>
         <translation>发生时间（北京时间）</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="77"/>
+        <location filename="../../app/views/alarm_queue.py" line="78"/>
         <source>Charging pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="77"/>
+        <location filename="../../app/views/alarm_queue.py" line="79"/>
         <source>Fuel dispenser</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="105"/>
+        <location filename="../../app/views/alarm_queue.py" line="109"/>
         <source>Instrument</source>
         <translation>计量器具</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="279"/>
+        <location filename="../../app/views/alarm_queue.py" line="284"/>
         <source>Open instrument</source>
         <translation>查看器具</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/alarm_queue.py" line="80"/>
+        <source>Taxi meter</source>
+        <translation>出租车计价器</translation>
     </message>
 </context>
 <context>
@@ -1633,114 +1638,114 @@
     </message>
     <message>
         <location filename="../../app/main_window.py" line="284"/>
-        <location filename="../../app/main_window.py" line="620"/>
+        <location filename="../../app/main_window.py" line="621"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="291"/>
+        <location filename="../../app/main_window.py" line="292"/>
         <source>Alarms</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="431"/>
-        <location filename="../../app/main_window.py" line="434"/>
-        <location filename="../../app/main_window.py" line="451"/>
+        <location filename="../../app/main_window.py" line="432"/>
+        <location filename="../../app/main_window.py" line="435"/>
+        <location filename="../../app/main_window.py" line="452"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="431"/>
+        <location filename="../../app/main_window.py" line="432"/>
         <source>Needs a platform to fetch proofs.</source>
         <translation>需连接平台才能获取证明。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="439"/>
+        <location filename="../../app/main_window.py" line="440"/>
         <source>Save evidence bundle</source>
         <translation>保存证据包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="448"/>
+        <location filename="../../app/main_window.py" line="449"/>
         <source>Evidence bundle written: %1</source>
         <translation>证据包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="482"/>
+        <location filename="../../app/main_window.py" line="483"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="483"/>
+        <location filename="../../app/main_window.py" line="484"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="486"/>
+        <location filename="../../app/main_window.py" line="487"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="489"/>
+        <location filename="../../app/main_window.py" line="490"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="503"/>
+        <location filename="../../app/main_window.py" line="504"/>
         <source>&amp;Evidence</source>
         <translation>证据(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="504"/>
+        <location filename="../../app/main_window.py" line="505"/>
         <source>Export evidence bundle for a session…</source>
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="541"/>
+        <location filename="../../app/main_window.py" line="542"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="552"/>
+        <location filename="../../app/main_window.py" line="553"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="579"/>
+        <location filename="../../app/main_window.py" line="580"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="582"/>
+        <location filename="../../app/main_window.py" line="583"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="585"/>
+        <location filename="../../app/main_window.py" line="586"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="588"/>
+        <location filename="../../app/main_window.py" line="589"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="593"/>
+        <location filename="../../app/main_window.py" line="594"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="625"/>
+        <location filename="../../app/main_window.py" line="626"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="434"/>
+        <location filename="../../app/main_window.py" line="435"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="554"/>
+        <location filename="../../app/main_window.py" line="555"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
     </message>
@@ -1755,48 +1760,48 @@
         <translation>工单</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="325"/>
+        <location filename="../../app/main_window.py" line="326"/>
         <source>Field package written: %1</source>
         <translation>现场离线包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="328"/>
+        <location filename="../../app/main_window.py" line="329"/>
         <source>Field package</source>
         <translation>现场离线包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="468"/>
+        <location filename="../../app/main_window.py" line="469"/>
         <source>OCMF records</source>
         <translation>OCMF 记录</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="471"/>
+        <location filename="../../app/main_window.py" line="472"/>
         <source>Meter public key</source>
         <translation>电能表公钥</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="490"/>
+        <location filename="../../app/main_window.py" line="491"/>
         <source>Veri&amp;fication</source>
         <translation>检定(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="491"/>
+        <location filename="../../app/main_window.py" line="492"/>
         <source>On-site verification with the rig…</source>
         <translation>使用检定装置现场检定…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="507"/>
+        <location filename="../../app/main_window.py" line="508"/>
         <source>Import OCMF signed meter data…</source>
         <translation>导入 OCMF 签名计量数据…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="339"/>
-        <location filename="../../app/main_window.py" line="383"/>
+        <location filename="../../app/main_window.py" line="340"/>
+        <location filename="../../app/main_window.py" line="384"/>
         <source>Verification</source>
         <translation>检定</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="500"/>
+        <location filename="../../app/main_window.py" line="501"/>
         <source>Countersign results (check / approve)…</source>
         <translation>检定结果会签（核验 / 批准）…</translation>
     </message>
@@ -1811,12 +1816,12 @@
         <translation>出租车计价器</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="494"/>
+        <location filename="../../app/main_window.py" line="495"/>
         <source>Fuel dispenser verification (JJG 443)…</source>
         <translation>加油机检定（JJG 443）…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="497"/>
+        <location filename="../../app/main_window.py" line="498"/>
         <source>Taximeter verification (JJG 517)…</source>
         <translation>出租车计价器检定（JJG 517）…</translation>
     </message>

@@ -136,3 +136,27 @@ def test_taxi_findings_are_exactly_the_injected_faults(synced):
     assert beyond <= drift <= beyond | {_truth(fleet, "seal").plate}
     serials = {t.plate: t.meter_serial for t in fleet.taxis}
     assert all(m == serials[p] for r, p, m in rows if r.startswith("T"))
+
+
+def test_a_taxi_alarm_names_the_taxi_meter_and_opens_the_taxi_detail(qtbot, synced, monkeypatch):
+    from PySide6.QtCore import QLocale
+
+    from app.views.alarm_queue import AlarmQueueView
+
+    fleet, store = synced
+    plate = _truth(fleet, "seal").plate
+    monkeypatch.setattr(QLocale, "name", lambda self: "en_US")
+    queue = AlarmQueueView(store.url)
+    qtbot.addWidget(queue)
+    try:
+        qtbot.waitUntil(lambda: any(a.pile_id == plate for a in queue.model.alarms), timeout=10_000)
+        row = next(i for i, a in enumerate(queue.model.alarms) if a.pile_id == plate)
+        assert queue.model.data(queue.model.index(row, 2)) == f"Taxi meter {plate}"
+        piles: list[str] = []
+        queue.open_pile.connect(lambda pid, _at: piles.append(pid))
+        queue.table.selectRow(row)
+        with qtbot.waitSignal(queue.open_taxi, timeout=2000) as blocker:
+            queue._open_selected()
+        assert blocker.args == [plate] and piles == []
+    finally:
+        queue.shutdown()
