@@ -528,7 +528,8 @@ class MainWindow(QMainWindow):
         self.session_lookup.set_prover(
             lambda index: prove_inclusion(self.store_url, platform, vkey, index)
         )
-        worker = SyncWorker(self.store_url, platform, vkey)
+        witnesses = str(QSettings().value("platform/witness_policy", "") or "") or None
+        worker = SyncWorker(self.store_url, platform, vkey, witnesses=witnesses)
         worker.state_changed.connect(self._on_sync_state)
         worker.synced.connect(self._on_synced)
         worker.progress.connect(self._on_progress)

@@ -36,6 +36,10 @@ class SettingsDialog(QDialog):
         self.platform.setPlaceholderText(tr("empty: run the built-in demo platform"))
         self.log_key = QLineEdit(str(settings.value("platform/log_key", "")))
         self.log_key.setPlaceholderText("hangzhou.evmetrology.example/2026+1234abcd+AQ…")
+        self.witnesses = QLineEdit(str(settings.value("platform/witness_policy", "")))
+        self.witnesses.setPlaceholderText(
+            tr("empty: the log's signature suffices; or a witness policy file (k of n)")
+        )
         self.database = QLineEdit(str(settings.value("store/url", "")))
         self.database.setPlaceholderText(
             tr("empty: local SQLite; or postgresql+psycopg://user@host/db")
@@ -48,6 +52,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow(tr("Platform URL"), self.platform)
         form.addRow(tr("Log verifier key"), self.log_key)
+        form.addRow(tr("Witness policy"), self.witnesses)
         form.addRow(tr("Database URL"), self.database)
         form.addRow(tr("Language"), self.language)
         note = QLabel(tr("Changes take effect after restarting the workstation."))
@@ -72,6 +77,7 @@ class SettingsDialog(QDialog):
         settings = QSettings()
         settings.setValue("platform/url", self.platform.text().strip())
         settings.setValue("platform/log_key", self.log_key.text().strip())
+        settings.setValue("platform/witness_policy", self.witnesses.text().strip())
         settings.setValue("store/url", self.database.text().strip())
         settings.setValue("ui/language", self.language.currentData())
         if self.policy is not None:

@@ -16,6 +16,7 @@ from app.models import store as st
 from app.models.analysis import analyse_batch
 from app.models.sync import LogSync, Misbehaviour, Offline, SyncError
 from ledger.client import LogClient
+from ledger.cosignature import PolicyError, WitnessPolicy
 from ledger.sigcheck import SignatureChecker
 
 
@@ -26,7 +27,14 @@ class SyncWorker(QObject):
     synced = Signal(object)  # dict: size, applied, root, at, piles
     state_changed = Signal(str, str)  # status (ok/syncing/offline/halted/error), message
 
-    def __init__(self, store_url: str | None, platform: str, vkey: str, workers: int = 1):
+    def __init__(
+        self,
+        store_url: str | None,
+        platform: str,
+        vkey: str,
+        workers: int = 1,
+        witnesses: str | None = None,
+    ):
         super().__init__()
         self.store_url, self.platform, self.vkey, self.workers = (
             store_url,
@@ -34,6 +42,8 @@ class SyncWorker(QObject):
             vkey,
             workers,
         )
+        self.witnesses = witnesses
+        """The office's witness policy file (docs/witness.md), or None: no quorum asked."""
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -41,8 +51,13 @@ class SyncWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        try:
+            policy = WitnessPolicy.load(self.witnesses) if self.witnesses else None
+        except PolicyError as exc:  # nothing is synced without the quorum the office set
+            self.state_changed.emit("halted", str(exc))
+            return
         store = st.Store.open(self.store_url)
-        client = LogClient(self.platform, self.vkey, timeout=5)
+        client = LogClient(self.platform, self.vkey, timeout=5, witnesses=policy)
         client.long_poll_wait = 2.0  # bounds how long stop() waits
         checker = SignatureChecker(self.workers)
         sync = LogSync(store, client, checker, on_batch=analyse_batch)

@@ -1638,7 +1638,7 @@
     </message>
     <message>
         <location filename="../../app/main_window.py" line="284"/>
-        <location filename="../../app/main_window.py" line="621"/>
+        <location filename="../../app/main_window.py" line="622"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
@@ -1700,42 +1700,42 @@
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="542"/>
+        <location filename="../../app/main_window.py" line="543"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="553"/>
+        <location filename="../../app/main_window.py" line="554"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="580"/>
+        <location filename="../../app/main_window.py" line="581"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="583"/>
+        <location filename="../../app/main_window.py" line="584"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="586"/>
+        <location filename="../../app/main_window.py" line="587"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="589"/>
+        <location filename="../../app/main_window.py" line="590"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="594"/>
+        <location filename="../../app/main_window.py" line="595"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="626"/>
+        <location filename="../../app/main_window.py" line="627"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
@@ -1745,7 +1745,7 @@
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="555"/>
+        <location filename="../../app/main_window.py" line="556"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
     </message>
@@ -2805,74 +2805,84 @@
         <translation>留空：运行内置演示平台</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="41"/>
+        <location filename="../../app/settings_dialog.py" line="45"/>
         <source>empty: local SQLite; or postgresql+psycopg://user@host/db</source>
         <translation>留空：本地 SQLite；或 postgresql+psycopg://user@host/db</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="49"/>
+        <location filename="../../app/settings_dialog.py" line="53"/>
         <source>Platform URL</source>
         <translation>平台地址</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="50"/>
+        <location filename="../../app/settings_dialog.py" line="54"/>
         <source>Log verifier key</source>
         <translation>账本验证公钥</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="51"/>
+        <location filename="../../app/settings_dialog.py" line="56"/>
         <source>Database URL</source>
         <translation>数据库地址</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="52"/>
+        <location filename="../../app/settings_dialog.py" line="57"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="53"/>
+        <location filename="../../app/settings_dialog.py" line="58"/>
         <source>Changes take effect after restarting the workstation.</source>
         <translation>更改在重启工作站后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="91"/>
+        <location filename="../../app/settings_dialog.py" line="97"/>
         <source>Alarm policy</source>
         <translation>告警策略</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="104"/>
+        <location filename="../../app/settings_dialog.py" line="110"/>
         <source>Default: opens an alarm</source>
         <translation>默认:产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="104"/>
+        <location filename="../../app/settings_dialog.py" line="110"/>
         <source>Default: finding only</source>
         <translation>默认:仅记录异常</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="106"/>
+        <location filename="../../app/settings_dialog.py" line="112"/>
         <source>Always opens an alarm</source>
         <translation>始终产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="107"/>
+        <location filename="../../app/settings_dialog.py" line="113"/>
         <source>Never opens an alarm</source>
         <translation>从不产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="118"/>
+        <location filename="../../app/settings_dialog.py" line="124"/>
         <source>Stored in the shared database: every workstation of the office applies it.</source>
         <translation>保存在共享数据库中:本单位所有工作站均按此执行。</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="120"/>
+        <location filename="../../app/settings_dialog.py" line="126"/>
         <source>Only a regulator can change the alarm policy.</source>
         <translation>只有监管人员可以更改告警策略。</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="159"/>
+        <location filename="../../app/settings_dialog.py" line="165"/>
         <source>The alarm policy was not saved: %1</source>
         <translation>告警策略未保存:%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="41"/>
+        <source>empty: the log's signature suffices; or a witness policy file (k of n)</source>
+        <translation>留空:仅凭日志签名;或填写见证策略文件(n 个见证方中至少 k 个联署)</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="55"/>
+        <source>Witness policy</source>
+        <translation>见证策略</translation>
     </message>
 </context>
 <context>
