@@ -116,6 +116,14 @@ def test_the_view_shows_the_detail_opened_from_the_taxi_view(qtbot, synced):
         newest = d.verifications[-1]
         assert view.verifications.item(0, 1).text() == newest["certificate_no"]
         assert view.history.count() == len(d.history) + 1
+        # the history says when a verification was done and until when it is valid
+        import datetime as dt
+
+        from ledger.taxi.records import CST
+
+        done = dt.datetime.fromtimestamp(newest["at_ms"] / 1000, CST).date().isoformat()
+        lines = [view.history.item(i).text() for i in range(view.history.count())]
+        assert any(f"{done} → {newest['next_due']}" in line for line in lines), lines
     finally:
         reader.shutdown()
 

@@ -14,6 +14,7 @@ projection prunes unpaired trips at fixed entry counts.
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from sqlalchemy import Connection, Table, func, select
 from app.models import store as st
 from app.models.taxi import tables as tt
 from ledger.records import Record
-from ledger.taxi.records import due_limit_ms
+from ledger.taxi.records import CST, due_limit_ms
 from ledger.taxi.status import DAY_MS, DRIFT_WINDOW, TaxiLedger, TaxiStatus, median_error
 
 _NO_KEY = "0" * 16
@@ -154,7 +155,8 @@ def drift_points(conn: Connection, meter_serial: str) -> list[tuple[int, float]]
 
 def status_history(conn: Connection, plate: str) -> list[tuple[int, str, str]]:
     """(entry index, type, summary) of the records that decide a taxi's status, in log
-    order: its registrations, verifications and seal events."""
+    order: its registrations, verifications (result, date verified → next due, CST) and
+    seal events."""
     out: list[tuple[int, str, str]] = []
     for row in conn.execute(
         select(tt.taxi_registrations).order_by(tt.taxi_registrations.c.entry_index)
@@ -163,7 +165,10 @@ def status_history(conn: Connection, plate: str) -> list[tuple[int, str, str]]:
             out.append((row.entry_index, row.type, row.body.get("meter_serial", "")))
     v = tt.taxi_verifications
     for row in conn.execute(select(v).where(v.c.plate == plate)).mappings():
-        out.append((row["entry_index"], "taxi_verification", f"{row['result']} {row['next_due']}"))
+        done = dt.datetime.fromtimestamp(row["at_ms"] / 1000, CST).date().isoformat()
+        out.append(
+            (row["entry_index"], "taxi_verification", f"{row['result']} {done} → {row['next_due']}")
+        )
     s = tt.taxi_seal_events
     for row in conn.execute(select(s).where(s.c.plate == plate)).mappings():
         out.append((row["entry_index"], "taxi_seal", row["event"]))
