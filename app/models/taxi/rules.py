@@ -33,7 +33,7 @@ from sqlalchemy import Connection, bindparam, text
 
 from app.models.findings import Finding, Rule, register_rules
 from app.models.projection import BatchSummary
-from app.models.rules import Closure, insert_findings
+from app.models.rules import Closure, close_findings, insert_findings
 from ledger.taxi.records import verification_outcome
 from ledger.taxi.status import (
     DRIFT_LIMITS,
@@ -91,13 +91,18 @@ register_rules(RULES)
 def analyse(
     conn: Connection, summary: BatchSummary, closed: list[Closure] | None = None
 ) -> list[Finding]:
-    """Runs T01–T03 over what ``summary`` brought; stores and returns the new findings."""
+    """Runs T01–T03 over what ``summary`` brought; stores and returns the new findings.
+    Findings a later verification of the meter resolves are closed and listed in
+    ``closed`` (`_verification_closures`), so their alarms resolve."""
     new = summary.new_entries
     findings: list[Finding] = []
     if new.get("taxi_seal"):
         findings += _seal_rule(conn, new["taxi_seal"])
     if new.get("taxi_verification"):
         findings += _failed_rule(conn, new["taxi_verification"])
+        closures = _verification_closures(conn, new["taxi_verification"])
+        if closed is not None:
+            closed.extend(closures)
     if new.get("trip") or new.get("trip_gnss"):
         findings += _drift_rule(conn, new.get("trip", []), new.get("trip_gnss", []))
     return insert_findings(conn, findings)
@@ -141,6 +146,42 @@ def _failed_rule(conn: Connection, entries: Sequence[int]) -> list[Finding]:
             detail = {"reason": reason, "distance_error_ppm": int(error), "certificate_no": cert}
             out.append(Finding("T02", plate, serial, int(at), "high", (int(entry),), detail))
     return out
+
+
+def _verification_closures(conn: Connection, entries: Sequence[int]) -> list[Closure]:
+    """Closes what a later verification of the same meter settles, as the status does:
+    a seal opening (T01) by a verification that closed the seal, a failed verification
+    (T02) and suspected drift (T03) by a verification that passed — drift counts trips
+    since the latest verification, and a passed one is the road test the drift asked for."""
+    rows = _rows(
+        conn,
+        "SELECT entry_index, meter_serial, at_ms, distance_error_ppm, result, next_due,"
+        " seal_closed FROM taxi_verifications WHERE entry_index IN :ids",
+        entries,
+    )
+    items: list[tuple[Finding, int | None, str]] = []
+    for entry, serial, at, error, result, next_due, seal_closed in rows:
+        body = {"at_ms": at, "distance_error_ppm": error, "result": result, "next_due": next_due}
+        passed = verification_outcome(body)[0]
+        rules = (["T01"] if seal_closed else []) + (["T02", "T03"] if passed else [])
+        if not rules:
+            continue
+        found = conn.execute(
+            text(
+                "SELECT id, rule_id, pile_id, at_ms, severity FROM anomalies"
+                " WHERE closed_at IS NULL AND meter_id = :m AND at_ms <= :at"
+                " AND rule_id IN :rules"
+            ).bindparams(bindparam("rules", expanding=True)),
+            {"m": serial, "at": int(at), "rules": rules},
+        )
+        for anomaly_id, rule_id, plate, at_ms, severity in found:
+            if rule_id == "T02" and int(at_ms) == int(at):
+                continue  # the verification itself
+            finding = Finding(
+                rule_id, plate, serial, int(at_ms), severity, (), anomaly_id=int(anomaly_id)
+            )
+            items.append((finding, int(entry), f"settled by verification entry {entry}"))
+    return close_findings(conn, items)
 
 
 def _drift_rule(conn: Connection, trips: Sequence[int], gnss: Sequence[int]) -> list[Finding]:
