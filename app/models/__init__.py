@@ -9,12 +9,14 @@ creates, migrates or syncs the store.
 
 import app.models.fuel.tables  # noqa: F401 - the fuel kind's tables join store.metadata
 from app.models.alarms import STATUS_HOOKS as _STATUS_HOOKS
+from app.models.charging.kind import CHARGING as _CHARGING
 from app.models.fuel.kind import FUEL as _FUEL
 from app.models.fuel.rules import refresh_dispenser_status as _refresh_dispenser_status
 from app.models.kinds import register_projection as _register_projection
 from app.models.taxi import tables as _taxi_tables  # noqa: F401 - joins store.metadata
 from app.models.taxi.kind import TAXI as _TAXI
 
+_register_projection(_CHARGING)
 _register_projection(_FUEL)
 _register_projection(_TAXI)
 if _refresh_dispenser_status not in _STATUS_HOOKS:
