@@ -41,7 +41,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.application import load_fonts
 from app.devices.simulator import RigSimulator, SimConfig
-from app.models.verification import (
+from app.models.charging.verification import (
     CHECKLIST,
     PileSpec,
     SiteConditions,

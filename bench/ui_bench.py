@@ -62,7 +62,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
 from app.application import load_fonts
-from app.models import queries
+from app.models.charging import queries
 from app.models.projection import apply_records
 from app.models.store import Store
 from app.views.explorer import ExplorerView

@@ -399,7 +399,7 @@ verifications = Table(
     Index(None, "pile_id", "at_ms"),
 )
 
-# -- analysis facts (derived at projection; see app.models.facts) --
+# -- analysis facts (derived at projection; see app.models.charging.facts) --
 
 
 def _facts_table(name: str, what: str) -> Table:

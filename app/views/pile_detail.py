@@ -1,7 +1,7 @@
 """One pile's metering history: header facts and five time-linked plots.
 
 The data (a year: ~900 sessions, ~50k power samples) is read by
-:func:`app.models.queries.pile_detail` on the :class:`StoreReader`'s worker thread; this
+:func:`app.models.charging.queries.pile_detail` on the :class:`StoreReader`'s worker thread; this
 view only pushes arrays into plot items that exist from construction, so a pile opens in
 one repaint. The plots share one X axis (Hangzhou time, ``pg.DateAxisItem``):
 
@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import queries
+from app.models.charging import queries
 from app.views.table_models import (
     CST,
     STATUS_COLORS,

@@ -1,6 +1,6 @@
 """The guided on-site verification: pick pile → pre-checks → connect → run → result.
 
-A thin QWizard over the Qt-free procedure (``app.models.verification``): the
+A thin QWizard over the Qt-free procedure (``app.models.charging.verification``): the
 pages only collect inputs and display what the worker
 (``app.verification_worker``) reports.  Serial I/O (discovery, the run) never
 happens on the GUI thread; graphs redraw from the worker's ring buffer on a
@@ -50,11 +50,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.devices.discovery import find_rigs
-from app.models.outbox import Outbox, UploadReport
-from app.models.verification import (
+from app.models.charging.verification import (
     CHECKLIST,
     ClockResult,
-    Journal,
     PileSpec,
     PointResult,
     Reading,
@@ -64,11 +62,11 @@ from app.models.verification import (
     VerificationPlan,
     VerificationResult,
     certificate_number,
-    create_inspector_key,
     plan_verification,
     sign_result,
-    unlock_inspector_key,
 )
+from app.models.outbox import Outbox, UploadReport
+from app.models.verification_parts import Journal, create_inspector_key, unlock_inspector_key
 from app.reports.certificate import CertificateInfo, CertificateRefused, write_certificate
 from app.verification_worker import PromptRequest, SampleRing, VerificationWorker
 from ledger.records import Record

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.devices.errors import DeviceError
 from app.models.outbox import Outbox, OutboxEntry
-from app.models.verification import ChecklistItem, create_inspector_key, unlock_inspector_key
+from app.models.verification_parts import ChecklistItem, create_inspector_key, unlock_inspector_key
 from ledger.keys import SigningKey
 from ledger.records import Record
 

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
-from app.models import findings, rules
+from app.models import findings
 from app.models import store as st
+from app.models.charging import rules
 from app.models.projection import BatchSummary, apply_records
 from app.models.store import Store
 from ledger.fleet.tariff import compute_charge

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import delete, text
 
-from app.models import findings, rules
+from app.models import findings
 from app.models import store as st
+from app.models.charging import rules
 from app.models.projection import apply_records
 from app.models.store import Store
 from tests.models.test_rules import HB_MS, MIN, T0, World

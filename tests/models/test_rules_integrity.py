@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from app.models import alarms, analysis, findings, rule_policy, rules, users
+from app.models import alarms, analysis, findings, rule_policy, users
 from app.models import store as st
+from app.models.charging import rules
 from app.models.projection import apply_records
 from app.models.store import Store
 from ledger.records import Record

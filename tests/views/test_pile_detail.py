@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from pytestqt.qtbot import QtBot
 from sqlalchemy import event
 
-from app.models import queries
+from app.models.charging import queries
 from app.models.store import Store
 from app.views.pile_detail import AXIS_Z, PileDetailView, _power_for_display
 from app.views.table_models import StoreReader

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from app.models import store
 from app.models.charging.projection import RECORD_TYPES, REGISTRY_ORDER, apply
-from app.models.rules import full_rescan, run_incremental
+from app.models.charging.rules import full_rescan, run_incremental
 from app.models.kinds import ProjectionKind
 
 CHARGING = ProjectionKind(

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, bindparam, select, update
 
-from app.models import facts, store
+from app.models import store
+from app.models.charging import facts
 from app.models.kinds import Items
 from app.models.projection import (
     BatchSummary,

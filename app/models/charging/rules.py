@@ -20,7 +20,7 @@ Why this shape:
   (``IN`` lists and index probes; the same on SQLite and PostgreSQL); heartbeats, 10×
   more numerous, are filtered in the database (``LAG``/``LEAD``) so only candidates
   come back. The full rescan (:func:`full_rescan`) instead reads the packed analysis
-  facts the projection writes (:mod:`app.models.facts`) for a range of piles at a time,
+  facts the projection writes (:mod:`app.models.charging.facts`) for a range of piles at a time,
   their whole history at once, heartbeats included, at ~2 M blobs/s; a bill is priced
   from its session's hour weights where that is exact. Both feed the same rule
   functions, and a test holds the two to the same findings on a simulated faulty fleet.
@@ -68,8 +68,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, bindparam, text
 
-from app.models import facts
 from app.models import store as st
+from app.models.charging import facts
 from app.models.findings import (
     CATALOGUE,
     Closure,
@@ -3137,7 +3137,7 @@ def full_rescan(
     """Every rule over the whole store; stores and returns the new findings. Stored
     findings it no longer derives are closed (listed in ``closed``).
 
-    Reads the analysis facts (:mod:`app.models.facts`), pile range by pile range, each
+    Reads the analysis facts (:mod:`app.models.charging.facts`), pile range by pile range, each
     range's whole history at once: ``chunks`` ranges (default: about one per
     :data:`ENTRIES_PER_CHUNK` log entries), so memory stays bounded by one chunk. Chunks
     are read outside any write transaction (a rescan never blocks the sync) and each
