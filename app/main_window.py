@@ -223,8 +223,8 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         from app.views.alarm_queue import AlarmQueueView, announce
+        from app.views.charging.pile_detail import PileDetailView
         from app.views.explorer import ExplorerView
-        from app.views.pile_detail import PileDetailView
         from app.views.session_lookup import SessionLookupView
         from app.views.table_models import StoreReader
 
@@ -344,7 +344,7 @@ class MainWindow(QMainWindow):
         from app.models.charging.verification import VerificationConfig
         from app.models.outbox import Outbox
         from app.paths import data_dir
-        from app.views.verification_wizard import VerificationWizard
+        from app.views.charging.verification_wizard import VerificationWizard
 
         piles, approval_no = setup
         root = data_dir() / "verification"

@@ -49,7 +49,7 @@ from app.models.charging.verification import (
     plan_verification,
 )
 from app.verification_worker import PromptRequest
-from app.views.verification_wizard import RunPage
+from app.views.charging.verification_wizard import RunPage
 
 TARGET_S = 600.0
 METER_ADDRESS = "000012345678"

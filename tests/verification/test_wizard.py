@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QWizard
 
 from app.models.charging.verification import journal_readings
 from app.models.outbox import Outbox
-from app.views.verification_wizard import VerificationWizard
+from app.views.charging.verification_wizard import VerificationWizard
 from tests.verification.conftest import make_pile
 
 SHOTS = os.environ.get("EVM_WIZARD_SHOTS")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, QDate, QObject, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -69,6 +69,7 @@ from app.models.outbox import Outbox, UploadReport
 from app.models.verification_parts import Journal, create_inspector_key, unlock_inspector_key
 from app.reports.certificate import CertificateInfo, CertificateRefused, write_certificate
 from app.verification_worker import PromptRequest, SampleRing, VerificationWorker
+from app.views.wizard_parts import _bold, kind_label
 from ledger.records import Record
 
 __all__ = ["VerificationWizard"]
@@ -128,14 +129,6 @@ def step_text(step: str, plan: VerificationPlan | None) -> str:
     return texts.get(step, step)
 
 
-def kind_label(kind: str) -> str:
-    return {
-        "first": tr("First verification"),
-        "periodic": tr("Periodic verification"),
-        "triggered": tr("Triggered re-verification"),
-    }.get(kind, kind)
-
-
 def verdict_label(passed: bool | None) -> str:
     if passed is None:
         return "—"
@@ -180,15 +173,6 @@ def reason_lines(result: VerificationResult) -> list[str]:
             ).replace("%1", f"{result.payment.error_yuan:+.2f}")
         )
     return lines
-
-
-def _bold(label: QLabel, size: int | None = None) -> QLabel:
-    font = QFont(label.font())
-    font.setBold(True)
-    if size:
-        font.setPointSize(size)
-    label.setFont(font)
-    return label
 
 
 # --------------------------------------------------------------------------- page 1
