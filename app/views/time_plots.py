@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QLocale
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from app.views.table_models import CST
+from app.models.verification_parts import CST
 
 UTC_OFFSET_S = -8 * 3600
 """pyqtgraph's offset convention (seconds west of UTC): the axis shows Hangzhou time."""
