@@ -113,8 +113,8 @@ def prove_inclusion(store_url, platform: str, vkey: str, index: int):
 
 def _pile_specs(store_url, limit: int = 20000) -> list:
     """Worker-thread function: the registry's piles as the wizard's nameplate data, every
-    gun with its own meter (app.models.result_record.registry_pile_specs)."""
-    from app.models.result_record import registry_pile_specs
+    gun with its own meter (app.models.charging.result_record.registry_pile_specs)."""
+    from app.models.charging.result_record import registry_pile_specs
 
     with st.Store.open(store_url) as store, store.engine.connect() as conn:
         return registry_pile_specs(conn, limit=limit)
@@ -223,8 +223,8 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         from app.views.alarm_queue import AlarmQueueView, announce
+        from app.views.charging.pile_detail import PileDetailView
         from app.views.explorer import ExplorerView
-        from app.views.pile_detail import PileDetailView
         from app.views.session_lookup import SessionLookupView
         from app.views.table_models import StoreReader
 
@@ -346,10 +346,10 @@ class MainWindow(QMainWindow):
 
     def _show_wizard(self, setup: tuple[list, str]) -> None:
         """On the GUI thread (a bound slot: queued from the worker)."""
+        from app.models.charging.verification import VerificationConfig
         from app.models.outbox import Outbox
-        from app.models.verification import VerificationConfig
         from app.paths import data_dir
-        from app.views.verification_wizard import VerificationWizard
+        from app.views.charging.verification_wizard import VerificationWizard
 
         piles, approval_no = setup
         root = data_dir() / "verification"

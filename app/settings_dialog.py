@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import rule_policy, rules
+from app.models import findings, rule_policy
 
 
 def tr(text: str) -> str:
@@ -101,10 +101,10 @@ class AlarmPolicyBox(QGroupBox):
         allowed = session is not None and session.can(rule_policy.PERMISSION)
         zh = str(QSettings().value("ui/language", "zh_CN")).startswith("zh")
         form = QFormLayout()
-        for rule_id, rule in rules.CATALOGUE.items():
+        for rule_id, rule in findings.CATALOGUE.items():
             if not rule.in_engine:
                 continue
-            default = rule.severity in rules.ALARM_SEVERITIES
+            default = rule.severity in findings.ALARM_SEVERITIES
             combo = QComboBox()
             combo.addItem(
                 tr("Default: opens an alarm") if default else tr("Default: finding only"), DEFAULT

@@ -32,9 +32,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.devices.discovery import find_rigs
 from app.devices.errors import DeviceDisconnected, DeviceError
 from app.devices.rig import Rig
-from app.models.verification import (
-    ChecklistItem,
-    Journal,
+from app.models.charging.verification import (
     JournalMismatch,
     LiveSample,
     Progress,
@@ -46,6 +44,7 @@ from app.models.verification import (
     VerificationPlan,
     VerificationProcedure,
 )
+from app.models.verification_parts import ChecklistItem, Journal
 
 __all__ = ["QtInspectorPrompt", "SampleRing", "VerificationWorker"]
 

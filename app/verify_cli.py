@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from app.devices.errors import DeviceError
-from app.models.store import StoreError
-from app.models.verification import (
+from app.models.charging.verification import (
     CHECKLIST,
     AutoPrompt,
     JournalMismatch,
@@ -41,6 +40,7 @@ from app.models.verification import (
     VerificationResult,
     plan_verification,
 )
+from app.models.store import StoreError
 
 __all__ = ["main", "result_json"]
 

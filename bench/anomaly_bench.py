@@ -64,8 +64,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import random  # noqa: E402
 
-from app.models import alarms, analysis, rules  # noqa: E402
+from app.models import alarms, analysis  # noqa: E402
 from app.models import store as st  # noqa: E402
+from app.models.charging import rules  # noqa: E402
 from app.models.projection import apply_records  # noqa: E402
 from ledger import pii  # noqa: E402
 from ledger.fleet import faults as fleet_faults  # noqa: E402

@@ -38,8 +38,8 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from app.models import facts, rules  # noqa: E402
 from app.models import store as st  # noqa: E402
+from app.models.charging import facts, rules  # noqa: E402
 from app.models.projection import apply_records  # noqa: E402
 from bench.anomaly_bench import simulate  # noqa: E402
 

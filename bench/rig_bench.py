@@ -41,7 +41,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.application import load_fonts
 from app.devices.simulator import RigSimulator, SimConfig
-from app.models.verification import (
+from app.models.charging.verification import (
     CHECKLIST,
     PileSpec,
     SiteConditions,
@@ -49,7 +49,7 @@ from app.models.verification import (
     plan_verification,
 )
 from app.verification_worker import PromptRequest
-from app.views.verification_wizard import RunPage
+from app.views.charging.verification_wizard import RunPage
 
 TARGET_S = 600.0
 METER_ADDRESS = "000012345678"

@@ -62,11 +62,11 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
 from app.application import load_fonts
-from app.models import queries
+from app.models.charging import queries
 from app.models.projection import apply_records
 from app.models.store import Store
+from app.views.charging.pile_detail import PileDetailView
 from app.views.explorer import ExplorerView
-from app.views.pile_detail import PileDetailView
 from app.views.table_models import StoreReader
 from ledger.fleet.tariff import make_periods
 from ledger.records import Record

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/verification_bench.py [--runs 100] [--workers 6] [--speed 5000]``
 
-Every run is the real procedure (app.models.verification) against the rig
+Every run is the real procedure (app.models.charging.verification) against the rig
 simulator on a real pty, at a speed-up (the physics is solved per simulated
 second and pulse edges exactly, so the speed changes nothing but the wait).
 Figures, each printed next to its target:
@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.devices.dlt645 import Dlt645Meter
 from app.devices.rig import Rig
 from app.devices.simulator import RigSimulator, SimConfig
-from app.models import metrology as m
-from app.models.verification import (
+from app.models.charging import metrology as m
+from app.models.charging.verification import (
     AutoPrompt,
     PileSpec,
     SiteConditions,

@@ -9,6 +9,7 @@ creates, migrates or syncs the store.
 
 import app.models.fuel.tables  # noqa: F401 - the fuel kind's tables join store.metadata
 from app.models.alarms import STATUS_HOOKS as _STATUS_HOOKS
+from app.models.charging.kind import CHARGING as _CHARGING
 from app.models.due_sources import register_due_source as _register_due_source
 from app.models.fuel.due import FUEL_DUE as _FUEL_DUE
 from app.models.fuel.kind import FUEL as _FUEL
@@ -19,6 +20,7 @@ from app.models.taxi import tables as _taxi_tables  # noqa: F401 - joins store.m
 from app.models.taxi.due import TAXI_DUE as _TAXI_DUE
 from app.models.taxi.kind import TAXI as _TAXI
 
+_register_projection(_CHARGING)
 _register_projection(_FUEL)
 _register_projection(_TAXI)
 _register_due_source(_CHARGING_DUE)

@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from app.models import store as st
-from app.models.rules import ALARM_SEVERITIES, CATALOGUE, SEVERITIES, Finding
+from app.models.findings import ALARM_SEVERITIES, CATALOGUE, SEVERITIES, Finding
 from app.models.users import RULES_ENGINE, Session, require
 
 DEBOUNCE_MS = 10 * 60_000

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from app.models import alarms, rule_policy, rules
+from app.models import alarms, rule_policy
+from app.models.findings import Closure, Finding
 from app.models.kinds import PROJECTIONS
 from app.models.projection import BatchSummary
 
 
 def analyse_batch(conn: Connection, summary: BatchSummary) -> None:
-    closed: list[rules.Closure] = []
-    findings = rules.run_incremental(conn, summary, closed)
+    closed: list[Closure] = []
+    findings: list[Finding] = []
     for kind in PROJECTIONS.values():
         if kind.analyse is not None:
             findings += kind.analyse(conn, summary, closed)

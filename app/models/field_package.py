@@ -62,8 +62,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.models import facts
 from app.models import store as st
+from app.models.charging import facts
 from app.models.migrations import current_revision, head_revision
 from app.models.outbox import Outbox, OutboxEntry, http_post
 from app.models.plan_tables import (

@@ -5,22 +5,23 @@ The sync, projection and analysis are the core; a kind plugs in with one
 `ProjectionKind`: the record types it projects, the tables holding its signers' keys
 (so the sync can rebuild the signer registry), the tables holding what its operators
 own (so the sync can re-check who may sign what), a function writing a batch's records
-of its types, and a function running its rules on a synced batch. Kinds register at
-start-up in `app/models/__init__.py` (the composition root); the core imports no kind.
+of its types, a function running its rules on a synced batch and, for a kind whose rules
+can re-derive everything, a full rescan of the store (`main.py rescan`). Kinds register
+at start-up in `app/models/__init__.py` (the composition root); the core imports no kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, Table
 
 if TYPE_CHECKING:
-    from app.models.findings import Finding
+    from app.models.findings import Closure, Finding
     from app.models.projection import BatchSummary
-    from app.models.rules import Closure
+    from app.models.store import Store
 
 Items = list[tuple[int, Mapping[str, Any]]]
 """(entry index, record body) in entry order."""
@@ -42,6 +43,24 @@ class ProjectionKind:
     """The kind's rules over a synced batch: stores and returns the new findings, and adds
     the stored findings the batch disproved (closed) to the list it is given, so the core
     resolves their alarms."""
+    rescan: Rescan | None = None
+    """Every rule of the kind over the whole store (`app.models.rules_cli`): stores and
+    returns the new findings and adds the stored ones it no longer derives (closed) to
+    ``closed``. ``chunks`` and ``workers`` are hints (None: the kind chooses)."""
+    registry_types: frozenset[str] = frozenset()
+    """The kind's registry record types (things, not events): a batch holding one of
+    them reports ``BatchSummary.registry_changed``, so rules re-check what it names."""
+
+
+class Rescan(Protocol):
+    def __call__(
+        self,
+        store: Store,
+        *,
+        chunks: int | None = None,
+        workers: int = 1,
+        closed: list[Closure] | None = None,
+    ) -> list[Finding]: ...
 
 
 PROJECTIONS: dict[str, ProjectionKind] = {}

@@ -64,7 +64,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from app.models import metrology
+from app.models.charging import metrology
 from app.models.due_sources import DueRow, DueSource, Site
 from app.models.plan_tables import (
     DEFAULT_ROTATION_YEARS,

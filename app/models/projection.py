@@ -17,54 +17,28 @@ from __future__ import annotations
 
 import gc
 import json
-import struct
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
-import numpy as np
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from app.models import facts, store
-from app.models.kinds import PROJECTIONS
+from app.models import store
+from app.models.kinds import PROJECTIONS, Items
 from ledger.keys import key_id_of
 from ledger.records import OWNERSHIP, VERSION, Record, canonical_json, identity_of_body
 from ledger.registry import OWNED_TYPES, TRANSFERABLE, Owners, SignerRuleError
 
-# Registry records are upserted in this order so a pile can see its station (district)
-# and a meter's key history sees earlier meters of the same batch.
-REGISTRY_ORDER = ("authority", "operator", "inspector", "station", "pile", "meter", "tariff")
-EVENT_TYPES = ("session", "billing", "seal", "heartbeat", "verification")
+REGISTRY_ORDER = ("authority", "operator", "inspector")
+"""The registry records every kind shares (`ledger.kinds`): the trust anchor and the
+parties. They are applied first, so a kind's records of the same batch see them."""
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _IN_CHUNK = 5000  # bound on IN (...) list length (SQLite host-parameter limit)
-
-
-def pack_power(values: Sequence[int]) -> bytes:
-    """The ``power_w`` samples as little-endian int32 (4 bytes each; 1/5 of the JSON)."""
-    return _stored_power(values)[0]
-
-
-def _stored_power(values: Sequence[int]) -> tuple[bytes, Sequence[int]]:
-    """(``power_w`` column, the samples it holds).
-
-    Values beyond int32 (±2.1 GW: nonsense for a pile, but a signed ledger entry that must
-    not stall the sync) are saturated; the exact value stays in the log entry. The rules
-    read the stored samples, so the facts are computed from them too.
-    """
-    try:
-        return struct.pack(f"<{len(values)}i", *values), values
-    except struct.error:
-        clipped = [min(max(v, _INT32_MIN), _INT32_MAX) for v in values]
-        return struct.pack(f"<{len(clipped)}i", *clipped), clipped
-
-
-def unpack_power(blob: bytes) -> np.ndarray:
-    """The ``power_w`` column back as an int32 array in W (one sample per ``interval_s``)."""
-    return np.frombuffer(blob, dtype="<i4")
 
 
 @dataclass
@@ -106,7 +80,9 @@ class BatchSummary:
 
     @property
     def registry_changed(self) -> bool:
-        return any(self.counts.get(t) for t in REGISTRY_ORDER)
+        """A registry record (the shared parties', or a kind's ``registry_types``) came."""
+        kinds = (t for kind in PROJECTIONS.values() for t in kind.registry_types)
+        return any(self.counts.get(t) for t in (*REGISTRY_ORDER, *kinds))
 
     def merge(self, other: BatchSummary) -> BatchSummary:
         """Folds ``other`` (a later batch) into this summary and returns self."""
@@ -240,9 +216,11 @@ def apply_records(
 ) -> BatchSummary:
     """Writes the projection of verified ``(entry_index, record)`` pairs; returns what changed.
 
-    Call inside the transaction that also advances ``sync_state``. Registry records are
-    upserted (the record with the larger entry index wins) and meter key changes are
-    appended to ``meter_keys``; every other record becomes one row keyed by its index.
+    Call inside the transaction that also advances ``sync_state``. The shared registry
+    records (authority, operators, inspectors) are written here; every other record goes
+    to the `ProjectionKind` registered for its type (``apply``), kind by kind in
+    registration order. Registry records are upserted (the record with the larger entry
+    index wins); event records become one row keyed by their index.
 
     Two checks the platform must have made at ingest are made again here, because a
     log that breaks them proves the platform, not a source, at fault (issue 13):
@@ -287,7 +265,7 @@ def _apply(
     for index, record in entries:
         grouped[record.type].append((index, record.body))
     plugged = {t for kind in PROJECTIONS.values() for t in kind.record_types}
-    unknown = set(grouped) - set(REGISTRY_ORDER) - set(EVENT_TYPES) - plugged
+    unknown = set(grouped) - set(REGISTRY_ORDER) - plugged
     if unknown:
         raise ValueError(f"apply_records: no projection for record type(s) {sorted(unknown)}")
 
@@ -296,14 +274,6 @@ def _apply(
         if items:
             items.sort(key=lambda item: item[0])
             _APPLY_REGISTRY[rtype](conn, items, summary)
-
-    pile_ids = {b["pile_id"] for t in ("session", "billing") for _, b in grouped.get(t, ())}
-    station_of = _lookup(conn, store.piles, "pile_id", "station_id", pile_ids)
-    _apply_sessions(conn, grouped.get("session", []), station_of, summary)
-    _apply_billing(conn, grouped.get("billing", []), station_of, summary)
-    _apply_seals(conn, grouped.get("seal", []), summary)
-    _apply_heartbeats(conn, grouped.get("heartbeat", []), summary)
-    _apply_verifications(conn, grouped.get("verification", []), summary)
     for kind in PROJECTIONS.values():
         mine = {t: grouped[t] for t in kind.record_types if t in grouped}
         if mine:
@@ -314,9 +284,6 @@ def _apply(
     for rtype, items in grouped.items():
         summary.counts[rtype] += len(items)
         summary.new_entries[rtype].extend(sorted(index for index, _ in items))
-
-
-Items = list[tuple[int, Mapping[str, Any]]]
 
 
 # ---- one record, one entry; who may sign what ----------------------------------------
@@ -479,7 +446,7 @@ def _check_signers(conn: Connection, entries: Sequence[tuple[int, Record]]) -> N
     owned = [(i, r) for i, r in relevant if r.type != "authority"]
     if not owned:
         return
-    tables = dict(_CHARGING_OWNER_TABLES)
+    tables: dict[str, tuple[Table, str]] = {}
     for kind in PROJECTIONS.values():
         tables.update(kind.owner_tables)
     wanted: dict[str, set[str]] = {rtype: set() for rtype in tables}
@@ -517,17 +484,44 @@ def _check_signers(conn: Connection, entries: Sequence[tuple[int, Record]]) -> N
             owners.apply(rtype, record.body)
 
 
-_CHARGING_OWNER_TABLES = {
-    "station": (store.stations, "station_id"),
-    "pile": (store.piles, "pile_id"),
-    "meter": (store.meters, "meter_id"),
-}
-"""The charging kind's owned things (its projection has not moved into a kind package)."""
+# ---- helpers for the kinds' projections ----------------------------------------------
 
 
 def _latest(items: Items, key: str) -> list[tuple[int, Mapping[str, Any]]]:
     """The last record per natural key in a batch (items are in entry order)."""
     return list({body[key]: (index, body) for index, body in items}.values())
+
+
+_DERIVED = frozenset({"entry_index", "lon", "lat", "district", "status"})
+"""Registry columns the workstation derives rather than copies from the record."""
+
+
+def _registry_rows(
+    items: Items, table: Table, key: str, **derived: Callable[[Mapping[str, Any]], Any]
+) -> list[dict[str, Any]]:
+    """The upsert rows of a registry table: the last record per ``key`` in the batch, its
+    fields copied by column name (absent optional fields as NULL), ``derived`` columns
+    computed from the body, and the entry that wrote the row."""
+    fields = [c.name for c in table.columns if c.name not in _DERIVED]
+    return [
+        {
+            **{f: body.get(f) for f in fields},
+            **{column: make(body) for column, make in derived.items()},
+            "entry_index": index,
+        }
+        for index, body in _latest(items, key)
+    ]
+
+
+def _event(table: Any) -> tuple[Any, tuple[str, ...], Callable[[Mapping[str, Any]], tuple]]:
+    """(table, columns, getter) of an event table whose columns are ``entry_index`` then
+    the record's fields of the same names: the getter takes them from a body in order."""
+    columns = tuple(c.name for c in table.columns)
+    fields = columns[1:]  # after entry_index: the record's fields of the same names
+    return table, columns, itemgetter(*fields)
+
+
+# ---- the shared registry -------------------------------------------------------------
 
 
 def _apply_authority(conn: Connection, items: Items, summary: BatchSummary) -> None:
@@ -579,351 +573,8 @@ def _apply_inspectors(conn: Connection, items: Items, summary: BatchSummary) -> 
     _upsert(conn, store.inspectors, rows, ("inspector_id",), newer_than="entry_index")
 
 
-def _apply_stations(conn: Connection, items: Items, summary: BatchSummary) -> None:
-    rows = [
-        {
-            "station_id": b["station_id"],
-            "operator_id": b["operator_id"],
-            "name": b["name"],
-            "district": b["district"],
-            "lon_e6": b["lon_e6"],
-            "lat_e6": b["lat_e6"],
-            "lon": b["lon_e6"] / 1e6,
-            "lat": b["lat_e6"] / 1e6,
-            "address": b.get("address"),
-            "at_ms": b["at_ms"],
-            "entry_index": i,
-        }
-        for i, b in _latest(items, "station_id")
-    ]
-    _upsert(conn, store.stations, rows, ("station_id",), newer_than="entry_index")
-    changed = {row["station_id"] for row in rows}
-    summary.station_ids |= changed
-    _copy_district(conn, changed)
-
-
-def _copy_district(conn: Connection, station_ids: set[str]) -> None:
-    """Piles carry their station's district so the map filters piles without a join."""
-    if not station_ids:
-        return
-    district = (
-        select(store.stations.c.district)
-        .where(store.stations.c.station_id == store.piles.c.station_id)
-        .scalar_subquery()
-    )
-    stmt = (
-        update(store.piles)
-        .where(store.piles.c.station_id.in_(bindparam("ids", expanding=True)))
-        .values(district=district)
-    )
-    for chunk in _chunks(sorted(station_ids)):
-        conn.execute(stmt, {"ids": list(chunk)})
-
-
-def _apply_piles(conn: Connection, items: Items, summary: BatchSummary) -> None:
-    rows = [
-        {
-            "pile_id": b["pile_id"],
-            "station_id": b["station_id"],
-            "operator_id": b["operator_id"],
-            "kind": b["kind"],
-            "rated_power_w": b["rated_power_w"],
-            "rated_voltage_v": b["rated_voltage_v"],
-            "max_current_a": b.get("max_current_a"),
-            "connectors": b["connectors"],
-            "model": b.get("model"),
-            "commissioned_ms": b["commissioned_ms"],
-            "at_ms": b["at_ms"],
-            "entry_index": i,
-        }
-        for i, b in _latest(items, "pile_id")
-    ]
-    _upsert(conn, store.piles, rows, ("pile_id",), newer_than="entry_index")
-    summary.pile_ids |= {row["pile_id"] for row in rows}
-    _copy_district(conn, {row["station_id"] for row in rows})
-
-
-def _apply_meters(conn: Connection, items: Items, summary: BatchSummary) -> None:
-    known = _lookup(conn, store.meters, "meter_id", "key_id", {b["meter_id"] for _, b in items})
-    history: list[tuple] = []
-    for index, body in items:  # entry order: every change of key is kept, not just the last
-        meter_id, key_id = body["meter_id"], key_id_of(body["key"])
-        previous = known.get(meter_id)
-        if previous != key_id:
-            history.append((index, meter_id, body["key"], key_id))
-            if previous is not None:
-                summary.meter_key_changes.append(index)
-            known[meter_id] = key_id
-    _insert_rows(conn, store.meter_keys, ("entry_index", "meter_id", "key", "key_id"), history)
-    rows = [
-        {
-            "meter_id": b["meter_id"],
-            "pile_id": b["pile_id"],
-            "operator_id": b["operator_id"],
-            "connector": b["connector"],
-            "accuracy_class": b["accuracy_class"],
-            "key": b["key"],
-            "key_id": key_id_of(b["key"]),
-            "maker": b.get("maker"),
-            "model": b.get("model"),
-            "heartbeat_s": b["heartbeat_s"],
-            "cert_no": b.get("cert_no"),
-            "cert_date": b.get("cert_date"),
-            "cert_verifier": b.get("cert_verifier"),
-            "installed_ms": b["installed_ms"],
-            "at_ms": b["at_ms"],
-            "entry_index": i,
-        }
-        for i, b in _latest(items, "meter_id")
-    ]
-    _upsert(conn, store.meters, rows, ("meter_id",), newer_than="entry_index")
-    summary.meter_ids |= {row["meter_id"] for row in rows}
-    summary.pile_ids |= {row["pile_id"] for row in rows}
-
-
-def _apply_tariffs(conn: Connection, items: Items, summary: BatchSummary) -> None:
-    cols = ("entry_index", "tariff_id", "operator_id", "station_id", "valid_from_ms")
-    rows = [
-        (
-            i,
-            b["tariff_id"],
-            b["operator_id"],
-            b["station_id"],
-            b["valid_from_ms"],
-            _json(b["periods"]),
-            b["at_ms"],
-        )
-        for i, b in items
-    ]
-    _insert_rows(conn, store.tariffs, (*cols, "periods", "at_ms"), rows)
-
-
 _APPLY_REGISTRY = {
     "authority": _apply_authority,
     "operator": _apply_operators,
     "inspector": _apply_inspectors,
-    "station": _apply_stations,
-    "pile": _apply_piles,
-    "meter": _apply_meters,
-    "tariff": _apply_tariffs,
 }
-
-_SESSION_COLS = (
-    "entry_index",
-    "session_id",
-    "meter_id",
-    "pile_id",
-    "station_id",
-    "connector",
-    "start_ms",
-    "stop_ms",
-    "start_wh",
-    "stop_wh",
-    "energy_wh",
-    "interval_s",
-    "power_w",
-    "pii",
-)
-
-
-def _apply_sessions(
-    conn: Connection, items: Items, station_of: Mapping[str, str], summary: BatchSummary
-) -> None:
-    station = station_of.get
-    rows, fact_rows = [], []
-    for i, b in items:
-        blob, samples = _stored_power(b["power_w"])
-        rows.append(
-            (
-                i,
-                b["session_id"],
-                b["meter_id"],
-                b["pile_id"],
-                station(b["pile_id"]),
-                b["connector"],
-                b["start_ms"],
-                b["stop_ms"],
-                b["start_wh"],
-                b["stop_wh"],
-                b["energy_wh"],
-                b["interval_s"],
-                blob,
-                b.get("pii"),
-            )
-        )
-        fact_rows.append((i, b, samples))
-    _insert_rows(conn, store.sessions, _SESSION_COLS, rows)
-    facts.write_sessions(conn, _session_fact_rows(conn, fact_rows))
-    summary.pile_ids.update(b["pile_id"] for _, b in items)
-    summary.meter_ids.update(b["meter_id"] for _, b in items)
-
-
-def _session_fact_rows(
-    conn: Connection, items: Sequence[tuple[int, Mapping[str, Any], Sequence[int]]]
-) -> list[tuple[int, str, bytes]]:
-    """Session facts filed under the meter's registry pile (the named pile for a meter not
-    registered yet), flagged when the record names another pile: a meter's records count
-    on its registry pile, so a rescan sees its whole register chain in one chunk (R25)."""
-    registry = _lookup(
-        conn, store.meters, "meter_id", "pile_id", {b["meter_id"] for _, b, _ in items}
-    )
-    out = []
-    for i, b, samples in items:
-        pile = registry.get(b["meter_id"], b["pile_id"])
-        out.append((i, pile, facts.session_fact(i, b, samples, pile != b["pile_id"])))
-    return out
-
-
-def _billing_fact_rows(conn: Connection, items: Items) -> list[tuple[int, str, bytes]]:
-    """Bill facts filed with their session's fact (its meter's registry pile) when the
-    session is already stored, else under the pile the bill names."""
-    if not items:
-        return []
-    stmt = (
-        select(store.sessions.c.session_id, store.meters.c.pile_id)
-        .join(store.meters, store.meters.c.meter_id == store.sessions.c.meter_id)
-        .where(store.sessions.c.session_id.in_(bindparam("ids", expanding=True)))
-    )
-    home: dict[str, str] = {}
-    for chunk in _chunks(sorted({b["session_id"] for _, b in items})):
-        home.update(conn.execute(stmt, {"ids": list(chunk)}).all())
-    return [
-        (i, home.get(b["session_id"], b["pile_id"]), facts.billing_fact(i, b)) for i, b in items
-    ]
-
-
-_BILLING_COLS = (
-    "entry_index",
-    "session_id",
-    "operator_id",
-    "pile_id",
-    "station_id",
-    "tariff_id",
-    "billed_wh",
-    "energy_fen",
-    "service_fen",
-    "amount_fen",
-    "start_ms",
-    "stop_ms",
-)
-
-
-def _apply_billing(
-    conn: Connection, items: Items, station_of: Mapping[str, str], summary: BatchSummary
-) -> None:
-    station = station_of.get
-    rows = [
-        (
-            i,
-            b["session_id"],
-            b["operator_id"],
-            b["pile_id"],
-            station(b["pile_id"]),
-            b["tariff_id"],
-            b["billed_wh"],
-            b["energy_fen"],
-            b["service_fen"],
-            b["amount_fen"],
-            b["start_ms"],
-            b["stop_ms"],
-        )
-        for i, b in items
-    ]
-    _insert_rows(conn, store.billing, _BILLING_COLS, rows)
-    facts.write_billing(conn, _billing_fact_rows(conn, items))
-    summary.pile_ids.update(b["pile_id"] for _, b in items)
-
-
-_SEAL_COLS = ("entry_index", "meter_id", "pile_id", "seq", "event", "at_ms", "register_wh")
-
-
-def _apply_seals(conn: Connection, items: Items, summary: BatchSummary) -> None:
-    rows = [
-        (i, b["meter_id"], b["pile_id"], b["seq"], b["event"], b["at_ms"], b["register_wh"])
-        for i, b in items
-    ]
-    _insert_rows(conn, store.seal_events, _SEAL_COLS, rows)
-    summary.pile_ids.update(b["pile_id"] for _, b in items)
-    summary.meter_ids.update(b["meter_id"] for _, b in items)
-
-
-_HEARTBEAT_COLS = (
-    "entry_index",
-    "meter_id",
-    "pile_id",
-    "seq",
-    "ref_ms",
-    "meter_ms",
-    "register_wh",
-    "temp_dc",
-)
-
-
-def _apply_heartbeats(conn: Connection, items: Items, summary: BatchSummary) -> None:
-    rows = [
-        (
-            i,
-            b["meter_id"],
-            b["pile_id"],
-            b["seq"],
-            b["ref_ms"],
-            b["meter_ms"],
-            b["register_wh"],
-            b["temp_dc"],
-        )
-        for i, b in items
-    ]
-    _insert_rows(conn, store.heartbeats, _HEARTBEAT_COLS, rows)
-    facts.write_heartbeats(
-        conn,
-        [(b["pile_id"], b["meter_id"], b["ref_ms"], facts.heartbeat_fact(i, b)) for i, b in items],
-    )
-    summary.pile_ids.update(b["pile_id"] for _, b in items)
-    summary.meter_ids.update(b["meter_id"] for _, b in items)
-
-
-_VERIFICATION_COLS = (
-    "entry_index",
-    "verification_id",
-    "pile_id",
-    "meter_id",
-    "inspector_id",
-    "at_ms",
-    "kind",
-    "regulation",
-    "points",
-    "clock_error_ms",
-    "insulation_kohm",
-    "result",
-    "certificate_no",
-    "next_due",
-    "seal_closed",
-    "accuracy_class",
-)
-
-
-def _apply_verifications(conn: Connection, items: Items, summary: BatchSummary) -> None:
-    rows = [
-        (
-            i,
-            b["verification_id"],
-            b["pile_id"],
-            b["meter_id"],
-            b["inspector_id"],
-            b["at_ms"],
-            b["kind"],
-            b["regulation"],
-            _json(b["points"]),
-            b["clock_error_ms"],
-            b["insulation_kohm"],
-            b["result"],
-            b["certificate_no"],
-            b["next_due"],
-            bool(b["seal_closed"]),
-            b["accuracy_class"],
-        )
-        for i, b in items
-    ]
-    _insert_rows(conn, store.verifications, _VERIFICATION_COLS, rows)
-    summary.pile_ids.update(b["pile_id"] for _, b in items)
-    summary.meter_ids.update(b["meter_id"] for _, b in items)

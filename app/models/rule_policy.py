@@ -1,7 +1,7 @@
 """The severity policy: which findings open an alarm, and the regulator's changes to it.
 
 By default a finding opens an alarm when its severity is high or critical
-(:data:`app.models.rules.ALARM_SEVERITIES`; docs/rules.md says why for each rule). A
+(:data:`app.models.findings.ALARM_SEVERITIES`; docs/rules.md says why for each rule). A
 regulator may change that per rule: "always" raises every finding of the rule to an
 alarm, "never" keeps them all on the pile's finding list only. The choice is stored in
 the shared database (``rule_policy``), so every desktop of an office applies the same
@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, select
 
 from app.models import store as st
 from app.models import users
-from app.models.rules import ALARM_SEVERITIES, CATALOGUE, Finding
+from app.models.findings import ALARM_SEVERITIES, CATALOGUE, Finding
 
 PERMISSION = "alarms.dismiss"
 

@@ -1,5 +1,9 @@
 """`python main.py rescan [--db URL]`: re-run every anomaly rule over the whole store.
 
+Each registered instrument kind with a ``rescan`` (`app.models.kinds.ProjectionKind`)
+re-derives its findings; kinds without one (their rules run per synced batch only) are
+not rescanned.
+
 Useful after a rule changes or a first sync: findings already stored are kept (the insert
 is idempotent), new ones are stored and, with ``--alarms`` (the default), high/critical
 ones open or extend alarms. Exit status: 0 done; 2 bad arguments or store unusable.
@@ -13,8 +17,10 @@ import sys
 import time
 from collections import Counter
 
-from app.models import alarms, rule_policy, rules
+from app.models import alarms, rule_policy
 from app.models import store as st
+from app.models.findings import CATALOGUE, Closure, Finding
+from app.models.kinds import PROJECTIONS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,13 +57,11 @@ def main(argv: list[str]) -> int:
         return 2
     with store:
         began = time.perf_counter()
-        closed: list[rules.Closure] = []
-        new = rules.full_rescan(
-            store,
-            chunks=args.chunks,
-            workers=args.workers,
-            closed=closed,
-        )
+        closed: list[Closure] = []
+        new: list[Finding] = []
+        for kind in PROJECTIONS.values():
+            if kind.rescan is not None:
+                new += kind.rescan(store, chunks=args.chunks, workers=args.workers, closed=closed)
         elapsed = time.perf_counter() - began
         opened: list[alarms.Alarm] = []
         if not args.no_alarms and new:
@@ -71,7 +75,7 @@ def main(argv: list[str]) -> int:
     if closed:
         print(f"{len(closed)} stored findings no longer derived: closed")
     for rule_id in sorted(counts):
-        rule = rules.CATALOGUE[rule_id]
+        rule = CATALOGUE[rule_id]
         print(f"  {rule_id} {counts[rule_id]:>7}  {rule.title_zh} / {rule.title_en}")
     if opened:
         print(f"{len(opened)} alarms opened or extended")

@@ -514,8 +514,8 @@ CertificateWriter = Callable[..., Any]
 
 def _run_of(conn: Connection, stored: StoredResult, result: Any) -> Any:
     """The run to print: the one given (checked against the record), else the record's own."""
-    from app.models.result_record import registry_pile_specs, result_from_record
-    from app.models.verification import verification_id
+    from app.models.charging.result_record import registry_pile_specs, result_from_record
+    from app.models.charging.verification import verification_id
 
     body: Mapping[str, Any] = stored.record.body
     if result is None:
@@ -555,10 +555,10 @@ def print_final(
 ) -> Path:
     """Writes the final certificate / result notice of a checked and approved result.
 
-    ``result`` is the run's :class:`~app.models.verification.VerificationResult` (it must
+    ``result`` is the run's :class:`~app.models.charging.verification.VerificationResult` (it must
     be the run the stored record was signed from), or None: the office has only the
     signed record, so the result is rebuilt from it
-    (:func:`app.models.result_record.result_from_record`, nameplate fields the record
+    (:func:`app.models.charging.result_record.result_from_record`, nameplate fields the record
     lacks from the registry). ``writer`` is ``app.reports.certificate.write_certificate``
     (passed in: the model layer imports no Qt). Refused (:class:`NotFinal`) before both
     countersignatures; :func:`print_draft` prints a draft.

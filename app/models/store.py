@@ -206,6 +206,7 @@ inspectors = Table(
     _entry_ref(),
 )
 
+
 def site_columns() -> list[Column[Any]]:
     """The columns of a site on the map, for every kind's station table (the site record
     of ledger.kinds.site_schema, plus degrees for the map)."""
@@ -399,7 +400,7 @@ verifications = Table(
     Index(None, "pile_id", "at_ms"),
 )
 
-# -- analysis facts (derived at projection; see app.models.facts) --
+# -- analysis facts (derived at projection; see app.models.charging.facts) --
 
 
 def _facts_table(name: str, what: str) -> Table:

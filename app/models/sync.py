@@ -146,7 +146,6 @@ def registry_from_store(conn) -> KeyRegistry:
         registry.enc_key = row.enc_key
     key_tables = [
         (st.operators, "operator_id", "operator"),
-        (st.meters, "meter_id", "meter"),
         (st.inspectors, "inspector_id", "inspector"),
     ]
     for kind in PROJECTIONS.values():

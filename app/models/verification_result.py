@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.models.verification import CST
+from app.models.verification_parts import CST
 
 __all__ = ["RunTiming", "VerdictMixin"]
 

@@ -35,9 +35,10 @@ from PySide6.QtGui import (
     QPainter,
 )
 
-from app.models import metrology as m
+from app.models.charging import metrology as m
+from app.models.charging.verification import VerificationResult, certificate_number
 from app.models.signoff import Countersignature, SignOff
-from app.models.verification import CST, VerificationResult, certificate_number
+from app.models.verification_parts import CST
 from app.reports.page import PAGE_H, PAGE_W, Page, font_family, pdf_writer
 
 __all__ = ["DRAFT_MARK", "CertificateInfo", "CertificateRefused", "write_certificate"]

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import queries
+from app.models.charging import queries
 from app.views.table_models import PagedListModel, StoreReader, status_label
 
 FILTER_DELAY_MS = 250

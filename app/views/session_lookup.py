@@ -4,7 +4,7 @@ Three ways in, as a complaint arrives: the session ID on the receipt; the pile a
 time the consumer remembers; the station and the day. The chosen session shows its
 signed record, the operator's bill, the tariff in force and the fair amount recomputed
 from the tariff and the meter's own power profile (see
-:class:`app.models.queries.FairCharge`), with overbilling highlighted.
+:class:`app.models.charging.queries.FairCharge`), with overbilling highlighted.
 
 Signature status is stated as what it is: the store only ever holds entries whose
 signatures the sync verified (against the registered meter and operator keys) and whose
@@ -53,7 +53,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import queries
+from app.models.charging import queries
 from app.views.table_models import CST, StoreReader, format_kwh, format_ms, format_yuan
 
 Prover = Callable[[int], tuple[str, Sequence[str], bool]]

@@ -3,7 +3,7 @@
 Two pieces, both small on purpose:
 
 * :class:`StoreReader` runs a Qt-free query function (``fn(conn) -> value``, see
-  :mod:`app.models.queries`) on a worker thread and hands the value back on the GUI
+  :mod:`app.models.charging.queries`) on a worker thread and hands the value back on the GUI
   thread. Views submit work and display results; they never run SQL themselves, and no
   worker ever touches a widget (the anti-patterns of pyqtgraph #1398 / Electrum #6914).
 * :class:`PagedListModel` is an Anki-browser-style ``QAbstractTableModel``: it knows the
@@ -38,7 +38,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 from sqlalchemy import Connection, Engine
 
-from app.models import queries
+from app.models.charging import queries
 from app.models.store import Store
 
 CST = dt.timezone(dt.timedelta(hours=8))

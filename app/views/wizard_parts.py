@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.devices.errors import DeviceError
 from app.models.outbox import Outbox, OutboxEntry
-from app.models.verification import ChecklistItem, create_inspector_key, unlock_inspector_key
+from app.models.verification_parts import ChecklistItem, create_inspector_key, unlock_inspector_key
 from ledger.keys import SigningKey
 from ledger.records import Record
 
@@ -42,6 +42,7 @@ __all__ = [
     "Job",
     "Runner",
     "SignPanel",
+    "kind_label",
     "parse_decimal",
     "show_verdict",
 ]
@@ -53,6 +54,25 @@ WorkFn = Callable[[Callable[[object], None], Callable[[], bool]], object]
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("VerificationWizardParts", text)
+
+
+def kind_label(kind: str) -> str:
+    """The verification kind (first, periodic, triggered) as the inspector reads it (in
+    the charging wizard's translation context, where it began)."""
+    return {
+        "first": QCoreApplication.translate("VerificationWizard", "First verification"),
+        "periodic": QCoreApplication.translate("VerificationWizard", "Periodic verification"),
+        "triggered": QCoreApplication.translate("VerificationWizard", "Triggered re-verification"),
+    }.get(kind, kind)
+
+
+def _bold(label: QLabel, size: int | None = None) -> QLabel:
+    font = QFont(label.font())
+    font.setBold(True)
+    if size:
+        font.setPointSize(size)
+    label.setFont(font)
+    return label
 
 
 def parse_decimal(text: str) -> Decimal | None:

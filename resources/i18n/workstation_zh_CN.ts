@@ -1147,8 +1147,8 @@
 <context>
     <name>FuelVerificationWizard</name>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="163"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="799"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="164"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="800"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
@@ -1157,118 +1157,118 @@
         <translation type="vanished">检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="631"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="632"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="631"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="632"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="402"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="403"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="259"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="802"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="260"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="803"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="272"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="273"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="83"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="84"/>
         <source>Nameplate and markings complete (maker, model, serial, Qmax/Qmin)</source>
         <translation>铭牌和标志齐全（制造单位、型号、出厂编号、Qmax/Qmin）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="84"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="85"/>
         <source>Volume, amount and unit price displays legible and complete</source>
         <translation>体积、金额、单价显示清晰完整</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="85"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="86"/>
         <source>Unit price shown equals the station's posted price</source>
         <translation>显示单价与加油站公示价格一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="86"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="87"/>
         <source>Seals intact at all three positions (transducer, encoder, board)</source>
         <translation>三处封印完好（流量测量变换器、编码器、主板）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="87"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="88"/>
         <source>Software identifier shown and matches the type approval</source>
         <translation>软件标识可显示且与型式批准一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="88"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="89"/>
         <source>Hose and nozzle without leaks; nozzle shuts off</source>
         <translation>油枪、胶管无渗漏，油枪自封正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="119"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="120"/>
         <source>1. Dispenser and nozzle</source>
         <translation>1. 加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="120"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="121"/>
         <source>Choose the dispenser from the list or type its ID.</source>
         <translation>从列表中选择加油机，或输入其编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="146"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="147"/>
         <source>Also a medium flow point</source>
         <translation>增加中间流量点</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="156"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="157"/>
         <source>Dispenser ID</source>
         <translation>加油机编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="157"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="158"/>
         <source>Nozzle</source>
         <translation>油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="158"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="159"/>
         <source>Product</source>
         <translation>油品</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="159"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="160"/>
         <source>Maximum flow Qmax</source>
         <translation>最大流量 Qmax</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="160"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="161"/>
         <source>Minimum flow Qmin</source>
         <translation>最小流量 Qmin</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="162"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="163"/>
         <source>Volume per run</source>
         <translation>每次检定体积</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="221"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="222"/>
         <source>2. Checks before the error test</source>
         <translation>2. 示值误差检定前检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="222"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="223"/>
         <source>Tick every item that conforms; an unticked item fails the nozzle.</source>
         <translation>勾选每一项符合要求的项目；未勾选的项目判该油枪不合格。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="860"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="861"/>
         <source>All conform</source>
         <translation>全部符合</translation>
     </message>
@@ -1281,193 +1281,193 @@
         <translation type="vanished">封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="223"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="224"/>
         <source>Ambient temperature</source>
         <translation>环境温度</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="239"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="240"/>
         <source>3. Standard</source>
         <translation>3. 计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="240"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="241"/>
         <source>Choose the standard and check that its certificate is valid.</source>
         <translation>选择计量标准器，并确认其检定证书在有效期内。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="242"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="243"/>
         <source>Standard metal measure (readings typed)</source>
         <translation>标准金属量器（手工录入读数）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="243"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="244"/>
         <source>Standard flowmeter on a serial port</source>
         <translation>串口连接的标准流量计</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="255"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="256"/>
         <source>Metal measure</source>
         <translation>标准金属量器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="257"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="258"/>
         <source>Serial number</source>
         <translation>出厂编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="258"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="259"/>
         <source>Certificate number</source>
         <translation>证书编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="262"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="263"/>
         <source>Connect</source>
         <translation>连接</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="266"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="267"/>
         <source>Flowmeter</source>
         <translation>标准流量计</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="271"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="272"/>
         <source>Serial port</source>
         <translation>串口</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="301"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="302"/>
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="317"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="318"/>
         <source>%1 — accuracy %2 %, certificate %3, valid until %4</source>
         <translation>%1 — 准确度 %2 %，证书 %3，有效期至 %4</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="344"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="345"/>
         <source>Connect the flowmeter first.</source>
         <translation>请先连接标准流量计。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="346"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="347"/>
         <source>Enter the standard's certificate number.</source>
         <translation>请输入标准器的证书编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="350"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="351"/>
         <source>Enter the certificate's expiry as YYYY-MM-DD.</source>
         <translation>请按 YYYY-MM-DD 输入证书有效期。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="352"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="353"/>
         <source>The standard's certificate expired on %1: it cannot be used.</source>
         <translation>标准器证书已于 %1 过期，不能使用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="382"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="383"/>
         <source>4. Readings</source>
         <translation>4. 测量读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="386"/>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="402"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="387"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="403"/>
         <source>Point</source>
         <translation>流量点</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="387"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="388"/>
         <source>Flow (L/min)</source>
         <translation>流量（L/min）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="388"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="389"/>
         <source>Run</source>
         <translation>次</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="389"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="390"/>
         <source>Dispenser shows (mL)</source>
         <translation>加油机示值（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="390"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="391"/>
         <source>Standard reads (mL)</source>
         <translation>标准器读数（mL）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="391"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="392"/>
         <source>Standard °C</source>
         <translation>标准器油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="392"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="393"/>
         <source>Dispenser °C</source>
         <translation>加油机油温 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="393"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="394"/>
         <source>Error (%)</source>
         <translation>误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="402"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="403"/>
         <source>Largest error (%)</source>
         <translation>最大示值误差（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="402"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="403"/>
         <source>Repeatability (%)</source>
         <translation>重复性（%）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="409"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="410"/>
         <source>Limits: every run within ±%1 %, repeatability (max − min) ≤ %2 %.</source>
         <translation>限值：每次误差在 ±%1 % 以内，重复性（最大值-最小值）≤ %2 %。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="413"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="414"/>
         <source>Measure all runs with the flowmeter</source>
         <translation>用标准流量计测量全部次数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="419"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="420"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="461"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="462"/>
         <source>Measure each run with the flowmeter.</source>
         <translation>用标准流量计测量每一次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="459"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="460"/>
         <source>Type the dispenser's display, the measure's reading and both temperatures.</source>
         <translation>录入加油机示值、量器读数及两处油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="681"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="682"/>
         <source>Measuring…</source>
         <translation>正在测量…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="703"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="704"/>
         <source>%1 of %2 runs measured.</source>
         <translation>已测量 %1 / %2 次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="798"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="799"/>
         <source>Dispenser and nozzle</source>
         <translation>加油机与油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="800"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="801"/>
         <source>Standard</source>
         <translation>计量标准器</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="801"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="802"/>
         <source>Checks before the error test</source>
         <translation>检定前检查</translation>
     </message>
@@ -1500,22 +1500,22 @@
         <translation type="vanished">不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="863"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="864"/>
         <source>— (failed)</source>
         <translation>—（不合格）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="869"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="870"/>
         <source>Check failed: %1</source>
         <translation>检查不符合：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="876"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="877"/>
         <source>%1: repeatability %2 over the limit</source>
         <translation>%1：重复性 %2 超出限值</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="879"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="880"/>
         <source>%1: error %2 beyond the limit</source>
         <translation>%1：示值误差 %2 超出最大允许误差</translation>
     </message>
@@ -1528,22 +1528,22 @@
         <translation type="vanished">已用密钥 %1 签名，并以 %2 排队上传。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="918"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="919"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="946"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="947"/>
         <source>Fuel dispenser verification</source>
         <translation>燃油加油机检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="792"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="793"/>
         <source>5. Verdict</source>
         <translation>5. 检定结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="793"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="794"/>
         <source>Check the figures; sign, then save the certificate or notice.</source>
         <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
     </message>
@@ -1560,47 +1560,47 @@
         <translation type="vanished">新密钥：上传前请先登记其公钥。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="415"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="416"/>
         <source>Start batch</source>
         <translation>开始计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="417"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="418"/>
         <source>Stop and read</source>
         <translation>停止并读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="463"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="464"/>
         <source>Per run: Start batch, deliver the preset, Stop and read, then type the dispenser's display and temperature.</source>
         <translation>每次：点“开始计量”，按预置量加油，点“停止并读数”，再录入加油机示值和油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="746"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="747"/>
         <source>Batch started for %1 run %2: deliver the preset, then Stop and read.</source>
         <translation>%1 第 %2 次已开始计量：按预置量加油后点“停止并读数”。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="773"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="774"/>
         <source>Type the dispenser's display and temperature for this run.</source>
         <translation>请录入本次加油机示值和油温。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="358"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="359"/>
         <source>The flowmeter's accuracy %1 % is coarser than %2 % (a third of the MPE).</source>
         <translation>标准流量计准确度 %1 % 低于要求的 %2 %（最大允许误差的三分之一），不能使用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="525"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="526"/>
         <source>%1 run(s) taken earlier restored from the journal.</source>
         <translation>已从记录日志恢复此前测量的 %1 次。</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="610"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="611"/>
         <source>ΔT &gt; %1 °C</source>
         <translation>ΔT &gt; %1 ℃</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/verification_wizard.py" line="614"/>
+        <location filename="../../app/views/fuel/verification_wizard.py" line="615"/>
         <source>%1 run %2: the fuel temperatures differ too much; repeat the run.</source>
         <translation>%1 第 %2 次：两处油温相差过大，请重做本次。</translation>
     </message>
@@ -2202,222 +2202,222 @@
 <context>
     <name>PileDetailView</name>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="305"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="192"/>
         <source>No pile selected</source>
         <translation>未选择充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="228"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="115"/>
         <source>Rated power</source>
         <translation>额定功率</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="229"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="116"/>
         <source>Meter class</source>
         <translation>准确度等级</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="230"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="117"/>
         <source>Certificate</source>
         <translation>检定证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="234"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="121"/>
         <source>:</source>
         <translation>：</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="319"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="206"/>
         <source>Show all</source>
         <translation>显示全部</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="321"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="208"/>
         <source>Export PNG…</source>
         <translation>导出 PNG…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="334"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="221"/>
         <source>Energy (kWh)</source>
         <translation>电量 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="336"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="223"/>
         <source>Register (kWh)</source>
         <translation>示值 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="337"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="224"/>
         <source>Clock offset (s)</source>
         <translation>时钟偏差 (s)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="338"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="225"/>
         <source>Error (%)</source>
         <translation>误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="352"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="239"/>
         <source>Billed</source>
         <translation>计费</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="355"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="242"/>
         <source>Metered</source>
         <translation>计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="377"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="264"/>
         <source>First verification limit ±5 s</source>
         <translation>首次检定限值 ±5 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="379"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="266"/>
         <source>Subsequent verification limit ±3 min</source>
         <translation>后续检定限值 ±3 min</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="397"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="284"/>
         <source>No verification on record for this pile</source>
         <translation>该充电桩暂无检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="428"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="315"/>
         <source>Loading pile %1…</source>
         <translation>正在加载充电桩 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="537"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="424"/>
         <source>Pile %1</source>
         <translation>充电桩 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="545"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="432"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="558"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="445"/>
         <source>Commissioned %1</source>
         <translation>投运日期 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="611"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="498"/>
         <source>Class limit ±%1 %</source>
         <translation>等级限值 ±%1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="636"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="523"/>
         <source>Seal opened</source>
         <translation>电子铅封开启</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="637"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="524"/>
         <source>Seal closed</source>
         <translation>电子铅封闭合</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="638"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="525"/>
         <source>Seal tampered</source>
         <translation>电子铅封被破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="644"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="531"/>
         <source>%1 at %2 (meter %3, register %4, log entry %5)</source>
         <translation>%1，时间 %2（电能表 %3，示值 %4，账本条目 %5）</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="656"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="543"/>
         <source>Anomaly %1 (%2) at %3</source>
         <translation>异常 %1（%2），时间 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="667"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="554"/>
         <source>The moment asked for: %1</source>
         <translation>查询时刻：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="737"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="624"/>
         <source>session %1: metered %2, billed %3</source>
         <translation>充电记录 %1：计量 %2，计费 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="740"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="627"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="745"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="632"/>
         <source>power %1 kW</source>
         <translation>功率 %1 kW</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="748"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="635"/>
         <source>register %1</source>
         <translation>示值 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="752"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="639"/>
         <source>clock offset %1 s</source>
         <translation>时钟偏差 %1 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="818"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="705"/>
         <source>Export plots</source>
         <translation>导出曲线图</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="818"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="705"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图片 (*.png)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="826"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="713"/>
         <source>Export sessions</source>
         <translation>导出充电记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="826"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="713"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="224"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="111"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="226"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="113"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="227"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="114"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="231"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="118"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="323"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="210"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="225"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="112"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="335"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="222"/>
         <source>Power (kW)</source>
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/pile_detail.py" line="544"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="431"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
@@ -3147,12 +3147,12 @@
 <context>
     <name>TaxiVerificationWizard</name>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="116"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="117"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="159"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="160"/>
         <source>2. Checks before the error test</source>
         <translation>2. 误差检定前检查</translation>
     </message>
@@ -3169,222 +3169,222 @@
         <translation type="vanished">封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="181"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="182"/>
         <source>Run</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="177"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="178"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="347"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="348"/>
         <source>Check the figures; sign, then save the certificate or notice.</source>
         <translation>核对数据；签名后保存检定证书或检定结果通知书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="181"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="182"/>
         <source>Standard</source>
         <translation>标准值</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="394"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="395"/>
         <source>— (failed)</source>
         <translation>—（不合格）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="405"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="406"/>
         <source>Check failed: %1</source>
         <translation>检查不符合：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="450"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="451"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="181"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="182"/>
         <source>Meter</source>
         <translation>计价器示值</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="67"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="68"/>
         <source>Appearance and structure intact, no damage (§6.1)</source>
         <translation>外观与结构完好，无损伤（§6.1）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="68"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="69"/>
         <source>Nameplate complete: maker, model, serial, K constant (§6.2)</source>
         <translation>铭牌完整：制造单位、型号、出厂编号、K 常数（§6.2）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="69"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="70"/>
         <source>Display legible: fare, distance, waiting time, unit price (§6.3)</source>
         <translation>显示屏清晰：金额、里程、等候时间、单价（§6.3）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="70"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="71"/>
         <source>Distance sensor and its cable sealed and undamaged (§6.4)</source>
         <translation>里程测量传感器及其连线已加封、无损伤（§6.4）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="71"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="72"/>
         <source>For-hire / hired switch works (§6.5)</source>
         <translation>空重车转换装置工作正常（§6.5）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="72"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="73"/>
         <source>Real-time clock correct (§6.6)</source>
         <translation>永久（实时）时钟准确（§6.6）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="73"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="74"/>
         <source>Receipt prints: plate, time, distance, waiting time, fare</source>
         <translation>票据打印正常：车牌、时间、里程、等候时间、金额</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="74"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="75"/>
         <source>Seals intact before the test</source>
         <translation>检定前封印完好</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="88"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="89"/>
         <source>1. Taxi and meter</source>
         <translation>1. 出租汽车与计价器</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="89"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="90"/>
         <source>Pick the taxi or type its plate, meter serial and K constant.</source>
         <translation>选择出租汽车，或输入车牌号、计价器出厂编号和 K 常数。</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="98"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="99"/>
         <source> pulses/km</source>
         <translation> 脉冲/km</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="99"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="100"/>
         <source>Roller bench (滚轮测距法)</source>
         <translation>滚轮测距法（滚筒检定装置）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="100"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="101"/>
         <source>Road course (行车测距法)</source>
         <translation>行车测距法（标准路段）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="110"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="111"/>
         <source>Plate</source>
         <translation>车牌号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="111"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="112"/>
         <source>Meter serial</source>
         <translation>计价器出厂编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="112"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="113"/>
         <source>Model</source>
         <translation>型号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="113"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="114"/>
         <source>K constant</source>
         <translation>计价器常数 K</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="114"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="115"/>
         <source>Method</source>
         <translation>检定方法</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="160"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="161"/>
         <source>Tick every item that conforms; an unticked item fails the meter.</source>
         <translation>勾选每一项符合的项目；未勾选项判计价器不合格。</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="169"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="170"/>
         <source>3. Readings</source>
         <translation>3. 读数</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="171"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="172"/>
         <source>Type the standard's and the meter's readings, or measure on the standard.</source>
         <translation>输入标准器和计价器的读数，或在标准器上测量。</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="174"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="175"/>
         <source>Serial port of the standard, e.g. /dev/ttyUSB0</source>
         <translation>标准器串口，例如 /dev/ttyUSB0</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="175"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="176"/>
         <source>Measure on the standard</source>
         <translation>在标准器上测量</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="181"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="182"/>
         <source>Error %</source>
         <translation>误差 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="190"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="191"/>
         <source>Standard port</source>
         <translation>标准器串口</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="211"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="212"/>
         <source>Distance %1 (m)</source>
         <translation>计程 %1（m）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="213"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="214"/>
         <source>Waiting time (s)</source>
         <translation>计时（s）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="291"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="292"/>
         <source>Enter the standard's serial port first.</source>
         <translation>请先输入标准器串口。</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="315"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="316"/>
         <source>Measuring on the standard…</source>
         <translation>正在标准器上测量……</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="325"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="326"/>
         <source>Measured on %1.</source>
         <translation>已在 %1 上测量。</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="346"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="347"/>
         <source>4. Verdict</source>
         <translation>4. 结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="390"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="391"/>
         <source>Distance error %1 %, waiting-time error %2 %</source>
         <translation>计程误差 %1 %，计时误差 %2 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="393"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="394"/>
         <source>Certificate valid until %1</source>
         <translation>证书有效期至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="409"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="410"/>
         <source>Waiting time: error %1 beyond the limit</source>
         <translation>计时：误差 %1 超出限值</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="413"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="414"/>
         <source>Distance run %1: error %2 outside −4 % … +1 %</source>
         <translation>计程 %1：误差 %2 超出 −4 % ～ +1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/verification_wizard.py" line="474"/>
+        <location filename="../../app/views/taxi/verification_wizard.py" line="475"/>
         <source>Taximeter verification</source>
         <translation>出租汽车计价器检定</translation>
     </message>
@@ -3558,142 +3558,142 @@
 <context>
     <name>VerificationWizard</name>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="90"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="89"/>
         <source>Nameplate and markings complete (model, serial, class, constant)</source>
         <translation>铭牌和标志完整（型号、编号、准确度等级、常数）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="91"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="90"/>
         <source>Housing, connector and cable undamaged</source>
         <translation>外壳、连接器及电缆无损伤</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="92"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="91"/>
         <source>Display shows energy, amount and time legibly</source>
         <translation>显示电能、金额、时间清晰</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="93"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="92"/>
         <source>Metrological seals intact</source>
         <translation>计量铅封完好</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="94"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="93"/>
         <source>Energy pulse output and test terminals accessible</source>
         <translation>电能脉冲输出及试验端子可用</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="95"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="94"/>
         <source>Meter communication (RS-485) port works</source>
         <translation>电能表通信（RS-485）接口正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="106"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="105"/>
         <source>Enter the amount (yuan) the pile displays for the energy just registered</source>
         <translation>输入充电桩对刚计入的电量显示的金额（元）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="115"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="114"/>
         <source>Working error at %1 (%2 A)</source>
         <translation>%1 工作误差（%2 A）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="120"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="119"/>
         <source>Connecting to the rig</source>
         <translation>正在连接检定装置</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="121"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="120"/>
         <source>Appearance and function checks</source>
         <translation>外观及功能检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="122"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="121"/>
         <source>Reading the electronic seal</source>
         <translation>正在读取电子铅封</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="123"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="122"/>
         <source>Measuring insulation resistance</source>
         <translation>正在测量绝缘电阻</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="124"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="123"/>
         <source>Waiting for the wiring confirmation</source>
         <translation>等待确认接线</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="125"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="124"/>
         <source>Switching the sources off</source>
         <translation>正在关闭电压、电流输出</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="126"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="125"/>
         <source>Reading the meter clock</source>
         <translation>正在读取电能表时钟</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="127"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="126"/>
         <source>Payment amount check</source>
         <translation>付费金额检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="128"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="127"/>
         <source>Finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="135"/>
+        <location filename="../../app/views/wizard_parts.py" line="63"/>
         <source>First verification</source>
         <translation>首次检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="136"/>
+        <location filename="../../app/views/wizard_parts.py" line="64"/>
         <source>Periodic verification</source>
         <translation>周期检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="137"/>
+        <location filename="../../app/views/wizard_parts.py" line="65"/>
         <source>Triggered re-verification</source>
         <translation>异常复检</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="144"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="135"/>
         <source>Pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="144"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="135"/>
         <source>Fail</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="159"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="150"/>
         <source>Appearance and function: %1</source>
         <translation>外观及功能：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="153"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="144"/>
         <source>Insulation below 5 MΩ: the pile was not energised</source>
         <translation>绝缘电阻低于 5 MΩ：未对充电桩通电</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="162"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="153"/>
         <source>%1: not measured</source>
         <translation>%1：未检</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="165"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="156"/>
         <source>%1: error %2 % exceeds ±%3 %</source>
         <translation>%1：误差 %2 % 超出 ±%3 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="171"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="162"/>
         <source>Meter clock not read</source>
         <translation>未读取电能表时钟</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="174"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="165"/>
         <source>Clock error %1 s exceeds ±%2 s</source>
         <translation>时钟误差 %1 s 超出 ±%2 s</translation>
     </message>
@@ -3702,372 +3702,372 @@
         <translation type="vanished">付费金额误差 %1 元，超出 ±0.01 元</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="204"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="186"/>
         <source>1. Pile</source>
         <translation>1. 充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="205"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="187"/>
         <source>Choose the pile from today's tasks, or type or scan its ID.</source>
         <translation>从今日任务中选择充电桩，或输入、扫描其编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="216"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="198"/>
         <source>Pile ID, e.g. HZ-P000123</source>
         <translation>充电桩编号，如 HZ-P000123</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="230"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="212"/>
         <source>Meter</source>
         <translation>电能表</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="232"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="214"/>
         <source>Rating</source>
         <translation>额定值</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="233"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="215"/>
         <source>Accuracy class</source>
         <translation>准确度等级</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="234"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="216"/>
         <source>Meter constant</source>
         <translation>电能表常数</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="235"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="217"/>
         <source>Regulation</source>
         <translation>检定规程</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="244"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="226"/>
         <source>Task list</source>
         <translation>任务清单</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="249"/>
-        <location filename="../../app/views/verification_wizard.py" line="1001"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="231"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="983"/>
         <source>Verification</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="253"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="235"/>
         <source>Nameplate</source>
         <translation>铭牌</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="268"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="250"/>
         <source>Not in the task list</source>
         <translation>不在任务清单中</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="314"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="296"/>
         <source>2. Pre-checks</source>
         <translation>2. 预检查</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="316"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="298"/>
         <source>Inspect the pile and answer every item. The time plan below is rig time.</source>
         <translation>检查充电桩并逐项作答。下方时间计划按检定装置用时计算。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="324"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="306"/>
         <source>Conforms</source>
         <translation>符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="325"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="307"/>
         <source>Does not conform</source>
         <translation>不符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="333"/>
-        <location filename="../../app/views/verification_wizard.py" line="1005"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="315"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="987"/>
         <source>Appearance and function</source>
         <translation>外观及功能</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="362"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="344"/>
         <source>Step</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="362"/>
-        <location filename="../../app/views/verification_wizard.py" line="650"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="344"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="632"/>
         <source>Rig time (s)</source>
         <translation>装置用时 (s)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="367"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="349"/>
         <source>Time plan</source>
         <translation>时间计划</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="384"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="366"/>
         <source>Connect, reset, self-test, configure</source>
         <translation>连接、复位、自检、配置</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="385"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="367"/>
         <source>Insulation resistance</source>
         <translation>绝缘电阻</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="387"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="369"/>
         <source>Sources off</source>
         <translation>关闭输出</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="388"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="370"/>
         <source>Meter clock (DL/T 645)</source>
         <translation>电能表时钟（DL/T 645）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="389"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="371"/>
         <source>Meter register for the payment check</source>
         <translation>付费金额检查用电能表示值</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="395"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="377"/>
         <source>Total %1 s of rig time (target %2 s)</source>
         <translation>装置用时共 %1 s（目标 %2 s）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="400"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="382"/>
         <source>— over the 10-minute target</source>
         <translation>— 超出 10 分钟目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="453"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="435"/>
         <source>3. Connect the rig</source>
         <translation>3. 连接检定装置</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="455"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="437"/>
         <source>Plug the rig into USB. It is detected automatically; you can also type a port.</source>
         <translation>将检定装置接入 USB，系统自动识别；也可手动输入端口。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="463"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="445"/>
         <source>Detect again</source>
         <translation>重新检测</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="473"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="455"/>
         <source>Rig port</source>
         <translation>装置端口</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="475"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="457"/>
         <source>Journal</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="502"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="484"/>
         <source>Start verification</source>
         <translation>开始检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="510"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="492"/>
         <source>(unfinished run found: it will be resumed)</source>
         <translation>（发现未完成的检定，将继续进行）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="515"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="497"/>
         <source>Searching for rigs…</source>
         <translation>正在搜索检定装置…</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="527"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="509"/>
         <source>Found %1 on %2</source>
         <translation>在 %2 上找到 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="530"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="512"/>
         <source>No rig found. Check the USB cable or type the port.</source>
         <translation>未找到检定装置。请检查 USB 线缆或手动输入端口。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="565"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="547"/>
         <source>4. Measurement</source>
         <translation>4. 测量</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="566"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="548"/>
         <source>Keep the leads connected. The run pauses if the rig is unplugged.</source>
         <translation>请保持测试线连接。检定装置断开时检定将暂停。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="589"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="571"/>
         <source>Time left</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="602"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="584"/>
         <source>OK</source>
         <translation>确定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="603"/>
-        <location filename="../../app/views/verification_wizard.py" line="903"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="585"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="885"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="619"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="601"/>
         <source>Rig disconnected. Plug the USB cable back in: the run resumes by itself.</source>
         <translation>检定装置已断开。重新插上 USB 线缆后检定将自动继续。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="623"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="605"/>
         <source>or type the new port</source>
         <translation>或输入新端口</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="625"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="607"/>
         <source>Reconnect</source>
         <translation>重新连接</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="639"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="621"/>
         <source>Voltage (V)</source>
         <translation>电压 (V)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="640"/>
-        <location filename="../../app/views/verification_wizard.py" line="665"/>
-        <location filename="../../app/views/verification_wizard.py" line="991"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="622"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="647"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="973"/>
         <source>Current (A)</source>
         <translation>电流 (A)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="642"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="624"/>
         <source>Running error (%)</source>
         <translation>实时误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="665"/>
-        <location filename="../../app/views/verification_wizard.py" line="991"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="647"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="973"/>
         <source>Point</source>
         <translation>负载点</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="665"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="647"/>
         <source>Reading 1 (%)</source>
         <translation>读数1 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="665"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="647"/>
         <source>Reading 2 (%)</source>
         <translation>读数2 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="666"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="648"/>
         <source>Mean (%)</source>
         <translation>平均值 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="666"/>
-        <location filename="../../app/views/verification_wizard.py" line="991"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="648"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="973"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="675"/>
-        <location filename="../../app/views/verification_wizard.py" line="1003"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="657"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="985"/>
         <source>Insulation</source>
         <translation>绝缘电阻</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="676"/>
-        <location filename="../../app/views/verification_wizard.py" line="1004"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="658"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="986"/>
         <source>Clock error</source>
         <translation>时钟误差</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="677"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="659"/>
         <source>Stream</source>
         <translation>数据流</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="682"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="664"/>
         <source>Load points</source>
         <translation>负载点</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="685"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="667"/>
         <source>Log</source>
         <translation>日志</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="781"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="763"/>
         <source>Stopping…</source>
         <translation>正在停止…</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="832"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="814"/>
         <source>%1 frames, %2 lost, %3 garbled</source>
         <translation>%1 帧，丢失 %2，错误 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="857"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="839"/>
         <source>Reading %1 at %2: %3 %</source>
         <translation>%2 第 %1 次读数：%3 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="881"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="863"/>
         <source>%1 s (limit ±%2 s)</source>
         <translation>%1 s（限值 ±%2 s）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="888"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="870"/>
         <source>Rig disconnected: %1</source>
         <translation>检定装置已断开：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="892"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="874"/>
         <source>Reconnected to %1; resuming</source>
         <translation>已重新连接 %1，继续检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="903"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="885"/>
         <source>Skip</source>
         <translation>跳过</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="923"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="905"/>
         <source>Finished: %1</source>
         <translation>完成：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="931"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="913"/>
         <source>The run stopped with an error</source>
         <translation>检定因出错而中止</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="936"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="918"/>
         <source>Stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="984"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="966"/>
         <source>5. Result</source>
         <translation>5. 结果</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="985"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="967"/>
         <source>Check the figures, then sign the result and issue the certificate.</source>
         <translation>核对数据后签署结果并出具检定证书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="991"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="973"/>
         <source>Mean error (%)</source>
         <translation>平均误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1002"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="984"/>
         <source>Standard (rig)</source>
         <translation>标准装置</translation>
     </message>
@@ -4076,152 +4076,152 @@
         <translation type="vanished">下次检定到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1007"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="989"/>
         <source>Interruptions</source>
         <translation>中断次数</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1030"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1012"/>
         <source>Passphrase of your signing key</source>
         <translation>签名密钥口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1033"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1015"/>
         <source>Create key with this passphrase</source>
         <translation>用此口令创建密钥</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1035"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1017"/>
         <source>Sign and queue for upload</source>
         <translation>签名并加入上传队列</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1037"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1019"/>
         <source>Save certificate PDF</source>
         <translation>保存证书 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1039"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1021"/>
         <source>Upload now</source>
         <translation>立即上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1053"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1035"/>
         <source>Inspector name</source>
         <translation>检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1054"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1036"/>
         <source>Signing key</source>
         <translation>签名密钥</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1055"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1037"/>
         <source>Passphrase</source>
         <translation>口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1061"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1043"/>
         <source>Sign, issue and upload</source>
         <translation>签名、出证并上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1100"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1082"/>
         <source>No key yet at %1</source>
         <translation>%1 处尚无密钥</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1113"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1095"/>
         <source>Key created (%1). Have its public key registered before uploading.</source>
         <translation>密钥已创建（%1）。上传前请先登记其公钥。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1126"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1108"/>
         <source>Enter your inspector ID first.</source>
         <translation>请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1140"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1122"/>
         <source>Signed with key %1 and queued as %2.</source>
         <translation>已用密钥 %1 签名，并以 %2 加入上传队列。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1174"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1156"/>
         <source>Certificate saved to %1</source>
         <translation>证书已保存至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1183"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1165"/>
         <source>Uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1194"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1176"/>
         <source>Uploaded: %1, already there: %2</source>
         <translation>已上传：%1，已存在：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1199"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1181"/>
         <source>Kept %1: %2</source>
         <translation>%1 保留在队列中：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1202"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1184"/>
         <source>Platform unreachable, entries stay queued: %1</source>
         <translation>无法连接平台，条目仍在队列中：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1252"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1234"/>
         <source>All items conform</source>
         <translation>全部符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1285"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1267"/>
         <source>Pile verification</source>
         <translation>充电桩检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1000"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="982"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1052"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1034"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="228"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="210"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="231"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="213"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="474"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="456"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="229"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="211"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="641"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="623"/>
         <source>Power (kW)</source>
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="585"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="567"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="248"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="230"/>
         <source>Pile ID</source>
         <translation>充电桩编号</translation>
     </message>
@@ -4230,162 +4230,162 @@
         <translation type="vanished">连接检定装置：电压、电流测试线接电能表，脉冲线接电能表脉冲输出，RS-485 接电能表通信口。是否开始通电？</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="103"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="102"/>
         <source>Connect the rig to the gun under test: voltage and current leads to its meter, pulse lead to the meter's pulse output, RS-485 to the meter port. Start energising?</source>
         <translation>请将检定装置接到被检充电枪：电压、电流线接其电能表，脉冲线接电能表脉冲输出，RS-485 接电能表通信口。开始加电？</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="151"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="142"/>
         <source>Verification conditions not met: no error test, no notice</source>
         <translation>不满足检定条件：不进行误差测试，不出具通知书</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="155"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="146"/>
         <source>Ambient temperature or humidity outside the conditions</source>
         <translation>环境温度或湿度不满足检定条件</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="223"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="205"/>
         <source>A pile with several guns is verified gun by gun</source>
         <translation>多枪充电桩逐枪检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="236"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="218"/>
         <source>Guns</source>
         <translation>充电枪数</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="250"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="232"/>
         <source>Gun</source>
         <translation>充电枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="284"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="266"/>
         <source>(Imin not marked: Imax/10)</source>
         <translation>（未标注 Imin：按 Imax/10）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="346"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="328"/>
         <source>Number of the seal applied after verification</source>
         <translation>检定后加封的封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="347"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="329"/>
         <source>Verification conditions</source>
         <translation>检定条件</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="349"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="331"/>
         <source>Ambient temperature</source>
         <translation>环境温度</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="350"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="332"/>
         <source>Relative humidity</source>
         <translation>相对湿度</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="351"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="333"/>
         <source>Seal number</source>
         <translation>封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="386"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="368"/>
         <source>Reference standard and environment (conditions)</source>
         <translation>计量标准器及环境（检定条件）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="477"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="459"/>
         <source>Register the rig's certificate (only if the rig does not report it)</source>
         <translation>登记检定装置证书（仅当装置不能报告时）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="486"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="468"/>
         <source>DC (JJG 1192-2023)</source>
         <translation>直流（JJG 1192-2023）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="486"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="468"/>
         <source>AC (JJG 1193-2023)</source>
         <translation>交流（JJG 1193-2023）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="487"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="469"/>
         <source>AC and DC</source>
         <translation>交直流</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="492"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="474"/>
         <source>Certificate number</source>
         <translation>证书编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="493"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="475"/>
         <source>Valid until</source>
         <translation>有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="494"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="476"/>
         <source>Verified as</source>
         <translation>检定类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="495"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="477"/>
         <source>Class or uncertainty</source>
         <translation>准确度等级或不确定度</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="496"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="478"/>
         <source>Rig serial number</source>
         <translation>装置出厂编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="875"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="857"/>
         <source>%1 s (not judged: no time-of-use billing)</source>
         <translation>%1 s（无分时计费功能，不判定）</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1006"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="988"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1168"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1150"/>
         <source>Verification conditions not met: no certificate or notice is issued.</source>
         <translation>不满足检定条件：不出具检定证书或检定结果通知书。</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1215"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1197"/>
         <source>Verification conditions not met</source>
         <translation>不满足检定条件</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1242"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1224"/>
         <source>certificate %1, valid until %2</source>
         <translation>证书 %1，有效期至 %2</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1247"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1229"/>
         <source>gun %1</source>
         <translation>%1 号枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="181"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="172"/>
         <source>Optional check (JJG 1149-2018): payment amount error %1 yuan exceeds ±0.01 yuan</source>
         <translation>可选核查（JJG 1149-2018）：付费金额误差 %1 元，超过 ±0.01 元</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="1041"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="1023"/>
         <source>Verify the next gun</source>
         <translation>检定下一把充电枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="356"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="338"/>
         <source>Not set in the office: printed as —</source>
         <translation>办公室未设置：打印为“—”</translation>
     </message>
     <message>
-        <location filename="../../app/views/verification_wizard.py" line="357"/>
+        <location filename="../../app/views/charging/verification_wizard.py" line="339"/>
         <source>Measurement standard approval certificate</source>
         <translation>计量标准考核证书编号</translation>
     </message>
@@ -4393,82 +4393,82 @@
 <context>
     <name>VerificationWizardParts</name>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="226"/>
+        <location filename="../../app/views/wizard_parts.py" line="246"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="231"/>
+        <location filename="../../app/views/wizard_parts.py" line="251"/>
         <source>Sign and queue for upload</source>
         <translation>签名并排队上传</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="232"/>
+        <location filename="../../app/views/wizard_parts.py" line="252"/>
         <source>Save certificate PDF</source>
         <translation>保存证书 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="227"/>
+        <location filename="../../app/views/wizard_parts.py" line="247"/>
         <source>Inspector name</source>
         <translation>检定员姓名</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="228"/>
+        <location filename="../../app/views/wizard_parts.py" line="248"/>
         <source>Passphrase</source>
         <translation>口令</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="271"/>
+        <location filename="../../app/views/wizard_parts.py" line="291"/>
         <source>Enter your inspector ID first.</source>
         <translation>请先输入检定员编号。</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="282"/>
+        <location filename="../../app/views/wizard_parts.py" line="302"/>
         <source>Signed with key %1 and queued as %2.</source>
         <translation>已用密钥 %1 签名，并以 %2 排队上传。</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="69"/>
+        <location filename="../../app/views/wizard_parts.py" line="89"/>
         <source>PASS</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="69"/>
+        <location filename="../../app/views/wizard_parts.py" line="89"/>
         <source>FAIL</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="220"/>
+        <location filename="../../app/views/wizard_parts.py" line="240"/>
         <source>Sign and issue</source>
         <translation>签名与出具</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="254"/>
+        <location filename="../../app/views/wizard_parts.py" line="274"/>
         <source>Signs with the key in %1.</source>
         <translation>使用 %1 中的密钥签名。</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="256"/>
+        <location filename="../../app/views/wizard_parts.py" line="276"/>
         <source>No key yet: signing creates one at %1, encrypted with this passphrase.</source>
         <translation>尚无密钥：签名时将在 %1 创建密钥，并用此口令加密。</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="287"/>
+        <location filename="../../app/views/wizard_parts.py" line="307"/>
         <source>New key: have its public key registered before uploading.</source>
         <translation>新密钥：上传前请先登记其公钥。</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="189"/>
+        <location filename="../../app/views/wizard_parts.py" line="209"/>
         <source>All conform</source>
         <translation>全部符合</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="192"/>
+        <location filename="../../app/views/wizard_parts.py" line="212"/>
         <source>Number of the seal applied after verification</source>
         <translation>检定后加封的封印编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/wizard_parts.py" line="194"/>
+        <location filename="../../app/views/wizard_parts.py" line="214"/>
         <source>Seal number</source>
         <translation>封印编号</translation>
     </message>

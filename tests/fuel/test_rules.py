@@ -516,7 +516,7 @@ def test_local_day_is_beijing_time():
 def test_a_charging_full_rescan_leaves_fuel_findings_open(fuelmodel_store, world):
     """The charging engine's rescan closes the findings *it* no longer derives; fuel
     findings are not its to close."""
-    from app.models import rules as charging
+    from app.models.charging import rules as charging
 
     specs = world.clean_day()
     find(specs, "fuel_sale", fuelling_id="FD2-1-0-3")["volume_ml"] -= 10

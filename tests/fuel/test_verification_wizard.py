@@ -240,7 +240,7 @@ def test_sign_refuses_a_wrong_passphrase(qtbot, make) -> None:
     result.passphrase.setText("short")  # a new key needs ≥ 8 characters
     result.sign_button.click()
     assert result.record is None and not wizard.key_path.exists()
-    from app.models.verification import create_inspector_key
+    from app.models.verification_parts import create_inspector_key
 
     create_inspector_key(wizard.key_path, PASSPHRASE)
     result.passphrase.setText("not-the-passphrase")

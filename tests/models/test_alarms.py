@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from app.models import alarms, rules
+from app.models import alarms
 from app.models import store as st
+from app.models.charging import rules
 from app.models.projection import apply_records
 from app.models.store import Store
 from app.models.users import PermissionDenied, Session

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 from sqlalchemy import text
 
-from app.models import facts
+from app.models.charging import facts
 from app.models.store import Store
 from ledger.fleet.tariff import ZHEJIANG_TOU, compute_charge
 from tests.models.test_rules import HB_MS, T0, World
@@ -113,7 +113,7 @@ def test_upgrading_an_older_store_builds_its_facts(store: Store) -> None:
     upgrade: the migration computes the facts from its event tables."""
     from alembic import command
 
-    from app.models import rules
+    from app.models.charging import rules
     from app.models.migrations import alembic_config, upgrade_to_head
 
     w = World()

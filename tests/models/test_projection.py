@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.models import store as s
-from app.models.projection import BatchSummary, apply_records, pack_power, unpack_power
+from app.models.charging.projection import pack_power, unpack_power
+from app.models.projection import BatchSummary, apply_records
 from app.models.store import Store
 from ledger.records import Record
 from tests.models.samples import BODIES, METER, METER2, OPER, POWER, every_type, signed

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
-from app.models import rules
+from app.models import findings
 from app.models import store as st
+from app.models.charging import rules
 from app.models.projection import BatchSummary, apply_records
 from app.models.store import Store
 from ledger.fleet.tariff import compute_charge
@@ -146,7 +147,7 @@ def of_rule(findings: Sequence[rules.Finding], rule_id: str) -> list[rules.Findi
 
 def stored_keys(store: Store) -> set[tuple[str, str]]:
     with store.engine.connect() as conn:
-        return {(f.rule_id, f.evidence_key) for f in rules.stored_findings(conn)}
+        return {(f.rule_id, f.evidence_key) for f in findings.stored_findings(conn)}
 
 
 # ---- catalogue -----------------------------------------------------------------------
@@ -155,7 +156,7 @@ def stored_keys(store: Store) -> set[tuple[str, str]]:
 def test_catalogue_is_numbered_and_bilingual() -> None:
     assert [r for r in rules.CATALOGUE if r[0] == "R"] == [f"R{i:02d}" for i in range(1, 28)]
     for rule in rules.CATALOGUE.values():
-        assert rule.severity in rules.SEVERITIES
+        assert rule.severity in findings.SEVERITIES
         assert rule.title_zh and rule.title_en and rule.explain_zh and rule.explain_en
     assert "计量误差" in rules.CATALOGUE["R01"].title_zh
     assert "电子铅封" in rules.CATALOGUE["R11"].title_zh

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import delete, text
 
-from app.models import rules
+from app.models import findings
 from app.models import store as st
+from app.models.charging import rules
 from app.models.projection import apply_records
 from app.models.store import Store
 from tests.models.test_rules import HB_MS, MIN, T0, World
@@ -140,7 +141,7 @@ def test_a_bill_starting_after_its_session_is_checked_incrementally(store: Store
         with store.transaction() as conn:
             rules.run_incremental(conn, apply_records(conn, w.entries[a:b]))
     with store.engine.connect() as conn:
-        incremental = {(f.rule_id, f.evidence_key) for f in rules.stored_findings(conn)}
+        incremental = {(f.rule_id, f.evidence_key) for f in findings.stored_findings(conn)}
     with store.transaction() as conn:
         conn.execute(delete(st.anomalies))
     rescanned = {(f.rule_id, f.evidence_key) for f in rules.full_rescan(store)}

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from app.models import alarms, analysis, rule_policy, rules, users
+from app.models import alarms, analysis, findings, rule_policy, users
 from app.models import store as st
+from app.models.charging import rules
 from app.models.projection import apply_records
 from app.models.store import Store
 from ledger.records import Record
@@ -260,9 +261,9 @@ def test_back_filled_session_closes_the_register_gap_and_its_alarm(store: Store)
         audit = conn.execute(
             text("SELECT \"user\" FROM audit_log WHERE action = 'anomaly.closed'")
         ).all()
-        assert [a[0] for a in audit] == [rules.RULES_ACTOR]
+        assert [a[0] for a in audit] == [findings.RULES_ACTOR]
         assert not alarms.list_open(conn)
-        assert alarms.history(conn, alarm_id)[-1]["user"] == rules.RULES_ACTOR
+        assert alarms.history(conn, alarm_id)[-1]["user"] == findings.RULES_ACTOR
     assert rules.full_rescan(store) == []  # the rescan agrees: nothing to add, none reopen
 
 

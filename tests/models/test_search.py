@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 
-from app.models import queries
+from app.models.charging import queries
 from app.models.projection import apply_records
 from app.models.store import Store
 from tests.models import samples

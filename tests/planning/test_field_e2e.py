@@ -16,6 +16,14 @@ from sqlalchemy import func, insert, select
 from app.devices.rig import Rig
 from app.devices.simulator import RigSimulator, SimConfig
 from app.models import store as st
+from app.models.charging.verification import (
+    AutoPrompt,
+    PileSpec,
+    SiteConditions,
+    VerificationProcedure,
+    plan_verification,
+    record_body,
+)
 from app.models.field_package import (
     PackageError,
     export_field_package,
@@ -36,14 +44,6 @@ from app.models.users import (
     public_key_of,
     sign_in,
     sign_verification,
-)
-from app.models.verification import (
-    AutoPrompt,
-    PileSpec,
-    SiteConditions,
-    VerificationProcedure,
-    plan_verification,
-    record_body,
 )
 from app.models.workorders import create_work_order, list_orders, reassign_pile
 from ledger.client import LogClient

@@ -288,7 +288,7 @@ def test_only_a_checked_and_approved_result_prints_final(
     qapp: Any, office: Office, run_result: Any, tmp_path: Path
 ) -> None:
     """The real certificate writer, read back from the PDF: final only after both steps."""
-    from app.models.verification import record_body
+    from app.models.charging.verification import record_body
     from app.reports.certificate import write_certificate
     from tests.verification.test_certificate import pdf_text
 
@@ -401,7 +401,7 @@ def test_the_office_prints_the_final_certificate_from_the_signed_record_alone(
 ) -> None:
     """No run in the office: the PDF is rebuilt from the stored record and shows the run's
     per-point means, every reading's pulses, the rig's certificate and all three names."""
-    from app.models.verification import record_body
+    from app.models.charging.verification import record_body
     from app.reports.certificate import CertificateInfo, write_certificate
     from tests.verification.test_certificate import pdf_text
 
@@ -443,7 +443,7 @@ def test_the_office_prints_the_final_certificate_from_the_signed_record_alone(
 
 def test_registry_gives_the_wizard_every_gun_and_its_meter(office: Office) -> None:
     from app.main_window import _pile_specs
-    from app.models.result_record import registry_pile_specs
+    from app.models.charging.result_record import registry_pile_specs
     from ledger.records import sign_record
     from tests.planning.conftest import T0
 

@@ -198,7 +198,7 @@ def run_result():
 def test_dialog_prints_a_draft_then_the_final_certificate_from_the_stored_record(
     office: Office, reader: StoreReader, qtbot: QtBot, tmp_path: Path, run_result, lang: str
 ) -> None:
-    from app.models.verification import record_body
+    from app.models.charging.verification import record_body
     from tests.planning.test_signoff import approved, checked
     from tests.verification.test_certificate import pdf_text
 

@@ -128,7 +128,7 @@ def test_failed_meter_on_the_serial_standard(qtbot, make) -> None:
 
 
 def _public(wizard: TaxiVerificationWizard):
-    from app.models.verification import unlock_inspector_key
+    from app.models.verification_parts import unlock_inspector_key
 
     return unlock_inspector_key(wizard.key_path, "taxi-inspector-1").public_key
 

@@ -9,7 +9,7 @@ import pytest
 
 from app.devices.rig import Rig
 from app.devices.simulator import RigSimulator, SimConfig
-from app.models.verification import (
+from app.models.charging.verification import (
     PileSpec,
     SiteConditions,
     VerificationConfig,
@@ -99,7 +99,7 @@ def _run_once(**overrides: object):
     import tempfile
     from pathlib import Path
 
-    from app.models.verification import AutoPrompt, VerificationProcedure
+    from app.models.charging.verification import AutoPrompt, VerificationProcedure
 
     sim = start_sim(**overrides)
     rig = Rig.from_path(sim.path or "", timeout=0.5)

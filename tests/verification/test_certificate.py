@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from app.models.verification import CONDITIONS_NOT_MET, CST
+from app.models.charging.verification import CONDITIONS_NOT_MET
+from app.models.verification_parts import CST
 from app.reports.certificate import CertificateInfo, CertificateRefused, write_certificate
 
 

@@ -12,9 +12,8 @@ from decimal import Decimal
 import pytest
 
 from app.devices.rig import Calibration
-from app.models.verification import (
+from app.models.charging.verification import (
     AutoPrompt,
-    Journal,
     Question,
     ReferenceStandard,
     StandardNotTraceable,
@@ -23,6 +22,7 @@ from app.models.verification import (
     plan_verification,
     record_body,
 )
+from app.models.verification_parts import Journal
 from tests.verification.conftest import SITE, make_pile
 
 TODAY = dt.date.today()

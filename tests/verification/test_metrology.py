@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.models import metrology as m
+from app.models import verification_parts as vp
+from app.models.charging import metrology as m
 
 
 def test_class_limits() -> None:
@@ -35,15 +36,15 @@ def test_window_resolution_is_a_tenth_of_the_class() -> None:
 
 def test_rounding_half_even_to_tenth_of_limit() -> None:
     step = Decimal("0.1")
-    assert m.round_to_step(Decimal("1.04"), step) == Decimal("1.0")
-    assert m.round_to_step(Decimal("1.05"), step) == Decimal("1.0")
-    assert m.round_to_step(Decimal("1.06"), step) == Decimal("1.1")
-    assert m.round_to_step(Decimal("-0.55"), step) == Decimal("-0.6")
+    assert vp.round_to_step(Decimal("1.04"), step) == Decimal("1.0")
+    assert vp.round_to_step(Decimal("1.05"), step) == Decimal("1.0")
+    assert vp.round_to_step(Decimal("1.06"), step) == Decimal("1.1")
+    assert vp.round_to_step(Decimal("-0.55"), step) == Decimal("-0.6")
 
 
 def test_ppm_and_imax() -> None:
-    assert m.to_ppm(Decimal("0.31")) == 3100
-    assert m.to_ppm(Decimal("-1.23456")) == -12346
+    assert vp.to_ppm(Decimal("0.31")) == 3100
+    assert vp.to_ppm(Decimal("-1.23456")) == -12346
     assert m.imax_from_rating(120_000, 750) == 160
 
 
@@ -78,9 +79,9 @@ def test_rounding_step_and_derived_imin() -> None:
     assert m.rounding_step(m.class_limit_percent("2")) == Decimal("0.2")
     # class 2: 2.04 → 2.0 (pass), 2.12 → 2.2 (fail), 2.10 → 2.0 (half to even: 10.5 → 10)
     step = Decimal("0.2")
-    assert m.round_to_step(Decimal("2.04"), step) == Decimal("2.0")
-    assert m.round_to_step(Decimal("2.12"), step) == Decimal("2.2")
-    assert m.round_to_step(Decimal("2.10"), step) == Decimal("2.0")
+    assert vp.round_to_step(Decimal("2.04"), step) == Decimal("2.0")
+    assert vp.round_to_step(Decimal("2.12"), step) == Decimal("2.2")
+    assert vp.round_to_step(Decimal("2.10"), step) == Decimal("2.0")
     assert m.derived_imin(Decimal(160)) == 16
     assert m.derived_imin(Decimal(32)) == Decimal("3.2")
 

@@ -7,15 +7,9 @@ import socket
 
 import pytest
 
+from app.models.charging.verification import NO_DUE_DATE, record_body, sign_result
 from app.models.outbox import Outbox
-from app.models.verification import (
-    CST,
-    NO_DUE_DATE,
-    create_inspector_key,
-    record_body,
-    sign_result,
-    unlock_inspector_key,
-)
+from app.models.verification_parts import CST, create_inspector_key, unlock_inspector_key
 from ledger.keys import KeyFormatError, SigningKey
 from ledger.records import Record, sign_record
 from tests.world import T0, PlatformProcess, World, ndjson, post

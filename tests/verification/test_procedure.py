@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.devices.errors import DeviceDisconnected
-from app.models.verification import (
+from app.models.charging.verification import (
     CONDITIONS_NOT_MET,
     AutoPrompt,
-    Journal,
     JournalMismatch,
     LiveSample,
     PileSpec,
@@ -24,6 +23,7 @@ from app.models.verification import (
     plan_verification,
     record_body,
 )
+from app.models.verification_parts import Journal
 from tests.verification.conftest import SITE, make_pile
 
 

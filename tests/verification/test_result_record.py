@@ -16,13 +16,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from app.models import metrology as m
-from app.models.result_record import (
+from app.models import verification_parts as vp
+from app.models.charging.result_record import (
     UNITEMISED_FAILURE,
     RecordIncomplete,
     result_from_record,
 )
-from app.models.verification import record_body
+from app.models.charging.verification import record_body
 from tests.verification.conftest import make_pile
 
 INSPECTOR = "INS-HZ-007"
@@ -58,7 +58,7 @@ def test_rebuilt_values_are_the_runs(passed_result) -> None:
     for ours, theirs in zip(rebuilt.points, passed_result.points, strict=True):
         assert ours.point.label == theirs.point.label
         assert ours.point.current_a == theirs.point.current_a
-        assert m.to_ppm(ours.mean_error_percent) == m.to_ppm(theirs.mean_error_percent)
+        assert vp.to_ppm(ours.mean_error_percent) == vp.to_ppm(theirs.mean_error_percent)
         assert ours.rounded_error_percent == theirs.rounded_error_percent
         assert ours.passed == theirs.passed
         for a, b in zip(ours.readings, theirs.readings, strict=True):

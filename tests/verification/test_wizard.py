@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication, QWizard
 
+from app.models.charging.verification import journal_readings
 from app.models.outbox import Outbox
-from app.models.verification import journal_readings
-from app.views.verification_wizard import VerificationWizard
+from app.views.charging.verification_wizard import VerificationWizard
 from tests.verification.conftest import make_pile
 
 SHOTS = os.environ.get("EVM_WIZARD_SHOTS")
@@ -185,7 +185,7 @@ def test_gun_and_site_reach_the_run_and_low_insulation_gets_no_document(
 ) -> None:
     from decimal import Decimal
 
-    from app.models.verification import CONDITIONS_NOT_MET, SiteConditions
+    from app.models.charging.verification import CONDITIONS_NOT_MET, SiteConditions
 
     sim = sim_factory(insulation_mohm=2.0, connector_errors=(0.2, 0.3))
     wizard = wizard_factory(sim)
@@ -253,7 +253,7 @@ def test_two_gun_pile_gun_by_gun_on_one_document(qtbot, sim_factory, wizard_fact
 def test_the_office_approval_number_is_prefilled_and_may_be_corrected(qtbot, tmp_path) -> None:
     """计量标准考核证书: the office setting arrives in the config; what the pre-check page
     shows is what the run signs (and the certificate prints)."""
-    from app.models.verification import VerificationConfig
+    from app.models.charging.verification import VerificationConfig
 
     wizard = VerificationWizard(
         [make_pile()],

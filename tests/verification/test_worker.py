@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from decimal import Decimal
 
-from app.models.verification import CHECKLIST, LiveSample, Question
+from app.models.charging.verification import CHECKLIST, LiveSample, Question
 from app.verification_worker import PromptRequest, QtInspectorPrompt, SampleRing
 
 

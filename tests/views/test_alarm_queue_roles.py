@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.models import alarms, rules
+from app.models import alarms
 from app.models import store as st
+from app.models.charging import rules
 from app.models.users import create_first_administrator, create_user, sign_in
 from app.views import alarm_queue
 from app.views.alarm_queue import AlarmQueueView

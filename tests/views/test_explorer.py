@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Connection, event
 
-from app.models import queries
+from app.models.charging import queries
 from app.views.explorer import ExplorerView
 from app.views.table_models import PLACEHOLDER, PagedListModel, StoreReader
 from tests.views.conftest import PILES, TEST_PILE, ViewWorld

@@ -14,10 +14,11 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from pytestqt.qtbot import QtBot
 from sqlalchemy import event
 
-from app.models import queries
+from app.models.charging import queries
 from app.models.store import Store
-from app.views.pile_detail import AXIS_Z, PileDetailView, _power_for_display
+from app.views.charging.pile_detail import PileDetailView, _power_for_display
 from app.views.table_models import StoreReader
+from app.views.time_plots import AXIS_Z
 from tests.views.conftest import TEST_PILE, UNBILLED_INDEX, ViewWorld
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.models import queries
+from app.models.charging import queries
 from app.views.session_lookup import FAIR_STYLE, OVERBILLED_STYLE, SessionLookupView
 from app.views.table_models import StoreReader, format_yuan
 from ledger.fleet.tariff import compute_charge

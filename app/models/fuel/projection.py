@@ -2,9 +2,10 @@
 
 Called by the core projection (`app.models.projection.apply_records`) through the fuel
 `ProjectionKind`, inside the sync's transaction, with the batch's fuel records grouped by
-type in entry order. The same shape as the charging projection, and its generic helpers
-(`_insert_rows`: one ``executemany``/``COPY`` of plain tuples; `_latest`: the last record
-per key of a batch; `_lookup`: chunked ``IN`` look-ups) are imported, not copied:
+type in entry order. The same shape as the charging projection, with the core
+projection's helpers (`_insert_rows`: one ``executemany``/``COPY`` of plain tuples;
+`_registry_rows`: a registry row per thing from the batch's latest record; `_event`: an
+event table's columns and getter; `_lookup`: chunked ``IN`` look-ups):
 
 * registry records (fuel station, tank, dispenser) are upserted, the record with the larger
   entry index winning, so a stale write never rolls a registry back; a dispenser's
@@ -25,12 +26,20 @@ from collections.abc import Callable, Mapping
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, text
+from sqlalchemy import Connection, bindparam, delete, text
 
 from app.models import store
 from app.models.fuel import tables as ft
 from app.models.kinds import Items
-from app.models.projection import BatchSummary, _chunks, _insert_rows, _json, _latest, _lookup
+from app.models.projection import (
+    BatchSummary,
+    _chunks,
+    _event,
+    _insert_rows,
+    _json,
+    _lookup,
+    _registry_rows,
+)
 
 REGISTRY_ORDER = ("fuel_station", "tank", "dispenser")
 """Stations first, so a dispenser of the same batch finds its station's district."""
@@ -47,27 +56,6 @@ def apply(conn: Connection, grouped: Mapping[str, Items], summary: BatchSummary)
         if items:
             _insert_rows(conn, table, columns, _rows(rtype, items, getter))
             summary.pile_ids.update(b["dispenser_id"] for _, b in items if "dispenser_id" in b)
-
-
-_DERIVED = frozenset({"entry_index", "lon", "lat", "district", "status"})
-"""Registry columns the workstation derives rather than copies from the record."""
-
-
-def _registry_rows(
-    items: Items, table: Table, key: str, **derived: Callable[[Mapping[str, Any]], Any]
-) -> list[dict[str, Any]]:
-    """The upsert rows of a registry table: the last record per ``key`` in the batch, its
-    fields copied by column name (absent optional fields as NULL), ``derived`` columns
-    computed from the body, and the entry that wrote the row."""
-    fields = [c.name for c in table.columns if c.name not in _DERIVED]
-    return [
-        {
-            **{f: body.get(f) for f in fields},
-            **{column: make(body) for column, make in derived.items()},
-            "entry_index": index,
-        }
-        for index, body in _latest(items, key)
-    ]
 
 
 def _apply_stations(conn: Connection, items: Items, summary: BatchSummary) -> None:
@@ -130,12 +118,6 @@ _REGISTRY = {
     "tank": _apply_tanks,
     "dispenser": _apply_dispensers,
 }
-
-
-def _event(table: Any) -> tuple[Any, tuple[str, ...], Callable[[Mapping[str, Any]], tuple]]:
-    columns = tuple(c.name for c in table.columns)
-    fields = columns[1:]  # after entry_index: the record's fields of the same names
-    return table, columns, itemgetter(*fields)
 
 
 _EVENTS = {

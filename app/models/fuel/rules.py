@@ -26,7 +26,7 @@ data time (the station's newest records), never the wall clock, like the chargin
 
 Findings name the dispenser in ``pile_id`` and the nozzle ``"<dispenser>#<n>"`` in
 ``meter_id`` (the core's instrument and measuring-part columns); tank rules (F09) name the
-tank in both. They are stored with `app.models.rules.insert_findings` (idempotent per
+tank in both. They are stored with `app.models.findings.insert_findings` (idempotent per
 rule and evidence), and the core opens alarms by the severity policy: F08 (critical) opens
 one in the batch that brought the seal event.
 """
@@ -42,10 +42,16 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, select, text, update
 
 from app.models import store as st
-from app.models.findings import Finding, Rule, register_rules
+from app.models.findings import (
+    Closure,
+    Finding,
+    Rule,
+    close_findings,
+    insert_findings,
+    register_rules,
+)
 from app.models.fuel import tables as ft
 from app.models.projection import BatchSummary
-from app.models.rules import Closure, close_findings, insert_findings
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000

@@ -12,8 +12,8 @@ these functions.
 
 Arithmetic is :class:`~decimal.Decimal` end to end; the ledger stores integers (mL,
 ppm, 0.1 °C). The generic rounding helpers (``round_to_step``, ``to_ppm``,
-and ``ChecklistItem`` from the pile procedure) are imported from ``app.models.metrology``
-and ``app.models.verification`` — they name no instrument kind; the lead may move them
+and ``ChecklistItem`` from the pile procedure) are imported from ``app.models.charging.metrology``
+and ``app.models.charging.verification`` — they name no instrument kind; the lead may move them
 to a core module.
 
 Readings come from either
@@ -38,8 +38,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Protocol
 
-from app.models.metrology import round_to_step, to_ppm
-from app.models.verification import CST, ChecklistItem
+from app.models.verification_parts import CST, ChecklistItem, round_to_step, to_ppm
 from app.models.verification_result import RunTiming, VerdictMixin
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record

@@ -2,8 +2,8 @@
 
 Called by the core projection (`app.models.projection.apply_records`) through the taxi
 `ProjectionKind`, inside the sync's transaction, with the batch's taxi records grouped by
-type in entry order. The shape of the fuel projection, and its helpers imported, not
-copied (`_registry_rows`: a registry row per thing from the batch's latest record;
+type in entry order. The shape of the fuel projection, with the core projection's
+helpers (`_registry_rows`: a registry row per thing from the batch's latest record;
 `_event`: an event table's columns and getter; `_insert_rows`: one bulk insert):
 
 * registry records (vehicle, taximeter, monitor) are upserted, the larger entry index
@@ -25,9 +25,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from app.models import store
-from app.models.fuel.projection import _event, _registry_rows
 from app.models.kinds import Items
-from app.models.projection import BatchSummary, _insert_rows, _json
+from app.models.projection import BatchSummary, _event, _insert_rows, _json, _registry_rows
 from app.models.taxi import tables as tt
 
 REGISTRY_ORDER = ("vehicle", "taximeter", "monitor")

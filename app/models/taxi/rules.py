@@ -31,9 +31,15 @@ from fractions import Fraction
 
 from sqlalchemy import Connection, bindparam, text
 
-from app.models.findings import Finding, Rule, register_rules
+from app.models.findings import (
+    Closure,
+    Finding,
+    Rule,
+    close_findings,
+    insert_findings,
+    register_rules,
+)
 from app.models.projection import BatchSummary
-from app.models.rules import Closure, close_findings, insert_findings
 from ledger.taxi.records import verification_outcome
 from ledger.taxi.status import (
     DRIFT_LIMITS,

@@ -31,8 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from app.models.metrology import round_to_step, to_ppm
-from app.models.verification import CST, ChecklistItem
+from app.models.verification_parts import CST, ChecklistItem, round_to_step, to_ppm
 from app.models.verification_result import RunTiming, VerdictMixin
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record

@@ -40,8 +40,8 @@ from PySide6.QtWidgets import (
 
 from app.models.fuel import queries as fq
 from app.views.map_view import STATUS_COLORS, status_label
-from app.views.pile_detail import stacked_plots
 from app.views.table_models import StoreReader, format_date, format_ms
+from app.views.time_plots import stacked_plots
 
 DISPLAY_STEP_ML = 10
 """One display step of a dispenser's volume display: F01's and F02's tolerance."""

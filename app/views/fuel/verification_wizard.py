@@ -53,13 +53,14 @@ from PySide6.QtWidgets import (
 from app.devices.flowmeter import BatchState, Flowmeter, SimulatedNozzle
 from app.models.fuel import verification as fv
 from app.models.outbox import Outbox
-from app.models.verification import Journal
-from app.views.verification_wizard import _bold, kind_label
+from app.models.verification_parts import Journal
 from app.views.wizard_parts import (
     FAIL_COLOR,
     PASS_COLOR,
     Runner,
     SignPanel,
+    _bold,
+    kind_label,
     parse_decimal,
     show_verdict,
 )

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.taxi import detail as td
-from app.views.pile_detail import stacked_plots
 from app.views.table_models import StoreReader, format_date, format_ms
 from app.views.taxi.taxi_view import (
     LIMIT_PEN,
@@ -38,6 +37,7 @@ from app.views.taxi.taxi_view import (
     status_label,
     value_label,
 )
+from app.views.time_plots import stacked_plots
 
 MEDIAN_PEN = pg.mkPen("#e65100", width=2.5)
 BAND_BRUSH = pg.mkBrush(46, 125, 50, 28)

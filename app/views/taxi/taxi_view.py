@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.taxi import queries as tq
-from app.views.pile_detail import LocalDateAxis
 from app.views.table_models import StoreReader
+from app.views.time_plots import LocalDateAxis
 
 EXPIRING_DAYS = 30
 LIMITS_PCT = (1.0, -4.0)

@@ -43,12 +43,13 @@ from PySide6.QtWidgets import (
 from app.devices.taxi_standard import SimulatedTaxi, TaxiStandard
 from app.models.outbox import Outbox
 from app.models.taxi import verification as tv
-from app.views.verification_wizard import _bold, kind_label
 from app.views.wizard_parts import (
     FAIL_COLOR,
     ChecklistPage,
     Runner,
     SignPanel,
+    _bold,
+    kind_label,
     parse_decimal,
     show_verdict,
 )

@@ -1,7 +1,7 @@
 """Analysis facts: packed per-session, per-bill and per-meter-day numbers for the rules.
 
 A full rescan of a city-year reads these instead of the event tables (see
-``app.models.facts``). The facts of an existing store are computed here from its event
+``app.models.charging.facts``). The facts of an existing store are computed here from its event
 tables, so a store synced before this revision rescans exactly like a new one.
 
 Revision ID: 0003
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from app.models import facts
+from app.models.charging import facts
 
 revision: str = "0003"
 down_revision: str | None = "0002"

@@ -6,7 +6,7 @@ over a million piles, seconds at national scale. Trigram indexes answer it direc
 
 * SQLite: an FTS5 table with the trigram tokenizer (case-insensitive) per searched
   table, external-content (it stores only the index, the text stays in the table) and
-  kept current by triggers; ``app.models.queries`` queries it for texts of 3+ characters.
+  kept current by triggers; ``app.models.charging.queries`` queries it for texts of 3+ characters.
 * PostgreSQL: ``pg_trgm`` GIN indexes on ``lower(column)``, which serve the query's
   ``lower(col) LIKE '%…%'`` unchanged. Creating the extension needs a privilege an office
   DBA may withhold; without it the indexes are skipped and search still works (a scan).

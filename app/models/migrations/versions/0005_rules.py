@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from app.models import facts
+from app.models.charging import facts
 
 revision: str = "0005_rules"
 down_revision: str | None = "0005_sync"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 __all__ = [
     "CLASS_LIMITS_PERCENT",
@@ -39,9 +39,7 @@ __all__ = [
     "payment_error_yuan",
     "pile_energy_wh",
     "pulses_per_reading",
-    "round_to_step",
     "rounding_step",
-    "to_ppm",
     "window_energy_wh",
 ]
 
@@ -186,22 +184,6 @@ def mean(values: list[Decimal]) -> Decimal:
     if not values:
         raise ValueError("mean of no readings")
     return sum(values, Decimal(0)) / len(values)
-
-
-def round_to_step(value: Decimal, step: Decimal) -> Decimal:
-    """Round to a multiple of ``step``, halves to even (the 化整 rule of JJG).
-
-    The verdict is taken on the mean error rounded to a tenth of the class
-    limit (0.1 % for class 1), as verification regulations prescribe, so
-    that 1.04 % on a class-1 pile is judged as 1.0 % (pass) and 1.05 % as
-    1.0 % too (half to even) while 1.06 % becomes 1.1 % (fail).
-    """
-    return (value / step).quantize(Decimal(1), rounding=ROUND_HALF_EVEN) * step
-
-
-def to_ppm(percent: Decimal) -> int:
-    """Percent → integer ppm for the ledger (0.31 % → 3100)."""
-    return int((percent * 10000).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def payment_error_yuan(

@@ -47,7 +47,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,19 +57,17 @@ from typing import Any, Protocol
 from app.devices.dlt645 import Dlt645Meter
 from app.devices.errors import DeviceDisconnected, DeviceError
 from app.devices.rig import NotARig, Rig, RigTimeout, SourceMode
-from app.models import metrology as m
+from app.models.charging import metrology as m
+from app.models.verification_parts import CST, ChecklistItem, Journal, round_to_step, to_ppm
 from ledger.keys import SigningKey
 from ledger.records import Record, sign_record
 
 __all__ = [
     "CHECKLIST",
     "CONDITIONS_NOT_MET",
-    "CST",
     "AutoPrompt",
-    "ChecklistItem",
     "ClockResult",
     "InspectorPrompt",
-    "Journal",
     "JournalMismatch",
     "LiveSample",
     "LoadPoint",
@@ -93,7 +90,6 @@ __all__ = [
     "read_meter_clock",
 ]
 
-CST = dt.timezone(dt.timedelta(hours=8), "CST")
 WILDCARD_ADDRESS = "AAAAAAAAAAAA"
 
 
@@ -126,14 +122,6 @@ class StandardNotTraceable(Exception):
 
 
 # --------------------------------------------------------------------------- inspector
-
-
-@dataclass(frozen=True)
-class ChecklistItem:
-    """One appearance/function check; ``key`` is stored, ``text`` is the English label."""
-
-    key: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -555,7 +543,7 @@ class PointResult:
 
     @property
     def error_ppm(self) -> int | None:
-        return None if self.mean_error_percent is None else m.to_ppm(self.mean_error_percent)
+        return None if self.mean_error_percent is None else to_ppm(self.mean_error_percent)
 
 
 @dataclass(frozen=True)
@@ -567,7 +555,7 @@ class ClockResult:
     """
 
     #: None when rebuilt from a signed record, which carries only the error
-    #: (app.models.result_record); the certificate then prints no instants.
+    #: (app.models.charging.result_record); the certificate then prints no instants.
     meter_time: dt.datetime | None
     reference_time: dt.datetime | None
     error_s: Decimal
@@ -680,42 +668,6 @@ class Progress:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-class Journal:
-    """Append-only JSONL file; each line is fsync'ed before the procedure goes on.
-
-    A crash can only tear the last line; :meth:`load` drops a torn tail (and
-    truncates it, so the next append starts on a clean line).
-    """
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-
-    def load(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1
-        if end < len(data):
-            with open(self.path, "r+b") as fh:
-                fh.truncate(end)
-                os.fsync(fh.fileno())
-        events = []
-        for raw in data[:end].splitlines():
-            if raw.strip():
-                events.append(json.loads(raw))
-        return events
-
-    def append(self, event: Mapping[str, Any]) -> None:
-        line = json.dumps(event, sort_keys=True, ensure_ascii=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # --------------------------------------------------------------------------- procedure
@@ -1355,7 +1307,7 @@ class VerificationProcedure:
         if len(readings) < n:
             return PointResult(point, readings, None, None, None)
         mean = m.mean([r.error_percent for r in readings])
-        rounded = m.round_to_step(mean, m.rounding_step(self.plan.limit_percent))
+        rounded = round_to_step(mean, m.rounding_step(self.plan.limit_percent))
         return PointResult(point, readings, mean, rounded, abs(rounded) <= self.plan.limit_percent)
 
     def result(self, *, finished: bool = False) -> VerificationResult:
@@ -1488,12 +1440,12 @@ def record_body(
                 "label": p.point.label,
                 "voltage_mv": int(p.point.voltage_v * 1000),
                 "current_ma": int(p.point.current_a * 1000),
-                "error_ppm": m.to_ppm(p.mean_error_percent),
+                "error_ppm": to_ppm(p.mean_error_percent),
                 "result": "pass" if p.passed else "fail",
                 "derived": p.point.derived,
                 "readings": [
                     {
-                        "error_ppm": m.to_ppm(r.error_percent),
+                        "error_ppm": to_ppm(r.error_percent),
                         "pulses": r.pulses,
                         "std_mwh": int(r.standard_energy_wh * 1000),
                         "t_ms": r.t_ms,
@@ -1546,29 +1498,3 @@ def sign_result(
     """The inspector's signed "verification" record, ready for the outbox."""
     body = record_body(result, inspector_id=inspector_id, certificate_no=certificate_no)
     return sign_record("verification", body, key)
-
-
-def create_inspector_key(path: Path, passphrase: str, alg: str = "p256") -> SigningKey:
-    """A new inspector key, stored encrypted (PKCS#8, passphrase) with mode 0600.
-
-    Why refuse an empty passphrase: the key signs results that stand in
-    enforcement cases; a laptop left in a car must not give it away.
-    """
-    if len(passphrase) < 8:
-        raise ValueError("the passphrase must have at least 8 characters")
-    if path.exists():
-        raise FileExistsError(f"{path} exists; refusing to overwrite an inspector key")
-    key = SigningKey.generate(alg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    key.save(tmp, passphrase.encode())
-    os.replace(tmp, path)
-    path.with_suffix(".pub").write_text(key.public_key.text + "\n")
-    return key
-
-
-def unlock_inspector_key(path: Path, passphrase: str) -> SigningKey:
-    """Decrypt the inspector key; KeyFormatError says "wrong passphrase" in words."""
-    if not path.exists():
-        raise FileNotFoundError(f"no inspector key at {path}; create one first")
-    return SigningKey.from_pem(path.read_bytes(), passphrase.encode() or None)

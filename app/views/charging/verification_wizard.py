@@ -1,6 +1,6 @@
 """The guided on-site verification: pick pile → pre-checks → connect → run → result.
 
-A thin QWizard over the Qt-free procedure (``app.models.verification``): the
+A thin QWizard over the Qt-free procedure (``app.models.charging.verification``): the
 pages only collect inputs and display what the worker
 (``app.verification_worker``) reports.  Serial I/O (discovery, the run) never
 happens on the GUI thread; graphs redraw from the worker's ring buffer on a
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, QDate, QObject, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -50,11 +50,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.devices.discovery import find_rigs
-from app.models.outbox import Outbox, UploadReport
-from app.models.verification import (
+from app.models.charging.verification import (
     CHECKLIST,
     ClockResult,
-    Journal,
     PileSpec,
     PointResult,
     Reading,
@@ -64,13 +62,14 @@ from app.models.verification import (
     VerificationPlan,
     VerificationResult,
     certificate_number,
-    create_inspector_key,
     plan_verification,
     sign_result,
-    unlock_inspector_key,
 )
+from app.models.outbox import Outbox, UploadReport
+from app.models.verification_parts import Journal, create_inspector_key, unlock_inspector_key
 from app.reports.certificate import CertificateInfo, CertificateRefused, write_certificate
 from app.verification_worker import PromptRequest, SampleRing, VerificationWorker
+from app.views.wizard_parts import _bold, kind_label
 from ledger.records import Record
 
 __all__ = ["VerificationWizard"]
@@ -130,14 +129,6 @@ def step_text(step: str, plan: VerificationPlan | None) -> str:
     return texts.get(step, step)
 
 
-def kind_label(kind: str) -> str:
-    return {
-        "first": tr("First verification"),
-        "periodic": tr("Periodic verification"),
-        "triggered": tr("Triggered re-verification"),
-    }.get(kind, kind)
-
-
 def verdict_label(passed: bool | None) -> str:
     if passed is None:
         return "—"
@@ -182,15 +173,6 @@ def reason_lines(result: VerificationResult) -> list[str]:
             ).replace("%1", f"{result.payment.error_yuan:+.2f}")
         )
     return lines
-
-
-def _bold(label: QLabel, size: int | None = None) -> QLabel:
-    font = QFont(label.font())
-    font.setBold(True)
-    if size:
-        font.setPointSize(size)
-    label.setFont(font)
-    return label
 
 
 # --------------------------------------------------------------------------- page 1

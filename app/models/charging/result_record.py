@@ -3,8 +3,8 @@
 Why: the office countersigns and prints from the signed record (``result_records``, taken
 up from the log), never from the run: the run's journal stays on the inspector's laptop.
 :func:`result_from_record` turns the record's body (see
-:func:`app.models.verification.record_body`) back into a
-:class:`~app.models.verification.VerificationResult` the certificate writer prints, so the
+:func:`app.models.charging.verification.record_body`) back into a
+:class:`~app.models.charging.verification.VerificationResult` the certificate writer prints, so the
 final certificate shows exactly what the inspector signed.
 
 What the record carries and what it does not (docs/metrology.md lists the same):
@@ -35,10 +35,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from app.models import metrology as m
 from app.models import store as st
-from app.models.verification import (
-    CST,
+from app.models.charging import metrology as m
+from app.models.charging.verification import (
     NO_DUE_DATE,
     WILDCARD_ADDRESS,
     ClockResult,
@@ -52,6 +51,7 @@ from app.models.verification import (
     VerificationPlan,
     VerificationResult,
 )
+from app.models.verification_parts import CST, round_to_step
 
 __all__ = [
     "UNITEMISED_FAILURE",
@@ -261,7 +261,7 @@ def _rebuild(body: Mapping[str, Any], pile: PileSpec | None) -> VerificationResu
         )
         mean = Decimal(int(p["error_ppm"])) / 10000
         points.append(
-            PointResult(load, readings, mean, m.round_to_step(mean, step), p["result"] == "pass")
+            PointResult(load, readings, mean, round_to_step(mean, step), p["result"] == "pass")
         )
     plan = VerificationPlan(recorded, config, tuple(loads), limit)
 

@@ -20,7 +20,7 @@ Why this shape:
   (``IN`` lists and index probes; the same on SQLite and PostgreSQL); heartbeats, 10×
   more numerous, are filtered in the database (``LAG``/``LEAD``) so only candidates
   come back. The full rescan (:func:`full_rescan`) instead reads the packed analysis
-  facts the projection writes (:mod:`app.models.facts`) for a range of piles at a time,
+  facts the projection writes (:mod:`app.models.charging.facts`) for a range of piles at a time,
   their whole history at once, heartbeats included, at ~2 M blobs/s; a bill is priced
   from its session's hour weights where that is exact. Both feed the same rule
   functions, and a test holds the two to the same findings on a simulated faulty fleet.
@@ -62,22 +62,22 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, select, text
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy import Connection, bindparam, text
 
-from app.models import facts
 from app.models import store as st
-from app.models.findings import (  # noqa: F401 (re-exported: the rules' public names)
-    ALARM_SEVERITIES,
+from app.models.charging import facts
+from app.models.findings import (
     CATALOGUE,
-    SEVERITIES,
+    Closure,
     Finding,
     Rule,
+    close_findings,
+    insert_findings,
+    open_findings,
     register_rules,
 )
 from app.models.projection import BatchSummary
@@ -2721,59 +2721,8 @@ def _all_seals(conn: Connection) -> Cols:
     return cols
 
 
-# ---- storing findings ----------------------------------------------------------------
-
-
-def insert_findings(conn: Connection, findings: Sequence[Finding]) -> list[Finding]:
-    """Stores findings, skipping ones already stored; returns the new ones (with ids),
-    and the ones closed earlier that are derived again (reopened).
-
-    ``INSERT … ON CONFLICT (rule_id, evidence_key) DO NOTHING RETURNING`` on both backends:
-    a rescan, or an incremental run seeing a row twice, inserts nothing.
-    """
-    unique: dict[tuple[str, str], Finding] = {}
-    for f in findings:
-        unique.setdefault((f.rule_id, f.evidence_key), f)
-    if not unique:
-        return []
-    now = st.utcnow()
-    dialect = conn.dialect.name
-    ins: Any = postgresql.insert if dialect == "postgresql" else sqlite_dialect.insert
-    stmt = (
-        ins(st.anomalies)
-        .on_conflict_do_nothing(index_elements=["rule_id", "evidence_key"])
-        .returning(st.anomalies.c.id, st.anomalies.c.rule_id, st.anomalies.c.evidence_key)
-    )
-    items = list(unique.values())
-    new: list[Finding] = []
-    for start in range(0, len(items), 500):
-        batch = items[start : start + 500]
-        rows = [
-            {
-                "rule_id": f.rule_id,
-                "pile_id": f.pile_id,
-                "meter_id": f.meter_id,
-                "at_ms": f.at_ms,
-                "severity": f.severity,
-                "evidence": list(f.evidence),
-                "evidence_key": f.evidence_key,
-                "detail": dict(f.detail),
-                "detected_at": now,
-            }
-            for f in batch
-        ]
-        for anomaly_id, rule_id, key in conn.execute(stmt, rows).all():
-            new.append(replace(unique[(rule_id, key)], anomaly_id=int(anomaly_id)))
-    inserted = {(f.rule_id, f.evidence_key) for f in new}
-    new += _reopen(conn, [f for k, f in unique.items() if k not in inserted])
-    new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
-    return new
-
-
 # ---- closing what later data disproves -----------------------------------------------
 
-RULES_ACTOR = "rules"
-"""The audit log's name for the engine when it closes (or reopens) a finding itself."""
 RECONCILED = frozenset(
     {"R01", "R02", "R03", "R04", "R05", "R06", "R09", "R14", "R15", "R16", "R17", "R18"}
     | {"R25", "R26"}
@@ -2783,57 +2732,6 @@ window: one it no longer derives was disproved by the batch (a back-filled sessi
 two whose register gap it fills, an earlier heartbeat that moves a clock-offset rise).
 R07/R08 are left out: a back-fill may change which earlier session a finding pairs with,
 but the overlap or duplicate it names stays true."""
-
-
-@dataclass(frozen=True)
-class Closure:
-    """A stored finding the rules closed: which, by which entry, and why."""
-
-    anomaly_id: int
-    rule_id: str
-    entry: int | None
-    reason: str
-
-
-def _open_findings(
-    conn: Connection, rule_ids: Iterable[str], meter_ids: Sequence[str] | None = None
-) -> list[Finding]:
-    """Open (not closed) stored findings of ``rule_ids`` (for ``meter_ids`` if given)."""
-    sql = (
-        "SELECT id, rule_id, pile_id, meter_id, at_ms, severity, evidence, detail "
-        "FROM anomalies WHERE closed_at IS NULL AND rule_id IN :rules"
-    )
-    stmt = text(sql + (" AND meter_id IN :ids" if meter_ids is not None else "")).bindparams(
-        bindparam("rules", expanding=True)
-    )
-    if meter_ids is not None:
-        stmt = stmt.bindparams(bindparam("ids", expanding=True))
-    groups = [None] if meter_ids is None else list(_chunks(list(meter_ids)))
-    if meter_ids is not None and not meter_ids:
-        return []
-    found = []
-    for chunk in groups:
-        params: dict[str, Any] = {"rules": sorted(rule_ids)}
-        if chunk is not None:
-            params["ids"] = chunk
-        for r in conn.execute(stmt, params).mappings():
-            evidence = (
-                r["evidence"] if not isinstance(r["evidence"], str) else json.loads(r["evidence"])
-            )
-            detail = r["detail"] if not isinstance(r["detail"], str) else json.loads(r["detail"])
-            found.append(
-                Finding(
-                    r["rule_id"],
-                    r["pile_id"],
-                    r["meter_id"],
-                    int(r["at_ms"]),
-                    r["severity"],
-                    tuple(evidence),
-                    detail,
-                    int(r["id"]),
-                )
-            )
-    return found
 
 
 _AFTER = "({c} > :t OR ({c} = :t AND entry_index > :x)) AND {c} <= :until"
@@ -2907,7 +2805,7 @@ def _disproved_silences(
     fill (only those with a batch record inside are probed)."""
     out: list[tuple[Finding, int | None, str]] = []
     batch = _batch_times(conn, summary, meter_ids)
-    for f in _open_findings(conn, ("R10", "R27"), [m for m in meter_ids if m in batch]):
+    for f in open_findings(conn, ("R10", "R27"), [m for m in meter_ids if m in batch]):
         meter, t1, e1 = f.meter_id or "", f.at_ms, f.evidence[0]
         reach = SILENT_FACTOR * reg.meter_hb_ms.get(meter, 0) if f.rule_id == "R10" else 2**62
         if not _any_within(batch.get(meter, ()), t1, t1 + reach):
@@ -2944,7 +2842,7 @@ def _disproved_bills(conn: Connection, reg: _Registry) -> list[tuple[Finding, in
     """R20 bills whose session arrived, R21 sessions whose bill arrived, R19 piles whose
     rating was corrected: one index probe per open finding."""
     out: list[tuple[Finding, int | None, str]] = []
-    for f in _open_findings(conn, ("R19", "R20", "R21")):
+    for f in open_findings(conn, ("R19", "R20", "R21")):
         if f.rule_id == "R19":
             current = reg.pile_reg.get(f.pile_id or "")
             if current is not None and (
@@ -2975,7 +2873,7 @@ def _disproved_in_window(
     finding (else nearest after it)."""
     stale = [
         f
-        for f in _open_findings(conn, RECONCILED, meter_ids)
+        for f in open_findings(conn, RECONCILED, meter_ids)
         if f.at_ms >= since
         and (f.rule_id, f.evidence_key) not in produced
         and not (f.rule_id == "R10" and f.detail.get("kind") == "silent")
@@ -3005,50 +2903,6 @@ def _disproved_in_window(
     return out
 
 
-def close_findings(
-    conn: Connection, items: Sequence[tuple[Finding, int | None, str]]
-) -> list[Closure]:
-    """Marks findings closed and writes one audit entry each (actor :data:`RULES_ACTOR`),
-    in two statements whatever their number."""
-    if not items:
-        return []
-    now = st.utcnow()
-    ids = [f.anomaly_id for f, _entry, _reason in items]
-    still_open = set()
-    for chunk in _chunks(ids):  # type: ignore[arg-type]
-        still_open.update(
-            r[0]
-            for r in conn.execute(
-                select(st.anomalies.c.id).where(
-                    st.anomalies.c.id.in_(chunk), st.anomalies.c.closed_at.is_(None)
-                )
-            )
-        )
-    items = [item for item in items if item[0].anomaly_id in still_open]
-    if not items:
-        return []
-    conn.execute(
-        st.anomalies.update()
-        .where(st.anomalies.c.id == bindparam("aid"))
-        .values(closed_entry=bindparam("entry"), closed_at=now),
-        [{"aid": f.anomaly_id, "entry": entry} for f, entry, _reason in items],
-    )
-    conn.execute(
-        st.audit_log.insert(),
-        [
-            {
-                "at": now,
-                "user": RULES_ACTOR,
-                "action": "anomaly.closed",
-                "subject": f"anomaly {f.anomaly_id}",
-                "detail": {"rule_id": f.rule_id, "closed_by_entry": entry, "reason": reason},
-            }
-            for f, entry, reason in items
-        ],
-    )
-    return [Closure(int(f.anomaly_id or 0), f.rule_id, entry, reason) for f, entry, reason in items]
-
-
 def close_disproved(
     conn: Connection,
     summary: BatchSummary,
@@ -3065,37 +2919,6 @@ def close_disproved(
     if since is not None and summary.first_index is not None:
         items += _disproved_in_window(conn, meter_ids, since, keys, summary)
     return close_findings(conn, items)
-
-
-def _reopen(conn: Connection, findings: Sequence[Finding]) -> list[Finding]:
-    """Stored findings closed earlier that the rules derive again: reopened (audited) and
-    returned with their ids, so alarms treat them as new."""
-    closed = {
-        (r.rule_id, r.evidence_key): int(r.id)
-        for r in conn.execute(
-            text("SELECT id, rule_id, evidence_key FROM anomalies WHERE closed_at IS NOT NULL")
-        )
-    }
-    if not closed:
-        return []
-    again = []
-    for f in findings:
-        anomaly_id = closed.pop((f.rule_id, f.evidence_key), None)
-        if anomaly_id is None:
-            continue
-        conn.execute(
-            st.anomalies.update()
-            .where(st.anomalies.c.id == anomaly_id)
-            .values(closed_entry=None, closed_at=None)
-        )
-        st.write_audit(
-            conn, RULES_ACTOR, "anomaly.reopened", f"anomaly {anomaly_id}", {"rule_id": f.rule_id}
-        )
-        again.append(replace(f, anomaly_id=anomaly_id))
-    return again
-
-
-# ---- entry points --------------------------------------------------------------------
 
 
 def scan(
@@ -3314,7 +3137,7 @@ def full_rescan(
     """Every rule over the whole store; stores and returns the new findings. Stored
     findings it no longer derives are closed (listed in ``closed``).
 
-    Reads the analysis facts (:mod:`app.models.facts`), pile range by pile range, each
+    Reads the analysis facts (:mod:`app.models.charging.facts`), pile range by pile range, each
     range's whole history at once: ``chunks`` ranges (default: about one per
     :data:`ENTRIES_PER_CHUNK` log entries), so memory stays bounded by one chunk. Chunks
     are read outside any write transaction (a rescan never blocks the sync) and each
@@ -3390,32 +3213,9 @@ def _close_unfound(conn: Connection, produced: set[tuple[str, str]]) -> list[Clo
     newest entry (the state of the log that no longer supports them)."""
     engine_rules = [r for r, rule in CATALOGUE.items() if rule.in_engine and r in ENGINE_RULE_IDS]
     stale = [
-        f for f in _open_findings(conn, engine_rules) if (f.rule_id, f.evidence_key) not in produced
+        f for f in open_findings(conn, engine_rules) if (f.rule_id, f.evidence_key) not in produced
     ]
     if not stale:
         return []
     top = conn.execute(text("SELECT MAX(entry_index) FROM entries")).scalar()
     return close_findings(conn, [(f, top, "not derived by a full rescan") for f in stale])
-
-
-def open_findings(conn: Connection) -> list[Finding]:
-    """Every stored finding not closed by later data (what the regulator should see)."""
-    return _open_findings(conn, CATALOGUE)
-
-
-def stored_findings(conn: Connection) -> list[Finding]:
-    """Every stored anomaly as a Finding (tests and the CLI compare runs with this)."""
-    rows = conn.execute(st.anomalies.select().order_by(st.anomalies.c.id)).mappings().all()
-    return [
-        Finding(
-            r["rule_id"],
-            r["pile_id"],
-            r["meter_id"],
-            int(r["at_ms"]),
-            r["severity"],
-            tuple(r["evidence"]),
-            r["detail"],
-            int(r["id"]),
-        )
-        for r in rows
-    ]

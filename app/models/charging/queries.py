@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 
 from app.models import store
-from app.models.projection import unpack_power
+from app.models.charging.projection import unpack_power
 from ledger.fleet.tariff import CST_OFFSET_MS, DAY_MS, compute_charge
 
 YEAR_MS = 366 * DAY_MS
