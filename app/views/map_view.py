@@ -643,6 +643,9 @@ class ClusterItem(pg.GraphicsObject):
         self.font.setWeight(QFont.Weight.Bold)
         self._texts: dict[int, QStaticText] = {}
         self._sprites: dict[tuple[int, int, tuple[int, ...]], QPixmap] = {}
+        self._draw: list[tuple[QPixmap, float, QStaticText, float, float, int]] = []
+        """Per bubble: sprite, its half width, count text, text half width and height,
+        worst status (resolved once per ``set_clusters``, not in every paint)."""
         self.version = 0
         """Bumped by every ``set_clusters`` (the labels redo their placement then)."""
 
@@ -664,6 +667,14 @@ class ClusterItem(pg.GraphicsObject):
             (int(d), int(w), tuple(row))
             for d, w, row in zip(sizes.tolist(), self.worst.tolist(), steps.tolist())
         ]
+        self._draw = []
+        for key, n in zip(self._keys, self.count.tolist()):
+            pixmap = self._sprite(key)
+            text = self._static_text(int(n))
+            size = text.size()
+            self._draw.append(
+                (pixmap, pixmap.width() / 2, text, size.width() / 2, size.height() / 2, key[1])
+            )
         self.update()
 
     def boundingRect(self) -> QRectF:
@@ -729,17 +740,15 @@ class ClusterItem(pg.GraphicsObject):
         painter.save()
         painter.resetTransform()
         painter.setFont(self.font)
-        text_pens = {code: QPen(_text_color(c)) for code, c in STATUS_COLORS.items()}
-        for i in visible.tolist():
-            key = self._keys[i]
-            pixmap = self._sprite(key)
-            half = pixmap.width() / 2
-            x, y = float(dx[i]), float(dy[i])
-            painter.drawPixmap(QPointF(round(x - half), round(y - half)), pixmap)
-            text = self._static_text(int(self.count[i]))
-            size = text.size()
-            painter.setPen(text_pens[key[1]])
-            painter.drawStaticText(QPointF(x - size.width() / 2, y - size.height() / 2), text)
+        # Per bubble only the two draw calls: ~50 bubbles a frame, twice per pan step.
+        draw, pens, pen = self._draw, _TEXT_PENS, -1
+        for i, x, y in zip(visible.tolist(), dx[visible].tolist(), dy[visible].tolist()):
+            pixmap, half, text, text_w, text_h, worst = draw[i]
+            painter.drawPixmap(round(x - half), round(y - half), pixmap)
+            if worst != pen:
+                painter.setPen(pens[worst])
+                pen = worst
+            painter.drawStaticText(QPointF(x - text_w, y - text_h), text)
         painter.restore()
 
 
@@ -776,11 +785,18 @@ class FuelClusterItem(ClusterItem):
         self.marker_y = np.zeros(0)
         self.marker_status = np.zeros(0, np.uint8)
         self._pumps: dict[int, QPixmap] = {}
+        self._marker_half = np.zeros(0)
 
     def set_markers(self, x: np.ndarray, y: np.ndarray, status: np.ndarray) -> None:
         """The single dispensers to draw (map units), worst status painted last (on top)."""
         order = np.argsort(_Z_ARRAY[status], kind="stable")
         self.marker_x, self.marker_y, self.marker_status = x[order], y[order], status[order]
+        for code in np.unique(self.marker_status).tolist():
+            if code not in self._pumps:
+                self._pumps[code] = pump_sprite(code)
+        self._marker_half = np.array(
+            [self._pumps[c].width() / 2 if c in self._pumps else 0.0 for c in range(N_STATUS)]
+        )[self.marker_status]
         self.update()
 
     def paint(self, painter: QPainter, *args: object) -> None:
@@ -791,15 +807,14 @@ class FuelClusterItem(ClusterItem):
             device = painter.device()
             w, h = (device.width(), device.height()) if device else (1e9, 1e9)
             visible = np.flatnonzero((dx > -12) & (dx < w + 12) & (dy > -12) & (dy < h + 12))
+            half = self._marker_half[visible]
+            left = np.rint(dx[visible] - half).astype(np.int64).tolist()
+            top = np.rint(dy[visible] - half).astype(np.int64).tolist()
+            pumps = self._pumps
             painter.save()
             painter.resetTransform()
-            for i in visible.tolist():
-                code = int(self.marker_status[i])
-                pixmap = self._pumps.get(code)
-                if pixmap is None:
-                    pixmap = self._pumps[code] = pump_sprite(code)
-                half = pixmap.width() / 2
-                painter.drawPixmap(QPointF(round(dx[i] - half), round(dy[i] - half)), pixmap)
+            for code, x, y in zip(self.marker_status[visible].tolist(), left, top):
+                painter.drawPixmap(x, y, pumps[code])
             painter.restore()
         super().paint(painter, *args)
 
@@ -1392,6 +1407,8 @@ class MapView(pg.GraphicsView):
 
 
 _Z_ARRAY = np.array([STATUS_Z[c] for c in range(N_STATUS)], dtype=np.float64)
+_TEXT_PENS = {code: QPen(_text_color(c)) for code, c in STATUS_COLORS.items()}
+"""Bubble count text pens by worst status (dark on light fills, white on dark)."""
 
 
 def choropleth_color(t: float) -> QColor:
