@@ -31,6 +31,7 @@ from PySide6.QtCore import (
     QEvent,
     QLocale,
     QPointF,
+    QRect,
     QRectF,
     QSize,
     Qt,
@@ -58,7 +59,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QFrame,
-    QGraphicsItem,
+    QGraphicsView,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -334,6 +335,8 @@ class BasemapItem(pg.GraphicsObject):
         self.district_lines = _Layer.outlines([ring for r in self.districts for ring in r.rings])
         self.city_lines = _Layer.outlines([ring for r in city for ring in r.rings])
         self.fills: list[QColor] = [DISTRICT_FILL] * len(self.districts)
+        self._frame: tuple[tuple[float, ...], QPixmap, tuple[float, float]] | None = None
+        """(scale and size key, the rendered frame, the translation it was drawn at)."""
         core = QRectF()
         for path in self.district_paths:
             core = core.united(path.boundingRect())
@@ -346,23 +349,102 @@ class BasemapItem(pg.GraphicsObject):
     def set_fills(self, colors: Sequence[QColor] | None) -> None:
         """Per-district fill colours (choropleth), or None for the plain fill."""
         self.fills = list(colors) if colors is not None else [DISTRICT_FILL] * len(self.districts)
+        self._frame = None
         self.update()
 
     def boundingRect(self) -> QRectF:
         return self._bounds
 
+    @staticmethod
+    def covers(painter: QPainter) -> bool:
+        """True if ``paint`` fills the whole device (background included) on this painter.
+
+        It does when painting a widget (the map's viewport): the view then skips its own
+        background fill, one full-frame pass less per frame.
+        """
+        return isinstance(painter.device(), QWidget)
+
     def paint(self, painter: QPainter, *args: object) -> None:
+        """The map as one opaque frame-sized pixmap, re-rendered only where it changed.
+
+        Qt's DeviceCoordinateCache (used before) keeps a translucent pixmap that it
+        reallocates, clears and alpha-blends over the view's background on every frame
+        of a pan: three full-frame passes and a 6 MB allocation. Here the frame is
+        opaque (background included), a pan scrolls it in place and renders only the
+        strips that came into view, a zoom renders it again, and drawing it is a copy.
+        """
+        transform = painter.transform()
+        device = painter.device()
+        if device is None:
+            return
+        simple = transform.type().value <= QTransform.TransformationType.TxScale.value
+        if not self.covers(painter) or not simple:
+            if self.covers(painter):
+                painter.save()
+                painter.resetTransform()
+                painter.fillRect(QRectF(0, 0, device.width(), device.height()), BACKGROUND)
+                painter.restore()
+            self._render(painter, QRectF(0, 0, device.width(), device.height()))
+            return
+        ratio = device.devicePixelRatioF()
+        width, height = round(device.width() * ratio), round(device.height() * ratio)
+        key = (transform.m11(), transform.m22(), width, height, ratio)
+        frame = self._frame
+        if frame is None or frame[0] != key:
+            pixmap = QPixmap(width, height)
+            pixmap.setDevicePixelRatio(ratio)
+            origin = (transform.dx(), transform.dy())
+            self._paint_region(pixmap, transform, QRect(0, 0, width, height))
+            self._frame = frame = (key, pixmap, origin)
+        else:
+            pixmap, (ox, oy) = frame[1], frame[2]
+            # Scroll by whole device pixels; the frame keeps the origin it was drawn
+            # at, so the rounding (< 0.5 px) never accumulates.
+            sx = round((transform.dx() - ox) * ratio)
+            sy = round((transform.dy() - oy) * ratio)
+            if sx or sy:
+                origin = (ox + sx / ratio, oy + sy / ratio)
+                drawn = QTransform(transform.m11(), 0, 0, transform.m22(), *origin)
+                if abs(sx) >= width or abs(sy) >= height:
+                    self._paint_region(pixmap, drawn, QRect(0, 0, width, height))
+                else:
+                    pixmap.scroll(sx, sy, pixmap.rect())
+                    exposed = QRegion(0, 0, width, height) - QRegion(sx, sy, width, height)
+                    for rect in exposed:
+                        self._paint_region(pixmap, drawn, rect)
+                self._frame = (key, pixmap, origin)
+        painter.save()
+        painter.resetTransform()
+        painter.drawPixmap(0, 0, pixmap)
+        painter.restore()
+
+    def _paint_region(self, pixmap: QPixmap, transform: QTransform, rect: QRect) -> None:
+        """Renders the device-pixel ``rect`` of the frame: background, then the map."""
+        ratio = pixmap.devicePixelRatioF()
+        area = QRectF(
+            rect.x() / ratio, rect.y() / ratio, rect.width() / ratio, rect.height() / ratio
+        )
+        painter = QPainter(pixmap)
+        painter.setClipRect(area)
+        painter.fillRect(area, BACKGROUND)
+        painter.setTransform(transform)
+        self._render(painter, area)
+        painter.end()
+
+    def _render(self, painter: QPainter, area: QRectF) -> None:
+        """Draws the regions over the device rectangle ``area`` with the painter's transform."""
         # Measured on a 1600x1000 frame: antialiased fills of these ~24k
         # vertices cost ~8 ms and an antialiased 2 px stroke ~15 ms, while
         # aliased fills plus 1 px antialiased cosmetic strokes cost ~3 ms. Fill
         # seams are hidden under the outlines, so only the lines are smoothed,
         # and the bold city border is two 1 px strokes 0.6 px apart.
         transform = painter.transform()
-        device = painter.device()
         inverse, ok = transform.inverted()
-        if device is None or not ok:
+        if not ok:
             return
-        view = inverse.mapRect(QRectF(0, 0, device.width(), device.height()))
+        # One pixel more around the area: an outline just outside still has an
+        # antialiased edge inside it.
+        view = inverse.mapRect(area.adjusted(-2, -2, 2, 2))
         aa = QPainter.RenderHint.Antialiasing
         painter.setRenderHint(aa, False)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -892,8 +974,9 @@ class MapView(pg.GraphicsView):
             self.regions = load_basemap(path)
         self.basemap = BasemapItem(self.regions)
         self.basemap.setZValue(0)
-        # Pans then scroll a cached pixmap instead of re-filling ~24k vertices.
-        self.basemap.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # The basemap caches its own opaque frame (pans scroll it) and paints the
+        # background with it: no background cache to blit under it.
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
         self.vb.addItem(self.basemap, ignoreBounds=True)
         self.labels = LabelItem(self.regions, WORLD)
         self.labels.setZValue(5)
@@ -1374,6 +1457,12 @@ class MapView(pg.GraphicsView):
             self.zoom_to(*self.current.bounds[found.index])
 
     # ----------------------------------------------------------------- overlays
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        """Nothing when the basemap paints the background with its frame (every frame on
+        screen); the plain background colour otherwise (basemap hidden, exports)."""
+        if not (self.basemap.isVisible() and BasemapItem.covers(painter)):
+            super().drawBackground(painter, rect)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         """A scale bar in the bottom-left corner (regulators estimate distances to piles)."""
