@@ -391,7 +391,8 @@ class BasemapItem(pg.GraphicsObject):
         key = (transform.m11(), transform.m22(), width, height, ratio)
         frame = self._frame
         if frame is None or frame[0] != key:
-            pixmap = QPixmap(width, height)
+            reuse = frame is not None and frame[0][2:] == key[2:]
+            pixmap = frame[1] if frame is not None and reuse else QPixmap(width, height)
             pixmap.setDevicePixelRatio(ratio)
             origin = (transform.dx(), transform.dy())
             self._paint_region(pixmap, transform, QRect(0, 0, width, height))
@@ -725,6 +726,8 @@ class ClusterItem(pg.GraphicsObject):
         self.font.setWeight(QFont.Weight.Bold)
         self._texts: dict[int, QStaticText] = {}
         self._sprites: dict[tuple[int, int, tuple[int, ...]], QPixmap] = {}
+        self._sprite_entries: dict[tuple[int, int, tuple[int, ...]], tuple[QPixmap, float]] = {}
+        self._text_entries: dict[int, tuple[QStaticText, float, float]] = {}
         self._draw: list[tuple[QPixmap, float, QStaticText, float, float, int]] = []
         """Per bubble: sprite, its half width, count text, text half width and height,
         worst status (resolved once per ``set_clusters``, not in every paint)."""
@@ -749,15 +752,32 @@ class ClusterItem(pg.GraphicsObject):
             (int(d), int(w), tuple(row))
             for d, w, row in zip(sizes.tolist(), self.worst.tolist(), steps.tolist())
         ]
-        self._draw = []
-        for key, n in zip(self._keys, self.count.tolist()):
-            pixmap = self._sprite(key)
-            text = self._static_text(int(n))
-            size = text.size()
-            self._draw.append(
-                (pixmap, pixmap.width() / 2, text, size.width() / 2, size.height() / 2, key[1])
-            )
+        self._draw = [
+            (*self._sprite_entry(key), *self._text_entry(n), key[1])
+            for key, n in zip(self._keys, self.count.tolist())
+        ]
         self.update()
+
+    def _sprite_entry(self, key: tuple[int, int, tuple[int, ...]]) -> tuple[QPixmap, float]:
+        """A bubble's sprite and its half width (cached with the sprite)."""
+        entry = self._sprite_entries.get(key)
+        if entry is None:
+            if len(self._sprite_entries) > 4000:
+                self._sprite_entries.clear()
+            pixmap = self._sprite(key)
+            entry = self._sprite_entries[key] = (pixmap, pixmap.width() / 2)
+        return entry
+
+    def _text_entry(self, n: int) -> tuple[QStaticText, float, float]:
+        """A count's static text and its half width and height (cached with the text)."""
+        entry = self._text_entries.get(n)
+        if entry is None:
+            if len(self._text_entries) > 5000:
+                self._text_entries.clear()
+            text = self._static_text(n)
+            size = text.size()
+            entry = self._text_entries[n] = (text, size.width() / 2, size.height() / 2)
+        return entry
 
     def boundingRect(self) -> QRectF:
         return self._bounds
