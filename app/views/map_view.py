@@ -997,6 +997,10 @@ class MapView(pg.GraphicsView):
         # The basemap caches its own opaque frame (pans scroll it) and paints the
         # background with it: no background cache to blit under it.
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+        # Every frame paints every pixel (the basemap frame, or drawBackground's solid
+        # brush): Qt's fill of the viewport before each frame was a wasted full pass.
+        self.viewport().setAutoFillBackground(False)
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.vb.addItem(self.basemap, ignoreBounds=True)
         self.labels = LabelItem(self.regions, WORLD)
         self.labels.setZValue(5)
