@@ -341,10 +341,6 @@ class BasemapItem(pg.GraphicsObject):
         for path in self.district_paths:
             core = core.united(path.boundingRect())
         self.core_rect = core
-        bounds = QRectF(core)
-        for path in self.context_fill.paths:
-            bounds = bounds.united(path.boundingRect())
-        self._bounds = bounds
 
     def set_fills(self, colors: Sequence[QColor] | None) -> None:
         """Per-district fill colours (choropleth), or None for the plain fill."""
@@ -353,7 +349,9 @@ class BasemapItem(pg.GraphicsObject):
         self.update()
 
     def boundingRect(self) -> QRectF:
-        return self._bounds
+        # The whole world: the item paints the view's background too, so Qt must never
+        # cull it (a view panned off the regions, or no basemap file at all).
+        return WORLD
 
     @staticmethod
     def covers(painter: QPainter) -> bool:

@@ -439,8 +439,10 @@ def test_map_without_basemap_frames_the_piles(qtbot, tmp_path: Path) -> None:
     rect = widget.view.vb.viewRect()
     assert rect.contains(float(data.x.mean()), float(data.y.mean()))
     assert widget.view.current.total == 500
-    # Bubbles are painted even with no basemap to give the layers bounds.
+    # Bubbles are painted even with no basemap to give the layers bounds, over the
+    # plain background.
     assert len(widget.view.current.x)
+    assert widget.view.viewport().grab().toImage().pixelColor(1, 1) == QColor("#E4EAF0")
     with_bubbles = widget.view.viewport().grab().toImage()
     widget.view.clusters.hide()
     assert widget.view.viewport().grab().toImage() != with_bubbles
@@ -493,10 +495,16 @@ def test_panned_basemap_frame_matches_a_fresh_render(panel, qtbot) -> None:
         view.basemap.set_fills(None)  # same look, cache dropped: a full render
         assert scrolled == _screen(view)
     assert scrolled != first  # the map did move
-    # The background comes from the basemap frame; without it, from the view.
+    # The background comes from the basemap frame, also off the regions; with the
+    # basemap hidden, from the view.
+    background = QColor("#E4EAF0")
+    view.zoom_to(121.0, 31.0, 121.01, 31.01)  # east of the tiny basemap's last region
+    assert view.basemap.core_rect.right() < view.vb.viewRect().left()
+    off_map = _screen(view)
+    assert off_map.pixelColor(off_map.width() // 2, off_map.height() // 2) == background
     view.basemap.hide()
     blank = _screen(view)
-    assert blank.pixelColor(blank.width() // 2, blank.height() // 2) == QColor("#E4EAF0")
+    assert blank.pixelColor(blank.width() // 2, blank.height() // 2) == background
 
 
 def test_a_map_frame_does_not_repaint_the_legend(panel, qtbot) -> None:
