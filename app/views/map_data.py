@@ -243,11 +243,21 @@ def _ring_area(ring: np.ndarray) -> float:
 def points_in_rings(px: np.ndarray, py: np.ndarray, rings: Iterable[np.ndarray]) -> np.ndarray:
     """Even-odd point-in-polygon for many points over all rings at once (holes work)."""
     inside = np.zeros(px.shape, dtype=bool)
+    if not len(px):
+        return inside
+    low, high = float(py.min()), float(py.max())
     for ring in rings:
         x1, y1 = ring[:-1, 0], ring[:-1, 1]
         x2, y2 = ring[1:, 0], ring[1:, 1]
+        # Only edges spanning some point's y can cross its ray: zoomed in (the map's
+        # label anchors), that is a few dozen of a district's thousands.
+        spans = (np.maximum(y1, y2) > low) & (np.minimum(y1, y2) <= high)
+        if not spans.all():
+            x1, y1, x2, y2 = x1[spans], y1[spans], x2[spans], y2[spans]
         crosses = (y1[None, :] > py[:, None]) != (y2[None, :] > py[:, None])
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # Horizontal edges (0/0) are masked out by ``crosses``; near-horizontal ones
+        # (denormal heights) overflow to ±inf, which still compares the right way.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             xint = x1 + (py[:, None] - y1) * (x2 - x1) / (y2 - y1)
         inside ^= (np.count_nonzero(crosses & (px[:, None] < xint), axis=1) % 2).astype(bool)
     return inside

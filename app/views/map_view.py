@@ -31,6 +31,7 @@ from PySide6.QtCore import (
     QEvent,
     QLocale,
     QPointF,
+    QRect,
     QRectF,
     QSize,
     Qt,
@@ -48,6 +49,8 @@ from PySide6.QtGui import (
     QPainterPathStroker,
     QPen,
     QPixmap,
+    QRegion,
+    QResizeEvent,
     QStaticText,
     QTransform,
 )
@@ -56,7 +59,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QFrame,
-    QGraphicsItem,
+    QGraphicsView,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -112,6 +115,8 @@ CONTEXT_LINE = QColor("#C9C9C4")
 DISTRICT_FILL = QColor("#FBFAF6")
 DISTRICT_LINE = QColor("#A8A49A")
 CITY_LINE = QColor("#6E6A60")
+LEGEND_FILL = QColor("#FFFFFF")
+LEGEND_LINE = QColor("#C8C8C8")
 LABEL_COLOR = QColor("#4A4740")
 CONTEXT_LABEL_COLOR = QColor("#9A978F")
 
@@ -330,35 +335,115 @@ class BasemapItem(pg.GraphicsObject):
         self.district_lines = _Layer.outlines([ring for r in self.districts for ring in r.rings])
         self.city_lines = _Layer.outlines([ring for r in city for ring in r.rings])
         self.fills: list[QColor] = [DISTRICT_FILL] * len(self.districts)
+        self._frame: tuple[tuple[float, ...], QPixmap, tuple[float, float]] | None = None
+        """(scale and size key, the rendered frame, the translation it was drawn at)."""
         core = QRectF()
         for path in self.district_paths:
             core = core.united(path.boundingRect())
         self.core_rect = core
-        bounds = QRectF(core)
-        for path in self.context_fill.paths:
-            bounds = bounds.united(path.boundingRect())
-        self._bounds = bounds
 
     def set_fills(self, colors: Sequence[QColor] | None) -> None:
         """Per-district fill colours (choropleth), or None for the plain fill."""
         self.fills = list(colors) if colors is not None else [DISTRICT_FILL] * len(self.districts)
+        self._frame = None
         self.update()
 
     def boundingRect(self) -> QRectF:
-        return self._bounds
+        # The whole world: the item paints the view's background too, so Qt must never
+        # cull it (a view panned off the regions, or no basemap file at all).
+        return WORLD
+
+    @staticmethod
+    def covers(painter: QPainter) -> bool:
+        """True if ``paint`` fills the whole device (background included) on this painter.
+
+        It does when painting a widget (the map's viewport): the view then skips its own
+        background fill, one full-frame pass less per frame.
+        """
+        return isinstance(painter.device(), QWidget)
 
     def paint(self, painter: QPainter, *args: object) -> None:
+        """The map as one opaque frame-sized pixmap, re-rendered only where it changed.
+
+        Qt's DeviceCoordinateCache (used before) keeps a translucent pixmap that it
+        reallocates, clears and alpha-blends over the view's background on every frame
+        of a pan: three full-frame passes and a 6 MB allocation. Here the frame is
+        opaque (background included), a pan scrolls it in place and renders only the
+        strips that came into view, a zoom renders it again, and drawing it is a copy.
+        """
+        transform = painter.transform()
+        device = painter.device()
+        if device is None:
+            return
+        simple = transform.type().value <= QTransform.TransformationType.TxScale.value
+        if not self.covers(painter) or not simple:
+            if self.covers(painter):
+                painter.save()
+                painter.resetTransform()
+                painter.fillRect(QRectF(0, 0, device.width(), device.height()), BACKGROUND)
+                painter.restore()
+            self._render(painter, QRectF(0, 0, device.width(), device.height()))
+            return
+        ratio = device.devicePixelRatioF()
+        width, height = round(device.width() * ratio), round(device.height() * ratio)
+        key = (transform.m11(), transform.m22(), width, height, ratio)
+        frame = self._frame
+        if frame is None or frame[0] != key:
+            reuse = frame is not None and frame[0][2:] == key[2:]
+            pixmap = frame[1] if frame is not None and reuse else QPixmap(width, height)
+            pixmap.setDevicePixelRatio(ratio)
+            origin = (transform.dx(), transform.dy())
+            self._paint_region(pixmap, transform, QRect(0, 0, width, height))
+            self._frame = frame = (key, pixmap, origin)
+        else:
+            pixmap, (ox, oy) = frame[1], frame[2]
+            # Scroll by whole device pixels; the frame keeps the origin it was drawn
+            # at, so the rounding (< 0.5 px) never accumulates.
+            sx = round((transform.dx() - ox) * ratio)
+            sy = round((transform.dy() - oy) * ratio)
+            if sx or sy:
+                origin = (ox + sx / ratio, oy + sy / ratio)
+                drawn = QTransform(transform.m11(), 0, 0, transform.m22(), *origin)
+                if abs(sx) >= width or abs(sy) >= height:
+                    self._paint_region(pixmap, drawn, QRect(0, 0, width, height))
+                else:
+                    pixmap.scroll(sx, sy, pixmap.rect())
+                    exposed = QRegion(0, 0, width, height) - QRegion(sx, sy, width, height)
+                    for rect in exposed:
+                        self._paint_region(pixmap, drawn, rect)
+                self._frame = (key, pixmap, origin)
+        painter.save()
+        painter.resetTransform()
+        painter.drawPixmap(0, 0, pixmap)
+        painter.restore()
+
+    def _paint_region(self, pixmap: QPixmap, transform: QTransform, rect: QRect) -> None:
+        """Renders the device-pixel ``rect`` of the frame: background, then the map."""
+        ratio = pixmap.devicePixelRatioF()
+        area = QRectF(
+            rect.x() / ratio, rect.y() / ratio, rect.width() / ratio, rect.height() / ratio
+        )
+        painter = QPainter(pixmap)
+        painter.setClipRect(area)
+        painter.fillRect(area, BACKGROUND)
+        painter.setTransform(transform)
+        self._render(painter, area)
+        painter.end()
+
+    def _render(self, painter: QPainter, area: QRectF) -> None:
+        """Draws the regions over the device rectangle ``area`` with the painter's transform."""
         # Measured on a 1600x1000 frame: antialiased fills of these ~24k
         # vertices cost ~8 ms and an antialiased 2 px stroke ~15 ms, while
         # aliased fills plus 1 px antialiased cosmetic strokes cost ~3 ms. Fill
         # seams are hidden under the outlines, so only the lines are smoothed,
         # and the bold city border is two 1 px strokes 0.6 px apart.
         transform = painter.transform()
-        device = painter.device()
         inverse, ok = transform.inverted()
-        if device is None or not ok:
+        if not ok:
             return
-        view = inverse.mapRect(QRectF(0, 0, device.width(), device.height()))
+        # One pixel more around the area: an outline just outside still has an
+        # antialiased edge inside it.
+        view = inverse.mapRect(area.adjusted(-2, -2, 2, 2))
         aa = QPainter.RenderHint.Antialiasing
         painter.setRenderHint(aa, False)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -639,6 +724,11 @@ class ClusterItem(pg.GraphicsObject):
         self.font.setWeight(QFont.Weight.Bold)
         self._texts: dict[int, QStaticText] = {}
         self._sprites: dict[tuple[int, int, tuple[int, ...]], QPixmap] = {}
+        self._sprite_entries: dict[tuple[int, int, tuple[int, ...]], tuple[QPixmap, float]] = {}
+        self._text_entries: dict[int, tuple[QStaticText, float, float]] = {}
+        self._draw: list[tuple[QPixmap, float, QStaticText, float, float, int]] = []
+        """Per bubble: sprite, its half width, count text, text half width and height,
+        worst status (resolved once per ``set_clusters``, not in every paint)."""
         self.version = 0
         """Bumped by every ``set_clusters`` (the labels redo their placement then)."""
 
@@ -660,7 +750,32 @@ class ClusterItem(pg.GraphicsObject):
             (int(d), int(w), tuple(row))
             for d, w, row in zip(sizes.tolist(), self.worst.tolist(), steps.tolist())
         ]
+        self._draw = [
+            (*self._sprite_entry(key), *self._text_entry(n), key[1])
+            for key, n in zip(self._keys, self.count.tolist())
+        ]
         self.update()
+
+    def _sprite_entry(self, key: tuple[int, int, tuple[int, ...]]) -> tuple[QPixmap, float]:
+        """A bubble's sprite and its half width (cached with the sprite)."""
+        entry = self._sprite_entries.get(key)
+        if entry is None:
+            if len(self._sprite_entries) > 4000:
+                self._sprite_entries.clear()
+            pixmap = self._sprite(key)
+            entry = self._sprite_entries[key] = (pixmap, pixmap.width() / 2)
+        return entry
+
+    def _text_entry(self, n: int) -> tuple[QStaticText, float, float]:
+        """A count's static text and its half width and height (cached with the text)."""
+        entry = self._text_entries.get(n)
+        if entry is None:
+            if len(self._text_entries) > 5000:
+                self._text_entries.clear()
+            text = self._static_text(n)
+            size = text.size()
+            entry = self._text_entries[n] = (text, size.width() / 2, size.height() / 2)
+        return entry
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -725,17 +840,15 @@ class ClusterItem(pg.GraphicsObject):
         painter.save()
         painter.resetTransform()
         painter.setFont(self.font)
-        text_pens = {code: QPen(_text_color(c)) for code, c in STATUS_COLORS.items()}
-        for i in visible.tolist():
-            key = self._keys[i]
-            pixmap = self._sprite(key)
-            half = pixmap.width() / 2
-            x, y = float(dx[i]), float(dy[i])
-            painter.drawPixmap(QPointF(round(x - half), round(y - half)), pixmap)
-            text = self._static_text(int(self.count[i]))
-            size = text.size()
-            painter.setPen(text_pens[key[1]])
-            painter.drawStaticText(QPointF(x - size.width() / 2, y - size.height() / 2), text)
+        # Per bubble only the two draw calls: ~50 bubbles a frame, twice per pan step.
+        draw, pens, pen = self._draw, _TEXT_PENS, -1
+        for i, x, y in zip(visible.tolist(), dx[visible].tolist(), dy[visible].tolist()):
+            pixmap, half, text, text_w, text_h, worst = draw[i]
+            painter.drawPixmap(round(x - half), round(y - half), pixmap)
+            if worst != pen:
+                painter.setPen(pens[worst])
+                pen = worst
+            painter.drawStaticText(QPointF(x - text_w, y - text_h), text)
         painter.restore()
 
 
@@ -772,11 +885,18 @@ class FuelClusterItem(ClusterItem):
         self.marker_y = np.zeros(0)
         self.marker_status = np.zeros(0, np.uint8)
         self._pumps: dict[int, QPixmap] = {}
+        self._marker_half = np.zeros(0)
 
     def set_markers(self, x: np.ndarray, y: np.ndarray, status: np.ndarray) -> None:
         """The single dispensers to draw (map units), worst status painted last (on top)."""
         order = np.argsort(_Z_ARRAY[status], kind="stable")
         self.marker_x, self.marker_y, self.marker_status = x[order], y[order], status[order]
+        for code in np.unique(self.marker_status).tolist():
+            if code not in self._pumps:
+                self._pumps[code] = pump_sprite(code)
+        self._marker_half = np.array(
+            [self._pumps[c].width() / 2 if c in self._pumps else 0.0 for c in range(N_STATUS)]
+        )[self.marker_status]
         self.update()
 
     def paint(self, painter: QPainter, *args: object) -> None:
@@ -787,15 +907,14 @@ class FuelClusterItem(ClusterItem):
             device = painter.device()
             w, h = (device.width(), device.height()) if device else (1e9, 1e9)
             visible = np.flatnonzero((dx > -12) & (dx < w + 12) & (dy > -12) & (dy < h + 12))
+            half = self._marker_half[visible]
+            left = np.rint(dx[visible] - half).astype(np.int64).tolist()
+            top = np.rint(dy[visible] - half).astype(np.int64).tolist()
+            pumps = self._pumps
             painter.save()
             painter.resetTransform()
-            for i in visible.tolist():
-                code = int(self.marker_status[i])
-                pixmap = self._pumps.get(code)
-                if pixmap is None:
-                    pixmap = self._pumps[code] = pump_sprite(code)
-                half = pixmap.width() / 2
-                painter.drawPixmap(QPointF(round(dx[i] - half), round(dy[i] - half)), pixmap)
+            for code, x, y in zip(self.marker_status[visible].tolist(), left, top):
+                painter.drawPixmap(x, y, pumps[code])
             painter.restore()
         super().paint(painter, *args)
 
@@ -873,8 +992,13 @@ class MapView(pg.GraphicsView):
             self.regions = load_basemap(path)
         self.basemap = BasemapItem(self.regions)
         self.basemap.setZValue(0)
-        # Pans then scroll a cached pixmap instead of re-filling ~24k vertices.
-        self.basemap.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # The basemap caches its own opaque frame (pans scroll it) and paints the
+        # background with it: no background cache to blit under it.
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+        # Every frame paints every pixel (the basemap frame, or drawBackground's solid
+        # brush): Qt's fill of the viewport before each frame was a wasted full pass.
+        self.viewport().setAutoFillBackground(False)
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.vb.addItem(self.basemap, ignoreBounds=True)
         self.labels = LabelItem(self.regions, WORLD)
         self.labels.setZValue(5)
@@ -1356,6 +1480,12 @@ class MapView(pg.GraphicsView):
 
     # ----------------------------------------------------------------- overlays
 
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        """Nothing when the basemap paints the background with its frame (every frame on
+        screen); the plain background colour otherwise (basemap hidden, exports)."""
+        if not (self.basemap.isVisible() and BasemapItem.covers(painter)):
+            super().drawBackground(painter, rect)
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         """A scale bar in the bottom-left corner (regulators estimate distances to piles)."""
         super().drawForeground(painter, rect)
@@ -1388,6 +1518,8 @@ class MapView(pg.GraphicsView):
 
 
 _Z_ARRAY = np.array([STATUS_Z[c] for c in range(N_STATUS)], dtype=np.float64)
+_TEXT_PENS = {code: QPen(_text_color(c)) for code, c in STATUS_COLORS.items()}
+"""Bubble count text pens by worst status (dark on light fills, white on dark)."""
 
 
 def choropleth_color(t: float) -> QColor:
@@ -1568,18 +1700,28 @@ def _separator() -> QFrame:
 
 
 class MapLegend(QFrame):
-    """Floating legend: status markers with counts, bubble meaning, choropleth ramp."""
+    """Floating legend: status markers with counts, bubble meaning, choropleth ramp.
+
+    Opaque on purpose: the legend floats over the map's viewport, and Qt repaints a
+    translucent overlapping sibling (the frame and its ~20 labels, two of them rich
+    text) with every map frame, ~1.5 ms of a 16 ms pan step. An opaque widget is
+    clipped out of the map's repaint instead and only repaints when its own content
+    changes. The rounded corners are kept with a mask (``resizeEvent``), so the map
+    shows around them.
+    """
+
+    RADIUS = 6
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("MapLegend")
-        self.setStyleSheet(
-            "#MapLegend { background: rgba(255,255,255,235); border: 1px solid #C8C8C8;"
-            " border-radius: 6px; }"
-        )
+        # Paints every pixel inside its mask itself (``paintEvent``): Qt may then skip
+        # it when the map beneath repaints. A style sheet background would not do: the
+        # style sheet's polish turns autoFillBackground off again.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, False)
         layout = QGridLayout(self)
-        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setContentsMargins(13, 11, 13, 11)  # 12, 10 inside the 1 px border
         layout.setHorizontalSpacing(8)
         layout.setVerticalSpacing(4)
         self.title = QLabel()
@@ -1618,6 +1760,23 @@ class MapLegend(QFrame):
         layout.addWidget(self.ramp_labels, 10, 0, 1, 3)
         self.set_ramp(None)
         self.retranslate()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(self.rect()), self.RADIUS, self.RADIUS)
+        self.setMask(QRegion(path.toFillPolygon().toPolygon()))
+        super().resizeEvent(event)
+
+    def paintEvent(self, event: QEvent) -> None:
+        """White card with a 1 px grey rounded border (what the style sheet drew)."""
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), LEGEND_FILL)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(LEGEND_LINE, 1.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        radius = self.RADIUS - 0.5
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
+        painter.end()
 
     def set_counts(self, counts: np.ndarray, fuel: int | None = None) -> None:
         """Piles per status (the status rows count piles and dispensers together) and

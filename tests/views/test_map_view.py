@@ -7,8 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QLocale, QPoint, Qt
-from PySide6.QtGui import QColor
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PySide6.QtCore import QEvent, QLocale, QObject, QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QWidget
 
 from app.views.map_data import (
     ALARM,
@@ -160,6 +163,44 @@ def test_basemap_geometry(tiny_basemap: Path) -> None:
     lake_x, lake_y = project(120.05, 30.25)
     assert not points_in_rings(np.array([lake_x]), np.array([lake_y]), west.rings)[0]
     assert west.area == pytest.approx((0.1 * 0.1 - 0.02 * 0.02) * np.cos(np.radians(30.25)))
+
+
+def _crossings_reference(x: float, y: float, rings: list[np.ndarray]) -> bool:
+    """Textbook even-odd ray casting, one point and one edge at a time."""
+    inside = False
+    for ring in rings:
+        for (x1, y1), (x2, y2) in zip(ring[:-1].tolist(), ring[1:].tolist()):
+            if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+                inside = not inside
+    return inside
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0, 6.28), st.floats(0.2, 1.0)), min_size=3, max_size=24),
+    st.lists(st.tuples(st.floats(-1.1, 1.1), st.floats(-1.1, 1.1)), min_size=1, max_size=30),
+    st.booleans(),
+    st.booleans(),
+)
+def test_points_in_rings_matches_ray_casting(
+    polar: list[tuple[float, float]],
+    points: list[tuple[float, float]],
+    one_row: bool,
+    on_grid: bool,
+) -> None:
+    # A star-shaped ring with a hole; points on one row (the label anchors' grid rows)
+    # or snapped onto the vertices' grid (rays through vertices, horizontal edges).
+    angle, radius = np.array(sorted(polar)).T
+    ring = np.c_[radius * np.cos(angle), radius * np.sin(angle)]
+    px, py = np.array(points, dtype=np.float64).T
+    if on_grid:
+        ring, px, py = np.round(ring, 1), np.round(px, 1), np.round(py, 1)
+    if one_row:
+        py = np.full_like(px, py[0])
+    ring = np.vstack([ring, ring[:1]])
+    rings = [ring, 0.3 * ring]
+    expected = [_crossings_reference(x, y, rings) for x, y in zip(px.tolist(), py.tolist())]
+    assert points_in_rings(px, py, rings).tolist() == expected
 
 
 def test_synthetic_fleet_lies_inside_the_basemap(tiny_basemap: Path) -> None:
@@ -398,8 +439,10 @@ def test_map_without_basemap_frames_the_piles(qtbot, tmp_path: Path) -> None:
     rect = widget.view.vb.viewRect()
     assert rect.contains(float(data.x.mean()), float(data.y.mean()))
     assert widget.view.current.total == 500
-    # Bubbles are painted even with no basemap to give the layers bounds.
+    # Bubbles are painted even with no basemap to give the layers bounds, over the
+    # plain background.
     assert len(widget.view.current.x)
+    assert widget.view.viewport().grab().toImage().pixelColor(1, 1) == QColor("#E4EAF0")
     with_bubbles = widget.view.viewport().grab().toImage()
     widget.view.clusters.hide()
     assert widget.view.viewport().grab().toImage() != with_bubbles
@@ -421,3 +464,67 @@ def test_focus_pile_clears_a_hiding_filter_and_rings_it(panel) -> None:
     assert not view.focus_pile("no such pile")
     view.clear_focus()
     assert len(view.highlight.getData()[0]) == 0
+
+
+def _screen(view: MapView) -> QImage:
+    """The viewport as it is on screen (the window's backing store), not a fresh render."""
+    view.viewport().repaint()
+    window = view.window()
+    return (
+        window.screen()
+        .grabWindow(window.winId())
+        .toImage()
+        .copy(QRect(view.viewport().mapTo(window, QPoint(0, 0)), view.viewport().size()))
+    )
+
+
+def test_panned_basemap_frame_matches_a_fresh_render(panel, qtbot) -> None:
+    view = panel.view
+    view.clusters.hide()  # only the basemap, its fills and outlines
+    for item in view.scatters.values():
+        item.hide()
+    view.labels.hide()
+    view.zoom_to(120.03 * 0.8638, 30.22, 120.09 * 0.8638, 30.28)
+    first = _screen(view)
+    upp = view.units_per_pixel()
+    # A drag: whole-pixel moves, then one back, so the cached frame scrolls and
+    # renders only the strips that came into view.
+    for dx, dy in ((40, 0), (0, -25), (-130, 60), (7, 7)):
+        view.vb.translateBy(x=dx * upp, y=dy * upp)
+        scrolled = _screen(view)
+        view.basemap.set_fills(None)  # same look, cache dropped: a full render
+        assert scrolled == _screen(view)
+    assert scrolled != first  # the map did move
+    # The background comes from the basemap frame, also off the regions; with the
+    # basemap hidden, from the view.
+    background = QColor("#E4EAF0")
+    view.zoom_to(121.0, 31.0, 121.01, 31.01)  # east of the tiny basemap's last region
+    assert view.basemap.core_rect.right() < view.vb.viewRect().left()
+    off_map = _screen(view)
+    assert off_map.pixelColor(off_map.width() // 2, off_map.height() // 2) == background
+    view.basemap.hide()
+    blank = _screen(view)
+    assert blank.pixelColor(blank.width() // 2, blank.height() // 2) == background
+
+
+def test_a_map_frame_does_not_repaint_the_legend(panel, qtbot) -> None:
+    qtbot.wait(1)  # the legend's own pending paint (new counts) first
+    painted: list[int] = []
+
+    class Counter(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                painted.append(1)
+            return False
+
+    counter = Counter()
+    for widget in [panel.legend, *panel.legend.findChildren(QWidget)]:
+        widget.installEventFilter(counter)
+    panel.view.vb.translateBy(x=panel.view.units_per_pixel() * 30)
+    panel.view.refresh()
+    panel.view.viewport().repaint()
+    qtbot.wait(1)  # deliver the queued scene update as well
+    assert not painted
+    panel.legend.set_counts(np.array([1, 2, 3, 4, 5]), 6)
+    panel.legend.repaint()
+    assert painted  # its own changes still show
