@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection
+from sqlalchemy import Column, Connection, Table, select
 
 #: Status groups every kind's rows use, as the charging list always did.
 STATUSES = ("overdue", "due_30", "due_90", "ok")
@@ -84,6 +84,42 @@ class Site:
     name: str
     lon: float | None
     lat: float | None
+
+
+def sites_at_stations(
+    conn: Connection,
+    ids: Sequence[str],
+    instrument_id: Column,
+    station_id: Column,
+    stations: Table,
+) -> dict[str, Site | None]:
+    """Each instrument's station as a `Site`, for a kind whose instruments stand at
+    registered stations (piles, dispensers): ``instrument_id`` and ``station_id`` are the
+    instrument table's columns, ``stations`` has ``station_id``, ``name``, ``lon``, ``lat``.
+    An instrument whose station is not registered gets a site without coordinates."""
+    s = stations.c
+    out: dict[str, Site | None] = {}
+    query = (
+        select(instrument_id, station_id, s.name, s.lon, s.lat)
+        .select_from(instrument_id.table.outerjoin(stations, s.station_id == station_id))
+        .where(instrument_id.in_(list(ids)))
+    )
+    for iid, sid, name, lon, lat in conn.execute(query):
+        coords = (None, None) if lon is None or lat is None else (float(lon), float(lat))
+        out[iid] = Site(sid, name or sid, *coords)
+    return out
+
+
+def verified_since_in(
+    conn: Connection, instrument_id: Column, at_ms: Column, ids: Collection[str], since_ms: int
+) -> set[str]:
+    """The instruments with a synced verification at or after ``since_ms``: ``instrument_id``
+    and ``at_ms`` are columns of the kind's verification table."""
+    return set(
+        conn.execute(
+            select(instrument_id).where(instrument_id.in_(list(ids)), at_ms >= since_ms).distinct()
+        ).scalars()
+    )
 
 
 @dataclass(frozen=True)

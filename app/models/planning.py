@@ -65,7 +65,7 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 
 from app.models.charging import metrology
-from app.models.due_sources import DueRow, DueSource, Site
+from app.models.due_sources import DueRow, DueSource, Site, sites_at_stations, verified_since_in
 from app.models.plan_tables import (
     DEFAULT_ROTATION_YEARS,
     DEFAULT_VALIDITY_YEARS,
@@ -843,30 +843,13 @@ def charging_due(conn: Connection, today: dt.date) -> list[DueRow]:
 
 def locate_piles(conn: Connection, pile_ids: Sequence[str]) -> dict[str, Site | None]:
     """Each pile's station; a pile whose station is not registered has no coordinates."""
-    out: dict[str, Site | None] = {}
-    for r in conn.execute(
-        select(piles.c.pile_id, piles.c.station_id, stations.c.name, stations.c.lon, stations.c.lat)
-        .select_from(piles.outerjoin(stations, stations.c.station_id == piles.c.station_id))
-        .where(piles.c.pile_id.in_(list(pile_ids)))
-    ):
-        out[r.pile_id] = Site(
-            r.station_id,
-            r.name or r.station_id,
-            None if r.lon is None else float(r.lon),
-            None if r.lat is None else float(r.lat),
-        )
-    return out
+    return sites_at_stations(conn, pile_ids, piles.c.pile_id, piles.c.station_id, stations)
 
 
 def piles_verified_since(conn: Connection, pile_ids: Collection[str], since_ms: int) -> set[str]:
     """Piles with a synced verification record at or after ``since_ms``."""
-    return set(
-        conn.execute(
-            select(verifications.c.pile_id)
-            .where(verifications.c.pile_id.in_(list(pile_ids)), verifications.c.at_ms >= since_ms)
-            .distinct()
-        ).scalars()
-    )
+    v = verifications.c
+    return verified_since_in(conn, v.pile_id, v.at_ms, pile_ids, since_ms)
 
 
 CHARGING_DUE = DueSource(

@@ -28,7 +28,7 @@ import asyncio
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -121,6 +121,23 @@ class Poster:
             task = asyncio.create_task(self._post_released(batch))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
+
+    async def send_typed(
+        self, types: Sequence[str], entries: Sequence[bytes], barriers: Collection[str]
+    ) -> None:
+        """Sends ``entries`` in order, each run of records whose type is in ``barriers``
+        (registry records other records depend on) as a barrier, the runs between them in
+        parallel."""
+        run: list[bytes] = []
+        barrier = False
+        for rtype, entry in zip(types, entries, strict=True):
+            is_barrier = rtype in barriers
+            if run and is_barrier != barrier:
+                await self.send(run, barrier=barrier)
+                run = []
+            barrier = is_barrier
+            run.append(entry)
+        await self.send(run, barrier=barrier)
 
     async def drain(self) -> None:
         """Waits until every queued batch is accepted (or set aside); re-raises task errors."""

@@ -121,16 +121,7 @@ def simulate(
 async def post(url: str, types: list[str], entries: list[bytes], concurrency: int) -> Poster:
     """Sends entries in order: runs of registry records alone (barriers), traffic in parallel."""
     async with Poster(url, concurrency=concurrency) as poster:
-        run: list[bytes] = []
-        barrier = False
-        for rtype, entry in zip(types, entries, strict=True):
-            is_barrier = rtype in BARRIERS
-            if run and is_barrier != barrier:
-                await poster.send(run, barrier=barrier)
-                run = []
-            barrier = is_barrier
-            run.append(entry)
-        await poster.send(run, barrier=barrier)
+        await poster.send_typed(types, entries, BARRIERS)
     return poster
 
 

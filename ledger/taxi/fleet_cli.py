@@ -89,16 +89,7 @@ async def post(url: str, parts: Iterator[tuple[list[str], list[bytes]]], concurr
     """Sends entries in order: runs of registry records alone (barriers), traffic in parallel."""
     async with Poster(url, concurrency=concurrency) as poster:
         for types, entries in parts:
-            run: list[bytes] = []
-            barrier = False
-            for rtype, entry in zip(types, entries, strict=True):
-                is_barrier = rtype in tf.REGISTRY_TYPES
-                if run and is_barrier != barrier:
-                    await poster.send(run, barrier=barrier)
-                    run = []
-                barrier = is_barrier
-                run.append(entry)
-            await poster.send(run, barrier=barrier)
+            await poster.send_typed(types, entries, tf.REGISTRY_TYPES)
     return poster
 
 

@@ -418,238 +418,238 @@
 <context>
     <name>DispenserDetailView</name>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="77"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="76"/>
         <source>critical</source>
         <translation>紧急</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="78"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="77"/>
         <source>high</source>
         <translation>高</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="79"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="78"/>
         <source>warning</source>
         <translation>警告</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="80"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="79"/>
         <source>info</source>
         <translation>提示</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="153"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="127"/>
         <source>Severity</source>
         <translation>级别</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="150"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="124"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="125"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="110"/>
         <source>Station</source>
         <translation>加油站</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="127"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="112"/>
         <source>District</source>
         <translation>区县</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="134"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="119"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="126"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="111"/>
         <source>Operator</source>
         <translation>经营者</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="61"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="60"/>
         <source>Transducer adjustment</source>
         <translation>计量器调整机构</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="62"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="61"/>
         <source>Encoder ↔ transducer</source>
         <translation>编码器与计量器连接处</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="63"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="62"/>
         <source>Control board ↔ housing</source>
         <translation>主板与机壳</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="69"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="68"/>
         <source>intact</source>
         <translation>完好</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="70"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="69"/>
         <source>opened</source>
         <translation>已打开</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="71"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="70"/>
         <source>tampered</source>
         <translation>被破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="128"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="113"/>
         <source>Serial no.</source>
         <translation>出厂编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="129"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="114"/>
         <source>Control board</source>
         <translation>主板</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="130"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="115"/>
         <source>Maker / model</source>
         <translation>制造商 / 型号</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="131"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="116"/>
         <source>Certificate</source>
         <translation>检定证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="132"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="117"/>
         <source>Commissioned</source>
         <translation>投用日期</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="133"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="118"/>
         <source>Nozzles</source>
         <translation>油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="137"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="121"/>
         <source>:</source>
         <translation>：</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="150"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="124"/>
         <source>Seal position</source>
         <translation>铅封位置</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="150"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="124"/>
         <source>Last event</source>
         <translation>最近事件</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="153"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="127"/>
         <source>Rule</source>
         <translation>规则</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="153"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="127"/>
         <source>Finding</source>
         <translation>发现</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="153"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="127"/>
         <source>Nozzle / tank</source>
         <translation>油枪 / 油罐</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="153"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="127"/>
         <source>Time (UTC+8)</source>
         <translation>时间（北京时间）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="176"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="150"/>
         <source>Nozzle</source>
         <translation>油枪</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="189"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="163"/>
         <source>No dispenser selected</source>
         <translation>未选择加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="204"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="178"/>
         <source>Volume (L)</source>
         <translation>加油量（升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="205"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="179"/>
         <source>Totalizer (L)</source>
         <translation>累计数（升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="206"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="180"/>
         <source>Δ total − Σ (mL)</source>
         <translation>Δ累计 − Σ加油（毫升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="207"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="181"/>
         <source>Price (¥/L)</source>
         <translation>单价（元/升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="208"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="182"/>
         <source>Tank balance (L)</source>
         <translation>油罐日平衡（升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="216"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="190"/>
         <source>Dispenser</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="218"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="192"/>
         <source>Tax box</source>
         <translation>税控</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="228"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="202"/>
         <source>Tolerance: one display step (10 mL)</source>
         <translation>允差：一个显示分度（10 毫升）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="248"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="222"/>
         <source>Loading dispenser %1…</source>
         <translation>正在读取加油机 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="291"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="265"/>
         <source>No. %1 (%2, tank %3)</source>
         <translation>%1 号枪（%2，油罐 %3）</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="306"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="280"/>
         <source>Fuel dispenser %1</source>
         <translation>加油机 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="315"/>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="319"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="289"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="293"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="355"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="329"/>
         <source>alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="355"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="329"/>
         <source>finding</source>
         <translation>发现</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="367"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="341"/>
         <source>No open findings or alarms</source>
         <translation>无未关闭的发现或告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/fuel/dispenser_detail.py" line="414"/>
+        <location filename="../../app/views/fuel/dispenser_detail.py" line="388"/>
         <source>%1 fuellings, %2 L; %3 totalizer readings, %4 off by more than 10 mL</source>
         <translation>加油 %1 笔，共 %2 升；累计数读数 %3 次，其中 %4 次偏差超过 10 毫升</translation>
     </message>
@@ -2202,222 +2202,222 @@
 <context>
     <name>PileDetailView</name>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="192"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="183"/>
         <source>No pile selected</source>
         <translation>未选择充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="115"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="110"/>
         <source>Rated power</source>
         <translation>额定功率</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="116"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="111"/>
         <source>Meter class</source>
         <translation>准确度等级</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="117"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="112"/>
         <source>Certificate</source>
         <translation>检定证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="121"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="116"/>
         <source>:</source>
         <translation>：</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="206"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="197"/>
         <source>Show all</source>
         <translation>显示全部</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="208"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="199"/>
         <source>Export PNG…</source>
         <translation>导出 PNG…</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="221"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="212"/>
         <source>Energy (kWh)</source>
         <translation>电量 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="223"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="214"/>
         <source>Register (kWh)</source>
         <translation>示值 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="224"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="215"/>
         <source>Clock offset (s)</source>
         <translation>时钟偏差 (s)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="225"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="216"/>
         <source>Error (%)</source>
         <translation>误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="239"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="230"/>
         <source>Billed</source>
         <translation>计费</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="242"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="233"/>
         <source>Metered</source>
         <translation>计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="264"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="255"/>
         <source>First verification limit ±5 s</source>
         <translation>首次检定限值 ±5 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="266"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="257"/>
         <source>Subsequent verification limit ±3 min</source>
         <translation>后续检定限值 ±3 min</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="284"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="275"/>
         <source>No verification on record for this pile</source>
         <translation>该充电桩暂无检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="315"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="306"/>
         <source>Loading pile %1…</source>
         <translation>正在加载充电桩 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="424"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="415"/>
         <source>Pile %1</source>
         <translation>充电桩 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="432"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="423"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="445"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="436"/>
         <source>Commissioned %1</source>
         <translation>投运日期 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="498"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="489"/>
         <source>Class limit ±%1 %</source>
         <translation>等级限值 ±%1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="523"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="514"/>
         <source>Seal opened</source>
         <translation>电子铅封开启</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="524"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="515"/>
         <source>Seal closed</source>
         <translation>电子铅封闭合</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="525"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="516"/>
         <source>Seal tampered</source>
         <translation>电子铅封被破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="531"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="522"/>
         <source>%1 at %2 (meter %3, register %4, log entry %5)</source>
         <translation>%1，时间 %2（电能表 %3，示值 %4，账本条目 %5）</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="543"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="534"/>
         <source>Anomaly %1 (%2) at %3</source>
         <translation>异常 %1（%2），时间 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="554"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="545"/>
         <source>The moment asked for: %1</source>
         <translation>查询时刻：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="624"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="615"/>
         <source>session %1: metered %2, billed %3</source>
         <translation>充电记录 %1：计量 %2，计费 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="627"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="618"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="632"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="623"/>
         <source>power %1 kW</source>
         <translation>功率 %1 kW</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="635"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="626"/>
         <source>register %1</source>
         <translation>示值 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="639"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="630"/>
         <source>clock offset %1 s</source>
         <translation>时钟偏差 %1 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="705"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="696"/>
         <source>Export plots</source>
         <translation>导出曲线图</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="705"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="696"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图片 (*.png)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="713"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="704"/>
         <source>Export sessions</source>
         <translation>导出充电记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="713"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="704"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="111"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="106"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="113"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="108"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="114"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="109"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="118"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="113"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="210"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="201"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="112"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="107"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="222"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="213"/>
         <source>Power (kW)</source>
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="431"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="422"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
@@ -2949,197 +2949,197 @@
 <context>
     <name>TaxiDetailView</name>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="91"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="76"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="147"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="121"/>
         <source>Inspector</source>
         <translation>检定员</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="145"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="119"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="89"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="74"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="92"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="77"/>
         <source>Maker / model</source>
         <translation>制造商 / 型号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="141"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="115"/>
         <source>Certificate</source>
         <translation>证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="100"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="84"/>
         <source>:</source>
         <translation>：</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="50"/>
         <source>first</source>
         <translation>首次</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="50"/>
         <source>periodic</source>
         <translation>周期</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="50"/>
         <source>triggered</source>
         <translation>触发</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="57"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="56"/>
         <source>roller</source>
         <translation>滚筒法</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="57"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="56"/>
         <source>road</source>
         <translation>路试法</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="68"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="67"/>
         <source>Taxi detail</source>
         <translation>出租车详情</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="73"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="84"/>
         <source>No taxi selected</source>
         <translation>未选择出租车</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="88"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="73"/>
         <source>Taxi company</source>
         <translation>出租汽车公司</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="90"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="75"/>
         <source>Meter serial</source>
         <translation>计价器编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="93"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="78"/>
         <source>Median drift</source>
         <translation>里程偏差中位数</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="94"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="79"/>
         <source>K constant (pulses/km)</source>
         <translation>K 常数（脉冲/km）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="95"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="80"/>
         <source>Valid until</source>
         <translation>有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="96"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="81"/>
         <source>In-vehicle terminal</source>
         <translation>车载终端</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="97"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="82"/>
         <source>Installed</source>
         <translation>安装日期</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="115"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="89"/>
         <source>(meter − GNSS) / GNSS, %</source>
         <translation>（计价器 − GNSS）/ GNSS，%</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="120"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="94"/>
         <source>JJG 517-2016: −4 % … +1 %</source>
         <translation>JJG 517-2016：−4 % … +1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="130"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="104"/>
         <source>Trip</source>
         <translation>营运行程</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="131"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="105"/>
         <source>Median judged by the status rule</source>
         <translation>状态规则判定的中位数</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="140"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="114"/>
         <source>Date</source>
         <translation>日期</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="142"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="116"/>
         <source>Kind</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="143"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="117"/>
         <source>Method</source>
         <translation>方法</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="144"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="118"/>
         <source>Distance error %</source>
         <translation>里程误差 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="146"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="120"/>
         <source>Next due</source>
         <translation>下次检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="159"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="133"/>
         <source>Status history</source>
         <translation>状态历史</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="164"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="138"/>
         <source>Verification history (JJG 517-2016)</source>
         <translation>检定历史（JJG 517-2016）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="185"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="159"/>
         <source>%1 — loading…</source>
         <translation>%1 — 加载中…</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="191"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="165"/>
         <source>%1: not in the store</source>
         <translation>%1：本地库中没有</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="213"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="187"/>
         <source>n/a</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="215"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="189"/>
         <source>%1 % over %2 trips</source>
         <translation>%1 %（%2 次营运）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="237"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="211"/>
         <source>%1 trips with the monitoring platform's GNSS distance; as of %2 (UTC+8)</source>
         <translation>%1 次营运有监控平台的 GNSS 里程；截至 %2（UTC+8）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="245"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="219"/>
         <source>entry %1: %2 %3</source>
         <translation>条目 %1：%2 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="251"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="225"/>
         <source>now: %1 (%2)</source>
         <translation>当前：%1（%2）</translation>
     </message>

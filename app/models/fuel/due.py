@@ -29,7 +29,14 @@ from collections.abc import Collection, Mapping, Sequence
 from sqlalchemy import Connection, select
 
 from app.models import store as st
-from app.models.due_sources import DueRow, DueSource, Site, status_for
+from app.models.due_sources import (
+    DueRow,
+    DueSource,
+    Site,
+    sites_at_stations,
+    status_for,
+    verified_since_in,
+)
 from app.models.fuel import tables as ft
 from app.models.fuel import verification as fv
 from app.models.fuel.queries import beijing_day
@@ -159,32 +166,14 @@ def fuel_due(conn: Connection, today: dt.date) -> list[DueRow]:
 
 def locate(conn: Connection, ids: Sequence[str]) -> Mapping[str, Site | None]:
     """Each dispenser's fuel station (with coordinates) for the work order's route."""
-    d, s = ft.dispensers, ft.fuel_stations
-    out: dict[str, Site | None] = {}
-    for r in conn.execute(
-        select(d.c.dispenser_id, d.c.station_id, s.c.name, s.c.lon, s.c.lat)
-        .select_from(d.outerjoin(s, s.c.station_id == d.c.station_id))
-        .where(d.c.dispenser_id.in_(list(ids)))
-    ):
-        out[r.dispenser_id] = Site(
-            r.station_id,
-            r.name or r.station_id,
-            None if r.lon is None else float(r.lon),
-            None if r.lat is None else float(r.lat),
-        )
-    return out
+    d = ft.dispensers.c
+    return sites_at_stations(conn, ids, d.dispenser_id, d.station_id, ft.fuel_stations)
 
 
 def verified_since(conn: Connection, ids: Collection[str], since_ms: int) -> set[str]:
     """Dispensers with a synced JJG 443 verification (any nozzle) at or after ``since_ms``."""
-    v = ft.fuel_verifications
-    return set(
-        conn.execute(
-            select(v.c.dispenser_id)
-            .where(v.c.dispenser_id.in_(list(ids)), v.c.at_ms >= since_ms)
-            .distinct()
-        ).scalars()
-    )
+    v = ft.fuel_verifications.c
+    return verified_since_in(conn, v.dispenser_id, v.at_ms, ids, since_ms)
 
 
 FUEL_DUE = DueSource(

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, QPointF, Qt, Signal, Slot
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.charging import queries
+from app.views.detail_parts import caption_value, title_label
 from app.views.table_models import (
     STATUS_COLORS,
     StoreReader,
@@ -99,12 +99,7 @@ class _Header(QFrame):
         self.grid.setContentsMargins(10, 8, 10, 8)
         self.grid.setHorizontalSpacing(14)
         self.grid.setVerticalSpacing(4)
-        self.title = QLabel()
-        font = QFont(self.title.font())
-        font.setPointSizeF(font.pointSizeF() * 1.35)
-        font.setBold(True)
-        self.title.setFont(font)
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title = title_label()
         self.fields: dict[str, QLabel] = {}
         self._pairs: list[tuple[QLabel, QLabel]] = []
         names = [
@@ -118,11 +113,7 @@ class _Header(QFrame):
             ("status", tr("Status")),
         ]
         for key, caption in names:
-            cap = QLabel(caption + tr(":"))
-            cap.setStyleSheet("color: #616161;")
-            value = QLabel()
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            value.setWordWrap(True)
+            cap, value = caption_value(caption, tr(":"))
             self.fields[key] = value
             self._pairs.append((cap, value))
         self.per_row = 0

@@ -23,11 +23,9 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, QLocale, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -39,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.fuel import queries as fq
+from app.views.detail_parts import nameplate
 from app.views.map_view import STATUS_COLORS, status_label
 from app.views.table_models import StoreReader, format_date, format_ms
 from app.views.time_plots import stacked_plots
@@ -107,20 +106,6 @@ class DispenserDetailView(QWidget):
         self.nozzle: int | None = None
         self.timing: dict[str, float] = {}
 
-        self.title = QLabel()
-        font = QFont(self.title.font())
-        font.setPointSizeF(font.pointSizeF() * 1.35)
-        font.setBold(True)
-        self.title.setFont(font)
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        header = QFrame()
-        header.setFrameShape(QFrame.Shape.StyledPanel)
-        grid = QGridLayout(header)
-        grid.setContentsMargins(10, 8, 10, 8)
-        grid.setHorizontalSpacing(14)
-        grid.setVerticalSpacing(4)
-        grid.addWidget(self.title, 0, 0, 1, 4)
-        self.fields: dict[str, QLabel] = {}
         names = [
             ("station", tr("Station")),
             ("operator", tr("Operator")),
@@ -133,18 +118,7 @@ class DispenserDetailView(QWidget):
             ("nozzles", tr("Nozzles")),
             ("status", tr("Status")),
         ]
-        for i, (key, caption) in enumerate(names):
-            cap = QLabel(caption + tr(":"))
-            cap.setStyleSheet("color: #616161;")
-            value = QLabel()
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            value.setWordWrap(True)
-            self.fields[key] = value
-            row, col = 1 + i // 2, (i % 2) * 2
-            grid.addWidget(cap, row, col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(value, row, col + 1)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
+        header, self.title, self.fields = nameplate(names, tr(":"), "")
 
         self.seals = QTableWidget(0, 3)
         self.seals.setHorizontalHeaderLabels([tr("Seal position"), tr("State"), tr("Last event")])

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QFrame,
-    QGridLayout,
     QHeaderView,
     QLabel,
     QListWidget,
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.taxi import detail as td
+from app.views.detail_parts import nameplate
 from app.views.table_models import StoreReader, format_date, format_ms
 from app.views.taxi.taxi_view import (
     LIMIT_PEN,
@@ -70,20 +69,6 @@ class TaxiDetailView(QWidget):
         self._generation = 0
         self.detail: td.TaxiDetail | None = None
 
-        self.title = QLabel(tr("No taxi selected"))
-        font = QFont(self.title.font())
-        font.setPointSizeF(font.pointSizeF() * 1.35)
-        font.setBold(True)
-        self.title.setFont(font)
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        header = QFrame()
-        header.setFrameShape(QFrame.Shape.StyledPanel)
-        grid = QGridLayout(header)
-        grid.setContentsMargins(10, 8, 10, 8)
-        grid.setHorizontalSpacing(14)
-        grid.setVerticalSpacing(4)
-        grid.addWidget(self.title, 0, 0, 1, 4)
-        self.fields: dict[str, QLabel] = {}
         names = [
             ("company", tr("Taxi company")),
             ("status", tr("Status")),
@@ -96,18 +81,7 @@ class TaxiDetailView(QWidget):
             ("terminal", tr("In-vehicle terminal")),
             ("installed", tr("Installed")),
         ]
-        for i, (key, caption) in enumerate(names):
-            cap = QLabel(caption + tr(":"))
-            cap.setStyleSheet("color: #616161;")
-            value = QLabel()
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            value.setWordWrap(True)
-            self.fields[key] = value
-            row, col = 1 + i // 2, (i % 2) * 2
-            grid.addWidget(cap, row, col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(value, row, col + 1)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
+        header, self.title, self.fields = nameplate(names, tr(":"), tr("No taxi selected"))
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
