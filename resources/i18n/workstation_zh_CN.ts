@@ -1829,138 +1829,138 @@
 <context>
     <name>MapView</name>
     <message>
-        <location filename="../../app/views/map_view.py" line="129"/>
+        <location filename="../../app/views/map_view.py" line="134"/>
         <source>Normal</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="130"/>
+        <location filename="../../app/views/map_view.py" line="135"/>
         <source>Anomaly</source>
         <translation>异常</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="131"/>
+        <location filename="../../app/views/map_view.py" line="136"/>
         <source>Open alarm</source>
         <translation>未处理告警</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="132"/>
+        <location filename="../../app/views/map_view.py" line="137"/>
         <source>Verification overdue</source>
         <translation>检定逾期</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="133"/>
+        <location filename="../../app/views/map_view.py" line="138"/>
         <source>Silent</source>
         <translation>无数据</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="141"/>
+        <location filename="../../app/views/map_view.py" line="146"/>
         <source>Fuel dispenser</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="142"/>
+        <location filename="../../app/views/map_view.py" line="147"/>
         <source>Charging pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="147"/>
-        <location filename="../../app/views/map_view.py" line="1552"/>
+        <location filename="../../app/views/map_view.py" line="152"/>
+        <location filename="../../app/views/map_view.py" line="1684"/>
         <source>DC</source>
         <translation>直流</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="148"/>
-        <location filename="../../app/views/map_view.py" line="1551"/>
+        <location filename="../../app/views/map_view.py" line="153"/>
+        <location filename="../../app/views/map_view.py" line="1683"/>
         <source>AC</source>
         <translation>交流</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1246"/>
-        <location filename="../../app/views/map_view.py" line="1279"/>
+        <location filename="../../app/views/map_view.py" line="1370"/>
+        <location filename="../../app/views/map_view.py" line="1403"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1251"/>
-        <location filename="../../app/views/map_view.py" line="1284"/>
-        <location filename="../../app/views/map_view.py" line="1547"/>
+        <location filename="../../app/views/map_view.py" line="1375"/>
+        <location filename="../../app/views/map_view.py" line="1408"/>
+        <location filename="../../app/views/map_view.py" line="1679"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1257"/>
-        <location filename="../../app/views/map_view.py" line="1290"/>
-        <location filename="../../app/views/map_view.py" line="1548"/>
+        <location filename="../../app/views/map_view.py" line="1381"/>
+        <location filename="../../app/views/map_view.py" line="1414"/>
+        <location filename="../../app/views/map_view.py" line="1680"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1797"/>
+        <location filename="../../app/views/map_view.py" line="1956"/>
         <source>, %1 / %2 fuel dispensers</source>
         <translation>，加油机 %1 / %2 台</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1242"/>
-        <location filename="../../app/views/map_view.py" line="1294"/>
+        <location filename="../../app/views/map_view.py" line="1366"/>
+        <location filename="../../app/views/map_view.py" line="1418"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1260"/>
-        <location filename="../../app/views/map_view.py" line="1296"/>
-        <location filename="../../app/views/map_view.py" line="1658"/>
+        <location filename="../../app/views/map_view.py" line="1384"/>
+        <location filename="../../app/views/map_view.py" line="1420"/>
+        <location filename="../../app/views/map_view.py" line="1817"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1266"/>
+        <location filename="../../app/views/map_view.py" line="1390"/>
         <source>Click for the dispenser's detail</source>
         <translation>点击查看加油机详情</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1313"/>
+        <location filename="../../app/views/map_view.py" line="1437"/>
         <source>%1 fuel dispensers</source>
         <translation>%1 台加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1315"/>
+        <location filename="../../app/views/map_view.py" line="1439"/>
         <source>%1 charging piles</source>
         <translation>%1 个充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1326"/>
+        <location filename="../../app/views/map_view.py" line="1450"/>
         <source>Click to zoom in</source>
         <translation>点击放大</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1497"/>
+        <location filename="../../app/views/map_view.py" line="1629"/>
         <source>All operators</source>
         <translation>全部运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1501"/>
+        <location filename="../../app/views/map_view.py" line="1633"/>
         <source>All districts</source>
         <translation>全部行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1507"/>
+        <location filename="../../app/views/map_view.py" line="1639"/>
         <source>Search operator…</source>
         <translation>搜索运营商…</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1554"/>
+        <location filename="../../app/views/map_view.py" line="1686"/>
         <source>Charging piles</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1557"/>
-        <location filename="../../app/views/map_view.py" line="1672"/>
+        <location filename="../../app/views/map_view.py" line="1689"/>
+        <location filename="../../app/views/map_view.py" line="1831"/>
         <source>Fuel dispensers</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1559"/>
+        <location filename="../../app/views/map_view.py" line="1691"/>
         <source>Whole city</source>
         <translation>全市</translation>
     </message>
@@ -1969,27 +1969,27 @@
         <translation type="vanished">充电桩状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1662"/>
+        <location filename="../../app/views/map_view.py" line="1821"/>
         <source>Number of piles nearby</source>
         <translation>附近充电桩数量</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1665"/>
+        <location filename="../../app/views/map_view.py" line="1824"/>
         <source>Centre: worst status; ring: status mix</source>
         <translation>中心：最差状态；外环：状态构成</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1669"/>
+        <location filename="../../app/views/map_view.py" line="1828"/>
         <source>Anomaly rate by district</source>
         <translation>各行政区异常率</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1674"/>
+        <location filename="../../app/views/map_view.py" line="1833"/>
         <source>Colour: status; square: a group</source>
         <translation>颜色：状态；方块：一组加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1789"/>
+        <location filename="../../app/views/map_view.py" line="1948"/>
         <source>Showing %1 / %2 charging piles</source>
         <translation>显示 %1 / %2 个充电桩</translation>
     </message>
