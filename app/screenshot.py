@@ -23,6 +23,7 @@ def _busiest_pile(store_url: str) -> tuple[str | None, str | None]:
         pile = (
             conn.execute(
                 select(st.anomalies.c.pile_id)
+                .where(st.anomalies.c.pile_id.in_(select(st.piles.c.pile_id)))  # not a dispenser
                 .group_by(st.anomalies.c.pile_id)
                 .order_by(func.count().desc())
                 .limit(1)
@@ -81,6 +82,7 @@ def main(argv: list[str]) -> int:
             pump(3)
             if pile:
                 window.open_pile(pile)
+            if session:
                 window.session_lookup.lookup_session_id(session)
             pump(4)
             for name, grab in window.screenshot_targets():
