@@ -261,6 +261,8 @@ class AlarmQueueView(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         # the time is read in full: "2026-12-04 21:40:07", not "2026-12-04 …"
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.ResizeToContents)
+        # and the instrument too: "Taxi meter 浙A·T0043", "Fuel dispenser FD000001"
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.doubleClicked.connect(self._open_selected)
         self.note = QLineEdit()
