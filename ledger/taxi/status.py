@@ -195,6 +195,24 @@ class TaxiLedger:
         if rtype in _TYPES:
             self._apply(index, rtype, body)
 
+    def apply_record(self, index: int, rtype: str, body: Mapping[str, Any]) -> None:
+        """Applies a taxi record already parsed and checked (a workstation's store), at
+        ``index``; the entries between the last one applied and ``index`` are counted as
+        not taxi records. Same result as `apply` of every entry in order."""
+        self.advance(index)
+        self.apply(index, b"")  # counts entry ``index`` (and prunes) as `apply` does
+        if rtype in _TYPES:
+            self._apply(index, rtype, body)
+
+    def advance(self, size: int) -> None:
+        """Counts entries up to ``size`` as not taxi records (``apply(i, b"")`` for each),
+        in one step: pruning depends only on the time, which they do not move."""
+        if size < self.size:
+            raise ValueError(f"cannot go back from {self.size} entries to {size}")
+        if size // self.prune_every > self.size // self.prune_every:
+            self._prune()
+        self.size = size
+
     def _apply(self, index: int, rtype: str, body: Mapping[str, Any]) -> None:
         if rtype in _CLOCK_TYPES and body["at_ms"] > self.as_of_ms:
             self.as_of_ms = body["at_ms"]

@@ -5,17 +5,19 @@ in log order, through `ledger.taxi.status.TaxiLedger` — the same code the plat
 to serve ``GET /taxi/status`` and the ride-hailing platforms' client runs to check it —
 so the workstation, the served list and the client cannot disagree.
 
-The store keeps the records' fields, not their signed bytes, so each taxi record is
-re-encoded as a canonical entry with an empty signature (`_entry_bytes`): the status
-code reads only the body (signatures were checked by the sync before the records were
-applied), and every entry index of the log is fed, taxi or not, because the status
-projection prunes unpaired trips at fixed entry counts.
+The store keeps the records' fields, not their signed bytes, so each taxi record's body
+is applied as it is (`TaxiLedger.apply_record`: the status code reads only the body, and
+the sync checked signatures and schemas before the records were applied), and every
+entry index of the log is counted, taxi or not, because the status projection prunes
+unpaired trips at fixed entry counts. Each reader thread keeps its ledger and feeds it
+only what was synced since (`taxi_ledger`): a city's year of trips is read once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,11 +27,9 @@ from sqlalchemy import Connection, Table, func, select
 
 from app.models import store as st
 from app.models.taxi import tables as tt
-from ledger.records import Record
 from ledger.taxi.records import CST, due_limit_ms
 from ledger.taxi.status import DAY_MS, DRIFT_WINDOW, TaxiLedger, TaxiStatus, median_error
 
-_NO_KEY = "0" * 16
 """Key id of the re-encoded entries: the status code ignores signatures."""
 
 _EVENTS = (
@@ -40,43 +40,64 @@ _EVENTS = (
 )
 
 
-def _entry_bytes(rtype: str, body: dict[str, Any]) -> bytes:
-    return Record(rtype, body, "p256", _NO_KEY, b"").to_bytes()
-
-
-def _taxi_records(conn: Connection) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    """Every taxi record in the store as (entry index, type, body), in log order."""
+def _taxi_records(conn: Connection, after: int = -1) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """The store's taxi records after entry ``after`` as (entry index, type, body), in log
+    order."""
     reg = tt.taxi_registrations
     registrations = [
         (row.entry_index, row.type, dict(row.body))
-        for row in conn.execute(select(reg).order_by(reg.c.entry_index))
+        for row in conn.execute(
+            select(reg).where(reg.c.entry_index > after).order_by(reg.c.entry_index)
+        )
     ]
-    streams = [registrations] + [_events(conn, rtype, table) for rtype, table in _EVENTS]
+    streams = [registrations] + [_events(conn, rtype, table, after) for rtype, table in _EVENTS]
     return heapq.merge(*streams, key=lambda item: item[0])
 
 
-def _events(conn: Connection, rtype: str, table: Table) -> list[tuple[int, str, dict[str, Any]]]:
-    rows = conn.execute(select(table).order_by(table.c.entry_index)).mappings()
+def _events(
+    conn: Connection, rtype: str, table: Table, after: int
+) -> list[tuple[int, str, dict[str, Any]]]:
+    rows = conn.execute(
+        select(table).where(table.c.entry_index > after).order_by(table.c.entry_index)
+    ).mappings()
     return [
         (row["entry_index"], rtype, {k: v for k, v in row.items() if k != "entry_index"})
         for row in rows
     ]
 
 
+_HELD = threading.local()
+"""Per thread: store URL -> (TaxiLedger, fingerprint of its last entry). A thread's ledger
+is fed only the entries synced since, so a refresh at city scale reads the new trips, not
+the year; per thread because callers read the ledger's fields after the call."""
+
+
+def _fingerprint(conn: Connection, index: int) -> tuple | None:
+    e = st.entries.c
+    row = conn.execute(select(e.type, e.record_id).where(e.entry_index == index)).first()
+    return None if row is None else tuple(row)
+
+
 def taxi_ledger(conn: Connection) -> TaxiLedger:
-    """The status projection of the synced log (`ledger.taxi.status.TaxiLedger`)."""
+    """The status projection of the synced log (`ledger.taxi.status.TaxiLedger`): the
+    same code the platform and the ride-hailing platforms' client run, fed this store's
+    taxi records in log order (other entries counted, not read)."""
     size = conn.execute(select(func.max(st.entries.c.entry_index))).scalar()
-    ledger = TaxiLedger()
     if size is None:
-        return ledger
-    records = _taxi_records(conn)
-    pending = next(records, None)
-    for index in range(size + 1):
-        if pending is not None and pending[0] == index:
-            ledger.apply(index, _entry_bytes(pending[1], pending[2]))
-            pending = next(records, None)
-        else:
-            ledger.apply(index, b"")  # not a taxi record: counted, not read
+        return TaxiLedger()
+    held: dict[str, tuple[TaxiLedger, tuple | None]] = _HELD.__dict__.setdefault("ledgers", {})
+    key = str(conn.engine.url)
+    ledger, last = held.get(key, (None, None))
+    if (
+        ledger is None
+        or ledger.size > size + 1
+        or (ledger.size and _fingerprint(conn, ledger.size - 1) != last)
+    ):
+        ledger = TaxiLedger()  # first use, or another store at this URL: from the start
+    for index, rtype, body in _taxi_records(conn, ledger.size - 1):
+        ledger.apply_record(index, rtype, body)
+    ledger.advance(size + 1)
+    held[key] = (ledger, _fingerprint(conn, size))
     return ledger
 
 
