@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify-bundle": ("ledger.bundle_verify", "check an evidence bundle offline"),
     "taxi-status": ("ledger.taxi.client", "fetch and verify the signed taxi suspension list"),
     "witness": ("ledger.witness", "run a C2SP tlog-witness that cosigns consistent checkpoints"),
+    "loglist": ("ledger.loglist", "sign / verify the authority's signed list of logs"),
 }
 
 
