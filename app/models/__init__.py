@@ -10,12 +10,12 @@ creates, migrates or syncs the store.
 import app.models.fuel.tables  # noqa: F401 - the fuel kind's tables join store.metadata
 from app.models.alarms import STATUS_HOOKS as _STATUS_HOOKS
 from app.models.charging.kind import CHARGING as _CHARGING
+from app.models.charging.planning import CHARGING_DUE as _CHARGING_DUE
 from app.models.due_sources import register_due_source as _register_due_source
 from app.models.fuel.due import FUEL_DUE as _FUEL_DUE
 from app.models.fuel.kind import FUEL as _FUEL
 from app.models.fuel.rules import refresh_dispenser_status as _refresh_dispenser_status
 from app.models.kinds import register_projection as _register_projection
-from app.models.planning import CHARGING_DUE as _CHARGING_DUE
 from app.models.taxi import tables as _taxi_tables  # noqa: F401 - joins store.metadata
 from app.models.taxi.due import TAXI_DUE as _TAXI_DUE
 from app.models.taxi.kind import TAXI as _TAXI

@@ -60,7 +60,7 @@ def load_map_columns(conn: Connection, today: datetime | None = None) -> MapColu
             if i is not None and _RANK[code] > _RANK[int(status[i])]:
                 status[i] = code
 
-    from app.models.planning import due_status_by_pile
+    from app.models.charging.planning import due_status_by_pile
 
     today = today or datetime.now(UTC)
     due = due_status_by_pile(conn, (today + timedelta(hours=8)).date())  # Beijing date

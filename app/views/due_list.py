@@ -1,6 +1,6 @@
 """The verification due list: overdue piles, piles due within 30/90 days, anomaly triggers.
 
-Thin on purpose: :func:`app.models.planning.due_list` computes everything (Qt-free) and
+Thin on purpose: :func:`app.models.charging.planning.due_list` computes everything (Qt-free) and
 runs on the :class:`~app.views.table_models.StoreReader` pool; this widget shows the
 rows, filters them (group, free text), exports CSV/XLSX (on the pool as well: a city's
 list is 12k rows) and hands the checked piles to the work-order dialog through
@@ -45,9 +45,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import planning
+from app.models.charging import planning
+from app.models.charging.planning import Deadline, PileDue
 from app.models.due_sources import DUE_SOURCES, DueRow, due_rows, write_csv
-from app.models.planning import Deadline, PileDue
 from app.models.users import Session
 from app.views.table_models import StoreReader
 

@@ -68,27 +68,27 @@
         <translation type="vanished">发生时间 (UTC)</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="267"/>
+        <location filename="../../app/views/alarm_queue.py" line="269"/>
         <source>Note for the audit log</source>
         <translation>审计日志备注</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="271"/>
+        <location filename="../../app/views/alarm_queue.py" line="273"/>
         <source>Acknowledge</source>
         <translation>确认</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="272"/>
+        <location filename="../../app/views/alarm_queue.py" line="274"/>
         <source>Dispatch to inspector…</source>
         <translation>派给检定员…</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="273"/>
+        <location filename="../../app/views/alarm_queue.py" line="275"/>
         <source>Resolve</source>
         <translation>处置完毕</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="274"/>
+        <location filename="../../app/views/alarm_queue.py" line="276"/>
         <source>Dismiss as false alarm</source>
         <translation>判为误报</translation>
     </message>
@@ -97,22 +97,22 @@
         <translation type="vanished">查看充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="318"/>
+        <location filename="../../app/views/alarm_queue.py" line="320"/>
         <source>%1 open alarms, %2 critical</source>
         <translation>%1 条未处理告警，其中紧急 %2 条</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="350"/>
+        <location filename="../../app/views/alarm_queue.py" line="352"/>
         <source>Dispatch</source>
         <translation>派单</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="365"/>
+        <location filename="../../app/views/alarm_queue.py" line="367"/>
         <source>Alarm not changed</source>
         <translation>告警未更改</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="389"/>
+        <location filename="../../app/views/alarm_queue.py" line="391"/>
         <source>Critical alarm</source>
         <translation>紧急告警</translation>
     </message>
@@ -126,7 +126,7 @@
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="350"/>
+        <location filename="../../app/views/alarm_queue.py" line="352"/>
         <source>Inspector ID</source>
         <translation>检定员编号</translation>
     </message>
@@ -151,7 +151,7 @@
         <translation>计量器具</translation>
     </message>
     <message>
-        <location filename="../../app/views/alarm_queue.py" line="284"/>
+        <location filename="../../app/views/alarm_queue.py" line="286"/>
         <source>Open instrument</source>
         <translation>查看器具</translation>
     </message>

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from app.models.planning import (
+from app.models.charging.planning import (
     anomaly_deadline,
     certificates_of,
     due_list,

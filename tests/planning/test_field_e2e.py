@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select
 from app.devices.rig import Rig
 from app.devices.simulator import RigSimulator, SimConfig
 from app.models import store as st
+from app.models.charging.planning import CST, due_list, due_status_by_pile
 from app.models.charging.verification import (
     AutoPrompt,
     PileSpec,
@@ -36,7 +37,6 @@ from app.models.field_package import (
     upload_results,
 )
 from app.models.plan_tables import package_proofs
-from app.models.planning import CST, due_list, due_status_by_pile
 from app.models.sync import LogSync
 from app.models.users import (
     create_first_administrator,

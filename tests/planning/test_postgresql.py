@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from app.models import signoff_workflow
 from app.models import store as st
+from app.models.charging.planning import due_register, set_rotation_years
 from app.models.field_package import export_field_package, open_field_package
 from app.models.plan_tables import users
-from app.models.planning import due_register, set_rotation_years
 from app.models.users import sign_in, sign_verification
 from app.models.workorders import create_work_order, list_orders, order_items
 from tests.planning.conftest import PASSWORD, TODAY, make_office, verification_record

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from app.models import signoff_workflow
 from app.models import store as st
+from app.models.charging.planning import set_rotation_years
 from app.models.field_package import export_field_package, queue_result, upload_results
 from app.models.plan_tables import users
-from app.models.planning import set_rotation_years
 from app.models.projection import apply_records
 from app.models.users import (
     PERMISSIONS,

@@ -12,7 +12,7 @@ import datetime as dt
 
 import pytest
 
-from app.models.planning import (
+from app.models.charging.planning import (
     RULE_TEXT,
     due_policy,
     due_register,

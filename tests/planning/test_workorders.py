@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app.models import plan_tables
 from app.models import store as st
+from app.models.charging.planning import due_register
 from app.models.migrations import include_name
 from app.models.plan_tables import work_order_items
-from app.models.planning import due_register
 from app.models.workorders import (
     MINUTES_PER_PILE,
     WorkOrderError,
