@@ -63,7 +63,7 @@ from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import store as st
-from app.models.charging import facts
+from app.models.kinds import PROJECTIONS
 from app.models.migrations import current_revision, head_revision
 from app.models.outbox import Outbox, OutboxEntry, http_post
 from app.models.plan_tables import (
@@ -417,7 +417,9 @@ def _copy_order(
         row.pop("id")
         dst.execute(insert(st.checkpoints), row)
     # The analysis facts of what was copied, so a rescan on the laptop sees it all.
-    facts.rebuild(dst)
+    for kind in PROJECTIONS.values():
+        if kind.rebuild_facts is not None:
+            kind.rebuild_facts(dst)
     return {"sessions": len(sessions), "alarms": len(alarms)}
 
 

@@ -50,6 +50,9 @@ class ProjectionKind:
     registry_types: frozenset[str] = frozenset()
     """The kind's registry record types (things, not events): a batch holding one of
     them reports ``BatchSummary.registry_changed``, so rules re-check what it names."""
+    rebuild_facts: Callable[[Connection], None] | None = None
+    """Recomputes the kind's derived analysis tables from its projection tables in this
+    store (a field package copies projection rows, then its rescan needs the facts)."""
 
 
 class Rescan(Protocol):

@@ -10,7 +10,9 @@
 * ``analyse``: rules R01–R27 (`app.models.charging.rules`) over each synced batch, and
   ``rescan``: the same rules over the whole store, from the analysis facts;
 * ``registry_types``: a station, pile, meter or tariff record makes the rules re-check the
-  meters it names even when the batch brought no session or heartbeat.
+  meters it names even when the batch brought no session or heartbeat;
+* ``rebuild_facts``: the rules' analysis facts from the session, bill and heartbeat
+  tables (a field package copies those, then rebuilds its facts).
 
 Registered by the composition root, `app/models/__init__.py`.
 """
@@ -18,6 +20,7 @@ Registered by the composition root, `app/models/__init__.py`.
 from __future__ import annotations
 
 from app.models import store
+from app.models.charging import facts
 from app.models.charging.projection import RECORD_TYPES, REGISTRY_ORDER, apply
 from app.models.charging.rules import full_rescan, run_incremental
 from app.models.kinds import ProjectionKind
@@ -35,4 +38,5 @@ CHARGING = ProjectionKind(
     analyse=run_incremental,
     rescan=full_rescan,
     registry_types=frozenset(REGISTRY_ORDER),
+    rebuild_facts=facts.rebuild,
 )
