@@ -41,6 +41,24 @@ def _busiest_pile(store_url: str) -> tuple[str | None, str | None]:
     return pile, session
 
 
+def _busiest_dispenser(store_url: str) -> str | None:
+    """The fuel dispenser with the most findings (else any), for the dispenser detail."""
+    from sqlalchemy import func, select
+
+    from app.models import store as st
+    from app.models.fuel import tables as ft
+
+    d = ft.dispensers.c
+    with st.Store.open(store_url) as store, store.engine.connect() as conn:
+        return conn.execute(
+            select(st.anomalies.c.pile_id)
+            .where(st.anomalies.c.pile_id.in_(select(d.dispenser_id)))
+            .group_by(st.anomalies.c.pile_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).scalar() or conn.execute(select(d.dispenser_id).limit(1)).scalar()
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="main.py screenshot", description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
@@ -84,6 +102,9 @@ def main(argv: list[str]) -> int:
                 window.open_pile(pile)
             if session:
                 window.session_lookup.lookup_session_id(session)
+            dispenser = _busiest_dispenser(demo.store_url)
+            if dispenser:
+                window.open_dispenser(dispenser)
             pump(4)
             for name, grab in window.screenshot_targets():
                 path = args.out / f"{name}_{language}.png"
