@@ -39,6 +39,7 @@ parties. They are applied first, so a kind's records of the same batch see them.
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _IN_CHUNK = 5000  # bound on IN (...) list length (SQLite host-parameter limit)
+_FIRST = itemgetter(0)  # an item's entry index, in C (a lambda costs ~0.3 µs an entry)
 
 
 @dataclass
@@ -272,13 +273,13 @@ def _apply(
     for rtype in REGISTRY_ORDER:
         items = grouped.get(rtype)
         if items:
-            items.sort(key=lambda item: item[0])
+            items.sort(key=_FIRST)
             _APPLY_REGISTRY[rtype](conn, items, summary)
     for kind in PROJECTIONS.values():
         mine = {t: grouped[t] for t in kind.record_types if t in grouped}
         if mine:
             for items in mine.values():
-                items.sort(key=lambda item: item[0])
+                items.sort(key=_FIRST)
             kind.apply(conn, mine, summary)
 
     for rtype, items in grouped.items():

