@@ -86,6 +86,15 @@ def kind_label(kind: str) -> str:
     }.get(kind, kind)
 
 
+def instrument_label(kind: str) -> str:
+    """One instrument of a kind (a work order's item), where `kind_label` names the kind."""
+    return {
+        "charging": tr("Charging pile"),
+        "fuel": tr("Fuel dispenser"),
+        "taxi": tr("Taxi meter"),
+    }.get(kind, kind)
+
+
 def status_label(code: str) -> str:
     return {
         "overdue": tr("Overdue"),

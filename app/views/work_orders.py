@@ -49,7 +49,7 @@ from app.models import workorders as wo
 from app.models.field_package import FieldUploadReport
 from app.models.store import Store
 from app.models.users import Session
-from app.views.due_list import kind_label, reason_label
+from app.views.due_list import instrument_label, kind_label, reason_label
 from app.views.table_models import StoreReader
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -295,7 +295,7 @@ class WorkOrdersView(QWidget):
             [
                 [
                     i.seq,
-                    kind_label(i.kind),
+                    instrument_label(i.kind),
                     i.pile_id,
                     i.station_name if i.station_id else tr("Summon to the verification station"),
                     reason_label(i.reason),

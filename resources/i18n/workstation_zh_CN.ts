@@ -657,8 +657,8 @@
 <context>
     <name>DueListView</name>
     <message>
-        <location filename="../../app/views/due_list.py" line="91"/>
-        <location filename="../../app/views/due_list.py" line="488"/>
+        <location filename="../../app/views/due_list.py" line="100"/>
+        <location filename="../../app/views/due_list.py" line="497"/>
         <source>Overdue</source>
         <translation>已逾期</translation>
     </message>
@@ -693,162 +693,162 @@
         <translation>重新分配</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="92"/>
-        <location filename="../../app/views/due_list.py" line="489"/>
+        <location filename="../../app/views/due_list.py" line="101"/>
+        <location filename="../../app/views/due_list.py" line="498"/>
         <source>Due within 30 days</source>
         <translation>30 天内到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="93"/>
-        <location filename="../../app/views/due_list.py" line="490"/>
+        <location filename="../../app/views/due_list.py" line="102"/>
+        <location filename="../../app/views/due_list.py" line="499"/>
         <source>Due within 90 days</source>
         <translation>90 天内到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="94"/>
+        <location filename="../../app/views/due_list.py" line="103"/>
         <source>Valid</source>
         <translation>有效</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="185"/>
-        <location filename="../../app/views/due_list.py" line="327"/>
+        <location filename="../../app/views/due_list.py" line="194"/>
+        <location filename="../../app/views/due_list.py" line="336"/>
         <source>Days left</source>
         <translation>剩余天数</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="188"/>
+        <location filename="../../app/views/due_list.py" line="197"/>
         <source>Detail</source>
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="492"/>
-        <location filename="../../app/views/due_list.py" line="565"/>
+        <location filename="../../app/views/due_list.py" line="501"/>
+        <location filename="../../app/views/due_list.py" line="574"/>
         <source>Search pile, station, district…</source>
         <translation>搜索充电桩、充电站、行政区…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="495"/>
+        <location filename="../../app/views/due_list.py" line="504"/>
         <source>Export Excel…</source>
         <translation>导出 Excel…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="496"/>
+        <location filename="../../app/views/due_list.py" line="505"/>
         <source>Create work order…</source>
         <translation>创建工单…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="499"/>
+        <location filename="../../app/views/due_list.py" line="508"/>
         <source>Only regulators create work orders</source>
         <translation>仅监管人员可创建工单</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="502"/>
+        <location filename="../../app/views/due_list.py" line="511"/>
         <source>Show</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="609"/>
+        <location filename="../../app/views/due_list.py" line="618"/>
         <source>{overdue} overdue · {due30} due ≤30 d · {due90} ≤90 d · {triggered} anomaly</source>
         <translation>逾期 {overdue} · 30 天内到期 {due30} · 90 天内到期 {due90} · 异常 {triggered}</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="610"/>
+        <location filename="../../app/views/due_list.py" line="619"/>
         <source>{checked} checked</source>
         <translation>已勾选 {checked} 个</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="654"/>
+        <location filename="../../app/views/due_list.py" line="663"/>
         <source>CSV (*.csv)</source>
         <translation>CSV (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="654"/>
+        <location filename="../../app/views/due_list.py" line="663"/>
         <source>Excel (*.xlsx)</source>
         <translation>Excel (*.xlsx)</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="656"/>
+        <location filename="../../app/views/due_list.py" line="665"/>
         <source>Export due list</source>
         <translation>导出到期清单</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="679"/>
-        <location filename="../../app/views/due_list.py" line="690"/>
+        <location filename="../../app/views/due_list.py" line="688"/>
+        <location filename="../../app/views/due_list.py" line="699"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已导出 {n} 行至 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="718"/>
+        <location filename="../../app/views/due_list.py" line="727"/>
         <source>Check the piles to put on the work order first</source>
         <translation>请先勾选要列入工单的充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="177"/>
+        <location filename="../../app/views/due_list.py" line="186"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="178"/>
-        <location filename="../../app/views/due_list.py" line="317"/>
+        <location filename="../../app/views/due_list.py" line="187"/>
+        <location filename="../../app/views/due_list.py" line="326"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="179"/>
-        <location filename="../../app/views/due_list.py" line="323"/>
+        <location filename="../../app/views/due_list.py" line="188"/>
+        <location filename="../../app/views/due_list.py" line="332"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="180"/>
+        <location filename="../../app/views/due_list.py" line="189"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="183"/>
-        <location filename="../../app/views/due_list.py" line="326"/>
+        <location filename="../../app/views/due_list.py" line="192"/>
+        <location filename="../../app/views/due_list.py" line="335"/>
         <source>Due date</source>
         <translation>到期日</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="186"/>
-        <location filename="../../app/views/due_list.py" line="328"/>
+        <location filename="../../app/views/due_list.py" line="195"/>
+        <location filename="../../app/views/due_list.py" line="337"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="187"/>
-        <location filename="../../app/views/due_list.py" line="329"/>
+        <location filename="../../app/views/due_list.py" line="196"/>
+        <location filename="../../app/views/due_list.py" line="338"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="494"/>
+        <location filename="../../app/views/due_list.py" line="503"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="487"/>
+        <location filename="../../app/views/due_list.py" line="496"/>
         <source>All due</source>
         <translation>全部到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="491"/>
+        <location filename="../../app/views/due_list.py" line="500"/>
         <source>Triggered by anomalies</source>
         <translation>异常触发</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="109"/>
+        <location filename="../../app/views/due_list.py" line="118"/>
         <source>critical</source>
         <translation>严重</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="110"/>
+        <location filename="../../app/views/due_list.py" line="119"/>
         <source>high</source>
         <translation>高</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="111"/>
+        <location filename="../../app/views/due_list.py" line="120"/>
         <source>warning</source>
         <translation>警告</translation>
     </message>
@@ -858,79 +858,79 @@
         <translation>证书有效期届满</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="101"/>
+        <location filename="../../app/views/due_list.py" line="110"/>
         <source>Regulation</source>
         <translation>检定规程</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="102"/>
+        <location filename="../../app/views/due_list.py" line="111"/>
         <source>Supervision policy</source>
         <translation>监管政策</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="103"/>
+        <location filename="../../app/views/due_list.py" line="112"/>
         <source>Anomaly alert</source>
         <translation>异常警示</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="118"/>
+        <location filename="../../app/views/due_list.py" line="127"/>
         <source>Regulation cycle, {years} years</source>
         <translation>检定周期 {years} 年（规程）</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="124"/>
+        <location filename="../../app/views/due_list.py" line="133"/>
         <source>no meter registered for the pile</source>
         <translation>该桩未登记电能表</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="125"/>
+        <location filename="../../app/views/due_list.py" line="134"/>
         <source>meter {meter}: no certificate</source>
         <translation>电能表 {meter}：无检定证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="126"/>
+        <location filename="../../app/views/due_list.py" line="135"/>
         <source>meter {meter}: verification {number} failed</source>
         <translation>电能表 {meter}：检定 {number} 不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="127"/>
+        <location filename="../../app/views/due_list.py" line="136"/>
         <source>meter {meter}: certificate {number} of {date}</source>
         <translation>电能表 {meter}：证书 {number}（{date}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="128"/>
+        <location filename="../../app/views/due_list.py" line="137"/>
         <source>meter {meter}: certificate {number} has no date; from installation</source>
         <translation>电能表 {meter}：证书 {number} 无日期，按安装日计</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="129"/>
+        <location filename="../../app/views/due_list.py" line="138"/>
         <source>{severity} anomaly {rule} (#{id})</source>
         <translation>{rule} 异常（{severity}，#{id}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="130"/>
+        <location filename="../../app/views/due_list.py" line="139"/>
         <source>{severity} alarm {kind} (#{id})</source>
         <translation>{kind} 告警（{severity}，#{id}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="181"/>
-        <location filename="../../app/views/due_list.py" line="325"/>
+        <location filename="../../app/views/due_list.py" line="190"/>
+        <location filename="../../app/views/due_list.py" line="334"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="182"/>
+        <location filename="../../app/views/due_list.py" line="191"/>
         <source>Validity set by</source>
         <translation>有效期依据</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="184"/>
+        <location filename="../../app/views/due_list.py" line="193"/>
         <source>Due date set by</source>
         <translation>到期日依据</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="269"/>
-        <location filename="../../app/views/due_list.py" line="409"/>
+        <location filename="../../app/views/due_list.py" line="278"/>
+        <location filename="../../app/views/due_list.py" line="418"/>
         <source>none valid</source>
         <translation>无有效证书</translation>
     </message>
@@ -940,12 +940,12 @@
         <translation>出租车计价器</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="330"/>
+        <location filename="../../app/views/due_list.py" line="339"/>
         <source>Evidence</source>
         <translation>依据</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="315"/>
+        <location filename="../../app/views/due_list.py" line="324"/>
         <source>Instrument</source>
         <translation>计量器具</translation>
     </message>
@@ -990,55 +990,70 @@
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="313"/>
+        <location filename="../../app/views/due_list.py" line="322"/>
         <source>Dispenser</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="313"/>
-        <location filename="../../app/views/due_list.py" line="315"/>
+        <location filename="../../app/views/due_list.py" line="322"/>
+        <location filename="../../app/views/due_list.py" line="324"/>
         <source>Serial</source>
         <translation>出厂编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="314"/>
+        <location filename="../../app/views/due_list.py" line="323"/>
         <source>Plate</source>
         <translation>车牌号</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="314"/>
+        <location filename="../../app/views/due_list.py" line="323"/>
         <source>Meter serial</source>
         <translation>计价器编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="324"/>
+        <location filename="../../app/views/due_list.py" line="333"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="403"/>
+        <location filename="../../app/views/due_list.py" line="412"/>
         <source>Summoned to the station</source>
         <translation>通知到检定站</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="709"/>
+        <location filename="../../app/views/due_list.py" line="718"/>
         <source>Check the instruments to put on the work order first</source>
         <translation>请先勾选要列入工单的计量器具</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="316"/>
+        <location filename="../../app/views/due_list.py" line="325"/>
         <source>Fuel station</source>
         <translation>加油站</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="316"/>
+        <location filename="../../app/views/due_list.py" line="325"/>
         <source>Verification site</source>
         <translation>检定地点</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="567"/>
+        <location filename="../../app/views/due_list.py" line="576"/>
         <source>Search instrument, serial, station, company…</source>
         <translation>搜索器具、编号、站点、企业…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="92"/>
+        <source>Charging pile</source>
+        <translation>充电桩</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="93"/>
+        <source>Fuel dispenser</source>
+        <translation>加油机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/due_list.py" line="94"/>
+        <source>Taxi meter</source>
+        <translation>出租车计价器</translation>
     </message>
 </context>
 <context>

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.views.due_list import DueListView, KindDueModel, kind_label
+from app.views.due_list import DueListView, KindDueModel, instrument_label
 from app.views.due_list import tr as due_tr
 from app.views.fuel.verification_wizard import FuelVerificationWizard
 from app.views.instrument_wizards import load_specs, show_wizard
@@ -95,7 +95,11 @@ def test_work_order_with_a_pile_a_dispenser_and_a_taxi(
     view.refresh()
     qtbot.waitUntil(lambda: view.items_model.keys == ["P3", "D-OLD", TAXI_U], timeout=5000)
     kinds_shown = [row[1] for row in view.items_model.rows]
-    assert kinds_shown == [kind_label("charging"), kind_label("fuel"), kind_label("taxi")]
+    assert kinds_shown == [
+        instrument_label("charging"),
+        instrument_label("fuel"),
+        instrument_label("taxi"),
+    ]
     assert view.items_model.rows[2][3] == orders_tr("Summon to the verification station")
     view.items_table.selectRow(1)
     assert view.verify_button.isEnabled()
