@@ -158,7 +158,33 @@ STATUS_COLORS = {
 TRIGGER_COLOR = QColor("#b42318")
 
 
-class DueListModel(QAbstractTableModel):
+class _CheckableRows(QAbstractTableModel):
+    """A due list's table: ``rows`` under ``COLUMNS`` titled by ``headers()``, the first
+    column checkable (the instruments picked for a work order)."""
+
+    COLUMNS: tuple[str, ...] = ()
+    rows: list[Any]
+
+    def headers(self) -> list[str]:
+        raise NotImplementedError
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.headers()[section]
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsUserCheckable if index.column() == 0 else base
+
+
+class DueListModel(_CheckableRows):
     """Rows of :class:`PileDue`; column 0 is checkable (piles for a work order)."""
 
     COLUMNS = (
@@ -202,21 +228,6 @@ class DueListModel(QAbstractTableModel):
         self.rows = list(rows)
         self.checked &= {r.pile_id for r in self.rows}
         self.endResetModel()
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.headers()[section]
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        base = super().flags(index)
-        return base | Qt.ItemFlag.ItemIsUserCheckable if index.column() == 0 else base
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -293,7 +304,7 @@ class DueListModel(QAbstractTableModel):
         return explanation(row.winner)
 
 
-class KindDueModel(QAbstractTableModel):
+class KindDueModel(_CheckableRows):
     """Rows of the core's :class:`DueRow` for a kind other than charging (fuel
     dispensers, taxi meters); column 0 is checkable (instruments for a work order)."""
 
@@ -347,21 +358,6 @@ class KindDueModel(QAbstractTableModel):
         self.checked &= {r.instrument_id for r in self.rows}
         self.endResetModel()
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.COLUMNS) - 1)
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.headers()[section]
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        base = super().flags(index)
-        return base | Qt.ItemFlag.ItemIsUserCheckable if index.column() == 0 else base
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
