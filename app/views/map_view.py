@@ -792,17 +792,27 @@ class ClusterItem(pg.GraphicsObject):
         return text
 
     def _sprite(self, key: tuple[int, int, tuple[int, ...]]) -> QPixmap:
+        """The bubble's pixmap for (diameter, worst status, status steps), drawn once."""
         pixmap = self._sprites.get(key)
         if pixmap is not None:
             return pixmap
         if len(self._sprites) > 4000:
             self._sprites.clear()
         diameter, worst, steps = key
-        size = diameter + 4
-        pixmap = QPixmap(size, size)
+        pixmap = QPixmap(diameter + 4, diameter + 4)
         pixmap.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._draw_sprite(painter, diameter, worst, steps)
+        painter.end()
+        self._sprites[key] = pixmap
+        return pixmap
+
+    def _draw_sprite(
+        self, painter: QPainter, diameter: int, worst: int, steps: tuple[int, ...]
+    ) -> None:
+        """A round bubble: a halo, the status mix as pie slices, the worst status inside."""
+        size = diameter + 4
         center = QPointF(size / 2, size / 2)
         radius = diameter / 2
         halo = QColor(STATUS_COLORS[worst])
@@ -823,9 +833,6 @@ class ClusterItem(pg.GraphicsObject):
         painter.setPen(QPen(QColor(255, 255, 255, 235), 2.0))
         painter.setBrush(fill)
         painter.drawEllipse(center, radius - 4.0, radius - 4.0)
-        painter.end()
-        self._sprites[key] = pixmap
-        return pixmap
 
     def paint(self, painter: QPainter, *args: object) -> None:
         if not len(self.x):
@@ -918,18 +925,10 @@ class FuelClusterItem(ClusterItem):
             painter.restore()
         super().paint(painter, *args)
 
-    def _sprite(self, key: tuple[int, int, tuple[int, ...]]) -> QPixmap:
-        pixmap = self._sprites.get(key)
-        if pixmap is not None:
-            return pixmap
-        if len(self._sprites) > 4000:
-            self._sprites.clear()
-        diameter, worst, steps = key
-        size = diameter + 4
-        pixmap = QPixmap(size, size)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    def _draw_sprite(
+        self, painter: QPainter, diameter: int, worst: int, steps: tuple[int, ...]
+    ) -> None:
+        """A rounded square (never read as piles' round bubbles) with a status-mix bar."""
         box = QRectF(2, 2, diameter, diameter)
         fill = QColor(STATUS_COLORS[worst])
         fill.setAlpha(240)
@@ -946,9 +945,6 @@ class FuelClusterItem(ClusterItem):
                 width = bar.width() * n / total
                 painter.fillRect(QRectF(x, bar.top(), width, bar.height()), STATUS_COLORS[code])
                 x += width
-        painter.end()
-        self._sprites[key] = pixmap
-        return pixmap
 
 
 @dataclass(frozen=True)
