@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.models import store
 from app.models.kinds import PROJECTIONS, Items
+from app.models.logs import LOG_BITS
 from ledger.keys import key_id_of
 from ledger.records import OWNERSHIP, VERSION, Record, canonical_json, identity_of_body
 from ledger.registry import OWNED_TYPES, TRANSFERABLE, Owners, SignerRuleError
@@ -257,9 +258,12 @@ def _apply(
     # First, so a re-applied entry fails before anything else is written.
     twins = _insert_entries(conn, entries)
     if twins:
-        _report_twins(conn, entries, twins, origin)
-        summary.twins.extend(sorted(twins.items()))
-        entries = [(i, r) for i, r in entries if i not in twins]
+        skipped = set(twins)
+        twins = _not_carried(entries, twins)
+        if twins:
+            _report_twins(conn, entries, twins, origin)
+            summary.twins.extend(sorted(twins.items()))
+        entries = [(i, r) for i, r in entries if i not in skipped]
     if origin is not None:
         _check_signers(conn, entries)
     grouped: dict[str, list[tuple[int, Mapping[str, Any]]]] = defaultdict(list)
@@ -344,6 +348,23 @@ def _insert_entries(conn: Connection, entries: Sequence[tuple[int, Record]]) -> 
         return {}
     return {
         i: first_of[rid] for (i, _), rid in zip(entries, ids, strict=True) if first_of[rid] != i
+    }
+
+
+def _not_carried(entries: Sequence[tuple[int, Record]], twins: dict[int, int]) -> dict[int, int]:
+    """The twins that are misbehaviour: all but registry records carried into another log.
+
+    A new shard (another log of the signed list, e.g. the next half-year) starts with the
+    registry records its entries' signers need, copied byte for byte from the shard before,
+    so that each log verifies on its own (docs/deployment.md). The copy has the original's
+    identity; it is no second record, and neither applied again nor reported. Anything else
+    met again — a session or a bill in two shards — is still a twin."""
+    registry = {*REGISTRY_ORDER, *(t for k in PROJECTIONS.values() for t in k.registry_types)}
+    types = dict(entries)
+    return {
+        i: first
+        for i, first in twins.items()
+        if not (types[i].type in registry and i >> LOG_BITS != first >> LOG_BITS)
     }
 
 

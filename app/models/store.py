@@ -457,6 +457,31 @@ sync_state = Table(
     Column("last_attempt_at", UtcDateTime, comment="Last sync attempt, successful or not"),
 )
 
+logs = Table(
+    "logs",
+    metadata,
+    Column("log_no", Integer, primary_key=True, autoincrement=False),
+    Column("origin", Text, nullable=False, unique=True),
+    Column("key", Text, comment="The log's verifier key (name+hash+base64), as the list gives it"),
+    Column("url", Text),
+    Column("region", Text, comment="GB/T 2260 division code the log serves"),
+    Column("shard_start_ms", BigInteger),
+    Column("shard_end_ms", BigInteger),
+    Column("state", Text, nullable=False, server_default="usable"),
+    Column("added_at", UtcDateTime, nullable=False),
+    comment="The logs this store follows. A row's entry_index is (log_no << 40) | its "
+    "index in that log (app.models.logs): log 0 is the first (a single-log store's only) log.",
+)
+
+log_lists = Table(
+    "log_lists",
+    metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("note", LargeBinary, nullable=False, comment="The signed log list, byte for byte"),
+    Column("accepted_at", UtcDateTime, nullable=False),
+    comment="Every signed log list accepted; the newest sequence is the one followed.",
+)
+
 misbehaviour = Table(
     "misbehaviour",
     metadata,

@@ -49,6 +49,7 @@ from sqlalchemy import insert, select
 
 from app.models import store as st
 from app.models.kinds import PROJECTIONS
+from app.models.logs import LOG_BITS, log_number
 from app.models.projection import apply_records, gc_paused
 from ledger import merkle
 from ledger.client import BadAnswer, FetchError, LogClient, MissingCosignatures
@@ -197,12 +198,19 @@ class LogSync:
         checker: SignatureChecker | None = None,
         batch: int = BATCH,
         on_batch: Callable | None = None,
+        apply_lock: threading.Lock | None = None,
     ) -> None:
         """``on_batch(conn, summary)`` runs inside each batch's transaction (the anomaly
-        rules), so findings and the data they rest on commit together."""
+        rules), so findings and the data they rest on commit together. Syncs of several
+        logs into one store share an ``apply_lock``: their fetching and signature checks
+        overlap, their transactions (the rules read across logs) take turns."""
         self.store, self.client, self.batch = store, client, batch
         self.on_batch = on_batch
+        self.apply_lock = apply_lock or threading.Lock()
         self.origin = client.origin
+        self.log_no: int | None = None
+        """The log's number in this store (app.models.logs); its rows' keys start at
+        ``log_no << LOG_BITS``. Looked up (or given) on the first sync."""
         self.checker = checker or SignatureChecker()
         self._owns_checker = checker is None
         self._tile_pool = ThreadPoolExecutor(8, thread_name_prefix="tiles")
@@ -224,6 +232,9 @@ class LogSync:
         wait_after: int | None = None,
     ) -> SyncResult:
         started = time.monotonic()
+        if self.log_no is None:
+            with self.apply_lock, self.store.transaction() as conn:
+                self.log_no = log_number(conn, self.origin)
         state = self.store.get_sync_state(self.origin)
         old_size = state.size if state else 0
         if state and state.status == "halted":
@@ -405,8 +416,11 @@ class LogSync:
     def _apply(self, batch: _Batch, checkpoint: Checkpoint, note: bytes, result) -> None:
         """Waits for the batch's signature checks, then applies it with the sync position."""
         records = self._finish_batch(batch)
+        if self.log_no:  # this log's keys (app.models.logs); log 0's are its indexes
+            base = self.log_no << LOG_BITS
+            records = [(base + index, head) for index, head in records]
         final = batch.end == checkpoint.size
-        with self.store.transaction() as conn:
+        with self.apply_lock, self.store.transaction() as conn:
             summary = apply_records(conn, records, origin=self.origin)
             if self.on_batch is not None:
                 self.on_batch(conn, summary)
@@ -633,7 +647,7 @@ class LogSync:
             ).scalar()
 
     def _mark(self, status: str, error: str | None, success: bool = False) -> None:
-        with self.store.transaction() as conn:
+        with self.apply_lock, self.store.transaction() as conn:
             state = st.get_sync_state(conn, self.origin)
             now = datetime.now(UTC)
             st.put_sync_state(
@@ -662,7 +676,7 @@ class LogSync:
             for k, v in evidence.items()
             if k not in ("checkpoint_a", "checkpoint_b", "offending_bytes", "tlog_proof")
         }
-        with self.store.transaction() as conn:
+        with self.apply_lock, self.store.transaction() as conn:
             conn.execute(
                 insert(st.misbehaviour),
                 {
