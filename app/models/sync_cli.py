@@ -23,11 +23,13 @@ from pathlib import Path
 
 from app.models import store as st
 from app.models.analysis import analyse_batch
+from app.models.list_sync import ListSync, ListUnavailable
 from app.models.sync import LogSync, Misbehaviour, Offline, Progress, SyncError
 from app.models.users import PermissionDenied, Session, SignInError, require, sign_in
 from ledger.client import LogClient
 from ledger.cosignature import PolicyError, WitnessPolicy
-from ledger.note import NoteError
+from ledger.loglist import LogListError
+from ledger.note import NoteError, Verifier
 from ledger.sigcheck import SignatureChecker
 
 PASSWORD_ENV = "EVM_PASSWORD"
@@ -79,8 +81,19 @@ def main(argv: list[str]) -> int:
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--platform", required=True, help="platform URL (or a log directory)")
-    parser.add_argument("--log-key", required=True, help="log verifier key, or a file with it")
+    parser.add_argument("--platform", help="platform URL (or a log directory)")
+    parser.add_argument("--log-key", help="log verifier key, or a file with it")
+    parser.add_argument(
+        "--log-list",
+        help="instead of --platform/--log-key: the signed log list (a file or URL); every "
+        "log it names for --region is synced (docs/deployment.md)",
+    )
+    parser.add_argument("--list-key", help="the list authority's verifier key, or a file with it")
+    parser.add_argument(
+        "--region",
+        default="",
+        help="with --log-list: the office's division code prefix (GB/T 2260), e.g. 3301",
+    )
     parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: local SQLite)")
     parser.add_argument("--follow", action="store_true", help="keep syncing as the log grows")
     parser.add_argument("--workers", type=int, default=None, help="signature-check processes")
@@ -105,6 +118,16 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.clear_halt and not args.user:
         parser.error("--clear-halt changes the store: sign in with --user NAME")
+    if args.log_list:
+        if args.platform or args.log_key:
+            parser.error("give either --log-list (with --list-key) or --platform/--log-key")
+        if not args.list_key:
+            parser.error("--log-list needs --list-key (the list authority's verifier key)")
+        if args.clear_halt:
+            parser.error("--clear-halt is per log: give that log's --platform and --log-key")
+        return _list_main(args)
+    if not (args.platform and args.log_key):
+        parser.error("give --platform and --log-key, or --log-list and --list-key")
     try:
         policy = WitnessPolicy.load(args.witnesses) if args.witnesses else None
     except PolicyError as exc:
@@ -141,6 +164,71 @@ def main(argv: list[str]) -> int:
         sync.close()
         checker.close()
         client.close()
+        store.close()
+
+
+_EXIT = {"ok": 0, "offline": 1, "error": 4, "halted": 3, "misbehaviour": 3}
+_SEVERITY = {0: 0, 1: 1, 4: 2, 3: 3}  # which exit status a list run with several reports
+
+
+def _list_main(args: argparse.Namespace) -> int:
+    """Every log of the signed list for the office's region, concurrently; one line per
+    log. The exit status is the worst log's (misbehaviour 3 > error 4 > offline 1)."""
+    try:
+        policy = WitnessPolicy.load(args.witnesses) if args.witnesses else None
+        authority = Verifier(read_vkey(args.list_key))
+    except (PolicyError, NoteError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        store = st.Store.open(args.db)
+    except Exception as exc:
+        print(f"error: cannot open the workstation store: {exc}", file=sys.stderr)
+        return 4
+    sync = ListSync(
+        store,
+        authority,
+        args.log_list,
+        args.region,
+        checker=SignatureChecker(args.workers),
+        on_batch=analyse_batch,
+        witnesses=policy,
+    )
+    after: dict[str, int] = {}
+    try:
+        while True:
+            try:
+                result = sync.sync_once(wait_after=after or None)
+            except (LogListError, ListUnavailable) as exc:
+                print(f"error: the log list is refused: {exc}", file=sys.stderr)
+                return 3 if isinstance(exc, LogListError) else 1
+            if result.list_note:
+                print(f"note: {result.list_note}", file=sys.stderr)
+            worst = 0
+            for outcome in result.outcomes:
+                code = _EXIT[outcome.status]
+                worst = max(worst, code, key=_SEVERITY.__getitem__)
+                if outcome.result is not None:
+                    r = outcome.result
+                    print(
+                        f"{outcome.origin}: synced {r.applied:,} entries "
+                        f"({r.old_size:,} → {r.new_size:,}) in {r.seconds:.1f} s; "
+                        f"checkpoint {r.checkpoint.size:,} root {r.checkpoint.root.hex()[:16]}…",
+                        flush=True,
+                    )
+                    after[outcome.origin] = r.checkpoint.size
+                else:
+                    print(f"{outcome.origin}: {outcome.status}: {outcome.error}", file=sys.stderr)
+                    after.pop(outcome.origin, None)
+            if not result.outcomes:
+                print(f"no log of list {result.sequence} covers region {args.region!r}")
+            if not args.follow:
+                return worst
+            if worst:
+                time.sleep(2)  # retry pacing while a log is offline, not a test timing
+    finally:
+        sync.checker.close()
+        sync.close()
         store.close()
 
 
