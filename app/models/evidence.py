@@ -16,16 +16,18 @@ every tile it uses.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, select
 
 from app.models import store as st
+from app.models.logs import log_range, origins_by_number, split_key
 from ledger.bundle import BundleError, BundleInputs, LogEvidence, SignerFinder, collect_signers
 from ledger.client import LogClient
 from ledger.fleet.tariff import compute_charge
+from ledger.keys import PublicKey
 from ledger.note import open_checkpoint
 from ledger.ocmf import OcmfBundleItem
 from ledger.records import Record, RecordError
@@ -57,76 +59,106 @@ def _accepted_note(conn: Connection, origin: str) -> bytes | None:
     return None if row is None else bytes(row.note)
 
 
-def _finder(conn: Connection, evidence: LogEvidence) -> SignerFinder:
-    """``find(kind, id, before)`` over the store's registry tables (see SignerFinder).
+_REGISTERED_BY = {
+    "authority": ("authority", "key"),
+    "meter": ("meter", "meter_id"),
+    "operator": ("operator", "operator_id"),
+    "inspector": ("inspector", "inspector_id"),
+}
+"""Signer kind → (the record type that registers it, the body field naming it)."""
+
+
+def _finder(conn: Connection, evidence: LogEvidence, log_no: int = 0) -> SignerFinder:
+    """``find(kind, id, before)`` over the store's registry tables (see SignerFinder), in
+    log ``log_no``'s indexes: a bundle is proven against one log's checkpoint, so its
+    signers' registry entries must be that log's (a new shard carries them, docs/
+    deployment.md).
 
     Authority and meter keys keep their history in the store; operators and inspectors
     keep one row, the latest record (issue 13 item 9: once an operator's registry record
     was re-issued, every older meter record it vouched for had no operator entry "before"
-    it, and no bundle could be built). For those, when the current row is newer than
-    ``before``, the earlier records of that type are read back from the log (checked
-    against the accepted checkpoint like every bundle entry), newest first.
+    it, and no bundle could be built). When the store's row is not this log's entry
+    before ``before`` — an operator re-issued later, or a registry record this log carried
+    from an earlier shard, which the store applied once, from the other log — the log's
+    earlier registry entries of that type are read back from the log (checked against the
+    accepted checkpoint like every bundle entry), newest first.
     """
+    base, _ = log_range(log_no)
 
     def latest(table: Table, where: ColumnElement[bool], before: int) -> int | None:
         row = conn.execute(
             select(table.c.entry_index)
-            .where(where, table.c.entry_index < before)
+            .where(where, table.c.entry_index >= base, table.c.entry_index < base + before)
             .order_by(table.c.entry_index.desc())
             .limit(1)
         ).first()
-        return None if row is None else int(row.entry_index)
+        return None if row is None else int(row.entry_index) - base
 
-    def in_force(table: Table, id_column: str, ident: str, before: int) -> int | None:
-        found = latest(table, table.c[id_column] == ident, before)
-        if found is not None:
-            return found
-        current = conn.execute(
-            select(table.c.entry_index).where(table.c[id_column] == ident)
-        ).first()
-        if current is None:
-            return None  # never registered: nothing earlier to look for either
-        record_type = kind_of[id_column]
+    def from_log(kind: str, ident: str, before: int) -> int | None:
+        record_type, field_name = _REGISTERED_BY[kind]
         earlier = conn.execute(
             select(st.entries.c.entry_index)
-            .where(st.entries.c.type == record_type, st.entries.c.entry_index < before)
+            .where(
+                st.entries.c.type == record_type,
+                st.entries.c.entry_index >= base,
+                st.entries.c.entry_index < base + before,
+            )
             .order_by(st.entries.c.entry_index.desc())
         )
-        for (index,) in earlier:
+        for (key,) in earlier:
+            index = int(key) - base
             try:
-                body = Record.parse(evidence.entry(int(index))).body
+                body = Record.parse(evidence.entry(index)).body
             except RecordError:
                 continue
-            if str(body.get(id_column)) == ident:
-                return int(index)
+            named = str(body.get(field_name))
+            if kind == "authority":
+                try:
+                    named = PublicKey.parse(named).key_id
+                except ValueError:
+                    continue
+            if named == ident:
+                return index
         return None
-
-    kind_of = {"operator_id": "operator", "inspector_id": "inspector"}
 
     def find(kind: str, ident: str, before: int) -> int | None:
         if kind == "authority":
-            return latest(st.authority_keys, st.authority_keys.c.key_id == ident, before)
-        if kind == "meter":
-            return latest(st.meter_keys, st.meter_keys.c.meter_id == ident, before)
-        if kind == "operator":
-            return in_force(st.operators, "operator_id", ident, before)
-        if kind == "inspector":
-            return in_force(st.inspectors, "inspector_id", ident, before)
-        return None
+            found = latest(st.authority_keys, st.authority_keys.c.key_id == ident, before)
+        elif kind == "meter":
+            found = latest(st.meter_keys, st.meter_keys.c.meter_id == ident, before)
+        elif kind == "operator":
+            found = latest(st.operators, st.operators.c.operator_id == ident, before)
+        elif kind == "inspector":
+            found = latest(st.inspectors, st.inspectors.c.inspector_id == ident, before)
+        else:
+            return None
+        return found if found is not None else from_log(kind, ident, before)
 
     return find
 
 
+LogClients = Callable[[str], LogClient]
+"""The client of a log by origin (a store following several logs, `app.models.logs`)."""
+
+
 def _inputs(
     store: st.Store,
-    client: LogClient,
+    client: LogClient | LogClients,
     subject: dict[str, Any],
     indexes: Iterable[int],
     since_note: bytes | None,
     ocmf: Sequence[OcmfBundleItem],
 ) -> BundleInputs:
-    indexes = sorted(set(indexes))
+    keys = sorted(set(indexes))
     with store.engine.connect() as conn:
+        log_no, indexes = _one_log(conn, keys)
+        if not isinstance(client, LogClient):
+            client = client(origins_by_number(conn).get(log_no, ""))
+        elif keys and log_no != log_number_of(conn, client.origin):
+            raise EvidenceError(
+                f"the entries are in log {origins_by_number(conn).get(log_no, log_no)}, "
+                f"not in {client.origin}: build the bundle from that log"
+            )
         note = _accepted_note(conn, client.origin)
         evidence = LogEvidence(client, note)
         behind = bool(indexes) and indexes[-1] >= evidence.checkpoint.size
@@ -136,7 +168,7 @@ def _inputs(
         if behind:  # the recipient (or the store's rows) saw a newer tree: use the latest
             evidence = LogEvidence(client)
         try:
-            entries = collect_signers(evidence, indexes, _finder(conn, evidence))
+            entries = collect_signers(evidence, indexes, _finder(conn, evidence, log_no))
         except BundleError as exc:
             raise EvidenceError(str(exc)) from exc
     consistency = evidence.consistency(since_note) if since_note else None
@@ -145,13 +177,33 @@ def _inputs(
     )
 
 
+def _one_log(conn: Connection, keys: Sequence[int]) -> tuple[int, list[int]]:
+    """(log number, indexes in that log) of store keys; a bundle proves entries of one
+    log against its checkpoint, so keys of several logs are refused by name."""
+    logs = sorted({split_key(k)[0] for k in keys})
+    if len(logs) > 1:
+        names = origins_by_number(conn)
+        raise EvidenceError(
+            "the entries are in several logs ("
+            + ", ".join(names.get(n, str(n)) for n in logs)
+            + "): one bundle proves entries of one log; build one per log"
+        )
+    return (logs[0] if logs else 0), [split_key(k)[1] for k in keys]
+
+
+def log_number_of(conn: Connection, origin: str) -> int:
+    """``origin``'s number, 0 for a store that never numbered it (a single-log store)."""
+    found = conn.execute(select(st.logs.c.log_no).where(st.logs.c.origin == origin)).scalar()
+    return 0 if found is None else int(found)
+
+
 def _indexes(conn: Connection, table: Table, where: ColumnElement[bool]) -> list[int]:
     return [int(r.entry_index) for r in conn.execute(select(table.c.entry_index).where(where))]
 
 
 def session_evidence(
     store: st.Store,
-    client: LogClient,
+    client: LogClient | LogClients,
     session_id: str,
     *,
     since_note: bytes | None = None,
@@ -187,7 +239,7 @@ def session_evidence(
 
 def pile_evidence(
     store: st.Store,
-    client: LogClient,
+    client: LogClient | LogClients,
     pile_id: str,
     from_ms: int,
     to_ms: int,
@@ -237,7 +289,11 @@ def _evidence_indexes(evidence: Any) -> list[int]:
 
 
 def alarm_evidence(
-    store: st.Store, client: LogClient, alarm_id: int, *, since_note: bytes | None = None
+    store: st.Store,
+    client: LogClient | LogClients,
+    alarm_id: int,
+    *,
+    since_note: bytes | None = None,
 ) -> BundleInputs:
     """The log entries an alarm rests on (its evidence list)."""
     with store.engine.connect() as conn:
@@ -251,7 +307,7 @@ def alarm_evidence(
         "kind": "alarm",
         "alarm_id": int(alarm_id),
         "pile_id": row["pile_id"],
-        "entries": idx,
+        "entries": [split_key(k)[1] for k in idx],  # in the log the bundle proves
     }
     return _inputs(store, client, subject, idx, since_note, ())
 

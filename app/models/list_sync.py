@@ -243,3 +243,33 @@ class ListSync:
         with ThreadPoolExecutor(len(syncs), thread_name_prefix="log-sync") as pool:
             result.outcomes = list(pool.map(one, syncs))
         return result
+
+
+class StoredLogClients:
+    """``origin → LogClient`` from the ``logs`` rows (URL and key as the accepted list
+    gave them): what evidence bundles need when a store follows several logs
+    (`app.models.evidence`'s ``client`` argument). Clients are made once and kept."""
+
+    def __init__(self, store: st.Store, timeout: float = 30.0) -> None:
+        self.store, self.timeout = store, timeout
+        self._clients: dict[str, LogClient] = {}
+
+    def __call__(self, origin: str) -> LogClient:
+        client = self._clients.get(origin)
+        if client is None:
+            with self.store.engine.connect() as conn:
+                row = conn.execute(
+                    select(st.logs.c.url, st.logs.c.key).where(st.logs.c.origin == origin)
+                ).first()
+            if row is None or not row.url or not row.key:
+                raise SyncError(
+                    f"log {origin or '(unknown)'} is not in the accepted log list: its URL and "
+                    "key are unknown here"
+                )
+            client = self._clients[origin] = LogClient(row.url, row.key, timeout=self.timeout)
+        return client
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
