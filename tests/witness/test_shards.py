@@ -30,17 +30,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from app.models import evidence
 from app.models import store as st
 from app.models.analysis import analyse_batch
-from app.models.list_sync import ListSync
+from app.models.list_sync import ListSync, StoredLogClients
 from app.models.logs import LOG_BITS, split_key
+from ledger.bundle import build_bundle
+from ledger.bundle_verify import verify_bundle
 from ledger.client import LogClient
 from ledger.cosignature import Cosigner, WitnessPolicy
 from ledger.loglist import LogEntry, LogList, LogListError, sign_log_list
 from ledger.note import ALG_COSIGNATURE_V1, Signer, Verifier, generate_signer
 from ledger.sigcheck import SignatureChecker
 from tests.witness.test_processes import WitnessProcess, logged
-from tests.world import ROOT, PlatformProcess, World
+from tests.world import ROOT, T0, PlatformProcess, World
 
 QUARTER_MS = 7_776_000_000  # 90 days
 Q1 = 1_767_196_800_000  # 2026-01-01T00:00+08:00
@@ -218,6 +221,19 @@ def test_four_shards_three_witnesses_split_view_and_quorum(tmp_path, city):
         assert keys_by_log(stores[0]) == {numbers[s["origin"]]: HEARTBEATS for s in shards[:3]}
         # the carried registry records are no "twins", and nothing else was accused
         assert twins == 0 and not [a for a in alarms if a and a.startswith("L")], alarms
+
+        # -- an evidence bundle of Q3's quarter proves its entries against Q3's checkpoint,
+        # signers included (their registry records carried into Q3), with Q3's key alone
+        clients = StoredLogClients(stores[0])
+        start_q3 = T0 + 2 * HEARTBEATS * 900_000
+        inputs = evidence.pile_evidence(stores[0], clients, "P1", start_q3, start_q3 + 3_600_000)
+        verdict = verify_bundle(build_bundle(inputs), shards[2]["vkey"])
+        assert verdict.ok, verdict.text()
+        assert verdict.checkpoint.origin == shards[2]["origin"]
+        assert {v.rtype for v in verdict.entries} >= {"heartbeat", "meter", "authority"}
+        with pytest.raises(evidence.EvidenceError, match="several logs"):
+            evidence.pile_evidence(stores[0], clients, "P1", T0, T0 + 86_400_000)
+        clients.close()
 
         # -- a new list: Q4 appears, Q1 becomes read-only; the older list is refused after
         procs.append(start_shard(tmp_path, city, shards[3]))
