@@ -73,3 +73,26 @@ def test_no_list_at_all_is_said(store, tmp_path):
             sync.sync_once()
     finally:
         sync.close()
+
+
+def test_headless_sync_refuses_a_forged_list_and_bad_arguments(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.world import ROOT
+
+    other_skey, _ = generate_signer("samr.gov.example/loglist")
+    forged = tmp_path / "forged.note"
+    forged.write_bytes(signed(5, log("hz.example/2026h1", "330100"), skey=other_skey))
+    base = [sys.executable, "main.py", "sync", "--db", f"sqlite:///{tmp_path / 'o.sqlite'}"]
+    run = subprocess.run(
+        [*base, "--log-list", str(forged), "--list-key", AUTH_VKEY, "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 3, run.stderr
+    assert "the log list is refused" in run.stderr and "not signed by" in run.stderr
+    mixed = subprocess.run(
+        [*base, "--log-list", str(forged), "--platform", "http://127.0.0.1:9"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert mixed.returncode == 2 and "either --log-list" in mixed.stderr
