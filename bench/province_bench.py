@@ -81,6 +81,9 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None, help="use the first N entries")
     parser.add_argument("--workers", type=int, default=None, help="signature processes")
     parser.add_argument(
+        "--parallel", type=int, default=None, help="logs synced at once (default: all)"
+    )
+    parser.add_argument(
         "--rescan-sessions",
         type=int,
         default=0,
@@ -135,7 +138,12 @@ def main() -> int:
 
             shard_store = Store.open(f"sqlite:///{tmp}/shards.sqlite")
             office = ListSync(
-                shard_store, Verifier(auth_vkey), str(list_file), "33", checker=checker
+                shard_store,
+                Verifier(auth_vkey),
+                str(list_file),
+                "33",
+                checker=checker,
+                max_parallel=args.parallel,
             )
             result, shards_s, shards_cpu = measured(office.sync_once, checker, server)
             office.close()

@@ -168,14 +168,18 @@ class ListSync:
         witnesses: WitnessPolicy | None = None,
         timeout: float = 30.0,
         configure_client: Callable[[LogClient], None] | None = None,
+        max_parallel: int | None = None,
     ) -> None:
-        """``witnesses``: the office's own policy, for logs the list gives none."""
+        """``witnesses``: the office's own policy, for logs the list gives none.
+        ``max_parallel``: how many logs sync at once when catching up (default: all;
+        a pass that long-polls — ``wait_after`` — always runs every log at once)."""
         self.store, self.authority, self.source, self.region = store, authority, source, region
         self.checker = checker or SignatureChecker()
         self._owns_checker = checker is None
         self.on_batch, self.witnesses, self.timeout = on_batch, witnesses, timeout
         self.configure_client = configure_client
         self.apply_lock = threading.Lock()
+        self.max_parallel = max_parallel
         self._syncs: dict[str, tuple[LogEntry, LogSync]] = {}
 
     def close(self) -> None:
@@ -252,7 +256,10 @@ class ListSync:
                 return LogOutcome(sync.origin, sync.log_no or 0, error=exc)
             return LogOutcome(sync.origin, sync.log_no or 0, result=done)
 
-        with ThreadPoolExecutor(len(syncs), thread_name_prefix="log-sync") as pool:
+        parallel = len(syncs)
+        if wait_after is None and self.max_parallel:
+            parallel = max(1, min(parallel, self.max_parallel))
+        with ThreadPoolExecutor(parallel, thread_name_prefix="log-sync") as pool:
             result.outcomes = list(pool.map(one, syncs))
         return result
 
