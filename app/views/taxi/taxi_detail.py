@@ -202,10 +202,11 @@ class TaxiDetailView(QWidget):
             self.median.setData([], [])
         high, low = LIMITS_PCT
         if ys:
-            lo = min(low - 1.0, min(ys) - 0.5)
-            hi = max(high + 1.0, max(ys) + 0.5)
-            # a multipath outlier must not squash the band: clip the range at ±20 %
-            self.plot.setYRange(max(lo, -20.0), min(hi, 20.0))
+            lo = max(min(low - 1.0, min(ys) - 0.5), -20.0)
+            hi = min(max(high + 1.0, max(ys) + 0.5), 20.0)
+            # a multipath outlier must not squash the band: the range is clipped at ±20 %;
+            # the top fifth is left free for the legend, which must not hide a trip
+            self.plot.setYRange(lo, hi + (hi - lo) * 0.25, padding=0)
             self.plot.setXRange(min(xs), max(xs), padding=0.02)
         self.plot_note.setText(
             tr("%1 trips with the monitoring platform's GNSS distance; as of %2 (UTC+8)")

@@ -193,9 +193,15 @@ class TaxiView(QWidget):
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
         bottom_layout.addWidget(self.detail_title)
-        bottom_layout.addWidget(self.plot, 3)
-        bottom_layout.addWidget(QLabel(tr("Status history")))
-        bottom_layout.addWidget(self.history, 1)
+        self.detail_box = QWidget()  # shown once a taxi is chosen
+        detail_layout = QVBoxLayout(self.detail_box)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.addWidget(self.plot, 3)
+        detail_layout.addWidget(QLabel(tr("Status history")))
+        detail_layout.addWidget(self.history, 1)
+        self.detail_box.hide()
+        bottom_layout.addWidget(self.detail_box, 1)
+        bottom_layout.addStretch(0)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(bottom)
@@ -308,6 +314,8 @@ class TaxiView(QWidget):
         self, points: list[tuple[int, float]], history: list[tuple[int, str, str]]
     ) -> None:
         self.points.setData([p[0] / 1000 for p in points], [p[1] for p in points])
+        self.detail_box.show()
+        self.plot.setVisible(bool(points))  # no trips: no axes that mean nothing
         if points:
             low = min(-5.0, min(p[1] for p in points) - 0.5)
             high = max(2.0, max(p[1] for p in points) + 0.5)
