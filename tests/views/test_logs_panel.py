@@ -1,0 +1,181 @@
+"""The workstation in log list mode (issue 17 item 1, UI side): the settings name a signed
+log list, the window follows every log of it on a ListSyncWorker, and the Logs panel shows
+each log's verified size and status — one log's platform gone shows that log offline
+while the other stays verified. Two real platforms (`python -m ledger serve`) on loopback.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from app.main_window import MainWindow
+from app.settings_dialog import SettingsDialog, log_list_settings
+from app.views.log_names import entry_text
+from app.views.logs_panel import LogsTableModel, load_logs
+from app.workers import ListSyncWorker
+from ledger.loglist import LogEntry, LogList, sign_log_list
+from ledger.note import Signer, generate_signer
+from tests.world import PlatformProcess, World, ndjson, post
+
+H1 = (1_767_196_800_000, 1_782_835_200_000)  # 2026-01-01 .. 2026-07-01, UTC+8 midnights
+H2 = (1_782_835_200_000, 1_798_732_800_000)  # 2026-07-01 .. 2027-01-01
+ORIGINS = ("hz.evm.example/2026h1", "hz.evm.example/2026h2")
+
+
+@pytest.fixture
+def two_logs(tmp_path):
+    """Two shard logs of one region, each with the registry and its own heartbeats."""
+    world = World()
+    procs = []
+    try:
+        for n, origin in enumerate(ORIGINS):
+            proc = PlatformProcess(tmp_path / f"log{n}", "--origin", origin)
+            procs.append(proc)
+            beats = world.heartbeats(10 * n, 6 + 4 * n)  # 6 and 10 heartbeats
+            assert post(proc.url, ndjson(world.registry() + beats))[0] == 200
+        yield procs
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+def _signed_list(tmp_path, logs: list[tuple[str, str]], sequence: int = 3) -> tuple[str, str]:
+    """The authority's signed list naming both logs, given as (URL, log vkey), in region
+    330100: (the note's file, the authority's vkey)."""
+    skey, vkey = generate_signer("samr.gov.example/loglist")
+    entries = tuple(
+        LogEntry(origin, log_vkey, url, "330100", shard, "usable")
+        for origin, (url, log_vkey), shard in zip(ORIGINS, logs, (H1, H2), strict=True)
+    )
+    path = tmp_path / "loglist.note"
+    path.write_bytes(sign_log_list(LogList(sequence, H1[0], entries), Signer(skey)))
+    return str(path), vkey
+
+
+def _configure(qtbot, source: str, key: str, region: str):
+    """Sets the list mode through the settings dialog, as a regulator would."""
+    dialog = SettingsDialog()
+    qtbot.addWidget(dialog)
+    dialog.log_list.setChecked(True)
+    assert not dialog.platform.isEnabled()  # the list names each log's URL and key
+    dialog.log_list.source.setText(source)
+    dialog.log_list.list_key.setText(key)
+    dialog.log_list.region.setText(region)
+    dialog.accept()
+    return log_list_settings(QSettings())
+
+
+def _rows(window) -> dict[str, object]:
+    return {row.origin: row for row in window.logs_panel.model.rows}
+
+
+def test_both_logs_sync_and_a_stopped_platform_shows_offline(qtbot, two_logs, tmp_path):
+    source, key = _signed_list(tmp_path, [(p.url, p.vkey()) for p in two_logs])
+    config = _configure(qtbot, source, key, "3301")
+    assert config is not None and config.region == "3301" and config.source == source
+    window = MainWindow(f"sqlite:///{tmp_path / 'ws.sqlite'}", log_list=config)
+    qtbot.addWidget(window)
+    try:
+        sizes = {ORIGINS[0]: 5 + 6, ORIGINS[1]: 5 + 10}  # registry + heartbeats
+        qtbot.waitUntil(
+            lambda: (
+                {o: (r.size, r.status) for o, r in _rows(window).items()}
+                == {o: (n, "ok") for o, n in sizes.items()}
+            ),
+            timeout=20000,
+        )
+        model = window.logs_panel.model
+        shown = {
+            model.data(model.index(r, 0)): [
+                model.data(model.index(r, c)) for c in range(model.columnCount())
+            ]
+            for r in range(model.rowCount())
+        }
+        assert set(shown) == set(ORIGINS)
+        assert shown[ORIGINS[0]][1] == "330100"
+        assert shown[ORIGINS[0]][2] == "2026-01-01 – 2026-07-01"
+        assert shown[ORIGINS[1]][4] == "15"
+        assert all(row[6] != "—" for row in shown.values())  # a last success time
+        assert "3" in window.logs_panel.header.text()  # the list's sequence
+        window._update_status()
+        summary = window.sync_label.text()
+        assert "2" in summary and ("offline" not in summary and "离线" not in summary)
+
+        two_logs[1].stop()  # the second shard's platform goes away
+        qtbot.waitUntil(lambda: _rows(window)[ORIGINS[1]].status == "offline", timeout=20000)
+        rows = _rows(window)
+        assert rows[ORIGINS[0]].status == "ok" and rows[ORIGINS[0]].size == 11
+        assert rows[ORIGINS[1]].size == 15  # verified data kept, just stale
+        number = model.row_of(ORIGINS[1])
+        tooltip = model.data(model.index(number, 5), Qt.ItemDataRole.ToolTipRole)
+        assert tooltip  # the reason
+        assert model.data(model.index(number, 5), Qt.ItemDataRole.BackgroundRole) is not None
+        assert model.data(model.index(0, 5), Qt.ItemDataRole.BackgroundRole) is None
+        window._update_status()
+        assert "1" in window.sync_label.text() and (
+            "offline" in window.sync_label.text() or "离线" in window.sync_label.text()
+        )
+        assert ORIGINS[1] in window.sync_label.toolTip()
+    finally:
+        window.shutdown()
+
+
+def test_entries_of_the_second_log_are_named_and_proven_in_that_log(qtbot, two_logs, tmp_path):
+    """The second log's keys are (1 << 40) | index: shown as "index in origin", and the
+    inclusion proof is fetched from that log's own platform and verifies."""
+    from app.main_window import prove_inclusion_in_list
+    from app.models import store as st
+    from app.models.list_sync import ListSync
+    from ledger.note import Verifier
+
+    source, key = _signed_list(tmp_path, [(p.url, p.vkey()) for p in two_logs])
+    url = f"sqlite:///{tmp_path / 'ws.sqlite'}"
+    with st.Store.open(url) as store:
+        sync = ListSync(store, Verifier(key), source, "33")
+        try:
+            result = sync.sync_once()
+        finally:
+            sync.close()
+        assert [o.status for o in result.outcomes] == ["ok", "ok"]
+        with store.engine.connect() as conn:
+            snapshot = load_logs(conn, "33")
+            origins = {row.log_no: row.origin for row in snapshot.rows}
+    assert snapshot.sequence == 3 and origins == {0: ORIGINS[0], 1: ORIGINS[1]}
+    key7 = (1 << 40) | 7
+    assert entry_text(key7, origins) in ("7 in " + ORIGINS[1], "7（" + ORIGINS[1] + "）")
+    assert entry_text(7, {0: ORIGINS[0]}) == "7"  # a single-log store reads as before
+    text, hashes, verified = prove_inclusion_in_list(url, key7)
+    assert verified and text.startswith(ORIGINS[1]) and hashes
+    with pytest.raises(LookupError, match=r"log no\. 5 is not"):
+        prove_inclusion_in_list(url, (5 << 40) | 1)
+
+
+def test_a_list_signed_by_another_key_is_refused_and_nothing_syncs(tmp_path):
+    never = [("http://127.0.0.1:9", generate_signer(o)[1]) for o in ORIGINS]  # not contacted
+    source, _key = _signed_list(tmp_path, never)
+    _other, wrong_key = generate_signer("samr.gov.example/loglist")
+    worker = ListSyncWorker(f"sqlite:///{tmp_path / 'ws.sqlite'}", source, wrong_key, "33")
+    states: list[tuple[str, str, str]] = []
+    worker.state_changed.connect(lambda *s: (states.append(s), worker.stop()))
+    worker.run()  # stops itself on the first report
+    assert states[0][0] == "" and states[0][1] == "halted"
+    assert "not signed by samr.gov.example/loglist" in states[0][2]
+
+
+def test_the_model_marks_halted_rows_and_counts_them():
+    """A halted log (platform misbehaviour) is counted apart from offline ones."""
+    from app.views.logs_panel import LogRow
+
+    model = LogsTableModel()
+    model.set_rows(
+        [
+            LogRow(0, "a.example/1", "330100", H1[0], H1[1], "read-only", 10, "ok"),
+            LogRow(1, "b.example/1", "330100", H2[0], H2[1], "usable", 4, "halted", "split view"),
+        ]
+    )
+    assert model.update("b.example/1", status="halted")
+    assert not model.update("c.example/1", status="ok")
+    assert model.data(model.index(1, 5), Qt.ItemDataRole.ToolTipRole) == "split view"
+    assert model.data(model.index(1, 5), Qt.ItemDataRole.BackgroundRole) is not None
+    assert model.data(model.index(0, 3)) in ("read-only", "只读")
