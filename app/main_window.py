@@ -646,7 +646,13 @@ class MainWindow(QMainWindow):
         """Log numbers → origins, for views that name an entry's log (on the reader)."""
         from app.models.logs import origins_by_number
 
-        self.reader.submit(origins_by_number, self.session_lookup.set_log_origins)
+        self.reader.submit(origins_by_number, self._set_log_origins)
+
+    def _set_log_origins(self, origins: dict[int, str]) -> None:
+        from app.views.log_names import set_known_origins
+
+        set_known_origins(origins)  # pile detail's seal markers, the taxi histories
+        self.session_lookup.set_log_origins(origins)
 
     def start_sync(self, platform: str, vkey: str) -> None:
         self._platform, self._vkey = platform, vkey
@@ -811,6 +817,10 @@ class MainWindow(QMainWindow):
         self._map_timer.stop()
         if self._sync_worker is not None:
             self._sync_worker.stop()
+        if self.logs_panel is not None:
+            from app.views.log_names import set_known_origins
+
+            set_known_origins({})  # this window's store is no longer shown
         self.alarm_view.shutdown()
         self.reader.shutdown()
         self.store.close()

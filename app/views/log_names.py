@@ -20,10 +20,21 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("LogNames", text)
 
 
+_known: dict[int, str] = {}
+
+
+def set_known_origins(origins: Mapping[int, str]) -> None:
+    """The store's log numbers → origins, for views that are not handed them (the main
+    window sets them on the GUI thread after each new accepted list)."""
+    _known.clear()
+    _known.update(origins)
+
+
 def entry_text(key: int, origins: Mapping[int, str] | None = None) -> str:
-    """``"5"`` in a single-log store, ``"5 in hangzhou…/2026h2"`` otherwise."""
+    """``"5"`` in a single-log store, ``"5 in hangzhou…/2026h2"`` otherwise. ``origins``:
+    log numbers → origins; by default the ones the main window set."""
     log_no, index = split_key(int(key))
-    origins = origins or {}
+    origins = _known if origins is None else origins
     if log_no == 0 and len(origins) <= 1:
         return str(index)
     name = origins.get(log_no) or tr("log no. %1").replace("%1", str(log_no))
