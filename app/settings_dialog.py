@@ -76,6 +76,9 @@ class LogListBox(QGroupBox):
         self.region.setValidator(
             QRegularExpressionValidator(QRegularExpression("[0-9]{0,6}"), self.region)
         )
+        for edit in (self.source, self.list_key):
+            edit.setCursorPosition(0)  # a key's name, not its base64 tail
+            edit.setToolTip(edit.text())
         form = QFormLayout(self)
         form.addRow(tr("Log list"), self.source)
         form.addRow(tr("List authority key"), self.list_key)

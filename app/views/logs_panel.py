@@ -28,6 +28,7 @@ OFFLINE_BG = QColor("#fff3e0")
 HALTED_BG = QColor("#ffebee")
 OFFLINE_FG = QColor("#e65100")
 HALTED_FG = QColor("#b71c1c")
+OK_FG = QColor("#1b5e20")
 
 
 def tr(text: str) -> str:
@@ -240,6 +241,8 @@ class LogsTableModel(QAbstractTableModel):
                 return QBrush(OFFLINE_FG if row.status in ("offline", "error") else HALTED_FG)
             if row.state == "retired":
                 return QBrush(QColor("#757575"))
+            if column == "status" and row.status == "ok":
+                return QBrush(OK_FG)
         if role == Qt.ItemDataRole.FontRole and bad and column == "status":
             font = QFont()
             font.setBold(True)
@@ -298,7 +301,7 @@ class LogsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.table, 1)
