@@ -16,11 +16,31 @@ from app.views.logs_panel import LogsTableModel, load_logs
 from app.workers import ListSyncWorker
 from ledger.loglist import LogEntry, LogList, sign_log_list
 from ledger.note import Signer, generate_signer
+from ledger.records import sign_record
 from tests.world import PlatformProcess, World, ndjson, post
 
 H1 = (1_767_196_800_000, 1_782_835_200_000)  # 2026-01-01 .. 2026-07-01, UTC+8 midnights
 H2 = (1_782_835_200_000, 1_798_732_800_000)  # 2026-07-01 .. 2027-01-01
 ORIGINS = ("hz.evm.example/2026h1", "hz.evm.example/2026h2")
+
+
+LIST_KEYS = ("platform/mode", "platform/log_list", "platform/list_key", "platform/region")
+
+
+@pytest.fixture(autouse=True)
+def _list_settings_cleared():
+    """Qt reads the settings location once per process: the list mode these tests set
+    must not leak into the next test (or this one start with another's)."""
+
+    def clear() -> None:
+        settings = QSettings()
+        for key in LIST_KEYS:
+            settings.remove(key)
+        settings.sync()
+
+    clear()
+    yield
+    clear()
 
 
 @pytest.fixture
@@ -121,14 +141,39 @@ def test_both_logs_sync_and_a_stopped_platform_shows_offline(qtbot, two_logs, tm
         window.shutdown()
 
 
-def test_entries_of_the_second_log_are_named_and_proven_in_that_log(qtbot, two_logs, tmp_path):
-    """The second log's keys are (1 << 40) | index: shown as "index in origin", and the
-    inclusion proof is fetched from that log's own platform and verifies."""
-    from app.main_window import prove_inclusion_in_list
+def _session(world: World) -> object:
+    """A meter-signed charging session (no bill), at 2026-07-02 (the second shard)."""
+    start = H2[0] + 86_400_000
+    body = {
+        "session_id": "S-H2-0001",
+        "meter_id": "M1",
+        "pile_id": "P1",
+        "connector": 1,
+        "start_ms": start,
+        "stop_ms": start + 30 * 60_000,
+        "start_wh": 1_000_000,
+        "stop_wh": 1_030_000,
+        "energy_wh": 30_000,
+        "interval_s": 60,
+        "power_w": [60_000] * 30,
+    }
+    return sign_record("session", body, world.meter)
+
+
+def test_entries_of_the_second_log_are_named_proven_and_bundled_in_that_log(
+    qtbot, two_logs, tmp_path
+):
+    """The second log's keys are (1 << 40) | index: shown as "index in origin"; the
+    inclusion proof is fetched from that log's own platform and verifies; a session of
+    that log is exported as an evidence bundle against that log's checkpoint."""
+    import zipfile
+
+    from app.main_window import _export_bundle, prove_inclusion_in_list
     from app.models import store as st
     from app.models.list_sync import ListSync
     from ledger.note import Verifier
 
+    assert post(two_logs[1].url, ndjson([_session(World())]))[0] == 200  # entry 15 of log 1
     source, key = _signed_list(tmp_path, [(p.url, p.vkey()) for p in two_logs])
     url = f"sqlite:///{tmp_path / 'ws.sqlite'}"
     with st.Store.open(url) as store:
@@ -149,6 +194,13 @@ def test_entries_of_the_second_log_are_named_and_proven_in_that_log(qtbot, two_l
     assert verified and text.startswith(ORIGINS[1]) and hashes
     with pytest.raises(LookupError, match=r"log no\. 5 is not"):
         prove_inclusion_in_list(url, (5 << 40) | 1)
+    bundle = tmp_path / "evidence.zip"
+    assert _export_bundle(url, None, None, "S-H2-0001", str(bundle)) == str(bundle)
+    with zipfile.ZipFile(bundle) as z:
+        text = "\n".join(
+            z.read(n).decode("utf-8", "replace") for n in z.namelist() if not n.endswith(".pdf")
+        )
+    assert ORIGINS[1] in text and ORIGINS[0] not in text  # the session's own log only
 
 
 def test_a_list_signed_by_another_key_is_refused_and_nothing_syncs(tmp_path):
@@ -179,3 +231,24 @@ def test_the_model_marks_halted_rows_and_counts_them():
     assert model.data(model.index(1, 5), Qt.ItemDataRole.ToolTipRole) == "split view"
     assert model.data(model.index(1, 5), Qt.ItemDataRole.BackgroundRole) is not None
     assert model.data(model.index(0, 3)) in ("read-only", "只读")
+
+
+def test_single_platform_mode_stays_unless_a_list_is_set(qtbot):
+    """The list mode is off by default, off again when unticked, and needs a list named:
+    the platform URL and key are then used as before."""
+    assert log_list_settings(QSettings()) is None
+    dialog = SettingsDialog()
+    qtbot.addWidget(dialog)
+    assert not dialog.log_list.isChecked() and dialog.platform.isEnabled()
+    dialog.log_list.setChecked(True)  # ticked, but no list named
+    dialog.accept()
+    assert log_list_settings(QSettings()) is None
+    assert _configure(qtbot, "/srv/loglist.note", "k+1+AQ==", "33") is not None
+    again = SettingsDialog()
+    qtbot.addWidget(again)
+    assert again.log_list.isChecked() and again.log_list.source.text() == "/srv/loglist.note"
+    again.log_list.setChecked(False)
+    again.accept()
+    assert log_list_settings(QSettings()) is None
+    assert QSettings().value("platform/log_list") == "/srv/loglist.note"  # kept for later
+    assert again.log_list.region.validator().validate("33a", 0)[0].name != "Acceptable"
