@@ -134,7 +134,7 @@ class ListSyncWorker(QObject):
     the office's region: the list mode's SyncWorker. Signals carry the log's origin; an
     empty origin (`LIST`) is about the list itself (refused, or unreadable)."""
 
-    progress = Signal(str, int, int, float)  # origin, done, total, entries/s
+    progress = Signal(str, "qint64", "qint64", float)  # origin, done, total, entries/s
     synced = Signal(object)  # dict: sequence, note, at, applied, piles, logs (see _report)
     state_changed = Signal(str, str, str)  # origin, status (ok/syncing/offline/halted/…), message
 

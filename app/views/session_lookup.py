@@ -90,7 +90,7 @@ class SessionLookupView(QWidget):
     the session on the pile's plots.
     """
 
-    detail_shown = Signal(int)
+    detail_shown = Signal("qint64")  # an entry key: (log << 40) | index, beyond 32 bits
     results_shown = Signal(int)
     pile_requested = Signal(str, "qint64")
     proof_shown = Signal(int)

@@ -202,6 +202,30 @@ def test_entries_of_the_second_log_are_named_proven_and_bundled_in_that_log(
         )
     assert ORIGINS[1] in text and ORIGINS[0] not in text  # the session's own log only
 
+    from app.views.session_lookup import SessionLookupView
+    from app.views.table_models import StoreReader
+
+    with st.Store.open(url) as store:
+        reader = StoreReader(store)
+        try:
+            view = SessionLookupView(reader)
+            qtbot.addWidget(view)
+            view.set_log_origins(origins)
+            view.set_prover(lambda entry: prove_inclusion_in_list(url, entry))
+            session_key = (1 << 40) | 15
+            with qtbot.waitSignal(view.detail_shown, timeout=10_000):
+                view.show_entry(session_key)
+            shown = view.values["entry_index"].text()
+            assert shown == entry_text(session_key, origins) and ORIGINS[1] in shown
+            assert "15" in shown and str(session_key) not in shown
+            with qtbot.waitSignal(view.proof_shown, timeout=10_000):
+                view.fetch_proofs()
+            proof = view.proof_text.toPlainText()
+            assert shown in proof and "\n" + ORIGINS[1] + "\n" in "\n" + proof
+            assert view.proof_status.styleSheet().startswith("color: #1b5e20")  # verified
+        finally:
+            reader.shutdown()
+
 
 def test_a_list_signed_by_another_key_is_refused_and_nothing_syncs(tmp_path):
     never = [("http://127.0.0.1:9", generate_signer(o)[1]) for o in ORIGINS]  # not contacted

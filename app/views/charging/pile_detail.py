@@ -150,7 +150,7 @@ class PileDetailView(QWidget):
 
     loaded = Signal(str)
     load_failed = Signal(str)
-    session_activated = Signal(int)
+    session_activated = Signal("qint64")  # an entry key (app.models.logs), 64-bit
 
     def __init__(self, reader: StoreReader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
