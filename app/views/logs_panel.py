@@ -373,9 +373,7 @@ class LogsPanel(QWidget):
         if self.list_status == "halted":
             text += "\n" + tr("The log list was refused: %1").replace("%1", self.list_message)
         elif self.list_status in ("offline", "error") and self.list_message:
-            text += "\n" + tr("Following the list accepted before: %1").replace(
-                "%1", self.list_message
-            )
+            text += "\n" + tr("Log list: %1").replace("%1", self.list_message)
         self.header.setText(text)
         bad = self.list_status in ("halted", "offline", "error")
         self.header.setStyleSheet("color: #b71c1c;" if bad else "")

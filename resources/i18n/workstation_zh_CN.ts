@@ -1636,141 +1636,141 @@
 <context>
     <name>LogsPanel</name>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="161"/>
+        <location filename="../../app/views/logs_panel.py" line="162"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="40"/>
+        <location filename="../../app/views/logs_panel.py" line="41"/>
         <source>usable</source>
         <translation>可用</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="41"/>
+        <location filename="../../app/views/logs_panel.py" line="42"/>
         <source>read-only</source>
         <translation>只读</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="42"/>
+        <location filename="../../app/views/logs_panel.py" line="43"/>
         <source>retired</source>
         <translation>已退役</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="49"/>
+        <location filename="../../app/views/logs_panel.py" line="50"/>
         <source>syncing</source>
         <translation>同步中</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="50"/>
+        <location filename="../../app/views/logs_panel.py" line="51"/>
         <source>ok</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="51"/>
+        <location filename="../../app/views/logs_panel.py" line="52"/>
         <source>offline</source>
         <translation>离线</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="52"/>
         <location filename="../../app/views/logs_panel.py" line="53"/>
+        <location filename="../../app/views/logs_panel.py" line="54"/>
         <source>halted — platform misbehaviour</source>
         <translation>已停止-平台异常</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="54"/>
+        <location filename="../../app/views/logs_panel.py" line="55"/>
         <source>error, retrying</source>
         <translation>出错，重试中</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="55"/>
+        <location filename="../../app/views/logs_panel.py" line="56"/>
         <source>not synced yet</source>
         <translation>尚未同步</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="56"/>
+        <location filename="../../app/views/logs_panel.py" line="57"/>
         <source>not followed (retired)</source>
         <translation>不再跟随（已退役）</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="158"/>
+        <location filename="../../app/views/logs_panel.py" line="159"/>
         <source>Log (origin)</source>
         <translation>账本（来源名）</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="159"/>
+        <location filename="../../app/views/logs_panel.py" line="160"/>
         <source>Region</source>
         <translation>辖区</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="160"/>
+        <location filename="../../app/views/logs_panel.py" line="161"/>
         <source>Shard interval</source>
         <translation>分片时段</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="162"/>
+        <location filename="../../app/views/logs_panel.py" line="163"/>
         <source>Verified size</source>
         <translation>已验证条目数</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="163"/>
+        <location filename="../../app/views/logs_panel.py" line="164"/>
         <source>Sync status</source>
         <translation>同步状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="164"/>
+        <location filename="../../app/views/logs_panel.py" line="165"/>
         <source>Last success</source>
         <translation>上次成功</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="231"/>
+        <location filename="../../app/views/logs_panel.py" line="232"/>
         <source>Entries from %1 up to (not including) %2, Hangzhou time</source>
         <translation>收录 %1 起至 %2 前（不含）的条目，杭州时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="268"/>
+        <location filename="../../app/views/logs_panel.py" line="271"/>
         <source>syncing %1 / %2</source>
         <translation>同步中 %1 / %2</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="289"/>
-        <location filename="../../app/views/logs_panel.py" line="365"/>
+        <location filename="../../app/views/logs_panel.py" line="292"/>
+        <location filename="../../app/views/logs_panel.py" line="368"/>
         <source>No log list accepted yet.</source>
         <translation>尚未接受任何日志清单。</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="356"/>
+        <location filename="../../app/views/logs_panel.py" line="359"/>
         <source>%1 logs</source>
         <translation>%1 个账本</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="358"/>
+        <location filename="../../app/views/logs_panel.py" line="361"/>
         <source>%1 offline</source>
         <translation>%1 个离线</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="360"/>
+        <location filename="../../app/views/logs_panel.py" line="363"/>
         <source>%1 halted</source>
         <translation>%1 个已停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="367"/>
+        <location filename="../../app/views/logs_panel.py" line="370"/>
         <source>Signed log list no. %1</source>
         <translation>已签名日志清单 第 %1 号</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="369"/>
+        <location filename="../../app/views/logs_panel.py" line="372"/>
         <source>region %1</source>
         <translation>辖区 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="371"/>
+        <location filename="../../app/views/logs_panel.py" line="374"/>
         <source>The log list was refused: %1</source>
         <translation>日志清单被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="373"/>
-        <source>Following the list accepted before: %1</source>
-        <translation>沿用此前接受的清单：%1</translation>
+        <location filename="../../app/views/logs_panel.py" line="376"/>
+        <source>Log list: %1</source>
+        <translation>日志清单：%1</translation>
     </message>
 </context>
 <context>
@@ -2984,92 +2984,92 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/settings_dialog.py" line="94"/>
+        <location filename="../../app/settings_dialog.py" line="97"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="97"/>
+        <location filename="../../app/settings_dialog.py" line="100"/>
         <source>empty: run the built-in demo platform</source>
         <translation>留空：运行内置演示平台</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="106"/>
+        <location filename="../../app/settings_dialog.py" line="109"/>
         <source>empty: local SQLite; or postgresql+psycopg://user@host/db</source>
         <translation>留空：本地 SQLite；或 postgresql+psycopg://user@host/db</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="114"/>
+        <location filename="../../app/settings_dialog.py" line="117"/>
         <source>Platform URL</source>
         <translation>平台地址</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="115"/>
+        <location filename="../../app/settings_dialog.py" line="118"/>
         <source>Log verifier key</source>
         <translation>账本验证公钥</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="117"/>
+        <location filename="../../app/settings_dialog.py" line="120"/>
         <source>Database URL</source>
         <translation>数据库地址</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="118"/>
+        <location filename="../../app/settings_dialog.py" line="121"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="122"/>
+        <location filename="../../app/settings_dialog.py" line="125"/>
         <source>Changes take effect after restarting the workstation.</source>
         <translation>更改在重启工作站后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="168"/>
+        <location filename="../../app/settings_dialog.py" line="171"/>
         <source>Alarm policy</source>
         <translation>告警策略</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="181"/>
+        <location filename="../../app/settings_dialog.py" line="184"/>
         <source>Default: opens an alarm</source>
         <translation>默认:产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="181"/>
+        <location filename="../../app/settings_dialog.py" line="184"/>
         <source>Default: finding only</source>
         <translation>默认:仅记录异常</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="183"/>
+        <location filename="../../app/settings_dialog.py" line="186"/>
         <source>Always opens an alarm</source>
         <translation>始终产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="184"/>
+        <location filename="../../app/settings_dialog.py" line="187"/>
         <source>Never opens an alarm</source>
         <translation>从不产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="195"/>
+        <location filename="../../app/settings_dialog.py" line="198"/>
         <source>Stored in the shared database: every workstation of the office applies it.</source>
         <translation>保存在共享数据库中:本单位所有工作站均按此执行。</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="197"/>
+        <location filename="../../app/settings_dialog.py" line="200"/>
         <source>Only a regulator can change the alarm policy.</source>
         <translation>只有监管人员可以更改告警策略。</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="236"/>
+        <location filename="../../app/settings_dialog.py" line="239"/>
         <source>The alarm policy was not saved: %1</source>
         <translation>告警策略未保存:%1</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="102"/>
+        <location filename="../../app/settings_dialog.py" line="105"/>
         <source>empty: the log's signature suffices; or a witness policy file (k of n)</source>
         <translation>留空:仅凭日志签名;或填写见证策略文件(n 个见证方中至少 k 个联署)</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="116"/>
+        <location filename="../../app/settings_dialog.py" line="119"/>
         <source>Witness policy</source>
         <translation>见证策略</translation>
     </message>
@@ -3094,17 +3094,17 @@
         <translation>例如 3301（杭州）；留空：所有辖区</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="80"/>
+        <location filename="../../app/settings_dialog.py" line="83"/>
         <source>Log list</source>
         <translation>日志清单</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="81"/>
+        <location filename="../../app/settings_dialog.py" line="84"/>
         <source>List authority key</source>
         <translation>清单公钥</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="82"/>
+        <location filename="../../app/settings_dialog.py" line="85"/>
         <source>Region code</source>
         <translation>辖区代码</translation>
     </message>

@@ -276,3 +276,31 @@ def test_single_platform_mode_stays_unless_a_list_is_set(qtbot):
     assert log_list_settings(QSettings()) is None
     assert QSettings().value("platform/log_list") == "/srv/loglist.note"  # kept for later
     assert again.log_list.region.validator().validate("33a", 0)[0].name != "Acceptable"
+
+
+def test_an_unreadable_list_and_a_halted_log_are_said_without_blocking(qtbot, tmp_path):
+    """No list readable and none accepted before: the panel says so (nothing to follow);
+    a log's halt is announced once, in a window that does not block the other logs."""
+    from app.settings_dialog import LogListSettings
+
+    _skey, vkey = generate_signer("samr.gov.example/loglist")
+    missing = str(tmp_path / "no-such-list.note")
+    window = MainWindow(
+        f"sqlite:///{tmp_path / 'ws.sqlite'}", log_list=LogListSettings(missing, vkey, "33")
+    )
+    qtbot.addWidget(window)
+    try:
+        panel = window.logs_panel
+        qtbot.waitUntil(lambda: panel.list_status == "offline", timeout=10000)
+        assert "none was accepted before" in panel.list_message
+        assert missing in panel.header.text() and panel.model.rowCount() == 0
+        window._on_list_state(ORIGINS[0], "halted", "checkpoint 12 is not consistent")
+        window._on_list_state(ORIGINS[0], "halted", "sync of it is halted")  # next pass
+        assert list(window._list_alerts) == [ORIGINS[0]]
+        box = window._list_alerts[ORIGINS[0]]
+        assert box.isVisible() and not box.isModal()
+        assert ORIGINS[0] in box.text() and "checkpoint 12" in box.text()
+        window._on_list_state(ORIGINS[0], "ok", "")  # cleared by an administrator
+        assert window._list_alerts == {} and not box.isVisible()
+    finally:
+        window.shutdown()
