@@ -64,6 +64,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import store as st
 from app.models.kinds import PROJECTIONS
+from app.models.logs import origins_by_number, split_key
 from app.models.migrations import current_revision, head_revision
 from app.models.outbox import Outbox, OutboxEntry, http_post
 from app.models.plan_tables import (
@@ -273,7 +274,7 @@ def export_field_package(
     order_id: int,
     path: Path | str,
     *,
-    client: LogClient | None = None,
+    client: LogClient | Callable[[str], LogClient] | None = None,
     now_ms: int | None = None,
     key_dir: Path | None = None,
 ) -> PackageSummary:
@@ -403,19 +404,22 @@ def _copy_order(
     ordered = sorted(indexes)
     for start in range(0, len(ordered), 5000):
         _copy(src, dst, st.entries, st.entries.c.entry_index.in_(ordered[start : start + 5000]))
-    latest = (
-        src.execute(
-            select(st.checkpoints)
-            .order_by(st.checkpoints.c.size.desc(), st.checkpoints.c.id.desc())
-            .limit(1)
+    # The newest accepted checkpoint of every log, and which log each key is in.
+    for origin in src.execute(select(st.checkpoints.c.origin).distinct()).scalars():
+        latest = (
+            src.execute(
+                select(st.checkpoints)
+                .where(st.checkpoints.c.origin == origin)
+                .order_by(st.checkpoints.c.size.desc(), st.checkpoints.c.id.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
         )
-        .mappings()
-        .first()
-    )
-    if latest is not None:
         row = dict(latest)
         row.pop("id")
         dst.execute(insert(st.checkpoints), row)
+    _copy(src, dst, st.logs)
     # The analysis facts of what was copied, so a rescan on the laptop sees it all.
     for kind in PROJECTIONS.values():
         if kind.rebuild_facts is not None:
@@ -433,33 +437,61 @@ _REGISTRY_PROOF_TABLES: tuple[tuple[Table, str], ...] = (
 )
 
 
-def _copy_proofs(src: Connection, dst: Connection, client: LogClient | None) -> tuple[int, str]:
-    """Inclusion proofs of the package's registry entries in the latest accepted checkpoint."""
-    cp = dst.execute(select(st.checkpoints).limit(1)).mappings().first()
-    if cp is None:
+def _copy_proofs(
+    src: Connection, dst: Connection, client: LogClient | Callable[[str], LogClient] | None
+) -> tuple[int, str]:
+    """Inclusion proofs of the package's registry entries, each in the latest accepted
+    checkpoint of its own log. ``client``: the log's reader, or origin → reader for a
+    store that follows several logs (`app.models.list_sync.StoredLogClients`)."""
+    checkpoints = {row["origin"]: row for row in dst.execute(select(st.checkpoints)).mappings()}
+    if not checkpoints:
         return 0, "none: the workstation has no accepted checkpoint yet"
     if client is None:
         return 0, "none: no connection to the log was given at export"
-    reader = TileHashReader(int(cp["size"]), bytes(cp["root"]), client.fetch)
+    names = origins_by_number(dst)
+    if not names and len(checkpoints) == 1:  # a store that never numbered its one log
+        names = {0: next(iter(checkpoints))}
+    by_log: dict[int, list[tuple[int, int, str]]] = {}
+    for table, key in _REGISTRY_PROOF_TABLES:
+        for entry_key, subject in dst.execute(select(table.c.entry_index, table.c[key])):
+            log_no, index = split_key(int(entry_key))
+            by_log.setdefault(log_no, []).append((int(entry_key), index, f"{table.name} {subject}"))
     rows: list[dict[str, Any]] = []
+    said: list[str] = []
     try:
-        for table, key in _REGISTRY_PROOF_TABLES:
-            for index, subject in dst.execute(select(table.c.entry_index, table.c[key])):
+        for log_no, items in sorted(by_log.items()):
+            origin = names.get(log_no, "")
+            cp = checkpoints.get(origin)
+            if isinstance(client, LogClient):
+                reader_client = client if client.origin == origin else None
+            else:
+                reader_client = client(origin) if cp is not None else None
+            if cp is None or reader_client is None:
+                said.append(f"none for log {origin or log_no}: no checkpoint or connection")
+                continue
+            reader = TileHashReader(int(cp["size"]), bytes(cp["root"]), reader_client.fetch)
+            for entry_key, index, subject in items:
                 if index >= cp["size"]:
                     continue
-                hashes = reader.inclusion_proof(int(index))
+                hashes = reader.inclusion_proof(index)
                 rows.append(
                     {
-                        "entry_index": int(index),
-                        "subject": f"{table.name} {subject}",
-                        "proof": format_tlog_proof(int(index), hashes, bytes(cp["note"])),
+                        "entry_index": entry_key,
+                        "subject": subject,
+                        "proof": format_tlog_proof(index, hashes, bytes(cp["note"])),
                     }
                 )
-    except (FetchError, OSError, TileError) as exc:
+            said.append(
+                f"included for checkpoint size {cp['size']}"
+                + (f" of {origin}" if len(checkpoints) > 1 else "")
+            )
+    except (FetchError, OSError, TileError, RuntimeError) as exc:
         return 0, f"none: the log could not be reached ({exc})"
     if rows:
         dst.execute(insert(package_proofs), rows)
-    return len(rows), f"included for checkpoint size {cp['size']}"
+    if not said:  # no registry entries to prove
+        said = [f"included for checkpoint size {cp['size']}" for cp in checkpoints.values()]
+    return len(rows), "; ".join(said)
 
 
 # ---- the laptop side -----------------------------------------------------------------------

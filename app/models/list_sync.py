@@ -112,9 +112,10 @@ def accepted_list(conn, authority: Verifier) -> LogList | None:
     return None if note is None else open_log_list(bytes(note), authority)
 
 
-def accept_list(store: st.Store, data: bytes, authority: Verifier) -> LogList:
+def accept_list(store: st.Store, data: bytes, authority: Verifier, region: str = "") -> LogList:
     """Checks ``data`` against the authority's key and the newest accepted list, keeps it,
-    and numbers its logs. Raises `LogListError` (forged, malformed, or a rollback)."""
+    and numbers the logs of ``region`` (and brings those it knows up to date). Raises
+    `LogListError` (forged, malformed, or a rollback)."""
     with store.transaction() as conn:
         seen = accepted_list(conn, authority)
         log_list = open_log_list(data, authority, seen)
@@ -123,8 +124,10 @@ def accept_list(store: st.Store, data: bytes, authority: Verifier) -> LogList:
                 insert(st.log_lists),
                 {"sequence": log_list.sequence, "note": data, "accepted_at": st.utcnow()},
             )
-        ordered = sorted(log_list.logs, key=lambda e: (e.shard[0], e.region, e.origin))
-        assign_logs(conn, [_followed(e) for e in ordered])
+        known = set(conn.execute(select(st.logs.c.origin)).scalars())
+        mine = [e for e in log_list.logs if e.region.startswith(region) or e.origin in known]
+        mine.sort(key=lambda e: (e.shard[0], e.region, e.origin))
+        assign_logs(conn, [_followed(e) for e in mine])
     return log_list
 
 
@@ -190,7 +193,7 @@ class ListSync:
                     f"cannot read the log list and none was accepted before: {exc}"
                 ) from exc
             return seen, f"the log list could not be read ({exc}); following list {seen.sequence}"
-        return accept_list(self.store, data, self.authority), ""
+        return accept_list(self.store, data, self.authority, self.region), ""
 
     def _sync_for(self, entry: LogEntry) -> LogSync:
         known = self._syncs.get(entry.origin)

@@ -351,6 +351,13 @@ def _insert_entries(conn: Connection, entries: Sequence[tuple[int, Record]]) -> 
     }
 
 
+def registry_types() -> frozenset[str]:
+    """Record types that make up the registry: the shared parties' and every kind's."""
+    return frozenset(
+        {*REGISTRY_ORDER, *(t for k in PROJECTIONS.values() for t in k.registry_types)}
+    )
+
+
 def _not_carried(entries: Sequence[tuple[int, Record]], twins: dict[int, int]) -> dict[int, int]:
     """The twins that are misbehaviour: all but registry records carried into another log.
 
@@ -359,7 +366,7 @@ def _not_carried(entries: Sequence[tuple[int, Record]], twins: dict[int, int]) -
     so that each log verifies on its own (docs/deployment.md). The copy has the original's
     identity; it is no second record, and neither applied again nor reported. Anything else
     met again — a session or a bill in two shards — is still a twin."""
-    registry = {*REGISTRY_ORDER, *(t for k in PROJECTIONS.values() for t in k.registry_types)}
+    registry = registry_types()
     types = dict(entries)
     return {
         i: first
