@@ -365,10 +365,15 @@ class MainWindow(QMainWindow):
     def _export_field_package(self, order_id: int, path: str) -> None:
         """ "Take this work order offline": a store file for the inspector's laptop."""
         from app.models.field_package import export_field_package
+        from app.models.list_sync import StoredLogClients
         from ledger.client import LogClient
 
         def export() -> str:
-            client = LogClient(self._platform, self._vkey) if self._platform else None
+            client: LogClient | StoredLogClients | None = None
+            if self._platform:
+                client = LogClient(self._platform, self._vkey)
+            elif self._log_list is not None:  # each log's proofs from its own platform
+                client = StoredLogClients(self.store)
             try:
                 summary = export_field_package(
                     self.store, self.session, order_id, path, client=client
