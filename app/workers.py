@@ -181,12 +181,17 @@ class ListSyncWorker(QObject):
         )
         after: dict[str, int] = {}
         syncing: set[str] = set()
+        shown: dict[str, float] = {}
 
         def on_progress(origin: str, p) -> None:
+            """From the logs' sync threads; at most ~10 reports a second per log."""
             if origin not in syncing:
                 syncing.add(origin)
                 self.state_changed.emit(origin, "syncing", "")
-            self.progress.emit(origin, p.done, p.total, p.rate)
+            now = time.monotonic()
+            if now - shown.get(origin, 0.0) >= 0.1 or p.done >= p.total:
+                shown[origin] = now
+                self.progress.emit(origin, p.done, p.total, p.rate)
 
         try:
             while not self._stop.is_set():

@@ -375,6 +375,8 @@ class LogsPanel(QWidget):
         elif self.list_status in ("offline", "error") and self.list_message:
             text += "\n" + tr("Log list: %1").replace("%1", self.list_message)
         self.header.setText(text)
-        bad = self.list_status in ("halted", "offline", "error")
-        self.header.setStyleSheet("color: #b71c1c;" if bad else "")
+        colour = {"halted": HALTED_FG, "offline": OFFLINE_FG, "error": OFFLINE_FG}.get(
+            self.list_status
+        )
+        self.header.setStyleSheet(f"color: {colour.name()};" if colour is not None else "")
         self.summary_changed.emit(self.summary())
