@@ -288,6 +288,8 @@ class LogsPanel(QWidget):
         self.reader, self.region = reader, region
         self.sequence: int | None = None
         self.list_status, self.list_message = "idle", ""
+        self.none_followed = False
+        """The last pass found no log of the list for this region (a wrong region code?)."""
         self._generation = 0
         self.header = QLabel(tr("No log list accepted yet."))
         self.header.setWordWrap(True)
@@ -336,6 +338,7 @@ class LogsPanel(QWidget):
 
     def on_synced(self, info: dict) -> None:
         self.sequence = info.get("sequence", self.sequence)
+        self.none_followed = not info.get("logs")
         unknown = False
         for log in info.get("logs", ()):
             changes: dict[str, Any] = {"status": log["status"], "message": log["message"]}
@@ -370,6 +373,8 @@ class LogsPanel(QWidget):
             text = tr("Signed log list no. %1").replace("%1", str(self.sequence))
             if self.region:
                 text += " · " + tr("region %1").replace("%1", self.region)
+            if self.none_followed:
+                text += "\n" + tr("No log of this list is followed for this region.")
         if self.list_status == "halted":
             text += "\n" + tr("The log list was refused: %1").replace("%1", self.list_message)
         elif self.list_status in ("offline", "error") and self.list_message:

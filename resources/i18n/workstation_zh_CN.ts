@@ -1732,45 +1732,50 @@
         <translation>同步中 %1 / %2</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="292"/>
-        <location filename="../../app/views/logs_panel.py" line="368"/>
+        <location filename="../../app/views/logs_panel.py" line="294"/>
+        <location filename="../../app/views/logs_panel.py" line="371"/>
         <source>No log list accepted yet.</source>
         <translation>尚未接受任何日志清单。</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="359"/>
+        <location filename="../../app/views/logs_panel.py" line="362"/>
         <source>%1 logs</source>
         <translation>%1 个账本</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="361"/>
+        <location filename="../../app/views/logs_panel.py" line="364"/>
         <source>%1 offline</source>
         <translation>%1 个离线</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="363"/>
+        <location filename="../../app/views/logs_panel.py" line="366"/>
         <source>%1 halted</source>
         <translation>%1 个已停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="370"/>
+        <location filename="../../app/views/logs_panel.py" line="373"/>
         <source>Signed log list no. %1</source>
         <translation>已签名日志清单 第 %1 号</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="372"/>
+        <location filename="../../app/views/logs_panel.py" line="375"/>
         <source>region %1</source>
         <translation>辖区 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="374"/>
+        <location filename="../../app/views/logs_panel.py" line="379"/>
         <source>The log list was refused: %1</source>
         <translation>日志清单被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/logs_panel.py" line="376"/>
+        <location filename="../../app/views/logs_panel.py" line="381"/>
         <source>Log list: %1</source>
         <translation>日志清单：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="377"/>
+        <source>No log of this list is followed for this region.</source>
+        <translation>此清单中没有本辖区跟随的账本。</translation>
     </message>
 </context>
 <context>
@@ -1806,7 +1811,7 @@
     </message>
     <message>
         <location filename="../../app/main_window.py" line="329"/>
-        <location filename="../../app/main_window.py" line="781"/>
+        <location filename="../../app/main_window.py" line="786"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
@@ -1816,105 +1821,105 @@
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="490"/>
-        <location filename="../../app/main_window.py" line="493"/>
-        <location filename="../../app/main_window.py" line="510"/>
+        <location filename="../../app/main_window.py" line="495"/>
+        <location filename="../../app/main_window.py" line="498"/>
+        <location filename="../../app/main_window.py" line="515"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="490"/>
+        <location filename="../../app/main_window.py" line="495"/>
         <source>Needs a platform to fetch proofs.</source>
         <translation>需连接平台才能获取证明。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="498"/>
+        <location filename="../../app/main_window.py" line="503"/>
         <source>Save evidence bundle</source>
         <translation>保存证据包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="507"/>
+        <location filename="../../app/main_window.py" line="512"/>
         <source>Evidence bundle written: %1</source>
         <translation>证据包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="541"/>
+        <location filename="../../app/main_window.py" line="546"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="542"/>
+        <location filename="../../app/main_window.py" line="547"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="545"/>
+        <location filename="../../app/main_window.py" line="550"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="548"/>
+        <location filename="../../app/main_window.py" line="553"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="562"/>
+        <location filename="../../app/main_window.py" line="567"/>
         <source>&amp;Evidence</source>
         <translation>证据(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="563"/>
+        <location filename="../../app/main_window.py" line="568"/>
         <source>Export evidence bundle for a session…</source>
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="674"/>
+        <location filename="../../app/main_window.py" line="679"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="616"/>
-        <location filename="../../app/main_window.py" line="685"/>
+        <location filename="../../app/main_window.py" line="621"/>
+        <location filename="../../app/main_window.py" line="690"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="715"/>
+        <location filename="../../app/main_window.py" line="720"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="718"/>
+        <location filename="../../app/main_window.py" line="723"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="721"/>
+        <location filename="../../app/main_window.py" line="726"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="724"/>
+        <location filename="../../app/main_window.py" line="729"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="729"/>
+        <location filename="../../app/main_window.py" line="734"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="786"/>
+        <location filename="../../app/main_window.py" line="791"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="493"/>
+        <location filename="../../app/main_window.py" line="498"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="687"/>
+        <location filename="../../app/main_window.py" line="692"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
     </message>
@@ -1929,48 +1934,48 @@
         <translation>工单</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="384"/>
+        <location filename="../../app/main_window.py" line="389"/>
         <source>Field package written: %1</source>
         <translation>现场离线包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="387"/>
+        <location filename="../../app/main_window.py" line="392"/>
         <source>Field package</source>
         <translation>现场离线包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="527"/>
+        <location filename="../../app/main_window.py" line="532"/>
         <source>OCMF records</source>
         <translation>OCMF 记录</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="530"/>
+        <location filename="../../app/main_window.py" line="535"/>
         <source>Meter public key</source>
         <translation>电能表公钥</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="549"/>
+        <location filename="../../app/main_window.py" line="554"/>
         <source>Veri&amp;fication</source>
         <translation>检定(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="550"/>
+        <location filename="../../app/main_window.py" line="555"/>
         <source>On-site verification with the rig…</source>
         <translation>使用检定装置现场检定…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="566"/>
+        <location filename="../../app/main_window.py" line="571"/>
         <source>Import OCMF signed meter data…</source>
         <translation>导入 OCMF 签名计量数据…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="398"/>
-        <location filename="../../app/main_window.py" line="442"/>
+        <location filename="../../app/main_window.py" line="403"/>
+        <location filename="../../app/main_window.py" line="447"/>
         <source>Verification</source>
         <translation>检定</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="559"/>
+        <location filename="../../app/main_window.py" line="564"/>
         <source>Countersign results (check / approve)…</source>
         <translation>检定结果会签（核验 / 批准）…</translation>
     </message>
@@ -1985,12 +1990,12 @@
         <translation>出租车计价器</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="553"/>
+        <location filename="../../app/main_window.py" line="558"/>
         <source>Fuel dispenser verification (JJG 443)…</source>
         <translation>加油机检定（JJG 443）…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="556"/>
+        <location filename="../../app/main_window.py" line="561"/>
         <source>Taximeter verification (JJG 517)…</source>
         <translation>出租车计价器检定（JJG 517）…</translation>
     </message>
@@ -2000,17 +2005,17 @@
         <translation>账本</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="609"/>
+        <location filename="../../app/main_window.py" line="614"/>
         <source>The platform of log %1 served data that fails verification. Sync of this log is halted and the evidence is stored; the other logs go on.</source>
         <translation>账本 %1 的平台提供了无法通过验证的数据。该账本的同步已停止，证据已保存；其他账本继续同步。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="613"/>
+        <location filename="../../app/main_window.py" line="618"/>
         <source>The signed log list is refused; no log is synced until it is fixed.</source>
         <translation>已签名日志清单被拒绝；在清单修正之前不同步任何账本。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="755"/>
+        <location filename="../../app/main_window.py" line="760"/>
         <source>Log list no. %1, checked %2 s ago</source>
         <translation>日志清单第 %1 号，%2 秒前检查</translation>
     </message>

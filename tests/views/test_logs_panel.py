@@ -304,3 +304,32 @@ def test_an_unreadable_list_and_a_halted_log_are_said_without_blocking(qtbot, tm
         assert window._list_alerts == {} and not box.isVisible()
     finally:
         window.shutdown()
+
+
+def test_a_region_the_list_does_not_cover_is_said(qtbot, tmp_path):
+    """Region 32 (Jiangsu) with a list of Hangzhou logs: nothing followed, and the panel
+    says why instead of showing an empty table as if all were well."""
+    from app.settings_dialog import LogListSettings
+
+    never = [("http://127.0.0.1:9", generate_signer(o)[1]) for o in ORIGINS]  # not contacted
+    source, key = _signed_list(tmp_path, never)
+    window = MainWindow(
+        f"sqlite:///{tmp_path / 'ws.sqlite'}", log_list=LogListSettings(source, key, "32")
+    )
+    qtbot.addWidget(window)
+    try:
+        panel = window.logs_panel
+        qtbot.waitUntil(lambda: panel.none_followed, timeout=10000)
+        assert panel.sequence == 3 and panel.list_status == "ok"
+        assert panel.header.text().count("\n") == 1 and "32" in panel.header.text()
+        panel.refresh()
+        window.reader.wait(5000)
+        qtbot.waitUntil(lambda: panel.model.rowCount() == 0 and panel.summary().startswith("0"))
+    finally:
+        window.shutdown()
+    from app.models import store as st
+
+    url = f"sqlite:///{tmp_path / 'ws.sqlite'}"
+    with st.Store.open(url) as store, store.engine.connect() as conn:
+        snapshot = load_logs(conn, "")  # the list is kept; no log of it is numbered here
+        assert snapshot.sequence == 3 and snapshot.rows == ()
