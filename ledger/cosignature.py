@@ -17,18 +17,30 @@ A policy file (also the platform's witness configuration) is plain text::
 
     # comment
     quorum 2
+    max-age 86400          # optional: cosignatures older than this (seconds) do not count
     witness <vkey> [<add-checkpoint URL prefix>]
     witness <vkey> [<URL prefix>]
     witness <vkey> [<URL prefix>]
 
-The workstation uses the keys and the quorum; the platform uses the keys and URLs.
+The workstation uses the keys, the quorum and the maximum age; the platform uses the keys
+and URLs.
+
+Why a maximum age: a cosignature says "this checkpoint was consistent with what I saw at
+time T". Without a bound on T, a platform can keep showing one office an old, honestly
+cosigned checkpoint — consistent, so no fork is ever detected — while the log grows for
+everyone else: a split view by omission (a *frozen* view), which hides new seal events and
+sessions from that office. The platform re-asks its witnesses for the current checkpoint
+every ``COSIGN_REFRESH_S`` even when no entry arrives, so an honest log's cosignatures are
+never older than that; an office that requires ``max-age`` catches a frozen view.
 """
 
 from __future__ import annotations
 
 import base64
 import struct
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger.note import (
@@ -131,7 +143,12 @@ def _raw(sig: Signature) -> bytes | None:
 class WitnessPolicy:
     """A checkpoint is accepted only with valid cosignatures of ``quorum`` named witnesses."""
 
-    def __init__(self, cosigners: list[Cosigner], quorum: int = DEFAULT_QUORUM) -> None:
+    def __init__(
+        self,
+        cosigners: list[Cosigner],
+        quorum: int = DEFAULT_QUORUM,
+        max_age_s: int | None = None,
+    ) -> None:
         if not cosigners:
             raise PolicyError("a witness policy needs at least one witness")
         names = [c.name for c in cosigners]
@@ -147,13 +164,17 @@ class WitnessPolicy:
                 f"quorum {quorum} is impossible with {len(cosigners)} witnesses "
                 f"(it must be between 1 and {len(cosigners)})"
             )
+        if max_age_s is not None and max_age_s < 1:
+            raise PolicyError(f"max-age {max_age_s} must be at least 1 second")
         self.cosigners = tuple(cosigners)
         self.quorum = quorum
+        self.max_age_s = max_age_s
 
     @classmethod
     def parse(cls, text: str) -> WitnessPolicy:
         """A policy from its text form (see the module docstring)."""
         quorum: int | None = None
+        max_age: int | None = None
         cosigners: list[Cosigner] = []
         for number, raw in enumerate(text.splitlines(), 1):
             line = raw.strip()
@@ -163,17 +184,21 @@ class WitnessPolicy:
             try:
                 if word == "quorum" and len(rest) == 1 and rest[0].isdigit():
                     quorum = int(rest[0])
+                elif word == "max-age" and len(rest) == 1 and rest[0].isdigit():
+                    max_age = int(rest[0])
                 elif word == "witness" and 1 <= len(rest) <= 2:
                     cosigners.append(
                         Cosigner(Verifier(rest[0]), rest[1] if len(rest) > 1 else None)
                     )
                 else:
-                    raise PolicyError("expected 'quorum K' or 'witness VKEY [URL]'")
+                    raise PolicyError(
+                        "expected 'quorum K', 'max-age SECONDS' or 'witness VKEY [URL]'"
+                    )
             except (PolicyError, KeyFormatError) as exc:
                 raise PolicyError(f"witness policy line {number}: {exc}") from None
         if quorum is None:  # default 2 (of 3); with a single witness, that one
             quorum = min(DEFAULT_QUORUM, max(len(cosigners), 1))
-        return cls(cosigners, quorum)
+        return cls(cosigners, quorum, max_age)
 
     @classmethod
     def load(cls, path: Path | str) -> WitnessPolicy:
@@ -185,17 +210,42 @@ class WitnessPolicy:
 
     def to_text(self) -> str:
         lines = [f"quorum {self.quorum}"]
+        if self.max_age_s is not None:
+            lines.append(f"max-age {self.max_age_s}")
         for c in self.cosigners:
             lines.append(f"witness {c.verifier.vkey}" + (f" {c.url}" if c.url else ""))
         return "\n".join(lines) + "\n"
 
-    def check(self, note: bytes, what: str = "the checkpoint") -> dict[str, int]:
+    def check(
+        self, note: bytes, what: str = "the checkpoint", now: float | None = None
+    ) -> dict[str, int]:
         """The valid cosignatures (name → time) if they reach the quorum, else `QuorumError`.
 
-        The message says what a regulator can do about it: it names who cosigned, who
-        did not, and what the two likely causes are.
+        With ``max_age_s``, only cosignatures made in the last ``max_age_s`` seconds
+        (before ``now``, default the clock) count. The message says what a regulator can
+        do about it: it names who cosigned, who did not, and what the likely causes are.
         """
         good, bad = verified_cosignatures(note, self.cosigners)
+        if self.max_age_s is not None and len(good) >= self.quorum:
+            now = time.time() if now is None else now
+            fresh = {n: t for n, t in good.items() if now - t <= self.max_age_s}
+            if len(fresh) < self.quorum:
+                newest = max(good.values())
+                stamp = datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+                raise QuorumError(
+                    f"{what} is cosigned by {len(good)} of the {len(self.cosigners)} named "
+                    f"witnesses, but {len(good) - len(fresh)} of those cosignatures are older "
+                    f"than this office's maximum age of {self.max_age_s} s (the newest is from "
+                    f"{stamp}); only {len(fresh)} count and the policy requires {self.quorum}. "
+                    "Nothing from it was applied. The witnesses may be unreachable for the "
+                    "platform, or the platform is showing this office an old view of the log "
+                    "while the log grows for others (a frozen view): compare the checkpoint "
+                    "with another office's and keep it as evidence",
+                    sorted(fresh),
+                    [c.name for c in self.cosigners if c.name not in fresh],
+                    self.quorum,
+                )
+            return fresh
         if len(good) >= self.quorum:
             return good
         missing = [c.name for c in self.cosigners if c.name not in good]

@@ -20,6 +20,7 @@ The note's text (one item per line, no other whitespace; every log's lines follo
     shard 1767196800000 1782835200000
     state usable
     quorum 2
+    max-age 86400
     witness nim.witness.example+…+BA…
     witness zjim.witness.example+…+BA…
     witness zju.witness.example+…+BA…
@@ -30,7 +31,8 @@ The note's text (one item per line, no other whitespace; every log's lines follo
 * ``shard`` is the half-open entry time interval [start, end) in Unix ms;
 * ``state``: ``usable`` (accepting entries), ``read-only`` (frozen: still synced and
   verified, no new entries), ``retired`` (kept for evidence, no longer followed);
-* ``quorum`` and ``witness`` lines are the log's `WitnessPolicy`.
+* ``quorum``, ``max-age`` (optional, seconds) and ``witness`` lines are the log's
+  `WitnessPolicy`.
 
 Parsing is strict: an unknown line, a repeated origin, a key whose name is not the log's
 origin, a quorum the named witnesses cannot reach — each is a `LogListError` naming the
@@ -69,6 +71,8 @@ class LogEntry:
     state: str
     quorum: int | None = None
     witnesses: tuple[str, ...] = ()
+    max_age_s: int | None = None
+    """Cosignatures older than this many seconds do not count (ledger.cosignature)."""
 
     def policy(self) -> WitnessPolicy | None:
         """The log's witness policy (None: the log's own signature suffices)."""
@@ -77,6 +81,7 @@ class LogEntry:
         return WitnessPolicy(
             [Cosigner(Verifier(w)) for w in self.witnesses],
             self.quorum if self.quorum is not None else min(2, len(self.witnesses)),
+            self.max_age_s,
         )
 
     def lines(self) -> list[str]:
@@ -90,6 +95,8 @@ class LogEntry:
         ]
         if self.quorum is not None:
             out.append(f"quorum {self.quorum}")
+        if self.max_age_s is not None:
+            out.append(f"max-age {self.max_age_s}")
         out += [f"witness {w}" for w in self.witnesses]
         return out
 
@@ -137,7 +144,7 @@ class LogList:
                 raise LogListError(f"line {number}: {word!r} before any 'log' line")
             if word == "witness":
                 current["witnesses"].append(value)  # type: ignore[union-attr]
-            elif word in ("key", "url", "region", "shard", "state", "quorum"):
+            elif word in ("key", "url", "region", "shard", "state", "quorum", "max-age"):
                 if word in current:
                     raise LogListError(f"line {number}: a second {word!r} for {current['origin']}")
                 current[word] = value
@@ -197,6 +204,12 @@ def _entry(fields: dict[str, object], line: int) -> LogEntry:
         if not (text.isascii() and text.isdigit() and len(text) <= 3):
             raise LogListError(f"{where}: quorum must be a number")
         quorum = int(text)
+    max_age: int | None = None
+    if "max-age" in fields:
+        text = str(fields["max-age"])
+        if not (text.isascii() and text.isdigit() and 1 <= len(text) <= 9):
+            raise LogListError(f"{where}: max-age must be a number of seconds")
+        max_age = int(text)
     entry = LogEntry(
         origin,
         key,
@@ -206,9 +219,10 @@ def _entry(fields: dict[str, object], line: int) -> LogEntry:
         state,
         quorum,
         tuple(fields["witnesses"]),  # type: ignore[arg-type]
+        max_age,
     )
-    if quorum is not None and not entry.witnesses:
-        raise LogListError(f"{where}: a quorum without witnesses")
+    if (quorum is not None or max_age is not None) and not entry.witnesses:
+        raise LogListError(f"{where}: a quorum or max-age without witnesses")
     try:
         entry.policy()
     except (PolicyError, NoteError) as exc:

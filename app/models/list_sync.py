@@ -124,7 +124,16 @@ def accept_list(store: st.Store, data: bytes, authority: Verifier, region: str =
                 insert(st.log_lists),
                 {"sequence": log_list.sequence, "note": data, "accepted_at": st.utcnow()},
             )
-        known = set(conn.execute(select(st.logs.c.origin)).scalars())
+        keys = dict(conn.execute(select(st.logs.c.origin, st.logs.c.key)).all())
+        for entry in log_list.logs:
+            if keys.get(entry.origin) not in (None, entry.key):
+                raise LogListError(
+                    f"list {log_list.sequence} gives log {entry.origin} another key than the "
+                    "one this office verified it with: a log's key never changes (a new key "
+                    "is a new log, with a new origin); the list is not followed — tell the "
+                    "list's authority"
+                )
+        known = set(keys)
         mine = [e for e in log_list.logs if e.region.startswith(region) or e.origin in known]
         mine.sort(key=lambda e: (e.shard[0], e.region, e.origin))
         assign_logs(conn, [_followed(e) for e in mine])

@@ -57,12 +57,13 @@ def log_range(log_no: int) -> tuple[int, int]:
 
 
 def describe_key(key: int, origins: dict[int, str] | None = None) -> str:
-    """A key as a person reads it: "entry 5" in log 0, "entry 5 of <origin>" otherwise."""
+    """A key as a person reads it: "entry 5 of <origin>" when ``origins`` names its log,
+    "entry 5" for log 0 otherwise (a single-log store's keys are its indexes)."""
     log_no, index = split_key(key)
-    if log_no == 0:
+    name = (origins or {}).get(log_no)
+    if name is None and log_no == 0:
         return f"entry {index}"
-    name = (origins or {}).get(log_no, f"log {log_no}")
-    return f"entry {index} of {name}"
+    return f"entry {index} of {name or f'log {log_no}'}"
 
 
 @dataclass(frozen=True)

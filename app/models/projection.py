@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.models import store
 from app.models.kinds import PROJECTIONS, Items
-from app.models.logs import LOG_BITS
+from app.models.logs import LOG_BITS, describe_key, origins_by_number
 from ledger.keys import key_id_of
 from ledger.records import OWNERSHIP, VERSION, Record, canonical_json, identity_of_body
 from ledger.registry import OWNED_TYPES, TRANSFERABLE, Owners, SignerRuleError
@@ -405,6 +405,8 @@ def _report_twins(
     now = store.utcnow()
     origin = origin or _log_origin(conn)
     by_index = dict(entries)
+    several = any((i | f) >> LOG_BITS for i, f in twins.items())
+    names = origins_by_number(conn) if several else {}
     rows = []
     for index, first in sorted(twins.items()):
         record = by_index[index]
@@ -415,7 +417,8 @@ def _report_twins(
                 "kind": "duplicate-record",
                 "detected_at": now,
                 "description": (
-                    f"entry {index} is a second entry of {subject} (entry {first}): the same "
+                    f"{describe_key(index, names)} is a second entry of {subject} "
+                    f"({describe_key(first, names)}): the same "
                     f"type, signer (key {record.key_id}) and body under another signature. "
                     "The platform must refuse it; it was not applied, and it is no evidence "
                     "against the signer"

@@ -49,6 +49,10 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 RECOSIGN_S = 10.0
 """With witnesses configured, a checkpoint some witness did not cosign is offered again
 after this many seconds (a witness that was down gets its chance without new entries)."""
+COSIGN_REFRESH_S = 300.0
+"""With witnesses configured, the current checkpoint is offered again at least this often,
+new entries or not, so that its cosignatures stay fresh: an office whose policy has a
+``max-age`` (ledger.cosignature) tells a quiet log from a frozen view by their time."""
 
 
 class LogCorrupted(RuntimeError):
@@ -213,6 +217,7 @@ class Platform:
         # Witness cosignatures (docs/witness.md): with witnesses configured, /checkpoint
         # serves the newest checkpoint once the witnesses were asked, cosignatures appended.
         self.collector = WitnessCollector(witnesses) if witnesses else None
+        self.cosign_refresh_s = COSIGN_REFRESH_S
         self.cosigned: tuple[Checkpoint | None, bytes] = (None, b"")
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -272,18 +277,22 @@ class Platform:
 
     async def _integrate_loop(self) -> None:
         loop = asyncio.get_running_loop()
+        cosigned_at = time.monotonic()
         while True:
-            if self.collector is not None and self.collector.last_error:
+            if self.collector is not None:
+                wait = RECOSIGN_S if self.collector.last_error else self.cosign_refresh_s
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.new_entries.wait(), RECOSIGN_S)
+                    await asyncio.wait_for(self.new_entries.wait(), wait)
             else:
                 await self.new_entries.wait()
             self.new_entries.clear()
             signed = await loop.run_in_executor(
                 self.tile_thread, self.integrator.integrate, self.sequencer.size
             )
-            if self.collector is not None and (signed or self.collector.last_error):
+            stale = time.monotonic() - cosigned_at >= self.cosign_refresh_s
+            if self.collector is not None and (signed or self.collector.last_error or stale):
                 await self._cosign()
+                cosigned_at = time.monotonic()
             if signed:
                 async with self.new_checkpoint:
                     self.new_checkpoint.notify_all()
@@ -511,6 +520,14 @@ def main(argv: list[str]) -> int:
         help="witness configuration ('witness VKEY URL' lines, docs/witness.md): collect "
         "their cosignatures for every checkpoint",
     )
+    parser.add_argument(
+        "--cosign-refresh",
+        type=float,
+        default=COSIGN_REFRESH_S,
+        metavar="SECONDS",
+        help="with --witnesses: offer the current checkpoint again this often, new entries "
+        f"or not, so its cosignatures stay fresh (default {COSIGN_REFRESH_S:.0f})",
+    )
     args = parser.parse_args(argv)
     try:
         return asyncio.run(_serve(args))
@@ -524,6 +541,7 @@ async def _serve(args: argparse.Namespace) -> int:
     platform = Platform(
         args.data, args.origin, args.workers, args.interval, not args.no_fsync, witnesses
     )
+    platform.cosign_refresh_s = max(args.cosign_refresh, 0.1)
     runner = web.AppRunner(platform.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)

@@ -151,3 +151,21 @@ def test_a_witness_must_have_a_cosigner_key():
     bad = LIST.to_text().replace(WITNESSES[0], log_key, 1)
     with pytest.raises(LogListError, match="not a cosigner key"):
         LogList.parse(bad)
+
+
+def test_max_age_travels_in_the_list_and_into_the_policy():
+    entry = _log("hangzhou.evm.example/2026h2", "330100")
+    aged = LogEntry(
+        entry.origin, entry.key, entry.url, entry.region, entry.shard, entry.state,
+        entry.quorum, entry.witnesses, 86_400,
+    )  # fmt: skip
+    listed = LogList(8, 1_767_225_600_000, (aged,))
+    got = open_log_list(sign_log_list(listed, Signer(AUTH_SKEY)), Verifier(AUTH_VKEY))
+    assert got.logs[0].max_age_s == 86_400
+    assert got.logs[0].policy().max_age_s == 86_400
+    bare = LogEntry(
+        entry.origin, entry.key, entry.url, entry.region, entry.shard, entry.state,
+        None, (), 86_400,
+    )  # fmt: skip
+    with pytest.raises(LogListError, match="max-age without witnesses"):
+        LogList.parse(LogList(9, 0, (bare,)).to_text())

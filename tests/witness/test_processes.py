@@ -309,3 +309,40 @@ def test_state_survives_kill_9_mid_stream(tmp_path, log_key, witnesses):
     assert held in (acked[-1], sent[-1])
     body = format_add_checkpoint(held, tree.consistency_proof(held, 399), note(399))
     assert add_checkpoint(again.url, body)[0] == 200
+
+
+def test_a_quiet_log_keeps_its_cosignatures_fresh(tmp_path, log_key, witnesses):
+    """No new entries, yet the served checkpoint's cosignatures get newer: the platform
+    offers the same checkpoint again (`--cosign-refresh`), so an office's max-age tells a
+    quiet log from a frozen view."""
+    import time
+
+    from ledger.cosignature import verified_cosignatures
+
+    data, _skey, vkey = log_key
+    _procs, cosigners = witnesses
+    config = tmp_path / "witnesses.txt"
+    config.write_text(WitnessPolicy(cosigners).to_text())
+    platform = PlatformProcess(data, "--witnesses", str(config), "--cosign-refresh", "0.5")
+    plain = LogClient(platform.url, vkey)
+    try:
+        size = logged(platform, World().registry(), plain)
+        _, note = plain.checkpoint()
+        first, _ = verified_cosignatures(note, cosigners)
+        assert len(first) == 3
+        deadline = time.monotonic() + 30
+        newer: dict[str, int] = {}
+        while time.monotonic() < deadline:  # a bounded poll for the condition
+            checkpoint, note = plain.checkpoint()
+            assert checkpoint.size == size  # the same checkpoint, no new entries
+            times, _ = verified_cosignatures(note, cosigners)
+            newer = {n: t for n, t in times.items() if t > first[n]}
+            if len(newer) == 3:
+                break
+            time.sleep(0.2)
+        assert len(newer) == 3, (first, newer)
+        policy = WitnessPolicy([Cosigner(c.verifier) for c in cosigners], 2, 60)
+        assert len(policy.check(note)) == 3
+    finally:
+        plain.close()
+        platform.stop()

@@ -268,3 +268,36 @@ def test_policy_file_mistakes_are_named():
         WitnessPolicy.parse(f"witness {keys[0]}\nwitness {keys[0]}\n")
     with pytest.raises(PolicyError, match="at least one witness"):
         WitnessPolicy.parse("quorum 1\n")
+
+
+def test_max_age_refuses_a_frozen_view_and_accepts_fresh_cosignatures(tmp_path):
+    """c2sp.org/tlog-cosignature: the timestamp is the witness's statement of *when* it saw
+    the checkpoint consistent. An office with a max-age counts only recent ones: an old,
+    honestly cosigned checkpoint shown to it while the log moved on is refused."""
+    from ledger.cosignature import QuorumError
+
+    keys = [generate_signer(f"w{i}.example", ALG_COSIGNATURE_V1) for i in range(3)]
+    t0 = 1_780_000_000
+    clocks = [t0, t0 + 500, t0 + 1000]  # when each witness cosigned
+    witnesses = [
+        Witness(tmp_path / str(i), Signer(s, clock=lambda t=t: t), {ORIGIN: [Verifier(LOG_VKEY)]})
+        for i, ((s, _), t) in enumerate(zip(keys, clocks, strict=True))
+    ]
+    note = signed(9)
+    lines = b"".join(w.add_checkpoint(format_add_checkpoint(0, [], note)).body for w in witnesses)
+    policy = WitnessPolicy.parse(
+        "quorum 2\nmax-age 3600\n" + "".join(f"witness {v}\n" for _, v in keys)
+    )
+    assert policy.max_age_s == 3600 and "max-age 3600" in policy.to_text()
+    # an hour after the first cosignature, all three count; a little later only two
+    assert len(policy.check(note + lines, now=t0 + 3600)) == 3
+    assert set(policy.check(note + lines, now=t0 + 4000)) == {"w1.example", "w2.example"}
+    with pytest.raises(QuorumError, match="older than this office's maximum age of 3600 s"):
+        policy.check(note + lines, now=t0 + 1000 + 3601 - 500)  # w1's is now too old too
+    # without a max-age the same note passes at any time (the behaviour before)
+    plain = WitnessPolicy([Cosigner(Verifier(v)) for _, v in keys])
+    assert len(plain.check(note + lines, now=t0 + 10**9)) == 3
+    from ledger.cosignature import PolicyError
+
+    with pytest.raises(PolicyError, match="at least 1 second"):
+        WitnessPolicy([Cosigner(Verifier(v)) for _, v in keys], 2, 0)
