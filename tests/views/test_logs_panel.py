@@ -6,6 +6,8 @@ while the other stays verified. Two real platforms (`python -m ledger serve`) on
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
@@ -62,15 +64,20 @@ def two_logs(tmp_path):
 
 def _signed_list(tmp_path, logs: list[tuple[str, str]], sequence: int = 3) -> tuple[str, str]:
     """The authority's signed list naming both logs, given as (URL, log vkey), in region
-    330100: (the note's file, the authority's vkey)."""
+    330100: (the note's file, the authority's vkey); the signer key is kept beside it."""
     skey, vkey = generate_signer("samr.gov.example/loglist")
+    (tmp_path / "authority.skey").write_text(skey)
+    path = tmp_path / "loglist.note"
+    _write_list(path, skey, logs, sequence)
+    return str(path), vkey
+
+
+def _write_list(path: Path, skey: str, logs: list[tuple[str, str]], sequence: int) -> None:
     entries = tuple(
         LogEntry(origin, log_vkey, url, "330100", shard, "usable")
         for origin, (url, log_vkey), shard in zip(ORIGINS, logs, (H1, H2), strict=True)
     )
-    path = tmp_path / "loglist.note"
     path.write_bytes(sign_log_list(LogList(sequence, H1[0], entries), Signer(skey)))
-    return str(path), vkey
 
 
 def _configure(qtbot, source: str, key: str, region: str):
@@ -335,3 +342,46 @@ def test_a_region_the_list_does_not_cover_is_said(qtbot, tmp_path):
     with st.Store.open(url) as store, store.engine.connect() as conn:
         snapshot = load_logs(conn, "")  # the list is kept; no log of it is numbered here
         assert snapshot.sequence == 3 and snapshot.rows == ()
+
+
+def test_a_log_whose_platform_rewrites_history_halts_alone(qtbot, two_logs, tmp_path):
+    """The authority's next list moves the second log to a server holding another history
+    signed with the same key (a split view): that log halts with the evidence, said once
+    and without blocking; the first log stays verified."""
+    import shutil
+
+    from app.settings_dialog import LogListSettings
+
+    source, key = _signed_list(tmp_path, [(p.url, p.vkey()) for p in two_logs])
+    window = MainWindow(
+        f"sqlite:///{tmp_path / 'ws.sqlite'}", log_list=LogListSettings(source, key, "33")
+    )
+    qtbot.addWidget(window)
+    fork_dir = tmp_path / "fork"
+    fork_dir.mkdir()
+    for name in ("log.key", "log.vkey"):  # the same log key, a different history
+        shutil.copy(two_logs[1].data / name, fork_dir / name)
+    fork = PlatformProcess(fork_dir, "--origin", ORIGINS[1])
+    try:
+        world = World()
+        assert post(fork.url, ndjson(world.registry() + world.heartbeats(500, 20)))[0] == 200
+        qtbot.waitUntil(
+            lambda: [r.status for r in window.logs_panel.model.rows] == ["ok", "ok"],
+            timeout=20000,
+        )
+        skey = (tmp_path / "authority.skey").read_text()
+        logs = [(two_logs[0].url, two_logs[0].vkey()), (fork.url, two_logs[1].vkey())]
+        _write_list(Path(source), skey, logs, sequence=4)
+        rows = lambda: {r.origin: r for r in window.logs_panel.model.rows}  # noqa: E731
+        qtbot.waitUntil(lambda: rows()[ORIGINS[1]].status == "halted", timeout=20000)
+        halted = rows()[ORIGINS[1]]
+        assert "fork" in halted.message or "consistent" in halted.message
+        assert halted.size == 15  # what was verified stays; nothing of the fork applied
+        assert rows()[ORIGINS[0]].status == "ok"
+        assert list(window._list_alerts) == [ORIGINS[1]]
+        assert not window._list_alerts[ORIGINS[1]].isModal()
+        assert window.logs_panel.counts() == (2, 0, 1)
+        assert window.logs_panel.sequence == 4
+    finally:
+        window.shutdown()
+        fork.stop()
