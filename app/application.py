@@ -134,13 +134,15 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     app = create_application(sys.argv[:1], args.lang)
     from app.main_window import MainWindow
+    from app.settings_dialog import log_list_settings
 
     settings = QSettings()
+    log_list = log_list_settings(settings)  # the signed log list mode (issue 17), or None
     platform = str(settings.value("platform/url", "") or "")
     vkey = str(settings.value("platform/log_key", "") or "")
     store_url = str(settings.value("store/url", "") or "") or None
     demo = None
-    if not platform and not args.no_demo:
+    if not platform and log_list is None and not args.no_demo:
         from app.demo import Demo
 
         demo = Demo(piles=args.piles)
@@ -152,7 +154,9 @@ def main(argv: list[str]) -> int:
         if demo is not None:
             demo.stop()
         return 0
-    window = MainWindow(store_url, platform or None, vkey or None, session=session)
+    window = MainWindow(
+        store_url, platform or None, vkey or None, session=session, log_list=log_list
+    )
     window.started.connect(freeze_startup_objects)
     rig = None
     if demo is not None:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.models import store as st
 from app.views.map_view import MapPanel
-from app.workers import Call, SyncWorker, start_in_thread
+from app.workers import Call, ListSyncWorker, SyncWorker, start_in_thread
 
 
 def tr(text: str) -> str:
@@ -50,23 +50,34 @@ def load_map(store_url: str | None):
     return MapData(**cols.__dict__), alarms, dispensers
 
 
-def _export_bundle(store_url, platform: str, vkey: str, session_id: str, path: str) -> str:
-    """Worker-thread function: builds, self-verifies and writes the bundle."""
+def _export_bundle(
+    store_url, platform: str | None, vkey: str | None, session_id: str, path: str
+) -> str:
+    """Worker-thread function: builds, self-verifies and writes the bundle. Without a
+    platform (the log list mode) the session's own log's client comes from the accepted
+    list (`StoredLogClients`)."""
     from pathlib import Path
 
     from app.models.evidence import session_evidence
+    from app.models.list_sync import StoredLogClients
     from app.reports.dispute import bundle_with_reports
     from ledger.client import LogClient
 
-    client = LogClient(platform, vkey)
+    client = LogClient(platform, vkey) if platform else None
     try:
         with st.Store.open(store_url) as store:
-            inputs = session_evidence(store, client, session_id)
+            clients = StoredLogClients(store) if client is None else None
+            try:
+                inputs = session_evidence(store, client or clients, session_id)
+            finally:
+                if clients is not None:
+                    clients.close()
             data, result = bundle_with_reports(
                 inputs, name=Path(path).name, dispute_session=session_id
             )
     finally:
-        client.close()
+        if client is not None:
+            client.close()
     if not result.ok:
         failed = "; ".join(c.en for c in result.checks if c.ok is False)
         raise RuntimeError(f"the evidence does not verify, nothing written: {failed}")
@@ -77,38 +88,64 @@ def _export_bundle(store_url, platform: str, vkey: str, session_id: str, path: s
 def prove_inclusion(store_url, platform: str, vkey: str, index: int):
     """Worker-thread function: the entry's inclusion proof against the newest checkpoint
     this store accepted, from the platform's tiles, verified here."""
-    from sqlalchemy import select
-
-    from ledger import merkle
     from ledger.client import LogClient
-    from ledger.note import open_checkpoint
-    from ledger.tiles import TileHashReader
 
     client = LogClient(platform, vkey)
     try:
-        with st.Store.open(store_url) as store, store.engine.connect() as conn:
-            note = conn.execute(
-                select(st.checkpoints.c.note)
-                .where(st.checkpoints.c.origin == client.origin)
-                .order_by(st.checkpoints.c.size.desc())
-                .limit(1)
-            ).scalar()
-        if note is None:
-            raise LookupError("no checkpoint accepted yet")
-        checkpoint, _ = open_checkpoint(note, client.verifier, client.origin)
-        reader = TileHashReader(checkpoint.size, checkpoint.root, client.fetch)
-        proof = reader.inclusion_proof(index)
-        entry = client.bundle(index // 256, checkpoint.size)[index % 256]
-        try:
-            merkle.verify_inclusion(
-                merkle.leaf_hash(entry), index, checkpoint.size, proof, checkpoint.root
-            )
-            verified = True
-        except merkle.ProofError:
-            verified = False
-        return checkpoint.to_text(), [h.hex() for h in proof], verified
+        return _prove_with(client, store_url, index)
     finally:
         client.close()
+
+
+def prove_inclusion_in_list(store_url, key: int):
+    """Worker-thread function, log list mode: the inclusion proof of the entry with store
+    key ``key`` in its own log (numbered in the store, URL and key from the accepted list),
+    against the newest checkpoint of that log this store accepted."""
+    from app.models.list_sync import StoredLogClients
+    from app.models.logs import origins_by_number, split_key
+
+    log_no, index = split_key(key)
+    with st.Store.open(store_url) as store:
+        with store.engine.connect() as conn:
+            origin = origins_by_number(conn).get(log_no)
+        if origin is None:
+            raise LookupError(f"log no. {log_no} is not in this store's accepted log list")
+        clients = StoredLogClients(store)
+        try:
+            return _prove_with(clients(origin), store_url, index)
+        finally:
+            clients.close()
+
+
+def _prove_with(client, store_url, index: int):
+    """Entry ``index`` of ``client``'s log: (checkpoint text, proof hashes, verified)."""
+    from sqlalchemy import select
+
+    from ledger import merkle
+    from ledger.note import open_checkpoint
+    from ledger.tiles import TileHashReader
+
+    with st.Store.open(store_url) as store, store.engine.connect() as conn:
+        note = conn.execute(
+            select(st.checkpoints.c.note)
+            .where(st.checkpoints.c.origin == client.origin)
+            .order_by(st.checkpoints.c.size.desc())
+            .limit(1)
+        ).scalar()
+    if note is None:
+        raise LookupError(f"no checkpoint of {client.origin} accepted yet")
+    checkpoint, _ = open_checkpoint(note, client.verifier, client.origin)
+    reader = TileHashReader(checkpoint.size, checkpoint.root, client.fetch)
+    proof = reader.inclusion_proof(index)
+    entry = client.bundle(index // 256, checkpoint.size)[index % 256]
+    try:
+        merkle.verify_inclusion(
+            merkle.leaf_hash(entry), index, checkpoint.size, proof, checkpoint.root
+        )
+        verified = True
+    except merkle.ProofError:
+        verified = False
+    return checkpoint.to_text(), [h.hex() for h in proof], verified
 
 
 def _pile_specs(store_url, limit: int = 20000) -> list:
@@ -156,7 +193,10 @@ class MainWindow(QMainWindow):
         platform: str | None = None,
         vkey: str | None = None,
         session=None,
+        log_list=None,
     ) -> None:
+        """``log_list``: the log list mode's settings (`app.settings_dialog.LogListSettings`)
+        — every log of the signed list is synced instead of ``platform``."""
         super().__init__()
         self.setObjectName("MainWindow")
         self.setWindowTitle(tr("Anxin Charging — Metrology Supervision Workstation"))
@@ -165,7 +205,10 @@ class MainWindow(QMainWindow):
         self.rig_ports: list[str] = []  # explicit rig ports (the demo's simulated rig)
         self._threads: list[QThread] = []
         self._workers: list = []
-        self._sync_worker: SyncWorker | None = None
+        self._sync_worker: SyncWorker | ListSyncWorker | None = None
+        self._log_list = log_list
+        self._list_alerts: dict[str, QMessageBox] = {}
+        self._list_sequence: int | None = None
         self._last_sync: dict | None = None
         self._sync_state = ("idle", "")
         self._map_pending = False
@@ -199,7 +242,9 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self.restore_layout()
-        if platform and vkey:
+        if log_list is not None:
+            self.start_list_sync(log_list)
+        elif platform and vkey:
             self.start_sync(platform, vkey)
         self.reload_map()
 
@@ -291,6 +336,19 @@ class MainWindow(QMainWindow):
         self.add_dock(
             "alarms", tr("Alarms"), self.alarm_view, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        self.logs_panel = None
+        if self._log_list is not None:  # the signed log list mode: one row per log
+            from app.views.logs_panel import LogsPanel
+
+            self.logs_panel = LogsPanel(self.reader, self._log_list.region)
+            self.logs_panel.summary_changed.connect(lambda _text: self._update_status())
+            self.add_dock(
+                "logs", tr("Logs"), self.logs_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+            )
+            self.tabifyDockWidget(self.docks["alarms"], self.docks["logs"])
+            self.docks["alarms"].raise_()
+            self.logs_panel.refresh()
+            self._load_log_origins()
 
     def _create_work_order(self, pile_ids: list, reasons: dict) -> None:
         """The regulator's dialog: inspector, route, estimate; the model checks the role."""
@@ -307,10 +365,15 @@ class MainWindow(QMainWindow):
     def _export_field_package(self, order_id: int, path: str) -> None:
         """ "Take this work order offline": a store file for the inspector's laptop."""
         from app.models.field_package import export_field_package
+        from app.models.list_sync import StoredLogClients
         from ledger.client import LogClient
 
         def export() -> str:
-            client = LogClient(self._platform, self._vkey) if self._platform else None
+            client: LogClient | StoredLogClients | None = None
+            if self._platform:
+                client = LogClient(self._platform, self._vkey)
+            elif self._log_list is not None:  # each log's proofs from its own platform
+                client = StoredLogClients(self.store)
             try:
                 summary = export_field_package(
                     self.store, self.session, order_id, path, client=client
@@ -428,7 +491,7 @@ class MainWindow(QMainWindow):
         """Evidence bundle (entries, tlog-proofs, checkpoint, keys, reports) for a dispute."""
         from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-        if not self._platform:
+        if not self._platform and self._log_list is None:
             QMessageBox.information(self, tr("Evidence"), tr("Needs a platform to fetch proofs."))
             return
         if session_id is None:
@@ -523,6 +586,79 @@ class MainWindow(QMainWindow):
         SettingsDialog(self).exec()
 
     # ---- sync ---------------------------------------------------------------------------
+    def start_list_sync(self, config) -> None:
+        """The log list mode: every log of the signed list for the office's region, each
+        with its own state (`ListSyncWorker`); proofs and evidence use each entry's log."""
+        store_url = self.store_url
+        self.session_lookup.set_prover(lambda key: prove_inclusion_in_list(store_url, key))
+        witnesses = str(QSettings().value("platform/witness_policy", "") or "") or None
+        worker = ListSyncWorker(
+            store_url, config.source, config.list_key, config.region, witnesses=witnesses
+        )
+        panel = self.logs_panel
+        worker.state_changed.connect(self._on_list_state)
+        worker.synced.connect(self._on_list_synced)
+        worker.progress.connect(panel.on_progress)
+        self._sync_state = ("syncing", "")
+        self._sync_worker = worker
+        self._threads.append(start_in_thread(worker, self))
+        self._workers.append(worker)
+
+    def _on_list_state(self, origin: str, status: str, message: str) -> None:
+        """One log's (or, origin "", the list's) state. A halt is announced once per log
+        and without blocking: the other logs go on syncing while the regulator reads it."""
+        self.logs_panel.on_state(origin, status, message)
+        if status == "halted" and origin not in self._list_alerts:
+            if origin:
+                text = tr(
+                    "The platform of log %1 served data that fails verification. Sync of "
+                    "this log is halted and the evidence is stored; the other logs go on."
+                ).replace("%1", origin)
+            else:
+                text = tr("The signed log list is refused; no log is synced until it is fixed.")
+            box = QMessageBox(
+                QMessageBox.Icon.Critical,
+                tr("Ledger misbehaviour"),
+                text + "\n\n" + message,
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            box.setModal(False)
+            box.show()
+            self._list_alerts[origin] = box
+        elif status == "ok":
+            box = self._list_alerts.pop(origin, None)
+            if box is not None:
+                box.close()
+        self._update_status()
+
+    def _on_list_synced(self, info: dict) -> None:
+        self.logs_panel.on_synced(info)
+        self._last_sync = info
+        if info["sequence"] != self._list_sequence:
+            self._list_sequence = info["sequence"]
+            self._load_log_origins()
+        if info["applied"]:
+            self.alarm_view.poller.refresh()
+            self.explorer.refresh()
+            self.due_list.refresh()
+            self.taxi_view.refresh()
+            if not self._map_timer.isActive():
+                self._map_timer.start(1500)
+        self._update_status()
+
+    def _load_log_origins(self) -> None:
+        """Log numbers → origins, for views that name an entry's log (on the reader)."""
+        from app.models.logs import origins_by_number
+
+        self.reader.submit(origins_by_number, self._set_log_origins)
+
+    def _set_log_origins(self, origins: dict[int, str]) -> None:
+        from app.views.log_names import set_known_origins
+
+        set_known_origins(origins)  # pile detail's seal markers, the taxi histories
+        self.session_lookup.set_log_origins(origins)
+
     def start_sync(self, platform: str, vkey: str) -> None:
         self._platform, self._vkey = platform, vkey
         self.session_lookup.set_prover(
@@ -574,6 +710,9 @@ class MainWindow(QMainWindow):
             self._map_timer.start(1500)
 
     def _update_status(self) -> None:
+        if self.logs_panel is not None:
+            self._update_list_status()
+            return
         status, message = self._sync_state
         info = self._last_sync
         if status == "offline":
@@ -597,6 +736,31 @@ class MainWindow(QMainWindow):
                 .replace("%2", str(age))
             )
             self.checkpoint_label.setToolTip(info["root"])
+
+    def _update_list_status(self) -> None:
+        """Log list mode: "4 logs · 1 offline", the bad logs' reasons as the tooltip."""
+        panel = self.logs_panel
+        self.sync_label.setText(panel.summary())
+        bad = [
+            f"{row.origin}: {row.message}"
+            for row in panel.model.rows
+            if row.status in ("offline", "error", "halted", "misbehaviour") and row.message
+        ]
+        if panel.list_status != "ok" and panel.list_message:
+            bad.insert(0, panel.list_message)
+        self.sync_label.setToolTip("\n".join(bad))
+        _followed, offline, halted = panel.counts()
+        self.sync_label.setStyleSheet(
+            "color: #b71c1c;" if halted else "color: #e65100;" if offline else ""
+        )
+        info = self._last_sync
+        if info and "sequence" in info:
+            age = int(time.time() - info["at"])
+            self.checkpoint_label.setText(
+                tr("Log list no. %1, checked %2 s ago")
+                .replace("%1", str(info["sequence"]))
+                .replace("%2", str(age))
+            )
 
     # ---- map ----------------------------------------------------------------------------
     def reload_map(self) -> None:
@@ -658,6 +822,10 @@ class MainWindow(QMainWindow):
         self._map_timer.stop()
         if self._sync_worker is not None:
             self._sync_worker.stop()
+        if self.logs_panel is not None:
+            from app.views.log_names import set_known_origins
+
+            set_known_origins({})  # this window's store is no longer shown
         self.alarm_view.shutdown()
         self.reader.shutdown()
         self.store.close()

@@ -1,12 +1,15 @@
-"""Settings: platform URL, log key, database URL, language (stored in QSettings), and the
-office's alarm policy per anomaly rule (stored in the shared database, see
-``app.models.rule_policy``; read and written on the main window's StoreReader pool)."""
+"""Settings: platform URL, log key, database URL, language (stored in QSettings), the
+signed log list mode (issue 17: several logs named by the authority's list instead of one
+platform), and the office's alarm policy per anomaly rule (stored in the shared database,
+see ``app.models.rule_policy``; read and written on the main window's StoreReader pool)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QCoreApplication, QRegularExpression, QSettings
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -25,6 +28,67 @@ from app.models import findings, rule_policy
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("SettingsDialog", text)
+
+
+@dataclass(frozen=True)
+class LogListSettings:
+    """The log list mode's settings: the signed list (a file or URL), the authority's
+    verifier key (text or a file holding it) and the office's region prefix (GB/T 2260)."""
+
+    source: str
+    list_key: str
+    region: str = ""
+
+
+def log_list_settings(settings: QSettings | None = None) -> LogListSettings | None:
+    """The log list mode's settings when that mode is on and a list is named, else None
+    (the single-platform mode: ``platform/url`` and ``platform/log_key``)."""
+    settings = settings or QSettings()
+    if str(settings.value("platform/mode", "single")) != "list":
+        return None
+    source = str(settings.value("platform/log_list", "") or "").strip()
+    if not source:
+        return None
+    return LogListSettings(
+        source,
+        str(settings.value("platform/list_key", "") or "").strip(),
+        str(settings.value("platform/region", "") or "").strip(),
+    )
+
+
+class LogListBox(QGroupBox):
+    """Checkable: on, the workstation follows every log of the authority's signed list
+    for the office's region (docs/deployment.md) instead of the one platform above."""
+
+    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(tr("Follow a signed log list (instead of one platform)"), parent)
+        self.setObjectName("log-list-box")
+        self.setCheckable(True)
+        self.setChecked(str(settings.value("platform/mode", "single")) == "list")
+        self.source = QLineEdit(str(settings.value("platform/log_list", "") or ""))
+        self.source.setPlaceholderText(tr("a file or an https:// URL of the signed list"))
+        self.list_key = QLineEdit(str(settings.value("platform/list_key", "") or ""))
+        self.list_key.setPlaceholderText(
+            tr("the authority's verifier key (name+hash+base64), or a file holding it")
+        )
+        self.region = QLineEdit(str(settings.value("platform/region", "") or ""))
+        self.region.setPlaceholderText(tr("e.g. 3301 (Hangzhou); empty: every region"))
+        self.region.setValidator(
+            QRegularExpressionValidator(QRegularExpression("[0-9]{0,6}"), self.region)
+        )
+        for edit in (self.source, self.list_key):
+            edit.setCursorPosition(0)  # a key's name, not its base64 tail
+            edit.setToolTip(edit.text())
+        form = QFormLayout(self)
+        form.addRow(tr("Log list"), self.source)
+        form.addRow(tr("List authority key"), self.list_key)
+        form.addRow(tr("Region code"), self.region)
+
+    def save(self, settings: QSettings) -> None:
+        settings.setValue("platform/mode", "list" if self.isChecked() else "single")
+        settings.setValue("platform/log_list", self.source.text().strip())
+        settings.setValue("platform/list_key", self.list_key.text().strip())
+        settings.setValue("platform/region", self.region.text().strip())
 
 
 class SettingsDialog(QDialog):
@@ -55,6 +119,9 @@ class SettingsDialog(QDialog):
         form.addRow(tr("Witness policy"), self.witnesses)
         form.addRow(tr("Database URL"), self.database)
         form.addRow(tr("Language"), self.language)
+        self.log_list = LogListBox(settings, self)
+        self.log_list.toggled.connect(self._list_mode_toggled)
+        self._list_mode_toggled(self.log_list.isChecked())
         note = QLabel(tr("Changes take effect after restarting the workstation."))
         note.setWordWrap(True)
         buttons = QDialogButtonBox(
@@ -64,6 +131,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.log_list)
         layout.addWidget(note)
         self.policy: AlarmPolicyBox | None = None
         reader, store = getattr(parent, "reader", None), getattr(parent, "store", None)
@@ -71,7 +139,12 @@ class SettingsDialog(QDialog):
             self.policy = AlarmPolicyBox(reader, store, getattr(parent, "session", None), self)
             layout.addWidget(self.policy, 1)
         layout.addWidget(buttons)
-        self.resize(640, 560 if self.policy is not None else 220)
+        self.resize(640, 680 if self.policy is not None else 340)
+
+    def _list_mode_toggled(self, on: bool) -> None:
+        """The list names each log's URL and key: the single platform's fields rest."""
+        self.platform.setEnabled(not on)
+        self.log_key.setEnabled(not on)
 
     def accept(self) -> None:
         settings = QSettings()
@@ -80,6 +153,7 @@ class SettingsDialog(QDialog):
         settings.setValue("platform/witness_policy", self.witnesses.text().strip())
         settings.setValue("store/url", self.database.text().strip())
         settings.setValue("ui/language", self.language.currentData())
+        self.log_list.save(settings)
         if self.policy is not None:
             self.policy.save()
         super().accept()

@@ -54,6 +54,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.charging import queries
+from app.views.log_names import entry_text
 from app.views.table_models import CST, StoreReader, format_kwh, format_ms, format_yuan
 
 Prover = Callable[[int], tuple[str, Sequence[str], bool]]
@@ -89,7 +90,7 @@ class SessionLookupView(QWidget):
     the session on the pile's plots.
     """
 
-    detail_shown = Signal(int)
+    detail_shown = Signal("qint64")  # an entry key: (log << 40) | index, beyond 32 bits
     results_shown = Signal(int)
     pile_requested = Signal(str, "qint64")
     proof_shown = Signal(int)
@@ -102,6 +103,7 @@ class SessionLookupView(QWidget):
         super().__init__(parent)
         self._reader = reader
         self._prover = prover
+        self._origins: dict[int, str] = {}
         self._generation = 0
         self.results: list[queries.SessionRef] = []
         self.detail: queries.SessionDetail | None = None
@@ -354,6 +356,13 @@ class SessionLookupView(QWidget):
         self._prover = prover
         self._update_proof_panel()
 
+    def set_log_origins(self, origins: dict[int, str]) -> None:
+        """Log numbers → origins (a store following several logs): entries are shown as
+        their index in their log, named (`app.views.log_names`)."""
+        self._origins = dict(origins)
+        if self.detail is not None:
+            self._show_detail(self.detail)
+
     @Slot()
     def _find_by_id(self) -> None:
         self.lookup_session_id(self.session_edit.text())
@@ -492,7 +501,7 @@ class SessionLookupView(QWidget):
             return
         s, v = detail.session, self.values
         v["session_id"].setText(str(s["session_id"]))
-        v["entry_index"].setText(str(s["entry_index"]))
+        v["entry_index"].setText(entry_text(s["entry_index"], self._origins))
         v["pile_id"].setText(str(s["pile_id"]))
         v["station_id"].setText(str(s["station_id"] or tr("unknown")))
         v["meter_id"].setText(str(s["meter_id"]))
@@ -537,7 +546,7 @@ class SessionLookupView(QWidget):
         v["energy_fee"].setText(format_yuan(bill["energy_fen"]))
         v["service_fee"].setText(format_yuan(bill["service_fen"]))
         v["amount"].setText(format_yuan(bill["amount_fen"]))
-        v["bill_entry"].setText(str(bill["entry_index"]))
+        v["bill_entry"].setText(entry_text(bill["entry_index"], self._origins))
         named = str(bill["tariff_id"])
         if detail.tariff is not None and detail.tariff.tariff_id != named:
             named += "  " + tr("(differs from the tariff in force: %1)").replace(
@@ -562,7 +571,7 @@ class SessionLookupView(QWidget):
             .replace("%1", tariff.tariff_id)
             .replace("%2", tariff.station_id)
             .replace("%3", format_ms(tariff.valid_from_ms))
-            .replace("%4", str(tariff.entry_index))
+            .replace("%4", entry_text(tariff.entry_index, self._origins))
         )
         table.setRowCount(len(fair.periods))
         self._fit_rows(table)
@@ -690,7 +699,8 @@ class SessionLookupView(QWidget):
         all_ok = all(ok for *_, ok in proofs)
         for entry, checkpoint, hashes, ok in proofs:
             state = tr("verified") if ok else tr("FAILED")
-            lines.append(tr("Entry %1: %2").replace("%1", str(entry)).replace("%2", state))
+            where = entry_text(entry, self._origins)
+            lines.append(tr("Entry %1: %2").replace("%1", where).replace("%2", state))
             lines.append(checkpoint.rstrip("\n"))
             lines.extend(str(h) for h in hashes)
             lines.append("")

@@ -658,7 +658,7 @@
     <name>DueListView</name>
     <message>
         <location filename="../../app/views/due_list.py" line="100"/>
-        <location filename="../../app/views/due_list.py" line="497"/>
+        <location filename="../../app/views/due_list.py" line="493"/>
         <source>Overdue</source>
         <translation>已逾期</translation>
     </message>
@@ -694,13 +694,13 @@
     </message>
     <message>
         <location filename="../../app/views/due_list.py" line="101"/>
-        <location filename="../../app/views/due_list.py" line="498"/>
+        <location filename="../../app/views/due_list.py" line="494"/>
         <source>Due within 30 days</source>
         <translation>30 天内到期</translation>
     </message>
     <message>
         <location filename="../../app/views/due_list.py" line="102"/>
-        <location filename="../../app/views/due_list.py" line="499"/>
+        <location filename="../../app/views/due_list.py" line="495"/>
         <source>Due within 90 days</source>
         <translation>90 天内到期</translation>
     </message>
@@ -710,130 +710,130 @@
         <translation>有效</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="194"/>
-        <location filename="../../app/views/due_list.py" line="336"/>
+        <location filename="../../app/views/due_list.py" line="220"/>
+        <location filename="../../app/views/due_list.py" line="347"/>
         <source>Days left</source>
         <translation>剩余天数</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="197"/>
+        <location filename="../../app/views/due_list.py" line="223"/>
         <source>Detail</source>
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="501"/>
-        <location filename="../../app/views/due_list.py" line="574"/>
+        <location filename="../../app/views/due_list.py" line="497"/>
+        <location filename="../../app/views/due_list.py" line="570"/>
         <source>Search pile, station, district…</source>
         <translation>搜索充电桩、充电站、行政区…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="504"/>
+        <location filename="../../app/views/due_list.py" line="500"/>
         <source>Export Excel…</source>
         <translation>导出 Excel…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="505"/>
+        <location filename="../../app/views/due_list.py" line="501"/>
         <source>Create work order…</source>
         <translation>创建工单…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="508"/>
+        <location filename="../../app/views/due_list.py" line="504"/>
         <source>Only regulators create work orders</source>
         <translation>仅监管人员可创建工单</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="511"/>
+        <location filename="../../app/views/due_list.py" line="507"/>
         <source>Show</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="618"/>
+        <location filename="../../app/views/due_list.py" line="614"/>
         <source>{overdue} overdue · {due30} due ≤30 d · {due90} ≤90 d · {triggered} anomaly</source>
         <translation>逾期 {overdue} · 30 天内到期 {due30} · 90 天内到期 {due90} · 异常 {triggered}</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="619"/>
+        <location filename="../../app/views/due_list.py" line="615"/>
         <source>{checked} checked</source>
         <translation>已勾选 {checked} 个</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="663"/>
+        <location filename="../../app/views/due_list.py" line="659"/>
         <source>CSV (*.csv)</source>
         <translation>CSV (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="663"/>
+        <location filename="../../app/views/due_list.py" line="659"/>
         <source>Excel (*.xlsx)</source>
         <translation>Excel (*.xlsx)</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="665"/>
+        <location filename="../../app/views/due_list.py" line="661"/>
         <source>Export due list</source>
         <translation>导出到期清单</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="688"/>
-        <location filename="../../app/views/due_list.py" line="699"/>
+        <location filename="../../app/views/due_list.py" line="684"/>
+        <location filename="../../app/views/due_list.py" line="695"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已导出 {n} 行至 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="727"/>
+        <location filename="../../app/views/due_list.py" line="723"/>
         <source>Check the piles to put on the work order first</source>
         <translation>请先勾选要列入工单的充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="186"/>
+        <location filename="../../app/views/due_list.py" line="212"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="187"/>
-        <location filename="../../app/views/due_list.py" line="326"/>
+        <location filename="../../app/views/due_list.py" line="213"/>
+        <location filename="../../app/views/due_list.py" line="337"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="188"/>
-        <location filename="../../app/views/due_list.py" line="332"/>
+        <location filename="../../app/views/due_list.py" line="214"/>
+        <location filename="../../app/views/due_list.py" line="343"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="189"/>
+        <location filename="../../app/views/due_list.py" line="215"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="192"/>
-        <location filename="../../app/views/due_list.py" line="335"/>
+        <location filename="../../app/views/due_list.py" line="218"/>
+        <location filename="../../app/views/due_list.py" line="346"/>
         <source>Due date</source>
         <translation>到期日</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="195"/>
-        <location filename="../../app/views/due_list.py" line="337"/>
+        <location filename="../../app/views/due_list.py" line="221"/>
+        <location filename="../../app/views/due_list.py" line="348"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="196"/>
-        <location filename="../../app/views/due_list.py" line="338"/>
+        <location filename="../../app/views/due_list.py" line="222"/>
+        <location filename="../../app/views/due_list.py" line="349"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="503"/>
+        <location filename="../../app/views/due_list.py" line="499"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="496"/>
+        <location filename="../../app/views/due_list.py" line="492"/>
         <source>All due</source>
         <translation>全部到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="500"/>
+        <location filename="../../app/views/due_list.py" line="496"/>
         <source>Triggered by anomalies</source>
         <translation>异常触发</translation>
     </message>
@@ -913,24 +913,24 @@
         <translation>{kind} 告警（{severity}，#{id}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="190"/>
-        <location filename="../../app/views/due_list.py" line="334"/>
+        <location filename="../../app/views/due_list.py" line="216"/>
+        <location filename="../../app/views/due_list.py" line="345"/>
         <source>Certificate valid until</source>
         <translation>证书有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="191"/>
+        <location filename="../../app/views/due_list.py" line="217"/>
         <source>Validity set by</source>
         <translation>有效期依据</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="193"/>
+        <location filename="../../app/views/due_list.py" line="219"/>
         <source>Due date set by</source>
         <translation>到期日依据</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="278"/>
-        <location filename="../../app/views/due_list.py" line="418"/>
+        <location filename="../../app/views/due_list.py" line="289"/>
+        <location filename="../../app/views/due_list.py" line="414"/>
         <source>none valid</source>
         <translation>无有效证书</translation>
     </message>
@@ -940,12 +940,12 @@
         <translation>出租车计价器</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="339"/>
+        <location filename="../../app/views/due_list.py" line="350"/>
         <source>Evidence</source>
         <translation>依据</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="324"/>
+        <location filename="../../app/views/due_list.py" line="335"/>
         <source>Instrument</source>
         <translation>计量器具</translation>
     </message>
@@ -990,53 +990,53 @@
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="322"/>
+        <location filename="../../app/views/due_list.py" line="333"/>
         <source>Dispenser</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="322"/>
-        <location filename="../../app/views/due_list.py" line="324"/>
+        <location filename="../../app/views/due_list.py" line="333"/>
+        <location filename="../../app/views/due_list.py" line="335"/>
         <source>Serial</source>
         <translation>出厂编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="323"/>
+        <location filename="../../app/views/due_list.py" line="334"/>
         <source>Plate</source>
         <translation>车牌号</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="323"/>
+        <location filename="../../app/views/due_list.py" line="334"/>
         <source>Meter serial</source>
         <translation>计价器编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="333"/>
+        <location filename="../../app/views/due_list.py" line="344"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="412"/>
+        <location filename="../../app/views/due_list.py" line="408"/>
         <source>Summoned to the station</source>
         <translation>通知到检定站</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="718"/>
+        <location filename="../../app/views/due_list.py" line="714"/>
         <source>Check the instruments to put on the work order first</source>
         <translation>请先勾选要列入工单的计量器具</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="325"/>
+        <location filename="../../app/views/due_list.py" line="336"/>
         <source>Fuel station</source>
         <translation>加油站</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="325"/>
+        <location filename="../../app/views/due_list.py" line="336"/>
         <source>Verification site</source>
         <translation>检定地点</translation>
     </message>
     <message>
-        <location filename="../../app/views/due_list.py" line="576"/>
+        <location filename="../../app/views/due_list.py" line="572"/>
         <source>Search instrument, serial, station, company…</source>
         <translation>搜索器具、编号、站点、企业…</translation>
     </message>
@@ -1621,9 +1621,167 @@
     </message>
 </context>
 <context>
+    <name>LogNames</name>
+    <message>
+        <location filename="../../app/views/log_names.py" line="40"/>
+        <source>log no. %1</source>
+        <translation>%1 号账本</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/log_names.py" line="41"/>
+        <source>%1 in %2</source>
+        <translation>%2 第 %1 条</translation>
+    </message>
+</context>
+<context>
+    <name>LogsPanel</name>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="162"/>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="41"/>
+        <source>usable</source>
+        <translation>可用</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="42"/>
+        <source>read-only</source>
+        <translation>只读</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="43"/>
+        <source>retired</source>
+        <translation>已退役</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="50"/>
+        <source>syncing</source>
+        <translation>同步中</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="51"/>
+        <source>ok</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="52"/>
+        <source>offline</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="53"/>
+        <location filename="../../app/views/logs_panel.py" line="54"/>
+        <source>halted — platform misbehaviour</source>
+        <translation>已停止-平台异常</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="55"/>
+        <source>error, retrying</source>
+        <translation>出错，重试中</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="56"/>
+        <source>not synced yet</source>
+        <translation>尚未同步</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="57"/>
+        <source>not followed (retired)</source>
+        <translation>不再跟随（已退役）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="159"/>
+        <source>Log (origin)</source>
+        <translation>账本（来源名）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="160"/>
+        <source>Region</source>
+        <translation>辖区</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="161"/>
+        <source>Shard interval</source>
+        <translation>分片时段</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="163"/>
+        <source>Verified size</source>
+        <translation>已验证条目数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="164"/>
+        <source>Sync status</source>
+        <translation>同步状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="165"/>
+        <source>Last success</source>
+        <translation>上次成功</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="232"/>
+        <source>Entries from %1 up to (not including) %2, Hangzhou time</source>
+        <translation>收录 %1 起至 %2 前（不含）的条目，杭州时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="271"/>
+        <source>syncing %1 / %2</source>
+        <translation>同步中 %1 / %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="294"/>
+        <location filename="../../app/views/logs_panel.py" line="371"/>
+        <source>No log list accepted yet.</source>
+        <translation>尚未接受任何日志清单。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="362"/>
+        <source>%1 logs</source>
+        <translation>%1 个账本</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="364"/>
+        <source>%1 offline</source>
+        <translation>%1 个离线</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="366"/>
+        <source>%1 halted</source>
+        <translation>%1 个已停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="373"/>
+        <source>Signed log list no. %1</source>
+        <translation>已签名日志清单 第 %1 号</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="375"/>
+        <source>region %1</source>
+        <translation>辖区 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="379"/>
+        <source>The log list was refused: %1</source>
+        <translation>日志清单被拒绝：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="381"/>
+        <source>Log list: %1</source>
+        <translation>日志清单：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/logs_panel.py" line="377"/>
+        <source>No log of this list is followed for this region.</source>
+        <translation>此清单中没有本辖区跟随的账本。</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="162"/>
+        <location filename="../../app/main_window.py" line="202"/>
         <source>Anxin Charging — Metrology Supervision Workstation</source>
         <translation>安心充电 — 计量监管工作站</translation>
     </message>
@@ -1632,213 +1790,234 @@
         <translation type="vanished">尚未同步账本。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="180"/>
+        <location filename="../../app/main_window.py" line="223"/>
         <source>Not synced</source>
         <translation>未同步</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="249"/>
+        <location filename="../../app/main_window.py" line="294"/>
         <source>Operators, stations, piles</source>
         <translation>运营商、充电站、充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="250"/>
+        <location filename="../../app/main_window.py" line="295"/>
         <source>Pile detail</source>
         <translation>充电桩详情</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="256"/>
+        <location filename="../../app/main_window.py" line="301"/>
         <source>Session lookup</source>
         <translation>充电记录查询</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="284"/>
-        <location filename="../../app/main_window.py" line="622"/>
+        <location filename="../../app/main_window.py" line="329"/>
+        <location filename="../../app/main_window.py" line="786"/>
         <source>Open alarms: %1</source>
         <translation>未处理告警：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="292"/>
+        <location filename="../../app/main_window.py" line="337"/>
         <source>Alarms</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="432"/>
-        <location filename="../../app/main_window.py" line="435"/>
-        <location filename="../../app/main_window.py" line="452"/>
+        <location filename="../../app/main_window.py" line="495"/>
+        <location filename="../../app/main_window.py" line="498"/>
+        <location filename="../../app/main_window.py" line="515"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="432"/>
+        <location filename="../../app/main_window.py" line="495"/>
         <source>Needs a platform to fetch proofs.</source>
         <translation>需连接平台才能获取证明。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="440"/>
+        <location filename="../../app/main_window.py" line="503"/>
         <source>Save evidence bundle</source>
         <translation>保存证据包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="449"/>
+        <location filename="../../app/main_window.py" line="512"/>
         <source>Evidence bundle written: %1</source>
         <translation>证据包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="483"/>
+        <location filename="../../app/main_window.py" line="546"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="484"/>
+        <location filename="../../app/main_window.py" line="547"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="487"/>
+        <location filename="../../app/main_window.py" line="550"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="490"/>
+        <location filename="../../app/main_window.py" line="553"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="504"/>
+        <location filename="../../app/main_window.py" line="567"/>
         <source>&amp;Evidence</source>
         <translation>证据(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="505"/>
+        <location filename="../../app/main_window.py" line="568"/>
         <source>Export evidence bundle for a session…</source>
         <translation>导出充电记录证据包…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="543"/>
+        <location filename="../../app/main_window.py" line="679"/>
         <source>Syncing %1 / %2 entries (%3/s)</source>
         <translation>正在同步 %1 / %2 条（%3 条/s）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="554"/>
+        <location filename="../../app/main_window.py" line="621"/>
+        <location filename="../../app/main_window.py" line="690"/>
         <source>Ledger misbehaviour</source>
         <translation>账本异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="581"/>
+        <location filename="../../app/main_window.py" line="720"/>
         <source>Offline — data as of %1</source>
         <translation>离线 — 数据截至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="584"/>
+        <location filename="../../app/main_window.py" line="723"/>
         <source>Sync halted: platform misbehaviour</source>
         <translation>同步已停止：平台数据异常</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="587"/>
+        <location filename="../../app/main_window.py" line="726"/>
         <source>Sync error, retrying</source>
         <translation>同步出错，正在重试</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="590"/>
+        <location filename="../../app/main_window.py" line="729"/>
         <source>Synced and verified</source>
         <translation>已同步并验证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="595"/>
+        <location filename="../../app/main_window.py" line="734"/>
         <source>Checkpoint %1 entries, %2 s ago</source>
         <translation>检查点 %1 条，%2 s 前</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="627"/>
+        <location filename="../../app/main_window.py" line="791"/>
         <source>Cannot read the store: %1</source>
         <translation>无法读取本地库：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="435"/>
+        <location filename="../../app/main_window.py" line="498"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="556"/>
+        <location filename="../../app/main_window.py" line="692"/>
         <source>The platform served data that fails verification. Sync is halted and the evidence is stored.</source>
         <translation>平台提供的数据未通过验证。同步已停止，证据已保存。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="260"/>
+        <location filename="../../app/main_window.py" line="305"/>
         <source>Verification due</source>
         <translation>检定到期</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="275"/>
+        <location filename="../../app/main_window.py" line="320"/>
         <source>Work orders</source>
         <translation>工单</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="326"/>
+        <location filename="../../app/main_window.py" line="389"/>
         <source>Field package written: %1</source>
         <translation>现场离线包已保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="329"/>
+        <location filename="../../app/main_window.py" line="392"/>
         <source>Field package</source>
         <translation>现场离线包</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="469"/>
+        <location filename="../../app/main_window.py" line="532"/>
         <source>OCMF records</source>
         <translation>OCMF 记录</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="472"/>
+        <location filename="../../app/main_window.py" line="535"/>
         <source>Meter public key</source>
         <translation>电能表公钥</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="491"/>
+        <location filename="../../app/main_window.py" line="554"/>
         <source>Veri&amp;fication</source>
         <translation>检定(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="492"/>
+        <location filename="../../app/main_window.py" line="555"/>
         <source>On-site verification with the rig…</source>
         <translation>使用检定装置现场检定…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="508"/>
+        <location filename="../../app/main_window.py" line="571"/>
         <source>Import OCMF signed meter data…</source>
         <translation>导入 OCMF 签名计量数据…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="340"/>
-        <location filename="../../app/main_window.py" line="384"/>
+        <location filename="../../app/main_window.py" line="403"/>
+        <location filename="../../app/main_window.py" line="447"/>
         <source>Verification</source>
         <translation>检定</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="501"/>
+        <location filename="../../app/main_window.py" line="564"/>
         <source>Countersign results (check / approve)…</source>
         <translation>检定结果会签（核验 / 批准）…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="255"/>
+        <location filename="../../app/main_window.py" line="300"/>
         <source>Dispenser detail</source>
         <translation>加油机详情</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="265"/>
+        <location filename="../../app/main_window.py" line="310"/>
         <source>Taxi meters</source>
         <translation>出租车计价器</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="495"/>
+        <location filename="../../app/main_window.py" line="558"/>
         <source>Fuel dispenser verification (JJG 443)…</source>
         <translation>加油机检定（JJG 443）…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="498"/>
+        <location filename="../../app/main_window.py" line="561"/>
         <source>Taximeter verification (JJG 517)…</source>
         <translation>出租车计价器检定（JJG 517）…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="346"/>
+        <source>Logs</source>
+        <translation>账本</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="614"/>
+        <source>The platform of log %1 served data that fails verification. Sync of this log is halted and the evidence is stored; the other logs go on.</source>
+        <translation>账本 %1 的平台提供了无法通过验证的数据。该账本的同步已停止，证据已保存；其他账本继续同步。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="618"/>
+        <source>The signed log list is refused; no log is synced until it is fixed.</source>
+        <translation>已签名日志清单被拒绝；在清单修正之前不同步任何账本。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="760"/>
+        <source>Log list no. %1, checked %2 s ago</source>
+        <translation>日志清单第 %1 号，%2 秒前检查</translation>
     </message>
 </context>
 <context>
@@ -1880,102 +2059,102 @@
     </message>
     <message>
         <location filename="../../app/views/map_view.py" line="152"/>
-        <location filename="../../app/views/map_view.py" line="1684"/>
+        <location filename="../../app/views/map_view.py" line="1680"/>
         <source>DC</source>
         <translation>直流</translation>
     </message>
     <message>
         <location filename="../../app/views/map_view.py" line="153"/>
-        <location filename="../../app/views/map_view.py" line="1683"/>
+        <location filename="../../app/views/map_view.py" line="1679"/>
         <source>AC</source>
         <translation>交流</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1370"/>
-        <location filename="../../app/views/map_view.py" line="1403"/>
+        <location filename="../../app/views/map_view.py" line="1366"/>
+        <location filename="../../app/views/map_view.py" line="1399"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1375"/>
-        <location filename="../../app/views/map_view.py" line="1408"/>
-        <location filename="../../app/views/map_view.py" line="1679"/>
+        <location filename="../../app/views/map_view.py" line="1371"/>
+        <location filename="../../app/views/map_view.py" line="1404"/>
+        <location filename="../../app/views/map_view.py" line="1675"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1381"/>
-        <location filename="../../app/views/map_view.py" line="1414"/>
-        <location filename="../../app/views/map_view.py" line="1680"/>
+        <location filename="../../app/views/map_view.py" line="1377"/>
+        <location filename="../../app/views/map_view.py" line="1410"/>
+        <location filename="../../app/views/map_view.py" line="1676"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1956"/>
+        <location filename="../../app/views/map_view.py" line="1952"/>
         <source>, %1 / %2 fuel dispensers</source>
         <translation>，加油机 %1 / %2 台</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1366"/>
-        <location filename="../../app/views/map_view.py" line="1418"/>
+        <location filename="../../app/views/map_view.py" line="1362"/>
+        <location filename="../../app/views/map_view.py" line="1414"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1384"/>
-        <location filename="../../app/views/map_view.py" line="1420"/>
-        <location filename="../../app/views/map_view.py" line="1817"/>
+        <location filename="../../app/views/map_view.py" line="1380"/>
+        <location filename="../../app/views/map_view.py" line="1416"/>
+        <location filename="../../app/views/map_view.py" line="1813"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1390"/>
+        <location filename="../../app/views/map_view.py" line="1386"/>
         <source>Click for the dispenser's detail</source>
         <translation>点击查看加油机详情</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1437"/>
+        <location filename="../../app/views/map_view.py" line="1433"/>
         <source>%1 fuel dispensers</source>
         <translation>%1 台加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1439"/>
+        <location filename="../../app/views/map_view.py" line="1435"/>
         <source>%1 charging piles</source>
         <translation>%1 个充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1450"/>
+        <location filename="../../app/views/map_view.py" line="1446"/>
         <source>Click to zoom in</source>
         <translation>点击放大</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1629"/>
+        <location filename="../../app/views/map_view.py" line="1625"/>
         <source>All operators</source>
         <translation>全部运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1633"/>
+        <location filename="../../app/views/map_view.py" line="1629"/>
         <source>All districts</source>
         <translation>全部行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1639"/>
+        <location filename="../../app/views/map_view.py" line="1635"/>
         <source>Search operator…</source>
         <translation>搜索运营商…</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1686"/>
+        <location filename="../../app/views/map_view.py" line="1682"/>
         <source>Charging piles</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1689"/>
-        <location filename="../../app/views/map_view.py" line="1831"/>
+        <location filename="../../app/views/map_view.py" line="1685"/>
+        <location filename="../../app/views/map_view.py" line="1827"/>
         <source>Fuel dispensers</source>
         <translation>加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1691"/>
+        <location filename="../../app/views/map_view.py" line="1687"/>
         <source>Whole city</source>
         <translation>全市</translation>
     </message>
@@ -1984,27 +2163,27 @@
         <translation type="vanished">充电桩状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1821"/>
+        <location filename="../../app/views/map_view.py" line="1817"/>
         <source>Number of piles nearby</source>
         <translation>附近充电桩数量</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1824"/>
+        <location filename="../../app/views/map_view.py" line="1820"/>
         <source>Centre: worst status; ring: status mix</source>
         <translation>中心：最差状态；外环：状态构成</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1828"/>
+        <location filename="../../app/views/map_view.py" line="1824"/>
         <source>Anomaly rate by district</source>
         <translation>各行政区异常率</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1833"/>
+        <location filename="../../app/views/map_view.py" line="1829"/>
         <source>Colour: status; square: a group</source>
         <translation>颜色：状态；方块：一组加油机</translation>
     </message>
     <message>
-        <location filename="../../app/views/map_view.py" line="1948"/>
+        <location filename="../../app/views/map_view.py" line="1944"/>
         <source>Showing %1 / %2 charging piles</source>
         <translation>显示 %1 / %2 个充电桩</translation>
     </message>
@@ -2217,222 +2396,222 @@
 <context>
     <name>PileDetailView</name>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="183"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="184"/>
         <source>No pile selected</source>
         <translation>未选择充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="110"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="111"/>
         <source>Rated power</source>
         <translation>额定功率</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="111"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="112"/>
         <source>Meter class</source>
         <translation>准确度等级</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="112"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="113"/>
         <source>Certificate</source>
         <translation>检定证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="116"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="117"/>
         <source>:</source>
         <translation>：</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="197"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="198"/>
         <source>Show all</source>
         <translation>显示全部</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="199"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="200"/>
         <source>Export PNG…</source>
         <translation>导出 PNG…</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="212"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="213"/>
         <source>Energy (kWh)</source>
         <translation>电量 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="214"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="215"/>
         <source>Register (kWh)</source>
         <translation>示值 (kWh)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="215"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="216"/>
         <source>Clock offset (s)</source>
         <translation>时钟偏差 (s)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="216"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="217"/>
         <source>Error (%)</source>
         <translation>误差 (%)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="230"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="231"/>
         <source>Billed</source>
         <translation>计费</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="233"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="234"/>
         <source>Metered</source>
         <translation>计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="255"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="256"/>
         <source>First verification limit ±5 s</source>
         <translation>首次检定限值 ±5 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="257"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="258"/>
         <source>Subsequent verification limit ±3 min</source>
         <translation>后续检定限值 ±3 min</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="275"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="276"/>
         <source>No verification on record for this pile</source>
         <translation>该充电桩暂无检定记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="306"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="307"/>
         <source>Loading pile %1…</source>
         <translation>正在加载充电桩 %1…</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="415"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="416"/>
         <source>Pile %1</source>
         <translation>充电桩 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="423"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="424"/>
         <source>none on record</source>
         <translation>无记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="436"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="437"/>
         <source>Commissioned %1</source>
         <translation>投运日期 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="489"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="490"/>
         <source>Class limit ±%1 %</source>
         <translation>等级限值 ±%1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="514"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="515"/>
         <source>Seal opened</source>
         <translation>电子铅封开启</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="515"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="516"/>
         <source>Seal closed</source>
         <translation>电子铅封闭合</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="516"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="517"/>
         <source>Seal tampered</source>
         <translation>电子铅封被破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="522"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="523"/>
         <source>%1 at %2 (meter %3, register %4, log entry %5)</source>
         <translation>%1，时间 %2（电能表 %3，示值 %4，账本条目 %5）</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="534"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="535"/>
         <source>Anomaly %1 (%2) at %3</source>
         <translation>异常 %1（%2），时间 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="545"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="546"/>
         <source>The moment asked for: %1</source>
         <translation>查询时刻：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="615"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="616"/>
         <source>session %1: metered %2, billed %3</source>
         <translation>充电记录 %1：计量 %2，计费 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="618"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="619"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="623"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="624"/>
         <source>power %1 kW</source>
         <translation>功率 %1 kW</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="626"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="627"/>
         <source>register %1</source>
         <translation>示值 %1</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="630"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="631"/>
         <source>clock offset %1 s</source>
         <translation>时钟偏差 %1 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="696"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="697"/>
         <source>Export plots</source>
         <translation>导出曲线图</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="696"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="697"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图片 (*.png)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="704"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="705"/>
         <source>Export sessions</source>
         <translation>导出充电记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="704"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="705"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="106"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="107"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="108"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="109"/>
         <source>District</source>
         <translation>行政区</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="109"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="110"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="113"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="114"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="201"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="202"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="107"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="108"/>
         <source>Operator</source>
         <translation>运营商</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="213"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="214"/>
         <source>Power (kW)</source>
         <translation>功率 (kW)</translation>
     </message>
     <message>
-        <location filename="../../app/views/charging/pile_detail.py" line="422"/>
+        <location filename="../../app/views/charging/pile_detail.py" line="423"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
@@ -2440,369 +2619,369 @@
 <context>
     <name>SessionLookupView</name>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="114"/>
-        <location filename="../../app/views/session_lookup.py" line="255"/>
+        <location filename="../../app/views/session_lookup.py" line="116"/>
+        <location filename="../../app/views/session_lookup.py" line="257"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="114"/>
-        <location filename="../../app/views/session_lookup.py" line="290"/>
+        <location filename="../../app/views/session_lookup.py" line="116"/>
+        <location filename="../../app/views/session_lookup.py" line="292"/>
         <source>Energy</source>
         <translation>电量</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="154"/>
+        <location filename="../../app/views/session_lookup.py" line="156"/>
         <source>Find a charging session</source>
         <translation>查找充电记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="158"/>
+        <location filename="../../app/views/session_lookup.py" line="160"/>
         <source>Session ID from the receipt</source>
         <translation>票据上的充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="160"/>
-        <location filename="../../app/views/session_lookup.py" line="170"/>
-        <location filename="../../app/views/session_lookup.py" line="186"/>
+        <location filename="../../app/views/session_lookup.py" line="162"/>
+        <location filename="../../app/views/session_lookup.py" line="172"/>
+        <location filename="../../app/views/session_lookup.py" line="188"/>
         <source>Find</source>
         <translation>查找</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="174"/>
+        <location filename="../../app/views/session_lookup.py" line="176"/>
         <source>Station ID or name</source>
         <translation>充电站编号或名称</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="191"/>
+        <location filename="../../app/views/session_lookup.py" line="193"/>
         <source>Pile and time</source>
         <translation>充电桩与时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="192"/>
+        <location filename="../../app/views/session_lookup.py" line="194"/>
         <source>Station and day</source>
         <translation>充电站与日期</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="245"/>
+        <location filename="../../app/views/session_lookup.py" line="247"/>
         <source>Metering record (signed by the meter)</source>
         <translation>计量记录（电能表签名）</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="250"/>
-        <location filename="../../app/views/session_lookup.py" line="277"/>
+        <location filename="../../app/views/session_lookup.py" line="252"/>
+        <location filename="../../app/views/session_lookup.py" line="279"/>
         <source>Log entry</source>
         <translation>账本条目</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="253"/>
+        <location filename="../../app/views/session_lookup.py" line="255"/>
         <source>Energy meter</source>
         <translation>电能表</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="254"/>
+        <location filename="../../app/views/session_lookup.py" line="256"/>
         <source>Connector</source>
         <translation>充电接口</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="257"/>
+        <location filename="../../app/views/session_lookup.py" line="259"/>
         <source>Register at start</source>
         <translation>起始示值</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="258"/>
+        <location filename="../../app/views/session_lookup.py" line="260"/>
         <source>Register at stop</source>
         <translation>结束示值</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="259"/>
+        <location filename="../../app/views/session_lookup.py" line="261"/>
         <source>Metered energy</source>
         <translation>计量电量</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="260"/>
+        <location filename="../../app/views/session_lookup.py" line="262"/>
         <source>Power samples</source>
         <translation>功率采样</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="263"/>
+        <location filename="../../app/views/session_lookup.py" line="265"/>
         <source>Show on the pile's plots</source>
         <translation>在充电桩曲线中查看</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="268"/>
+        <location filename="../../app/views/session_lookup.py" line="270"/>
         <source>Bill (signed by the operator)</source>
         <translation>账单（运营商签名）</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="272"/>
+        <location filename="../../app/views/session_lookup.py" line="274"/>
         <source>Billed energy</source>
         <translation>计费电量</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="273"/>
+        <location filename="../../app/views/session_lookup.py" line="275"/>
         <source>Billed − metered</source>
         <translation>计费 − 计量</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="274"/>
+        <location filename="../../app/views/session_lookup.py" line="276"/>
         <source>Energy fee</source>
         <translation>电费</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="275"/>
+        <location filename="../../app/views/session_lookup.py" line="277"/>
         <source>Service fee</source>
         <translation>服务费</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="276"/>
-        <location filename="../../app/views/session_lookup.py" line="303"/>
+        <location filename="../../app/views/session_lookup.py" line="278"/>
+        <location filename="../../app/views/session_lookup.py" line="305"/>
         <source>Amount charged</source>
         <translation>实收金额</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="278"/>
+        <location filename="../../app/views/session_lookup.py" line="280"/>
         <source>Tariff named</source>
         <translation>账单所列电价</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="279"/>
+        <location filename="../../app/views/session_lookup.py" line="281"/>
         <source>Bills for this session</source>
         <translation>该充电记录的账单数</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="284"/>
+        <location filename="../../app/views/session_lookup.py" line="286"/>
         <source>Tariff in force and fair amount</source>
         <translation>执行电价与应付金额</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="290"/>
+        <location filename="../../app/views/session_lookup.py" line="292"/>
         <source>Period</source>
         <translation>时段</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="290"/>
+        <location filename="../../app/views/session_lookup.py" line="292"/>
         <source>Energy price</source>
         <translation>电费单价</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="290"/>
+        <location filename="../../app/views/session_lookup.py" line="292"/>
         <source>Service price</source>
         <translation>服务费单价</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="290"/>
+        <location filename="../../app/views/session_lookup.py" line="292"/>
         <source>Charge</source>
         <translation>金额</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="300"/>
+        <location filename="../../app/views/session_lookup.py" line="302"/>
         <source>Fair energy fee</source>
         <translation>应付电费</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="301"/>
+        <location filename="../../app/views/session_lookup.py" line="303"/>
         <source>Fair service fee</source>
         <translation>应付服务费</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="302"/>
+        <location filename="../../app/views/session_lookup.py" line="304"/>
         <source>Fair amount</source>
         <translation>应付金额</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="326"/>
+        <location filename="../../app/views/session_lookup.py" line="328"/>
         <source>Signatures and inclusion</source>
         <translation>签名与包含证明</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="331"/>
+        <location filename="../../app/views/session_lookup.py" line="333"/>
         <source>Fetch inclusion proofs</source>
         <translation>获取包含证明</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="396"/>
+        <location filename="../../app/views/session_lookup.py" line="405"/>
         <source>Searching…</source>
         <translation>正在查找…</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="405"/>
+        <location filename="../../app/views/session_lookup.py" line="414"/>
         <source>Lookup failed: %1</source>
         <translation>查找失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="431"/>
+        <location filename="../../app/views/session_lookup.py" line="440"/>
         <source>No session found.</source>
         <translation>未找到充电记录。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="433"/>
+        <location filename="../../app/views/session_lookup.py" line="442"/>
         <source>One session found.</source>
         <translation>找到 1 条充电记录。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="436"/>
+        <location filename="../../app/views/session_lookup.py" line="445"/>
         <source>%1 sessions found; choose one.</source>
         <translation>找到 %1 条充电记录，请选择一条。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="486"/>
+        <location filename="../../app/views/session_lookup.py" line="495"/>
         <source>Find a session to check its bill.</source>
         <translation>查找充电记录以核对其账单。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="506"/>
+        <location filename="../../app/views/session_lookup.py" line="515"/>
         <source>%1 × %2 s</source>
         <translation>%1 × %2 s</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="512"/>
+        <location filename="../../app/views/session_lookup.py" line="521"/>
         <source>%1 (and %2 more entries with this ID)</source>
         <translation>%1（另有 %2 条同编号记录）</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="528"/>
+        <location filename="../../app/views/session_lookup.py" line="537"/>
         <source>no bill in the log</source>
         <translation>账本中无账单</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="543"/>
+        <location filename="../../app/views/session_lookup.py" line="552"/>
         <source>(differs from the tariff in force: %1)</source>
         <translation>（与执行电价 %1 不一致）</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="552"/>
+        <location filename="../../app/views/session_lookup.py" line="561"/>
         <source>No posted tariff covers this session's start.</source>
         <translation>该充电记录开始时刻无适用的公示电价。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="561"/>
+        <location filename="../../app/views/session_lookup.py" line="570"/>
         <source>Tariff %1 of station %2, valid from %3 (log entry %4); times are Hangzhou time.</source>
         <translation>充电站 %2 的电价 %1，自 %3 起执行（账本条目 %4）；时间均为杭州时间。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="601"/>
+        <location filename="../../app/views/session_lookup.py" line="610"/>
         <source>No bill for this session in the log.</source>
         <translation>账本中没有该充电记录的账单。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="603"/>
+        <location filename="../../app/views/session_lookup.py" line="612"/>
         <source>No posted tariff: the bill cannot be checked.</source>
         <translation>无公示电价，无法核对账单。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="606"/>
+        <location filename="../../app/views/session_lookup.py" line="615"/>
         <source>Overbilled by %1: charged %2, fair amount %3.</source>
         <translation>多收 %1：实收 %2，应付 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="613"/>
+        <location filename="../../app/views/session_lookup.py" line="622"/>
         <source>Charged %1 less than the fair amount.</source>
         <translation>比应付金额少收 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="616"/>
+        <location filename="../../app/views/session_lookup.py" line="625"/>
         <source>The bill matches the fair amount (%1).</source>
         <translation>账单金额与应付金额一致（%1）。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="631"/>
+        <location filename="../../app/views/session_lookup.py" line="640"/>
         <source>Verified at sync (meter key %1, operator key %2).</source>
         <translation>同步时已验证（电能表密钥 %1，运营商密钥 %2）。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="655"/>
+        <location filename="../../app/views/session_lookup.py" line="664"/>
         <source>Inclusion proofs are not available offline.</source>
         <translation>离线时无法获取包含证明。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="658"/>
+        <location filename="../../app/views/session_lookup.py" line="667"/>
         <source>Proofs are fetched from the log on request.</source>
         <translation>包含证明按需从账本获取。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="668"/>
+        <location filename="../../app/views/session_lookup.py" line="677"/>
         <source>Fetching proofs…</source>
         <translation>正在获取包含证明…</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="681"/>
+        <location filename="../../app/views/session_lookup.py" line="690"/>
         <source>Proof failed: %1</source>
         <translation>包含证明获取失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="692"/>
+        <location filename="../../app/views/session_lookup.py" line="701"/>
         <source>verified</source>
         <translation>已验证</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="692"/>
+        <location filename="../../app/views/session_lookup.py" line="701"/>
         <source>FAILED</source>
         <translation>验证失败</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="693"/>
+        <location filename="../../app/views/session_lookup.py" line="703"/>
         <source>Entry %1: %2</source>
         <translation>条目 %1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="699"/>
+        <location filename="../../app/views/session_lookup.py" line="709"/>
         <source>All inclusion proofs verify against the checkpoint.</source>
         <translation>所有包含证明均与检查点一致，验证通过。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="702"/>
+        <location filename="../../app/views/session_lookup.py" line="712"/>
         <source>An inclusion proof does not verify.</source>
         <translation>有包含证明未通过验证。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="114"/>
-        <location filename="../../app/views/session_lookup.py" line="190"/>
-        <location filename="../../app/views/session_lookup.py" line="249"/>
+        <location filename="../../app/views/session_lookup.py" line="116"/>
+        <location filename="../../app/views/session_lookup.py" line="192"/>
+        <location filename="../../app/views/session_lookup.py" line="251"/>
         <source>Session ID</source>
         <translation>充电记录编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="114"/>
-        <location filename="../../app/views/session_lookup.py" line="251"/>
+        <location filename="../../app/views/session_lookup.py" line="116"/>
+        <location filename="../../app/views/session_lookup.py" line="253"/>
         <source>Pile</source>
         <translation>充电桩</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="252"/>
+        <location filename="../../app/views/session_lookup.py" line="254"/>
         <source>Station</source>
         <translation>充电站</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="497"/>
-        <location filename="../../app/views/session_lookup.py" line="624"/>
+        <location filename="../../app/views/session_lookup.py" line="506"/>
         <location filename="../../app/views/session_lookup.py" line="633"/>
+        <location filename="../../app/views/session_lookup.py" line="642"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="114"/>
-        <location filename="../../app/views/session_lookup.py" line="256"/>
+        <location filename="../../app/views/session_lookup.py" line="116"/>
+        <location filename="../../app/views/session_lookup.py" line="258"/>
         <source>Stop</source>
         <translation>结束</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="164"/>
+        <location filename="../../app/views/session_lookup.py" line="166"/>
         <source>Pile ID</source>
         <translation>充电桩编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="316"/>
+        <location filename="../../app/views/session_lookup.py" line="318"/>
         <source>Fair amount: the metered energy split across time-of-use periods by the meter's power profile, priced at the posted energy and service prices, each fee rounded half up to the fen.</source>
         <translation>应付金额：按电能表功率曲线将计量电量分摊到各分时段，按公示的电费单价和服务费单价计价，电费和服务费分别四舍五入到分。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="627"/>
+        <location filename="../../app/views/session_lookup.py" line="636"/>
         <source>Metering record: verified at sync (meter key %1). There is no bill to check.</source>
         <translation>计量记录：同步时已验证（电能表密钥 %1）。没有可核对的账单。</translation>
     </message>
     <message>
-        <location filename="../../app/views/session_lookup.py" line="636"/>
+        <location filename="../../app/views/session_lookup.py" line="645"/>
         <source>This store only holds log entries whose signatures and inclusion in a signed checkpoint the sync verified; it does not re-check them here.</source>
         <translation>本地库只保存同步时已验证签名、且已验证包含于签名检查点的账本条目；此处不再重复验证。</translation>
     </message>
@@ -2810,94 +2989,129 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/settings_dialog.py" line="33"/>
+        <location filename="../../app/settings_dialog.py" line="97"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="36"/>
+        <location filename="../../app/settings_dialog.py" line="100"/>
         <source>empty: run the built-in demo platform</source>
         <translation>留空：运行内置演示平台</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="45"/>
+        <location filename="../../app/settings_dialog.py" line="109"/>
         <source>empty: local SQLite; or postgresql+psycopg://user@host/db</source>
         <translation>留空：本地 SQLite；或 postgresql+psycopg://user@host/db</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="53"/>
+        <location filename="../../app/settings_dialog.py" line="117"/>
         <source>Platform URL</source>
         <translation>平台地址</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="54"/>
+        <location filename="../../app/settings_dialog.py" line="118"/>
         <source>Log verifier key</source>
         <translation>账本验证公钥</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="56"/>
+        <location filename="../../app/settings_dialog.py" line="120"/>
         <source>Database URL</source>
         <translation>数据库地址</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="57"/>
+        <location filename="../../app/settings_dialog.py" line="121"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="58"/>
+        <location filename="../../app/settings_dialog.py" line="125"/>
         <source>Changes take effect after restarting the workstation.</source>
         <translation>更改在重启工作站后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="97"/>
+        <location filename="../../app/settings_dialog.py" line="171"/>
         <source>Alarm policy</source>
         <translation>告警策略</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="110"/>
+        <location filename="../../app/settings_dialog.py" line="184"/>
         <source>Default: opens an alarm</source>
         <translation>默认:产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="110"/>
+        <location filename="../../app/settings_dialog.py" line="184"/>
         <source>Default: finding only</source>
         <translation>默认:仅记录异常</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="112"/>
+        <location filename="../../app/settings_dialog.py" line="186"/>
         <source>Always opens an alarm</source>
         <translation>始终产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="113"/>
+        <location filename="../../app/settings_dialog.py" line="187"/>
         <source>Never opens an alarm</source>
         <translation>从不产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="124"/>
+        <location filename="../../app/settings_dialog.py" line="198"/>
         <source>Stored in the shared database: every workstation of the office applies it.</source>
         <translation>保存在共享数据库中:本单位所有工作站均按此执行。</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="126"/>
+        <location filename="../../app/settings_dialog.py" line="200"/>
         <source>Only a regulator can change the alarm policy.</source>
         <translation>只有监管人员可以更改告警策略。</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="165"/>
+        <location filename="../../app/settings_dialog.py" line="239"/>
         <source>The alarm policy was not saved: %1</source>
         <translation>告警策略未保存:%1</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="41"/>
+        <location filename="../../app/settings_dialog.py" line="105"/>
         <source>empty: the log's signature suffices; or a witness policy file (k of n)</source>
         <translation>留空:仅凭日志签名;或填写见证策略文件(n 个见证方中至少 k 个联署)</translation>
     </message>
     <message>
-        <location filename="../../app/settings_dialog.py" line="55"/>
+        <location filename="../../app/settings_dialog.py" line="119"/>
         <source>Witness policy</source>
         <translation>见证策略</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="64"/>
+        <source>Follow a signed log list (instead of one platform)</source>
+        <translation>跟随已签名日志清单（代替单一平台）</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="69"/>
+        <source>a file or an https:// URL of the signed list</source>
+        <translation>已签名清单的文件或 https:// 网址</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="72"/>
+        <source>the authority's verifier key (name+hash+base64), or a file holding it</source>
+        <translation>主管机关的验证公钥（名称+哈希+base64），或保存它的文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="75"/>
+        <source>e.g. 3301 (Hangzhou); empty: every region</source>
+        <translation>例如 3301（杭州）；留空：所有辖区</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="83"/>
+        <source>Log list</source>
+        <translation>日志清单</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="84"/>
+        <source>List authority key</source>
+        <translation>清单公钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/settings_dialog.py" line="85"/>
+        <source>Region code</source>
+        <translation>辖区代码</translation>
     </message>
 </context>
 <context>
@@ -2964,197 +3178,197 @@
 <context>
     <name>TaxiDetailView</name>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="76"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="77"/>
         <source>Evidence</source>
         <translation>证据</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="121"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="122"/>
         <source>Inspector</source>
         <translation>检定员</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="119"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="120"/>
         <source>Result</source>
         <translation>结论</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="74"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="75"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="77"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="78"/>
         <source>Maker / model</source>
         <translation>制造商 / 型号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="115"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="116"/>
         <source>Certificate</source>
         <translation>证书</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="84"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="85"/>
         <source>:</source>
         <translation>：</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="50"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
         <source>first</source>
         <translation>首次</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="50"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
         <source>periodic</source>
         <translation>周期</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="50"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="51"/>
         <source>triggered</source>
         <translation>触发</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="56"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="57"/>
         <source>roller</source>
         <translation>滚筒法</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="56"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="57"/>
         <source>road</source>
         <translation>路试法</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="67"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="68"/>
         <source>Taxi detail</source>
         <translation>出租车详情</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="84"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="85"/>
         <source>No taxi selected</source>
         <translation>未选择出租车</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="73"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="74"/>
         <source>Taxi company</source>
         <translation>出租汽车公司</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="75"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="76"/>
         <source>Meter serial</source>
         <translation>计价器编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="78"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="79"/>
         <source>Median drift</source>
         <translation>里程偏差中位数</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="79"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="80"/>
         <source>K constant (pulses/km)</source>
         <translation>K 常数（脉冲/km）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="80"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="81"/>
         <source>Valid until</source>
         <translation>有效期至</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="81"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="82"/>
         <source>In-vehicle terminal</source>
         <translation>车载终端</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="82"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="83"/>
         <source>Installed</source>
         <translation>安装日期</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="89"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="90"/>
         <source>(meter − GNSS) / GNSS, %</source>
         <translation>（计价器 − GNSS）/ GNSS，%</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="94"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="95"/>
         <source>JJG 517-2016: −4 % … +1 %</source>
         <translation>JJG 517-2016：−4 % … +1 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="104"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="105"/>
         <source>Trip</source>
         <translation>营运行程</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="105"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="106"/>
         <source>Median judged by the status rule</source>
         <translation>状态规则判定的中位数</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="114"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="115"/>
         <source>Date</source>
         <translation>日期</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="116"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="117"/>
         <source>Kind</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="117"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="118"/>
         <source>Method</source>
         <translation>方法</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="118"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="119"/>
         <source>Distance error %</source>
         <translation>里程误差 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="120"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="121"/>
         <source>Next due</source>
         <translation>下次检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="133"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="134"/>
         <source>Status history</source>
         <translation>状态历史</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="138"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="139"/>
         <source>Verification history (JJG 517-2016)</source>
         <translation>检定历史（JJG 517-2016）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="159"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="160"/>
         <source>%1 — loading…</source>
         <translation>%1 — 加载中…</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="165"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="166"/>
         <source>%1: not in the store</source>
         <translation>%1：本地库中没有</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="187"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="188"/>
         <source>n/a</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="189"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="190"/>
         <source>%1 % over %2 trips</source>
         <translation>%1 %（%2 次营运）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="211"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="212"/>
         <source>%1 trips with the monitoring platform's GNSS distance; as of %2 (UTC+8)</source>
         <translation>%1 次营运有监控平台的 GNSS 里程；截至 %2（UTC+8）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="219"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="220"/>
         <source>entry %1: %2 %3</source>
         <translation>条目 %1：%2 %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_detail.py" line="225"/>
+        <location filename="../../app/views/taxi/taxi_detail.py" line="226"/>
         <source>now: %1 (%2)</source>
         <translation>当前：%1（%2）</translation>
     </message>
@@ -3407,165 +3621,165 @@
 <context>
     <name>TaxiView</name>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="82"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="83"/>
         <source>Verification</source>
         <translation>检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="68"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="69"/>
         <source>Valid</source>
         <translation>有效</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="145"/>
-        <location filename="../../app/views/taxi/taxi_view.py" line="160"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="146"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="161"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="132"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="133"/>
         <source>All statuses</source>
         <translation>全部状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="92"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="93"/>
         <source>opened</source>
         <translation>已开启</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="94"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="95"/>
         <source>tampered</source>
         <translation>被破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="69"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="70"/>
         <source>Expiring</source>
         <translation>即将到期</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="70"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="71"/>
         <source>Expired</source>
         <translation>已过期</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="71"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="72"/>
         <source>Failed verification</source>
         <translation>检定不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="72"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="73"/>
         <source>Seal broken</source>
         <translation>铅封破坏</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="73"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="74"/>
         <source>Drift suspected</source>
         <translation>疑似漂移</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="74"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="75"/>
         <source>Unverified</source>
         <translation>未检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="80"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="81"/>
         <source>Vehicle registered</source>
         <translation>车辆登记</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="81"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="82"/>
         <source>Meter installed</source>
         <translation>计价器安装</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="83"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="84"/>
         <source>Seal event</source>
         <translation>铅封事件</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="90"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="91"/>
         <source>pass</source>
         <translation>合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="91"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="92"/>
         <source>fail</source>
         <translation>不合格</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="93"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="94"/>
         <source>closed</source>
         <translation>已关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="136"/>
-        <location filename="../../app/views/taxi/taxi_view.py" line="218"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="137"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="219"/>
         <source>All companies</source>
         <translation>全部公司</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="137"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="138"/>
         <source>Expiring soon (≤ 30 days)</source>
         <translation>即将到期（≤ 30 天）</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="147"/>
-        <location filename="../../app/views/taxi/taxi_view.py" line="158"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="148"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="159"/>
         <source>Company</source>
         <translation>出租汽车公司</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="157"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="158"/>
         <source>Plate</source>
         <translation>车牌号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="159"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="160"/>
         <source>Meter serial</source>
         <translation>计价器编号</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="161"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="162"/>
         <source>Next due</source>
         <translation>下次检定</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="162"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="163"/>
         <source>Drift %</source>
         <translation>漂移 %</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="174"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="175"/>
         <source>Select a taxi to see its trips' drift</source>
         <translation>选择一辆出租车，查看其营运里程漂移</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="177"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="178"/>
         <source>(meter − GNSS) / GNSS, %</source>
         <translation>（计价器 − GNSS）/ GNSS，%</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="197"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="198"/>
         <source>Status history</source>
         <translation>状态历史</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="239"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="240"/>
         <source>%1: %2</source>
         <translation>%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="243"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="244"/>
         <source>Taxis shown: %1</source>
         <translation>显示出租车：%1 辆</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="291"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="292"/>
         <source>%1 — meter %2 — %3</source>
         <translation>%1 — 计价器 %2 — %3</translation>
     </message>
     <message>
-        <location filename="../../app/views/taxi/taxi_view.py" line="318"/>
+        <location filename="../../app/views/taxi/taxi_view.py" line="319"/>
         <source>entry %1: %2 %3</source>
         <translation>条目 %1：%2 %3</translation>
     </message>

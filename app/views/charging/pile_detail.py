@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.models.charging import queries
 from app.views.detail_parts import caption_value, title_label
+from app.views.log_names import entry_text
 from app.views.table_models import (
     STATUS_COLORS,
     StoreReader,
@@ -149,7 +150,7 @@ class PileDetailView(QWidget):
 
     loaded = Signal(str)
     load_failed = Signal(str)
-    session_activated = Signal(int)
+    session_activated = Signal("qint64")  # an entry key (app.models.logs), 64-bit
 
     def __init__(self, reader: StoreReader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -524,7 +525,7 @@ class PileDetailView(QWidget):
                 .replace("%2", format_ms(seal["at_ms"], seconds=True))
                 .replace("%3", str(seal["meter_id"]))
                 .replace("%4", format_kwh(seal["register_wh"]))
-                .replace("%5", str(seal["entry_index"]))
+                .replace("%5", entry_text(seal["entry_index"]))
             )
             color = SEAL_COLORS.get(event, "#d32f2f")
             height = 0.9 - 0.22 * (n % 3)  # neighbouring events' labels do not overprint

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.models.taxi import detail as td
 from app.views.detail_parts import nameplate
+from app.views.log_names import entry_text
 from app.views.table_models import StoreReader, format_date, format_ms
 from app.views.taxi.taxi_view import (
     LIMIT_PEN,
@@ -218,7 +219,7 @@ class TaxiDetailView(QWidget):
         for index, rtype, summary in d.history:
             self.history.addItem(
                 tr("entry %1: %2 %3")
-                .replace("%1", str(index))
+                .replace("%1", entry_text(index))
                 .replace("%2", record_label(rtype))
                 .replace("%3", " ".join(value_label(part) for part in summary.split(" ")))
             )

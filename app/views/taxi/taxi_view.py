@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.taxi import queries as tq
+from app.views.log_names import entry_text
 from app.views.table_models import StoreReader
 from app.views.time_plots import LocalDateAxis
 
@@ -324,7 +325,7 @@ class TaxiView(QWidget):
         for index, rtype, summary in history:
             self.history.addItem(
                 tr("entry %1: %2 %3")
-                .replace("%1", str(index))
+                .replace("%1", entry_text(index))
                 .replace("%2", record_label(rtype))
                 .replace("%3", " ".join(value_label(part) for part in summary.split(" ")))
             )
