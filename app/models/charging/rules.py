@@ -744,8 +744,14 @@ def _scan_chunk(
     since: int | None,
     until: int | None,
     timings: dict[str, float] | None = None,
+    *,
+    stops_in_window: bool = False,
 ) -> list[Finding]:
     """Every windowed rule over ``meter_ids`` × [since, until); see the module doc.
+
+    ``stops_in_window``: a context session's stop at or after ``since`` is a sign of
+    life inside this window (R10), not context — for month windows, whose earlier window
+    does not report the silences ending after its ``until`` (``partition_rescan``).
 
     Sessions and seal events come to Python as columns. Heartbeats, 10× more numerous,
     never do in bulk: the database filters them (clock offsets beyond 5 s, gaps beyond
@@ -766,6 +772,8 @@ def _scan_chunk(
     )
     _home_piles(s, reg)
     s = _sort(s, ("entry_index", "start_ms"), "meter_id")
+    if stops_in_window and since is not None:
+        s["stop_ctx"] = s["ctx"] * (s["stop_ms"] < since)
     copy = _session_rules(s, reg, out, per_day=since is None)
     if since is not None:
         _busy_days(conn, reg, meter_ids, since, until, out)
@@ -1699,7 +1707,7 @@ def _silence_rule(s: Cols, seals: Cols, reg: _Registry, g: Cols, out: _Out) -> N
         return
     ev_t = np.concatenate([s["start_ms"], s["stop_ms"], seals["at_ms"]])
     ev_e = np.concatenate([s["entry_index"], s["entry_index"], seals["entry_index"]])
-    ev_c = np.concatenate([s["ctx"], s["ctx"], seals["ctx"]])
+    ev_c = np.concatenate([s["ctx"], s.get("stop_ctx", s["ctx"]), seals["ctx"]])
     # Meter IDs as integers by first appearance: only equality matters here. Sessions
     # come grouped by meter (``code``), so their IDs are numbered once per meter, not per row.
     number: dict[str, int] = {}
@@ -2931,6 +2939,7 @@ def scan(
     keys: bool = True,
     trailing: bool = True,
     integrity: bool = True,
+    stops_in_window: bool = False,
 ) -> list[Finding]:
     """All findings for ``meter_ids`` over [since, until) (None: unbounded), not stored.
 
@@ -2938,7 +2947,9 @@ def scan(
     rules (R19–R24: the SQL counterpart of the rescan's)."""
     reg = registry or _Registry.load(conn)
     ids = sorted(set(meter_ids))
-    found = _scan_chunk(conn, reg, ids, since, until) if ids else []
+    found = (
+        _scan_chunk(conn, reg, ids, since, until, stops_in_window=stops_in_window) if ids else []
+    )
     if keys and ids:
         found += _key_rule(conn, reg, ids)
     if trailing:
