@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from sqlalchemy import delete, select, text
 
-from app.models import db_cli
+from app.models import db_cli, findings
 from app.models import partitions as pt
 from app.models import store as st
 from app.models.charging import rules
@@ -280,6 +280,15 @@ def test_migration_partitions_an_existing_store(pg_url: str) -> None:
         assert mismatched == 0
         dec = pt.partition_name("sessions", DEC)
         assert _count(conn, f'SELECT COUNT(*) FROM {pt.PART_SCHEMA}."{dec}"') == 1
+    with Store.open(pg_url, upgrade=False) as back:
+        with back.engine.begin() as conn:
+            command.downgrade(alembic_config(connection=conn), "0008_workorders")
+        with back.engine.connect() as conn:
+            assert not pt.is_partitioned(conn)
+            for table, n in before.items():
+                assert _count(conn, f"SELECT COUNT(*) FROM {table}") == n
+            billing_facts = text("SELECT entry_index, data FROM billing_facts ORDER BY entry_index")
+            assert conn.execute(billing_facts).all() == facts_before
 
 
 def test_archive_cli_detaches_old_months_and_audits(
@@ -328,3 +337,22 @@ def test_archive_refuses_sqlite_and_bad_months(
     assert "PostgreSQL" in err and "sqlite" in err
     assert db_cli.main(["archive", "--before", "2023-13", "--db", url]) == 2
     assert "YYYY-MM" in capsys.readouterr().err
+
+
+def test_rescan_cli_by_month(pg_store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    """`main.py rescan --by-month` stores what the whole-store rescan would, and a second
+    run (either way) finds nothing new and closes nothing."""
+    from app.models import rules_cli
+
+    w, _marks = boundary_world()
+    w.apply(pg_store)
+    url = pg_store.engine.url.render_as_string(hide_password=False)
+    assert rules_cli.main(["--db", url, "--by-month", "--workers", "1", "--no-alarms"]) == 0
+    first = capsys.readouterr().out
+    with pg_store.engine.connect() as conn:
+        stored = {(f.rule_id, f.evidence_key) for f in findings.stored_findings(conn)}
+    assert {r for r, _ in stored} >= {"R04", "R09", "R10", "R26"}
+    assert f"{len(stored)} new findings" in first
+    assert rules_cli.main(["--db", url, "--no-alarms"]) == 0
+    again = capsys.readouterr().out
+    assert "0 new findings" in again and "no longer derived" not in again

@@ -151,6 +151,7 @@ def _store_wide(conn: Connection, reg: Any) -> list[Finding]:
 def partition_rescan(
     store: st.Store,
     *,
+    chunks: int | None = None,
     workers: int = 2,
     closed: list[Closure] | None = None,
     windows: Sequence[tuple[int, int | None]] | None = None,
@@ -163,9 +164,13 @@ def partition_rescan(
     On a partitioned store the DEFAULT partitions are split first
     (:func:`app.models.partitions.maintain`), so each month is one partition.
     ``workers > 1`` scans the windows in that many processes (not for ``:memory:``);
-    the parent runs the store-wide rules meanwhile. ``timings`` gets "windows" and
-    "store-wide" seconds (the latter overlaps the former when parallel).
+    the parent runs the store-wide rules meanwhile. ``windows`` (default: every month)
+    rescans only those; such a partial rescan stores what it finds but closes nothing
+    (the months it skipped would look disproved). ``chunks`` is ignored (the months are
+    the chunks; `kinds.Rescan`). ``timings`` gets "windows" and "store-wide" seconds
+    (the latter overlaps the former when parallel).
     """
+    del chunks
     import time
 
     began = time.perf_counter()
@@ -180,7 +185,6 @@ def partition_rescan(
         url = store.engine.url.render_as_string(hide_password=False)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, context, _init, (url, os.getpid())) as pool:
-            # Largest months first would balance better; months are of similar size.
             results = pool.map(_run, *zip(*spans, strict=True))
             wide_began = time.perf_counter()
             with store.engine.connect() as conn:
@@ -205,8 +209,10 @@ def partition_rescan(
         unique.setdefault((f.rule_id, f.evidence_key), f)
     with store.transaction() as conn:
         new = insert_findings(conn, list(unique.values()))
-    with store.transaction() as conn:
-        closures = rules._close_unfound(conn, set(unique))
+    closures: list[Closure] = []
+    if windows is None:
+        with store.transaction() as conn:
+            closures = rules._close_unfound(conn, set(unique))
     if closed is not None:
         closed.extend(closures)
     new.sort(key=lambda f: (f.at_ms, f.rule_id, f.evidence))
