@@ -1156,6 +1156,14 @@ def _first_register_sql(conn: Connection, s: Cols, first: np.ndarray) -> dict[in
         "FROM sessions s WHERE s.entry_index IN :ids) q JOIN heartbeats h "
         "ON h.entry_index = q.he"
     ).bindparams(bindparam("ids", expanding=True))
+    if conn.dialect.name == "postgresql":  # see _frozen_rule: no join back by entry index
+        stmt = text(
+            "SELECT s.entry_index, h.entry_index, h.register_wh FROM sessions s "
+            "CROSS JOIN LATERAL (SELECT x.entry_index, x.register_wh FROM heartbeats x "
+            "WHERE x.meter_id = s.meter_id AND x.ref_ms <= s.start_ms "
+            "ORDER BY x.ref_ms DESC, x.entry_index DESC LIMIT 1) h "
+            "WHERE s.entry_index IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
     register: dict[int, tuple[int, int]] = {}
     for chunk in _chunks(s["entry_index"][first].tolist()):
         register.update((se, (he, reg_wh)) for se, he, reg_wh in conn.execute(stmt, {"ids": chunk}))
@@ -1963,14 +1971,21 @@ def _last_rows(conn: Connection, table: str, key: str, tcol: str) -> dict[str, t
     """{meter: (time, entry)} of each registered meter's row with the largest ``key``:
     one ``ORDER BY key DESC LIMIT 1`` index probe per meter, then a primary-key fetch."""
     same_pile = ""
-    rows = conn.execute(
-        text(
-            f"SELECT t.meter_id, t.{tcol}, t.entry_index FROM {table} t WHERE t.entry_index IN "
-            f"(SELECT (SELECT x.entry_index FROM {table} x WHERE {same_pile}"
-            f"x.meter_id = m.meter_id ORDER BY x.{key} DESC, x.entry_index DESC LIMIT 1) "
-            "FROM meters m)"
+    sql = (
+        f"SELECT t.meter_id, t.{tcol}, t.entry_index FROM {table} t WHERE t.entry_index IN "
+        f"(SELECT (SELECT x.entry_index FROM {table} x WHERE {same_pile}"
+        f"x.meter_id = m.meter_id ORDER BY x.{key} DESC, x.entry_index DESC LIMIT 1) "
+        "FROM meters m)"
+    )
+    if conn.dialect.name == "postgresql":
+        # The row itself from the probe: the fetch by entry index costs a probe per month
+        # partition on a partitioned store (app.models.partitions); SQLite has no LATERAL.
+        sql = (
+            f"SELECT m.meter_id, x.{tcol}, x.entry_index FROM meters m CROSS JOIN LATERAL "
+            f"(SELECT y.{tcol}, y.entry_index FROM {table} y WHERE y.meter_id = m.meter_id "
+            f"ORDER BY y.{key} DESC, y.entry_index DESC LIMIT 1) x"
         )
-    ).all()
+    rows = conn.execute(text(sql)).all()
     return {meter: (int(t), int(entry)) for meter, t, entry in rows}
 
 
