@@ -185,7 +185,7 @@ def run(sessions: int, workdir: Path, *, workers: int = 2, log: Any = None) -> d
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--sessions", type=int, default=150_000, help="about 6 minutes of building here"
+        "--sessions", type=int, default=200_000, help="4-7 minutes of building here"
     )
     parser.add_argument("--work", type=Path, default=Path("/var/tmp/evm-province-rescan"))
     parser.add_argument("--workers", type=int, default=2)
