@@ -53,6 +53,9 @@ class ProjectionKind:
     rebuild_facts: Callable[[Connection], None] | None = None
     """Recomputes the kind's derived analysis tables from its projection tables in this
     store (a field package copies projection rows, then its rescan needs the facts)."""
+    rescan_by_month: Rescan | None = None
+    """The same findings as ``rescan``, one worker process per month (partition) of an
+    office's partitioned PostgreSQL store (`main.py rescan --by-month`; app.models.partitions)."""
 
 
 class Rescan(Protocol):

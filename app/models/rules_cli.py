@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="pile ranges scanned one at a time (default: by store size)",
     )
     parser.add_argument(
+        "--by-month",
+        action="store_true",
+        help="one window per month (partition) in the worker processes: an office's "
+        "partitioned PostgreSQL store (same findings)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=min(os.cpu_count() or 1, 4),
@@ -60,8 +66,11 @@ def main(argv: list[str]) -> int:
         closed: list[Closure] = []
         new: list[Finding] = []
         for kind in PROJECTIONS.values():
-            if kind.rescan is not None:
-                new += kind.rescan(store, chunks=args.chunks, workers=args.workers, closed=closed)
+            rescan = kind.rescan
+            if args.by_month and kind.rescan_by_month is not None:
+                rescan = kind.rescan_by_month
+            if rescan is not None:
+                new += rescan(store, chunks=args.chunks, workers=args.workers, closed=closed)
         elapsed = time.perf_counter() - began
         opened: list[alarms.Alarm] = []
         if not args.no_alarms and new:

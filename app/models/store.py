@@ -21,6 +21,10 @@ Design choices, and why:
 * No foreign keys between ledger-derived tables: a session naming an unregistered pile is
   an anomaly the rules must report, not a row the database may refuse (that would stall
   the sync on a valid, signed entry).
+* On PostgreSQL the event tables and their analysis facts are partitioned by month
+  (migration 0009, :mod:`app.models.partitions`): there their primary keys also hold the
+  partition key and the two facts tables a ``start_ms`` column, the only differences
+  from the definitions below (the schema comparison skips exactly those columns).
 """
 
 from __future__ import annotations

@@ -185,20 +185,63 @@ def heartbeat_fact(entry_index: int, body: Mapping[str, Any]) -> bytes:
 
 def write_sessions(conn: Connection, rows: Iterable[tuple[int, str, bytes]]) -> None:
     """``(entry_index, pile_id, fact)`` of newly applied sessions."""
-    _insert(conn, "session_facts", [(registry_code(p), i, f) for i, p, f in rows])
+    facts = [(registry_code(p), i, f) for i, p, f in rows]
+    if facts and _partitioned(conn, "session_facts"):
+        # The partition key (PostgreSQL only): the start in the fact's own header.
+        _insert(
+            conn, "session_facts", [(*r, _SESSION_START.unpack_from(r[2], 24)[0]) for r in facts]
+        )
+        return
+    _insert(conn, "session_facts", facts)
 
 
-def write_billing(conn: Connection, rows: Iterable[tuple[int, str, bytes]]) -> None:
-    """``(entry_index, pile_id, fact)`` of newly applied bills."""
-    _insert(conn, "billing_facts", [(registry_code(p), i, f) for i, p, f in rows])
+def write_billing(
+    conn: Connection,
+    rows: Iterable[tuple[int, str, bytes]],
+    start_ms: Mapping[int, int] | None = None,
+) -> None:
+    """``(entry_index, pile_id, fact)`` of newly applied bills; ``start_ms``: each bill's own
+    start by entry index, the partition key on PostgreSQL (read from ``billing`` if not
+    given: the bill rows must then be written first)."""
+    facts = [(registry_code(p), i, f) for i, p, f in rows]
+    if facts and _partitioned(conn, "billing_facts"):
+        times = dict(start_ms or {})
+        missing = [i for _, i, _ in facts if i not in times]
+        if missing:
+            found = conn.exec_driver_sql(
+                "SELECT entry_index, start_ms FROM billing WHERE entry_index = ANY(%s)",
+                (missing,),
+            )
+            times.update((int(i), int(t)) for i, t in found)
+        _insert(conn, "billing_facts", [(*r, times.get(r[1], 0)) for r in facts])
+        return
+    _insert(conn, "billing_facts", facts)
 
 
-def _insert(conn: Connection, table: str, rows: list[tuple[int, int, bytes]]) -> None:
+_SESSION_START = struct.Struct("<q")
+"""A session fact's ``start_ms``, the fourth int64 of its header."""
+
+
+def _partitioned(conn: Connection, table: str) -> bool:
+    """True where ``table`` has the PostgreSQL-only ``start_ms`` partition key (migration
+    0009). Asked per batch, not cached: a pooled connection may have written facts before
+    the store was migrated."""
+    if conn.dialect.name != "postgresql":
+        return False
+    found = conn.exec_driver_sql(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+        "AND attname = 'start_ms' AND NOT attisdropped",
+        (table,),
+    ).first()
+    return found is not None
+
+
+def _insert(conn: Connection, table: str, rows: list[tuple[int, ...] | tuple[Any, ...]]) -> None:
     if rows:
         marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        values = ", ".join([marker] * 3)
-        sql = f"INSERT INTO {table} (pile_no, entry_index, data) VALUES ({values})"
-        conn.exec_driver_sql(sql, rows)
+        cols = "pile_no, entry_index, data" + (", start_ms" if len(rows[0]) == 4 else "")
+        values = ", ".join([marker] * len(rows[0]))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({values})", rows)
 
 
 def write_heartbeats(conn: Connection, rows: Iterable[tuple[str, str, int, bytes]]) -> None:

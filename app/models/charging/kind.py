@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from app.models import store
 from app.models.charging import facts
+from app.models.charging.partition_rescan import partition_rescan
 from app.models.charging.projection import RECORD_TYPES, REGISTRY_ORDER, apply
 from app.models.charging.rules import full_rescan, run_incremental
 from app.models.kinds import ProjectionKind
@@ -39,4 +40,5 @@ CHARGING = ProjectionKind(
     rescan=full_rescan,
     registry_types=frozenset(REGISTRY_ORDER),
     rebuild_facts=facts.rebuild,
+    rescan_by_month=partition_rescan,
 )

@@ -332,7 +332,7 @@ def _apply_billing(
         for i, b in items
     ]
     _insert_rows(conn, store.billing, _BILLING_COLS, rows)
-    facts.write_billing(conn, _billing_fact_rows(conn, items))
+    facts.write_billing(conn, _billing_fact_rows(conn, items), {i: b["start_ms"] for i, b in items})
     summary.pile_ids.update(b["pile_id"] for _, b in items)
 
 

@@ -744,8 +744,14 @@ def _scan_chunk(
     since: int | None,
     until: int | None,
     timings: dict[str, float] | None = None,
+    *,
+    stops_in_window: bool = False,
 ) -> list[Finding]:
     """Every windowed rule over ``meter_ids`` × [since, until); see the module doc.
+
+    ``stops_in_window``: a context session's stop at or after ``since`` is a sign of
+    life inside this window (R10), not context — for month windows, whose earlier window
+    does not report the silences ending after its ``until`` (``partition_rescan``).
 
     Sessions and seal events come to Python as columns. Heartbeats, 10× more numerous,
     never do in bulk: the database filters them (clock offsets beyond 5 s, gaps beyond
@@ -766,6 +772,8 @@ def _scan_chunk(
     )
     _home_piles(s, reg)
     s = _sort(s, ("entry_index", "start_ms"), "meter_id")
+    if stops_in_window and since is not None:
+        s["stop_ctx"] = s["ctx"] * (s["stop_ms"] < since)
     copy = _session_rules(s, reg, out, per_day=since is None)
     if since is not None:
         _busy_days(conn, reg, meter_ids, since, until, out)
@@ -1148,6 +1156,14 @@ def _first_register_sql(conn: Connection, s: Cols, first: np.ndarray) -> dict[in
         "FROM sessions s WHERE s.entry_index IN :ids) q JOIN heartbeats h "
         "ON h.entry_index = q.he"
     ).bindparams(bindparam("ids", expanding=True))
+    if conn.dialect.name == "postgresql":  # see _frozen_rule: no join back by entry index
+        stmt = text(
+            "SELECT s.entry_index, h.entry_index, h.register_wh FROM sessions s "
+            "CROSS JOIN LATERAL (SELECT x.entry_index, x.register_wh FROM heartbeats x "
+            "WHERE x.meter_id = s.meter_id AND x.ref_ms <= s.start_ms "
+            "ORDER BY x.ref_ms DESC, x.entry_index DESC LIMIT 1) h "
+            "WHERE s.entry_index IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
     register: dict[int, tuple[int, int]] = {}
     for chunk in _chunks(s["entry_index"][first].tolist()):
         register.update((se, (he, reg_wh)) for se, he, reg_wh in conn.execute(stmt, {"ids": chunk}))
@@ -1699,7 +1715,7 @@ def _silence_rule(s: Cols, seals: Cols, reg: _Registry, g: Cols, out: _Out) -> N
         return
     ev_t = np.concatenate([s["start_ms"], s["stop_ms"], seals["at_ms"]])
     ev_e = np.concatenate([s["entry_index"], s["entry_index"], seals["entry_index"]])
-    ev_c = np.concatenate([s["ctx"], s["ctx"], seals["ctx"]])
+    ev_c = np.concatenate([s["ctx"], s.get("stop_ctx", s["ctx"]), seals["ctx"]])
     # Meter IDs as integers by first appearance: only equality matters here. Sessions
     # come grouped by meter (``code``), so their IDs are numbered once per meter, not per row.
     number: dict[str, int] = {}
@@ -1838,6 +1854,25 @@ def _frozen_rule(
         "JOIN heartbeats a ON a.entry_index = q.ha JOIN heartbeats z ON z.entry_index = q.hz "
         "WHERE a.register_wh = z.register_wh"
     )
+    if conn.dialect.name == "postgresql":
+        # LATERAL probes return the register with the entry: joining the heartbeats back
+        # by entry index cost a primary-key probe per session and side (one per month
+        # partition on a partitioned store, app.models.partitions: 25x slower measured).
+        # SQLite has no LATERAL, and its rowid look-ups are cheap.
+        lateral = (
+            "CROSS JOIN LATERAL (SELECT h.entry_index, h.register_wh FROM heartbeats h "
+            "WHERE h.meter_id = s.meter_id AND h.ref_ms {op} s.{col} "
+            "ORDER BY h.ref_ms {d}, h.entry_index {d} LIMIT 1) {alias}"
+        )
+        sql = (
+            "SELECT s.entry_index, s.session_id, s.meter_id, s.pile_id, s.start_ms, "
+            "s.energy_wh, a.entry_index, z.entry_index, a.register_wh FROM sessions s "
+            f"{lateral.format(op='<=', col='start_ms', d='DESC', alias='a')} "
+            f"{lateral.format(op='>=', col='stop_ms', d='ASC', alias='z')} "
+            f"WHERE {_window_sql('s', 'start_ms', since, until)} "
+            f"AND s.energy_wh > {RESOLUTION_WH} AND a.register_wh = z.register_wh "
+            "AND EXISTS (SELECT 1 FROM billing b WHERE b.session_id = s.session_id)"
+        )
     names = ("se", "session_id", "meter_id", "pile_id", "start_ms", "energy_wh", "ha", "hz")
     names = (*names, "register_wh")
     ints = ("se", "start_ms", "energy_wh", "ha", "hz", "register_wh")
@@ -1936,14 +1971,21 @@ def _last_rows(conn: Connection, table: str, key: str, tcol: str) -> dict[str, t
     """{meter: (time, entry)} of each registered meter's row with the largest ``key``:
     one ``ORDER BY key DESC LIMIT 1`` index probe per meter, then a primary-key fetch."""
     same_pile = ""
-    rows = conn.execute(
-        text(
-            f"SELECT t.meter_id, t.{tcol}, t.entry_index FROM {table} t WHERE t.entry_index IN "
-            f"(SELECT (SELECT x.entry_index FROM {table} x WHERE {same_pile}"
-            f"x.meter_id = m.meter_id ORDER BY x.{key} DESC, x.entry_index DESC LIMIT 1) "
-            "FROM meters m)"
+    sql = (
+        f"SELECT t.meter_id, t.{tcol}, t.entry_index FROM {table} t WHERE t.entry_index IN "
+        f"(SELECT (SELECT x.entry_index FROM {table} x WHERE {same_pile}"
+        f"x.meter_id = m.meter_id ORDER BY x.{key} DESC, x.entry_index DESC LIMIT 1) "
+        "FROM meters m)"
+    )
+    if conn.dialect.name == "postgresql":
+        # The row itself from the probe: the fetch by entry index costs a probe per month
+        # partition on a partitioned store (app.models.partitions); SQLite has no LATERAL.
+        sql = (
+            f"SELECT m.meter_id, x.{tcol}, x.entry_index FROM meters m CROSS JOIN LATERAL "
+            f"(SELECT y.{tcol}, y.entry_index FROM {table} y WHERE y.meter_id = m.meter_id "
+            f"ORDER BY y.{key} DESC, y.entry_index DESC LIMIT 1) x"
         )
-    ).all()
+    rows = conn.execute(text(sql)).all()
     return {meter: (int(t), int(entry)) for meter, t, entry in rows}
 
 
@@ -2931,6 +2973,7 @@ def scan(
     keys: bool = True,
     trailing: bool = True,
     integrity: bool = True,
+    stops_in_window: bool = False,
 ) -> list[Finding]:
     """All findings for ``meter_ids`` over [since, until) (None: unbounded), not stored.
 
@@ -2938,7 +2981,9 @@ def scan(
     rules (R19–R24: the SQL counterpart of the rescan's)."""
     reg = registry or _Registry.load(conn)
     ids = sorted(set(meter_ids))
-    found = _scan_chunk(conn, reg, ids, since, until) if ids else []
+    found = (
+        _scan_chunk(conn, reg, ids, since, until, stops_in_window=stops_in_window) if ids else []
+    )
     if keys and ids:
         found += _key_rule(conn, reg, ids)
     if trailing:

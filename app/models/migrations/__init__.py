@@ -37,9 +37,15 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
 def include_name(name: str | None, type_: str, _parent: object = None) -> bool:
     """What schema comparison looks at: not SQLite's own tables, nor the search indexes
     migration 0004 builds outside the models (FTS5 tables and their shadow tables on
-    SQLite, trigram expression indexes on PostgreSQL)."""
+    SQLite, trigram expression indexes on PostgreSQL), nor the PostgreSQL-only partition
+    key columns of the facts tables (``app.models.partitions.PG_ONLY_COLUMNS``, migration
+    0009; their presence is tested in tests/models/test_partitions.py)."""
     if name is None:
         return True
+    if type_ == "column" and isinstance(_parent, dict):
+        from app.models.partitions import PG_ONLY_COLUMNS
+
+        return (_parent.get("table_name"), name) not in PG_ONLY_COLUMNS
     if type_ == "table":
         return not (name.startswith("sqlite_") or name.endswith("_search") or "_search_" in name)
     if type_ == "index":
