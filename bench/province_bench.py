@@ -184,9 +184,15 @@ def main() -> int:
         " 'by CPU used' = entries per CPU-second x cores: the rate on an idle machine)"
     )
     if args.rescan_sessions:
-        from bench.province_rescan import run
+        import shutil
 
-        run(args.rescan_sessions, Path(tempfile.mkdtemp(prefix="province-rescan-")))
+        from bench.province_rescan import report, run
+
+        work = Path(tempfile.mkdtemp(prefix="province-rescan-"))
+        try:
+            return report(run(args.rescan_sessions, work))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -194,6 +194,11 @@ def main() -> int:
         r = run(args.sessions, args.work, workers=args.workers)
     finally:
         shutil.rmtree(args.work, ignore_errors=True)
+    return report(r)
+
+
+def report(r: dict[str, Any]) -> int:
+    """Prints `run`'s figures; 1 when the four rescans disagree."""
     print(
         f"data: {r['sessions']:,} sessions, {r['heartbeats']:,} heartbeats, {r['piles']} piles "
         f"x {r['days']} days, months {', '.join(r['months'])}; built in "
