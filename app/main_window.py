@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import store as st
+from app.models.logs import write_log
 from app.views.map_view import MapPanel
 from app.workers import Call, ListSyncWorker, SyncWorker, start_in_thread
 
@@ -421,7 +422,7 @@ class MainWindow(QMainWindow):
         wizard = VerificationWizard(
             piles,
             journal_dir=root / "journals",
-            outbox=Outbox(root / "outbox", self._platform or ""),
+            outbox=Outbox(root / "outbox", self._write_platform()),
             key_path=root / f"inspector-{session.username if session else 'local'}.pem",
             certificate_dir=root / "certificates",
             inspector_id=getattr(session, "inspector_id", None) or "",
@@ -461,8 +462,18 @@ class MainWindow(QMainWindow):
             setup,
             root=data_dir() / "verification",
             session=self.session,
-            platform=self._platform or "",
+            platform=self._write_platform(),
         )
+
+    def _write_platform(self) -> str:
+        """Where new signed records (verification results) are posted: the platform, or
+        in list mode the usable log of the office's region for today (`logs.write_log`);
+        "" keeps them in the outbox until one is known."""
+        if self._log_list is None:
+            return self._platform or ""
+        with self.store.engine.connect() as conn:  # one row of a small table
+            log = write_log(conn, self._log_list.region, int(time.time() * 1000))
+        return log.url if log is not None and log.url else ""
 
     def _initial_sizes(self) -> None:
         """The map gets the room; docks start compact (a saved layout overrides this)."""

@@ -138,3 +138,19 @@ def assign_logs(conn: Connection, logs: Iterable[FollowedLog]) -> list[int]:
             conn.execute(update(st.logs).where(st.logs.c.log_no == found).values(**details))
         numbers.append(int(found))
     return numbers
+
+
+def write_log(conn: Connection, region: str, now_ms: int) -> FollowedLog | None:
+    """The log that takes new records of ``region`` at ``now_ms`` (an inspector's signed
+    verification result, from the outbox): the usable log of the region whose shard holds
+    ``now_ms``, else the usable one that started last. None: no usable log is known."""
+    usable = [
+        log
+        for log in followed_logs(conn)
+        if log.state == "usable" and log.url and (log.region or "").startswith(region)
+    ]
+    current = [
+        log for log in usable if (log.shard_start_ms or 0) <= now_ms < (log.shard_end_ms or 2**63)
+    ]
+    pool = current or usable
+    return max(pool, key=lambda log: (log.shard_start_ms or 0, log.log_no), default=None)

@@ -96,3 +96,25 @@ def test_headless_sync_refuses_a_forged_list_and_bad_arguments(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert mixed.returncode == 2 and "either --log-list" in mixed.stderr
+
+
+def test_new_records_go_to_the_usable_log_of_today(store):
+    """An inspector's signed result is posted to the region's usable log whose shard holds
+    the day, not to a read-only or another region's log (app.models.logs.write_log)."""
+    from dataclasses import replace
+
+    from app.models.logs import write_log
+
+    authority = Verifier(AUTH_VKEY)
+    old = replace(log("hz.example/2026h1", "330100", H1), state="read-only")
+    new = log("hz.example/2026h2", "330100", H2)
+    other = log("nb.example/2026h2", "330200", H2)
+    accept_list(store, signed(1, old, new, other), authority, "33")
+    with store.engine.connect() as conn:
+        assert write_log(conn, "3301", H2[0] + 1).origin == new.origin
+        assert write_log(conn, "3302", H2[0] + 1).origin == other.origin
+        # after every shard's end: the usable one that started last still takes it
+        assert write_log(conn, "3301", H2[1] + 10).origin == new.origin
+        # inside the read-only half-year: the read-only log takes nothing
+        assert write_log(conn, "3301", H1[0] + 1).origin == new.origin
+        assert write_log(conn, "32", H2[0]) is None
