@@ -831,6 +831,9 @@ class MainWindow(QMainWindow):
         """Stops every worker thread (tests call this; closeEvent does too)."""
         self._age_timer.stop()  # first: a late tick must not start new reads
         self._map_timer.stop()
+        for box in self._list_alerts.values():  # non-modal halt alerts outlive nothing
+            box.close()
+        self._list_alerts.clear()
         if self._sync_worker is not None:
             self._sync_worker.stop()
         if self.logs_panel is not None:
