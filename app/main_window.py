@@ -588,7 +588,13 @@ class MainWindow(QMainWindow):
         from app.views.countersign import CountersignDialog
 
         return CountersignDialog.open_for(
-            self.store, self.reader, self.session, self._platform, self._vkey, self
+            self.store,
+            self.reader,
+            self.session,
+            self._platform,
+            self._vkey,
+            self,
+            list_mode=self._log_list is not None,
         )
 
     def open_settings(self) -> None:

@@ -49,6 +49,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from app.models import store as st
+from app.models.logs import origins_by_number, split_key
 from app.models.plan_tables import countersignatures, result_records, users
 from app.models.signoff import APPROVER, CHECKER, Countersignature, SignOff
 from app.models.users import PermissionDenied, Session, require
@@ -229,44 +230,63 @@ def take_up(conn: Connection, entry: bytes, *, entry_index: int | None = None) -
 def pull_from_log(store: st.Store, client: Any) -> int:
     """Takes up every synced result not stored yet, fetched from the log; returns how many.
 
-    ``client`` is a :class:`ledger.client.LogClient` for the synced platform. Entries are
-    checked against the newest checkpoint this store accepted, so the platform cannot
-    substitute another entry; entries newer than that checkpoint wait for the next sync.
-    The network reads happen outside the write transaction (the sync keeps writing).
+    ``client`` is a :class:`ledger.client.LogClient` for the synced platform (the results
+    of its log), or — a store following several logs (`app.models.list_sync`) — a callable
+    origin → client, for the results of every log. Entries are checked against the newest
+    checkpoint this store accepted of their log, so the platform cannot substitute another
+    entry; entries newer than that checkpoint wait for the next sync. The network reads
+    happen outside the write transaction (the sync keeps writing).
     """
     from ledger.bundle import BundleError, LogEvidence
+    from ledger.client import LogClient
 
+    single = isinstance(client, LogClient)
+    wanted: list[tuple[int, Any, int]] = []  # (store key, the log's evidence, index)
     with store.engine.connect() as conn:
-        note = conn.execute(
-            select(st.checkpoints.c.note)
-            .where(st.checkpoints.c.origin == client.origin)
-            .order_by(st.checkpoints.c.size.desc(), st.checkpoints.c.id.desc())
-            .limit(1)
-        ).scalar()
-        if note is None:
-            raise SignOffError("no checkpoint of this log is accepted yet: sync first")
-        evidence = LogEvidence(client, bytes(note))
+        names = origins_by_number(conn)
         have = select(result_records.c.entry_index).where(result_records.c.entry_index.is_not(None))
-        wanted = [
-            int(i)
-            for i in conn.execute(
-                select(st.verifications.c.entry_index)
-                .where(
-                    st.verifications.c.entry_index.not_in(have),
-                    st.verifications.c.entry_index < evidence.checkpoint.size,
-                )
-                .order_by(st.verifications.c.entry_index)
-            ).scalars()
-        ]
+        by_log: dict[int, list[int]] = {}
+        for key in conn.execute(
+            select(st.verifications.c.entry_index)
+            .where(st.verifications.c.entry_index.not_in(have))
+            .order_by(st.verifications.c.entry_index)
+        ).scalars():
+            by_log.setdefault(split_key(int(key))[0], []).append(int(key))
+        if single:
+            numbers = {origin: n for n, origin in names.items()}
+            own = numbers.get(client.origin, 0)
+            by_log = {own: by_log.get(own, [])}
+        for log_no, keys in sorted(by_log.items()):
+            origin = client.origin if single else names.get(log_no)
+            if origin is None:
+                continue  # a log no list named: no reader for it
+            note = conn.execute(
+                select(st.checkpoints.c.note)
+                .where(st.checkpoints.c.origin == origin)
+                .order_by(st.checkpoints.c.size.desc(), st.checkpoints.c.id.desc())
+                .limit(1)
+            ).scalar()
+            if note is None:
+                if single:
+                    raise SignOffError("no checkpoint of this log is accepted yet: sync first")
+                continue
+            evidence = LogEvidence(client if single else client(origin), bytes(note))
+            for key in keys:
+                index = split_key(key)[1]
+                if index < evidence.checkpoint.size:
+                    wanted.append((key, evidence, index))
     fetched: list[tuple[int, bytes]] = []
-    for index in wanted:
+    for key, evidence, index in wanted:
         try:
-            fetched.append((index, evidence.entry(index)))
+            fetched.append((key, evidence.entry(index)))
         except BundleError as exc:
-            raise SignOffError(f"result entry {index} cannot be fetched safely: {exc}") from exc
+            raise SignOffError(
+                f"result entry {index} of {evidence.checkpoint.origin} cannot be fetched "
+                f"safely: {exc}"
+            ) from exc
     with store.transaction() as conn:
-        for index, entry in fetched:
-            take_up(conn, entry, entry_index=index)
+        for key, entry in fetched:
+            take_up(conn, entry, entry_index=key)
     return len(fetched)
 
 

@@ -107,6 +107,22 @@ def log_pull(platform: str, vkey: str) -> Pull:
     return pull
 
 
+def list_pull() -> Pull:
+    """A pull from every log of the signed list (list mode): each result from its own log,
+    through the URL and key the accepted list gives (`StoredLogClients`)."""
+
+    def pull(store: Store) -> int:
+        from app.models.list_sync import StoredLogClients
+
+        clients = StoredLogClients(store)
+        try:
+            return so.pull_from_log(store, clients)
+        finally:
+            clients.close()
+
+    return pull
+
+
 class CountersignDialog(QDialog):
     """Results awaiting check / approval, with Check and Approve buttons."""
 
@@ -429,9 +445,15 @@ class CountersignDialog(QDialog):
         platform: str | None,
         vkey: str | None,
         parent: QWidget | None = None,
+        *,
+        list_mode: bool = False,
     ) -> CountersignDialog:
-        """The main window's entry: a window-modal dialog, deleted on close."""
-        pull = log_pull(platform, vkey) if platform and vkey else None
+        """The main window's entry: a window-modal dialog, deleted on close. In list mode
+        results are pulled from every log of the list."""
+        if list_mode:
+            pull: Pull | None = list_pull()
+        else:
+            pull = log_pull(platform, vkey) if platform and vkey else None
         dialog = cls(store, reader, session, pull=pull, parent=parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()

@@ -482,3 +482,60 @@ def test_registry_gives_the_wizard_every_gun_and_its_meter(office: Office) -> No
     assert (three.connectors, three.meter_of(1)[0]) == (1, "MPX3-1")
     every = {p.pile_id: p for p in _pile_specs(office.store.url)}
     assert every["PX2"].connectors == 2 and every["P1"].meter_id == "MP1"
+
+
+def test_results_of_a_second_log_are_taken_up_from_that_log(tmp_path: Path) -> None:
+    """A store following several logs (list mode): the result synced from the office's
+    second log is fetched from that log, checked against that log's checkpoint, and kept
+    under its store key — through the clients the accepted list gives."""
+    from app.models.list_sync import StoredLogClients
+    from app.models.logs import FollowedLog, assign_logs, entry_key
+    from app.models.users import create_first_administrator, public_key_of
+    from ledger.client import LogClient
+    from tests.planning.conftest import PlanWorld
+    from tests.planning.test_field_e2e import sync
+    from tests.world import PlatformProcess, ndjson, post
+
+    world = PlanWorld()
+    office = st.Store.open(f"sqlite:///{tmp_path / 'office.sqlite'}")
+    with office.transaction() as conn:
+        admin = create_first_administrator(conn, "admin", "管理员", PASSWORD)
+        create_user(conn, admin, "li", "李检定", "inspector", PASSWORD, inspector_id=INSPECTOR_ID)
+        inspector_key = public_key_of(conn, "li")
+    with office.transaction() as conn:
+        inspector = sign_in(conn, "li", PASSWORD)
+    entries = [*world.registry(), world.inspector(inspector_key)]
+    entries.append(sign_verification(inspector, body("P3")))
+    platform = PlatformProcess(tmp_path / "platform")
+    try:
+        status, answer = post(platform.url, ndjson(entries))
+        assert status == 200, answer
+        vkey = platform.vkey()
+        origin = vkey.split("+", 1)[0]
+        with office.transaction() as conn:  # the list's first log is another shard
+            assign_logs(
+                conn,
+                [
+                    FollowedLog(-1, "hangzhou.evm.example/2025h2"),
+                    FollowedLog(-1, origin, vkey, platform.url, "330100", 0, 1),
+                ],
+            )
+        sync(office, platform.url, vkey, len(entries))
+        clients = StoredLogClients(office)
+        try:
+            assert so.pull_from_log(office, clients) == 1
+            assert so.pull_from_log(office, clients) == 0
+        finally:
+            clients.close()
+        with office.engine.connect() as conn:
+            stored = conn.execute(select(result_records)).mappings().one()
+        assert stored["entry_index"] == entry_key(1, len(entries) - 1)
+        # the single-platform pull with that log's client finds nothing more to take
+        client = LogClient(platform.url, vkey)
+        try:
+            assert so.pull_from_log(office, client) == 0
+        finally:
+            client.close()
+    finally:
+        platform.stop()
+        office.close()
