@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import store as st
-from app.models.logs import write_log
 from app.views.map_view import MapPanel
 from app.workers import Call, ListSyncWorker, SyncWorker, start_in_thread
 
@@ -210,6 +209,7 @@ class MainWindow(QMainWindow):
         self._log_list = log_list
         self._list_alerts: dict[str, QMessageBox] = {}
         self._list_sequence: int | None = None
+        self._write_url = ""  # list mode: where new records go (ListSyncWorker says)
         self._last_sync: dict | None = None
         self._sync_state = ("idle", "")
         self._map_pending = False
@@ -467,13 +467,12 @@ class MainWindow(QMainWindow):
 
     def _write_platform(self) -> str:
         """Where new signed records (verification results) are posted: the platform, or
-        in list mode the usable log of the office's region for today (`logs.write_log`);
-        "" keeps them in the outbox until one is known."""
+        in list mode the usable log of the office's region for today (`logs.write_log`,
+        found by the list worker after each pass); "" keeps them in the outbox until one
+        is known."""
         if self._log_list is None:
             return self._platform or ""
-        with self.store.engine.connect() as conn:  # one row of a small table
-            log = write_log(conn, self._log_list.region, int(time.time() * 1000))
-        return log.url if log is not None and log.url else ""
+        return self._write_url
 
     def _initial_sizes(self) -> None:
         """The map gets the room; docks start compact (a saved layout overrides this)."""
@@ -651,6 +650,7 @@ class MainWindow(QMainWindow):
 
     def _on_list_synced(self, info: dict) -> None:
         self.logs_panel.on_synced(info)
+        self._write_url = info.get("write_url", "")
         self._last_sync = info
         if info["sequence"] != self._list_sequence:
             self._list_sequence = info["sequence"]

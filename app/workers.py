@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.models import store as st
 from app.models.analysis import analyse_batch
 from app.models.list_sync import ListSync, ListUnavailable
+from app.models.logs import write_log
 from app.models.sync import LogSync, Misbehaviour, Offline, SyncError
 from ledger.client import LogClient
 from ledger.cosignature import PolicyError, WitnessPolicy
@@ -135,7 +136,7 @@ class ListSyncWorker(QObject):
     empty origin (`LIST`) is about the list itself (refused, or unreadable)."""
 
     progress = Signal(str, "qint64", "qint64", float)  # origin, done, total, entries/s
-    synced = Signal(object)  # dict: sequence, note, at, applied, piles, logs (see _report)
+    synced = Signal(object)  # dict: sequence, note, at, applied, piles, logs (_report), write_url
     state_changed = Signal(str, str, str)  # origin, status (ok/syncing/offline/halted/…), message
 
     LIST_RETRY_S = 30.0
@@ -222,7 +223,11 @@ class ListSyncWorker(QObject):
                         status = outcome.status
                         status = "halted" if status == "misbehaviour" else status
                         self.state_changed.emit(outcome.origin, status, str(outcome.error))
-                self.synced.emit(_report(result))
+                report = _report(result)
+                with store.engine.connect() as conn:  # here, not on the GUI thread
+                    target = write_log(conn, self.region, int(time.time() * 1000))
+                report["write_url"] = target.url if target is not None and target.url else ""
+                self.synced.emit(report)
                 healthy = [o for o in result.outcomes if o.result is not None]
                 if not healthy and time.monotonic() - started < 1.0:
                     self._stop.wait(3)  # every log offline or halted: no long poll paced us

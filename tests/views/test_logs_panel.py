@@ -125,6 +125,8 @@ def test_both_logs_sync_and_a_stopped_platform_shows_offline(qtbot, two_logs, tm
         assert shown[ORIGINS[1]][4] == "15"
         assert all(row[6] != "—" for row in shown.values())  # a last success time
         assert "3" in window.logs_panel.header.text()  # the list's sequence
+        # verification results go to the usable log whose half-year holds today (2026h2)
+        qtbot.waitUntil(lambda: window._write_platform() == two_logs[1].url, timeout=20000)
         window._update_status()
         summary = window.sync_label.text()
         assert "2" in summary and ("offline" not in summary and "离线" not in summary)
